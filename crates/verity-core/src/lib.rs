@@ -1,0 +1,30 @@
+//! Verity's protocol and domain rules, with no HTTP and no SQL.
+//!
+//! Handlers in `verity-server` extract input, call into this crate for every protocol
+//! decision, and map the result to a response; `verity-store` persists what it decides.
+//!
+//! - [`clock`]: the injectable [`clock::Clock`] (tests move time instead of sleeping).
+//! - [`secret`]: random tokens, hashing for storage, constant-time comparison.
+//! - [`scope`]: space-separated scope sets (RFC 6749 section 3.3).
+//! - [`redirect`]: redirect-URI registration rules and exact matching.
+//! - [`pkce`]: RFC 7636 S256 challenges and verifiers.
+//! - [`authorize`]: authorization-request validation, and where each error may be delivered.
+//! - [`interaction`]: which page of the sign-in journey comes next.
+//! - [`identity`]: attributes, groups, policies, and the claims a grant releases.
+//! - [`keys`]: signing keys (RS256, ES256), JWKs, JWT signing, the master key.
+//! - [`totp`]: RFC 6238 one-time codes.
+//! - [`password`]: argon2id hashing with configurable cost.
+//! - [`client_auth`]: RFC 6749 section 2.3.1 `Basic` client credentials.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod clock;
+pub mod identity;
+pub mod interaction;
+pub mod keys;
+pub mod password;
+pub mod pkce;
+pub mod redirect;
+pub mod scope;
+pub mod secret;
+pub mod totp;
