@@ -34,7 +34,10 @@ pub enum Delivery {
     /// An HTML error page; the user agent is not redirected.
     Page,
     /// `redirect_uri?error=...&state=...`: the URI has already been matched against the app.
-    Redirect { redirect_uri: String, state: Option<String> },
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +116,10 @@ impl Params {
 
     /// The value of `name`; an empty value counts as absent (RFC 6749 3.1).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.values
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     pub fn is_repeated(&self, name: &str) -> bool {
@@ -129,12 +135,19 @@ impl Params {
     }
 
     pub fn oversized(&self) -> Option<&str> {
-        self.values.iter().find(|(_, v)| v.len() > MAX_PARAM_LEN).map(|(k, _)| k.as_str())
+        self.values
+            .iter()
+            .find(|(_, v)| v.len() > MAX_PARAM_LEN)
+            .map(|(k, _)| k.as_str())
     }
 }
 
 fn page(code: ErrorCode, description: impl Into<String>) -> AuthorizeError {
-    AuthorizeError { delivery: Delivery::Page, code, description: description.into() }
+    AuthorizeError {
+        delivery: Delivery::Page,
+        code,
+        description: description.into(),
+    }
 }
 
 /// Step one: the parts that must be right before anything can be redirected.
@@ -147,13 +160,19 @@ pub fn client_id(params: &Params) -> Result<&str, AuthorizeError> {
         .get("client_id")
         .ok_or_else(|| page(ErrorCode::InvalidRequest, "client_id is missing"))?;
     if id.len() > 256 {
-        return Err(page(ErrorCode::InvalidRequest, "client_id is not a known app"));
+        return Err(page(
+            ErrorCode::InvalidRequest,
+            "client_id is not a known app",
+        ));
     }
     Ok(id)
 }
 
 /// Step two: validate everything against the app (`None` when `client_id` is unknown).
-pub fn validate(params: &Params, app: Option<&AppView<'_>>) -> Result<AuthorizeRequest, AuthorizeError> {
+pub fn validate(
+    params: &Params,
+    app: Option<&AppView<'_>>,
+) -> Result<AuthorizeRequest, AuthorizeError> {
     let client_id = client_id(params)?.to_owned();
     let app = app.ok_or_else(|| page(ErrorCode::InvalidRequest, "client_id is not a known app"))?;
     if params.is_repeated("redirect_uri") {
@@ -163,13 +182,19 @@ pub fn validate(params: &Params, app: Option<&AppView<'_>>) -> Result<AuthorizeR
         .get("redirect_uri")
         .ok_or_else(|| page(ErrorCode::InvalidRequest, "redirect_uri is missing"))?;
     if !is_registered(app.redirect_uris, redirect_uri) {
-        return Err(page(ErrorCode::InvalidRequest, "redirect_uri is not registered for this app"));
+        return Err(page(
+            ErrorCode::InvalidRequest,
+            "redirect_uri is not registered for this app",
+        ));
     }
 
     // From here on the redirect URI is trusted: errors go back to the app.
     let state = params.get("state").map(str::to_owned);
     let fail = |code: ErrorCode, description: &str| AuthorizeError {
-        delivery: Delivery::Redirect { redirect_uri: redirect_uri.to_owned(), state: state.clone() },
+        delivery: Delivery::Redirect {
+            redirect_uri: redirect_uri.to_owned(),
+            state: state.clone(),
+        },
         code,
         description: description.to_owned(),
     };
@@ -178,33 +203,54 @@ pub fn validate(params: &Params, app: Option<&AppView<'_>>) -> Result<AuthorizeR
         return Err(fail(ErrorCode::InvalidRequest, "too many parameters"));
     }
     if let Some(name) = params.first_repeated() {
-        return Err(fail(ErrorCode::InvalidRequest, &format!("parameter {name} is repeated")));
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            &format!("parameter {name} is repeated"),
+        ));
     }
     if let Some(name) = params.oversized() {
-        return Err(fail(ErrorCode::InvalidRequest, &format!("parameter {name} is too long")));
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            &format!("parameter {name} is too long"),
+        ));
     }
     if params.get("request").is_some() {
-        return Err(fail(ErrorCode::RequestNotSupported, "request objects are not supported"));
+        return Err(fail(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
     }
     if params.get("request_uri").is_some() {
-        return Err(fail(ErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+        return Err(fail(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
     }
     match params.get("response_type") {
         None => return Err(fail(ErrorCode::InvalidRequest, "response_type is missing")),
         Some("code") => {}
         Some(_) => {
-            return Err(fail(ErrorCode::UnsupportedResponseType, "only response_type=code is supported"));
+            return Err(fail(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ));
         }
     }
     match params.get("response_mode") {
         None | Some("query") => {}
-        Some(_) => return Err(fail(ErrorCode::InvalidRequest, "only response_mode=query is supported")),
+        Some(_) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "only response_mode=query is supported",
+            ));
+        }
     }
 
     let raw_scope = params
         .get("scope")
         .ok_or_else(|| fail(ErrorCode::InvalidRequest, "scope is missing"))?;
-    let scope = ScopeSet::parse(raw_scope).map_err(|e| fail(ErrorCode::InvalidScope, &e.to_string()))?;
+    let scope =
+        ScopeSet::parse(raw_scope).map_err(|e| fail(ErrorCode::InvalidScope, &e.to_string()))?;
     if let Some(bad) = scope
         .iter()
         .find(|s| !ALWAYS_ALLOWED_SCOPES.contains(s) && !app.policies.iter().any(|p| p == s))
@@ -221,7 +267,10 @@ pub fn validate(params: &Params, app: Option<&AppView<'_>>) -> Result<AuthorizeR
     )
     .map_err(|e| fail(ErrorCode::InvalidRequest, &e.to_string()))?;
     if app.public && code_challenge.is_none() {
-        return Err(fail(ErrorCode::InvalidRequest, "public apps must send a PKCE S256 code_challenge"));
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "public apps must send a PKCE S256 code_challenge",
+        ));
     }
 
     let mut prompt = Prompt::default();
@@ -232,21 +281,35 @@ pub fn validate(params: &Params, app: Option<&AppView<'_>>) -> Result<AuthorizeR
                 "login" => prompt.login = true,
                 "consent" => prompt.consent = true,
                 "select_account" => {}
-                _ => return Err(fail(ErrorCode::InvalidRequest, "prompt has an unsupported value")),
+                _ => {
+                    return Err(fail(
+                        ErrorCode::InvalidRequest,
+                        "prompt has an unsupported value",
+                    ));
+                }
             }
         }
         if prompt.none && (prompt.login || prompt.consent) {
-            return Err(fail(ErrorCode::InvalidRequest, "prompt=none cannot be combined with other values"));
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "prompt=none cannot be combined with other values",
+            ));
         }
     }
 
     let max_age = match params.get("max_age") {
         None => None,
         Some(raw) => {
-            let valid = !raw.is_empty() && raw.len() <= 10 && raw.bytes().all(|b| b.is_ascii_digit());
+            let valid =
+                !raw.is_empty() && raw.len() <= 10 && raw.bytes().all(|b| b.is_ascii_digit());
             match raw.parse::<i64>() {
                 Ok(v) if valid => Some(v),
-                _ => return Err(fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer")),
+                _ => {
+                    return Err(fail(
+                        ErrorCode::InvalidRequest,
+                        "max_age must be a non-negative integer",
+                    ));
+                }
             }
         }
     };
@@ -254,7 +317,12 @@ pub fn validate(params: &Params, app: Option<&AppView<'_>>) -> Result<AuthorizeR
     let op = match params.get("op") {
         None | Some("signin") => Op::Signin,
         Some("signup") => Op::Signup,
-        Some(_) => return Err(fail(ErrorCode::InvalidRequest, "op must be signin or signup")),
+        Some(_) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "op must be signin or signup",
+            ));
+        }
     };
 
     Ok(AuthorizeRequest {
@@ -280,12 +348,20 @@ mod tests {
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
     fn app(public: bool) -> (Vec<String>, Vec<String>, bool) {
-        (vec![CB.to_owned()], vec!["military".to_owned(), "profile".to_owned()], public)
+        (
+            vec![CB.to_owned()],
+            vec!["military".to_owned(), "profile".to_owned()],
+            public,
+        )
     }
 
     fn run(pairs: &[(&str, &str)], public: bool) -> Result<AuthorizeRequest, AuthorizeError> {
         let (r, p, public) = app(public);
-        let view = AppView { redirect_uris: &r, policies: &p, public };
+        let view = AppView {
+            redirect_uris: &r,
+            policies: &p,
+            public,
+        };
         validate(&Params::from_pairs(pairs.iter().copied()), Some(&view))
     }
 
@@ -299,7 +375,11 @@ mod tests {
         ]
     }
 
-    fn with(mut pairs: Vec<(&'static str, &'static str)>, k: &'static str, v: &'static str) -> Vec<(&'static str, &'static str)> {
+    fn with(
+        mut pairs: Vec<(&'static str, &'static str)>,
+        k: &'static str,
+        v: &'static str,
+    ) -> Vec<(&'static str, &'static str)> {
         pairs.retain(|(n, _)| *n != k);
         pairs.push((k, v));
         pairs
@@ -314,7 +394,11 @@ mod tests {
 
     #[test]
     fn client_and_redirect_errors_are_pages() {
-        let e = run(&with(base(), "redirect_uri", "http://127.0.0.1:8090/callback/"), false).unwrap_err();
+        let e = run(
+            &with(base(), "redirect_uri", "http://127.0.0.1:8090/callback/"),
+            false,
+        )
+        .unwrap_err();
         assert_eq!(e.delivery, Delivery::Page);
         let mut pairs = base();
         pairs.push(("redirect_uri", CB));
@@ -326,21 +410,46 @@ mod tests {
     #[test]
     fn later_errors_redirect_with_state() {
         let cases: Vec<(Vec<(&str, &str)>, ErrorCode)> = vec![
-            (with(base(), "response_type", "token"), ErrorCode::UnsupportedResponseType),
-            (with(base(), "scope", "openid student"), ErrorCode::InvalidScope),
-            (with(base(), "code_challenge", CHALLENGE), ErrorCode::InvalidRequest),
-            (with(with(base(), "code_challenge", CHALLENGE), "code_challenge_method", "plain"), ErrorCode::InvalidRequest),
-            (with(base(), "prompt", "none login"), ErrorCode::InvalidRequest),
+            (
+                with(base(), "response_type", "token"),
+                ErrorCode::UnsupportedResponseType,
+            ),
+            (
+                with(base(), "scope", "openid student"),
+                ErrorCode::InvalidScope,
+            ),
+            (
+                with(base(), "code_challenge", CHALLENGE),
+                ErrorCode::InvalidRequest,
+            ),
+            (
+                with(
+                    with(base(), "code_challenge", CHALLENGE),
+                    "code_challenge_method",
+                    "plain",
+                ),
+                ErrorCode::InvalidRequest,
+            ),
+            (
+                with(base(), "prompt", "none login"),
+                ErrorCode::InvalidRequest,
+            ),
             (with(base(), "max_age", "-1"), ErrorCode::InvalidRequest),
             (with(base(), "op", "register"), ErrorCode::InvalidRequest),
-            (with(base(), "request", "eyJ"), ErrorCode::RequestNotSupported),
+            (
+                with(base(), "request", "eyJ"),
+                ErrorCode::RequestNotSupported,
+            ),
         ];
         for (pairs, code) in cases {
             let e = run(&pairs, false).unwrap_err();
             assert_eq!(e.code, code, "{pairs:?}");
             assert_eq!(
                 e.delivery,
-                Delivery::Redirect { redirect_uri: CB.into(), state: Some("s1".into()) }
+                Delivery::Redirect {
+                    redirect_uri: CB.into(),
+                    state: Some("s1".into())
+                }
             );
         }
     }
@@ -349,7 +458,14 @@ mod tests {
     fn public_apps_need_pkce() {
         let e = run(&base(), true).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidRequest);
-        let ok = with(with(base(), "code_challenge", CHALLENGE), "code_challenge_method", "S256");
-        assert_eq!(run(&ok, true).unwrap().code_challenge.as_deref(), Some(CHALLENGE));
+        let ok = with(
+            with(base(), "code_challenge", CHALLENGE),
+            "code_challenge_method",
+            "S256",
+        );
+        assert_eq!(
+            run(&ok, true).unwrap().code_challenge.as_deref(),
+            Some(CHALLENGE)
+        );
     }
 }

@@ -48,15 +48,23 @@ pub fn parse_basic(header: &str) -> Option<Result<BasicCredentials, &'static str
         return None;
     }
     Some((|| {
-        let raw = STANDARD.decode(rest.trim()).map_err(|_| "the Basic credentials are not base64")?;
+        let raw = STANDARD
+            .decode(rest.trim())
+            .map_err(|_| "the Basic credentials are not base64")?;
         let text = String::from_utf8(raw).map_err(|_| "the Basic credentials are not UTF-8")?;
-        let (id, secret) = text.split_once(':').ok_or("the Basic credentials have no ':'")?;
+        let (id, secret) = text
+            .split_once(':')
+            .ok_or("the Basic credentials have no ':'")?;
         let client_id = form_decode(id).ok_or("the client id is not form-urlencoded")?;
-        let client_secret = form_decode(secret).ok_or("the client secret is not form-urlencoded")?;
+        let client_secret =
+            form_decode(secret).ok_or("the client secret is not form-urlencoded")?;
         if client_id.is_empty() {
             return Err("the Basic credentials have an empty client id");
         }
-        Ok(BasicCredentials { client_id, client_secret })
+        Ok(BasicCredentials {
+            client_id,
+            client_secret,
+        })
     })())
 }
 
@@ -85,8 +93,16 @@ mod tests {
     fn refuses_malformed() {
         assert!(parse_basic("Bearer abc").is_none());
         assert!(parse_basic("Basic !!!").unwrap().is_err());
-        assert!(parse_basic(&format!("Basic {}", STANDARD.encode("nocolon"))).unwrap().is_err());
-        assert!(parse_basic(&format!("Basic {}", STANDARD.encode("a%zz:b"))).unwrap().is_err());
+        assert!(
+            parse_basic(&format!("Basic {}", STANDARD.encode("nocolon")))
+                .unwrap()
+                .is_err()
+        );
+        assert!(
+            parse_basic(&format!("Basic {}", STANDARD.encode("a%zz:b")))
+                .unwrap()
+                .is_err()
+        );
         assert_eq!(parse_bearer("Bearer abc"), Some("abc"));
         assert_eq!(parse_bearer("bearer  abc "), Some("abc"));
         assert_eq!(parse_bearer("Basic abc"), None);

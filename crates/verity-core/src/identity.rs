@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use verity_proto::attributes::{Attribute, AttributesResponse, GroupStatus, PolicyGroup, PolicyResponse};
+use verity_proto::attributes::{
+    Attribute, AttributesResponse, GroupStatus, PolicyGroup, PolicyResponse,
+};
 
 /// The group name under which identity (IAL2) verification is recorded.
 pub const IDENTITY: &str = "identity";
@@ -31,13 +33,25 @@ pub enum OidcClaim {
 
 macro_rules! attr {
     ($h:literal, $n:literal) => {
-        AttributeDef { handle: $h, name: $n, oidc: OidcClaim::Claim($h) }
+        AttributeDef {
+            handle: $h,
+            name: $n,
+            oidc: OidcClaim::Claim($h),
+        }
     };
     ($h:literal, $n:literal, claim $o:literal) => {
-        AttributeDef { handle: $h, name: $n, oidc: OidcClaim::Claim($o) }
+        AttributeDef {
+            handle: $h,
+            name: $n,
+            oidc: OidcClaim::Claim($o),
+        }
     };
     ($h:literal, $n:literal, address $o:literal) => {
-        AttributeDef { handle: $h, name: $n, oidc: OidcClaim::Address($o) }
+        AttributeDef {
+            handle: $h,
+            name: $n,
+            oidc: OidcClaim::Address($o),
+        }
     };
 }
 
@@ -66,8 +80,14 @@ pub const ATTRIBUTES: &[AttributeDef] = &[
 ];
 
 /// Attributes computed from verifications and the sign-in, never stored.
-pub const COMPUTED: [&str; 6] =
-    ["uuid", "email", "level_of_assurance", "multifactor", "credential_ial", "credential_aal"];
+pub const COMPUTED: [&str; 6] = [
+    "uuid",
+    "email",
+    "level_of_assurance",
+    "multifactor",
+    "credential_ial",
+    "credential_aal",
+];
 
 pub fn attribute(handle: &str) -> Option<&'static AttributeDef> {
     ATTRIBUTES.iter().find(|a| a.handle == handle)
@@ -94,12 +114,36 @@ pub const GROUPS: &[GroupDef] = &[
             "Surviving Spouse",
         ],
     },
-    GroupDef { handle: "student", name: "Student", subgroups: &[] },
-    GroupDef { handle: "teacher", name: "Teacher", subgroups: &[] },
-    GroupDef { handle: "responder", name: "First Responder", subgroups: &[] },
-    GroupDef { handle: "nurse", name: "Nurse", subgroups: &[] },
-    GroupDef { handle: "government", name: "Government Employee", subgroups: &[] },
-    GroupDef { handle: IDENTITY, name: "Identity (IAL2)", subgroups: &[] },
+    GroupDef {
+        handle: "student",
+        name: "Student",
+        subgroups: &[],
+    },
+    GroupDef {
+        handle: "teacher",
+        name: "Teacher",
+        subgroups: &[],
+    },
+    GroupDef {
+        handle: "responder",
+        name: "First Responder",
+        subgroups: &[],
+    },
+    GroupDef {
+        handle: "nurse",
+        name: "Nurse",
+        subgroups: &[],
+    },
+    GroupDef {
+        handle: "government",
+        name: "Government Employee",
+        subgroups: &[],
+    },
+    GroupDef {
+        handle: IDENTITY,
+        name: "Identity (IAL2)",
+        subgroups: &[],
+    },
 ];
 
 pub fn group(handle: &str) -> Option<&'static GroupDef> {
@@ -164,15 +208,34 @@ pub fn builtin_policies() -> Vec<Policy> {
         policy("openid", "OpenID", Needs::Nothing, &[]),
         policy("login", "Login", Needs::Nothing, &["uuid", "email"]),
         policy("email", "Email", Needs::Nothing, &["uuid", "email"]),
-        policy("profile", "Profile", Needs::Nothing, &["uuid", "fname", "mname", "lname"]),
+        policy(
+            "profile",
+            "Profile",
+            Needs::Nothing,
+            &["uuid", "fname", "mname", "lname"],
+        ),
         policy(
             IDENTITY_POLICY,
             "Identity Verification (IAL2/AAL2)",
             Needs::Identity,
             &[
-                "uuid", "email", "fname", "mname", "lname", "birth_date", "social", "phone", "street",
-                "city", "state", "zip", "country", "level_of_assurance", "credential_ial",
-                "credential_aal", "multifactor",
+                "uuid",
+                "email",
+                "fname",
+                "mname",
+                "lname",
+                "birth_date",
+                "social",
+                "phone",
+                "street",
+                "city",
+                "state",
+                "zip",
+                "country",
+                "level_of_assurance",
+                "credential_ial",
+                "credential_aal",
+                "multifactor",
             ],
         ),
         policy(
@@ -180,8 +243,14 @@ pub fn builtin_policies() -> Vec<Policy> {
             "Military",
             Needs::Group("military".into()),
             &[
-                "uuid", "email", "fname", "lname", "zip", "military_branch",
-                "military_service_component", "military_service_started",
+                "uuid",
+                "email",
+                "fname",
+                "lname",
+                "zip",
+                "military_branch",
+                "military_service_component",
+                "military_service_started",
             ],
         ),
     ];
@@ -192,7 +261,12 @@ pub fn builtin_policies() -> Vec<Policy> {
         ("nurse", "Nurse"),
         ("government", "Government Employee"),
     ] {
-        out.push(policy(handle, name, Needs::Group(handle.into()), GROUP_RELEASE));
+        out.push(policy(
+            handle,
+            name,
+            Needs::Group(handle.into()),
+            GROUP_RELEASE,
+        ));
     }
     out
 }
@@ -217,7 +291,9 @@ pub struct UserData {
 
 impl UserData {
     pub fn is_verified(&self, group: &str) -> bool {
-        self.verifications.iter().any(|v| v.group == group && v.verified)
+        self.verifications
+            .iter()
+            .any(|v| v.group == group && v.verified)
     }
 }
 
@@ -229,7 +305,11 @@ pub struct AuthFacts {
 
 impl AuthFacts {
     pub fn amr(&self) -> Vec<&'static str> {
-        if self.mfa { vec!["pwd", "otp", "mfa"] } else { vec!["pwd"] }
+        if self.mfa {
+            vec!["pwd", "otp", "mfa"]
+        } else {
+            vec!["pwd"]
+        }
     }
 
     pub fn acr(&self) -> &'static str {
@@ -347,13 +427,21 @@ pub fn status(policies: &[&Policy], user: &UserData, auth: AuthFacts) -> Vec<Gro
             .find(|v| v.group == g && v.verified)
             .map(|v| v.subgroups.clone())
             .unwrap_or_default();
-        out.push(GroupStatus { group: g.to_owned(), subgroups, verified: satisfied(&p.needs, user, auth) });
+        out.push(GroupStatus {
+            group: g.to_owned(),
+            subgroups,
+            verified: satisfied(&p.needs, user, auth),
+        });
     }
     out
 }
 
 /// `attributes.json` (SPEC section 7): handles are always the catalog's (ID.me) handles.
-pub fn attributes_response(policies: &[&Policy], user: &UserData, auth: AuthFacts) -> AttributesResponse {
+pub fn attributes_response(
+    policies: &[&Policy],
+    user: &UserData,
+    auth: AuthFacts,
+) -> AttributesResponse {
     let attributes = released(policies, user, auth)
         .into_iter()
         .map(|(handle, value)| Attribute {
@@ -362,7 +450,10 @@ pub fn attributes_response(policies: &[&Policy], user: &UserData, auth: AuthFact
             value,
         })
         .collect();
-    AttributesResponse { attributes, status: status(policies, user, auth) }
+    AttributesResponse {
+        attributes,
+        status: status(policies, user, auth),
+    }
 }
 
 /// One element of the `policies` answer.
@@ -378,19 +469,41 @@ pub fn policy_response(p: &Policy) -> PolicyResponse {
         })
         .into_iter()
         .collect();
-    PolicyResponse { name: p.name.clone(), handle: p.handle.clone(), active: true, groups }
+    PolicyResponse {
+        name: p.name.clone(),
+        handle: p.handle.clone(),
+        active: true,
+        groups,
+    }
 }
 
 /// Every claim name either family can release (for `claims_supported`).
 pub fn claims_supported() -> Vec<String> {
     let mut out: Vec<String> = [
-        "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "jti", "address",
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "acr",
+        "amr",
+        "at_hash",
+        "jti",
+        "address",
     ]
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
     for a in ATTRIBUTES {
-        for name in [a.handle, match a.oidc { OidcClaim::Claim(c) => c, OidcClaim::Address(_) => a.handle }] {
+        for name in [
+            a.handle,
+            match a.oidc {
+                OidcClaim::Claim(c) => c,
+                OidcClaim::Address(_) => a.handle,
+            },
+        ] {
             if !out.iter().any(|o| o == name) {
                 out.push(name.to_owned());
             }
@@ -423,7 +536,10 @@ mod tests {
     }
 
     fn policies(handles: &[&str]) -> Vec<Policy> {
-        builtin_policies().into_iter().filter(|p| handles.contains(&p.handle.as_str())).collect()
+        builtin_policies()
+            .into_iter()
+            .filter(|p| handles.contains(&p.handle.as_str()))
+            .collect()
     }
 
     #[test]
@@ -434,10 +550,26 @@ mod tests {
         let handles: Vec<&str> = resp.attributes.iter().map(|a| a.handle.as_str()).collect();
         assert_eq!(
             handles,
-            ["uuid", "email", "fname", "lname", "zip", "military_branch", "military_service_component", "military_service_started"]
+            [
+                "uuid",
+                "email",
+                "fname",
+                "lname",
+                "zip",
+                "military_branch",
+                "military_service_component",
+                "military_service_started"
+            ]
         );
         assert_eq!(resp.attributes[4].value, Value::Null);
-        assert_eq!(resp.status, vec![GroupStatus { group: "military".into(), subgroups: vec!["Veteran".into()], verified: true }]);
+        assert_eq!(
+            resp.status,
+            vec![GroupStatus {
+                group: "military".into(),
+                subgroups: vec!["Veteran".into()],
+                verified: true
+            }]
+        );
     }
 
     #[test]
@@ -461,7 +593,11 @@ mod tests {
         let ps = policies(&[IDENTITY_POLICY]);
         let refs: Vec<&Policy> = ps.iter().collect();
         let mut user = veteran();
-        user.verifications.push(Verification { group: IDENTITY.into(), verified: true, subgroups: vec![] });
+        user.verifications.push(Verification {
+            group: IDENTITY.into(),
+            verified: true,
+            subgroups: vec![],
+        });
         assert!(!status(&refs, &user, AuthFacts { mfa: false })[0].verified);
         assert!(status(&refs, &user, AuthFacts { mfa: true })[0].verified);
         assert!(missing_verifications(&refs, &user).is_empty());

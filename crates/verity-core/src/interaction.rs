@@ -117,7 +117,10 @@ mod tests {
         Facts {
             request: req,
             now: 1000,
-            session: Some(SessionFacts { auth_time: 900, mfa: false }),
+            session: Some(SessionFacts {
+                auth_time: 900,
+                mfa: false,
+            }),
             signed_in_here: false,
             user_has_totp: false,
             needs_aal2: false,
@@ -173,7 +176,10 @@ mod tests {
         f.missing_verifications = vec!["military".into()];
         f.consent_remembered = false;
         assert_eq!(next_step(&f), Step::Mfa);
-        f.session = Some(SessionFacts { auth_time: 900, mfa: true });
+        f.session = Some(SessionFacts {
+            auth_time: 900,
+            mfa: true,
+        });
         assert_eq!(next_step(&f), Step::Verify(vec!["military".into()]));
         f.verification_answered = true;
         assert_eq!(next_step(&f), Step::Consent);

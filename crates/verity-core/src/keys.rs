@@ -25,7 +25,9 @@ pub enum KeyError {
     Malformed(String),
     #[error("signing failed")]
     Sign,
-    #[error("the master key is malformed: it must be 32 bytes, written as 64 hex or 43/44 base64 characters")]
+    #[error(
+        "the master key is malformed: it must be 32 bytes, written as 64 hex or 43/44 base64 characters"
+    )]
     MasterKeyFormat,
     #[error("decryption failed: the master key does not match the one that encrypted the data")]
     Decrypt,
@@ -70,7 +72,10 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.jwk.kid).field("alg", &self.jwk.alg).finish()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.jwk.kid)
+            .field("alg", &self.jwk.alg)
+            .finish()
     }
 }
 
@@ -108,7 +113,10 @@ impl SigningKey {
             Alg::ES256 => {
                 let kp = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
                     .map_err(|_| KeyError::Generate)?;
-                kp.to_pkcs8v1().map_err(|_| KeyError::Generate)?.as_ref().to_vec()
+                kp.to_pkcs8v1()
+                    .map_err(|_| KeyError::Generate)?
+                    .as_ref()
+                    .to_vec()
             }
         };
         Ok((Self::from_pkcs8(alg, &der)?, der))
@@ -117,7 +125,8 @@ impl SigningKey {
     pub fn from_pkcs8(alg: Alg, der: &[u8]) -> Result<Self, KeyError> {
         let (inner, mut jwk) = match alg {
             Alg::RS256 => {
-                let kp = RsaKeyPair::from_pkcs8(der).map_err(|e| KeyError::Malformed(e.to_string()))?;
+                let kp =
+                    RsaKeyPair::from_pkcs8(der).map_err(|e| KeyError::Malformed(e.to_string()))?;
                 let public = kp.public_key();
                 let jwk = Jwk {
                     kty: "RSA".into(),
@@ -138,7 +147,9 @@ impl SigningKey {
                 let point = kp.public_key().as_ref();
                 // Uncompressed SEC1 point: 0x04 || X (32 bytes) || Y (32 bytes).
                 if point.len() != 65 || point[0] != 4 {
-                    return Err(KeyError::Malformed("unexpected EC public key encoding".into()));
+                    return Err(KeyError::Malformed(
+                        "unexpected EC public key encoding".into(),
+                    ));
                 }
                 let jwk = Jwk {
                     kty: "EC".into(),
@@ -182,7 +193,11 @@ impl SigningKey {
                     .map_err(|_| KeyError::Sign)?;
                 Ok(sig)
             }
-            Inner::Ec(kp) => Ok(kp.sign(&rng, message).map_err(|_| KeyError::Sign)?.as_ref().to_vec()),
+            Inner::Ec(kp) => Ok(kp
+                .sign(&rng, message)
+                .map_err(|_| KeyError::Sign)?
+                .as_ref()
+                .to_vec()),
         }
     }
 
@@ -229,8 +244,13 @@ impl MasterKey {
                 .collect::<Result<Vec<u8>, _>>()
                 .map_err(|_| KeyError::MasterKeyFormat)?
         } else {
-            let cleaned: String = text.trim_end_matches('=').replace('+', "-").replace('/', "_");
-            URL_SAFE_NO_PAD.decode(cleaned).map_err(|_| KeyError::MasterKeyFormat)?
+            let cleaned: String = text
+                .trim_end_matches('=')
+                .replace('+', "-")
+                .replace('/', "_");
+            URL_SAFE_NO_PAD
+                .decode(cleaned)
+                .map_err(|_| KeyError::MasterKeyFormat)?
         };
         let arr: [u8; 32] = bytes.try_into().map_err(|_| KeyError::MasterKeyFormat)?;
         Ok(Self(arr))
@@ -242,7 +262,8 @@ impl MasterKey {
     }
 
     fn key(&self) -> Result<LessSafeKey, KeyError> {
-        let unbound = UnboundKey::new(&AES_256_GCM, &self.0).map_err(|_| KeyError::MasterKeyFormat)?;
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, &self.0).map_err(|_| KeyError::MasterKeyFormat)?;
         Ok(LessSafeKey::new(unbound))
     }
 
@@ -251,7 +272,11 @@ impl MasterKey {
         let nonce_bytes = random_bytes::<NONCE_LEN>();
         let mut buf = plaintext.to_vec();
         self.key()?
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(aad), &mut buf)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce_bytes),
+                Aad::from(aad),
+                &mut buf,
+            )
             .map_err(|_| KeyError::Sign)?;
         let mut out = nonce_bytes.to_vec();
         out.extend_from_slice(&buf);
@@ -284,7 +309,9 @@ mod tests {
             let again = SigningKey::from_pkcs8(alg, &der).unwrap();
             assert_eq!(key.kid(), again.kid());
             assert_eq!(key.jwk(), again.jwk());
-            let jwt = key.sign_jwt("JWT", &serde_json::json!({"sub": "x"})).unwrap();
+            let jwt = key
+                .sign_jwt("JWT", &serde_json::json!({"sub": "x"}))
+                .unwrap();
             assert_eq!(jwt.split('.').count(), 3);
         }
     }
@@ -303,7 +330,10 @@ mod tests {
             x: None,
             y: None,
         };
-        assert_eq!(thumbprint(&jwk), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            thumbprint(&jwk),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     #[test]

@@ -11,12 +11,14 @@
 //! - [`authorize`]: authorization-request validation, and where each error may be delivered.
 //! - [`interaction`]: which page of the sign-in journey comes next.
 //! - [`identity`]: attributes, groups, policies, and the claims a grant releases.
+//! - [`claims`]: the ID-token and userinfo claim sets.
 //! - [`keys`]: signing keys (RS256, ES256), JWKs, JWT signing, the master key.
 //! - [`totp`]: RFC 6238 one-time codes.
 //! - [`password`]: argon2id hashing with configurable cost.
 //! - [`client_auth`]: RFC 6749 section 2.3.1 `Basic` client credentials.
 
 pub mod authorize;
+pub mod claims;
 pub mod client_auth;
 pub mod clock;
 pub mod identity;

@@ -16,7 +16,11 @@ pub struct Cost {
 }
 
 impl Cost {
-    pub const PRODUCTION: Cost = Cost { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 };
+    pub const PRODUCTION: Cost = Cost {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+        parallelism: 1,
+    };
 }
 
 /// Hashes and verifies passwords; holds a dummy hash so that unknown accounts cost the same.
@@ -41,8 +45,13 @@ impl Passwords {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| CostError(e.to_string()))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let mut this = Self { argon, dummy_hash: String::new() };
-        this.dummy_hash = this.hash("verity-dummy-password").map_err(|e| CostError(e.to_string()))?;
+        let mut this = Self {
+            argon,
+            dummy_hash: String::new(),
+        };
+        this.dummy_hash = this
+            .hash("verity-dummy-password")
+            .map_err(|e| CostError(e.to_string()))?;
         Ok(this)
     }
 
@@ -50,7 +59,10 @@ impl Passwords {
     pub fn hash(&self, password: &str) -> Result<String, argon2::password_hash::Error> {
         let salt_bytes = random_bytes::<16>();
         let salt = SaltString::encode_b64(&salt_bytes)?;
-        Ok(self.argon.hash_password(password.as_bytes(), &salt)?.to_string())
+        Ok(self
+            .argon
+            .hash_password(password.as_bytes(), &salt)?
+            .to_string())
     }
 
     /// Verifies against a stored hash; `None` (unknown account) verifies against the dummy hash
@@ -61,7 +73,10 @@ impl Passwords {
             None => (self.dummy_hash.as_str(), false),
         };
         let ok = match PasswordHash::new(phc) {
-            Ok(parsed) => self.argon.verify_password(password.as_bytes(), &parsed).is_ok(),
+            Ok(parsed) => self
+                .argon
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
             Err(_) => false,
         };
         ok && real
@@ -74,7 +89,12 @@ mod tests {
 
     #[test]
     fn hash_and_verify() {
-        let p = Passwords::new(Cost { memory_kib: 64, iterations: 1, parallelism: 1 }).unwrap();
+        let p = Passwords::new(Cost {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap();
         let h = p.hash("correct horse").unwrap();
         assert!(h.starts_with("$argon2id$"));
         assert!(p.verify(Some(&h), "correct horse"));

@@ -33,8 +33,13 @@ pub fn validate_challenge(
         (Some(_), Some(m)) if m != "S256" => Err(PkceError::MethodNotS256),
         (Some(c), Some(_)) => {
             let ok = c.len() == 43
-                && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if ok { Ok(Some(c.to_owned())) } else { Err(PkceError::MalformedChallenge) }
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if ok {
+                Ok(Some(c.to_owned()))
+            } else {
+                Err(PkceError::MalformedChallenge)
+            }
         }
     }
 }
@@ -65,16 +70,31 @@ mod tests {
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert_eq!(s256(verifier), challenge);
         assert!(verify(challenge, verifier));
-        assert!(!verify(challenge, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK"));
+        assert!(!verify(
+            challenge,
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK"
+        ));
     }
 
     #[test]
     fn plain_and_missing_methods_are_refused() {
         let c = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-        assert_eq!(validate_challenge(Some(c), Some("plain")), Err(PkceError::MethodNotS256));
-        assert_eq!(validate_challenge(Some(c), None), Err(PkceError::MethodNotS256));
-        assert_eq!(validate_challenge(None, Some("S256")), Err(PkceError::MethodWithoutChallenge));
-        assert_eq!(validate_challenge(Some("short"), Some("S256")), Err(PkceError::MalformedChallenge));
+        assert_eq!(
+            validate_challenge(Some(c), Some("plain")),
+            Err(PkceError::MethodNotS256)
+        );
+        assert_eq!(
+            validate_challenge(Some(c), None),
+            Err(PkceError::MethodNotS256)
+        );
+        assert_eq!(
+            validate_challenge(None, Some("S256")),
+            Err(PkceError::MethodWithoutChallenge)
+        );
+        assert_eq!(
+            validate_challenge(Some("short"), Some("S256")),
+            Err(PkceError::MalformedChallenge)
+        );
         assert_eq!(validate_challenge(None, None), Ok(None));
     }
 

@@ -10,9 +10,13 @@ pub enum RedirectUriError {
     NotAbsolute,
     #[error("a redirect URI must not contain a fragment")]
     Fragment,
-    #[error("http is allowed only on a loopback host (127.0.0.1, [::1], localhost) outside the sandbox")]
+    #[error(
+        "http is allowed only on a loopback host (127.0.0.1, [::1], localhost) outside the sandbox"
+    )]
     InsecureHttp,
-    #[error("the scheme {0:?} is not allowed: use https, or a private-use scheme like com.example.app")]
+    #[error(
+        "the scheme {0:?} is not allowed: use https, or a private-use scheme like com.example.app"
+    )]
     BadScheme(String),
     #[error("the URI is longer than 2000 characters")]
     TooLong,
@@ -41,7 +45,11 @@ pub fn validate_registration(raw: &str, sandbox: bool) -> Result<(), RedirectUri
                 Some(Host::Domain(d)) => d == "localhost",
                 None => false,
             };
-            if loopback || sandbox { Ok(()) } else { Err(RedirectUriError::InsecureHttp) }
+            if loopback || sandbox {
+                Ok(())
+            } else {
+                Err(RedirectUriError::InsecureHttp)
+            }
         }
         // RFC 8252 7.1: private-use schemes are reverse domain names, so they contain a dot.
         scheme if scheme.contains('.') && url.host().is_none() => Ok(()),
@@ -61,23 +69,47 @@ mod tests {
 
     #[test]
     fn registration_rules() {
-        assert_eq!(validate_registration("https://app.example.com/cb", false), Ok(()));
-        assert_eq!(validate_registration("http://127.0.0.1:8090/callback", false), Ok(()));
-        assert_eq!(validate_registration("http://localhost:8090/callback", false), Ok(()));
+        assert_eq!(
+            validate_registration("https://app.example.com/cb", false),
+            Ok(())
+        );
+        assert_eq!(
+            validate_registration("http://127.0.0.1:8090/callback", false),
+            Ok(())
+        );
+        assert_eq!(
+            validate_registration("http://localhost:8090/callback", false),
+            Ok(())
+        );
         assert_eq!(validate_registration("http://[::1]/cb", false), Ok(()));
-        assert_eq!(validate_registration("com.example.app:/callback", false), Ok(()));
+        assert_eq!(
+            validate_registration("com.example.app:/callback", false),
+            Ok(())
+        );
         assert_eq!(
             validate_registration("http://app.example.com/cb", false),
             Err(RedirectUriError::InsecureHttp)
         );
-        assert_eq!(validate_registration("http://app.example.com/cb", true), Ok(()));
-        assert_eq!(validate_registration("https://a.example/cb#x", false), Err(RedirectUriError::Fragment));
-        assert_eq!(validate_registration("/callback", false), Err(RedirectUriError::NotAbsolute));
+        assert_eq!(
+            validate_registration("http://app.example.com/cb", true),
+            Ok(())
+        );
+        assert_eq!(
+            validate_registration("https://a.example/cb#x", false),
+            Err(RedirectUriError::Fragment)
+        );
+        assert_eq!(
+            validate_registration("/callback", false),
+            Err(RedirectUriError::NotAbsolute)
+        );
         assert_eq!(
             validate_registration("javascript:alert(1)", true),
             Err(RedirectUriError::BadScheme("javascript".into()))
         );
-        assert_eq!(validate_registration("https://u:p@a.example/cb", false), Err(RedirectUriError::UserInfo));
+        assert_eq!(
+            validate_registration("https://u:p@a.example/cb", false),
+            Err(RedirectUriError::UserInfo)
+        );
     }
 
     #[test]

@@ -99,13 +99,22 @@ mod tests {
 
     #[test]
     fn parses_policy_handles_including_uris() {
-        let s = ScopeSet::parse("openid  military http://idmanagement.gov/ns/assurance/ial/2/aal/2 military")
-            .unwrap();
+        let s = ScopeSet::parse(
+            "openid  military http://idmanagement.gov/ns/assurance/ial/2/aal/2 military",
+        )
+        .unwrap();
         assert_eq!(
             s.as_slice(),
-            ["openid", "military", "http://idmanagement.gov/ns/assurance/ial/2/aal/2"]
+            [
+                "openid",
+                "military",
+                "http://idmanagement.gov/ns/assurance/ial/2/aal/2"
+            ]
         );
-        assert_eq!(s.canonical(), "http://idmanagement.gov/ns/assurance/ial/2/aal/2 military openid");
+        assert_eq!(
+            s.canonical(),
+            "http://idmanagement.gov/ns/assurance/ial/2/aal/2 military openid"
+        );
     }
 
     #[test]

@@ -49,7 +49,9 @@ pub fn token_hash(token: &str) -> String {
 /// Whether `s` looks like one of our opaque tokens (32 lowercase hex); anything else is refused
 /// before touching the database.
 pub fn is_token_shaped(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Constant-time equality of two byte strings (length may leak, content does not).

@@ -83,7 +83,10 @@ mod tests {
 
     #[test]
     fn base32_of_the_sandbox_secret() {
-        assert_eq!(decode_base32("JBSWY3DPEHPK3PXP").unwrap(), b"Hello!\xde\xad\xbe\xef");
+        assert_eq!(
+            decode_base32("JBSWY3DPEHPK3PXP").unwrap(),
+            b"Hello!\xde\xad\xbe\xef"
+        );
         assert!(decode_base32("not base32!").is_none());
     }
 

@@ -1,0 +1,27 @@
+//! The Verity OpenID Connect provider as a library, so that the `verity` binary and the tests
+//! start the very same server (tests on port 0 with a fresh database each).
+//!
+//! - [`settings`]: flags, `VERITY_*` environment variables and the optional TOML file.
+//! - [`startup`]: opening the database, migrating, loading keys, seeding the sandbox, serving.
+//! - [`state`]: what every handler shares ([`state::AppState`]).
+//! - [`keyring`]: the signing keys in memory and the published JWKS.
+//! - [`sandbox`]: the personas and apps of SPEC section 9.
+//! - [`error`]: `ApiError` (JSON, RFC 6749 5.2) and `PageError` (an HTML page for a person).
+//! - [`extract`]: our own request parsing, so malformed input becomes `invalid_request`.
+//! - [`middleware`]: request ids, access logs (never query strings), security headers.
+//! - [`pages`]: the templates of the sign-in journey.
+//! - [`routes`]: one module per endpoint; `routes::router` is the whole route table.
+
+pub mod error;
+pub mod extract;
+pub mod keyring;
+pub mod middleware;
+pub mod pages;
+pub mod routes;
+pub mod sandbox;
+pub mod settings;
+pub mod startup;
+pub mod state;
+
+pub use settings::{Environment, LogFormat, ServeArgs, Settings};
+pub use startup::Verity;

@@ -1,0 +1,184 @@
+//! Errors as answers: [`ApiError`] for machines (JSON, RFC 6749 5.2 / RFC 6750 3), [`PageError`]
+//! for people (an HTML page with a request id). Internal failures answer an opaque
+//! `server_error` and are logged once with their context; their text never reaches a client.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use verity_proto::error::{ErrorCode, ErrorResponse};
+
+/// A JSON error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: ErrorCode,
+    pub description: String,
+    pub www_authenticate: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: ErrorCode, description: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            description: description.into(),
+            www_authenticate: None,
+        }
+    }
+
+    pub fn bad_request(code: ErrorCode, description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, description)
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::bad_request(ErrorCode::InvalidRequest, description)
+    }
+
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::bad_request(ErrorCode::InvalidGrant, description)
+    }
+
+    /// 401 `invalid_client` with a `WWW-Authenticate` challenge (RFC 6749 5.2).
+    pub fn invalid_client(description: impl Into<String>) -> Self {
+        ApiError {
+            www_authenticate: Some(r#"Basic realm="verity", charset="UTF-8""#.into()),
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::InvalidClient,
+                description,
+            )
+        }
+    }
+
+    /// 401 for a bearer endpoint (RFC 6750 3.1): no error code when no token was sent.
+    pub fn bearer_missing() -> Self {
+        ApiError {
+            www_authenticate: Some(r#"Bearer realm="verity""#.into()),
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::InvalidToken,
+                "an access token is required",
+            )
+        }
+    }
+
+    pub fn invalid_token(description: &str) -> Self {
+        ApiError {
+            www_authenticate: Some(format!(
+                r#"Bearer realm="verity", error="invalid_token", error_description="{}""#,
+                description.replace('"', "'")
+            )),
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::InvalidToken,
+                description,
+            )
+        }
+    }
+
+    /// An internal failure: logged here, answered as an opaque `server_error`.
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "{context}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::ServerError,
+            "an internal error occurred",
+        )
+    }
+}
+
+impl From<verity_store::StoreError> for ApiError {
+    fn from(e: verity_store::StoreError) -> Self {
+        match e {
+            e if e.is_unavailable() => {
+                tracing::error!(error = %e, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::TemporarilyUnavailable,
+                    "the service is temporarily unavailable",
+                )
+            }
+            other => ApiError::internal("store", other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorResponse {
+            error: self.code,
+            error_description: Some(self.description),
+        };
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        let h = resp.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if let Some(challenge) = self
+            .www_authenticate
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
+            h.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        resp
+    }
+}
+
+/// An error shown to a person as a page. Rendered by the request middleware, which knows the
+/// request id and the templates.
+#[derive(Debug, Clone)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub title: String,
+    pub message: String,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, title: impl Into<String>, message: impl Into<String>) -> Self {
+        PageError {
+            status,
+            title: title.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "This request cannot be completed",
+            message,
+        )
+    }
+
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "{context}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "An internal error occurred. Please try again; if it persists, quote the request id below.",
+        )
+    }
+}
+
+impl From<verity_store::StoreError> for PageError {
+    fn from(e: verity_store::StoreError) -> Self {
+        match e {
+            e if e.is_unavailable() => {
+                tracing::error!(error = %e, "database unavailable");
+                PageError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "The service is temporarily unavailable. Please try again in a moment.",
+                )
+            }
+            other => PageError::internal("store", other),
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let mut resp = status.into_response();
+        resp.extensions_mut().insert(self);
+        resp
+    }
+}

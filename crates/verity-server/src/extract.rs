@@ -1,0 +1,123 @@
+//! Request parsing that cannot panic or answer axum's plain-text rejections: query strings and
+//! bodies become parameter lists, cookies a lookup. Callers turn problems into `invalid_request`.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, header};
+use verity_core::authorize::Params;
+
+/// The most bytes a request body may carry (forms and JSON here are small).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Decoded `application/x-www-form-urlencoded` pairs (invalid UTF-8 is replaced, never fatal).
+pub fn form_pairs(raw: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+pub fn query_params(query: Option<&str>) -> Params {
+    Params::from_pairs(form_pairs(query.unwrap_or_default().as_bytes()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Form,
+    Json,
+}
+
+/// The media type of the body, if it is one we read.
+pub fn body_kind(headers: &HeaderMap) -> Option<BodyKind> {
+    let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let media = ct.split(';').next()?.trim();
+    if media.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        Some(BodyKind::Form)
+    } else if media.eq_ignore_ascii_case("application/json") {
+        Some(BodyKind::Json)
+    } else {
+        None
+    }
+}
+
+/// Parameters from a form or JSON body. JSON must be one object whose values are strings
+/// (numbers and booleans are taken as their text; nested values are refused).
+pub fn body_params(kind: BodyKind, body: &Bytes) -> Result<Params, &'static str> {
+    match kind {
+        BodyKind::Form => Ok(Params::from_pairs(form_pairs(body))),
+        BodyKind::Json => {
+            let value: serde_json::Value =
+                serde_json::from_slice(body).map_err(|_| "the body is not valid JSON")?;
+            let serde_json::Value::Object(map) = value else {
+                return Err("the JSON body must be an object");
+            };
+            let mut pairs = Vec::with_capacity(map.len());
+            for (k, v) in map {
+                let text = match v {
+                    serde_json::Value::String(s) => s,
+                    serde_json::Value::Number(n) => n.to_string(),
+                    serde_json::Value::Bool(b) => b.to_string(),
+                    serde_json::Value::Null => continue,
+                    _ => return Err("JSON parameters must be strings"),
+                };
+                pairs.push((k, text));
+            }
+            Ok(Params::from_pairs(pairs))
+        }
+    }
+}
+
+/// The value of cookie `name`, if the request carries it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` when asked.
+pub fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> String {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}");
+    if secure {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn json_bodies_become_params() {
+        let p = body_params(
+            BodyKind::Json,
+            &Bytes::from_static(br#"{"grant_type":"authorization_code","n":1}"#),
+        )
+        .unwrap();
+        assert_eq!(p.get("grant_type"), Some("authorization_code"));
+        assert_eq!(p.get("n"), Some("1"));
+        assert!(body_params(BodyKind::Json, &Bytes::from_static(b"[1]")).is_err());
+        assert!(body_params(BodyKind::Json, &Bytes::from_static(br#"{"a":{"b":1}}"#)).is_err());
+    }
+
+    #[test]
+    fn cookies_are_found() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, "a=1; verity_session=abc".parse().unwrap());
+        assert_eq!(cookie(&h, "verity_session"), Some("abc"));
+        assert_eq!(cookie(&h, "b"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn body_parsing_never_panics(raw in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let b = Bytes::from(raw);
+            let _ = body_params(BodyKind::Form, &b);
+            let _ = body_params(BodyKind::Json, &b);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Cross-cutting answers: a request id on every request and response, one access-log line per
+//! request (method, path and status; never the query string, which may hold a bearer token),
+//! security headers on every answer, and the HTML rendering of [`PageError`]s.
+
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
+
+use crate::error::PageError;
+use crate::state::AppState;
+
+/// The id of one request, in logs, error pages and the `x-request-id` header.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data: https:; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+pub async fn request_context(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let id = verity_core::secret::hex(&verity_core::secret::random_bytes::<8>());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let span = tracing::info_span!("request", request_id = %id);
+    let started = Instant::now();
+    let mut resp = next.run(req).instrument(span.clone()).await;
+
+    if let Some(err) = resp.extensions_mut().remove::<PageError>() {
+        resp = render_error_page(&state, &err, &id);
+    }
+    let status = resp.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(%method, path = %path, status, latency_ms = started.elapsed().as_secs_f64() * 1000.0, "request");
+    });
+
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        h.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    let is_html = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if is_html && !h.contains_key(header::CACHE_CONTROL) {
+        // Pages carry CSRF tokens and personal data.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+fn render_error_page(state: &AppState, err: &PageError, request_id: &str) -> Response {
+    let ctx = serde_json::json!({
+        "title": err.title,
+        "message": err.message,
+        "request_id": request_id,
+    });
+    match state.pages.render_raw("error.html", state.sandbox(), &ctx) {
+        Ok(html) => (err.status, axum::response::Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering the error page");
+            (
+                err.status,
+                format!("{}: {}\nrequest id: {request_id}\n", err.title, err.message),
+            )
+                .into_response()
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The pages a person sees, from auto-escaped minijinja templates compiled into the binary.
+
+use axum::response::Html;
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::error::PageError;
+
+pub struct Pages {
+    env: Environment<'static>,
+}
+
+impl std::fmt::Debug for Pages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pages")
+    }
+}
+
+macro_rules! templates {
+    ($env:ident, $($name:literal),* $(,)?) => {
+        $( $env.add_template($name, include_str!(concat!("templates/", $name)))?; )*
+    };
+}
+
+impl Pages {
+    pub fn new() -> Result<Self, minijinja::Error> {
+        let mut env = Environment::new();
+        // `.html` templates are HTML-escaped by default (minijinja's default auto-escape callback).
+        templates!(
+            env,
+            "base.html",
+            "signin.html",
+            "signup.html",
+            "mfa.html",
+            "verify.html",
+            "consent.html",
+            "error.html"
+        );
+        Ok(Pages { env })
+    }
+
+    /// Renders `name` with `ctx`, adding `sandbox` for the banner.
+    pub fn render_raw(
+        &self,
+        name: &str,
+        sandbox: bool,
+        ctx: &impl Serialize,
+    ) -> Result<String, minijinja::Error> {
+        let tmpl = self.env.get_template(name)?;
+        tmpl.render(
+            minijinja::context! { sandbox => sandbox, ..minijinja::Value::from_serialize(ctx) },
+        )
+    }
+
+    pub fn render(
+        &self,
+        name: &str,
+        sandbox: bool,
+        ctx: &impl Serialize,
+    ) -> Result<Html<String>, PageError> {
+        self.render_raw(name, sandbox, ctx)
+            .map(Html)
+            .map_err(|e| PageError::internal("rendering a page", e))
+    }
+}
+
+/// The stylesheet of every page (served at `/static/verity.css`; the CSP forbids inline styles).
+pub const STYLESHEET: &str = include_str!("static/verity.css");

@@ -1,0 +1,94 @@
+//! OIDC Discovery 1.0 section 4 and RFC 7517 JWKS (SPEC section 2).
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use verity_proto::discovery::ProviderMetadata;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/oidc/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route("/oidc/.well-known/jwks", get(jwks))
+}
+
+/// OIDC Discovery 4.2: the provider metadata.
+async fn openid_configuration(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        state.discovery_json.clone(),
+    )
+}
+
+/// RFC 7517 5 / SPEC 2: the published keys. The max-age is far below the one-hour publication
+/// delay of a new key, so a cached copy always holds the key that signs.
+async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        state.keyring().jwks_json().to_owned(),
+    )
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// The metadata document for an issuer and the policies on offer.
+pub fn metadata(public_url: &str, policy_handles: &[String]) -> ProviderMetadata {
+    let mut scopes = strings(&["openid", "profile", "email", "offline_access"]);
+    for h in policy_handles {
+        if !scopes.contains(h) {
+            scopes.push(h.clone());
+        }
+    }
+    let auth_methods = strings(&[
+        "client_secret_post",
+        "client_secret_basic",
+        "private_key_jwt",
+        "none",
+    ]);
+    ProviderMetadata {
+        issuer: format!("{public_url}/oidc"),
+        authorization_endpoint: format!("{public_url}/oauth/authorize"),
+        token_endpoint: format!("{public_url}/oauth/token"),
+        userinfo_endpoint: format!("{public_url}/api/public/v3/userinfo"),
+        jwks_uri: format!("{public_url}/oidc/.well-known/jwks"),
+        revocation_endpoint: format!("{public_url}/oauth/revoke"),
+        introspection_endpoint: format!("{public_url}/oauth/introspect"),
+        end_session_endpoint: format!("{public_url}/oauth/logout"),
+        scopes_supported: scopes,
+        response_types_supported: strings(&["code"]),
+        response_modes_supported: strings(&["query"]),
+        grant_types_supported: strings(&["authorization_code", "refresh_token"]),
+        subject_types_supported: strings(&["public"]),
+        id_token_signing_alg_values_supported: strings(&["RS256", "ES256"]),
+        userinfo_signing_alg_values_supported: strings(&["RS256", "ES256"]),
+        token_endpoint_auth_methods_supported: auth_methods.clone(),
+        token_endpoint_auth_signing_alg_values_supported: strings(&["RS256", "ES256"]),
+        revocation_endpoint_auth_methods_supported: auth_methods.clone(),
+        introspection_endpoint_auth_methods_supported: auth_methods,
+        code_challenge_methods_supported: strings(&["S256"]),
+        claims_supported: verity_core::identity::claims_supported(),
+        claims_parameter_supported: false,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
+        prompt_values_supported: strings(&["none", "login", "consent"]),
+        acr_values_supported: strings(&[
+            "http://idmanagement.gov/ns/assurance/aal/1",
+            "http://idmanagement.gov/ns/assurance/aal/2",
+        ]),
+        authorization_response_iss_parameter_supported: true,
+    }
+}

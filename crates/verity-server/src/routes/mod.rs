@@ -1,0 +1,45 @@
+//! The route table: one module per endpoint, merged here so the whole API reads in one place.
+
+pub mod assets;
+pub mod authorize;
+pub mod client;
+pub mod discovery;
+pub mod health;
+pub mod interaction;
+pub mod policies;
+pub mod token;
+pub mod userinfo;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use verity_proto::error::ErrorCode;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(discovery::router())
+        .merge(authorize::router())
+        .merge(interaction::router())
+        .merge(token::router())
+        .merge(userinfo::router())
+        .merge(policies::router())
+        .merge(assets::router())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::request_context,
+        ))
+        .with_state(state)
+}
+
+async fn not_found() -> impl IntoResponse {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "no such endpoint",
+    )
+}

@@ -1,0 +1,155 @@
+//! OIDC Core 5.3 userinfo and ID.me's `attributes.json` (SPEC section 7), bearer-authenticated
+//! (RFC 6750 2.1 header or 2.3 query parameter).
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use verity_core::claims::{self, Issue};
+use verity_core::client_auth::parse_bearer;
+use verity_core::identity::{self, AuthFacts, UserData};
+use verity_core::secret::{is_token_shaped, token_hash};
+use verity_store::apps::App;
+use verity_store::grants::{Token, TokenKind};
+
+use crate::error::ApiError;
+use crate::extract::query_params;
+use crate::routes::token::{family, sign};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/public/v3/userinfo", get(userinfo).post(userinfo))
+        .route("/api/public/v3/userinfo.json", get(userinfo).post(userinfo))
+        .route("/api/public/v3/attributes.json", get(attributes))
+}
+
+/// A valid access token with its app and user.
+struct Bearer {
+    token: Token,
+    app: App,
+    user: UserData,
+}
+
+/// RFC 6750 2.1 / 2.3: the token from the header or the `access_token` query parameter (one, not
+/// both), checked against the store: unknown, expired, revoked and refresh tokens are refused.
+async fn bearer(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Bearer, ApiError> {
+    let from_header = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(v)) => parse_bearer(v),
+        Some(Err(_)) => {
+            return Err(ApiError::invalid_token(
+                "the Authorization header is not readable",
+            ));
+        }
+    };
+    let params = query_params(query);
+    if params.is_repeated("access_token") {
+        return Err(ApiError::invalid_request("access_token is repeated"));
+    }
+    let raw = match (from_header, params.get("access_token")) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid_request(
+                "send the access token in one place only",
+            ));
+        }
+        (Some(t), None) => t.to_owned(),
+        (None, Some(t)) => t.to_owned(),
+        (None, None) => return Err(ApiError::bearer_missing()),
+    };
+    if !is_token_shaped(&raw) {
+        return Err(ApiError::invalid_token("the access token is invalid"));
+    }
+    let now = state.now();
+    let token = state
+        .store
+        .find_token(&token_hash(&raw))
+        .await?
+        .filter(|t| t.kind == TokenKind::Access && t.revoked_at.is_none() && now < t.expires_at)
+        .ok_or_else(|| {
+            ApiError::invalid_token("the access token is invalid, expired or revoked")
+        })?;
+    let app = state
+        .store
+        .find_app(&token.client_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid_token("the access token is invalid, expired or revoked")
+        })?;
+    let user = state
+        .store
+        .find_user_data(&token.uuid)
+        .await?
+        .ok_or_else(|| ApiError::invalid_token("the account no longer exists"))?;
+    Ok(Bearer { token, app, user })
+}
+
+fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// OIDC Core 5.3.2 / SPEC 7: `idme` answers a JSON string holding the signed JWT; `oidc` answers
+/// `application/jwt` when the app registered `userinfo_signed_response_alg`, else a JSON object.
+async fn userinfo(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let Bearer { token, app, user } = bearer(&state, &headers, query.as_deref()).await?;
+    let auth = AuthFacts { mfa: token.mfa };
+    let policies = state.policies_for(token.scopes.iter().map(String::as_str));
+    let attributes = claims::attribute_claims(&policies, family(&app), &user, auth);
+    let issue = Issue {
+        issuer: &state.issuer,
+        client_id: &app.client_id,
+        now: state.now(),
+        ttl: app.userinfo_ttl,
+    };
+    let resp = match (app.profile.as_str(), &app.userinfo_signed_response_alg) {
+        ("oidc", None) => axum::Json(claims::userinfo_object(&user, attributes)).into_response(),
+        ("oidc", Some(alg)) => {
+            let jwt = sign(
+                &state,
+                alg,
+                "JWT",
+                claims::userinfo_jwt(&issue, &user, attributes),
+            )
+            .await?;
+            ([(header::CONTENT_TYPE, "application/jwt")], jwt).into_response()
+        }
+        _ => {
+            let alg = app
+                .userinfo_signed_response_alg
+                .as_deref()
+                .unwrap_or(&app.id_token_alg);
+            let jwt = sign(
+                &state,
+                alg,
+                "JWT",
+                claims::userinfo_jwt(&issue, &user, attributes),
+            )
+            .await?;
+            axum::Json(serde_json::Value::String(jwt)).into_response()
+        }
+    };
+    Ok(no_store(resp))
+}
+
+/// SPEC 7: `{"attributes": [...], "status": [...]}` for the granted policies.
+async fn attributes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let Bearer { token, user, .. } = bearer(&state, &headers, query.as_deref()).await?;
+    let policies = state.policies_for(token.scopes.iter().map(String::as_str));
+    let body = identity::attributes_response(&policies, &user, AuthFacts { mfa: token.mfa });
+    Ok(no_store(axum::Json(body).into_response()))
+}

@@ -1,0 +1,206 @@
+//! The sandbox of SPEC section 9: six personas, `Sandbox Org` and its two apps. Seeding is
+//! idempotent: what exists is left alone, what is missing is created.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use verity_core::identity::IDENTITY;
+use verity_core::keys::MasterKey;
+use verity_core::password::Passwords;
+use verity_core::secret::{hex, sha256, token_hash};
+use verity_store::Store;
+use verity_store::apps::{App, Organization};
+use verity_store::users::{User, VerificationRecord};
+
+pub const PASSWORD: &str = "sandbox-password";
+/// Base32 TOTP secret of every persona with a verified identity.
+pub const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXP";
+pub const CONFIDENTIAL_CLIENT_ID: &str = "sandbox-confidential";
+pub const CONFIDENTIAL_CLIENT_SECRET: &str = "sandbox-secret";
+pub const PUBLIC_CLIENT_ID: &str = "sandbox-public";
+pub const REDIRECT_URIS: [&str; 2] = [
+    "http://127.0.0.1:8090/callback",
+    "http://localhost:8090/callback",
+];
+
+/// A persona: email, attributes, verifications `(group, subgroups)`, TOTP enrolled.
+struct Persona {
+    email: &'static str,
+    attributes: Value,
+    verified: &'static [(&'static str, &'static [&'static str])],
+    totp: bool,
+}
+
+fn personas() -> Vec<Persona> {
+    vec![
+        Persona {
+            email: "veteran@sandbox.test",
+            attributes: json!({
+                "fname": "Jordan", "mname": "Lee", "lname": "Rivera", "birth_date": "1978-04-12",
+                "social": "123456789", "phone": "15555550101", "street": "1200 Harbor Way", "city": "Norfolk",
+                "state": "VA", "zip": "23511", "country": "US", "military_branch": "Navy",
+                "military_service_component": "Active Duty", "military_service_started": "1998-06-01",
+            }),
+            verified: &[(IDENTITY, &[]), ("military", &["Veteran"])],
+            totp: true,
+        },
+        Persona {
+            email: "student@sandbox.test",
+            attributes: json!({
+                "fname": "Sam", "lname": "Chen", "birth_date": "2003-09-30", "phone": "15555550102",
+                "street": "45 College Ave", "city": "Berkeley", "state": "CA", "zip": "94704", "country": "US",
+            }),
+            verified: &[("student", &[])],
+            totp: false,
+        },
+        Persona {
+            email: "unverified@sandbox.test",
+            attributes: json!({"fname": "Casey", "lname": "Morgan"}),
+            verified: &[],
+            totp: false,
+        },
+        Persona {
+            email: "international@sandbox.test",
+            attributes: json!({
+                "fname": "Amélie", "lname": "Dubois", "birth_date": "1990-01-15", "social": null,
+                "phone": "33612345678", "street": null, "city": null, "state": null, "zip": null, "country": "FR",
+            }),
+            verified: &[(IDENTITY, &[])],
+            totp: true,
+        },
+        Persona {
+            email: "hyphen@sandbox.test",
+            attributes: json!({
+                "fname": "Mary-Jane", "mname": "Ann", "lname": "O'Connor-Smith", "birth_date": "1985-11-02",
+                "social": "987654321", "phone": "15555550105", "street": "9 Elm St", "city": "Boston",
+                "state": "MA", "zip": "02108", "country": "US",
+            }),
+            verified: &[(IDENTITY, &[])],
+            totp: true,
+        },
+        Persona {
+            email: "multi@sandbox.test",
+            attributes: json!({
+                "fname": "Alex", "lname": "Johnson", "zip": "78701", "country": "US", "state": "TX",
+                "city": "Austin", "street": "300 Congress Ave", "military_branch": "Army",
+                "military_service_component": "Reserve", "military_service_started": "2010-03-15",
+            }),
+            verified: &[
+                ("military", &["Military Spouse"]),
+                ("teacher", &[]),
+                ("responder", &[]),
+            ],
+            totp: false,
+        },
+    ]
+}
+
+/// A stable id derived from a name, so that every node seeds the same rows.
+fn stable_id(name: &str) -> String {
+    hex(&sha256(name.as_bytes())[..16])
+}
+
+/// The persona's stable uuid (the same in every sandbox, handy in docs and tests).
+pub fn persona_uuid(email: &str) -> String {
+    stable_id(&format!("verity-sandbox-persona:{email}"))
+}
+
+pub async fn seed(
+    store: &Store,
+    passwords: &Passwords,
+    master: &MasterKey,
+    policies: &[String],
+    now: i64,
+) -> anyhow::Result<()> {
+    let org_id = stable_id("verity-sandbox-org");
+    if store.find_organization(&org_id).await?.is_none() {
+        let org = Organization {
+            id: org_id.clone(),
+            name: "Sandbox Org".into(),
+            created_at: now,
+        };
+        ignore_conflict(store.insert_organization(&org).await)?;
+    }
+    for (client_id, name, public) in [
+        (CONFIDENTIAL_CLIENT_ID, "Sandbox Confidential App", false),
+        (PUBLIC_CLIENT_ID, "Sandbox Public App", true),
+    ] {
+        if store.find_app(client_id).await?.is_some() {
+            continue;
+        }
+        let mut app = App::new(client_id, &org_id, name, now);
+        app.redirect_uris = REDIRECT_URIS.iter().map(|s| (*s).to_owned()).collect();
+        app.post_logout_redirect_uris = vec![
+            "http://127.0.0.1:8090/".into(),
+            "http://localhost:8090/".into(),
+        ];
+        app.policies = policies.to_vec();
+        app.public = public;
+        ignore_conflict(store.insert_app(&app).await)?;
+        if !public {
+            let secret_id = stable_id("verity-sandbox-secret");
+            ignore_conflict(
+                store
+                    .insert_app_secret(
+                        &secret_id,
+                        client_id,
+                        &token_hash(CONFIDENTIAL_CLIENT_SECRET),
+                        now,
+                    )
+                    .await,
+            )?;
+        }
+    }
+    let totp_secret = verity_core::totp::decode_base32(TOTP_SECRET).unwrap_or_default();
+    for p in personas() {
+        if store.find_user_by_email(p.email).await?.is_some() {
+            continue;
+        }
+        let uuid = persona_uuid(p.email);
+        let hasher = passwords.clone();
+        let hash = tokio::task::spawn_blocking(move || hasher.hash(PASSWORD))
+            .await?
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let sealed = if p.totp {
+            Some(master.encrypt(&totp_secret, uuid.as_bytes())?)
+        } else {
+            None
+        };
+        let user = User {
+            uuid: uuid.clone(),
+            email: p.email.into(),
+            password_hash: hash,
+            totp_secret: sealed,
+            totp_last_step: None,
+            created_at: now,
+        };
+        let attributes: BTreeMap<String, Value> = match p.attributes {
+            Value::Object(m) => m.into_iter().collect(),
+            _ => BTreeMap::new(),
+        };
+        if ignore_conflict(store.insert_user(&user, &attributes).await)?.is_none() {
+            continue;
+        }
+        for (group, subgroups) in p.verified {
+            let record = VerificationRecord {
+                group: (*group).into(),
+                verified: true,
+                subgroups: subgroups.iter().map(|s| (*s).to_owned()).collect(),
+                method: "sandbox".into(),
+                decided_by: "sandbox seed".into(),
+                decided_at: now,
+            };
+            store.upsert_verification(&uuid, &record).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Another node seeding at the same moment is not an error.
+fn ignore_conflict(r: verity_store::Result<()>) -> anyhow::Result<Option<()>> {
+    match r {
+        Ok(()) => Ok(Some(())),
+        Err(verity_store::StoreError::Conflict) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}

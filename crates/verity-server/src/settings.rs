@@ -1,0 +1,257 @@
+//! Settings of SPEC section 1: flags first, then environment variables, then the TOML file given
+//! with `--config`, then defaults. Parsed once into [`Settings`] and passed explicitly.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+use verity_core::password::Cost;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Sandbox,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A secret setting: prints as `[redacted]`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+/// The flags of `verity serve` (and `verity migrate`); each also reads its environment variable.
+#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeArgs {
+    /// A TOML file of settings (same names as the flags, with underscores).
+    #[arg(long, env = "VERITY_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "VERITY_LISTEN")]
+    pub listen: Option<String>,
+    /// Public base URL; the issuer is <public URL>/oidc [default: http://<listen address>].
+    #[arg(long, env = "VERITY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Database URL: sqlite://FILE [default: sqlite://<data dir>/verity.db].
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Directory for the embedded database and the master key [default: ./verity-data].
+    #[arg(long, env = "VERITY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sandbox or production [default: production; --sandbox sets sandbox].
+    #[arg(long, env = "VERITY_ENV", value_enum)]
+    pub env: Option<Environment>,
+    /// Run in the sandbox environment: seed the personas and demo apps (SPEC section 9).
+    #[arg(long)]
+    #[serde(default)]
+    pub sandbox: bool,
+    /// Bearer token of the admin API (disabled when unset).
+    #[arg(long, env = "VERITY_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<Secret>,
+    /// text or json [default: text].
+    #[arg(long, env = "VERITY_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// 32-byte key (hex or base64) that encrypts private keys at rest [default: <data dir>/master.key, created if missing].
+    #[arg(long, env = "VERITY_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<Secret>,
+    /// argon2id memory cost in KiB [default: 19456, OWASP's minimum].
+    #[arg(long, env = "VERITY_ARGON2_MEMORY_KIB")]
+    pub argon2_memory_kib: Option<u32>,
+    /// argon2id iterations [default: 2].
+    #[arg(long, env = "VERITY_ARGON2_ITERATIONS")]
+    pub argon2_iterations: Option<u32>,
+    /// argon2id parallelism [default: 1].
+    #[arg(long, env = "VERITY_ARGON2_PARALLELISM")]
+    pub argon2_parallelism: Option<u32>,
+    /// Lifetime of a sign-in session at the provider, in seconds [default: 28800].
+    #[arg(long, env = "VERITY_SESSION_TTL")]
+    pub session_ttl: Option<i64>,
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: String,
+    /// `None`: derived from the address actually bound (tests listen on port 0).
+    pub public_url: Option<String>,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub environment: Environment,
+    pub admin_token: Option<Secret>,
+    pub log_format: LogFormat,
+    pub master_key: Option<Secret>,
+    pub password_cost: Cost,
+    pub session_ttl: i64,
+    /// How long a person has to finish the sign-in pages of one authorization request.
+    pub interaction_ttl: i64,
+}
+
+impl Settings {
+    /// Merges flags and environment (already in `args`) over the TOML file, over defaults.
+    pub fn resolve(args: ServeArgs) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => ServeArgs::default(),
+        };
+        let data_dir = args
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./verity-data"));
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let environment = if args.sandbox || file.sandbox {
+            Environment::Sandbox
+        } else {
+            args.env.or(file.env).unwrap_or(Environment::Production)
+        };
+        let database_url = args
+            .database_url
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("verity.db").display()));
+        let public_url = args
+            .public_url
+            .or(file.public_url)
+            .map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(u) = &public_url {
+            let parsed = url::Url::parse(u)
+                .with_context(|| format!("VERITY_PUBLIC_URL {u:?} is not a URL"))?;
+            anyhow::ensure!(
+                matches!(parsed.scheme(), "http" | "https")
+                    && parsed.query().is_none()
+                    && parsed.fragment().is_none(),
+                "VERITY_PUBLIC_URL must be an http(s) URL without query or fragment"
+            );
+        }
+        let d = Cost::PRODUCTION;
+        Ok(Settings {
+            listen,
+            public_url,
+            database_url,
+            data_dir,
+            environment,
+            admin_token: args
+                .admin_token
+                .or(file.admin_token)
+                .filter(|t| !t.0.is_empty()),
+            log_format: args
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
+            master_key: args.master_key.or(file.master_key),
+            password_cost: Cost {
+                memory_kib: args
+                    .argon2_memory_kib
+                    .or(file.argon2_memory_kib)
+                    .unwrap_or(d.memory_kib),
+                iterations: args
+                    .argon2_iterations
+                    .or(file.argon2_iterations)
+                    .unwrap_or(d.iterations),
+                parallelism: args
+                    .argon2_parallelism
+                    .or(file.argon2_parallelism)
+                    .unwrap_or(d.parallelism),
+            },
+            session_ttl: args.session_ttl.or(file.session_ttl).unwrap_or(8 * 3600),
+            interaction_ttl: 1800,
+        })
+    }
+
+    /// Settings for a test or an embedded server: sandbox, port 0, the given data dir, and a
+    /// cheap argon2 cost (a test setting, never the production default).
+    pub fn for_tests(data_dir: &Path) -> Self {
+        Settings {
+            listen: "127.0.0.1:0".into(),
+            public_url: None,
+            database_url: format!("sqlite://{}", data_dir.join("verity.db").display()),
+            data_dir: data_dir.to_owned(),
+            environment: Environment::Sandbox,
+            admin_token: None,
+            log_format: LogFormat::Text,
+            master_key: None,
+            password_cost: Cost {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            session_ttl: 8 * 3600,
+            interaction_ttl: 1800,
+        }
+    }
+
+    pub fn sandbox(&self) -> bool {
+        self.environment == Environment::Sandbox
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<ServeArgs> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_override_defaults() {
+        let dir = std::env::temp_dir().join(format!("verity-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("verity.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\npublic_url = \"https://id.example.com/\"\nenv = \"sandbox\"\n").unwrap();
+        let args = ServeArgs {
+            config: Some(file.clone()),
+            listen: Some("127.0.0.1:9100".into()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(args).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:9100");
+        assert_eq!(s.public_url.as_deref(), Some("https://id.example.com"));
+        assert_eq!(s.environment, Environment::Sandbox);
+        assert_eq!(s.password_cost, Cost::PRODUCTION);
+        assert!(s.database_url.ends_with("verity-data/verity.db"));
+        std::fs::write(&file, "nonsense = 1\n").unwrap();
+        assert!(
+            Settings::resolve(ServeArgs {
+                config: Some(file),
+                ..Default::default()
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let args = ServeArgs {
+            admin_token: Some(Secret("tok".into())),
+            ..Default::default()
+        };
+        let s = Settings::resolve(args).unwrap();
+        assert!(!format!("{s:?}").contains("tok\""));
+        assert!(format!("{s:?}").contains("[redacted]"));
+    }
+}

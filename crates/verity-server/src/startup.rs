@@ -1,0 +1,180 @@
+//! Starting Verity: settings in, a bound listener and ready state out, then serving until a
+//! shutdown signal. Each step says what it was doing when it fails.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use verity_core::clock::Clock;
+use verity_core::identity::builtin_policies;
+use verity_core::password::Passwords;
+use verity_store::Store;
+
+use crate::keyring::{KeyRing, ensure_keys, load_master_key};
+use crate::pages::Pages;
+use crate::routes;
+use crate::settings::Settings;
+use crate::state::{AppState, Shared};
+
+/// A started (bound, migrated, seeded) server, not yet serving.
+pub struct Verity {
+    state: AppState,
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Verity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verity")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens the database named by the settings and applies the migrations.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    if settings.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "creating the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+    }
+    let store = Store::connect(&settings.database_url)
+        .await
+        .context("opening the database")?;
+    store
+        .migrate()
+        .await
+        .context("applying database migrations")?;
+    Ok(store)
+}
+
+impl Verity {
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "creating the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+        let listener = TcpListener::bind(&settings.listen)
+            .await
+            .with_context(|| format!("listening on {}", settings.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let store = open_store(&settings).await?;
+        let master_key = load_master_key(
+            settings.master_key.as_ref().map(|s| s.0.as_str()),
+            &settings.data_dir,
+        )
+        .context("loading the master key")?;
+        let cost = settings.password_cost;
+        let passwords = tokio::task::spawn_blocking(move || Passwords::new(cost))
+            .await?
+            .context("argon2 settings")?;
+        let now = clock.now();
+        ensure_keys(&store, &master_key, now)
+            .await
+            .context("creating signing keys")?;
+        let ring = KeyRing::from_stored(&store.find_signing_keys(now).await?, &master_key, now)
+            .context("loading signing keys")?;
+        let policies = builtin_policies();
+        let handles: Vec<String> = policies.iter().map(|p| p.handle.clone()).collect();
+        if settings.sandbox() {
+            crate::sandbox::seed(&store, &passwords, &master_key, &handles, now)
+                .await
+                .context("seeding the sandbox")?;
+        }
+        let discovery_json =
+            serde_json::to_string(&routes::discovery::metadata(&public_url, &handles))?;
+        let state = Arc::new(Shared {
+            issuer: format!("{public_url}/oidc"),
+            secure_cookies: public_url.starts_with("https://"),
+            public_url,
+            store,
+            clock,
+            master_key,
+            passwords,
+            keys: RwLock::new(Arc::new(ring)),
+            policies,
+            pages: Pages::new().context("loading page templates")?,
+            discovery_json,
+            settings,
+        });
+        Ok(Verity {
+            state,
+            listener,
+            addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = routes::router(self.state.clone()).layer(axum::extract::DefaultBodyLimit::max(
+            crate::extract::BODY_LIMIT,
+        ));
+        tracing::info!(issuer = %self.state.issuer, addr = %self.addr, env = ?self.state.settings.environment, "verity is listening");
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving")?;
+        self.state.store.close().await;
+        tracing::info!("verity stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

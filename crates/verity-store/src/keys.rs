@@ -1,0 +1,68 @@
+//! Signing keys (private parts encrypted by the caller under the master key).
+
+use sqlx::Row;
+
+use crate::{Result, Store, conflict_or};
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: String,
+    /// AES-256-GCM sealed PKCS#8, bound to the kid.
+    pub private_key: Vec<u8>,
+    pub created_at: i64,
+    pub activates_at: i64,
+    pub retires_at: Option<i64>,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    pub async fn insert_signing_key(&self, k: &StoredKey) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at, retires_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&k.kid)
+        .bind(&k.alg)
+        .bind(&k.private_key)
+        .bind(k.created_at)
+        .bind(k.activates_at)
+        .bind(k.retires_at)
+        .execute(pool)
+        .await
+        .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    /// Keys not yet retired at `now`, oldest first.
+    pub async fn find_signing_keys(&self, now: i64) -> Result<Vec<StoredKey>> {
+        let Store::Sqlite(pool) = self;
+        let rows = sqlx::query(
+            "SELECT * FROM signing_keys WHERE retires_at IS NULL OR retires_at > ? ORDER BY activates_at, kid",
+        )
+        .bind(now)
+        .fetch_all(pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredKey {
+                    kid: r.try_get("kid")?,
+                    alg: r.try_get("alg")?,
+                    private_key: r.try_get("private_key")?,
+                    created_at: r.try_get("created_at")?,
+                    activates_at: r.try_get("activates_at")?,
+                    retires_at: r.try_get("retires_at")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,198 @@
+//! Browser sessions, authorization interactions in progress, and remembered consent.
+
+use sqlx::Row;
+
+use crate::{Result, Store};
+
+/// A signed-in browser. `id_hash` is the SHA-256 of the cookie value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id_hash: String,
+    pub uuid: String,
+    pub auth_time: i64,
+    pub mfa: bool,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// An authorization request between its arrival and its code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interaction {
+    pub id: String,
+    pub client_id: String,
+    /// The validated request as JSON (`verity_core::authorize::AuthorizeRequest`).
+    pub request: String,
+    pub browser_hash: String,
+    pub csrf_token: String,
+    pub uuid: Option<String>,
+    pub signed_in_here: bool,
+    pub verification_answered: bool,
+    pub consented: bool,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl Store {
+    pub async fn insert_session(&self, s: &Session) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, uuid, auth_time, mfa, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&s.id_hash)
+        .bind(&s.uuid)
+        .bind(s.auth_time)
+        .bind(s.mfa)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A live session (not expired at `now`).
+    pub async fn find_session(&self, id_hash: &str, now: i64) -> Result<Option<Session>> {
+        let Store::Sqlite(pool) = self;
+        let row = sqlx::query("SELECT * FROM sessions WHERE id_hash = ? AND expires_at > ?")
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+        row.map(|r| {
+            Ok(Session {
+                id_hash: r.try_get("id_hash")?,
+                uuid: r.try_get("uuid")?,
+                auth_time: r.try_get("auth_time")?,
+                mfa: r.try_get("mfa")?,
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Marks a session as having passed the second factor.
+    pub async fn update_session_mfa(&self, id_hash: &str) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        sqlx::query("UPDATE sessions SET mfa = 1 WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_interaction(&self, i: &Interaction) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        sqlx::query(
+            "INSERT INTO interactions (id, client_id, request, browser_hash, csrf_token, uuid, signed_in_here,
+                verification_answered, consented, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&i.id)
+        .bind(&i.client_id)
+        .bind(&i.request)
+        .bind(&i.browser_hash)
+        .bind(&i.csrf_token)
+        .bind(&i.uuid)
+        .bind(i.signed_in_here)
+        .bind(i.verification_answered)
+        .bind(i.consented)
+        .bind(i.created_at)
+        .bind(i.expires_at)
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn find_interaction(&self, id: &str, now: i64) -> Result<Option<Interaction>> {
+        let Store::Sqlite(pool) = self;
+        let row = sqlx::query("SELECT * FROM interactions WHERE id = ? AND expires_at > ?")
+            .bind(id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+        row.map(|r| {
+            Ok(Interaction {
+                id: r.try_get("id")?,
+                client_id: r.try_get("client_id")?,
+                request: r.try_get("request")?,
+                browser_hash: r.try_get("browser_hash")?,
+                csrf_token: r.try_get("csrf_token")?,
+                uuid: r.try_get("uuid")?,
+                signed_in_here: r.try_get("signed_in_here")?,
+                verification_answered: r.try_get("verification_answered")?,
+                consented: r.try_get("consented")?,
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Saves the progress flags of an interaction.
+    pub async fn update_interaction(&self, i: &Interaction) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        sqlx::query(
+            "UPDATE interactions SET uuid = ?, signed_in_here = ?, verification_answered = ?, consented = ?
+             WHERE id = ?",
+        )
+        .bind(&i.uuid)
+        .bind(i.signed_in_here)
+        .bind(i.verification_answered)
+        .bind(i.consented)
+        .bind(&i.id)
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends an interaction (after its code was issued or it was denied); false if already gone.
+    pub async fn take_interaction(&self, id: &str) -> Result<bool> {
+        let Store::Sqlite(pool) = self;
+        let done = sqlx::query("DELETE FROM interactions WHERE id = ?")
+            .bind(id)
+            .execute(pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn insert_consent(
+        &self,
+        uuid: &str,
+        client_id: &str,
+        canonical_scopes: &str,
+        now: i64,
+    ) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        sqlx::query(
+            "INSERT INTO consents (uuid, client_id, scopes, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (uuid, client_id, scopes) DO NOTHING",
+        )
+        .bind(uuid)
+        .bind(client_id)
+        .bind(canonical_scopes)
+        .bind(now)
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every remembered scope set (canonical form) for a user and app.
+    pub async fn find_consents(&self, uuid: &str, client_id: &str) -> Result<Vec<String>> {
+        let Store::Sqlite(pool) = self;
+        let rows = sqlx::query("SELECT scopes FROM consents WHERE uuid = ? AND client_id = ?")
+            .bind(uuid)
+            .bind(client_id)
+            .fetch_all(pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("scopes")?)).collect()
+    }
+}

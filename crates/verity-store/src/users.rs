@@ -1,0 +1,200 @@
+//! Accounts, their attributes and verifications, and TOTP state.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+use verity_core::identity::{UserData, Verification};
+
+use crate::{Result, Store, StoreError, conflict_or, from_json, to_json};
+
+/// An account as the sign-in step needs it.
+#[derive(Clone)]
+pub struct User {
+    pub uuid: String,
+    pub email: String,
+    pub password_hash: String,
+    /// Encrypted under the master key.
+    pub totp_secret: Option<Vec<u8>>,
+    pub totp_last_step: Option<i64>,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("uuid", &self.uuid)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A verification with its provenance, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationRecord {
+    pub group: String,
+    pub verified: bool,
+    pub subgroups: Vec<String>,
+    pub method: String,
+    pub decided_by: String,
+    pub decided_at: i64,
+}
+
+fn user_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
+    Ok(User {
+        uuid: r.try_get("uuid")?,
+        email: r.try_get("email")?,
+        password_hash: r.try_get("password_hash")?,
+        totp_secret: r.try_get("totp_secret")?,
+        totp_last_step: r.try_get("totp_last_step")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// Creates an account with its attributes in one transaction. Emails are compared lower-cased.
+    pub async fn insert_user(
+        &self,
+        user: &User,
+        attributes: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO users (uuid, email, password_hash, totp_secret, totp_last_step, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&user.uuid)
+        .bind(user.email.to_lowercase())
+        .bind(&user.password_hash)
+        .bind(&user.totp_secret)
+        .bind(user.totp_last_step)
+        .bind(user.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_or)?;
+        for (handle, value) in attributes {
+            sqlx::query("INSERT INTO user_attributes (uuid, handle, value) VALUES (?, ?, ?)")
+                .bind(&user.uuid)
+                .bind(handle)
+                .bind(to_json(value))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let Store::Sqlite(pool) = self;
+        let row = sqlx::query("SELECT * FROM users WHERE email = ?")
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    pub async fn find_user(&self, uuid: &str) -> Result<Option<User>> {
+        let Store::Sqlite(pool) = self;
+        let row = sqlx::query("SELECT * FROM users WHERE uuid = ?")
+            .bind(uuid)
+            .fetch_optional(pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Everything claims are built from: attributes and verifications.
+    pub async fn find_user_data(&self, uuid: &str) -> Result<Option<UserData>> {
+        let Some(user) = self.find_user(uuid).await? else {
+            return Ok(None);
+        };
+        let Store::Sqlite(pool) = self;
+        let attrs = sqlx::query("SELECT handle, value FROM user_attributes WHERE uuid = ?")
+            .bind(uuid)
+            .fetch_all(pool)
+            .await?;
+        let mut attributes = BTreeMap::new();
+        for r in &attrs {
+            let value: String = r.try_get("value")?;
+            attributes.insert(r.try_get("handle")?, from_json(&value)?);
+        }
+        let verifications = self
+            .find_verifications(uuid)
+            .await?
+            .into_iter()
+            .map(|v| Verification {
+                group: v.group,
+                verified: v.verified,
+                subgroups: v.subgroups,
+            })
+            .collect();
+        Ok(Some(UserData {
+            uuid: user.uuid,
+            email: user.email,
+            attributes,
+            verifications,
+        }))
+    }
+
+    pub async fn find_verifications(&self, uuid: &str) -> Result<Vec<VerificationRecord>> {
+        let Store::Sqlite(pool) = self;
+        let rows = sqlx::query("SELECT * FROM verifications WHERE uuid = ? ORDER BY grp")
+            .bind(uuid)
+            .fetch_all(pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let subgroups: String = r.try_get("subgroups")?;
+                Ok(VerificationRecord {
+                    group: r.try_get("grp")?,
+                    verified: r.try_get("verified")?,
+                    subgroups: from_json(&subgroups)?,
+                    method: r.try_get("method")?,
+                    decided_by: r.try_get("decided_by")?,
+                    decided_at: r.try_get("decided_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records (or replaces) the verification of one group.
+    pub async fn upsert_verification(&self, uuid: &str, v: &VerificationRecord) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        sqlx::query(
+            "INSERT INTO verifications (uuid, grp, verified, subgroups, method, decided_by, decided_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (uuid, grp) DO UPDATE SET verified = excluded.verified,
+                subgroups = excluded.subgroups, method = excluded.method,
+                decided_by = excluded.decided_by, decided_at = excluded.decided_at",
+        )
+        .bind(uuid)
+        .bind(&v.group)
+        .bind(v.verified)
+        .bind(to_json(&v.subgroups))
+        .bind(&v.method)
+        .bind(&v.decided_by)
+        .bind(v.decided_at)
+        .execute(pool)
+        .await
+        .map_err(|e| match conflict_or(e) {
+            StoreError::Conflict => StoreError::Corrupt("verification conflict".into()),
+            other => other,
+        })?;
+        Ok(())
+    }
+
+    /// Records that TOTP `step` was used, only if it is newer than the last one: returns false
+    /// when another request already used this or a later step (a replayed code).
+    pub async fn take_totp_step(&self, uuid: &str, step: i64) -> Result<bool> {
+        let Store::Sqlite(pool) = self;
+        let done = sqlx::query(
+            "UPDATE users SET totp_last_step = ?
+             WHERE uuid = ? AND (totp_last_step IS NULL OR totp_last_step < ?)",
+        )
+        .bind(step)
+        .bind(uuid)
+        .bind(step)
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
