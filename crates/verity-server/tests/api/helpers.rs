@@ -1,0 +1,418 @@
+//! The test harness: `spawn_app()` starts a real server (port 0, fresh SQLite file in a temp dir,
+//! cheap argon2, a manual clock), and typed helpers drive the pages as a browser would.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use verity_core::clock::{Clock, ManualClock};
+use verity_server::{Settings, Verity};
+use verity_store::Store;
+use verity_store::apps::App;
+
+pub const CALLBACK: &str = "http://127.0.0.1:8090/callback";
+pub const CONFIDENTIAL: &str = "sandbox-confidential";
+pub const SECRET: &str = "sandbox-secret";
+pub const PUBLIC: &str = "sandbox-public";
+pub const PASSWORD: &str = "sandbox-password";
+pub const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXP";
+pub const IDENTITY_POLICY: &str = "http://idmanagement.gov/ns/assurance/ial/2/aal/2";
+
+pub struct TestApp {
+    pub base: String,
+    pub issuer: String,
+    pub clock: Arc<ManualClock>,
+    pub store: Store,
+    /// A browser: cookies kept, redirects not followed (tests look at each one).
+    pub browser: reqwest::Client,
+    /// A plain HTTP client for back-channel calls.
+    pub http: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.server.take() {
+            handle.abort();
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::for_tests(data_dir.path());
+    configure(&mut settings);
+    spawn_in(data_dir, settings).await
+}
+
+/// Starts a server on an existing data dir (to test restarts).
+pub async fn spawn_in(data_dir: tempfile::TempDir, settings: Settings) -> TestApp {
+    let clock = Arc::new(ManualClock::starting_now());
+    let server = Verity::build(settings, clock.clone())
+        .await
+        .expect("server starts");
+    let base = server.public_url().to_owned();
+    let issuer = server.issuer().to_owned();
+    let store = server.store().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        server
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+    });
+    TestApp {
+        base,
+        issuer,
+        clock,
+        store,
+        browser: new_browser(),
+        http: reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap(),
+        data_dir,
+        shutdown: Some(tx),
+        server: Some(handle),
+    }
+}
+
+pub fn new_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// What the browser arrived at on the app's redirect URI.
+#[derive(Debug, Clone)]
+pub struct Callback {
+    pub location: String,
+    pub status: StatusCode,
+    pub params: Vec<(String, String)>,
+}
+
+impl Callback {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn code(&self) -> &str {
+        self.get("code")
+            .unwrap_or_else(|| panic!("no code in {}", self.location))
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        self.get("error")
+    }
+}
+
+/// How the person answers each page.
+#[derive(Debug, Clone)]
+pub struct Journey {
+    pub email: String,
+    pub password: String,
+    /// `verify`, `skip` or `deny` on the verification page.
+    pub verification: &'static str,
+    /// `allow` or `deny` on the consent page.
+    pub consent: &'static str,
+    /// Sign up instead of signing in (a sign-up page is expected).
+    pub signup: bool,
+}
+
+impl Journey {
+    pub fn persona(email: &str) -> Self {
+        Journey {
+            email: email.to_owned(),
+            password: PASSWORD.to_owned(),
+            verification: "verify",
+            consent: "allow",
+            signup: false,
+        }
+    }
+}
+
+/// The pages seen along the way, in order (`signin`, `mfa`, `verify`, `consent`, ...).
+#[derive(Debug, Default, Clone)]
+pub struct Trace {
+    pub pages: Vec<String>,
+}
+
+/// A minimal HTML form reader: the `action` of the form whose action ends with `suffix`.
+pub fn form_action(html: &str, suffix: &str) -> Option<String> {
+    html.split("action=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|a| a.ends_with(suffix))
+        .map(str::to_owned)
+}
+
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.split(&marker)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
+}
+
+pub fn query_pairs(url: &str) -> Vec<(String, String)> {
+    let parsed = reqwest::Url::parse(url).unwrap();
+    parsed
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+pub fn totp_code(now: i64) -> String {
+    let secret = verity_core::totp::decode_base32(TOTP_SECRET).unwrap();
+    verity_core::totp::code_at(&secret, now)
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// An authorization URL for `client_id` with the given extra parameters.
+    pub fn authorize_url(&self, params: &[(&str, &str)]) -> String {
+        let mut url = reqwest::Url::parse(&self.url("/oauth/authorize")).unwrap();
+        url.query_pairs_mut().extend_pairs(params);
+        url.to_string()
+    }
+
+    /// A standard request of the confidential sandbox app.
+    pub fn confidential_request(&self, scope: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("client_id", CONFIDENTIAL.into()),
+            ("redirect_uri", CALLBACK.into()),
+            ("response_type", "code".into()),
+            ("scope", scope.into()),
+            ("state", "state-123".into()),
+            ("nonce", "nonce-456".into()),
+        ]
+    }
+
+    /// Drives the pages from `start_url` with `browser` until the app's redirect URI is reached.
+    pub async fn journey(
+        &self,
+        browser: &reqwest::Client,
+        start_url: &str,
+        j: &Journey,
+    ) -> (Callback, Trace) {
+        let mut trace = Trace::default();
+        let mut resp = browser.get(start_url).send().await.unwrap();
+        for _ in 0..20 {
+            let status = resp.status();
+            if status.is_redirection() {
+                let location = resp.headers()["location"].to_str().unwrap().to_owned();
+                let absolute = if location.starts_with('/') {
+                    self.url(&location)
+                } else {
+                    location.clone()
+                };
+                if !absolute.starts_with(&self.base) {
+                    return (
+                        Callback {
+                            params: query_pairs(&absolute),
+                            location: absolute,
+                            status,
+                        },
+                        trace,
+                    );
+                }
+                resp = browser.get(&absolute).send().await.unwrap();
+                continue;
+            }
+            let html = resp.text().await.unwrap();
+            assert!(
+                status.is_success() || status == StatusCode::UNAUTHORIZED,
+                "unexpected {status}: {html}"
+            );
+            let csrf = hidden_value(&html, "csrf_token").expect("every form carries a CSRF token");
+            let (action, form): (String, Vec<(&str, String)>) = if let Some(a) =
+                form_action(&html, "/signup")
+                    .filter(|_| j.signup && !trace.pages.contains(&"signup".to_owned()))
+            {
+                trace.pages.push("signup".into());
+                (
+                    a,
+                    vec![
+                        ("email", j.email.clone()),
+                        ("password", j.password.clone()),
+                        ("password_confirm", j.password.clone()),
+                    ],
+                )
+            } else if let Some(a) = form_action(&html, "/signin") {
+                trace.pages.push("signin".into());
+                assert!(
+                    trace.pages.iter().filter(|p| *p == "signin").count() < 3,
+                    "sign-in keeps failing: {html}"
+                );
+                (
+                    a,
+                    vec![("email", j.email.clone()), ("password", j.password.clone())],
+                )
+            } else if let Some(a) = form_action(&html, "/mfa") {
+                trace.pages.push("mfa".into());
+                // Each TOTP step is usable once: move to a fresh step.
+                self.clock.advance(30);
+                (a, vec![("code", totp_code(self.clock.now()))])
+            } else if let Some(a) = form_action(&html, "/verify") {
+                trace.pages.push("verify".into());
+                (a, vec![("decision", j.verification.to_owned())])
+            } else if let Some(a) = form_action(&html, "/consent") {
+                trace.pages.push("consent".into());
+                (a, vec![("decision", j.consent.to_owned())])
+            } else {
+                panic!("no known form on the page: {html}");
+            };
+            let mut fields = form;
+            fields.push(("csrf_token", csrf));
+            resp = browser
+                .post(self.url(&action))
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+        }
+        panic!("the journey did not reach the app");
+    }
+
+    /// Authorizes the confidential app for `email` with `scope`, in a fresh browser.
+    pub async fn authorize_as(&self, email: &str, scope: &str) -> Callback {
+        let params = self.confidential_request(scope);
+        let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (cb, _) = self
+            .journey(
+                &new_browser(),
+                &self.authorize_url(&pairs),
+                &Journey::persona(email),
+            )
+            .await;
+        cb
+    }
+
+    /// `POST /oauth/token` with a form body and optional Basic credentials.
+    pub async fn post_token(
+        &self,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> reqwest::Response {
+        let mut req = self.http.post(self.url("/oauth/token")).form(form);
+        if let Some((id, secret)) = basic {
+            req = req.basic_auth(id, Some(secret));
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Exchanges a code for the confidential app (client_secret_basic).
+    pub async fn exchange(&self, code: &str) -> serde_json::Value {
+        let resp = self
+            .post_token(
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", CALLBACK),
+                ],
+                Some((CONFIDENTIAL, SECRET)),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.json().await.unwrap()
+    }
+
+    /// Signs in `email` for `scope` and returns the token response.
+    pub async fn tokens_for(&self, email: &str, scope: &str) -> serde_json::Value {
+        let cb = self.authorize_as(email, scope).await;
+        self.exchange(cb.code()).await
+    }
+
+    pub async fn get_bearer(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn jwks(&self) -> serde_json::Value {
+        self.http
+            .get(self.url("/oidc/.well-known/jwks"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Registers an app directly in the store (the admin API comes with the console issue).
+    pub async fn create_app(&self, client_id: &str, configure: impl FnOnce(&mut App)) -> App {
+        let sandbox = self.store.find_app(CONFIDENTIAL).await.unwrap().unwrap();
+        let mut app = App::new(
+            client_id,
+            &sandbox.org_id,
+            &format!("Test app {client_id}"),
+            self.clock.now(),
+        );
+        app.redirect_uris = vec![CALLBACK.into()];
+        app.policies = sandbox.policies.clone();
+        configure(&mut app);
+        self.store.insert_app(&app).await.unwrap();
+        if !app.public {
+            self.store
+                .insert_app_secret(
+                    &format!("{client_id}-s1"),
+                    client_id,
+                    &verity_core::secret::token_hash(SECRET),
+                    self.clock.now(),
+                )
+                .await
+                .unwrap();
+        }
+        app
+    }
+}
+
+/// Verifies a compact JWS against the JWKS with `jsonwebtoken` (an independent implementation)
+/// and returns its claims. Checks `iss`, and `aud` when given.
+pub fn verify_jwt(
+    jwt: &str,
+    jwks: &serde_json::Value,
+    issuer: &str,
+    audience: &str,
+) -> serde_json::Value {
+    use jsonwebtoken::{DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
+    let header = decode_header(jwt).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("JWT"));
+    let set: JwkSet = serde_json::from_value(jwks.clone()).unwrap();
+    let kid = header.kid.clone().expect("a kid");
+    let jwk = set
+        .find(&kid)
+        .unwrap_or_else(|| panic!("kid {kid} is in the JWKS"));
+    let key = DecodingKey::from_jwk(jwk).unwrap();
+    let mut v = Validation::new(header.alg);
+    v.set_issuer(&[issuer]);
+    v.set_audience(&[audience]);
+    // The test clock may run ahead of the wall clock.
+    v.validate_exp = false;
+    decode::<serde_json::Value>(jwt, &key, &v).unwrap().claims
+}
