@@ -103,12 +103,15 @@ impl Params {
                 break;
             }
             let k = k.into();
-            if p.values.contains_key(&k) {
-                if !p.repeated.contains(&k) {
-                    p.repeated.push(k);
+            match p.values.entry(k) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    if !p.repeated.contains(e.key()) {
+                        p.repeated.push(e.key().clone());
+                    }
                 }
-            } else {
-                p.values.insert(k, v.into());
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(v.into());
+                }
             }
         }
         p

@@ -335,10 +335,11 @@ pub fn satisfied(needs: &Needs, user: &UserData, auth: AuthFacts) -> bool {
 pub fn missing_verifications(policies: &[&Policy], user: &UserData) -> Vec<String> {
     let mut out = Vec::new();
     for p in policies {
-        if let Some(g) = p.needs.group() {
-            if !user.is_verified(g) && !out.iter().any(|o: &String| o == g) {
-                out.push(g.to_owned());
-            }
+        if let Some(g) = p.needs.group()
+            && !user.is_verified(g)
+            && !out.iter().any(|o: &String| o == g)
+        {
+            out.push(g.to_owned());
         }
     }
     out

@@ -169,14 +169,14 @@ async fn load(
     if !browser_ok {
         return Err(expired_page());
     }
-    if let Some(sent) = csrf {
-        if !constant_time_eq(sent.as_bytes(), ix.csrf_token.as_bytes()) {
-            return Err(PageError::new(
-                StatusCode::FORBIDDEN,
-                "Form expired",
-                "This form is no longer valid (its security token does not match). Go back, reload the page and try again.",
-            ));
-        }
+    if let Some(sent) = csrf
+        && !constant_time_eq(sent.as_bytes(), ix.csrf_token.as_bytes())
+    {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form is no longer valid (its security token does not match). Go back, reload the page and try again.",
+        ));
     }
     let app = state
         .store

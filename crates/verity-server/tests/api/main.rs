@@ -1,6 +1,8 @@
 //! Integration tests of the provider over real HTTP: each test starts its own server on port 0
 //! with a fresh SQLite file and a manual clock (see `helpers`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod discovery;
