@@ -116,3 +116,122 @@ mod tests {
         }
     }
 }
+
+/// RFC 7523 `client_assertion_type` for `private_key_jwt`.
+pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The longest lifetime (`exp - iat`, or `exp - now` without `iat`) accepted for an assertion.
+pub const MAX_ASSERTION_LIFETIME: i64 = 300;
+/// Clock skew tolerated on `iat`/`nbf`/`exp`.
+pub const ASSERTION_SKEW: i64 = 60;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AssertionError {
+    #[error("the assertion's iss and sub must both be the client_id")]
+    Subject,
+    #[error("the assertion's aud must name the token endpoint or the issuer")]
+    Audience,
+    #[error("the assertion has expired or has no exp")]
+    Expired,
+    #[error("the assertion lives longer than {MAX_ASSERTION_LIFETIME} seconds")]
+    TooLong,
+    #[error("the assertion is not valid yet")]
+    NotYetValid,
+    #[error("the assertion has no jti")]
+    NoJti,
+}
+
+/// What a valid assertion yields: its `jti` (to be recorded against replay until `exp`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertionFacts {
+    pub jti: String,
+    pub exp: i64,
+}
+
+/// RFC 7523 3 checks on verified assertion claims.
+pub fn check_assertion_claims(
+    claims: &serde_json::Map<String, serde_json::Value>,
+    client_id: &str,
+    audiences: &[&str],
+    now: i64,
+) -> Result<AssertionFacts, AssertionError> {
+    use serde_json::Value;
+    let s = |k: &str| claims.get(k).and_then(Value::as_str);
+    let n = |k: &str| claims.get(k).and_then(Value::as_i64);
+    if s("iss") != Some(client_id) || s("sub") != Some(client_id) {
+        return Err(AssertionError::Subject);
+    }
+    let aud_ok = match claims.get("aud") {
+        Some(Value::String(a)) => audiences.contains(&a.as_str()),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| audiences.contains(&a)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(AssertionError::Audience);
+    }
+    let exp = n("exp").ok_or(AssertionError::Expired)?;
+    if exp + ASSERTION_SKEW <= now {
+        return Err(AssertionError::Expired);
+    }
+    let start = n("iat").unwrap_or(now);
+    if start > now + ASSERTION_SKEW || n("nbf").is_some_and(|nbf| nbf > now + ASSERTION_SKEW) {
+        return Err(AssertionError::NotYetValid);
+    }
+    if exp - start > MAX_ASSERTION_LIFETIME {
+        return Err(AssertionError::TooLong);
+    }
+    let jti = s("jti")
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or(AssertionError::NoJti)?;
+    Ok(AssertionFacts {
+        jti: jti.to_owned(),
+        exp,
+    })
+}
+
+#[cfg(test)]
+mod assertion_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn rfc7523_rules() {
+        let aud = ["https://id.example/oauth/token", "https://id.example/oidc"];
+        let good =
+            json!({"iss": "c", "sub": "c", "aud": aud[0], "exp": 1100, "iat": 1000, "jti": "j1"});
+        assert_eq!(
+            check_assertion_claims(&claims(good.clone()), "c", &aud, 1000),
+            Ok(AssertionFacts {
+                jti: "j1".into(),
+                exp: 1100
+            })
+        );
+        let mut v = good.clone();
+        v["aud"] = json!(["x", aud[1]]);
+        assert!(check_assertion_claims(&claims(v), "c", &aud, 1000).is_ok());
+        let cases = [
+            ("sub", json!("other"), AssertionError::Subject),
+            ("aud", json!("https://evil/token"), AssertionError::Audience),
+            ("exp", json!(900), AssertionError::Expired),
+            ("exp", json!(5000), AssertionError::TooLong),
+            ("iat", json!(2000), AssertionError::NotYetValid),
+            ("jti", json!(""), AssertionError::NoJti),
+        ];
+        for (k, val, err) in cases {
+            let mut v = good.clone();
+            v[k] = val;
+            assert_eq!(
+                check_assertion_claims(&claims(v), "c", &aud, 1000),
+                Err(err),
+                "{k}"
+            );
+        }
+    }
+}

@@ -13,6 +13,7 @@
 //! - [`identity`]: attributes, groups, policies, and the claims a grant releases.
 //! - [`claims`]: the ID-token and userinfo claim sets.
 //! - [`keys`]: signing keys (RS256, ES256), JWKs, JWT signing, the master key.
+//! - [`jose`]: verifying JWS from clients (assertions, `id_token_hint`).
 //! - [`totp`]: RFC 6238 one-time codes.
 //! - [`password`]: argon2id hashing with configurable cost.
 //! - [`client_auth`]: RFC 6749 section 2.3.1 `Basic` client credentials.
@@ -23,6 +24,7 @@ pub mod client_auth;
 pub mod clock;
 pub mod identity;
 pub mod interaction;
+pub mod jose;
 pub mod keys;
 pub mod password;
 pub mod pkce;

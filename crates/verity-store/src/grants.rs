@@ -85,7 +85,7 @@ fn code_from_row(r: &SqliteRow) -> Result<Code> {
     })
 }
 
-fn token_from_row(r: &SqliteRow) -> Result<Token> {
+pub(crate) fn token_from_row(r: &SqliteRow) -> Result<Token> {
     let scopes: String = r.try_get("scopes")?;
     let kind: String = r.try_get("kind")?;
     Ok(Token {
@@ -163,26 +163,7 @@ impl Store {
         let Store::Sqlite(pool) = self;
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         for t in tokens {
-            sqlx::query(
-                "INSERT INTO tokens (token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, eid,
-                    created_at, expires_at, used_at, revoked_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&t.token_hash)
-            .bind(t.kind.as_str())
-            .bind(&t.grant_id)
-            .bind(&t.client_id)
-            .bind(&t.uuid)
-            .bind(to_json(&t.scopes))
-            .bind(t.auth_time)
-            .bind(t.mfa)
-            .bind(&t.eid)
-            .bind(t.created_at)
-            .bind(t.expires_at)
-            .bind(t.used_at)
-            .bind(t.revoked_at)
-            .execute(&mut *tx)
-            .await?;
+            insert_token(&mut tx, t).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -210,4 +191,32 @@ impl Store {
             .await?;
         row.as_ref().map(token_from_row).transpose()
     }
+}
+
+/// Inserts one token inside a transaction.
+pub(crate) async fn insert_token(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    t: &Token,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO tokens (token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, eid,
+            created_at, expires_at, used_at, revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&t.token_hash)
+    .bind(t.kind.as_str())
+    .bind(&t.grant_id)
+    .bind(&t.client_id)
+    .bind(&t.uuid)
+    .bind(to_json(&t.scopes))
+    .bind(t.auth_time)
+    .bind(t.mfa)
+    .bind(&t.eid)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .bind(t.used_at)
+    .bind(t.revoked_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

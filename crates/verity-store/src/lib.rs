@@ -9,11 +9,19 @@
 //! - [`sessions`]: browser sessions, interactions in progress, remembered consent.
 //! - [`grants`]: authorization codes and tokens.
 //! - [`keys`]: signing keys.
+//! - [`lifecycle`]: refresh rotation, revocation, assertion replay, purge.
+//! - [`mfa`]: TOTP enrolment and recovery codes.
+//! - [`throttle`]: failed-attempt counters.
+//! - [`audit`]: the audit trail.
 
 pub mod apps;
+pub mod audit;
 pub mod grants;
 pub mod keys;
+pub mod lifecycle;
+pub mod mfa;
 pub mod sessions;
+pub mod throttle;
 pub mod users;
 
 use std::str::FromStr;

@@ -1,0 +1,75 @@
+//! The audit trail: one row per security-relevant event. Callers never pass secrets or tokens.
+
+use sqlx::Row;
+
+use crate::{Result, Store, from_json, to_json};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub at: i64,
+    /// A dotted name: `signin.success`, `signin.failure`, `mfa.success`, `consent.granted`,
+    /// `token.issued`, `token.refreshed`, `token.revoked`, `code.replayed`, `refresh.reused`,
+    /// `key.rotated`, ...
+    pub event: String,
+    pub uuid: Option<String>,
+    pub client_id: Option<String>,
+    pub address: Option<String>,
+    pub request_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+impl Store {
+    pub async fn insert_audit(&self, e: &AuditEvent) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        sqlx::query(
+            "INSERT INTO audit_events (at, event, uuid, client_id, address, request_id, detail)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.at)
+        .bind(&e.event)
+        .bind(&e.uuid)
+        .bind(&e.client_id)
+        .bind(&e.address)
+        .bind(&e.request_id)
+        .bind(to_json(&e.detail))
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Events, newest first, optionally of one app or one user.
+    pub async fn find_audit(
+        &self,
+        client_id: Option<&str>,
+        uuid: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>> {
+        let Store::Sqlite(pool) = self;
+        let rows = sqlx::query(
+            "SELECT * FROM audit_events
+             WHERE (? IS NULL OR client_id = ?) AND (? IS NULL OR uuid = ?)
+             ORDER BY id DESC LIMIT ?",
+        )
+        .bind(client_id)
+        .bind(client_id)
+        .bind(uuid)
+        .bind(uuid)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let detail: String = r.try_get("detail")?;
+                Ok(AuditEvent {
+                    at: r.try_get("at")?,
+                    event: r.try_get("event")?,
+                    uuid: r.try_get("uuid")?,
+                    client_id: r.try_get("client_id")?,
+                    address: r.try_get("address")?,
+                    request_id: r.try_get("request_id")?,
+                    detail: from_json(&detail)?,
+                })
+            })
+            .collect()
+    }
+}
