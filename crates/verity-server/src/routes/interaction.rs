@@ -728,7 +728,14 @@ async fn verify(
             }
             l.ix.verification_answered = true;
         }
-        Some("skip") => l.ix.verification_answered = true,
+        Some("skip") => {
+            // Only a signed-in user's answer counts: one posted before sign-in would skip the page
+            // for whoever signs in next.
+            if current_session(&state, &headers, &l.ix).await?.is_none() {
+                return Ok(next(&l.ix.id));
+            }
+            l.ix.verification_answered = true;
+        }
         Some("deny") => return deny(&state, l).await,
         _ => {
             return again(
@@ -755,6 +762,10 @@ async fn consent(
     let (mut l, form) = load_post(&state, &headers, &id, body).await?;
     match form.get("decision") {
         Some("allow") => {
+            // Consent is remembered for the signed-in user, who must have been shown this page.
+            if current_session(&state, &headers, &l.ix).await?.is_none() {
+                return Ok(next(&l.ix.id));
+            }
             l.ix.consented = true;
             state.store.update_interaction(&l.ix).await?;
             Ok(next(&l.ix.id))
