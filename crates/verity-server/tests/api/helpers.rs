@@ -98,6 +98,18 @@ pub fn new_browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// The `Location` header of a response, if any.
+pub fn location(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// `(&str, String)` pairs as `(&str, &str)`, for [`TestApp::authorize_url`].
+pub fn as_pairs<'a>(params: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
+    params.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 /// What the browser arrived at on the app's redirect URI.
 #[derive(Debug, Clone)]
 pub struct Callback {
@@ -216,8 +228,19 @@ impl TestApp {
         start_url: &str,
         j: &Journey,
     ) -> (Callback, Trace) {
+        let resp = browser.get(start_url).send().await.unwrap();
+        self.journey_from(browser, resp, j).await
+    }
+
+    /// Like [`Self::journey`], continuing from a response the test already has (a POST to the
+    /// authorization endpoint, or a page answered by hand).
+    pub async fn journey_from(
+        &self,
+        browser: &reqwest::Client,
+        mut resp: reqwest::Response,
+        j: &Journey,
+    ) -> (Callback, Trace) {
         let mut trace = Trace::default();
-        let mut resp = browser.get(start_url).send().await.unwrap();
         for _ in 0..20 {
             let status = resp.status();
             if status.is_redirection() {

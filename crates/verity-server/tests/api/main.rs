@@ -5,6 +5,10 @@
 
 mod helpers;
 
+mod authorize_errors;
 mod discovery;
 mod flow;
+mod golden;
+mod malformed;
 mod openidconnect_rp;
+mod token_errors;
