@@ -22,6 +22,8 @@ pub struct Authentication<'a> {
     pub nonce: Option<&'a str>,
     pub at_hash: Option<String>,
     pub auth: AuthFacts,
+    /// The provider session (OIDC Back-Channel Logout 2.4 `sid`).
+    pub sid: Option<&'a str>,
 }
 
 /// The attribute claims of the granted policies, in one family.
@@ -35,7 +37,7 @@ pub fn attribute_claims(
 }
 
 /// ID-token claims: attribute claims, then `iss`, `sub`, `aud`, `exp`, `iat`, `auth_time`,
-/// `nonce`, `at_hash`, `acr`, `amr`, `jti`, `uuid`.
+/// `nonce`, `at_hash`, `sid`, `acr`, `amr`, `jti`, `uuid`.
 pub fn id_token(
     issue: &Issue<'_>,
     user: &UserData,
@@ -54,6 +56,9 @@ pub fn id_token(
     }
     if let Some(h) = &authn.at_hash {
         c.insert("at_hash".into(), json!(h));
+    }
+    if let Some(sid) = authn.sid {
+        c.insert("sid".into(), json!(sid));
     }
     c.insert("acr".into(), json!(authn.auth.acr()));
     c.insert("amr".into(), json!(authn.auth.amr()));

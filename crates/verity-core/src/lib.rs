@@ -14,6 +14,7 @@
 //! - [`claims`]: the ID-token and userinfo claim sets.
 //! - [`keys`]: signing keys (RS256, ES256), JWKs, JWT signing, the master key.
 //! - [`jose`]: verifying JWS from clients (assertions, `id_token_hint`).
+//! - [`throttle`]: brute-force limits and their keys.
 //! - [`totp`]: RFC 6238 one-time codes.
 //! - [`password`]: argon2id hashing with configurable cost.
 //! - [`client_auth`]: RFC 6749 section 2.3.1 `Basic` client credentials.
@@ -31,4 +32,5 @@ pub mod pkce;
 pub mod redirect;
 pub mod scope;
 pub mod secret;
+pub mod throttle;
 pub mod totp;

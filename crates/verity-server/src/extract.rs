@@ -2,8 +2,12 @@
 //! bodies become parameter lists, cookies a lookup. Callers turn problems into `invalid_request`.
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, header};
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
 use verity_core::authorize::Params;
+use verity_proto::error::ErrorCode;
+
+use crate::error::ApiError;
 
 /// The most bytes a request body may carry (forms and JSON here are small).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -63,6 +67,36 @@ pub fn body_params(kind: BodyKind, body: &Bytes) -> Result<Params, &'static str>
             Ok(Params::from_pairs(pairs))
         }
     }
+}
+
+/// The parameters of a client's back-channel POST (token, revocation, introspection): a form or
+/// JSON body, size-limited, no parameter too long and none repeated.
+pub fn client_request_params(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Params, ApiError> {
+    let body = body.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::InvalidRequest,
+            "the request body is too large",
+        )
+    })?;
+    let kind = body_kind(headers).ok_or_else(|| {
+        ApiError::invalid_request(
+            "the body must be application/x-www-form-urlencoded or application/json",
+        )
+    })?;
+    let params = body_params(kind, &body).map_err(ApiError::invalid_request)?;
+    if params.too_many() {
+        return Err(ApiError::invalid_request("too many parameters"));
+    }
+    if let Some(name) = params.oversized() {
+        return Err(ApiError::invalid_request(format!(
+            "parameter {name} is too long"
+        )));
+    }
+    Ok(params)
 }
 
 /// The value of cookie `name`, if the request carries it.

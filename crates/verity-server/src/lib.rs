@@ -6,12 +6,14 @@
 //! - [`state`]: what every handler shares ([`state::AppState`]).
 //! - [`keyring`]: the signing keys in memory and the published JWKS.
 //! - [`sandbox`]: the personas and apps of SPEC section 9.
+//! - [`backchannel`]: OIDC Back-Channel Logout notifications.
 //! - [`error`]: `ApiError` (JSON, RFC 6749 5.2) and `PageError` (an HTML page for a person).
 //! - [`extract`]: our own request parsing, so malformed input becomes `invalid_request`.
 //! - [`middleware`]: request ids, access logs (never query strings), security headers.
 //! - [`pages`]: the templates of the sign-in journey.
 //! - [`routes`]: one module per endpoint; `routes::router` is the whole route table.
 
+pub mod backchannel;
 pub mod error;
 pub mod extract;
 pub mod keyring;

@@ -17,6 +17,11 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// Set on every request by [`request_context`] (any incoming value is replaced), so handlers and
+/// the audit trail read the request id and the client's address from the headers.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub const CLIENT_ADDRESS_HEADER: &str = "x-verity-client-address";
+
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data: https:; \
                    frame-ancestors 'none'; base-uri 'none'";
 
@@ -27,6 +32,18 @@ pub async fn request_context(
 ) -> Response {
     let id = verity_core::secret::hex(&verity_core::secret::random_bytes::<8>());
     req.extensions_mut().insert(RequestId(id.clone()));
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let headers = req.headers_mut();
+    headers.remove(CLIENT_ADDRESS_HEADER);
+    if let Some(ip) = peer.and_then(|p| HeaderValue::from_str(&p).ok()) {
+        headers.insert(CLIENT_ADDRESS_HEADER, ip);
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert(REQUEST_ID_HEADER, v);
+    }
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let span = tracing::info_span!("request", request_id = %id);
@@ -43,7 +60,7 @@ pub async fn request_context(
 
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
-        h.insert(HeaderName::from_static("x-request-id"), v);
+        h.insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(

@@ -106,6 +106,11 @@ impl Verity {
             policies,
             pages: Pages::new().context("loading page templates")?,
             discovery_json,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .context("building the HTTP client")?,
             settings,
         });
         Ok(Verity {

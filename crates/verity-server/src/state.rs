@@ -7,6 +7,7 @@ use verity_core::identity::Policy;
 use verity_core::keys::{Alg, MasterKey, SigningKey};
 use verity_core::password::Passwords;
 use verity_store::Store;
+use verity_store::audit::AuditEvent;
 
 use crate::keyring::KeyRing;
 use crate::pages::Pages;
@@ -32,6 +33,8 @@ pub struct Shared {
     pub pages: Pages,
     /// The discovery document, serialized once.
     pub discovery_json: String,
+    /// Outgoing HTTP (back-channel logout, client JWKS): no redirects followed.
+    pub http: reqwest::Client,
 }
 
 impl Shared {
@@ -64,6 +67,38 @@ impl Shared {
 
     pub fn sandbox(&self) -> bool {
         self.settings.sandbox()
+    }
+
+    /// Writes an audit row (time, user, app, client address and request id from the request
+    /// context headers set by the middleware) and a log line. Never pass secrets or tokens.
+    /// A failure to write is logged, not answered: the audited action already happened.
+    pub async fn audit(
+        &self,
+        event: &str,
+        uuid: Option<&str>,
+        client_id: Option<&str>,
+        headers: &axum::http::HeaderMap,
+        detail: serde_json::Value,
+    ) {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let record = AuditEvent {
+            at: self.now(),
+            event: event.to_owned(),
+            uuid: uuid.map(str::to_owned),
+            client_id: client_id.map(str::to_owned),
+            address: header(crate::middleware::CLIENT_ADDRESS_HEADER),
+            request_id: header(crate::middleware::REQUEST_ID_HEADER),
+            detail,
+        };
+        tracing::info!(event, uuid, client_id, "audit");
+        if let Err(e) = self.store.insert_audit(&record).await {
+            tracing::error!(error = %e, event, "writing an audit row failed");
+        }
     }
 }
 pub use verity_core::clock::SystemClock;

@@ -18,6 +18,8 @@ pub struct Code {
     pub auth_time: i64,
     pub mfa: bool,
     pub eid: Option<String>,
+    /// The session that authorized it (back-channel logout).
+    pub sid: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -61,6 +63,9 @@ pub struct Token {
     pub auth_time: i64,
     pub mfa: bool,
     pub eid: Option<String>,
+    pub sid: Option<String>,
+    /// The refresh token this one replaced.
+    pub parent_hash: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
@@ -80,6 +85,7 @@ fn code_from_row(r: &SqliteRow) -> Result<Code> {
         auth_time: r.try_get("auth_time")?,
         mfa: r.try_get("mfa")?,
         eid: r.try_get("eid")?,
+        sid: r.try_get("sid")?,
         created_at: r.try_get("created_at")?,
         expires_at: r.try_get("expires_at")?,
     })
@@ -102,6 +108,8 @@ pub(crate) fn token_from_row(r: &SqliteRow) -> Result<Token> {
         auth_time: r.try_get("auth_time")?,
         mfa: r.try_get("mfa")?,
         eid: r.try_get("eid")?,
+        sid: r.try_get("sid")?,
+        parent_hash: r.try_get("parent_hash")?,
         created_at: r.try_get("created_at")?,
         expires_at: r.try_get("expires_at")?,
         used_at: r.try_get("used_at")?,
@@ -114,8 +122,8 @@ impl Store {
         let Store::Sqlite(pool) = self;
         sqlx::query(
             "INSERT INTO codes (code_hash, client_id, uuid, redirect_uri, scopes, nonce, code_challenge,
-                auth_time, mfa, eid, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                auth_time, mfa, eid, sid, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&c.code_hash)
         .bind(&c.client_id)
@@ -127,6 +135,7 @@ impl Store {
         .bind(c.auth_time)
         .bind(c.mfa)
         .bind(&c.eid)
+        .bind(&c.sid)
         .bind(c.created_at)
         .bind(c.expires_at)
         .execute(pool)
@@ -199,9 +208,9 @@ pub(crate) async fn insert_token(
     t: &Token,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO tokens (token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, eid,
-            created_at, expires_at, used_at, revoked_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO tokens (token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, eid, sid,
+            parent_hash, created_at, expires_at, used_at, revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&t.token_hash)
     .bind(t.kind.as_str())
@@ -212,6 +221,8 @@ pub(crate) async fn insert_token(
     .bind(t.auth_time)
     .bind(t.mfa)
     .bind(&t.eid)
+    .bind(&t.sid)
+    .bind(&t.parent_hash)
     .bind(t.created_at)
     .bind(t.expires_at)
     .bind(t.used_at)
@@ -219,4 +230,17 @@ pub(crate) async fn insert_token(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+impl Store {
+    /// The apps that hold tokens from a session (to notify them at logout).
+    pub async fn find_session_clients(&self, sid: &str) -> Result<Vec<String>> {
+        let Store::Sqlite(pool) = self;
+        let rows =
+            sqlx::query("SELECT DISTINCT client_id FROM tokens WHERE sid = ? ORDER BY client_id")
+                .bind(sid)
+                .fetch_all(pool)
+                .await?;
+        rows.iter().map(|r| Ok(r.try_get("client_id")?)).collect()
+    }
 }

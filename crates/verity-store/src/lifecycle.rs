@@ -71,12 +71,6 @@ impl Store {
         let old = crate::grants::token_from_row(&row)?;
         for t in build(&old) {
             crate::grants::insert_token(&mut tx, &t).await?;
-            sqlx::query("UPDATE tokens SET parent_hash = ?, sid = (SELECT sid FROM tokens WHERE token_hash = ?) WHERE token_hash = ?")
-                .bind(&old.token_hash)
-                .bind(&old.token_hash)
-                .bind(&t.token_hash)
-                .execute(&mut *tx)
-                .await?;
         }
         tx.commit().await?;
         Ok(Rotate::Rotated(old))

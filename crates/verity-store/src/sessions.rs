@@ -8,6 +8,8 @@ use crate::{Result, Store};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub id_hash: String,
+    /// The public session id (`sid` claim, back-channel logout); the cookie value stays secret.
+    pub sid: String,
     pub uuid: String,
     pub auth_time: i64,
     pub mfa: bool,
@@ -36,9 +38,10 @@ impl Store {
     pub async fn insert_session(&self, s: &Session) -> Result<()> {
         let Store::Sqlite(pool) = self;
         sqlx::query(
-            "INSERT INTO sessions (id_hash, uuid, auth_time, mfa, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (id_hash, sid, uuid, auth_time, mfa, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&s.id_hash)
+        .bind(&s.sid)
         .bind(&s.uuid)
         .bind(s.auth_time)
         .bind(s.mfa)
@@ -60,6 +63,7 @@ impl Store {
         row.map(|r| {
             Ok(Session {
                 id_hash: r.try_get("id_hash")?,
+                sid: r.try_get::<Option<String>, _>("sid")?.unwrap_or_default(),
                 uuid: r.try_get("uuid")?,
                 auth_time: r.try_get("auth_time")?,
                 mfa: r.try_get("mfa")?,

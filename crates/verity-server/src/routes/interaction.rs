@@ -438,6 +438,7 @@ async fn issue_code(
             auth_time: session.auth_time,
             mfa: session.mfa,
             eid: req.eid.clone(),
+            sid: Some(session.sid.clone()),
             created_at: now,
             expires_at: now + app.code_ttl,
         })
@@ -493,6 +494,7 @@ async fn sign_in(
         .store
         .insert_session(&Session {
             id_hash: token_hash(&sid),
+            sid: new_token(),
             uuid: user.uuid.clone(),
             auth_time: now,
             mfa: false,
@@ -528,7 +530,60 @@ async fn verify_password(
         .map_err(|e| PageError::internal("password verification task", e))
 }
 
-/// SPEC 3: the sign-in form (`email`, `password`).
+/// The client's address, as the request middleware recorded it.
+fn client_address(headers: &HeaderMap) -> String {
+    headers
+        .get(crate::middleware::CLIENT_ADDRESS_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
+/// Seconds until the first of `keys` unlocks, if any is locked.
+async fn locked(state: &AppState, keys: &[String]) -> Result<Option<i64>, PageError> {
+    let now = state.now();
+    let mut until = 0;
+    for k in keys {
+        until = until.max(state.store.find_lock(k).await?);
+    }
+    Ok((until > now).then_some(until - now))
+}
+
+/// Counts a failure against every key.
+async fn count_failure(state: &AppState, account: &str, address: &str) -> Result<(), PageError> {
+    use verity_core::throttle::{ACCOUNT_LIMIT, ADDRESS_LIMIT, LOCK, WINDOW};
+    let now = state.now();
+    state
+        .store
+        .record_failure(account, now, WINDOW, ACCOUNT_LIMIT, LOCK)
+        .await?;
+    state
+        .store
+        .record_failure(address, now, WINDOW, ADDRESS_LIMIT, LOCK)
+        .await?;
+    Ok(())
+}
+
+async fn too_many(
+    state: &AppState,
+    headers: &HeaderMap,
+    l: Loaded,
+    op: Option<Op>,
+    wait: i64,
+) -> Result<Response, PageError> {
+    let text = format!(
+        "Too many failed attempts. Try again in {}.",
+        verity_core::throttle::wait_text(wait)
+    );
+    let mut resp = again(state, headers, l, op, &text).await?;
+    if resp.status() != StatusCode::SEE_OTHER && !resp.status().is_redirection() {
+        *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    }
+    Ok(resp)
+}
+
+/// SPEC 3: the sign-in form (`email`, `password`). Failures are limited per account and per
+/// client address; an unknown email is answered, counted and timed exactly like a wrong password.
 async fn signin(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -548,10 +603,34 @@ async fn signin(
         )
         .await;
     }
+    let account = verity_core::throttle::account_key(&email);
+    let address = verity_core::throttle::address_key(&client_address(&headers));
+    if let Some(wait) = locked(&state, &[account.clone(), address.clone()]).await? {
+        state
+            .audit(
+                "signin.locked",
+                None,
+                Some(&l.app.client_id),
+                &headers,
+                json!({}),
+            )
+            .await;
+        return too_many(&state, &headers, l, Some(Op::Signin), wait).await;
+    }
     let user = state.store.find_user_by_email(&email).await?;
     // Unknown emails pay a full hash too, and get the same answer as a wrong password.
     if !verify_password(&state, user.as_ref(), password).await? {
-        tracing::info!(client_id = %l.app.client_id, "sign-in failed");
+        count_failure(&state, &account, &address).await?;
+        let uuid = user.as_ref().map(|u| u.uuid.as_str());
+        state
+            .audit(
+                "signin.failure",
+                uuid,
+                Some(&l.app.client_id),
+                &headers,
+                json!({}),
+            )
+            .await;
         return again(
             &state,
             &headers,
@@ -564,7 +643,16 @@ async fn signin(
     let Some(user) = user else {
         return Err(expired_page());
     };
-    tracing::info!(client_id = %l.app.client_id, uuid = %user.uuid, "signed in");
+    state.store.clear_failures(&account).await?;
+    state
+        .audit(
+            "signin.success",
+            Some(&user.uuid),
+            Some(&l.app.client_id),
+            &headers,
+            json!({}),
+        )
+        .await;
     sign_in(&state, &headers, l, &user).await
 }
 
@@ -628,7 +716,15 @@ async fn signup(
         }
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(uuid = %user.uuid, "account created");
+    state
+        .audit(
+            "signup",
+            Some(&user.uuid),
+            Some(&l.app.client_id),
+            &headers,
+            json!({}),
+        )
+        .await;
     sign_in(&state, &headers, l, &user).await
 }
 
@@ -667,6 +763,20 @@ async fn mfa(
         .master_key
         .decrypt(sealed, user.uuid.as_bytes())
         .map_err(|e| PageError::internal("decrypting a TOTP secret", e))?;
+    let mfa_key = verity_core::throttle::mfa_key(&user.uuid);
+    let address = verity_core::throttle::address_key(&client_address(&headers));
+    if let Some(wait) = locked(&state, &[mfa_key.clone(), address.clone()]).await? {
+        state
+            .audit(
+                "mfa.locked",
+                Some(&user.uuid),
+                Some(&l.app.client_id),
+                &headers,
+                json!({}),
+            )
+            .await;
+        return too_many(&state, &headers, l, None, wait).await;
+    }
     let code = form.get("code").unwrap_or_default();
     let accepted = match verity_core::totp::verify(&secret, code, state.now(), user.totp_last_step)
     {
@@ -674,7 +784,16 @@ async fn mfa(
         None => false,
     };
     if !accepted {
-        tracing::info!(uuid = %user.uuid, "second factor refused");
+        count_failure(&state, &mfa_key, &address).await?;
+        state
+            .audit(
+                "mfa.failure",
+                Some(&user.uuid),
+                Some(&l.app.client_id),
+                &headers,
+                json!({}),
+            )
+            .await;
         return again(
             &state,
             &headers,
@@ -684,7 +803,17 @@ async fn mfa(
         )
         .await;
     }
+    state.store.clear_failures(&mfa_key).await?;
     state.store.update_session_mfa(&session.id_hash).await?;
+    state
+        .audit(
+            "mfa.success",
+            Some(&user.uuid),
+            Some(&l.app.client_id),
+            &headers,
+            json!({"method": "totp"}),
+        )
+        .await;
     Ok(next(&l.ix.id))
 }
 
@@ -763,11 +892,21 @@ async fn consent(
     match form.get("decision") {
         Some("allow") => {
             // Consent is remembered for the signed-in user, who must have been shown this page.
-            if current_session(&state, &headers, &l.ix).await?.is_none() {
+            let Some(session) = current_session(&state, &headers, &l.ix).await? else {
                 return Ok(next(&l.ix.id));
-            }
+            };
             l.ix.consented = true;
             state.store.update_interaction(&l.ix).await?;
+            let scope = l.request.scope.to_scope_string();
+            state
+                .audit(
+                    "consent.granted",
+                    Some(&session.uuid),
+                    Some(&l.app.client_id),
+                    &headers,
+                    json!({"scope": scope}),
+                )
+                .await;
             Ok(next(&l.ix.id))
         }
         Some("deny") => deny(&state, l).await,

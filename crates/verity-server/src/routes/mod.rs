@@ -6,7 +6,10 @@ pub mod client;
 pub mod discovery;
 pub mod health;
 pub mod interaction;
+pub mod introspect;
+pub mod logout;
 pub mod policies;
+pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
@@ -25,6 +28,9 @@ pub fn router(state: AppState) -> Router {
         .merge(authorize::router())
         .merge(interaction::router())
         .merge(token::router())
+        .merge(revoke::router())
+        .merge(introspect::router())
+        .merge(logout::router())
         .merge(userinfo::router())
         .merge(policies::router())
         .merge(assets::router())

@@ -4,21 +4,24 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use serde_json::json;
 use verity_core::claims::{self, Authentication, Issue};
 use verity_core::identity::{AuthFacts, Family};
 use verity_core::keys::{Alg, at_hash};
+use verity_core::scope::ScopeSet;
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_core::{authorize::Params, pkce};
 use verity_proto::error::ErrorCode;
 use verity_proto::token::TokenResponse;
 use verity_store::apps::App;
-use verity_store::grants::{Code, TakeCode, Token, TokenKind};
+use verity_store::grants::{TakeCode, Token, TokenKind};
+use verity_store::lifecycle::Rotate;
 
 use crate::error::ApiError;
-use crate::extract::{body_kind, body_params};
+use crate::extract::client_request_params;
 use crate::routes::client::authenticate;
 use crate::state::AppState;
 
@@ -32,27 +35,7 @@ async fn token(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::InvalidRequest,
-            "the request body is too large",
-        )
-    })?;
-    let kind = body_kind(&headers).ok_or_else(|| {
-        ApiError::invalid_request(
-            "the body must be application/x-www-form-urlencoded or application/json",
-        )
-    })?;
-    let params = body_params(kind, &body).map_err(ApiError::invalid_request)?;
-    if params.too_many() {
-        return Err(ApiError::invalid_request("too many parameters"));
-    }
-    if let Some(name) = params.oversized() {
-        return Err(ApiError::invalid_request(format!(
-            "parameter {name} is too long"
-        )));
-    }
+    let params = client_request_params(&headers, body)?;
     let app = authenticate(&state, &headers, &params).await?;
     if let Some(name) = params.first_repeated() {
         return Err(ApiError::invalid_request(format!(
@@ -61,7 +44,8 @@ async fn token(
     }
     let response = match params.get("grant_type") {
         None => return Err(ApiError::invalid_request("grant_type is missing")),
-        Some("authorization_code") => authorization_code(&state, &app, &params).await?,
+        Some("authorization_code") => authorization_code(&state, &app, &params, &headers).await?,
+        Some("refresh_token") => refresh_token(&state, &app, &params, &headers).await?,
         Some(_) => {
             return Err(ApiError::bad_request(
                 ErrorCode::UnsupportedGrantType,
@@ -81,6 +65,7 @@ async fn authorization_code(
     state: &AppState,
     app: &App,
     params: &Params,
+    headers: &HeaderMap,
 ) -> Result<TokenResponse, ApiError> {
     let now = state.now();
     let code = params
@@ -98,6 +83,15 @@ async fn authorization_code(
             // RFC 6749 4.1.2 / RFC 9700 4.5: a replayed code revokes what it produced.
             let revoked = state.store.revoke_grant(&c.code_hash, now).await?;
             tracing::warn!(client_id = %app.client_id, revoked, "authorization code replayed; its tokens are revoked");
+            state
+                .audit(
+                    "code.replayed",
+                    Some(&c.uuid),
+                    Some(&app.client_id),
+                    headers,
+                    json!({"revoked": revoked}),
+                )
+                .await;
             return Err(ApiError::invalid_grant("the code was already used"));
         }
         TakeCode::Unknown => return Err(ApiError::invalid_grant("the code is invalid")),
@@ -134,52 +128,228 @@ async fn authorization_code(
         }
         (None, None) => {}
     }
-    issue(state, app, &code, now).await
+    let grant = Grant {
+        grant_id: &code.code_hash,
+        uuid: &code.uuid,
+        scopes: &code.scopes,
+        auth_time: code.auth_time,
+        mfa: code.mfa,
+        eid: code.eid.as_deref(),
+        sid: code.sid.as_deref(),
+        nonce: code.nonce.as_deref(),
+        parent: None,
+    };
+    let response = issue(state, app, &grant, now).await?;
+    state
+        .audit(
+            "token.issued",
+            Some(&code.uuid),
+            Some(&app.client_id),
+            headers,
+            json!({"grant": "authorization_code"}),
+        )
+        .await;
+    Ok(response)
 }
 
-/// Stores the tokens (committed before the answer) and signs the ID token.
-async fn issue(
+/// RFC 6749 6 / RFC 9700 4.14: refresh with rotation. The presented token is consumed atomically
+/// together with the storing of its successors; presenting a used token again revokes the whole
+/// family (every token of the grant), the successor included.
+async fn refresh_token(
     state: &AppState,
     app: &App,
-    code: &Code,
-    now: i64,
+    params: &Params,
+    headers: &HeaderMap,
 ) -> Result<TokenResponse, ApiError> {
+    let now = state.now();
+    let raw = params
+        .get("refresh_token")
+        .ok_or_else(|| ApiError::invalid_request("refresh_token is missing"))?;
+    if !is_token_shaped(raw) {
+        return Err(ApiError::invalid_grant("the refresh token is invalid"));
+    }
+    let hash = token_hash(raw);
+    let current = state
+        .store
+        .find_token(&hash)
+        .await?
+        .filter(|t| t.kind == TokenKind::Refresh)
+        .ok_or_else(|| ApiError::invalid_grant("the refresh token is invalid"))?;
+    if current.client_id != app.client_id {
+        return Err(ApiError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    if now >= current.expires_at {
+        return Err(ApiError::invalid_grant("the refresh token has expired"));
+    }
+    let scopes: Vec<String> = match params.get("scope") {
+        None => current.scopes.clone(),
+        Some(raw) => {
+            let asked = ScopeSet::parse(raw)
+                .map_err(|e| ApiError::bad_request(ErrorCode::InvalidScope, e.to_string()))?;
+            if !asked.iter().all(|s| current.scopes.iter().any(|g| g == s)) {
+                return Err(ApiError::bad_request(
+                    ErrorCode::InvalidScope,
+                    "scope exceeds the original grant",
+                ));
+            }
+            asked.as_slice().to_vec()
+        }
+    };
+    if state.store.find_user(&current.uuid).await?.is_none() {
+        return Err(ApiError::invalid_grant("the account no longer exists"));
+    }
     let access = new_token();
-    let refresh = app.refresh_tokens.then(new_token);
+    let refresh = new_token();
+    let tokens = token_rows(
+        app,
+        &Grant::from_token(&current, &scopes),
+        now,
+        &access,
+        Some(&refresh),
+    );
+    match state
+        .store
+        .rotate_refresh_token(&hash, now, |_| tokens)
+        .await?
+    {
+        Rotate::Rotated(_) => {}
+        Rotate::Reused(old) => {
+            let revoked = state.store.revoke_grant(&old.grant_id, now).await?;
+            tracing::warn!(client_id = %app.client_id, revoked, "refresh token reused; its family is revoked");
+            state
+                .audit(
+                    "refresh.reused",
+                    Some(&old.uuid),
+                    Some(&app.client_id),
+                    headers,
+                    json!({"revoked": revoked}),
+                )
+                .await;
+            return Err(ApiError::invalid_grant(
+                "the refresh token was already used",
+            ));
+        }
+        Rotate::Unknown => return Err(ApiError::invalid_grant("the refresh token is invalid")),
+    }
+    let grant = Grant::from_token(&current, &scopes);
+    let response = respond_with(state, app, &grant, now, access, Some(refresh)).await?;
+    state
+        .audit(
+            "token.refreshed",
+            Some(&current.uuid),
+            Some(&app.client_id),
+            headers,
+            json!({}),
+        )
+        .await;
+    Ok(response)
+}
+
+/// What tokens are issued for, whether from a code or a refresh token.
+struct Grant<'a> {
+    grant_id: &'a str,
+    uuid: &'a str,
+    scopes: &'a [String],
+    auth_time: i64,
+    mfa: bool,
+    eid: Option<&'a str>,
+    sid: Option<&'a str>,
+    nonce: Option<&'a str>,
+    parent: Option<&'a str>,
+}
+
+impl<'a> Grant<'a> {
+    fn from_token(t: &'a Token, scopes: &'a [String]) -> Self {
+        Grant {
+            grant_id: &t.grant_id,
+            uuid: &t.uuid,
+            scopes,
+            auth_time: t.auth_time,
+            mfa: t.mfa,
+            eid: t.eid.as_deref(),
+            sid: t.sid.as_deref(),
+            // OIDC Core 12.2: a refreshed ID token carries no nonce.
+            nonce: None,
+            parent: Some(&t.token_hash),
+        }
+    }
+}
+
+fn token_rows(
+    app: &App,
+    g: &Grant<'_>,
+    now: i64,
+    access: &str,
+    refresh: Option<&str>,
+) -> Vec<Token> {
     let token = |kind: TokenKind, raw: &str, ttl: i64| Token {
         token_hash: token_hash(raw),
         kind,
-        grant_id: code.code_hash.clone(),
+        grant_id: g.grant_id.to_owned(),
         client_id: app.client_id.clone(),
-        uuid: code.uuid.clone(),
-        scopes: code.scopes.clone(),
-        auth_time: code.auth_time,
-        mfa: code.mfa,
-        eid: code.eid.clone(),
+        uuid: g.uuid.to_owned(),
+        scopes: g.scopes.to_vec(),
+        auth_time: g.auth_time,
+        mfa: g.mfa,
+        eid: g.eid.map(str::to_owned),
+        sid: g.sid.map(str::to_owned),
+        parent_hash: if kind == TokenKind::Refresh {
+            g.parent.map(str::to_owned)
+        } else {
+            None
+        },
         created_at: now,
         expires_at: now + ttl,
         used_at: None,
         revoked_at: None,
     };
-    let mut rows = vec![token(TokenKind::Access, &access, app.access_ttl)];
-    if let Some(r) = &refresh {
+    let mut rows = vec![token(TokenKind::Access, access, app.access_ttl)];
+    if let Some(r) = refresh {
         rows.push(token(TokenKind::Refresh, r, app.refresh_ttl));
     }
-    let id_token = if code.scopes.iter().any(|s| s == "openid") {
-        Some(id_token(state, app, code, &access, now).await?)
+    rows
+}
+
+/// Stores new tokens for a code (committed before the answer) and builds the answer.
+async fn issue(
+    state: &AppState,
+    app: &App,
+    g: &Grant<'_>,
+    now: i64,
+) -> Result<TokenResponse, ApiError> {
+    let access = new_token();
+    let refresh = app.refresh_tokens.then(new_token);
+    state
+        .store
+        .insert_tokens(&token_rows(app, g, now, &access, refresh.as_deref()))
+        .await?;
+    respond_with(state, app, g, now, access, refresh).await
+}
+
+/// The token response, with an ID token when `openid` was granted.
+async fn respond_with(
+    state: &AppState,
+    app: &App,
+    g: &Grant<'_>,
+    now: i64,
+    access: String,
+    refresh: Option<String>,
+) -> Result<TokenResponse, ApiError> {
+    let id_token = if g.scopes.iter().any(|s| s == "openid") {
+        Some(id_token(state, app, g, &access, now).await?)
     } else {
         None
     };
-    state.store.insert_tokens(&rows).await?;
-    tracing::info!(client_id = %app.client_id, grant = "authorization_code", "tokens issued");
     Ok(TokenResponse {
-        access_token: access,
         token_type: "bearer".into(),
         expires_in: app.access_ttl,
-        scope: code.scopes.join(" "),
+        scope: g.scopes.join(" "),
         refresh_expires_in: refresh.as_ref().map(|_| app.refresh_ttl),
         refresh_token: refresh,
         id_token,
+        access_token: access,
     })
 }
 
@@ -212,17 +382,17 @@ pub async fn sign(
 async fn id_token(
     state: &AppState,
     app: &App,
-    code: &Code,
+    g: &Grant<'_>,
     access: &str,
     now: i64,
 ) -> Result<String, ApiError> {
     let user = state
         .store
-        .find_user_data(&code.uuid)
+        .find_user_data(g.uuid)
         .await?
         .ok_or_else(|| ApiError::invalid_grant("the account no longer exists"))?;
-    let auth = AuthFacts { mfa: code.mfa };
-    let policies = state.policies_for(code.scopes.iter().map(String::as_str));
+    let auth = AuthFacts { mfa: g.mfa };
+    let policies = state.policies_for(g.scopes.iter().map(String::as_str));
     let attributes = claims::attribute_claims(&policies, family(app), &user, auth);
     let claims = claims::id_token(
         &Issue {
@@ -233,10 +403,11 @@ async fn id_token(
         },
         &user,
         &Authentication {
-            auth_time: code.auth_time,
-            nonce: code.nonce.as_deref(),
+            auth_time: g.auth_time,
+            nonce: g.nonce,
             at_hash: Some(at_hash(access)),
             auth,
+            sid: g.sid,
         },
         attributes,
     );

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::helpers::*;
 
 /// Claims that differ at every issue.
-const VOLATILE_CLAIMS: [&str; 6] = ["iat", "exp", "nbf", "auth_time", "jti", "at_hash"];
+const VOLATILE_CLAIMS: [&str; 7] = ["iat", "exp", "nbf", "auth_time", "jti", "at_hash", "sid"];
 /// Token-response members that are fresh secrets.
 const VOLATILE_TOKENS: [&str; 3] = ["access_token", "refresh_token", "id_token"];
 /// Replaces the test server's base URL, whose port changes every run.

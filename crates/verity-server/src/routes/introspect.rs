@@ -1,0 +1,72 @@
+//! RFC 7662 token introspection (SPEC section 7), client-authenticated. A client learns about its
+//! own tokens only: any other token is reported `{"active": false}`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::json;
+use verity_core::secret::{is_token_shaped, token_hash};
+use verity_store::grants::TokenKind;
+
+use crate::error::ApiError;
+use crate::extract::client_request_params;
+use crate::routes::client::authenticate;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/oauth/introspect", post(introspect))
+}
+
+/// RFC 7662 2.1-2.2.
+async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let params = client_request_params(&headers, body)?;
+    let app = authenticate(&state, &headers, &params).await?;
+    if let Some(name) = params.first_repeated() {
+        return Err(ApiError::invalid_request(format!(
+            "parameter {name} is repeated"
+        )));
+    }
+    let token = params
+        .get("token")
+        .ok_or_else(|| ApiError::invalid_request("token is missing"))?;
+    let now = state.now();
+    let found = if is_token_shaped(token) {
+        state.store.find_token(&token_hash(token)).await?
+    } else {
+        None
+    };
+    let body = match found {
+        Some(t)
+            if t.client_id == app.client_id
+                && t.revoked_at.is_none()
+                && t.used_at.is_none()
+                && now < t.expires_at =>
+        {
+            json!({
+                "active": true,
+                "scope": t.scopes.join(" "),
+                "client_id": t.client_id,
+                "sub": t.uuid,
+                "aud": t.client_id,
+                "iss": state.issuer,
+                "exp": t.expires_at,
+                "iat": t.created_at,
+                "auth_time": t.auth_time,
+                "token_type": if t.kind == TokenKind::Access { "access_token" } else { "refresh_token" },
+            })
+        }
+        _ => json!({"active": false}),
+    };
+    let mut resp = axum::Json(body).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}

@@ -1,0 +1,152 @@
+//! Logout (SPEC section 7): ID.me's `GET /oauth/logout?client_id=&redirect_uri=` and OIDC
+//! RP-Initiated Logout 1.0 (`id_token_hint`, `post_logout_redirect_uri`, `state`). The session ends;
+//! apps with a `backchannel_logout_uri` are told (OIDC Back-Channel Logout 1.0). The browser is
+//! redirected only to a URI registered for the app, character for character; otherwise a page.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use verity_core::jose::Jws;
+use verity_core::secret::{is_token_shaped, token_hash};
+
+use crate::error::PageError;
+use crate::extract::{BodyKind, body_kind, body_params, cookie, query_params, set_cookie};
+use crate::routes::interaction::SESSION_COOKIE;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/oauth/logout", get(logout_get).post(logout_post))
+}
+
+async fn logout_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    logout(&state, &headers, &query_params(query.as_deref())).await
+}
+
+async fn logout_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let body = body.map_err(|_| PageError::bad_request("The request body is too large."))?;
+    if body_kind(&headers) != Some(BodyKind::Form) {
+        return Err(PageError::bad_request(
+            "The logout request must be a form post.",
+        ));
+    }
+    let params = body_params(BodyKind::Form, &body).map_err(PageError::bad_request)?;
+    logout(&state, &headers, &params).await
+}
+
+/// OIDC RP-Initiated Logout 1.0 section 2-3.
+async fn logout(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &verity_core::authorize::Params,
+) -> Result<Response, PageError> {
+    // The app: from client_id, or from the (signature-checked, possibly expired) id_token_hint.
+    let hinted_client = match params.get("id_token_hint") {
+        None => None,
+        Some(hint) => {
+            let jws = Jws::parse(hint)
+                .map_err(|_| PageError::bad_request("id_token_hint is not a valid ID token."))?;
+            let jwks: serde_json::Value = serde_json::from_str(state.keyring().jwks_json())
+                .map_err(|e| PageError::internal("reading our JWKS", e))?;
+            jws.verify_with_set(&jwks).map_err(|_| {
+                PageError::bad_request("id_token_hint was not issued by this provider.")
+            })?;
+            if jws.claims.get("iss").and_then(|v| v.as_str()) != Some(state.issuer.as_str()) {
+                return Err(PageError::bad_request(
+                    "id_token_hint was not issued by this provider.",
+                ));
+            }
+            jws.claims
+                .get("aud")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        }
+    };
+    let client_id = match (params.get("client_id"), hinted_client.as_deref()) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(PageError::bad_request(
+                "client_id does not match id_token_hint.",
+            ));
+        }
+        (Some(a), _) => Some(a.to_owned()),
+        (None, b) => b.map(str::to_owned),
+    };
+    let target = params
+        .get("post_logout_redirect_uri")
+        .or_else(|| params.get("redirect_uri"));
+    let app = match &client_id {
+        Some(id) if id.len() <= 256 => state.store.find_app(id).await?,
+        _ => None,
+    };
+
+    // End the session in this browser, whatever happens to the redirect.
+    let mut ended = None;
+    if let Some(raw) = cookie(headers, SESSION_COOKIE).filter(|c| is_token_shaped(c)) {
+        let hash = token_hash(raw);
+        if let Some(s) = state.store.find_session(&hash, state.now()).await? {
+            state.store.delete_session(&hash).await?;
+            ended = Some(s);
+        }
+    }
+    if let Some(s) = &ended {
+        state
+            .audit(
+                "logout",
+                Some(&s.uuid),
+                client_id.as_deref(),
+                headers,
+                serde_json::json!({}),
+            )
+            .await;
+        crate::backchannel::notify_logout(state, s).await;
+    }
+
+    let registered = match (&app, target) {
+        (Some(app), Some(uri)) => app
+            .post_logout_redirect_uris
+            .iter()
+            .chain(app.redirect_uris.iter())
+            .any(|r| r == uri),
+        _ => false,
+    };
+    let mut resp = match (registered, target) {
+        (true, Some(uri)) => {
+            let mut location = uri.to_owned();
+            if let Some(s) = params.get("state") {
+                let mut q = form_urlencoded::Serializer::new(String::new());
+                q.append_pair("state", s);
+                location.push(if uri.contains('?') { '&' } else { '?' });
+                location.push_str(&q.finish());
+            }
+            match HeaderValue::from_str(&location) {
+                Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+                Err(_) => signed_out_page(state, false)?,
+            }
+        }
+        (false, Some(_)) => signed_out_page(state, true)?,
+        (_, None) => signed_out_page(state, false)?,
+    };
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(SESSION_COOKIE, "", 0, state.secure_cookies)) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+fn signed_out_page(state: &AppState, unregistered: bool) -> Result<Response, PageError> {
+    let ctx = serde_json::json!({ "unregistered": unregistered });
+    Ok(state
+        .pages
+        .render("signed_out.html", state.sandbox(), &ctx)?
+        .into_response())
+}
