@@ -34,7 +34,8 @@ impl Pages {
             "mfa.html",
             "verify.html",
             "consent.html",
-            "error.html"
+            "error.html",
+            "signed_out.html"
         );
         Ok(Pages { env })
     }

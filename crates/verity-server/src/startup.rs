@@ -145,10 +145,13 @@ impl Verity {
             crate::extract::BODY_LIMIT,
         ));
         tracing::info!(issuer = %self.state.issuer, addr = %self.addr, env = ?self.state.settings.environment, "verity is listening");
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving")?;
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving")?;
         self.state.store.close().await;
         tracing::info!("verity stopped");
         Ok(())

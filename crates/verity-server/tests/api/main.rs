@@ -9,6 +9,7 @@ mod authorize_errors;
 mod discovery;
 mod flow;
 mod golden;
+mod lifecycle;
 mod malformed;
 mod openidconnect_rp;
 mod token_errors;

@@ -1,0 +1,581 @@
+//! Token lifecycle over real HTTP: refresh rotation and reuse detection, a raced refresh,
+//! revocation, introspection, logout (ID.me and RP-initiated, back-channel), brute-force limits,
+//! and the audit rows each of them writes.
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use verity_core::clock::Clock;
+
+use crate::helpers::*;
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_token(
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+        Some((CONFIDENTIAL, SECRET)),
+    )
+    .await
+}
+
+async fn audit_events(app: &TestApp) -> Vec<String> {
+    app.store
+        .find_audit(None, None, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
+    let app = spawn_app().await;
+    let first = app
+        .tokens_for("student@sandbox.test", "openid student")
+        .await;
+    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+
+    let resp = refresh(&app, &r1).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let second: Value = resp.json().await.unwrap();
+    let r2 = second["refresh_token"].as_str().unwrap().to_owned();
+    let a2 = second["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2, "a new refresh token at every use");
+    assert_eq!(second["scope"], "openid student");
+    let id = verify_jwt(
+        second["id_token"].as_str().unwrap(),
+        &app.jwks().await,
+        &app.issuer,
+        CONFIDENTIAL,
+    );
+    assert!(
+        id.get("nonce").is_none(),
+        "a refreshed ID token has no nonce"
+    );
+    assert_eq!(
+        app.get_bearer("/api/public/v3/attributes.json", &a2)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // The old refresh token again: invalid_grant, and every token of the family is revoked.
+    let resp = refresh(&app, &r1).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+    assert_eq!(
+        app.get_bearer("/api/public/v3/attributes.json", &a2)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(&app, &r2).await.status(),
+        StatusCode::BAD_REQUEST,
+        "the successor is revoked too"
+    );
+    let events = audit_events(&app).await;
+    for e in [
+        "signin.success",
+        "consent.granted",
+        "token.issued",
+        "token.refreshed",
+        "refresh.reused",
+    ] {
+        assert!(events.iter().any(|x| x == e), "audit {e} in {events:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_raced_refresh_never_yields_two_valid_children() {
+    let app = Arc::new(spawn_app().await);
+    let tokens = app
+        .tokens_for("student@sandbox.test", "openid student")
+        .await;
+    let r = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let app = app.clone();
+        let r = r.clone();
+        tasks.push(tokio::spawn(async move {
+            let resp = refresh(&app, &r).await;
+            let status = resp.status();
+            (status, resp.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert!(
+            status == StatusCode::OK || status == StatusCode::BAD_REQUEST,
+            "never a 5xx: {status} {body}"
+        );
+        if status == StatusCode::OK {
+            winners.push(body);
+        } else {
+            assert_eq!(body["error"], "invalid_grant");
+        }
+    }
+    assert!(
+        winners.len() <= 1,
+        "at most one refresh succeeds: {}",
+        winners.len()
+    );
+    // Counting live children: at most one refresh token of the family is usable.
+    let mut usable = 0;
+    for w in &winners {
+        if refresh(&app, w["refresh_token"].as_str().unwrap())
+            .await
+            .status()
+            == StatusCode::OK
+        {
+            usable += 1;
+        }
+    }
+    assert!(usable <= 1);
+}
+
+#[tokio::test]
+async fn refresh_can_narrow_scope_but_not_widen_and_is_bound_to_its_client() {
+    let app = spawn_app().await;
+    app.create_app("other-app", |_| {}).await;
+    let tokens = app
+        .tokens_for("multi@sandbox.test", "openid military teacher")
+        .await;
+    let r = tokens["refresh_token"].as_str().unwrap();
+    let resp = app
+        .post_token(
+            &[("grant_type", "refresh_token"), ("refresh_token", r)],
+            Some(("other-app", SECRET)),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+    let wider = app
+        .post_token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", r),
+                ("scope", "openid military student"),
+            ],
+            Some((CONFIDENTIAL, SECRET)),
+        )
+        .await;
+    assert_eq!(
+        wider.json::<Value>().await.unwrap()["error"],
+        "invalid_scope"
+    );
+    let narrow = app
+        .post_token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", r),
+                ("scope", "openid teacher"),
+            ],
+            Some((CONFIDENTIAL, SECRET)),
+        )
+        .await;
+    assert_eq!(narrow.status(), StatusCode::OK);
+    let body: Value = narrow.json().await.unwrap();
+    assert_eq!(body["scope"], "openid teacher");
+    let attrs: Value = app
+        .get_bearer(
+            "/api/public/v3/attributes.json",
+            body["access_token"].as_str().unwrap(),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        attrs["status"].as_array().unwrap().len(),
+        1,
+        "only the teacher group now: {attrs}"
+    );
+    // Expired refresh tokens are refused.
+    let r2 = body["refresh_token"].as_str().unwrap();
+    app.clock.advance(604_800);
+    assert_eq!(refresh(&app, r2).await.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn revocation_and_introspection_are_client_authenticated_and_client_scoped() {
+    let app = spawn_app().await;
+    app.create_app("other-app", |_| {}).await;
+    let tokens = app
+        .tokens_for("student@sandbox.test", "openid student")
+        .await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    let introspect = |client: &'static str, token: String| {
+        let http = app.http.clone();
+        let url = app.url("/oauth/introspect");
+        async move {
+            http.post(url)
+                .basic_auth(client, Some(SECRET))
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let resp = introspect(CONFIDENTIAL, access.to_owned()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["active"], true);
+    assert_eq!(body["client_id"], CONFIDENTIAL);
+    assert_eq!(body["scope"], "openid student");
+    assert_eq!(body["token_type"], "access_token");
+    assert_eq!(
+        body["sub"],
+        verity_server::sandbox::persona_uuid("student@sandbox.test").as_str()
+    );
+    let other: Value = introspect("other-app", access.to_owned())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        other,
+        serde_json::json!({"active": false}),
+        "another client learns nothing"
+    );
+    let garbage: Value = introspect(CONFIDENTIAL, "not-a-token".into())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(garbage["active"], false);
+    let unauthenticated = app
+        .http
+        .post(app.url("/oauth/introspect"))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+
+    // Another client cannot revoke it; its owner can, and revoking the refresh token revokes the grant.
+    let revoke = |client: &'static str, token: String| {
+        let http = app.http.clone();
+        let url = app.url("/oauth/revoke");
+        async move {
+            http.post(url)
+                .basic_auth(client, Some(SECRET))
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        revoke("other-app", access.to_owned()).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get_bearer("/api/public/v3/userinfo", access)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        revoke(CONFIDENTIAL, refresh_token.to_owned())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get_bearer("/api/public/v3/userinfo", access)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let body: Value = introspect(CONFIDENTIAL, refresh_token.to_owned())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["active"], false);
+    assert!(
+        audit_events(&app)
+            .await
+            .iter()
+            .any(|e| e == "token.revoked")
+    );
+    let missing = app
+        .http
+        .post(app.url("/oauth/revoke"))
+        .basic_auth(CONFIDENTIAL, Some(SECRET))
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+}
+
+/// A minimal relying party back-channel: forwards every logout-token body it receives.
+async fn backchannel_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let router = axum::Router::new().route(
+        "/backchannel",
+        axum::routing::post(move |body: String| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(body);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/backchannel", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_redirects_only_to_registered_uris_and_notifies_the_back_channel() {
+    let app = spawn_app().await;
+    let (bc_url, mut received) = backchannel_receiver().await;
+    app.create_app("bc-app", |a| {
+        a.backchannel_logout_uri = Some(bc_url.clone());
+        a.post_logout_redirect_uris = vec!["http://127.0.0.1:8090/signed-out".into()];
+    })
+    .await;
+    let browser = new_browser();
+    let url = app.authorize_url(&[
+        ("client_id", "bc-app"),
+        ("redirect_uri", CALLBACK),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("state", "s"),
+    ]);
+    let (cb, _) = app
+        .journey(&browser, &url, &Journey::persona("student@sandbox.test"))
+        .await;
+    let resp = app
+        .post_token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", cb.code()),
+                ("redirect_uri", CALLBACK),
+            ],
+            Some(("bc-app", SECRET)),
+        )
+        .await;
+    let tokens: Value = resp.json().await.unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap().to_owned();
+    let id = verify_jwt(&id_token, &app.jwks().await, &app.issuer, "bc-app");
+    let sid = id["sid"].as_str().expect("a sid claim").to_owned();
+
+    // An unregistered post-logout URI: a page, never a redirect.
+    let resp = browser
+        .get(app.url(&format!(
+            "/oauth/logout?id_token_hint={id_token}&post_logout_redirect_uri=https://evil.example/&state=x"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().get("location").is_none());
+    assert!(resp.text().await.unwrap().contains("signed out"));
+    // The session is over: the next authorization shows the sign-in page again.
+    let page = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form_action(&page, "/signin").is_some());
+    // The access token of the ended session is revoked.
+    assert_eq!(
+        app.get_bearer(
+            "/api/public/v3/userinfo",
+            tokens["access_token"].as_str().unwrap()
+        )
+        .await
+        .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // The back channel received a logout token for that sid.
+    let body = tokio::time::timeout(std::time::Duration::from_secs(10), received.recv())
+        .await
+        .expect("a back-channel notice arrives")
+        .unwrap();
+    let bodies = [body];
+    let token = form_value(&bodies[0], "logout_token");
+    let claims = verify_logout_token(&token, &app).await;
+    assert_eq!(claims["sid"], sid.as_str());
+    assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    assert!(claims.get("nonce").is_none());
+
+    // ID.me-style logout to a registered URI redirects there with the state.
+    let (_, _) = app
+        .journey(&browser, &url, &Journey::persona("student@sandbox.test"))
+        .await;
+    let resp = browser
+        .get(app.url(
+            "/oauth/logout?client_id=bc-app&redirect_uri=http://127.0.0.1:8090/signed-out&state=st",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    assert_eq!(
+        resp.headers()["location"],
+        "http://127.0.0.1:8090/signed-out?state=st"
+    );
+    assert!(audit_events(&app).await.iter().any(|e| e == "logout"));
+    // A forged id_token_hint is refused with a page.
+    let forged = format!("{}x", &id_token[..id_token.len() - 1]);
+    let resp = browser
+        .get(app.url(&format!("/oauth/logout?id_token_hint={forged}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+}
+
+fn form_value(body: &str, name: &str) -> String {
+    url::form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
+}
+
+async fn verify_logout_token(token: &str, app: &TestApp) -> Value {
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(app.jwks().await).unwrap();
+    let key =
+        jsonwebtoken::DecodingKey::from_jwk(jwks.find(&header.kid.unwrap()).unwrap()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.set_issuer(&[&app.issuer]);
+    v.set_audience(&["bc-app"]);
+    v.validate_exp = false;
+    v.required_spec_claims.clear();
+    jsonwebtoken::decode::<Value>(token, &key, &v)
+        .unwrap()
+        .claims
+}
+
+#[tokio::test]
+async fn thirty_wrong_passwords_are_throttled_and_audited_without_revealing_accounts() {
+    let app = spawn_app().await;
+    let browser = new_browser();
+    let params = app.confidential_request("openid");
+    let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = browser
+        .get(app.authorize_url(&pairs))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let action = app.url(&form_action(&page, "/signin").unwrap());
+    let csrf = hidden_value(&page, "csrf_token").unwrap();
+    let attempt = |email: &'static str, password: &'static str| {
+        let browser = browser.clone();
+        let action = action.clone();
+        let csrf = csrf.clone();
+        async move {
+            browser
+                .post(action)
+                .form(&[
+                    ("email", email),
+                    ("password", password),
+                    ("csrf_token", &csrf),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        statuses.push(
+            attempt("veteran@sandbox.test", "wrong-password")
+                .await
+                .status(),
+        );
+    }
+    assert!(
+        statuses[..5].iter().all(|s| *s == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[5..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    // Locked: even the right password waits, and the page says so.
+    let resp = attempt("veteran@sandbox.test", PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Too many failed attempts")
+    );
+    // An unknown email is limited the same way.
+    let mut unknown = Vec::new();
+    for _ in 0..6 {
+        unknown.push(
+            attempt("nobody@sandbox.test", "wrong-password")
+                .await
+                .status(),
+        );
+    }
+    assert_eq!(unknown[..5], statuses[..5]);
+    assert_eq!(unknown[5], StatusCode::TOO_MANY_REQUESTS);
+    // Audited: five failures counted, then the locked attempts.
+    let events = audit_events(&app).await;
+    assert_eq!(events.iter().filter(|e| *e == "signin.failure").count(), 10);
+    assert!(events.iter().filter(|e| *e == "signin.locked").count() >= 25);
+    let rows = app.store.find_audit(None, None, 1).await.unwrap();
+    assert_eq!(rows[0].address.as_deref(), Some("127.0.0.1"));
+    assert!(rows[0].request_id.as_deref().is_some_and(|r| r.len() == 16));
+    // The lock ends (the interaction has expired meanwhile: a new one signs in).
+    app.clock.advance(24 * 3600);
+    let cb = app.authorize_as("veteran@sandbox.test", "openid").await;
+    assert!(cb.get("code").is_some());
+}
+
+#[tokio::test]
+async fn purge_removes_expired_rows_in_one_step() {
+    let app = spawn_app().await;
+    let tokens = app
+        .tokens_for("student@sandbox.test", "openid student")
+        .await;
+    let now = app.clock.now();
+    let none = app.store.purge_expired(now, 0).await.unwrap();
+    assert_eq!(none.tokens, 0);
+    app.clock.advance(604_801 + 3600);
+    let purged = app
+        .store
+        .purge_expired(app.clock.now(), 3600)
+        .await
+        .unwrap();
+    assert!(
+        purged.tokens >= 2 && purged.codes >= 1 && purged.sessions >= 1,
+        "{purged:?}"
+    );
+    let resp = app
+        .get_bearer(
+            "/api/public/v3/userinfo",
+            tokens["access_token"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
