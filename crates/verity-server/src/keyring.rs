@@ -1,10 +1,11 @@
-//! The signing keys in memory (SPEC sections 2 and 6).
+//! The signing keys in memory and their rotation (SPEC sections 2 and 6).
 //!
-//! Every key not yet retired is published in the JWKS; per algorithm, the newest key whose
-//! `activates_at` has passed signs. Keys are generated on first start, stored encrypted under the
-//! master key, and reused on restart.
+//! Every key not yet retired is published in the JWKS. Per algorithm, the newest key whose
+//! `activates_at` has passed signs; a new key is published at once but signs only after the
+//! publication delay, so every cached JWKS already holds it. The old key stays published until
+//! every token it may have signed has expired. Keys are generated on first start, stored sealed
+//! under the master key, and reused on restart; every node loads the same keys from the database.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -14,32 +15,43 @@ use verity_store::Store;
 use verity_store::keys::StoredKey;
 
 #[derive(Debug)]
+struct LoadedKey {
+    key: Arc<SigningKey>,
+    activates_at: i64,
+    retires_at: Option<i64>,
+}
+
+#[derive(Debug)]
 pub struct KeyRing {
-    /// Published keys (including ones not signing yet or any more).
-    published: Vec<Arc<SigningKey>>,
-    /// The key that signs, per algorithm.
-    active: HashMap<Alg, Arc<SigningKey>>,
-    /// The JWKS document, serialized once.
-    jwks_json: String,
+    keys: Vec<LoadedKey>,
 }
 
 impl KeyRing {
-    pub fn signing_key(&self, alg: Alg) -> Option<Arc<SigningKey>> {
-        self.active.get(&alg).cloned()
+    /// The key that signs for `alg` at `now`: the newest one already active and not retired.
+    pub fn signing_key(&self, alg: Alg, now: i64) -> Option<Arc<SigningKey>> {
+        self.keys
+            .iter()
+            .filter(|k| {
+                k.key.alg() == alg && k.activates_at <= now && k.retires_at.is_none_or(|r| r > now)
+            })
+            .max_by_key(|k| k.activates_at)
+            .map(|k| k.key.clone())
     }
 
-    pub fn jwks_json(&self) -> &str {
-        &self.jwks_json
-    }
-
-    pub fn published(&self) -> &[Arc<SigningKey>] {
-        &self.published
+    /// The JWKS at `now`: every key not yet retired, including those not signing yet.
+    pub fn jwks_json(&self, now: i64) -> String {
+        let keys = self
+            .keys
+            .iter()
+            .filter(|k| k.retires_at.is_none_or(|r| r > now))
+            .map(|k| k.key.jwk().clone())
+            .collect();
+        serde_json::to_string(&JwkSet { keys }).unwrap_or_else(|_| r#"{"keys":[]}"#.to_owned())
     }
 
     /// Builds the ring from the stored keys.
-    pub fn from_stored(stored: &[StoredKey], master: &MasterKey, now: i64) -> anyhow::Result<Self> {
-        let mut published = Vec::new();
-        let mut active: HashMap<Alg, (i64, Arc<SigningKey>)> = HashMap::new();
+    pub fn from_stored(stored: &[StoredKey], master: &MasterKey) -> anyhow::Result<Self> {
+        let mut keys = Vec::new();
         for k in stored {
             let alg = Alg::parse(&k.alg)?;
             let der = master
@@ -56,49 +68,89 @@ impl KeyRing {
                 "stored key {} does not match its kid",
                 k.kid
             );
-            if k.activates_at <= now && active.get(&alg).is_none_or(|(at, _)| *at <= k.activates_at)
-            {
-                active.insert(alg, (k.activates_at, key.clone()));
-            }
-            published.push(key);
+            keys.push(LoadedKey {
+                key,
+                activates_at: k.activates_at,
+                retires_at: k.retires_at,
+            });
         }
-        let jwks = JwkSet {
-            keys: published.iter().map(|k| k.jwk().clone()).collect(),
-        };
-        Ok(KeyRing {
-            published,
-            active: active.into_iter().map(|(alg, (_, k))| (alg, k)).collect(),
-            jwks_json: serde_json::to_string(&jwks)?,
-        })
+        Ok(KeyRing { keys })
+    }
+
+    /// Loads every key not retired at `now`.
+    pub async fn load(store: &Store, master: &MasterKey, now: i64) -> anyhow::Result<Self> {
+        Self::from_stored(&store.find_signing_keys(now).await?, master)
     }
 }
 
-/// Makes sure a key of each algorithm exists, generating and storing the missing ones.
+/// Generates and stores one key.
+async fn generate_key(
+    store: &Store,
+    master: &MasterKey,
+    alg: Alg,
+    now: i64,
+    activates_at: i64,
+) -> anyhow::Result<String> {
+    let (key, der) = tokio::task::spawn_blocking(move || SigningKey::generate(alg)).await??;
+    let sealed = master.encrypt(&der, key.kid().as_bytes())?;
+    let record = StoredKey {
+        kid: key.kid().to_owned(),
+        alg: alg.as_str().to_owned(),
+        private_key: sealed,
+        created_at: now,
+        activates_at,
+        retires_at: None,
+    };
+    match store.insert_signing_key(&record).await {
+        Ok(()) | Err(verity_store::StoreError::Conflict) => {}
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(
+        kid = key.kid(),
+        alg = alg.as_str(),
+        activates_at,
+        "generated signing key"
+    );
+    Ok(key.kid().to_owned())
+}
+
+/// Makes sure a key of each algorithm exists, generating the missing ones.
 pub async fn ensure_keys(store: &Store, master: &MasterKey, now: i64) -> anyhow::Result<()> {
     let stored = store.find_signing_keys(now).await?;
     for alg in [Alg::RS256, Alg::ES256] {
-        if stored.iter().any(|k| k.alg == alg.as_str()) {
-            continue;
-        }
-        let (key, der) = tokio::task::spawn_blocking(move || SigningKey::generate(alg)).await??;
-        let sealed = master.encrypt(&der, key.kid().as_bytes())?;
-        let record = StoredKey {
-            kid: key.kid().to_owned(),
-            alg: alg.as_str().to_owned(),
-            private_key: sealed,
-            created_at: now,
+        if !stored.iter().any(|k| k.alg == alg.as_str()) {
             // The very first key of a deployment signs at once: nothing can have cached a JWKS.
-            activates_at: now,
-            retires_at: None,
-        };
-        match store.insert_signing_key(&record).await {
-            // Another node generated the first key at the same moment: use that one as well.
-            Ok(()) | Err(verity_store::StoreError::Conflict) => {}
-            Err(e) => return Err(e.into()),
+            generate_key(store, master, alg, now, now).await?;
         }
-        tracing::info!(kid = key.kid(), alg = alg.as_str(), "generated signing key");
     }
     Ok(())
+}
+
+/// SPEC 6: starts a rollover for each algorithm. The new key is published now and signs from
+/// `now + delay`; the keys it replaces are retired once everything they may have signed has
+/// expired (`now + delay + the longest signed lifetime + a minute`). Returns the new kids.
+pub async fn rotate_keys(
+    store: &Store,
+    master: &MasterKey,
+    now: i64,
+    delay: i64,
+) -> anyhow::Result<Vec<String>> {
+    let longest = store.find_longest_signed_lifetime().await?;
+    let current = store.find_signing_keys(now).await?;
+    let mut kids = Vec::new();
+    for alg in [Alg::RS256, Alg::ES256] {
+        let kid = generate_key(store, master, alg, now, now + delay).await?;
+        for old in current
+            .iter()
+            .filter(|k| k.alg == alg.as_str() && k.retires_at.is_none())
+        {
+            store
+                .update_signing_key_retirement(&old.kid, now + delay + longest + 60)
+                .await?;
+        }
+        kids.push(kid);
+    }
+    Ok(kids)
 }
 
 /// Loads the master key: the setting, else `<data dir>/master.key`, created (mode 0600) if missing.

@@ -5,6 +5,7 @@
 //! - [`startup`]: opening the database, migrating, loading keys, seeding the sandbox, serving.
 //! - [`state`]: what every handler shares ([`state::AppState`]).
 //! - [`keyring`]: the signing keys in memory and the published JWKS.
+//! - [`maintenance`]: purge, automatic key rotation, key reload: one step, run periodically.
 //! - [`sandbox`]: the personas and apps of SPEC section 9.
 //! - [`backchannel`]: OIDC Back-Channel Logout notifications.
 //! - [`error`]: `ApiError` (JSON, RFC 6749 5.2) and `PageError` (an HTML page for a person).
@@ -17,6 +18,7 @@ pub mod backchannel;
 pub mod error;
 pub mod extract;
 pub mod keyring;
+pub mod maintenance;
 pub mod middleware;
 pub mod pages;
 pub mod routes;

@@ -87,6 +87,15 @@ pub struct ServeArgs {
     /// Lifetime of a sign-in session at the provider, in seconds [default: 28800].
     #[arg(long, env = "VERITY_SESSION_TTL")]
     pub session_ttl: Option<i64>,
+    /// Seconds between publishing a new signing key and signing with it [default: 3600].
+    #[arg(long, env = "VERITY_KEY_PUBLICATION_DELAY")]
+    pub key_publication_delay: Option<i64>,
+    /// Rotate signing keys automatically every this many days; 0 turns it off [default: 0].
+    #[arg(long, env = "VERITY_KEY_ROTATION_DAYS")]
+    pub key_rotation_days: Option<i64>,
+    /// Seconds between maintenance runs: purge expired rows, reload keys, rotate when due [default: 60].
+    #[arg(long, env = "VERITY_MAINTENANCE_INTERVAL")]
+    pub maintenance_interval: Option<u64>,
 }
 
 /// Resolved settings.
@@ -105,6 +114,11 @@ pub struct Settings {
     pub session_ttl: i64,
     /// How long a person has to finish the sign-in pages of one authorization request.
     pub interaction_ttl: i64,
+    pub key_publication_delay: i64,
+    /// 0: no automatic rotation.
+    pub key_rotation_days: i64,
+    /// 0: no background maintenance task (tests drive `maintenance::run_once`).
+    pub maintenance_interval: u64,
 }
 
 impl Settings {
@@ -177,6 +191,18 @@ impl Settings {
             },
             session_ttl: args.session_ttl.or(file.session_ttl).unwrap_or(8 * 3600),
             interaction_ttl: 1800,
+            key_publication_delay: args
+                .key_publication_delay
+                .or(file.key_publication_delay)
+                .unwrap_or(3600),
+            key_rotation_days: args
+                .key_rotation_days
+                .or(file.key_rotation_days)
+                .unwrap_or(0),
+            maintenance_interval: args
+                .maintenance_interval
+                .or(file.maintenance_interval)
+                .unwrap_or(60),
         })
     }
 
@@ -199,6 +225,9 @@ impl Settings {
             },
             session_ttl: 8 * 3600,
             interaction_ttl: 1800,
+            key_publication_delay: 3600,
+            key_rotation_days: 0,
+            maintenance_interval: 0,
         }
     }
 

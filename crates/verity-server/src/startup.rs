@@ -83,7 +83,8 @@ impl Verity {
         ensure_keys(&store, &master_key, now)
             .await
             .context("creating signing keys")?;
-        let ring = KeyRing::from_stored(&store.find_signing_keys(now).await?, &master_key, now)
+        let ring = KeyRing::load(&store, &master_key, now)
+            .await
             .context("loading signing keys")?;
         let policies = builtin_policies();
         let handles: Vec<String> = policies.iter().map(|p| p.handle.clone()).collect();
@@ -136,6 +137,11 @@ impl Verity {
         &self.state.store
     }
 
+    /// The shared state (tests drive maintenance and rotation through it).
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests in flight.
     pub async fn run(
         self,
@@ -145,6 +151,7 @@ impl Verity {
             crate::extract::BODY_LIMIT,
         ));
         tracing::info!(issuer = %self.state.issuer, addr = %self.addr, env = ?self.state.settings.environment, "verity is listening");
+        let maintenance = crate::maintenance::spawn(self.state.clone());
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -152,6 +159,9 @@ impl Verity {
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving")?;
+        if let Some(task) = maintenance {
+            task.abort();
+        }
         self.state.store.close().await;
         tracing::info!("verity stopped");
         Ok(())

@@ -50,7 +50,22 @@ impl Shared {
     }
 
     pub fn signing_key(&self, alg: Alg) -> Option<Arc<SigningKey>> {
-        self.keyring().signing_key(alg)
+        self.keyring().signing_key(alg, self.now())
+    }
+
+    /// The published JWKS now.
+    pub fn jwks_json(&self) -> String {
+        self.keyring().jwks_json(self.now())
+    }
+
+    /// Reloads the keys from the database (a rotation here or on another node).
+    pub async fn reload_keys(&self) -> anyhow::Result<()> {
+        let ring = crate::keyring::KeyRing::load(&self.store, &self.master_key, self.now()).await?;
+        match self.keys.write() {
+            Ok(mut guard) => *guard = Arc::new(ring),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(ring),
+        }
+        Ok(())
     }
 
     pub fn policy(&self, handle: &str) -> Option<&Policy> {

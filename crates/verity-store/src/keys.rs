@@ -66,3 +66,27 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Sets when a key leaves the JWKS (only if not already set earlier).
+    pub async fn update_signing_key_retirement(&self, kid: &str, retires_at: i64) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        sqlx::query("UPDATE signing_keys SET retires_at = ? WHERE kid = ? AND (retires_at IS NULL OR retires_at > ?)")
+            .bind(retires_at)
+            .bind(kid)
+            .bind(retires_at)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The longest lifetime of anything signed for any app (ID tokens live as long as access
+    /// tokens; userinfo JWTs as long as `userinfo_ttl`), in seconds.
+    pub async fn find_longest_signed_lifetime(&self) -> Result<i64> {
+        let Store::Sqlite(pool) = self;
+        let row = sqlx::query("SELECT MAX(MAX(access_ttl, userinfo_ttl)) AS longest FROM apps")
+            .fetch_one(pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>("longest")?.unwrap_or(18_000))
+    }
+}

@@ -20,6 +20,19 @@ enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate(ServeArgs),
+    /// Signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Start a rollover (SPEC 6): a new key per algorithm, published at once, signing after the
+    /// publication delay; the old keys retire once their tokens have expired. Running servers
+    /// pick it up at their next maintenance run.
+    Rotate(ServeArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -45,6 +58,35 @@ async fn main() -> anyhow::Result<()> {
                 Verity::build(settings, Arc::new(verity_server::state::SystemClock)).await?;
             println!("Verity is ready: issuer {}", server.issuer());
             server.run(verity_server::startup::shutdown_signal()).await
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate(args),
+        } => {
+            let settings = Settings::resolve(args).context("reading settings")?;
+            init_logging(settings.log_format);
+            let store = verity_server::startup::open_store(&settings).await?;
+            let master = verity_server::keyring::load_master_key(
+                settings.master_key.as_ref().map(|s| s.0.as_str()),
+                &settings.data_dir,
+            )?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_secs() as i64;
+            verity_server::keyring::ensure_keys(&store, &master, now).await?;
+            let kids = verity_server::keyring::rotate_keys(
+                &store,
+                &master,
+                now,
+                settings.key_publication_delay,
+            )
+            .await?;
+            for kid in kids {
+                println!(
+                    "new signing key {kid}: published now, signs in {} s",
+                    settings.key_publication_delay
+                );
+            }
+            Ok(())
         }
         Command::Migrate(args) => {
             let settings = Settings::resolve(args).context("reading settings")?;

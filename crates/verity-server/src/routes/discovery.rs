@@ -37,7 +37,7 @@ async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
             (header::CONTENT_TYPE, "application/json"),
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
-        state.keyring().jwks_json().to_owned(),
+        state.jwks_json(),
     )
 }
 

@@ -57,7 +57,7 @@ async fn logout(
         Some(hint) => {
             let jws = Jws::parse(hint)
                 .map_err(|_| PageError::bad_request("id_token_hint is not a valid ID token."))?;
-            let jwks: serde_json::Value = serde_json::from_str(state.keyring().jwks_json())
+            let jwks: serde_json::Value = serde_json::from_str(&state.jwks_json())
                 .map_err(|e| PageError::internal("reading our JWKS", e))?;
             jws.verify_with_set(&jwks).map_err(|_| {
                 PageError::bad_request("id_token_hint was not issued by this provider.")

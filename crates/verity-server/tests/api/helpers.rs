@@ -25,6 +25,8 @@ pub struct TestApp {
     pub issuer: String,
     pub clock: Arc<ManualClock>,
     pub store: Store,
+    /// The server's state, to drive maintenance and key rotation directly.
+    pub state: verity_server::state::AppState,
     /// A browser: cookies kept, redirects not followed (tests look at each one).
     pub browser: reqwest::Client,
     /// A plain HTTP client for back-channel calls.
@@ -65,6 +67,7 @@ pub async fn spawn_in(data_dir: tempfile::TempDir, settings: Settings) -> TestAp
     let base = server.public_url().to_owned();
     let issuer = server.issuer().to_owned();
     let store = server.store().clone();
+    let state = server.state();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
         server
@@ -79,6 +82,7 @@ pub async fn spawn_in(data_dir: tempfile::TempDir, settings: Settings) -> TestAp
         issuer,
         clock,
         store,
+        state,
         browser: new_browser(),
         http: reqwest::Client::builder()
             .redirect(Policy::none())

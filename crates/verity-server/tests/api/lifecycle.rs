@@ -579,3 +579,88 @@ async fn purge_removes_expired_rows_in_one_step() {
         .await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
+
+fn kids(jwks: &Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn kid_of(jwt: &str) -> String {
+    jsonwebtoken::decode_header(jwt).unwrap().kid.unwrap()
+}
+
+#[tokio::test]
+async fn a_key_rotation_never_breaks_a_valid_token() {
+    let app = spawn_app().await;
+    let before = app
+        .tokens_for("student@sandbox.test", "openid student")
+        .await;
+    let old_id_token = before["id_token"].as_str().unwrap().to_owned();
+    let jwks_before = app.jwks().await;
+
+    let new_kids = verity_server::maintenance::rotate(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(new_kids.len(), 2, "one per algorithm");
+    let resp = app
+        .http
+        .get(app.url("/oidc/.well-known/jwks"))
+        .send()
+        .await
+        .unwrap();
+    let max_age: i64 = resp.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        max_age < 3600,
+        "cached JWKS copies expire before a new key signs"
+    );
+    let jwks_during = resp.json::<Value>().await.unwrap();
+    for k in kids(&jwks_before).iter().chain(new_kids.iter()) {
+        assert!(kids(&jwks_during).contains(k), "{k} is published");
+    }
+    // During the publication delay the old key still signs.
+    let during = app
+        .tokens_for("student@sandbox.test", "openid student")
+        .await;
+    assert!(kids(&jwks_before).contains(&kid_of(during["id_token"].as_str().unwrap())));
+
+    // After the delay the new key signs; the token signed before still verifies.
+    app.clock.advance(3601);
+    verity_server::maintenance::run_once(&app.state)
+        .await
+        .unwrap();
+    let after = app
+        .tokens_for("student@sandbox.test", "openid student")
+        .await;
+    assert!(new_kids.contains(&kid_of(after["id_token"].as_str().unwrap())));
+    let jwks_after = app.jwks().await;
+    verify_jwt(&old_id_token, &jwks_after, &app.issuer, CONFIDENTIAL);
+    verify_jwt(
+        after["id_token"].as_str().unwrap(),
+        &jwks_after,
+        &app.issuer,
+        CONFIDENTIAL,
+    );
+
+    // Once everything the old keys signed has expired, they leave the JWKS.
+    app.clock.advance(18_000 + 61);
+    verity_server::maintenance::run_once(&app.state)
+        .await
+        .unwrap();
+    let jwks_retired = app.jwks().await;
+    assert_eq!(kids(&jwks_retired).len(), 2);
+    for k in kids(&jwks_before) {
+        assert!(!kids(&jwks_retired).contains(&k), "{k} retired");
+    }
+    assert!(audit_events(&app).await.iter().any(|e| e == "key.rotated"));
+}
