@@ -112,6 +112,7 @@ impl Verity {
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
                 .context("building the HTTP client")?,
+            client_jwks_cache: Default::default(),
             settings,
         });
         Ok(Verity {

@@ -35,6 +35,9 @@ pub struct Shared {
     pub discovery_json: String,
     /// Outgoing HTTP (back-channel logout, client JWKS): no redirects followed.
     pub http: reqwest::Client,
+    /// Apps' `jwks_uri` documents: client id -> (fetched at, JWKS).
+    pub client_jwks_cache:
+        std::sync::Mutex<std::collections::HashMap<String, (i64, serde_json::Value)>>,
 }
 
 impl Shared {
@@ -82,6 +85,55 @@ impl Shared {
 
     pub fn sandbox(&self) -> bool {
         self.settings.sandbox()
+    }
+
+    /// An app's JWKS from its `jwks_uri`, cached for five minutes; `refresh` fetches again (an
+    /// unknown `kid`), at most once a minute per app so a stream of bad assertions cannot make
+    /// us hammer the app.
+    pub async fn client_jwks(
+        &self,
+        client_id: &str,
+        uri: &str,
+        refresh: bool,
+    ) -> Result<serde_json::Value, crate::error::ApiError> {
+        use crate::error::ApiError;
+        let now = self.now();
+        let cached = self
+            .client_jwks_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(client_id).cloned());
+        if let Some((at, set)) = &cached {
+            let fresh = now - at < 300 && !refresh;
+            let too_soon = refresh && now - at < 60;
+            if fresh || too_soon {
+                return Ok(set.clone());
+            }
+        }
+        let fetched = async {
+            let resp = self.http.get(uri).send().await.ok()?;
+            if !resp.status().is_success() {
+                return None;
+            }
+            let bytes = resp.bytes().await.ok()?;
+            if bytes.len() > 64 * 1024 {
+                return None;
+            }
+            serde_json::from_slice::<serde_json::Value>(&bytes).ok()
+        }
+        .await;
+        match (fetched, cached) {
+            (Some(set), _) => {
+                if let Ok(mut c) = self.client_jwks_cache.lock() {
+                    c.insert(client_id.to_owned(), (now, set.clone()));
+                }
+                Ok(set)
+            }
+            (None, Some((_, set))) => Ok(set),
+            (None, None) => Err(ApiError::invalid_client(
+                "the app's jwks_uri could not be fetched",
+            )),
+        }
     }
 
     /// Writes an audit row (time, user, app, client address and request id from the request

@@ -40,9 +40,12 @@ pub async fn authenticate(
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
     if params.get("client_assertion").is_some() || params.get("client_assertion_type").is_some() {
-        return Err(ApiError::invalid_client(
-            "private_key_jwt is not enabled for this app",
-        ));
+        if basic.is_some() || body_secret.is_some() {
+            return Err(ApiError::invalid_request(
+                "use one client authentication method, not several",
+            ));
+        }
+        return private_key_jwt(state, params).await;
     }
     if basic.is_some() && body_secret.is_some() {
         return Err(ApiError::invalid_request(
@@ -103,4 +106,76 @@ async fn secret_matches(state: &AppState, client_id: &str, secret: &str) -> Resu
     Ok(stored.iter().fold(false, |found, h| {
         constant_time_eq(h.as_bytes(), presented.as_bytes()) | found
     }))
+}
+
+/// RFC 7523 2.2 / OIDC Core 9 `private_key_jwt`: a JWT signed with a key of the app's registered
+/// `jwks` (or `jwks_uri`), `iss` = `sub` = the client, `aud` the token endpoint or the issuer,
+/// short-lived, its `jti` never seen before.
+async fn private_key_jwt(state: &AppState, params: &Params) -> Result<App, ApiError> {
+    use verity_core::client_auth::{JWT_BEARER_ASSERTION, check_assertion_claims};
+    use verity_core::jose::{JoseError, Jws};
+    if params.get("client_assertion_type") != Some(JWT_BEARER_ASSERTION) {
+        return Err(ApiError::invalid_client(
+            "client_assertion_type must be jwt-bearer",
+        ));
+    }
+    let assertion = params
+        .get("client_assertion")
+        .ok_or_else(|| ApiError::invalid_client("client_assertion is missing"))?;
+    let jws = Jws::parse(assertion)
+        .map_err(|e| ApiError::invalid_client(format!("client_assertion: {e}")))?;
+    let claimed = jws
+        .claims
+        .get("sub")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let client_id = params.get("client_id").unwrap_or(&claimed).to_owned();
+    if client_id.is_empty() || client_id.len() > 256 {
+        return Err(ApiError::invalid_client("unknown client"));
+    }
+    let Some(app) = state.store.find_app(&client_id).await? else {
+        return Err(ApiError::invalid_client("unknown client"));
+    };
+    let verified = match (&app.jwks, &app.jwks_uri) {
+        (Some(inline), _) => {
+            let set: serde_json::Value = serde_json::from_str(inline)
+                .map_err(|_| ApiError::invalid_client("the app's registered jwks is unreadable"))?;
+            jws.verify_with_set(&set)
+        }
+        (None, Some(uri)) => {
+            let set = state.client_jwks(&app.client_id, uri, false).await?;
+            match jws.verify_with_set(&set) {
+                // An unknown kid: the app may have rotated its key; fetch again (rate-limited).
+                Err(JoseError::NoKey) => {
+                    jws.verify_with_set(&state.client_jwks(&app.client_id, uri, true).await?)
+                }
+                other => other,
+            }
+        }
+        (None, None) => {
+            return Err(ApiError::invalid_client(
+                "private_key_jwt is not enabled for this app",
+            ));
+        }
+    };
+    verified.map_err(|e| ApiError::invalid_client(format!("client_assertion: {e}")))?;
+    let token_endpoint = format!("{}/oauth/token", state.public_url);
+    let facts = check_assertion_claims(
+        &jws.claims,
+        &app.client_id,
+        &[&token_endpoint, &state.issuer],
+        state.now(),
+    )
+    .map_err(|e| ApiError::invalid_client(e.to_string()))?;
+    if !state
+        .store
+        .take_jti(&app.client_id, &facts.jti, facts.exp + 120)
+        .await?
+    {
+        return Err(ApiError::invalid_client(
+            "the client assertion was already used",
+        ));
+    }
+    Ok(app)
 }

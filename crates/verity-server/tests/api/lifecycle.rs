@@ -664,3 +664,185 @@ async fn a_key_rotation_never_breaks_a_valid_token() {
     }
     assert!(audit_events(&app).await.iter().any(|e| e == "key.rotated"));
 }
+
+fn assertion(
+    key: &verity_core::keys::SigningKey,
+    client: &str,
+    aud: &str,
+    now: i64,
+    ttl: i64,
+    jti: &str,
+) -> String {
+    key.sign_jwt("JWT", &serde_json::json!({"iss": client, "sub": client, "aud": aud, "iat": now, "exp": now + ttl, "jti": jti}))
+        .unwrap()
+}
+
+async fn code_for(app: &TestApp, client: &str) -> String {
+    let url = app.authorize_url(&[
+        ("client_id", client),
+        ("redirect_uri", CALLBACK),
+        ("response_type", "code"),
+        ("scope", "openid"),
+    ]);
+    let (cb, _) = app
+        .journey(
+            &new_browser(),
+            &url,
+            &Journey::persona("student@sandbox.test"),
+        )
+        .await;
+    cb.code().to_owned()
+}
+
+async fn redeem_with_assertion(app: &TestApp, code: &str, assertion: &str) -> reqwest::Response {
+    app.post_token(
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", assertion),
+        ],
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn private_key_jwt_authenticates_and_refuses_replays_and_bad_assertions() {
+    use verity_core::keys::{Alg, SigningKey};
+    let app = spawn_app().await;
+    let (key, _) = SigningKey::generate(Alg::ES256).unwrap();
+    let jwks = serde_json::json!({"keys": [key.jwk()]}).to_string();
+    app.create_app("pkjwt-app", |a| a.jwks = Some(jwks.clone()))
+        .await;
+    let token_endpoint = app.url("/oauth/token");
+    let now = app.clock.now();
+
+    let good = assertion(&key, "pkjwt-app", &token_endpoint, now, 60, "jti-1");
+    let code = code_for(&app, "pkjwt-app").await;
+    let resp = redeem_with_assertion(&app, &code, &good).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    // The same assertion again is a replay.
+    let code = code_for(&app, "pkjwt-app").await;
+    let resp = redeem_with_assertion(&app, &code, &good).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(resp.headers().contains_key("www-authenticate"));
+
+    let (stranger, _) = SigningKey::generate(Alg::ES256).unwrap();
+    let none_alg = {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let claims = serde_json::json!({"iss": "pkjwt-app", "sub": "pkjwt-app", "aud": token_endpoint, "exp": now + 60, "jti": "n"});
+        format!(
+            "{}.{}.",
+            b64.encode(br#"{"alg":"none"}"#),
+            b64.encode(claims.to_string())
+        )
+    };
+    for (why, bad) in [
+        (
+            "another audience",
+            assertion(
+                &key,
+                "pkjwt-app",
+                "https://elsewhere.example/token",
+                now,
+                60,
+                "jti-2",
+            ),
+        ),
+        (
+            "too long-lived",
+            assertion(&key, "pkjwt-app", &token_endpoint, now, 3600, "jti-3"),
+        ),
+        (
+            "expired",
+            assertion(&key, "pkjwt-app", &token_endpoint, now - 600, 60, "jti-4"),
+        ),
+        (
+            "a foreign key",
+            assertion(&stranger, "pkjwt-app", &token_endpoint, now, 60, "jti-5"),
+        ),
+        ("alg none", none_alg),
+        (
+            "another subject",
+            assertion(
+                &key,
+                "sandbox-confidential",
+                &token_endpoint,
+                now,
+                60,
+                "jti-6",
+            ),
+        ),
+    ] {
+        let code = code_for(&app, "pkjwt-app").await;
+        let resp = redeem_with_assertion(&app, &code, &bad).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{why}");
+        assert_eq!(
+            resp.json::<Value>().await.unwrap()["error"],
+            "invalid_client",
+            "{why}"
+        );
+    }
+    // The issuer is an accepted audience too.
+    let code = code_for(&app, "pkjwt-app").await;
+    let resp = redeem_with_assertion(
+        &app,
+        &code,
+        &assertion(&key, "pkjwt-app", &app.issuer, now, 60, "jti-7"),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn private_key_jwt_fetches_the_jwks_uri_again_for_an_unknown_kid() {
+    use verity_core::keys::{Alg, SigningKey};
+    let app = spawn_app().await;
+    let (first, _) = SigningKey::generate(Alg::RS256).unwrap();
+    let (second, _) = SigningKey::generate(Alg::RS256).unwrap();
+    let served: Arc<std::sync::Mutex<Value>> = Arc::new(std::sync::Mutex::new(
+        serde_json::json!({"keys": [first.jwk()]}),
+    ));
+    let doc = served.clone();
+    let router = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc.lock().unwrap().clone()) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let jwks_uri = format!("http://{}/jwks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    app.create_app("uri-app", |a| a.jwks_uri = Some(jwks_uri.clone()))
+        .await;
+    let token_endpoint = app.url("/oauth/token");
+    let now = app.clock.now();
+
+    let code = code_for(&app, "uri-app").await;
+    let resp = redeem_with_assertion(
+        &app,
+        &code,
+        &assertion(&first, "uri-app", &token_endpoint, now, 60, "a"),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    // The app rotates its key: a new kid, fetched again (after the one-minute floor).
+    *served.lock().unwrap() = serde_json::json!({"keys": [second.jwk()]});
+    app.clock.advance(61);
+    let now = app.clock.now();
+    let code = code_for(&app, "uri-app").await;
+    let resp = redeem_with_assertion(
+        &app,
+        &code,
+        &assertion(&second, "uri-app", &token_endpoint, now, 60, "b"),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+}
