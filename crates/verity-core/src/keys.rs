@@ -256,6 +256,18 @@ impl MasterKey {
         Ok(Self(arr))
     }
 
+    /// A key for one purpose derived from the master key: HMAC-SHA256(master, label || data).
+    pub fn derive(&self, label: &str, data: &[u8]) -> [u8; 32] {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.0);
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&key);
+        ctx.update(label.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(data);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+
     /// The text form written to `master.key`.
     pub fn to_hex(&self) -> String {
         crate::secret::hex(&self.0)

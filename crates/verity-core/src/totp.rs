@@ -103,3 +103,92 @@ mod tests {
         assert_eq!(verify(secret, "12345", now, None), None);
     }
 }
+
+/// RFC 4648 base32 without padding.
+pub fn encode_base32(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::new();
+    let mut buffer: u32 = 0;
+    let mut bits = 0;
+    for &b in data {
+        buffer = (buffer << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
+        }
+        buffer &= (1 << bits) - 1;
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// The `otpauth://` URI an authenticator app reads from the QR code.
+pub fn otpauth_uri(issuer: &str, account: &str, secret_base32: &str) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    format!(
+        "otpauth://totp/{}:{}?secret={secret_base32}&issuer={}&algorithm=SHA1&digits=6&period=30",
+        enc(issuer),
+        enc(account),
+        enc(issuer)
+    )
+}
+
+/// Ten single-use recovery codes, `XXXXX-XXXXX` (50 random bits each).
+pub fn recovery_codes() -> Vec<String> {
+    (0..10)
+        .map(|_| {
+            let raw = encode_base32(&crate::secret::random_bytes::<7>());
+            format!("{}-{}", &raw[..5], &raw[5..10])
+        })
+        .collect()
+}
+
+/// The form a recovery code is hashed in: upper case, no separators or spaces.
+pub fn normalize_recovery_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+#[cfg(test)]
+mod enrol_tests {
+    use super::*;
+
+    #[test]
+    fn base32_round_trips_and_recovery_codes_are_distinct() {
+        let data = b"Hello!\xde\xad\xbe\xef";
+        assert_eq!(encode_base32(data), "JBSWY3DPEHPK3PXP");
+        assert_eq!(
+            decode_base32(&encode_base32(b"abcdefghij")).unwrap(),
+            b"abcdefghij"
+        );
+        let codes = recovery_codes();
+        assert_eq!(codes.len(), 10);
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.len() == 11 && c.as_bytes()[5] == b'-')
+        );
+        let mut sorted = codes.clone();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 10);
+        assert_eq!(normalize_recovery_code(" abcde-fghij "), "ABCDEFGHIJ");
+        assert!(
+            otpauth_uri("Verity", "a b@x.test", "JBSW")
+                .starts_with("otpauth://totp/Verity:a%20b%40x.test?secret=JBSW&issuer=Verity")
+        );
+    }
+}

@@ -35,7 +35,10 @@ impl Pages {
             "verify.html",
             "consent.html",
             "error.html",
-            "signed_out.html"
+            "signed_out.html",
+            "account.html",
+            "totp.html",
+            "recovery_codes.html"
         );
         Ok(Pages { env })
     }

@@ -204,3 +204,36 @@ fn ignore_conflict(r: verity_store::Result<()>) -> anyhow::Result<Option<()>> {
         Err(e) => Err(e.into()),
     }
 }
+
+/// Registers Verity's own account page as a first-party public app (every environment), with the
+/// redirect URI at the current public URL.
+pub async fn seed_account_app(store: &Store, public_url: &str, now: i64) -> anyhow::Result<()> {
+    use crate::routes::account::{ACCOUNT_CLIENT_ID, callback_uri};
+    let org_id = stable_id("verity-system-org");
+    if store.find_organization(&org_id).await?.is_none() {
+        let org = Organization {
+            id: org_id.clone(),
+            name: "Verity".into(),
+            created_at: now,
+        };
+        ignore_conflict(store.insert_organization(&org).await)?;
+    }
+    let redirect_uris = vec![callback_uri(public_url)];
+    match store.find_app(ACCOUNT_CLIENT_ID).await? {
+        Some(mut app) if app.redirect_uris != redirect_uris => {
+            app.redirect_uris = redirect_uris;
+            app.updated_at = now;
+            store.update_app(&app).await?;
+        }
+        Some(_) => {}
+        None => {
+            let mut app = App::new(ACCOUNT_CLIENT_ID, &org_id, "Your Verity account", now);
+            app.redirect_uris = redirect_uris;
+            app.policies = vec!["openid".into()];
+            app.public = true;
+            app.refresh_tokens = false;
+            ignore_conflict(store.insert_app(&app).await)?;
+        }
+    }
+    Ok(())
+}

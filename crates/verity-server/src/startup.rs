@@ -88,6 +88,9 @@ impl Verity {
             .context("loading signing keys")?;
         let policies = builtin_policies();
         let handles: Vec<String> = policies.iter().map(|p| p.handle.clone()).collect();
+        crate::sandbox::seed_account_app(&store, &public_url, now)
+            .await
+            .context("registering the account page")?;
         if settings.sandbox() {
             crate::sandbox::seed(&store, &passwords, &master_key, &handles, now)
                 .await

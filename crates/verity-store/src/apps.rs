@@ -202,3 +202,39 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get("secret_hash")?)).collect()
     }
 }
+
+impl Store {
+    /// Replaces an app's settings (not its secrets).
+    pub async fn update_app(&self, app: &App) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        sqlx::query(
+            "UPDATE apps SET name = ?, logo_url = ?, redirect_uris = ?, post_logout_redirect_uris = ?, policies = ?,
+                profile = ?, public = ?, refresh_tokens = ?, id_token_alg = ?, userinfo_signed_response_alg = ?,
+                code_ttl = ?, access_ttl = ?, refresh_ttl = ?, userinfo_ttl = ?, jwks = ?, jwks_uri = ?,
+                backchannel_logout_uri = ?, updated_at = ?
+             WHERE client_id = ?",
+        )
+        .bind(&app.name)
+        .bind(&app.logo_url)
+        .bind(to_json(&app.redirect_uris))
+        .bind(to_json(&app.post_logout_redirect_uris))
+        .bind(to_json(&app.policies))
+        .bind(&app.profile)
+        .bind(app.public)
+        .bind(app.refresh_tokens)
+        .bind(&app.id_token_alg)
+        .bind(&app.userinfo_signed_response_alg)
+        .bind(app.code_ttl)
+        .bind(app.access_ttl)
+        .bind(app.refresh_ttl)
+        .bind(app.userinfo_ttl)
+        .bind(&app.jwks)
+        .bind(&app.jwks_uri)
+        .bind(&app.backchannel_logout_uri)
+        .bind(app.updated_at)
+        .bind(&app.client_id)
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -200,3 +200,41 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get("scopes")?)).collect()
     }
 }
+
+impl Store {
+    /// Every remembered consent of a user: (client id, app name, canonical scopes, when).
+    pub async fn find_user_consents(
+        &self,
+        uuid: &str,
+    ) -> Result<Vec<(String, String, String, i64)>> {
+        let Store::Sqlite(pool) = self;
+        let rows = sqlx::query(
+            "SELECT c.client_id, a.name, c.scopes, c.created_at FROM consents c JOIN apps a ON a.client_id = c.client_id
+             WHERE c.uuid = ? ORDER BY a.name, c.scopes",
+        )
+        .bind(uuid)
+        .fetch_all(pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("client_id")?,
+                    r.try_get("name")?,
+                    r.try_get("scopes")?,
+                    r.try_get("created_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Forgets every remembered consent of a user for one app; returns how many.
+    pub async fn delete_consents(&self, uuid: &str, client_id: &str) -> Result<u64> {
+        let Store::Sqlite(pool) = self;
+        let done = sqlx::query("DELETE FROM consents WHERE uuid = ? AND client_id = ?")
+            .bind(uuid)
+            .bind(client_id)
+            .execute(pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -268,7 +268,10 @@ async fn advance(
     let policies = state.policies_for(req.scope.iter());
     let empty = UserData::default();
     let user_data = data.as_ref().unwrap_or(&empty);
+    // Verity's own account page is first party: it asks for nothing beyond the sign-in.
+    let first_party = app.client_id == crate::routes::account::ACCOUNT_CLIENT_ID;
     let consent_remembered = match &session {
+        Some(_) if first_party => true,
         Some(s) => remembered(
             &state.store.find_consents(&s.uuid, &app.client_id).await?,
             &req.scope,
@@ -778,9 +781,29 @@ async fn mfa(
         return too_many(&state, &headers, l, None, wait).await;
     }
     let code = form.get("code").unwrap_or_default();
+    let recovery = verity_core::totp::normalize_recovery_code(code);
     let accepted = match verity_core::totp::verify(&secret, code, state.now(), user.totp_last_step)
     {
         Some(step) => state.store.take_totp_step(&user.uuid, step).await?,
+        // A recovery code (10 characters once normalized) stands in for the app, once.
+        None if recovery.len() == 10 => {
+            let used = state
+                .store
+                .take_recovery_code(&user.uuid, &token_hash(&recovery), state.now())
+                .await?;
+            if used {
+                state
+                    .audit(
+                        "mfa.recovery_code_used",
+                        Some(&user.uuid),
+                        Some(&l.app.client_id),
+                        &headers,
+                        json!({}),
+                    )
+                    .await;
+            }
+            used
+        }
         None => false,
     };
     if !accepted {

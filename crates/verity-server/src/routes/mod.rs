@@ -1,5 +1,6 @@
 //! The route table: one module per endpoint, merged here so the whole API reads in one place.
 
+pub mod account;
 pub mod assets;
 pub mod authorize;
 pub mod client;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(logout::router())
         .merge(userinfo::router())
         .merge(policies::router())
+        .merge(account::router())
         .merge(assets::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod account;
 mod authorize_errors;
 mod discovery;
 mod flow;

@@ -1,0 +1,485 @@
+//! The account page (`/account`): second-factor enrolment and removal, recovery codes, and the
+//! remembered consents a person can withdraw.
+//!
+//! Signing in to the account page reuses the whole sign-in journey (password, second factor,
+//! throttling): the page is a built-in first-party public app of Verity itself, `verity-account`,
+//! which goes through `/oauth/authorize` with PKCE and needs no consent screen.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::json;
+use verity_core::secret::{
+    constant_time_eq, hex, is_token_shaped, new_token, random_bytes, token_hash,
+};
+use verity_core::{pkce, totp};
+use verity_store::grants::TakeCode;
+use verity_store::sessions::Session;
+use verity_store::users::User;
+
+use crate::error::PageError;
+use crate::extract::{BodyKind, body_params, cookie, query_params, set_cookie};
+use crate::routes::interaction::SESSION_COOKIE;
+use crate::state::AppState;
+
+/// The built-in first-party app behind the account page.
+pub const ACCOUNT_CLIENT_ID: &str = "verity-account";
+const LOGIN_COOKIE: &str = "verity_account_login";
+const PENDING_TOTP_COOKIE: &str = "verity_totp_pending";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/account", get(show))
+        .route("/account/callback", get(callback))
+        .route("/account/totp", get(show_enrolment))
+        .route("/account/totp/start", post(start_enrolment))
+        .route("/account/totp/confirm", post(confirm_enrolment))
+        .route("/account/totp/remove", post(remove_totp))
+        .route("/account/recovery-codes", post(regenerate_recovery_codes))
+        .route("/account/consents/revoke", post(revoke_consent))
+}
+
+/// The redirect URI of the account app at this deployment's public URL.
+pub fn callback_uri(public_url: &str) -> String {
+    format!("{public_url}/account/callback")
+}
+
+fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
+        Err(_) => PageError::bad_request("Invalid location.").into_response(),
+    }
+}
+
+fn with_cookie(mut resp: Response, cookie: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// The signed-in session and its user, if any.
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(Session, User)>, PageError> {
+    let Some(raw) = cookie(headers, SESSION_COOKIE).filter(|c| is_token_shaped(c)) else {
+        return Ok(None);
+    };
+    let Some(session) = state
+        .store
+        .find_session(&token_hash(raw), state.now())
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .find_user(&session.uuid)
+        .await?
+        .map(|u| (session, u)))
+}
+
+/// A CSRF token bound to the session, derived so it needs no storage.
+fn csrf_token(state: &AppState, session: &Session) -> String {
+    hex(&state
+        .master_key
+        .derive("account-csrf", session.id_hash.as_bytes()))
+}
+
+/// A form post from the signed-in person: the fields, after the CSRF check.
+async fn posted(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Session, User, verity_core::authorize::Params), PageError> {
+    let body = body.map_err(|_| PageError::bad_request("The form is too large."))?;
+    let form = body_params(BodyKind::Form, &body).map_err(PageError::bad_request)?;
+    let Some((session, user)) = signed_in(state, headers).await? else {
+        return Err(PageError::new(
+            StatusCode::UNAUTHORIZED,
+            "Signed out",
+            "Your session has ended. Open your account page again.",
+        ));
+    };
+    let sent = form.get("csrf_token").unwrap_or_default();
+    if !constant_time_eq(sent.as_bytes(), csrf_token(state, &session).as_bytes()) {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form is no longer valid. Reload the page and try again.",
+        ));
+    }
+    Ok((session, user, form))
+}
+
+/// GET /account: the page, or the sign-in journey when nobody is signed in.
+async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+    let Some((session, user)) = signed_in(&state, &headers).await? else {
+        let login_state = new_token();
+        let verifier = format!("{}{}", new_token(), new_token());
+        let mut url = url::Url::parse(&format!("{}/oauth/authorize", state.public_url))
+            .map_err(|e| PageError::internal("account login URL", e))?;
+        url.query_pairs_mut()
+            .append_pair("client_id", ACCOUNT_CLIENT_ID)
+            .append_pair("redirect_uri", &callback_uri(&state.public_url))
+            .append_pair("response_type", "code")
+            .append_pair("scope", "openid")
+            .append_pair("state", &login_state)
+            .append_pair("code_challenge", &pkce::s256(&verifier))
+            .append_pair("code_challenge_method", "S256");
+        let value = format!("{login_state}.{verifier}");
+        return Ok(with_cookie(
+            see_other(url.as_str()),
+            &set_cookie(LOGIN_COOKIE, &value, 600, state.secure_cookies),
+        ));
+    };
+    render_account(&state, &session, &user, None).await
+}
+
+async fn render_account(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    notice: Option<&str>,
+) -> Result<Response, PageError> {
+    let consents: Vec<_> = state
+        .store
+        .find_user_consents(&user.uuid)
+        .await?
+        .into_iter()
+        .filter(|(client_id, ..)| client_id != ACCOUNT_CLIENT_ID)
+        .map(|(client_id, name, scopes, _)| json!({"client_id": client_id, "name": name, "scopes": scopes}))
+        .collect();
+    let ctx = json!({
+        "email": user.email,
+        "totp": user.totp_secret.is_some(),
+        "csrf_token": csrf_token(state, session),
+        "consents": consents,
+        "notice": notice,
+    });
+    Ok(state
+        .pages
+        .render("account.html", state.sandbox(), &ctx)?
+        .into_response())
+}
+
+/// GET /account/callback: the end of the account app's sign-in. The session cookie is already
+/// set by the journey; the code is consumed (checked like any client would) and discarded.
+async fn callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let params = query_params(query.as_deref());
+    let (expected_state, verifier) = cookie(&headers, LOGIN_COOKIE)
+        .and_then(|c| c.split_once('.'))
+        .ok_or_else(|| {
+            PageError::bad_request(
+                "This sign-in was not started here. Open your account page again.",
+            )
+        })?;
+    let sent_state = params.get("state").unwrap_or_default();
+    if !constant_time_eq(sent_state.as_bytes(), expected_state.as_bytes()) {
+        return Err(PageError::bad_request(
+            "This sign-in was not started here. Open your account page again.",
+        ));
+    }
+    if params.get("error").is_some() {
+        return Err(PageError::bad_request("Sign-in was cancelled."));
+    }
+    let code = params
+        .get("code")
+        .filter(|c| is_token_shaped(c))
+        .ok_or_else(|| PageError::bad_request("The sign-in did not complete."))?;
+    match state
+        .store
+        .take_code(&token_hash(code), state.now())
+        .await?
+    {
+        TakeCode::Fresh(c)
+            if c.client_id == ACCOUNT_CLIENT_ID
+                && c.code_challenge
+                    .as_deref()
+                    .is_some_and(|ch| pkce::verify(ch, verifier)) => {}
+        _ => {
+            return Err(PageError::bad_request(
+                "The sign-in did not complete. Open your account page again.",
+            ));
+        }
+    }
+    Ok(with_cookie(
+        see_other("/account"),
+        &set_cookie(LOGIN_COOKIE, "", 0, state.secure_cookies),
+    ))
+}
+
+fn pending_aad(uuid: &str) -> Vec<u8> {
+    format!("totp-pending:{uuid}").into_bytes()
+}
+
+/// POST /account/totp/start: a new secret, held sealed in a short-lived cookie until confirmed.
+async fn start_enrolment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let (_, user, _) = posted(&state, &headers, body).await?;
+    let secret = random_bytes::<20>();
+    let sealed = state
+        .master_key
+        .encrypt(&secret, &pending_aad(&user.uuid))
+        .map_err(|e| PageError::internal("sealing a TOTP secret", e))?;
+    let value = URL_SAFE_NO_PAD.encode(sealed);
+    Ok(with_cookie(
+        see_other("/account/totp"),
+        &set_cookie(PENDING_TOTP_COOKIE, &value, 600, state.secure_cookies),
+    ))
+}
+
+fn pending_secret(state: &AppState, headers: &HeaderMap, user: &User) -> Option<Vec<u8>> {
+    let sealed = URL_SAFE_NO_PAD
+        .decode(cookie(headers, PENDING_TOTP_COOKIE)?)
+        .ok()?;
+    state
+        .master_key
+        .decrypt(&sealed, &pending_aad(&user.uuid))
+        .ok()
+}
+
+/// GET /account/totp: the QR code and the secret to type, and the confirmation form.
+async fn show_enrolment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let Some((session, user)) = signed_in(&state, &headers).await? else {
+        return Ok(see_other("/account"));
+    };
+    let Some(secret) = pending_secret(&state, &headers, &user) else {
+        return Ok(see_other("/account"));
+    };
+    enrolment_page(&state, &session, &user, &secret, None)
+}
+
+fn enrolment_page(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    secret: &[u8],
+    error: Option<&str>,
+) -> Result<Response, PageError> {
+    let secret_b32 = totp::encode_base32(secret);
+    let uri = totp::otpauth_uri("Verity", &user.email, &secret_b32);
+    let qr = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| PageError::internal("QR code", e))?;
+    let svg = qr
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .build();
+    let ctx = json!({
+        "qr": format!("data:image/svg+xml;base64,{}", STANDARD.encode(svg)),
+        "secret": secret_b32,
+        "otpauth_uri": uri,
+        "csrf_token": csrf_token(state, session),
+        "error": error,
+    });
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        state.pages.render("totp.html", state.sandbox(), &ctx)?,
+    )
+        .into_response())
+}
+
+/// Fresh recovery codes: stored as digests, shown once.
+async fn issue_recovery_codes(state: &AppState, user: &User) -> Result<Vec<String>, PageError> {
+    let codes = totp::recovery_codes();
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| token_hash(&totp::normalize_recovery_code(c)))
+        .collect();
+    state
+        .store
+        .replace_recovery_codes(&user.uuid, &hashes)
+        .await?;
+    Ok(codes)
+}
+
+fn recovery_page(state: &AppState, codes: &[String]) -> Result<Response, PageError> {
+    Ok(state
+        .pages
+        .render(
+            "recovery_codes.html",
+            state.sandbox(),
+            &json!({"codes": codes}),
+        )?
+        .into_response())
+}
+
+/// POST /account/totp/confirm: a code from the new secret proves the app has it.
+async fn confirm_enrolment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let (session, user, form) = posted(&state, &headers, body).await?;
+    let Some(secret) = pending_secret(&state, &headers, &user) else {
+        return Ok(see_other("/account"));
+    };
+    let Some(step) = totp::verify(
+        &secret,
+        form.get("code").unwrap_or_default(),
+        state.now(),
+        None,
+    ) else {
+        return enrolment_page(
+            &state,
+            &session,
+            &user,
+            &secret,
+            Some("That code is not valid. Enter the current code from your app."),
+        );
+    };
+    let sealed = state
+        .master_key
+        .encrypt(&secret, user.uuid.as_bytes())
+        .map_err(|e| PageError::internal("sealing a TOTP secret", e))?;
+    state
+        .store
+        .update_user_totp(&user.uuid, Some(&sealed))
+        .await?;
+    state.store.take_totp_step(&user.uuid, step).await?;
+    state.store.update_session_mfa(&session.id_hash).await?;
+    let codes = issue_recovery_codes(&state, &user).await?;
+    state
+        .audit(
+            "mfa.enrolled",
+            Some(&user.uuid),
+            None,
+            &headers,
+            json!({"method": "totp"}),
+        )
+        .await;
+    let resp = recovery_page(&state, &codes)?;
+    Ok(with_cookie(
+        resp,
+        &set_cookie(PENDING_TOTP_COOKIE, "", 0, state.secure_cookies),
+    ))
+}
+
+/// A current TOTP code (or an unused recovery code) of the signed-in user.
+async fn proves_second_factor(
+    state: &AppState,
+    user: &User,
+    code: &str,
+) -> Result<bool, PageError> {
+    let Some(sealed) = &user.totp_secret else {
+        return Ok(false);
+    };
+    let secret = state
+        .master_key
+        .decrypt(sealed, user.uuid.as_bytes())
+        .map_err(|e| PageError::internal("decrypting a TOTP secret", e))?;
+    if let Some(step) = totp::verify(&secret, code, state.now(), user.totp_last_step) {
+        return Ok(state.store.take_totp_step(&user.uuid, step).await?);
+    }
+    let normalized = totp::normalize_recovery_code(code);
+    if normalized.len() == 10 {
+        return Ok(state
+            .store
+            .take_recovery_code(&user.uuid, &token_hash(&normalized), state.now())
+            .await?);
+    }
+    Ok(false)
+}
+
+/// POST /account/totp/remove: needs a current code.
+async fn remove_totp(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let (session, user, form) = posted(&state, &headers, body).await?;
+    if !proves_second_factor(&state, &user, form.get("code").unwrap_or_default()).await? {
+        let resp = render_account(
+            &state,
+            &session,
+            &user,
+            Some("That code is not valid: the authenticator app was not removed."),
+        )
+        .await?;
+        return Ok((StatusCode::BAD_REQUEST, resp).into_response());
+    }
+    state.store.update_user_totp(&user.uuid, None).await?;
+    state
+        .audit(
+            "mfa.removed",
+            Some(&user.uuid),
+            None,
+            &headers,
+            json!({"method": "totp"}),
+        )
+        .await;
+    Ok(see_other("/account"))
+}
+
+/// POST /account/recovery-codes: new codes (the old ones stop working); needs a current code.
+async fn regenerate_recovery_codes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let (session, user, form) = posted(&state, &headers, body).await?;
+    if !proves_second_factor(&state, &user, form.get("code").unwrap_or_default()).await? {
+        let resp = render_account(
+            &state,
+            &session,
+            &user,
+            Some("That code is not valid: no new recovery codes were made."),
+        )
+        .await?;
+        return Ok((StatusCode::BAD_REQUEST, resp).into_response());
+    }
+    let codes = issue_recovery_codes(&state, &user).await?;
+    state
+        .audit(
+            "mfa.recovery_codes",
+            Some(&user.uuid),
+            None,
+            &headers,
+            json!({}),
+        )
+        .await;
+    recovery_page(&state, &codes)
+}
+
+/// POST /account/consents/revoke: forget what was allowed for an app.
+async fn revoke_consent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let (_, user, form) = posted(&state, &headers, body).await?;
+    let client_id = form.get("client_id").unwrap_or_default().to_owned();
+    if state.store.delete_consents(&user.uuid, &client_id).await? > 0 {
+        state
+            .audit(
+                "consent.revoked",
+                Some(&user.uuid),
+                Some(&client_id),
+                &headers,
+                json!({}),
+            )
+            .await;
+    }
+    Ok(see_other("/account"))
+}
