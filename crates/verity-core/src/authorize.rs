@@ -117,6 +117,34 @@ impl Params {
         p
     }
 
+    /// An `application/x-www-form-urlencoded` body or query string (invalid UTF-8 is replaced,
+    /// never fatal).
+    pub fn from_form(raw: &[u8]) -> Self {
+        Self::from_pairs(form_urlencoded_pairs(raw))
+    }
+
+    /// A JSON body: one object whose values are strings (numbers and booleans are taken as their
+    /// text, `null` as absent; nested values are refused).
+    pub fn from_json(raw: &[u8]) -> Result<Self, &'static str> {
+        let value: serde_json::Value =
+            serde_json::from_slice(raw).map_err(|_| "the body is not valid JSON")?;
+        let serde_json::Value::Object(map) = value else {
+            return Err("the JSON body must be an object");
+        };
+        let mut pairs = Vec::with_capacity(map.len());
+        for (k, v) in map {
+            let text = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Null => continue,
+                _ => return Err("JSON parameters must be strings"),
+            };
+            pairs.push((k, text));
+        }
+        Ok(Self::from_pairs(pairs))
+    }
+
     /// The value of `name`; an empty value counts as absent (RFC 6749 3.1).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values
@@ -143,6 +171,14 @@ impl Params {
             .find(|(_, v)| v.len() > MAX_PARAM_LEN)
             .map(|(k, _)| k.as_str())
     }
+}
+
+/// Decodes `application/x-www-form-urlencoded` pairs (WHATWG URL: `+` is a space, `%XX` a byte,
+/// invalid UTF-8 replaced).
+pub fn form_urlencoded_pairs(raw: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 fn page(code: ErrorCode, description: impl Into<String>) -> AuthorizeError {

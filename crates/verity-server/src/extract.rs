@@ -12,15 +12,8 @@ use crate::error::ApiError;
 /// The most bytes a request body may carry (forms and JSON here are small).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Decoded `application/x-www-form-urlencoded` pairs (invalid UTF-8 is replaced, never fatal).
-pub fn form_pairs(raw: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(raw)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
 pub fn query_params(query: Option<&str>) -> Params {
-    Params::from_pairs(form_pairs(query.unwrap_or_default().as_bytes()))
+    Params::from_form(query.unwrap_or_default().as_bytes())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,30 +35,11 @@ pub fn body_kind(headers: &HeaderMap) -> Option<BodyKind> {
     }
 }
 
-/// Parameters from a form or JSON body. JSON must be one object whose values are strings
-/// (numbers and booleans are taken as their text; nested values are refused).
+/// Parameters from a form or JSON body (the parsing rules live in `verity_core::authorize::Params`).
 pub fn body_params(kind: BodyKind, body: &Bytes) -> Result<Params, &'static str> {
     match kind {
-        BodyKind::Form => Ok(Params::from_pairs(form_pairs(body))),
-        BodyKind::Json => {
-            let value: serde_json::Value =
-                serde_json::from_slice(body).map_err(|_| "the body is not valid JSON")?;
-            let serde_json::Value::Object(map) = value else {
-                return Err("the JSON body must be an object");
-            };
-            let mut pairs = Vec::with_capacity(map.len());
-            for (k, v) in map {
-                let text = match v {
-                    serde_json::Value::String(s) => s,
-                    serde_json::Value::Number(n) => n.to_string(),
-                    serde_json::Value::Bool(b) => b.to_string(),
-                    serde_json::Value::Null => continue,
-                    _ => return Err("JSON parameters must be strings"),
-                };
-                pairs.push((k, text));
-            }
-            Ok(Params::from_pairs(pairs))
-        }
+        BodyKind::Form => Ok(Params::from_form(body)),
+        BodyKind::Json => Params::from_json(body),
     }
 }
 

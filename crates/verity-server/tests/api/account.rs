@@ -121,7 +121,10 @@ async fn totp_enrolment_recovery_codes_and_removal() {
         .await
         .unwrap();
     // The QR code is an SVG data URI (minijinja escapes its '/' as an entity inside the attribute).
-    assert!(page.contains("src=\"data:image&#x2f;svg+xml;base64,"), "a QR code: {page}");
+    assert!(
+        page.contains("src=\"data:image&#x2f;svg+xml;base64,"),
+        "a QR code: {page}"
+    );
     let secret_b32 = between(&page, "id=\"totp-secret\">", "<").to_owned();
     let secret = verity_core::totp::decode_base32(&secret_b32).unwrap();
     let wrong = browser
