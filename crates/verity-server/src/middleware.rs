@@ -10,7 +10,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
-use crate::error::PageError;
+use axum::http::StatusCode;
+use verity_proto::error::ErrorCode;
+
+use crate::error::{ApiError, PageError};
 use crate::state::AppState;
 
 /// The id of one request, in logs, error pages and the `x-request-id` header.
@@ -21,6 +24,9 @@ pub struct RequestId(pub String);
 /// the audit trail read the request id and the client's address from the headers.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const CLIENT_ADDRESS_HEADER: &str = "x-verity-client-address";
+
+/// The longest any request may take.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data: https:; \
                    frame-ancestors 'none'; base-uri 'none'";
@@ -48,7 +54,21 @@ pub async fn request_context(
     let path = req.uri().path().to_owned();
     let span = tracing::info_span!("request", request_id = %id);
     let started = Instant::now();
-    let mut resp = next.run(req).instrument(span.clone()).await;
+    // Every request, body reading included, finishes within the limit: a slow or stalled client
+    // cannot hold a handler (and its database connection) forever.
+    let mut resp =
+        match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req).instrument(span.clone())).await {
+            Ok(resp) => resp,
+            Err(_) => {
+                span.in_scope(|| tracing::warn!("request timed out"));
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::TemporarilyUnavailable,
+                    "the request took too long",
+                )
+                .into_response()
+            }
+        };
 
     if let Some(err) = resp.extensions_mut().remove::<PageError>() {
         resp = render_error_page(&state, &err, &id);

@@ -45,7 +45,7 @@ pub async fn authenticate(
                 "use one client authentication method, not several",
             ));
         }
-        return private_key_jwt(state, params).await;
+        return private_key_jwt(state, headers, params).await;
     }
     if basic.is_some() && body_secret.is_some() {
         return Err(ApiError::invalid_request(
@@ -111,7 +111,11 @@ async fn secret_matches(state: &AppState, client_id: &str, secret: &str) -> Resu
 /// RFC 7523 2.2 / OIDC Core 9 `private_key_jwt`: a JWT signed with a key of the app's registered
 /// `jwks` (or `jwks_uri`), `iss` = `sub` = the client, `aud` the token endpoint or the issuer,
 /// short-lived, its `jti` never seen before.
-async fn private_key_jwt(state: &AppState, params: &Params) -> Result<App, ApiError> {
+async fn private_key_jwt(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<App, ApiError> {
     use verity_core::client_auth::{JWT_BEARER_ASSERTION, check_assertion_claims};
     use verity_core::jose::{JoseError, Jws};
     if params.get("client_assertion_type") != Some(JWT_BEARER_ASSERTION) {
@@ -173,6 +177,15 @@ async fn private_key_jwt(state: &AppState, params: &Params) -> Result<App, ApiEr
         .take_jti(&app.client_id, &facts.jti, facts.exp + 120)
         .await?
     {
+        state
+            .audit(
+                "assertion.replayed",
+                None,
+                Some(&app.client_id),
+                headers,
+                serde_json::json!({}),
+            )
+            .await;
         return Err(ApiError::invalid_client(
             "the client assertion was already used",
         ));

@@ -731,6 +731,15 @@ async fn private_key_jwt_authenticates_and_refuses_replays_and_bad_assertions() 
     let resp = redeem_with_assertion(&app, &code, &good).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert!(resp.headers().contains_key("www-authenticate"));
+    let replays = app
+        .store
+        .find_audit(Some("pkjwt-app"), None, 100)
+        .await
+        .unwrap();
+    assert!(
+        replays.iter().any(|e| e.event == "assertion.replayed"),
+        "the replay is audited"
+    );
 
     let (stranger, _) = SigningKey::generate(Alg::ES256).unwrap();
     let none_alg = {
