@@ -7,6 +7,7 @@
 //! - [`keyring`]: the signing keys in memory and the published JWKS.
 //! - [`maintenance`]: purge, automatic key rotation, key reload: one step, run periodically.
 //! - [`sandbox`]: the personas and apps of SPEC section 9.
+//! - [`admin`]: the operations of SPEC 11, shared by the admin API, the console and the CLI.
 //! - [`backchannel`]: OIDC Back-Channel Logout notifications.
 //! - [`error`]: `ApiError` (JSON, RFC 6749 5.2) and `PageError` (an HTML page for a person).
 //! - [`extract`]: our own request parsing, so malformed input becomes `invalid_request`.
@@ -14,6 +15,7 @@
 //! - [`pages`]: the templates of the sign-in journey.
 //! - [`routes`]: one module per endpoint; `routes::router` is the whole route table.
 
+pub mod admin;
 pub mod backchannel;
 pub mod error;
 pub mod extract;

@@ -60,7 +60,7 @@ impl App {
         }
     }
 
-    fn from_row(row: &SqliteRow) -> Result<Self> {
+    pub(crate) fn from_row(row: &SqliteRow) -> Result<Self> {
         Ok(App {
             client_id: row.try_get("client_id")?,
             org_id: row.try_get("org_id")?,

@@ -9,6 +9,7 @@
 //! - [`sessions`]: browser sessions, interactions in progress, remembered consent.
 //! - [`grants`]: authorization codes and tokens.
 //! - [`keys`]: signing keys.
+//! - [`console`]: members, invitations, app and secret management.
 //! - [`lifecycle`]: refresh rotation, revocation, assertion replay, purge.
 //! - [`mfa`]: TOTP enrolment and recovery codes.
 //! - [`throttle`]: failed-attempt counters.
@@ -16,6 +17,7 @@
 
 pub mod apps;
 pub mod audit;
+pub mod console;
 pub mod grants;
 pub mod keys;
 pub mod lifecycle;

@@ -1,6 +1,7 @@
 //! The route table: one module per endpoint, merged here so the whole API reads in one place.
 
 pub mod account;
+pub mod admin_api;
 pub mod assets;
 pub mod authorize;
 pub mod client;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(userinfo::router())
         .merge(policies::router())
         .merge(account::router())
+        .merge(admin_api::router(state.clone()))
         .merge(assets::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod account;
+mod admin_api;
 mod authorize_errors;
 mod discovery;
 mod flow;

@@ -1,0 +1,465 @@
+//! The operations of SPEC section 11, shared by the admin API, the developer console and the
+//! `verity admin` command: one place validates and performs each of them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+use verity_core::identity::{self, COMPUTED};
+use verity_core::redirect::validate_registration;
+use verity_core::secret::{new_token, token_hash};
+use verity_store::StoreError;
+use verity_store::apps::{App, Organization};
+use verity_store::users::{User, VerificationRecord};
+
+use crate::state::AppState;
+
+#[derive(Debug)]
+pub enum AdminError {
+    /// One message per problem, for a person to fix.
+    Invalid(Vec<String>),
+    NotFound(&'static str),
+    Conflict(String),
+    Store(StoreError),
+    Internal(String),
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => AdminError::Conflict("it already exists".into()),
+            other => AdminError::Store(other),
+        }
+    }
+}
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdminError::Invalid(list) => f.write_str(&list.join("; ")),
+            AdminError::NotFound(what) => write!(f, "{what} not found"),
+            AdminError::Conflict(what) => f.write_str(what),
+            AdminError::Store(e) => write!(f, "{e}"),
+            AdminError::Internal(e) => f.write_str(e),
+        }
+    }
+}
+
+/// `Some(None)` for an explicit `null`, `None` for an absent field (PATCH semantics).
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The fields of an app an integrator sets (SPEC 11). Absent fields keep their value.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppInput {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub logo_url: Option<Option<String>>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub policies: Option<Vec<String>>,
+    pub profile: Option<String>,
+    pub public: Option<bool>,
+    pub refresh_tokens: Option<bool>,
+    pub id_token_alg: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub userinfo_signed_response_alg: Option<Option<String>>,
+    pub code_ttl: Option<i64>,
+    pub access_ttl: Option<i64>,
+    pub refresh_ttl: Option<i64>,
+    pub userinfo_ttl: Option<i64>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub jwks: Option<Option<Value>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub jwks_uri: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub backchannel_logout_uri: Option<Option<String>>,
+}
+
+/// An app as the API and console show it: every setting, never a secret.
+pub fn app_json(app: &App) -> Value {
+    json!({
+        "client_id": app.client_id,
+        "organization_id": app.org_id,
+        "name": app.name,
+        "logo_url": app.logo_url,
+        "redirect_uris": app.redirect_uris,
+        "post_logout_redirect_uris": app.post_logout_redirect_uris,
+        "policies": app.policies,
+        "profile": app.profile,
+        "public": app.public,
+        "refresh_tokens": app.refresh_tokens,
+        "id_token_alg": app.id_token_alg,
+        "userinfo_signed_response_alg": app.userinfo_signed_response_alg,
+        "code_ttl": app.code_ttl,
+        "access_ttl": app.access_ttl,
+        "refresh_ttl": app.refresh_ttl,
+        "userinfo_ttl": app.userinfo_ttl,
+        "jwks": app.jwks.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok()),
+        "jwks_uri": app.jwks_uri,
+        "backchannel_logout_uri": app.backchannel_logout_uri,
+        "created_at": app.created_at,
+        "updated_at": app.updated_at,
+    })
+}
+
+fn check_url(what: &str, raw: &str, sandbox: bool, problems: &mut Vec<String>) {
+    match url::Url::parse(raw) {
+        Ok(u) => {
+            let loopback = matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+            if !(u.scheme() == "https" || (u.scheme() == "http" && (loopback || sandbox))) {
+                problems.push(format!(
+                    "{what} {raw:?} must be https (http only on a loopback host or in the sandbox)"
+                ));
+            }
+        }
+        Err(_) => problems.push(format!("{what} {raw:?} is not an absolute URL")),
+    }
+}
+
+fn check_ttl(what: &str, value: Option<i64>, min: i64, max: i64, problems: &mut Vec<String>) {
+    if let Some(v) = value
+        && !(min..=max).contains(&v)
+    {
+        problems.push(format!("{what} must be between {min} and {max} seconds"));
+    }
+}
+
+/// Applies `input` to `app`, collecting every problem.
+fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminError> {
+    let sandbox = state.sandbox();
+    let mut problems = Vec::new();
+    if let Some(name) = input.name {
+        let name = name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 100 {
+            problems.push("name must have 1 to 100 characters".to_owned());
+        }
+        app.name = name;
+    }
+    if let Some(logo) = input.logo_url {
+        if let Some(l) = &logo {
+            check_url("logo_url", l, sandbox, &mut problems);
+        }
+        app.logo_url = logo;
+    }
+    if let Some(uris) = input.redirect_uris {
+        if uris.is_empty() {
+            problems.push("redirect_uris needs at least one URI".to_owned());
+        }
+        if uris.len() > 20 {
+            problems.push("redirect_uris takes at most 20 URIs".to_owned());
+        }
+        for u in &uris {
+            if let Err(e) = validate_registration(u, sandbox) {
+                problems.push(format!("redirect URI {u:?}: {e}"));
+            }
+        }
+        app.redirect_uris = uris;
+    }
+    if let Some(uris) = input.post_logout_redirect_uris {
+        for u in &uris {
+            if let Err(e) = validate_registration(u, sandbox) {
+                problems.push(format!("post-logout redirect URI {u:?}: {e}"));
+            }
+        }
+        app.post_logout_redirect_uris = uris;
+    }
+    if let Some(policies) = input.policies {
+        for p in &policies {
+            if p != "openid" && state.policy(p).is_none() {
+                problems.push(format!("unknown policy {p:?}"));
+            }
+        }
+        let mut unique = Vec::new();
+        for p in policies {
+            if !unique.contains(&p) {
+                unique.push(p);
+            }
+        }
+        app.policies = unique;
+    }
+    if let Some(profile) = input.profile {
+        if profile != "idme" && profile != "oidc" {
+            problems.push("profile must be idme or oidc".to_owned());
+        }
+        app.profile = profile;
+    }
+    if let Some(public) = input.public {
+        app.public = public;
+    }
+    if let Some(r) = input.refresh_tokens {
+        app.refresh_tokens = r;
+    }
+    if let Some(alg) = input.id_token_alg {
+        if alg != "RS256" && alg != "ES256" {
+            problems.push("id_token_alg must be RS256 or ES256".to_owned());
+        }
+        app.id_token_alg = alg;
+    }
+    if let Some(alg) = input.userinfo_signed_response_alg {
+        if alg.as_deref().is_some_and(|a| a != "RS256" && a != "ES256") {
+            problems.push("userinfo_signed_response_alg must be RS256, ES256 or null".to_owned());
+        }
+        app.userinfo_signed_response_alg = alg;
+    }
+    check_ttl("code_ttl", input.code_ttl, 30, 600, &mut problems);
+    check_ttl("access_ttl", input.access_ttl, 60, 86_400, &mut problems);
+    check_ttl(
+        "refresh_ttl",
+        input.refresh_ttl,
+        300,
+        31_536_000,
+        &mut problems,
+    );
+    check_ttl(
+        "userinfo_ttl",
+        input.userinfo_ttl,
+        60,
+        86_400,
+        &mut problems,
+    );
+    app.code_ttl = input.code_ttl.unwrap_or(app.code_ttl);
+    app.access_ttl = input.access_ttl.unwrap_or(app.access_ttl);
+    app.refresh_ttl = input.refresh_ttl.unwrap_or(app.refresh_ttl);
+    app.userinfo_ttl = input.userinfo_ttl.unwrap_or(app.userinfo_ttl);
+    if let Some(jwks) = input.jwks {
+        match &jwks {
+            Some(set) if !set.get("keys").is_some_and(Value::is_array) => {
+                problems.push("jwks must be a JWK Set: {\"keys\": [...]}".to_owned());
+            }
+            _ => {}
+        }
+        app.jwks = jwks.map(|j| j.to_string());
+    }
+    if let Some(uri) = input.jwks_uri {
+        if let Some(u) = &uri {
+            check_url("jwks_uri", u, sandbox, &mut problems);
+        }
+        app.jwks_uri = uri;
+    }
+    if let Some(uri) = input.backchannel_logout_uri {
+        if let Some(u) = &uri {
+            check_url("backchannel_logout_uri", u, sandbox, &mut problems);
+        }
+        app.backchannel_logout_uri = uri;
+    }
+    if app.redirect_uris.is_empty() {
+        problems.push("redirect_uris needs at least one URI".to_owned());
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        problems.dedup();
+        Err(AdminError::Invalid(problems))
+    }
+}
+
+/// A new client secret: 256 random bits, shown once, stored as a digest.
+fn new_secret() -> String {
+    format!("{}{}", new_token(), new_token())
+}
+
+pub async fn create_organization(
+    state: &AppState,
+    name: &str,
+    owner: Option<&str>,
+) -> Result<Organization, AdminError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AdminError::Invalid(vec![
+            "name must have 1 to 100 characters".into(),
+        ]));
+    }
+    if state.store.find_organization_by_name(name).await?.is_some() {
+        return Err(AdminError::Conflict(format!(
+            "an organization named {name:?} exists"
+        )));
+    }
+    let org = Organization {
+        id: new_token(),
+        name: name.to_owned(),
+        created_at: state.now(),
+    };
+    match owner {
+        Some(uuid) => {
+            state
+                .store
+                .insert_organization_with_owner(&org, uuid)
+                .await?
+        }
+        None => state.store.insert_organization(&org).await?,
+    }
+    Ok(org)
+}
+
+/// Creates an app; returns it with its first secret (none for a public app).
+pub async fn create_app(
+    state: &AppState,
+    org_id: &str,
+    input: AppInput,
+) -> Result<(App, Option<String>), AdminError> {
+    if state.store.find_organization(org_id).await?.is_none() {
+        return Err(AdminError::NotFound("organization"));
+    }
+    let mut app = App::new(&new_token(), org_id, "", state.now());
+    if input.name.is_none() {
+        return Err(AdminError::Invalid(vec!["name is required".into()]));
+    }
+    apply(state, &mut app, input)?;
+    state.store.insert_app(&app).await?;
+    let secret = if app.public {
+        None
+    } else {
+        let secret = new_secret();
+        state
+            .store
+            .insert_app_secret(
+                &new_token(),
+                &app.client_id,
+                &token_hash(&secret),
+                state.now(),
+            )
+            .await?;
+        Some(secret)
+    };
+    Ok((app, secret))
+}
+
+pub async fn find_app(state: &AppState, client_id: &str) -> Result<App, AdminError> {
+    if client_id.len() > 256 {
+        return Err(AdminError::NotFound("app"));
+    }
+    state
+        .store
+        .find_app(client_id)
+        .await?
+        .ok_or(AdminError::NotFound("app"))
+}
+
+pub async fn update_app(
+    state: &AppState,
+    client_id: &str,
+    input: AppInput,
+) -> Result<App, AdminError> {
+    let mut app = find_app(state, client_id).await?;
+    apply(state, &mut app, input)?;
+    app.updated_at = state.now();
+    state.store.update_app(&app).await?;
+    Ok(app)
+}
+
+pub async fn delete_app(state: &AppState, client_id: &str) -> Result<(), AdminError> {
+    find_app(state, client_id).await?;
+    state.store.delete_app(client_id, state.now()).await?;
+    Ok(())
+}
+
+/// Adds a secret (rotation: the old ones stay valid until deleted). Returns (id, secret).
+pub async fn add_secret(state: &AppState, client_id: &str) -> Result<(String, String), AdminError> {
+    let app = find_app(state, client_id).await?;
+    if app.public {
+        return Err(AdminError::Invalid(vec![
+            "a public app has no client secret".into(),
+        ]));
+    }
+    let (id, secret) = (new_token(), new_secret());
+    state
+        .store
+        .insert_app_secret(&id, client_id, &token_hash(&secret), state.now())
+        .await?;
+    Ok((id, secret))
+}
+
+pub async fn delete_secret(state: &AppState, client_id: &str, id: &str) -> Result<(), AdminError> {
+    find_app(state, client_id).await?;
+    if state.store.delete_app_secret(client_id, id).await? {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound("secret"))
+    }
+}
+
+/// Creates an account with attributes (catalog handles, typed values; computed ones refused).
+pub async fn create_user(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    attributes: BTreeMap<String, Value>,
+) -> Result<String, AdminError> {
+    let email = email.trim().to_lowercase();
+    let mut problems = Vec::new();
+    if !email.contains('@') || email.len() > 254 {
+        problems.push("email must be an email address".to_owned());
+    }
+    if password.chars().count() < 8 || password.len() > 1024 {
+        problems.push("password must have at least 8 characters".to_owned());
+    }
+    for handle in attributes.keys() {
+        if identity::attribute(handle).is_none() || COMPUTED.contains(&handle.as_str()) {
+            problems.push(format!("{handle:?} is not an attribute that can be set"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(AdminError::Invalid(problems));
+    }
+    if state.store.find_user_by_email(&email).await?.is_some() {
+        return Err(AdminError::Conflict(format!(
+            "an account for {email} exists"
+        )));
+    }
+    let passwords = state.passwords.clone();
+    let owned = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || passwords.hash(&owned))
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
+    let user = User {
+        uuid: new_token(),
+        email,
+        password_hash: hash,
+        totp_secret: None,
+        totp_last_step: None,
+        created_at: state.now(),
+    };
+    state.store.insert_user(&user, &attributes).await?;
+    Ok(user.uuid)
+}
+
+/// Records a verification decided by an administrator (`group` a group handle or `identity`).
+pub async fn set_verification(
+    state: &AppState,
+    uuid: &str,
+    group: &str,
+    verified: bool,
+    subgroups: Vec<String>,
+    decided_by: &str,
+) -> Result<(), AdminError> {
+    let Some(def) = identity::group(group) else {
+        return Err(AdminError::NotFound("group"));
+    };
+    let bad: Vec<String> = subgroups
+        .iter()
+        .filter(|s| !def.subgroups.contains(&s.as_str()))
+        .map(|s| format!("{s:?} is not a subgroup of {group}"))
+        .collect();
+    if !bad.is_empty() {
+        return Err(AdminError::Invalid(bad));
+    }
+    if uuid.len() > 64 || state.store.find_user(uuid).await?.is_none() {
+        return Err(AdminError::NotFound("user"));
+    }
+    let record = VerificationRecord {
+        group: group.to_owned(),
+        verified,
+        subgroups,
+        method: "admin".into(),
+        decided_by: decided_by.to_owned(),
+        decided_at: state.now(),
+    };
+    state.store.upsert_verification(uuid, &record).await?;
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! Organizations' members and invitations, and the app management the console and the admin API
+//! share.
+
+use sqlx::Row;
+
+use crate::apps::{App, Organization};
+use crate::{Result, Store, conflict_or};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub org_id: String,
+    pub org_name: String,
+    pub uuid: String,
+    pub email: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    pub role: String,
+    pub token_hash: String,
+    pub invited_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub accepted_at: Option<i64>,
+}
+
+/// A secret's id and age (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretInfo {
+    pub id: String,
+    pub created_at: i64,
+}
+
+fn membership(r: &sqlx::sqlite::SqliteRow) -> Result<Membership> {
+    Ok(Membership {
+        org_id: r.try_get("org_id")?,
+        org_name: r.try_get("org_name")?,
+        uuid: r.try_get("uuid")?,
+        email: r.try_get("email")?,
+        role: r.try_get("role")?,
+    })
+}
+
+fn invitation(r: &sqlx::sqlite::SqliteRow) -> Result<Invitation> {
+    Ok(Invitation {
+        id: r.try_get("id")?,
+        org_id: r.try_get("org_id")?,
+        email: r.try_get("email")?,
+        role: r.try_get("role")?,
+        token_hash: r.try_get("token_hash")?,
+        invited_by: r.try_get("invited_by")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        accepted_at: r.try_get("accepted_at")?,
+    })
+}
+
+const MEMBERSHIP_SELECT: &str = "SELECT m.org_id, o.name AS org_name, m.uuid, u.email, m.role
+     FROM memberships m JOIN organizations o ON o.id = m.org_id JOIN users u ON u.uuid = m.uuid";
+
+impl Store {
+    /// Creates an organization with its first owner in one transaction.
+    pub async fn insert_organization_with_owner(&self, org: &Organization, owner_uuid: &str) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
+            .bind(&org.id)
+            .bind(&org.name)
+            .bind(org.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict_or)?;
+        sqlx::query("INSERT INTO memberships (org_id, uuid, role, created_at) VALUES (?, ?, 'owner', ?)")
+            .bind(&org.id)
+            .bind(owner_uuid)
+            .bind(org.created_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn find_organization_by_name(&self, name: &str) -> Result<Option<Organization>> {
+        let Store::Sqlite(pool) = self;
+        let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE name = ?")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?;
+        row.map(|r| Ok(Organization { id: r.try_get("id")?, name: r.try_get("name")?, created_at: r.try_get("created_at")? }))
+            .transpose()
+    }
+
+    /// Adds or changes a member's role.
+    pub async fn upsert_membership(&self, org_id: &str, uuid: &str, role: &str, now: i64) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        sqlx::query(
+            "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (org_id, uuid) DO UPDATE SET role = excluded.role",
+        )
+        .bind(org_id)
+        .bind(uuid)
+        .bind(role)
+        .bind(now)
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_membership(&self, org_id: &str, uuid: &str) -> Result<bool> {
+        let Store::Sqlite(pool) = self;
+        let done = sqlx::query("DELETE FROM memberships WHERE org_id = ? AND uuid = ?")
+            .bind(org_id)
+            .bind(uuid)
+            .execute(pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn find_membership(&self, org_id: &str, uuid: &str) -> Result<Option<Membership>> {
+        let Store::Sqlite(pool) = self;
+        let row = sqlx::query(&format!("{MEMBERSHIP_SELECT} WHERE m.org_id = ? AND m.uuid = ?"))
+            .bind(org_id)
+            .bind(uuid)
+            .fetch_optional(pool)
+            .await?;
+        row.as_ref().map(membership).transpose()
+    }
+
+    /// The organizations a user belongs to.
+    pub async fn find_user_memberships(&self, uuid: &str) -> Result<Vec<Membership>> {
+        let Store::Sqlite(pool) = self;
+        let rows = sqlx::query(&format!("{MEMBERSHIP_SELECT} WHERE m.uuid = ? ORDER BY o.name"))
+            .bind(uuid)
+            .fetch_all(pool)
+            .await?;
+        rows.iter().map(membership).collect()
+    }
+
+    pub async fn find_org_members(&self, org_id: &str) -> Result<Vec<Membership>> {
+        let Store::Sqlite(pool) = self;
+        let rows = sqlx::query(&format!("{MEMBERSHIP_SELECT} WHERE m.org_id = ? ORDER BY u.email"))
+            .bind(org_id)
+            .fetch_all(pool)
+            .await?;
+        rows.iter().map(membership).collect()
+    }
+
+    pub async fn insert_invitation(&self, i: &Invitation) -> Result<()> {
+        let Store::Sqlite(pool) = self;
+        sqlx::query(
+            "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&i.id)
+        .bind(&i.org_id)
+        .bind(i.email.to_lowercase())
+        .bind(&i.role)
+        .bind(&i.token_hash)
+        .bind(&i.invited_by)
+        .bind(i.created_at)
+        .bind(i.expires_at)
+        .execute(pool)
+        .await
+        .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    pub async fn find_org_invitations(&self, org_id: &str) -> Result<Vec<Invitation>> {
+        let Store::Sqlite(pool) = self;
+        let rows = sqlx::query("SELECT * FROM invitations WHERE org_id = ? AND accepted_at IS NULL ORDER BY created_at")
+            .bind(org_id)
+            .fetch_all(pool)
+            .await?;
+        rows.iter().map(invitation).collect()
+    }
+
+    /// Accepts an invitation for the account with its email: single use, and only until it expires.
+    pub async fn take_invitation(&self, token_hash: &str, uuid: &str, email: &str, now: i64) -> Result<Option<Invitation>> {
+        let Store::Sqlite(pool) = self;
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row = sqlx::query(
+            "UPDATE invitations SET accepted_at = ?
+             WHERE token_hash = ? AND accepted_at IS NULL AND expires_at > ? AND email = ?
+             RETURNING *",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .bind(now)
+        .bind(email.to_lowercase())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let inv = invitation(&row)?;
+        sqlx::query(
+            "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (org_id, uuid) DO UPDATE SET role = excluded.role",
+        )
+        .bind(&inv.org_id)
+        .bind(uuid)
+        .bind(&inv.role)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(inv))
+    }
+
+    pub async fn find_org_apps(&self, org_id: &str) -> Result<Vec<App>> {
+        let Store::Sqlite(pool) = self;
+        let rows = sqlx::query("SELECT * FROM apps WHERE org_id = ? ORDER BY name, client_id")
+            .bind(org_id)
+            .fetch_all(pool)
+            .await?;
+        rows.iter().map(App::from_row).collect()
+    }
+
+    /// Deletes an app, its secrets and consents (cascade) and revokes its tokens.
+    pub async fn delete_app(&self, client_id: &str, now: i64) -> Result<bool> {
+        let Store::Sqlite(pool) = self;
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query("DELETE FROM apps WHERE client_id = ?").bind(client_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn find_app_secrets(&self, client_id: &str) -> Result<Vec<SecretInfo>> {
+        let Store::Sqlite(pool) = self;
+        let rows = sqlx::query("SELECT id, created_at FROM app_secrets WHERE client_id = ? ORDER BY created_at, id")
+            .bind(client_id)
+            .fetch_all(pool)
+            .await?;
+        rows.iter().map(|r| Ok(SecretInfo { id: r.try_get("id")?, created_at: r.try_get("created_at")? })).collect()
+    }
+
+    pub async fn delete_app_secret(&self, client_id: &str, id: &str) -> Result<bool> {
+        let Store::Sqlite(pool) = self;
+        let done = sqlx::query("DELETE FROM app_secrets WHERE client_id = ? AND id = ?")
+            .bind(client_id)
+            .bind(id)
+            .execute(pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
