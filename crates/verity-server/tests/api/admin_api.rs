@@ -500,7 +500,7 @@ async fn the_openapi_document_covers_the_spec_routes_and_each_is_served() {
     for (path, methods) in doc["paths"].as_object().unwrap() {
         for method in methods.as_object().unwrap().keys() {
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let (s, _) = call(&app, m, &path.replace('{', "").replace('}', ""), None, None).await;
+            let (s, _) = call(&app, m, &path.replace(['{', '}'], ""), None, None).await;
             assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {path} is served");
             count += 1;
         }
