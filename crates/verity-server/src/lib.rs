@@ -12,6 +12,7 @@
 //! - [`error`]: `ApiError` (JSON, RFC 6749 5.2) and `PageError` (an HTML page for a person).
 //! - [`extract`]: our own request parsing, so malformed input becomes `invalid_request`.
 //! - [`middleware`]: request ids, access logs (never query strings), security headers.
+//! - [`outbox`]: outgoing mail (invitations): files, logs, SMTP.
 //! - [`pages`]: the templates of the sign-in journey.
 //! - [`routes`]: one module per endpoint; `routes::router` is the whole route table.
 
@@ -22,6 +23,7 @@ pub mod extract;
 pub mod keyring;
 pub mod maintenance;
 pub mod middleware;
+pub mod outbox;
 pub mod pages;
 pub mod routes;
 pub mod sandbox;

@@ -38,7 +38,13 @@ impl Pages {
             "signed_out.html",
             "account.html",
             "totp.html",
-            "recovery_codes.html"
+            "recovery_codes.html",
+            "console_nav.html",
+            "console_home.html",
+            "console_org.html",
+            "console_app_form.html",
+            "console_credentials.html",
+            "console_audit.html"
         );
         Ok(Pages { env })
     }

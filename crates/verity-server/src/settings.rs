@@ -96,6 +96,15 @@ pub struct ServeArgs {
     /// Seconds between maintenance runs: purge expired rows, reload keys, rotate when due [default: 60].
     #[arg(long, env = "VERITY_MAINTENANCE_INTERVAL")]
     pub maintenance_interval: Option<u64>,
+    /// SMTP relay for invitations (plain SMTP, no authentication); unset: outbox files only.
+    #[arg(long, env = "VERITY_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// SMTP port [default: 25].
+    #[arg(long, env = "VERITY_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// Sender address of invitations [default: verity@localhost].
+    #[arg(long, env = "VERITY_SMTP_FROM")]
+    pub smtp_from: Option<String>,
 }
 
 /// Resolved settings.
@@ -119,6 +128,9 @@ pub struct Settings {
     pub key_rotation_days: i64,
     /// 0: no background maintenance task (tests drive `maintenance::run_once`).
     pub maintenance_interval: u64,
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    pub smtp_from: String,
 }
 
 impl Settings {
@@ -203,6 +215,12 @@ impl Settings {
                 .maintenance_interval
                 .or(file.maintenance_interval)
                 .unwrap_or(60),
+            smtp_host: args.smtp_host.or(file.smtp_host),
+            smtp_port: args.smtp_port.or(file.smtp_port).unwrap_or(25),
+            smtp_from: args
+                .smtp_from
+                .or(file.smtp_from)
+                .unwrap_or_else(|| "verity@localhost".to_owned()),
         })
     }
 
@@ -228,6 +246,9 @@ impl Settings {
             key_publication_delay: 3600,
             key_rotation_days: 0,
             maintenance_interval: 0,
+            smtp_host: None,
+            smtp_port: 25,
+            smtp_from: "verity@localhost".into(),
         }
     }
 

@@ -50,14 +50,14 @@ pub fn callback_uri(public_url: &str) -> String {
     format!("{public_url}/account/callback")
 }
 
-fn see_other(location: &str) -> Response {
+pub fn see_other(location: &str) -> Response {
     match HeaderValue::from_str(location) {
         Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
         Err(_) => PageError::bad_request("Invalid location.").into_response(),
     }
 }
 
-fn with_cookie(mut resp: Response, cookie: &str) -> Response {
+pub fn with_cookie(mut resp: Response, cookie: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(cookie) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -65,7 +65,7 @@ fn with_cookie(mut resp: Response, cookie: &str) -> Response {
 }
 
 /// The signed-in session and its user, if any.
-async fn signed_in(
+pub async fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(Session, User)>, PageError> {
@@ -87,14 +87,14 @@ async fn signed_in(
 }
 
 /// A CSRF token bound to the session, derived so it needs no storage.
-fn csrf_token(state: &AppState, session: &Session) -> String {
+pub fn csrf_token(state: &AppState, session: &Session) -> String {
     hex(&state
         .master_key
         .derive("account-csrf", session.id_hash.as_bytes()))
 }
 
 /// A form post from the signed-in person: the fields, after the CSRF check.
-async fn posted(
+pub async fn posted(
     state: &AppState,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -122,25 +122,37 @@ async fn posted(
 /// GET /account: the page, or the sign-in journey when nobody is signed in.
 async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
     let Some((session, user)) = signed_in(&state, &headers).await? else {
-        let login_state = new_token();
-        let verifier = format!("{}{}", new_token(), new_token());
-        let mut url = url::Url::parse(&format!("{}/oauth/authorize", state.public_url))
-            .map_err(|e| PageError::internal("account login URL", e))?;
-        url.query_pairs_mut()
-            .append_pair("client_id", ACCOUNT_CLIENT_ID)
-            .append_pair("redirect_uri", &callback_uri(&state.public_url))
-            .append_pair("response_type", "code")
-            .append_pair("scope", "openid")
-            .append_pair("state", &login_state)
-            .append_pair("code_challenge", &pkce::s256(&verifier))
-            .append_pair("code_challenge_method", "S256");
-        let value = format!("{login_state}.{verifier}");
-        return Ok(with_cookie(
-            see_other(url.as_str()),
-            &set_cookie(LOGIN_COOKIE, &value, 600, state.secure_cookies),
-        ));
+        return start_login(&state, "/account");
     };
     render_account(&state, &session, &user, None).await
+}
+
+/// Sends the browser through the sign-in journey of the first-party account app, then back to
+/// `next` (a local path).
+pub fn start_login(state: &AppState, next: &str) -> Result<Response, PageError> {
+    let login_state = new_token();
+    let verifier = format!("{}{}", new_token(), new_token());
+    let mut url = url::Url::parse(&format!("{}/oauth/authorize", state.public_url))
+        .map_err(|e| PageError::internal("account login URL", e))?;
+    url.query_pairs_mut()
+        .append_pair("client_id", ACCOUNT_CLIENT_ID)
+        .append_pair("redirect_uri", &callback_uri(&state.public_url))
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid")
+        .append_pair("state", &login_state)
+        .append_pair("code_challenge", &pkce::s256(&verifier))
+        .append_pair("code_challenge_method", "S256");
+    // Only a local path is ever a destination (no open redirect).
+    let next = if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/account"
+    };
+    let value = format!("{login_state}.{verifier}.{}", hex(next.as_bytes()));
+    Ok(with_cookie(
+        see_other(url.as_str()),
+        &set_cookie(LOGIN_COOKIE, &value, 600, state.secure_cookies),
+    ))
 }
 
 async fn render_account(
@@ -178,13 +190,21 @@ async fn callback(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let params = query_params(query.as_deref());
-    let (expected_state, verifier) = cookie(&headers, LOGIN_COOKIE)
-        .and_then(|c| c.split_once('.'))
-        .ok_or_else(|| {
-            PageError::bad_request(
-                "This sign-in was not started here. Open your account page again.",
-            )
-        })?;
+    let mut parts = cookie(&headers, LOGIN_COOKIE)
+        .unwrap_or_default()
+        .splitn(3, '.');
+    let (expected_state, verifier, next_hex) =
+        (parts.next(), parts.next(), parts.next().unwrap_or_default());
+    let next = (0..next_hex.len() / 2)
+        .map(|i| u8::from_str_radix(next_hex.get(2 * i..2 * i + 2).unwrap_or("zz"), 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .unwrap_or_else(|| "/account".to_owned());
+    let (expected_state, verifier) = expected_state.zip(verifier).ok_or_else(|| {
+        PageError::bad_request("This sign-in was not started here. Open your account page again.")
+    })?;
     let sent_state = params.get("state").unwrap_or_default();
     if !constant_time_eq(sent_state.as_bytes(), expected_state.as_bytes()) {
         return Err(PageError::bad_request(
@@ -215,7 +235,7 @@ async fn callback(
         }
     }
     Ok(with_cookie(
-        see_other("/account"),
+        see_other(&next),
         &set_cookie(LOGIN_COOKIE, "", 0, state.secure_cookies),
     ))
 }

@@ -5,6 +5,7 @@ pub mod admin_api;
 pub mod assets;
 pub mod authorize;
 pub mod client;
+pub mod console;
 pub mod discovery;
 pub mod health;
 pub mod interaction;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(userinfo::router())
         .merge(policies::router())
         .merge(account::router())
+        .merge(console::router())
         .merge(admin_api::router(state.clone()))
         .merge(assets::router())
         .fallback(not_found)

@@ -8,6 +8,7 @@ mod helpers;
 mod account;
 mod admin_api;
 mod authorize_errors;
+mod console;
 mod discovery;
 mod flow;
 mod golden;
