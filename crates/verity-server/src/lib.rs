@@ -31,5 +31,6 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 
+pub use axum::http::HeaderMap;
 pub use settings::{Environment, LogFormat, ServeArgs, Settings};
 pub use startup::Verity;

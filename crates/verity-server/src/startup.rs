@@ -33,6 +33,65 @@ impl std::fmt::Debug for Verity {
     }
 }
 
+/// Everything a server needs except the listener: the database (migrated), the master key, the
+/// signing keys, the seeded apps and personas. `verity admin` uses it to run the same operations
+/// as the admin API without serving.
+pub async fn prepare_state(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    public_url: String,
+) -> anyhow::Result<AppState> {
+    let store = open_store(&settings).await?;
+    let master_key = load_master_key(
+        settings.master_key.as_ref().map(|s| s.0.as_str()),
+        &settings.data_dir,
+    )
+    .context("loading the master key")?;
+    let cost = settings.password_cost;
+    let passwords = tokio::task::spawn_blocking(move || Passwords::new(cost))
+        .await?
+        .context("argon2 settings")?;
+    let now = clock.now();
+    ensure_keys(&store, &master_key, now)
+        .await
+        .context("creating signing keys")?;
+    let ring = KeyRing::load(&store, &master_key, now)
+        .await
+        .context("loading signing keys")?;
+    let policies = builtin_policies();
+    let handles: Vec<String> = policies.iter().map(|p| p.handle.clone()).collect();
+    crate::sandbox::seed_account_app(&store, &public_url, now)
+        .await
+        .context("registering the account page")?;
+    if settings.sandbox() {
+        crate::sandbox::seed(&store, &passwords, &master_key, &handles, now)
+            .await
+            .context("seeding the sandbox")?;
+    }
+    let discovery_json =
+        serde_json::to_string(&routes::discovery::metadata(&public_url, &handles))?;
+    Ok(Arc::new(Shared {
+        issuer: format!("{public_url}/oidc"),
+        secure_cookies: public_url.starts_with("https://"),
+        public_url,
+        store,
+        clock,
+        master_key,
+        passwords,
+        keys: RwLock::new(Arc::new(ring)),
+        policies,
+        pages: Pages::new().context("loading page templates")?,
+        discovery_json,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .context("building the HTTP client")?,
+        client_jwks_cache: Default::default(),
+        settings,
+    }))
+}
+
 /// Opens the database named by the settings and applies the migrations.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     if settings.database_url.starts_with("sqlite:") {
@@ -69,55 +128,7 @@ impl Verity {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
-        let store = open_store(&settings).await?;
-        let master_key = load_master_key(
-            settings.master_key.as_ref().map(|s| s.0.as_str()),
-            &settings.data_dir,
-        )
-        .context("loading the master key")?;
-        let cost = settings.password_cost;
-        let passwords = tokio::task::spawn_blocking(move || Passwords::new(cost))
-            .await?
-            .context("argon2 settings")?;
-        let now = clock.now();
-        ensure_keys(&store, &master_key, now)
-            .await
-            .context("creating signing keys")?;
-        let ring = KeyRing::load(&store, &master_key, now)
-            .await
-            .context("loading signing keys")?;
-        let policies = builtin_policies();
-        let handles: Vec<String> = policies.iter().map(|p| p.handle.clone()).collect();
-        crate::sandbox::seed_account_app(&store, &public_url, now)
-            .await
-            .context("registering the account page")?;
-        if settings.sandbox() {
-            crate::sandbox::seed(&store, &passwords, &master_key, &handles, now)
-                .await
-                .context("seeding the sandbox")?;
-        }
-        let discovery_json =
-            serde_json::to_string(&routes::discovery::metadata(&public_url, &handles))?;
-        let state = Arc::new(Shared {
-            issuer: format!("{public_url}/oidc"),
-            secure_cookies: public_url.starts_with("https://"),
-            public_url,
-            store,
-            clock,
-            master_key,
-            passwords,
-            keys: RwLock::new(Arc::new(ring)),
-            policies,
-            pages: Pages::new().context("loading page templates")?,
-            discovery_json,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .context("building the HTTP client")?,
-            client_jwks_cache: Default::default(),
-            settings,
-        });
+        let state = prepare_state(settings, clock, public_url).await?;
         Ok(Verity {
             state,
             listener,

@@ -1,5 +1,7 @@
 //! `verity`: the commands of SPEC section 1.
 
+mod admin_cmds;
+
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -16,6 +18,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Organizations, apps, secrets, users, verifications and keys from the shell (SPEC 11).
+    Admin(admin_cmds::AdminArgs),
     /// Run the OpenID Connect provider.
     Serve(ServeArgs),
     /// Apply database migrations and exit.
@@ -38,9 +42,11 @@ enum KeysCommand {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VERITY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Logs go to standard error: standard output carries answers (JSON from `verity admin`).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -58,6 +64,10 @@ async fn main() -> anyhow::Result<()> {
                 Verity::build(settings, Arc::new(verity_server::state::SystemClock)).await?;
             println!("Verity is ready: issuer {}", server.issuer());
             server.run(verity_server::startup::shutdown_signal()).await
+        }
+        Command::Admin(args) => {
+            init_logging(LogFormat::Text);
+            admin_cmds::run(args).await
         }
         Command::Keys {
             command: KeysCommand::Rotate(args),

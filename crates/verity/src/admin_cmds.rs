@@ -1,0 +1,311 @@
+//! `verity admin ...`: the operations of the admin API (SPEC section 11) from the shell, for
+//! scripts and first setup (such as creating the first organization owner in production).
+//! Output is JSON on standard output.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use verity_server::admin::{self, AppInput, app_json};
+use verity_server::state::{AppState, SystemClock};
+use verity_server::{ServeArgs, Settings};
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    pub settings: ServeArgs,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an organization, optionally with its first owner (an existing account's email).
+    OrgCreate {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Add (or change) a member of an organization: role owner, admin or developer.
+    MemberAdd {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "developer")]
+        role: String,
+    },
+    /// Register an app; prints its client_id and (once) its client_secret.
+    AppCreate {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: String,
+        /// Repeat for several URIs.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Repeat for several policies.
+        #[arg(long = "policy")]
+        policies: Vec<String>,
+        #[arg(long, default_value = "idme")]
+        profile: String,
+        /// A public app (no secret, PKCE).
+        #[arg(long)]
+        public: bool,
+        /// Do not allow refresh tokens.
+        #[arg(long)]
+        no_refresh_tokens: bool,
+    },
+    /// List an organization's apps.
+    AppList {
+        #[arg(long)]
+        org: String,
+    },
+    /// Show one app.
+    AppGet { client_id: String },
+    /// Delete an app and revoke its tokens.
+    AppDelete { client_id: String },
+    /// Add a client secret (rotation); prints it once.
+    SecretAdd { client_id: String },
+    /// Delete a client secret.
+    SecretDelete { client_id: String, id: String },
+    /// Create a user. The password is read from VERITY_NEW_USER_PASSWORD (never a flag, so it
+    /// stays out of shell history and process lists).
+    UserCreate {
+        #[arg(long)]
+        email: String,
+        /// An attribute as handle=JSON value, e.g. fname='"Ada"' or zip=null. Repeatable.
+        #[arg(long = "attribute")]
+        attributes: Vec<String>,
+    },
+    /// Record a verification: GROUP is a group handle or `identity`.
+    VerificationSet {
+        uuid: String,
+        group: String,
+        #[arg(long, action = clap::ArgAction::Set)]
+        verified: bool,
+        #[arg(long = "subgroup")]
+        subgroups: Vec<String>,
+    },
+    /// Start a signing-key rollover.
+    KeysRotate,
+}
+
+fn print(v: &Value) -> anyhow::Result<()> {
+    use std::io::Write;
+    writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(v)?)
+        .context("writing the answer")
+}
+
+pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(args.settings).context("reading settings")?;
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.listen));
+    let state: AppState =
+        verity_server::startup::prepare_state(settings, Arc::new(SystemClock), public_url).await?;
+    let result = execute(&state, args.command).await;
+    state.store.close().await;
+    result
+}
+
+async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> {
+    let fail = |e: admin::AdminError| anyhow::anyhow!("{e}");
+    let headers = axum_headers();
+    match command {
+        AdminCommand::OrgCreate { name, owner } => {
+            let owner_uuid = match owner {
+                Some(email) => Some(
+                    state
+                        .store
+                        .find_user_by_email(&email)
+                        .await?
+                        .with_context(|| format!("no account for {email}"))?
+                        .uuid,
+                ),
+                None => None,
+            };
+            let org = admin::create_organization(state, &name, owner_uuid.as_deref())
+                .await
+                .map_err(fail)?;
+            state
+                .audit(
+                    "cli.organization.created",
+                    owner_uuid.as_deref(),
+                    None,
+                    &headers,
+                    json!({"organization": org.id}),
+                )
+                .await;
+            print(&json!({"id": org.id, "name": org.name}))
+        }
+        AdminCommand::MemberAdd { org, email, role } => {
+            if !["owner", "admin", "developer"].contains(&role.as_str()) {
+                bail!("role must be owner, admin or developer");
+            }
+            state
+                .store
+                .find_organization(&org)
+                .await?
+                .context("no such organization")?;
+            let user = state
+                .store
+                .find_user_by_email(&email)
+                .await?
+                .with_context(|| format!("no account for {email}"))?;
+            state
+                .store
+                .upsert_membership(&org, &user.uuid, &role, state.now())
+                .await?;
+            state
+                .audit(
+                    "cli.member.added",
+                    Some(&user.uuid),
+                    None,
+                    &headers,
+                    json!({"organization": org, "role": role}),
+                )
+                .await;
+            print(&json!({"organization": org, "uuid": user.uuid, "role": role}))
+        }
+        AdminCommand::AppCreate {
+            org,
+            name,
+            redirect_uris,
+            policies,
+            profile,
+            public,
+            no_refresh_tokens,
+        } => {
+            let input = AppInput {
+                name: Some(name),
+                redirect_uris: Some(redirect_uris),
+                policies: Some(policies),
+                profile: Some(profile),
+                public: Some(public),
+                refresh_tokens: Some(!no_refresh_tokens),
+                ..AppInput::default()
+            };
+            let (app, secret) = admin::create_app(state, &org, input).await.map_err(fail)?;
+            state
+                .audit(
+                    "cli.app.created",
+                    None,
+                    Some(&app.client_id),
+                    &headers,
+                    json!({}),
+                )
+                .await;
+            let mut v = app_json(&app);
+            if let Some(s) = secret {
+                v["client_secret"] = Value::String(s);
+            }
+            print(&v)
+        }
+        AdminCommand::AppList { org } => {
+            let apps: Vec<Value> = state
+                .store
+                .find_org_apps(&org)
+                .await?
+                .iter()
+                .map(app_json)
+                .collect();
+            print(&Value::Array(apps))
+        }
+        AdminCommand::AppGet { client_id } => print(&app_json(
+            &admin::find_app(state, &client_id).await.map_err(fail)?,
+        )),
+        AdminCommand::AppDelete { client_id } => {
+            admin::delete_app(state, &client_id).await.map_err(fail)?;
+            state
+                .audit(
+                    "cli.app.deleted",
+                    None,
+                    Some(&client_id),
+                    &headers,
+                    json!({}),
+                )
+                .await;
+            print(&json!({"deleted": client_id}))
+        }
+        AdminCommand::SecretAdd { client_id } => {
+            let (id, secret) = admin::add_secret(state, &client_id).await.map_err(fail)?;
+            state
+                .audit(
+                    "cli.secret.created",
+                    None,
+                    Some(&client_id),
+                    &headers,
+                    json!({"secret_id": id}),
+                )
+                .await;
+            print(&json!({"id": id, "client_secret": secret}))
+        }
+        AdminCommand::SecretDelete { client_id, id } => {
+            admin::delete_secret(state, &client_id, &id)
+                .await
+                .map_err(fail)?;
+            state
+                .audit(
+                    "cli.secret.deleted",
+                    None,
+                    Some(&client_id),
+                    &headers,
+                    json!({"secret_id": id}),
+                )
+                .await;
+            print(&json!({"deleted": id}))
+        }
+        AdminCommand::UserCreate { email, attributes } => {
+            let password = std::env::var("VERITY_NEW_USER_PASSWORD")
+                .context("set VERITY_NEW_USER_PASSWORD to the new account's password")?;
+            let mut attrs = BTreeMap::new();
+            for a in attributes {
+                let (handle, value) = a.split_once('=').context("an attribute is handle=JSON")?;
+                let value: Value =
+                    serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+                attrs.insert(handle.to_owned(), value);
+            }
+            let uuid = admin::create_user(state, &email, &password, attrs)
+                .await
+                .map_err(fail)?;
+            state
+                .audit("cli.user.created", Some(&uuid), None, &headers, json!({}))
+                .await;
+            print(&json!({"uuid": uuid}))
+        }
+        AdminCommand::VerificationSet {
+            uuid,
+            group,
+            verified,
+            subgroups,
+        } => {
+            admin::set_verification(
+                state,
+                &uuid,
+                &group,
+                verified,
+                subgroups.clone(),
+                "verity admin",
+            )
+            .await
+            .map_err(fail)?;
+            print(
+                &json!({"uuid": uuid, "group": group, "verified": verified, "subgroups": subgroups}),
+            )
+        }
+        AdminCommand::KeysRotate => {
+            let kids = verity_server::maintenance::rotate(state).await?;
+            print(&json!({"kids": kids}))
+        }
+    }
+}
+
+/// Audit rows from the shell carry no request id or address.
+fn axum_headers() -> verity_server::HeaderMap {
+    verity_server::HeaderMap::new()
+}
