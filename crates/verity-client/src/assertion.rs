@@ -109,7 +109,7 @@ impl PrivateKey {
 }
 
 /// `bytes` random bytes, base64url: for `state`, `nonce`, PKCE verifiers and `jti`.
-pub(crate) fn random_token(bytes: usize) -> Result<String, Error> {
+pub fn random_token(bytes: usize) -> Result<String, Error> {
     let mut buf = vec![0u8; bytes];
     SystemRandom::new()
         .fill(&mut buf)

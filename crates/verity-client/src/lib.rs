@@ -92,6 +92,7 @@ pub mod session;
 pub mod token;
 pub mod userinfo;
 
+pub use assertion::random_token;
 pub use authorize::{AuthorizationRequest, CallbackQuery, Op, PendingAuthorization, Prompt};
 pub use client::{AuditLog, Client, RawResponse, UserInfo, Verified};
 pub use config::{ClientAuth, ClientConfig, Clock, PrivateKey, Secret, SystemClock};

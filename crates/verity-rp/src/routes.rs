@@ -1,0 +1,356 @@
+//! The pages of SPEC section 10.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Form, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use minijinja::Environment;
+use serde::Deserialize;
+use serde_json::json;
+use verity_client::{AuditLog, CallbackQuery, Client, Clock, PendingAuthorization};
+
+use crate::db::Db;
+use crate::settings::RpSettings;
+
+const COOKIE: &str = "verity_rp";
+/// A sign-in left half-way is forgotten after this long.
+const PENDING_TTL: i64 = 900;
+const MAX_PENDING: usize = 10_000;
+
+/// The profile form: handle and label. Read by handle, never by position.
+const FIELDS: &[(&str, &str)] = &[
+    ("fname", "First name"),
+    ("mname", "Middle name"),
+    ("lname", "Last name"),
+    ("email", "Email"),
+    ("birth_date", "Birth date"),
+    ("phone", "Phone"),
+    ("street", "Street"),
+    ("city", "City"),
+    ("state", "State"),
+    ("zip", "Zip code"),
+    ("country", "Country"),
+];
+
+struct SignedIn {
+    uuid: String,
+    csrf: String,
+}
+
+#[derive(Default)]
+struct Sessions {
+    pending: HashMap<String, (PendingAuthorization, i64)>,
+    signed_in: HashMap<String, SignedIn>,
+}
+
+#[derive(Clone)]
+pub struct RpState {
+    client: Client,
+    db: Db,
+    scopes: Arc<Vec<String>>,
+    pages: Arc<Environment<'static>>,
+    sessions: Arc<Mutex<Sessions>>,
+    clock: Arc<dyn Clock>,
+    secure_cookie: bool,
+}
+
+impl RpState {
+    pub fn new(
+        client: Client,
+        db: Db,
+        settings: &RpSettings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let mut env = Environment::new();
+        env.add_template("base.html", include_str!("templates/base.html"))?;
+        env.add_template("index.html", include_str!("templates/index.html"))?;
+        env.add_template("profile.html", include_str!("templates/profile.html"))?;
+        env.add_template("error.html", include_str!("templates/error.html"))?;
+        Ok(RpState {
+            client,
+            db,
+            scopes: Arc::new(settings.scopes.clone()),
+            pages: Arc::new(env),
+            sessions: Arc::new(Mutex::new(Sessions::default())),
+            clock,
+            secure_cookie: settings.redirect_uri.starts_with("https:"),
+        })
+    }
+
+    fn render(&self, name: &str, status: StatusCode, ctx: serde_json::Value) -> Response {
+        let mut ctx = ctx;
+        ctx["issuer"] = self.client.metadata().issuer.clone().into();
+        match self.pages.get_template(name).and_then(|t| t.render(&ctx)) {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, template = name, "rendering");
+                (StatusCode::INTERNAL_SERVER_ERROR, "server error").into_response()
+            }
+        }
+    }
+
+    fn error_page(&self, status: StatusCode, title: &str, message: &str) -> Response {
+        self.render(
+            "error.html",
+            status,
+            json!({"title": title, "message": message}),
+        )
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
+        // A panic while holding the lock cannot leave the maps half-updated in a harmful way.
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn cookie(&self, value: &str) -> HeaderValue {
+        let secure = if self.secure_cookie { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}"
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static("verity_rp=; Path=/"))
+    }
+}
+
+pub fn router(state: RpState) -> axum::Router {
+    axum::Router::new()
+        .route("/", get(index))
+        .route("/login", get(login))
+        .route("/callback", get(callback))
+        .route("/profile", get(profile).post(save_profile))
+        .layer(axum::middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// The same habits as the provider: no framing, a strict CSP, no referrer (the callback URL
+/// carries a code), no caching of pages with personal data.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// SPEC 10: a "Verify your identity" button leading to `/login`.
+async fn index(State(state): State<RpState>) -> Response {
+    state.render("index.html", StatusCode::OK, json!({}))
+}
+
+/// Integration step 2: the redirect, with `state`, `nonce` and PKCE S256 kept server-side.
+async fn login(State(state): State<RpState>) -> Response {
+    let built = state
+        .client
+        .authorization_request()
+        .scopes(state.scopes.iter())
+        .build();
+    let (url, pending) = match built {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "building the authorization request");
+            return state.error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Cannot start",
+                "Please try again.",
+            );
+        }
+    };
+    let Ok(sid) = verity_client::random_token(32) else {
+        return state.error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Cannot start",
+            "Please try again.",
+        );
+    };
+    let now = state.clock.now();
+    {
+        let mut s = state.sessions();
+        s.pending.retain(|_, (_, at)| now - *at < PENDING_TTL);
+        if s.pending.len() >= MAX_PENDING {
+            return state.error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Busy",
+                "Please try again later.",
+            );
+        }
+        s.pending.insert(sid.clone(), (pending, now));
+    }
+    let mut resp = Redirect::to(url.as_str()).into_response();
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, state.cookie(&sid));
+    resp
+}
+
+/// Steps 3-6: callback, code exchange, ID token, userinfo and attributes; then storage. Any
+/// failure: an error page, only the raw audit record stored, not signed in.
+async fn callback(
+    State(state): State<RpState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = CallbackQuery::parse(query.as_deref().unwrap_or_default());
+    let pending = session_id(&headers).and_then(|sid| state.sessions().pending.remove(&sid));
+    let Some((pending, _)) = pending else {
+        return state.error_page(
+            StatusCode::BAD_REQUEST,
+            "No sign-in in progress",
+            "This browser did not start a sign-in here, or it took too long.",
+        );
+    };
+    let mut audit = AuditLog::default();
+    let now = state.clock.now();
+    let verified = match state.client.complete(&query, &pending, &mut audit).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(error = %e, "sign-in refused");
+            if let Err(db) = state.db.insert_raw_responses(None, &audit.responses).await {
+                tracing::error!(error = %db, "storing the raw audit record");
+            }
+            let message = match &e {
+                verity_client::Error::Callback(verity_client::CallbackError::Provider {
+                    error,
+                    ..
+                }) if error == "access_denied" => {
+                    "You declined to share your information.".to_owned()
+                }
+                other => format!("The provider's answer was refused: {other}."),
+            };
+            return state.error_page(StatusCode::BAD_REQUEST, "Sign-in failed", &message);
+        }
+    };
+    let issuer = state.client.metadata().issuer.clone();
+    if let Err(e) = state
+        .db
+        .record_verification(&issuer, &verified.identity, &audit.responses, now)
+        .await
+    {
+        tracing::error!(error = %e, "storing the verification");
+        return state.error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Sign-in failed",
+            "Please try again.",
+        );
+    }
+    let (Ok(sid), Ok(csrf)) = (
+        verity_client::random_token(32),
+        verity_client::random_token(32),
+    ) else {
+        return state.error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Sign-in failed",
+            "Please try again.",
+        );
+    };
+    state.sessions().signed_in.insert(
+        sid.clone(),
+        SignedIn {
+            uuid: verified.identity.subject.clone(),
+            csrf,
+        },
+    );
+    let mut resp = Redirect::to("/profile").into_response();
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, state.cookie(&sid));
+    resp
+}
+
+fn signed_in(state: &RpState, headers: &HeaderMap) -> Option<(String, String)> {
+    let sid = session_id(headers)?;
+    state
+        .sessions()
+        .signed_in
+        .get(&sid)
+        .map(|s| (s.uuid.clone(), s.csrf.clone()))
+}
+
+/// Step 7: the profile form pre-filled from the stored, verified attributes.
+async fn profile(State(state): State<RpState>, headers: HeaderMap) -> Response {
+    let Some((uuid, csrf)) = signed_in(&state, &headers) else {
+        return Redirect::to("/").into_response();
+    };
+    let row = match state.db.find_verification(&uuid).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return Redirect::to("/").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the verification");
+            return state.error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Error",
+                "Please try again.",
+            );
+        }
+    };
+    let fields: Vec<_> = FIELDS
+        .iter()
+        .map(|(handle, label)| {
+            json!({"handle": handle, "label": label,
+                   "value": row.identity.text(handle).unwrap_or_default()})
+        })
+        .collect();
+    state.render(
+        "profile.html",
+        StatusCode::OK,
+        json!({"uuid": row.uuid, "updated_at": row.updated_at, "groups": row.identity.groups,
+               "fields": fields, "csrf": csrf}),
+    )
+}
+
+#[derive(Deserialize)]
+struct ProfileForm {
+    csrf_token: String,
+}
+
+async fn save_profile(
+    State(state): State<RpState>,
+    headers: HeaderMap,
+    Form(form): Form<ProfileForm>,
+) -> Response {
+    let Some((uuid, csrf)) = signed_in(&state, &headers) else {
+        return Redirect::to("/").into_response();
+    };
+    if form.csrf_token != csrf {
+        return state.error_page(StatusCode::FORBIDDEN, "Refused", "The form is out of date.");
+    }
+    if let Err(e) = state
+        .db
+        .insert_activity(&uuid, "profile_saved", None, state.clock.now())
+        .await
+    {
+        tracing::error!(error = %e, "recording activity");
+    }
+    let mut resp = Redirect::to("/profile").into_response();
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    resp
+}

@@ -1,0 +1,98 @@
+//! `verity rp` settings (SPEC section 10): flags, then environment variables, then defaults.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use verity_client::{ClientAuth, Secret};
+
+/// How the reference app reaches its provider.
+#[derive(Debug, Clone, Args, Default)]
+pub struct RpArgs {
+    /// The provider's issuer: Verity's (`http://127.0.0.1:8080/oidc`) or ID.me's sandbox
+    /// (`https://api.idmelabs.com/oidc`).
+    #[arg(long, env = "VERITY_RP_ISSUER")]
+    pub issuer: Option<String>,
+    /// The app's client_id at the provider.
+    #[arg(long, env = "VERITY_RP_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// The app's client_secret; without one the app is a public client (PKCE only).
+    #[arg(long, env = "VERITY_RP_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// `basic` (client_secret_basic, the default) or `post` (client_secret_post).
+    #[arg(long, env = "VERITY_RP_CLIENT_AUTH")]
+    pub client_auth: Option<String>,
+    /// Registered redirect URI [default: http://127.0.0.1:8090/callback].
+    #[arg(long, env = "VERITY_RP_REDIRECT_URI")]
+    pub redirect_uri: Option<String>,
+    /// Space-separated scopes (policy handles) [default: openid profile email].
+    #[arg(long, env = "VERITY_RP_SCOPES")]
+    pub scopes: Option<String>,
+    /// Listen address [default: 127.0.0.1:8090].
+    #[arg(long, env = "VERITY_LISTEN")]
+    pub listen: Option<String>,
+    /// Database [default: sqlite://<data dir>/verity-rp.db].
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Data directory [default: ./verity-data].
+    #[arg(long, env = "VERITY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct RpSettings {
+    pub issuer: String,
+    pub client_id: String,
+    pub auth: ClientAuth,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub listen: String,
+    pub database_url: String,
+}
+
+pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:8090/callback";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8090";
+
+impl RpSettings {
+    pub fn resolve(args: RpArgs) -> anyhow::Result<Self> {
+        let issuer = args
+            .issuer
+            .ok_or_else(|| anyhow::anyhow!("VERITY_RP_ISSUER (--issuer) is required"))?;
+        let client_id = args
+            .client_id
+            .ok_or_else(|| anyhow::anyhow!("VERITY_RP_CLIENT_ID (--client-id) is required"))?;
+        let auth = match (
+            args.client_secret.filter(|s| !s.is_empty()),
+            args.client_auth.as_deref(),
+        ) {
+            (None, _) => ClientAuth::None,
+            (Some(s), None | Some("basic")) => ClientAuth::SecretBasic(Secret::new(s)),
+            (Some(s), Some("post")) => ClientAuth::SecretPost(Secret::new(s)),
+            (Some(_), Some(other)) => {
+                anyhow::bail!("VERITY_RP_CLIENT_AUTH must be basic or post, not {other:?}")
+            }
+        };
+        let data_dir = args
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from("./verity-data"));
+        Ok(RpSettings {
+            issuer,
+            client_id,
+            auth,
+            redirect_uri: args
+                .redirect_uri
+                .unwrap_or_else(|| DEFAULT_REDIRECT_URI.to_owned()),
+            scopes: args
+                .scopes
+                .as_deref()
+                .unwrap_or("openid profile email")
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            listen: args.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+            database_url: args
+                .database_url
+                .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("verity-rp.db").display())),
+        })
+    }
+}

@@ -1,0 +1,241 @@
+//! A real provider and a reference RP per test, and a browser that goes through both.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use reqwest::redirect::Policy;
+use sqlx::Row;
+use verity_core::clock::{Clock, ManualClock};
+use verity_rp::{Rp, RpSettings};
+use verity_server::{Settings, Verity};
+
+pub const CALLBACK: &str = "http://127.0.0.1:8090/callback";
+pub const PASSWORD: &str = "sandbox-password";
+pub const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXP";
+pub const IDENTITY_POLICY: &str = "http://idmanagement.gov/ns/assurance/ial/2/aal/2";
+
+pub struct TestClock(pub Arc<ManualClock>);
+
+impl verity_client::Clock for TestClock {
+    fn now(&self) -> i64 {
+        self.0.now()
+    }
+}
+
+pub struct Provider {
+    pub base: String,
+    pub issuer: String,
+    pub clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub async fn spawn_provider() -> Provider {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::starting_now());
+    let server = Verity::build(Settings::for_tests(dir.path()), clock.clone())
+        .await
+        .unwrap();
+    let base = server.public_url().to_owned();
+    let issuer = server.issuer().to_owned();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        server
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    Provider {
+        base,
+        issuer,
+        clock,
+        _dir: dir,
+        _shutdown: tx,
+    }
+}
+
+pub struct TestRp {
+    pub base: String,
+    pub db: verity_rp::db::Db,
+    _dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub async fn spawn_rp(
+    issuer: &str,
+    client_id: &str,
+    secret: Option<&str>,
+    scopes: &str,
+    clock: Arc<ManualClock>,
+) -> TestRp {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = RpSettings::resolve(verity_rp::RpArgs {
+        issuer: Some(issuer.into()),
+        client_id: Some(client_id.into()),
+        client_secret: secret.map(str::to_owned),
+        scopes: Some(scopes.into()),
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(dir.path().to_owned()),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(settings.redirect_uri, CALLBACK, "the default redirect URI");
+    let rp = Rp::build(settings, Arc::new(TestClock(clock)))
+        .await
+        .unwrap();
+    let base = format!("http://{}", rp.local_addr());
+    let db = rp.db().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        rp.run(async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestRp {
+        base,
+        db,
+        _dir: dir,
+        _shutdown: tx,
+    }
+}
+
+pub fn new_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn form_action(html: &str, suffix: &str) -> Option<String> {
+    html.split("action=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|a| a.ends_with(suffix))
+        .map(str::to_owned)
+}
+
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.split(&marker)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
+}
+
+/// The `value` of the input with `id`, HTML entities decoded.
+pub fn input_value(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\" name=\"{id}\" value=\"");
+    let raw = html
+        .split(&marker)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no input {id} in {html}"));
+    raw.replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&")
+}
+
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+impl Provider {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// From the provider's authorization URL to the app's redirect URI, answering each page.
+    pub async fn journey(
+        &self,
+        browser: &reqwest::Client,
+        start: &str,
+        email: &str,
+        consent: &str,
+    ) -> String {
+        let mut resp = browser.get(start).send().await.unwrap();
+        for _ in 0..20 {
+            if resp.status().is_redirection() {
+                let loc = location(&resp);
+                let abs = if loc.starts_with('/') {
+                    self.url(&loc)
+                } else {
+                    loc
+                };
+                if !abs.starts_with(&self.base) {
+                    return abs;
+                }
+                resp = browser.get(&abs).send().await.unwrap();
+                continue;
+            }
+            let html = resp.text().await.unwrap();
+            let csrf = hidden_value(&html, "csrf_token").unwrap_or_else(|| panic!("{html}"));
+            let (action, mut fields): (String, Vec<(&str, String)>) =
+                if let Some(a) = form_action(&html, "/signin") {
+                    (
+                        a,
+                        vec![("email", email.into()), ("password", PASSWORD.into())],
+                    )
+                } else if let Some(a) = form_action(&html, "/mfa") {
+                    self.clock.advance(30);
+                    let secret = verity_core::totp::decode_base32(TOTP_SECRET).unwrap();
+                    (
+                        a,
+                        vec![(
+                            "code",
+                            verity_core::totp::code_at(&secret, self.clock.now()),
+                        )],
+                    )
+                } else if let Some(a) = form_action(&html, "/verify") {
+                    (a, vec![("decision", "verify".into())])
+                } else if let Some(a) = form_action(&html, "/consent") {
+                    (a, vec![("decision", consent.into())])
+                } else {
+                    panic!("no known form: {html}");
+                };
+            fields.push(("csrf_token", csrf));
+            resp = browser
+                .post(self.url(&action))
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+        }
+        panic!("the journey did not reach the app");
+    }
+}
+
+impl TestRp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// The app's redirect URI as the provider sent it, delivered to this RP instance.
+    pub fn callback_url(&self, provider_redirect: &str) -> String {
+        let query = provider_redirect
+            .split_once('?')
+            .map(|(_, q)| q)
+            .unwrap_or_default();
+        self.url(&format!("/callback?{query}"))
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(self.db.pool())
+            .await
+            .unwrap()
+            .get("n")
+    }
+}

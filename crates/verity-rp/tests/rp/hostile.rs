@@ -1,0 +1,134 @@
+//! The RP against a provider whose ID token is wrong in one way: an error page, no verification
+//! row, only the raw audit record; the honest token in the same harness signs the person in.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::Row;
+use verity_core::keys::{Alg, SigningKey};
+
+use crate::helpers::*;
+
+const SUB: &str = "b5270c2011e843ea38d1fde275a3b49f";
+
+#[derive(Clone)]
+struct Answers {
+    issuer: String,
+    jwks: Value,
+    token: Arc<Mutex<String>>,
+    userinfo: Arc<Mutex<String>>,
+}
+
+async fn discovery(State(a): State<Answers>) -> axum::Json<Value> {
+    let base = a.issuer.trim_end_matches("/oidc").to_owned();
+    axum::Json(json!({
+        "issuer": a.issuer,
+        "authorization_endpoint": format!("{base}/oauth/authorize"),
+        "token_endpoint": format!("{base}/oauth/token"),
+        "userinfo_endpoint": format!("{base}/api/public/v3/userinfo"),
+        "jwks_uri": format!("{}/.well-known/jwks", a.issuer),
+    }))
+}
+
+async fn jwks(State(a): State<Answers>) -> axum::Json<Value> {
+    axum::Json(a.jwks.clone())
+}
+
+async fn token(State(a): State<Answers>) -> impl IntoResponse {
+    let body = a.token.lock().unwrap().clone();
+    ([(header::CONTENT_TYPE, "application/json")], body)
+}
+
+async fn userinfo(State(a): State<Answers>) -> impl IntoResponse {
+    let body = a.userinfo.lock().unwrap().clone();
+    ([(header::CONTENT_TYPE, "application/json")], body)
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_refused_and_an_honest_one_accepted() {
+    let (key, _) = SigningKey::generate(Alg::RS256).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}/oidc", listener.local_addr().unwrap());
+    let answers = Answers {
+        issuer: issuer.clone(),
+        jwks: json!({"keys": [serde_json::to_value(key.jwk()).unwrap()]}),
+        token: Arc::default(),
+        userinfo: Arc::default(),
+    };
+    let app = Router::new()
+        .route("/oidc/.well-known/openid-configuration", get(discovery))
+        .route("/oidc/.well-known/jwks", get(jwks))
+        .route("/oauth/token", post(token))
+        .route("/api/public/v3/userinfo", get(userinfo))
+        .with_state(answers.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let clock = Arc::new(verity_core::clock::ManualClock::starting_now());
+    let rp = spawn_rp(&issuer, "rp-app", Some("s"), "military", clock.clone()).await;
+    let now = {
+        use verity_core::clock::Clock;
+        clock.now()
+    };
+    let userinfo = key
+        .sign_jwt(
+            "JWT",
+            &json!({"iss": issuer, "aud": "rp-app", "sub": SUB, "fname": "Jordan",
+                    "exp": now + 18000, "iat": now}),
+        )
+        .unwrap();
+    *answers.userinfo.lock().unwrap() = serde_json::to_string(&userinfo).unwrap();
+
+    let attempt = |patch: Value| {
+        let rp = &rp;
+        let answers = answers.clone();
+        let key = &key;
+        let issuer = issuer.clone();
+        async move {
+            let browser = new_browser();
+            let login = browser.get(rp.url("/login")).send().await.unwrap();
+            let to = reqwest::Url::parse(&location(&login)).unwrap();
+            let q: std::collections::HashMap<_, _> = to.query_pairs().into_owned().collect();
+            let mut claims = json!({"iss": issuer, "sub": SUB, "aud": "rp-app", "exp": now + 300,
+                                    "iat": now, "nonce": q["nonce"], "uuid": SUB});
+            for (k, v) in patch.as_object().unwrap() {
+                claims[k] = v.clone();
+            }
+            *answers.token.lock().unwrap() = json!({
+                "access_token": "abc", "token_type": "bearer", "expires_in": 300,
+                "id_token": key.sign_jwt("JWT", &claims).unwrap(),
+            })
+            .to_string();
+            let cb = format!("/callback?code=c&state={}", q["state"]);
+            browser.get(rp.url(&cb)).send().await.unwrap().status()
+        }
+    };
+    for patch in [
+        json!({"aud": "another-app"}),
+        json!({"iss": "https://evil.test/oidc"}),
+        json!({"nonce": "replayed"}),
+        json!({"exp": now - 3600}),
+    ] {
+        assert_eq!(
+            attempt(patch.clone()).await,
+            StatusCode::BAD_REQUEST,
+            "{patch}"
+        );
+    }
+    assert_eq!(rp.count("verifications").await, 0);
+    let raw = sqlx::query("SELECT endpoint, uuid FROM raw_responses")
+        .fetch_all(rp.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(raw.len(), 4, "one raw token answer per refused attempt");
+    assert!(
+        raw.iter()
+            .all(|r| r.get::<Option<String>, _>("uuid").is_none())
+    );
+    assert_eq!(attempt(json!({})).await, StatusCode::SEE_OTHER);
+    assert_eq!(rp.count("verifications").await, 1);
+}
