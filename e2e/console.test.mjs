@@ -1,0 +1,171 @@
+// Browser test of the developer console (issue 4): a person signs up, creates an organization and
+// an app, copies the credentials, invites a member, rotates the secret; then a user signs in to an
+// outside client with those credentials. A real `verity serve --sandbox` on a free port, Debian's
+// chromium driven by playwright-core. Screenshots of each page go to target/e2e/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { createHmac } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const shots = join(root, 'target', 'e2e');
+const binary = process.env.VERITY_BIN ?? join(root, 'target', 'debug', 'verity');
+const CALLBACK = 'http://127.0.0.1:8090/callback';
+let server, base, browser, dataDir;
+
+function totp(base32, now = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(now / 1000 / 30)));
+  const h = createHmac('sha1', key).update(counter).digest();
+  const o = h[h.length - 1] & 15;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), 'verity-e2e-'));
+  server = spawn(binary, ['serve', '--sandbox'], {
+    env: {
+      ...process.env,
+      VERITY_LISTEN: '127.0.0.1:0',
+      VERITY_DATA_DIR: dataDir,
+      VERITY_ARGON2_MEMORY_KIB: '1024',
+      VERITY_ARGON2_ITERATIONS: '1',
+      VERITY_LOG: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  base = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('verity did not start within 60 s')), 60_000);
+    let out = '';
+    server.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/issuer (http:\/\/[^\s]+)\/oidc/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    server.on('exit', (code) => reject(new Error(`verity exited with ${code}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+test('an integrator registers an app in the console and a user signs in with it', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await ctx.newPage();
+
+  // Sign up on the way into the console.
+  await page.goto(`${base}/developer`);
+  await shot(page, '01-sign-in');
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await shot(page, '02-sign-up');
+  await page.getByLabel('Email').fill('integrator@example.test');
+  await page.getByLabel('Password', { exact: false }).first().fill('integrator-password');
+  await page.getByLabel('Confirm password').fill('integrator-password');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(`${base}/developer`);
+  await shot(page, '03-console-home');
+  assert.match(await page.textContent('body'), /integrator@example\.test/);
+
+  // An organization.
+  await page.getByLabel('New organization name').fill('Acme Benefits');
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await page.waitForURL(/\/developer\/orgs\/[0-9a-f]{32}$/);
+  await shot(page, '04-organization');
+
+  // An app.
+  await page.getByRole('link', { name: 'Register a new app' }).click();
+  await page.locator('#name').fill('Acme Veteran Discounts');
+  await page.locator('#redirect_uris').fill(CALLBACK);
+  await page.getByLabel('OpenID').check();
+  await page.getByLabel('Military').check();
+  await page.getByLabel('Refresh tokens allowed').check();
+  await shot(page, '05-new-app-form');
+  await page.getByRole('button', { name: 'Register app' }).click();
+  await shot(page, '06-credentials');
+  const clientId = (await page.textContent('#cred-client-id')).trim();
+  const firstSecret = (await page.textContent('#cred-client-secret')).trim();
+  assert.match(clientId, /^[0-9a-f]{32}$/);
+  assert.match(firstSecret, /^[0-9a-f]{64}$/);
+
+  // Invite a member.
+  await page.getByRole('link', { name: 'Organization' }).click();
+  await page.getByLabel('Invite by email').fill('colleague@example.test');
+  await page.getByLabel('Role').selectOption('admin');
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await page.waitForURL(/\/developer\/orgs\//);
+  assert.match(await page.textContent('body'), /colleague@example\.test/);
+  await shot(page, '07-member-invited');
+
+  // Rotate the secret: both stay valid until the old one is deleted.
+  await page.getByRole('link', { name: 'Acme Veteran Discounts' }).click();
+  await shot(page, '08-app-settings');
+  await page.getByRole('button', { name: 'Add a new secret' }).click();
+  const secret = (await page.textContent('#cred-client-secret')).trim();
+  assert.notEqual(secret, firstSecret);
+  await shot(page, '09-new-secret');
+  await ctx.close();
+
+  // A user signs in to an outside client with those credentials.
+  const user = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const p = await user.newPage();
+  let callback;
+  await p.route('http://127.0.0.1:8090/**', async (route) => {
+    callback = new URL(route.request().url());
+    await route.fulfill({ status: 200, contentType: 'text/html', body: '<p>outside client</p>' });
+  });
+  const authorize = new URL(`${base}/oauth/authorize`);
+  authorize.search = new URLSearchParams({
+    client_id: clientId, redirect_uri: CALLBACK, response_type: 'code',
+    scope: 'openid military', state: 'e2e-state', nonce: 'e2e-nonce',
+  }).toString();
+  await p.goto(authorize.toString());
+  await shot(p, '10-user-sign-in-phone');
+  await p.getByLabel('Email').fill('veteran@sandbox.test');
+  await p.getByLabel('Password').fill('sandbox-password');
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByLabel('Code').fill(totp('JBSWY3DPEHPK3PXP'));
+  await shot(p, '11-user-mfa-phone');
+  await p.getByRole('button', { name: 'Verify' }).click();
+  await p.getByRole('button', { name: 'Allow' }).waitFor();
+  await shot(p, '12-user-consent-phone');
+  await p.getByRole('button', { name: 'Allow' }).click();
+  await p.waitForURL(/127\.0\.0\.1:8090\/callback/);
+  assert.equal(callback.searchParams.get('state'), 'e2e-state');
+  const code = callback.searchParams.get('code');
+  assert.match(code, /^[0-9a-f]{32}$/);
+  const resp = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: 'Basic ' + Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64'),
+    },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: CALLBACK }),
+  });
+  assert.equal(resp.status, 200);
+  const tokens = await resp.json();
+  assert.ok(tokens.id_token && tokens.access_token && tokens.refresh_token);
+  const attrs = await (await fetch(`${base}/api/public/v3/attributes.json`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json();
+  assert.deepEqual(attrs.status, [{ group: 'military', subgroups: ['Veteran'], verified: true }]);
+  await user.close();
+});
