@@ -580,14 +580,26 @@ async fn update_app(
     let (p, pairs) = form(&state, &headers, body).await?;
     let (app, m) = app_and_member(&state, &client_id, &p).await?;
     match admin::update_app(&state, &client_id, app_input(&pairs, false)).await {
-        Ok(_) => {
+        Ok(updated) => {
+            // Who changed what: the names of the settings that differ.
+            let (before, after) = (app_json(&app), app_json(&updated));
+            let changed: Vec<&String> = after
+                .as_object()
+                .map(|a| {
+                    a.keys()
+                        .filter(|k| {
+                            *k != "updated_at" && before.get(k.as_str()) != a.get(k.as_str())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             state
                 .audit(
                     "console.app.updated",
                     Some(&p.user.uuid),
                     Some(&client_id),
                     &headers,
-                    json!({}),
+                    json!({"fields": changed}),
                 )
                 .await;
             Ok(see_other(&format!("/developer/apps/{client_id}")))

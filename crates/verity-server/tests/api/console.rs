@@ -339,6 +339,23 @@ async fn an_integrator_registers_an_app_in_the_console_and_a_user_signs_in_with_
     ] {
         assert!(audit.contains(e), "{e} in the audit page");
     }
+    let updates = app
+        .store
+        .find_audit(Some(&client_id), None, 100)
+        .await
+        .unwrap();
+    let update = updates
+        .iter()
+        .find(|e| e.event == "console.app.updated")
+        .unwrap();
+    let fields = update.detail["fields"].as_array().unwrap();
+    for f in ["name", "profile", "id_token_alg", "refresh_tokens"] {
+        assert!(
+            fields.iter().any(|x| x == f),
+            "who changed what: {f} in {fields:?}"
+        );
+    }
+    assert!(update.uuid.is_some(), "who");
     let resp = post(
         &app,
         &owner,
