@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
@@ -26,6 +26,7 @@ use verity_store::users::User;
 use crate::error::PageError;
 use crate::extract::{BodyKind, body_params, cookie, query_params, set_cookie};
 use crate::routes::interaction::SESSION_COOKIE;
+pub use crate::routes::{see_other, with_cookie};
 use crate::state::AppState;
 
 /// The built-in first-party app behind the account page.
@@ -48,20 +49,6 @@ pub fn router() -> Router<AppState> {
 /// The redirect URI of the account app at this deployment's public URL.
 pub fn callback_uri(public_url: &str) -> String {
     format!("{public_url}/account/callback")
-}
-
-pub fn see_other(location: &str) -> Response {
-    match HeaderValue::from_str(location) {
-        Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
-        Err(_) => PageError::bad_request("Invalid location.").into_response(),
-    }
-}
-
-pub fn with_cookie(mut resp: Response, cookie: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
 }
 
 /// The signed-in session and its user, if any.

@@ -26,6 +26,7 @@ use verity_store::users::{User, VerificationRecord};
 
 use crate::error::PageError;
 use crate::extract::{BodyKind, body_params, cookie, query_params, set_cookie};
+use crate::routes::{see_other, with_cookie};
 use crate::state::AppState;
 
 pub const BROWSER_COOKIE: &str = "verity_browser";
@@ -80,19 +81,6 @@ pub fn redirect_to_client(
     }
 }
 
-fn see_other(location: &str) -> Response {
-    match HeaderValue::from_str(location) {
-        Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
-        Err(_) => PageError::bad_request("Invalid location.").into_response(),
-    }
-}
-
-fn append_cookie(resp: &mut Response, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-}
-
 fn expired_page() -> PageError {
     PageError::bad_request(
         "This sign-in request has expired, was already completed, or was started in another browser. \
@@ -129,8 +117,8 @@ pub async fn start(
     state.store.insert_interaction(&ix).await?;
     let mut resp = advance(state, headers, ix, app, &request, None, None, false).await?;
     if existing.is_none() {
-        append_cookie(
-            &mut resp,
+        resp = with_cookie(
+            resp,
             &set_cookie(
                 BROWSER_COOKIE,
                 &browser,
@@ -508,17 +496,16 @@ async fn sign_in(
     l.ix.uuid = Some(user.uuid.clone());
     l.ix.signed_in_here = true;
     state.store.update_interaction(&l.ix).await?;
-    let mut resp = next(&l.ix.id);
-    append_cookie(
-        &mut resp,
+    let resp = next(&l.ix.id);
+    Ok(with_cookie(
+        resp,
         &set_cookie(
             SESSION_COOKIE,
             &sid,
             state.settings.session_ttl,
             state.secure_cookies,
         ),
-    );
-    Ok(resp)
+    ))
 }
 
 async fn verify_password(

@@ -120,7 +120,7 @@ async fn logout(
             .any(|r| r == uri),
         _ => false,
     };
-    let mut resp = match (registered, target) {
+    let resp = match (registered, target) {
         (true, Some(uri)) => {
             let mut location = uri.to_owned();
             if let Some(s) = params.get("state") {
@@ -137,10 +137,10 @@ async fn logout(
         (false, Some(_)) => signed_out_page(state, true)?,
         (_, None) => signed_out_page(state, false)?,
     };
-    if let Ok(v) = HeaderValue::from_str(&set_cookie(SESSION_COOKIE, "", 0, state.secure_cookies)) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    Ok(resp)
+    Ok(crate::routes::with_cookie(
+        resp,
+        &set_cookie(SESSION_COOKIE, "", 0, state.secure_cookies),
+    ))
 }
 
 fn signed_out_page(state: &AppState, unregistered: bool) -> Result<Response, PageError> {
