@@ -18,6 +18,7 @@
 //! - [`jose`]: JWS verification (RS256 and ES256 only) and lenient JWKS reading (ID.me quirks).
 //! - [`userinfo`]: telling the userinfo wire forms apart.
 //! - [`identity`]: [`Identity`]: attributes by handle in both claim-name families, groups.
+//! - [`inspect`]: a report on any provider from its discovery and JWKS (`verity check`).
 //! - [`session`]: [`Session`]: tokens refreshed with single flight.
 //! - [`error`]: typed, `#[non_exhaustive]` errors.
 //!
@@ -87,6 +88,7 @@ pub mod discovery;
 pub mod error;
 pub mod id_token;
 pub mod identity;
+pub mod inspect;
 pub mod jose;
 pub mod session;
 pub mod token;

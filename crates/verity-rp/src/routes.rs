@@ -136,7 +136,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     h.insert(

@@ -1,6 +1,7 @@
 //! `verity`: the commands of SPEC section 1.
 
 mod admin_cmds;
+mod rp_cmds;
 
 use std::sync::Arc;
 
@@ -29,6 +30,12 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Run the reference relying-party app against any issuer (SPEC 10).
+    Rp(verity_rp::RpArgs),
+    /// A sandbox provider and the reference app wired together; prints the URL to open.
+    Demo(rp_cmds::DemoArgs),
+    /// Probe any provider from the client side: discovery, JWKS, algorithms, quirks.
+    Check(rp_cmds::CheckArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +75,18 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin(args) => {
             init_logging(LogFormat::Text);
             admin_cmds::run(args).await
+        }
+        Command::Rp(args) => {
+            init_logging(LogFormat::Text);
+            rp_cmds::rp(args).await
+        }
+        Command::Demo(args) => {
+            init_logging(LogFormat::Text);
+            rp_cmds::demo(args).await
+        }
+        Command::Check(args) => {
+            init_logging(LogFormat::Text);
+            rp_cmds::check(args).await
         }
         Command::Keys {
             command: KeysCommand::Rotate(args),

@@ -329,3 +329,15 @@ async fn discovery_is_checked() {
         op.url("/api/public/v3/attributes.json")
     );
 }
+
+#[tokio::test]
+async fn inspect_reports_verity_without_problems() {
+    let op = spawn_provider().await;
+    let report = verity_client::inspect::inspect(&op.issuer).await.unwrap();
+    assert!(report.problems.is_empty(), "{report}");
+    assert!(report.quirks.is_empty(), "{report}");
+    let ktys: Vec<&str> = report.keys.keys.iter().map(|k| k.kty()).collect();
+    assert!(ktys.contains(&"RSA") && ktys.contains(&"EC"), "{ktys:?}");
+    let text = report.to_string();
+    assert!(text.contains("PKCE methods           S256"), "{text}");
+}

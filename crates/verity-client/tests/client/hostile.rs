@@ -497,3 +497,41 @@ async fn a_token_of_several_megabytes_is_refused_unread() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn idme_jwks_quirks_are_tolerated_and_reported() {
+    let h = Hostile::start().await;
+    h.userinfo_for(SUB);
+    // `algorithm` instead of `alg`; the same key again under a second kid and without `alg`.
+    let mut renamed = h.honest.jwk.clone();
+    let alg = renamed.as_object_mut().unwrap().remove("alg").unwrap();
+    renamed["algorithm"] = alg;
+    let mut second = h.honest.jwk.clone();
+    second.as_object_mut().unwrap().remove("alg");
+    second["kid"] = json!("second-kid");
+    *h.answers.jwks.lock().unwrap() = json!({"keys": [renamed, second]});
+    let config = ClientConfig::new(
+        &h.issuer,
+        CLIENT_ID,
+        ClientAuth::SecretPost("s".into()),
+        "http://127.0.0.1:8090/callback",
+    );
+    let client = Client::discover(config).await.unwrap();
+    for kid in [h.honest.kid.as_str(), "second-kid"] {
+        let pending = client.authorization_request().build().unwrap().1;
+        let header = json!({"alg": "RS256", "kid": kid, "typ": "JWT"});
+        let token = h.honest.sign(&header, &h.claims(&pending.nonce));
+        let id = client
+            .validate_id_token(&token, Some(&pending.nonce), Some(ACCESS_TOKEN), None)
+            .await
+            .unwrap();
+        assert_eq!(id.subject, SUB);
+    }
+    let report = verity_client::inspect::inspect(&h.issuer).await.unwrap();
+    let quirks = report.quirks.join("\n");
+    assert!(quirks.contains("`algorithm` instead of `alg`"), "{quirks}");
+    assert!(quirks.contains("no `alg`"), "{quirks}");
+    assert!(quirks.contains("same key as"), "{quirks}");
+    assert!(quirks.contains("PKCE S256 not announced"), "{quirks}");
+    assert!(report.problems.is_empty(), "{report}");
+}
