@@ -192,3 +192,22 @@ async fn private_key_jwt(
     }
     Ok(app)
 }
+
+/// RFC 7009 2.1 / RFC 7662 2.1: a client-authenticated POST naming one `token`.
+pub async fn token_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(App, Params), ApiError> {
+    let params = crate::extract::client_request_params(headers, body)?;
+    let app = authenticate(state, headers, &params).await?;
+    if let Some(name) = params.first_repeated() {
+        return Err(ApiError::invalid_request(format!(
+            "parameter {name} is repeated"
+        )));
+    }
+    if params.get("token").is_none() {
+        return Err(ApiError::invalid_request("token is missing"));
+    }
+    Ok((app, params))
+}

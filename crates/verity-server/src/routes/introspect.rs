@@ -13,8 +13,6 @@ use verity_core::secret::{is_token_shaped, token_hash};
 use verity_store::grants::TokenKind;
 
 use crate::error::ApiError;
-use crate::extract::client_request_params;
-use crate::routes::client::authenticate;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -27,16 +25,8 @@ async fn introspect(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let params = client_request_params(&headers, body)?;
-    let app = authenticate(&state, &headers, &params).await?;
-    if let Some(name) = params.first_repeated() {
-        return Err(ApiError::invalid_request(format!(
-            "parameter {name} is repeated"
-        )));
-    }
-    let token = params
-        .get("token")
-        .ok_or_else(|| ApiError::invalid_request("token is missing"))?;
+    let (app, params) = crate::routes::client::token_request(&state, &headers, body).await?;
+    let token = params.get("token").unwrap_or_default();
     let now = state.now();
     let found = if is_token_shaped(token) {
         state.store.find_token(&token_hash(token)).await?

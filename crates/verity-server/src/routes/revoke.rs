@@ -10,8 +10,6 @@ use axum::routing::post;
 use verity_core::secret::{is_token_shaped, token_hash};
 
 use crate::error::ApiError;
-use crate::extract::client_request_params;
-use crate::routes::client::authenticate;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -25,16 +23,8 @@ async fn revoke(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let params = client_request_params(&headers, body)?;
-    let app = authenticate(&state, &headers, &params).await?;
-    if let Some(name) = params.first_repeated() {
-        return Err(ApiError::invalid_request(format!(
-            "parameter {name} is repeated"
-        )));
-    }
-    let token = params
-        .get("token")
-        .ok_or_else(|| ApiError::invalid_request("token is missing"))?;
+    let (app, params) = crate::routes::client::token_request(&state, &headers, body).await?;
+    let token = params.get("token").unwrap_or_default();
     if is_token_shaped(token) {
         let now = state.now();
         if state
