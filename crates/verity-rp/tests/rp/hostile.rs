@@ -15,6 +15,9 @@ use verity_core::keys::{Alg, SigningKey};
 
 use crate::helpers::*;
 
+/// Builds the ID token from the honest claims.
+type MakeToken = Box<dyn FnOnce(Value) -> String>;
+
 const SUB: &str = "b5270c2011e843ea38d1fde275a3b49f";
 
 #[derive(Clone)]
@@ -85,7 +88,7 @@ async fn a_wrong_token_is_refused_and_an_honest_one_accepted() {
 
     let other_key = SigningKey::generate(Alg::RS256).unwrap().0;
     // One sign-in through the RP, the token endpoint answering with `make(claims)`.
-    let attempt = |make: Box<dyn FnOnce(Value) -> String>| {
+    let attempt = |make: MakeToken| {
         let rp = &rp;
         let answers = answers.clone();
         let issuer = issuer.clone();
@@ -105,7 +108,7 @@ async fn a_wrong_token_is_refused_and_an_honest_one_accepted() {
             browser.get(rp.url(&cb)).send().await.unwrap().status()
         }
     };
-    let patched = |patch: Value| -> Box<dyn FnOnce(Value) -> String> {
+    let patched = |patch: Value| -> MakeToken {
         let key = key.clone();
         Box::new(move |mut claims: Value| {
             for (k, v) in patch.as_object().unwrap() {
@@ -122,7 +125,7 @@ async fn a_wrong_token_is_refused_and_an_honest_one_accepted() {
         use base64::Engine;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
     };
-    let mut wrong: Vec<(&str, Box<dyn FnOnce(Value) -> String>)> = vec![
+    let mut wrong: Vec<(&str, MakeToken)> = vec![
         ("wrong aud", patched(json!({"aud": "another-app"}))),
         (
             "wrong iss",
@@ -142,7 +145,7 @@ async fn a_wrong_token_is_refused_and_an_honest_one_accepted() {
         ),
         (
             "unknown kid",
-            Box::new(|c: Value| other_key.sign_jwt("JWT", &c).unwrap()),
+            Box::new(move |c: Value| other_key.sign_jwt("JWT", &c).unwrap()),
         ),
         (
             "alg none",
