@@ -76,3 +76,27 @@ mod tests {
         assert!(parse_token_body(br#"{"token_type":"bearer"}"#).is_err());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn token_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = super::parse_token_body(&bytes);
+        }
+
+        #[test]
+        fn token_parser_on_json_objects_never_panics(
+            at in proptest::option::of(".{0,20}"),
+            tt in proptest::option::of("[a-zA-Z]{0,8}"),
+            exp in proptest::option::of(any::<i64>()),
+        ) {
+            let body = serde_json::json!({"access_token": at, "token_type": tt, "expires_in": exp});
+            if let Ok(t) = super::parse_token_body(body.to_string().as_bytes()) {
+                prop_assert!(t.token_type.eq_ignore_ascii_case("bearer"));
+            }
+        }
+    }
+}

@@ -20,6 +20,8 @@ const COOKIE: &str = "verity_rp";
 /// A sign-in left half-way is forgotten after this long.
 const PENDING_TTL: i64 = 900;
 const MAX_PENDING: usize = 10_000;
+/// How long a sign-in to the app lasts.
+const SESSION_TTL: i64 = 8 * 3600;
 
 /// The profile form: handle and label. Read by handle, never by position.
 const FIELDS: &[(&str, &str)] = &[
@@ -39,6 +41,7 @@ const FIELDS: &[(&str, &str)] = &[
 struct SignedIn {
     uuid: String,
     csrf: String,
+    at: i64,
 }
 
 #[derive(Default)]
@@ -270,13 +273,18 @@ async fn callback(
             "Please try again.",
         );
     };
-    state.sessions().signed_in.insert(
-        sid.clone(),
-        SignedIn {
-            uuid: verified.identity.subject.clone(),
-            csrf,
-        },
-    );
+    {
+        let mut s = state.sessions();
+        s.signed_in.retain(|_, v| now - v.at < SESSION_TTL);
+        s.signed_in.insert(
+            sid.clone(),
+            SignedIn {
+                uuid: verified.identity.subject.clone(),
+                csrf,
+                at: now,
+            },
+        );
+    }
     let mut resp = Redirect::to("/profile").into_response();
     *resp.status_mut() = StatusCode::SEE_OTHER;
     resp.headers_mut()
@@ -286,10 +294,12 @@ async fn callback(
 
 fn signed_in(state: &RpState, headers: &HeaderMap) -> Option<(String, String)> {
     let sid = session_id(headers)?;
+    let now = state.clock.now();
     state
         .sessions()
         .signed_in
         .get(&sid)
+        .filter(|s| now - s.at < SESSION_TTL)
         .map(|s| (s.uuid.clone(), s.csrf.clone()))
 }
 

@@ -7,7 +7,15 @@ use crate::helpers::*;
 
 /// Signs `email` in through the RP; returns the profile page.
 async fn sign_in(op: &Provider, rp: &TestRp, email: &str) -> String {
-    let browser = new_browser();
+    sign_in_with(&new_browser(), op, rp, email).await
+}
+
+async fn sign_in_with(
+    browser: &reqwest::Client,
+    op: &Provider,
+    rp: &TestRp,
+    email: &str,
+) -> String {
     let home = browser.get(rp.url("/")).send().await.unwrap();
     assert_eq!(home.headers()["x-frame-options"], "DENY");
     assert!(home.text().await.unwrap().contains("action=\"/login\""));
@@ -16,7 +24,7 @@ async fn sign_in(op: &Provider, rp: &TestRp, email: &str) -> String {
     let to_provider = location(&login);
     assert!(to_provider.starts_with(&op.url("/oauth/authorize?")));
     assert!(to_provider.contains("code_challenge_method=S256"));
-    let back = op.journey(&browser, &to_provider, email, "allow").await;
+    let back = op.journey(browser, &to_provider, email, "allow").await;
     assert!(back.starts_with(CALLBACK), "{back}");
     let cb = browser.get(rp.callback_url(&back)).send().await.unwrap();
     assert_eq!(
@@ -244,4 +252,39 @@ async fn declined_consent_and_forged_state_store_nothing_and_sign_nobody_in() {
     assert_eq!(location(&profile), "/", "not signed in");
     assert_eq!(rp.count("verifications").await, 0);
     assert_eq!(rp.count("user_activity").await, 0);
+}
+
+#[tokio::test]
+async fn the_profile_form_needs_its_csrf_token_and_the_sign_in_expires() {
+    let op = spawn_provider().await;
+    let rp = spawn_rp(
+        &op.issuer,
+        "sandbox-public",
+        None,
+        "student",
+        op.clock.clone(),
+    )
+    .await;
+    let browser = new_browser();
+    let html = sign_in_with(&browser, &op, &rp, "student@sandbox.test").await;
+    let csrf = hidden_value(&html, "csrf_token").unwrap();
+    let forged = browser
+        .post(rp.url("/profile"))
+        .form(&[("csrf_token", "forged"), ("fname", "X")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(rp.count("user_activity").await, 1);
+    let saved = browser
+        .post(rp.url("/profile"))
+        .form(&[("csrf_token", csrf.as_str()), ("fname", "Sam")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(rp.count("user_activity").await, 2);
+    op.clock.advance(8 * 3600);
+    let later = browser.get(rp.url("/profile")).send().await.unwrap();
+    assert_eq!(location(&later), "/", "the sign-in expired");
 }
