@@ -2,12 +2,21 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
+use serde::Deserialize;
 use verity_client::{ClientAuth, Secret};
 
-/// How the reference app reaches its provider.
-#[derive(Debug, Clone, Args, Default)]
+/// How the reference app reaches its provider. Every flag also reads its environment variable;
+/// `--config FILE` reads the same names (with underscores) from a TOML file, under flags and
+/// environment.
+#[derive(Debug, Clone, Args, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RpArgs {
+    /// A TOML file of settings (same names as the flags, with underscores).
+    #[arg(long, env = "VERITY_RP_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
     /// The provider's issuer: Verity's (`http://127.0.0.1:8080/oidc`) or ID.me's sandbox
     /// (`https://api.idmelabs.com/oidc`).
     #[arg(long, env = "VERITY_RP_ISSUER")]
@@ -55,6 +64,27 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8090";
 
 impl RpSettings {
     pub fn resolve(args: RpArgs) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str::<RpArgs>(&text)
+                    .with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => RpArgs::default(),
+        };
+        let args = RpArgs {
+            config: None,
+            issuer: args.issuer.or(file.issuer),
+            client_id: args.client_id.or(file.client_id),
+            client_secret: args.client_secret.or(file.client_secret),
+            client_auth: args.client_auth.or(file.client_auth),
+            redirect_uri: args.redirect_uri.or(file.redirect_uri),
+            scopes: args.scopes.or(file.scopes),
+            listen: args.listen.or(file.listen),
+            database_url: args.database_url.or(file.database_url),
+            data_dir: args.data_dir.or(file.data_dir),
+        };
         let issuer = args
             .issuer
             .ok_or_else(|| anyhow::anyhow!("VERITY_RP_ISSUER (--issuer) is required"))?;
@@ -94,5 +124,42 @@ impl RpSettings {
                 .database_url
                 .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("verity-rp.db").display())),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_over_file_over_defaults_and_secrets_redacted() {
+        let dir = std::env::temp_dir().join(format!("verity-rp-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("rp.toml");
+        std::fs::write(
+            &file,
+            "issuer = \"https://api.idmelabs.com/oidc\"\nclient_id = \"from-file\"\nclient_secret = \"hunter2\"\nscopes = \"military student\"\n",
+        )
+        .unwrap();
+        let s = RpSettings::resolve(RpArgs {
+            config: Some(file),
+            client_id: Some("from-flag".into()),
+            data_dir: Some(dir.clone()),
+            ..RpArgs::default()
+        })
+        .unwrap();
+        assert_eq!(s.issuer, "https://api.idmelabs.com/oidc");
+        assert_eq!(s.client_id, "from-flag");
+        assert_eq!(s.scopes, ["military", "student"]);
+        assert_eq!(s.redirect_uri, DEFAULT_REDIRECT_URI);
+        assert_eq!(s.listen, DEFAULT_LISTEN);
+        assert!(s.database_url.ends_with("verity-rp.db"));
+        assert!(matches!(s.auth, ClientAuth::SecretBasic(_)));
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(
+            RpSettings::resolve(RpArgs::default()).is_err(),
+            "issuer is required"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
