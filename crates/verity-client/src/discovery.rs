@@ -120,13 +120,14 @@ impl Metadata {
         Ok(())
     }
 
-    /// The `attributes.json` endpoint of an ID.me-compatible provider: beside `userinfo`.
+    /// The `attributes.json` endpoint of an ID.me-compatible provider: beside `userinfo` when that
+    /// is ID.me's `/api/public/v3/userinfo`; `None` for other providers (no such endpoint).
     pub fn attributes_endpoint(&self) -> Option<String> {
         let userinfo = self.userinfo_endpoint.as_deref()?;
         let base = userinfo
-            .trim_end_matches(".json")
-            .strip_suffix("/userinfo")?;
-        Some(format!("{base}/attributes.json"))
+            .strip_suffix("/api/public/v3/userinfo")
+            .or_else(|| userinfo.strip_suffix("/api/public/v3/userinfo.json"))?;
+        Some(format!("{base}/api/public/v3/attributes.json"))
     }
 
     /// Whether PKCE S256 is announced. ID.me accepts PKCE without announcing it, so the client
@@ -167,6 +168,10 @@ mod tests {
             Some("https://api.idmelabs.com/api/public/v3/attributes.json")
         );
         assert!(m.check("https://api.idmelabs.com/oidc", false).is_ok());
+        let mut keycloak = m.clone();
+        keycloak.userinfo_endpoint =
+            Some("https://kc.example/realms/r/protocol/openid-connect/userinfo".into());
+        assert_eq!(keycloak.attributes_endpoint(), None);
         assert!(matches!(
             m.check("https://api.idmelabs.com/oidc/", false),
             Err(DiscoveryError::IssuerMismatch { .. })
