@@ -132,8 +132,13 @@ pub fn router(state: RpState) -> axum::Router {
 
 /// The same habits as the provider: no framing, a strict CSP, no referrer (the callback URL
 /// carries a code), no caching of pages with personal data.
+/// Also one access-log line per request: method, path and status, never the query string (the
+/// callback's carries a code).
 async fn security_headers(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
     let mut resp = next.run(req).await;
+    tracing::info!(%method, %path, status = resp.status().as_u16(), "request");
     let h = resp.headers_mut();
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
