@@ -64,7 +64,11 @@ const MEMBERSHIP_SELECT: &str = "SELECT m.org_id, o.name AS org_name, m.uuid, u.
 
 impl Store {
     /// Creates an organization with its first owner in one transaction.
-    pub async fn insert_organization_with_owner(&self, org: &Organization, owner_uuid: &str) -> Result<()> {
+    pub async fn insert_organization_with_owner(
+        &self,
+        org: &Organization,
+        owner_uuid: &str,
+    ) -> Result<()> {
         let Store::Sqlite(pool) = self;
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
@@ -74,12 +78,14 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(conflict_or)?;
-        sqlx::query("INSERT INTO memberships (org_id, uuid, role, created_at) VALUES (?, ?, 'owner', ?)")
-            .bind(&org.id)
-            .bind(owner_uuid)
-            .bind(org.created_at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES (?, ?, 'owner', ?)",
+        )
+        .bind(&org.id)
+        .bind(owner_uuid)
+        .bind(org.created_at)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -90,12 +96,24 @@ impl Store {
             .bind(name)
             .fetch_optional(pool)
             .await?;
-        row.map(|r| Ok(Organization { id: r.try_get("id")?, name: r.try_get("name")?, created_at: r.try_get("created_at")? }))
-            .transpose()
+        row.map(|r| {
+            Ok(Organization {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
     }
 
     /// Adds or changes a member's role.
-    pub async fn upsert_membership(&self, org_id: &str, uuid: &str, role: &str, now: i64) -> Result<()> {
+    pub async fn upsert_membership(
+        &self,
+        org_id: &str,
+        uuid: &str,
+        role: &str,
+        now: i64,
+    ) -> Result<()> {
         let Store::Sqlite(pool) = self;
         sqlx::query(
             "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES (?, ?, ?, ?)
@@ -122,30 +140,36 @@ impl Store {
 
     pub async fn find_membership(&self, org_id: &str, uuid: &str) -> Result<Option<Membership>> {
         let Store::Sqlite(pool) = self;
-        let row = sqlx::query(&format!("{MEMBERSHIP_SELECT} WHERE m.org_id = ? AND m.uuid = ?"))
-            .bind(org_id)
-            .bind(uuid)
-            .fetch_optional(pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "{MEMBERSHIP_SELECT} WHERE m.org_id = ? AND m.uuid = ?"
+        ))
+        .bind(org_id)
+        .bind(uuid)
+        .fetch_optional(pool)
+        .await?;
         row.as_ref().map(membership).transpose()
     }
 
     /// The organizations a user belongs to.
     pub async fn find_user_memberships(&self, uuid: &str) -> Result<Vec<Membership>> {
         let Store::Sqlite(pool) = self;
-        let rows = sqlx::query(&format!("{MEMBERSHIP_SELECT} WHERE m.uuid = ? ORDER BY o.name"))
-            .bind(uuid)
-            .fetch_all(pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "{MEMBERSHIP_SELECT} WHERE m.uuid = ? ORDER BY o.name"
+        ))
+        .bind(uuid)
+        .fetch_all(pool)
+        .await?;
         rows.iter().map(membership).collect()
     }
 
     pub async fn find_org_members(&self, org_id: &str) -> Result<Vec<Membership>> {
         let Store::Sqlite(pool) = self;
-        let rows = sqlx::query(&format!("{MEMBERSHIP_SELECT} WHERE m.org_id = ? ORDER BY u.email"))
-            .bind(org_id)
-            .fetch_all(pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "{MEMBERSHIP_SELECT} WHERE m.org_id = ? ORDER BY u.email"
+        ))
+        .bind(org_id)
+        .fetch_all(pool)
+        .await?;
         rows.iter().map(membership).collect()
     }
 
@@ -179,7 +203,13 @@ impl Store {
     }
 
     /// Accepts an invitation for the account with its email: single use, and only until it expires.
-    pub async fn take_invitation(&self, token_hash: &str, uuid: &str, email: &str, now: i64) -> Result<Option<Invitation>> {
+    pub async fn take_invitation(
+        &self,
+        token_hash: &str,
+        uuid: &str,
+        email: &str,
+        now: i64,
+    ) -> Result<Option<Invitation>> {
         let Store::Sqlite(pool) = self;
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         let row = sqlx::query(
@@ -230,18 +260,30 @@ impl Store {
             .bind(client_id)
             .execute(&mut *tx)
             .await?;
-        let done = sqlx::query("DELETE FROM apps WHERE client_id = ?").bind(client_id).execute(&mut *tx).await?;
+        let done = sqlx::query("DELETE FROM apps WHERE client_id = ?")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
     pub async fn find_app_secrets(&self, client_id: &str) -> Result<Vec<SecretInfo>> {
         let Store::Sqlite(pool) = self;
-        let rows = sqlx::query("SELECT id, created_at FROM app_secrets WHERE client_id = ? ORDER BY created_at, id")
-            .bind(client_id)
-            .fetch_all(pool)
-            .await?;
-        rows.iter().map(|r| Ok(SecretInfo { id: r.try_get("id")?, created_at: r.try_get("created_at")? })).collect()
+        let rows = sqlx::query(
+            "SELECT id, created_at FROM app_secrets WHERE client_id = ? ORDER BY created_at, id",
+        )
+        .bind(client_id)
+        .fetch_all(pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SecretInfo {
+                    id: r.try_get("id")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn delete_app_secret(&self, client_id: &str, id: &str) -> Result<bool> {

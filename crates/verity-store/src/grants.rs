@@ -157,13 +157,27 @@ impl Store {
         if let Some(row) = fresh {
             return Ok(TakeCode::Fresh(code_from_row(&row)?));
         }
-        let used = sqlx::query("SELECT * FROM codes WHERE code_hash = ?")
+        let used = sqlx::query("UPDATE codes SET replayed_at = ? WHERE code_hash = ? RETURNING *")
+            .bind(now)
             .bind(code_hash)
             .fetch_optional(pool)
             .await?;
         Ok(match used {
             Some(row) => TakeCode::Replayed(code_from_row(&row)?),
             None => TakeCode::Unknown,
+        })
+    }
+
+    /// Whether a code was presented again after its first use (see `take_code`).
+    pub async fn find_code_replayed(&self, code_hash: &str) -> Result<bool> {
+        let Store::Sqlite(pool) = self;
+        let row = sqlx::query("SELECT replayed_at FROM codes WHERE code_hash = ?")
+            .bind(code_hash)
+            .fetch_optional(pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<Option<i64>, _>("replayed_at")?.is_some(),
+            None => false,
         })
     }
 

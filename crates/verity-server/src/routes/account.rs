@@ -66,11 +66,16 @@ pub async fn signed_in(
     else {
         return Ok(None);
     };
-    Ok(state
-        .store
-        .find_user(&session.uuid)
-        .await?
-        .map(|u| (session, u)))
+    let Some(user) = state.store.find_user(&session.uuid).await? else {
+        return Ok(None);
+    };
+    // A session that has not passed an enrolled second factor is not signed in here: the sign-in
+    // journey asks for the code first (otherwise a password alone could reach the account page
+    // and the console, and replace the second factor).
+    if user.totp_secret.is_some() && !session.mfa {
+        return Ok(None);
+    }
+    Ok(Some((session, user)))
 }
 
 /// A CSRF token bound to the session, derived so it needs no storage.
@@ -339,6 +344,10 @@ async fn confirm_enrolment(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let (session, user, form) = posted(&state, &headers, body).await?;
+    if user.totp_secret.is_some() {
+        // Replacing an authenticator goes through removal, which needs a current code.
+        return Ok(see_other("/account"));
+    }
     let Some(secret) = pending_secret(&state, &headers, &user) else {
         return Ok(see_other("/account"));
     };
@@ -386,27 +395,41 @@ async fn confirm_enrolment(
 /// A current TOTP code (or an unused recovery code) of the signed-in user.
 async fn proves_second_factor(
     state: &AppState,
+    headers: &HeaderMap,
     user: &User,
     code: &str,
 ) -> Result<bool, PageError> {
     let Some(sealed) = &user.totp_secret else {
         return Ok(false);
     };
+    // Limited like the sign-in's second step: the same counter.
+    let key = verity_core::throttle::mfa_key(&user.uuid);
+    let address =
+        verity_core::throttle::address_key(&crate::routes::interaction::client_address(headers));
+    if crate::routes::interaction::begin_attempt(state, &key, &address)
+        .await?
+        .is_some()
+    {
+        return Ok(false);
+    }
     let secret = state
         .master_key
         .decrypt(sealed, user.uuid.as_bytes())
         .map_err(|e| PageError::internal("decrypting a TOTP secret", e))?;
-    if let Some(step) = totp::verify(&secret, code, state.now(), user.totp_last_step) {
-        return Ok(state.store.take_totp_step(&user.uuid, step).await?);
+    let proved = if let Some(step) = totp::verify(&secret, code, state.now(), user.totp_last_step) {
+        state.store.take_totp_step(&user.uuid, step).await?
+    } else {
+        let normalized = totp::normalize_recovery_code(code);
+        normalized.len() == 10
+            && state
+                .store
+                .take_recovery_code(&user.uuid, &token_hash(&normalized), state.now())
+                .await?
+    };
+    if proved {
+        crate::routes::interaction::end_attempt(state, &key, &address).await?;
     }
-    let normalized = totp::normalize_recovery_code(code);
-    if normalized.len() == 10 {
-        return Ok(state
-            .store
-            .take_recovery_code(&user.uuid, &token_hash(&normalized), state.now())
-            .await?);
-    }
-    Ok(false)
+    Ok(proved)
 }
 
 /// POST /account/totp/remove: needs a current code.
@@ -416,7 +439,14 @@ async fn remove_totp(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let (session, user, form) = posted(&state, &headers, body).await?;
-    if !proves_second_factor(&state, &user, form.get("code").unwrap_or_default()).await? {
+    if !proves_second_factor(
+        &state,
+        &headers,
+        &user,
+        form.get("code").unwrap_or_default(),
+    )
+    .await?
+    {
         let resp = render_account(
             &state,
             &session,
@@ -446,7 +476,14 @@ async fn regenerate_recovery_codes(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let (session, user, form) = posted(&state, &headers, body).await?;
-    if !proves_second_factor(&state, &user, form.get("code").unwrap_or_default()).await? {
+    if !proves_second_factor(
+        &state,
+        &headers,
+        &user,
+        form.get("code").unwrap_or_default(),
+    )
+    .await?
+    {
         let resp = render_account(
             &state,
             &session,

@@ -521,7 +521,7 @@ async fn verify_password(
 }
 
 /// The client's address, as the request middleware recorded it.
-fn client_address(headers: &HeaderMap) -> String {
+pub(crate) fn client_address(headers: &HeaderMap) -> String {
     headers
         .get(crate::middleware::CLIENT_ADDRESS_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -529,28 +529,43 @@ fn client_address(headers: &HeaderMap) -> String {
         .to_owned()
 }
 
-/// Seconds until the first of `keys` unlocks, if any is locked.
-async fn locked(state: &AppState, keys: &[String]) -> Result<Option<i64>, PageError> {
-    let now = state.now();
-    let mut until = 0;
-    for k in keys {
-        until = until.max(state.store.find_lock(k).await?);
-    }
-    Ok((until > now).then_some(until - now))
-}
-
-/// Counts a failure against every key.
-async fn count_failure(state: &AppState, account: &str, address: &str) -> Result<(), PageError> {
+/// Counts this attempt against the account (or second factor) `key` and the client `address`
+/// before the secret is checked, so that concurrent attempts cannot slip past the limits.
+/// `Some(seconds to wait)` when either is over its limit.
+pub(crate) async fn begin_attempt(
+    state: &AppState,
+    key: &str,
+    address: &str,
+) -> Result<Option<i64>, PageError> {
     use verity_core::throttle::{ACCOUNT_LIMIT, ADDRESS_LIMIT, LOCK, WINDOW};
     let now = state.now();
-    state
+    let own = state
         .store
-        .record_failure(account, now, WINDOW, ACCOUNT_LIMIT, LOCK)
+        .take_attempt(key, now, WINDOW, ACCOUNT_LIMIT, LOCK)
         .await?;
-    state
+    if !own.allowed {
+        return Ok(Some((own.locked_until - now).max(1)));
+    }
+    let place = state
         .store
-        .record_failure(address, now, WINDOW, ADDRESS_LIMIT, LOCK)
+        .take_attempt(address, now, WINDOW, ADDRESS_LIMIT, LOCK)
         .await?;
+    if !place.allowed {
+        // This attempt never checked the account's secret: do not count it against the account.
+        state.store.release_attempt(key).await?;
+        return Ok(Some((place.locked_until - now).max(1)));
+    }
+    Ok(None)
+}
+
+/// A successful attempt: the account's counter starts again, the address gets its attempt back.
+pub(crate) async fn end_attempt(
+    state: &AppState,
+    key: &str,
+    address: &str,
+) -> Result<(), PageError> {
+    state.store.clear_failures(key).await?;
+    state.store.release_attempt(address).await?;
     Ok(())
 }
 
@@ -595,7 +610,7 @@ async fn signin(
     }
     let account = verity_core::throttle::account_key(&email);
     let address = verity_core::throttle::address_key(&client_address(&headers));
-    if let Some(wait) = locked(&state, &[account.clone(), address.clone()]).await? {
+    if let Some(wait) = begin_attempt(&state, &account, &address).await? {
         state
             .audit(
                 "signin.locked",
@@ -610,12 +625,11 @@ async fn signin(
     let user = state.store.find_user_by_email(&email).await?;
     // Unknown emails pay a full hash too, and get the same answer as a wrong password.
     if !verify_password(&state, user.as_ref(), password).await? {
-        count_failure(&state, &account, &address).await?;
-        let uuid = user.as_ref().map(|u| u.uuid.as_str());
+        // No user id on failures: the app's audit page must not tell which emails have accounts.
         state
             .audit(
                 "signin.failure",
-                uuid,
+                None,
                 Some(&l.app.client_id),
                 &headers,
                 json!({}),
@@ -633,7 +647,7 @@ async fn signin(
     let Some(user) = user else {
         return Err(expired_page());
     };
-    state.store.clear_failures(&account).await?;
+    end_attempt(&state, &account, &address).await?;
     state
         .audit(
             "signin.success",
@@ -755,7 +769,7 @@ async fn mfa(
         .map_err(|e| PageError::internal("decrypting a TOTP secret", e))?;
     let mfa_key = verity_core::throttle::mfa_key(&user.uuid);
     let address = verity_core::throttle::address_key(&client_address(&headers));
-    if let Some(wait) = locked(&state, &[mfa_key.clone(), address.clone()]).await? {
+    if let Some(wait) = begin_attempt(&state, &mfa_key, &address).await? {
         state
             .audit(
                 "mfa.locked",
@@ -794,7 +808,6 @@ async fn mfa(
         None => false,
     };
     if !accepted {
-        count_failure(&state, &mfa_key, &address).await?;
         state
             .audit(
                 "mfa.failure",
@@ -813,7 +826,7 @@ async fn mfa(
         )
         .await;
     }
-    state.store.clear_failures(&mfa_key).await?;
+    end_attempt(&state, &mfa_key, &address).await?;
     state.store.update_session_mfa(&session.id_hash).await?;
     state
         .audit(

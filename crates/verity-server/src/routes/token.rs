@@ -140,6 +140,15 @@ async fn authorization_code(
         parent: None,
     };
     let response = issue(state, app, &grant, now).await?;
+    // A replay that raced this redemption may have revoked the grant before these tokens were
+    // committed: the replay marked the code, so revoke them now and answer as for a replay.
+    if state.store.find_code_replayed(&code.code_hash).await? {
+        state
+            .store
+            .revoke_grant(&code.code_hash, state.now())
+            .await?;
+        return Err(ApiError::invalid_grant("the code was already used"));
+    }
     state
         .audit(
             "token.issued",
@@ -183,12 +192,27 @@ async fn refresh_token(
     if now >= current.expires_at {
         return Err(ApiError::invalid_grant("the refresh token has expired"));
     }
+    if !app.refresh_tokens {
+        return Err(ApiError::invalid_grant(
+            "refresh tokens are turned off for this app",
+        ));
+    }
+    // What the grant held, less any policy the app is no longer provisioned with.
+    let still_allowed: Vec<String> = current
+        .scopes
+        .iter()
+        .filter(|s| {
+            verity_core::authorize::ALWAYS_ALLOWED_SCOPES.contains(&s.as_str())
+                || app.policies.contains(s)
+        })
+        .cloned()
+        .collect();
     let scopes: Vec<String> = match params.get("scope") {
-        None => current.scopes.clone(),
+        None => still_allowed,
         Some(raw) => {
             let asked = ScopeSet::parse(raw)
                 .map_err(|e| ApiError::bad_request(ErrorCode::InvalidScope, e.to_string()))?;
-            if !asked.iter().all(|s| current.scopes.iter().any(|g| g == s)) {
+            if !asked.iter().all(|s| still_allowed.iter().any(|g| g == s)) {
                 return Err(ApiError::bad_request(
                     ErrorCode::InvalidScope,
                     "scope exceeds the original grant",

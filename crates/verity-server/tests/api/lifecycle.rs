@@ -855,3 +855,104 @@ async fn private_key_jwt_fetches_the_jwks_uri_again_for_an_unknown_kid() {
     .await;
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn concurrent_guesses_cannot_slip_past_the_limit() {
+    let app = Arc::new(spawn_app().await);
+    let browser = new_browser();
+    let params = app.confidential_request("openid");
+    let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = browser
+        .get(app.authorize_url(&pairs))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let action = app.url(&form_action(&page, "/signin").unwrap());
+    let csrf = hidden_value(&page, "csrf_token").unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (browser, action, csrf) = (browser.clone(), action.clone(), csrf.clone());
+        tasks.push(tokio::spawn(async move {
+            let password = format!("guess-{i}");
+            browser
+                .post(action)
+                .form(&[
+                    ("email", "veteran@sandbox.test"),
+                    ("password", password.as_str()),
+                    ("csrf_token", csrf.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    let mut checked = 0;
+    for t in tasks {
+        let status = t.await.unwrap();
+        assert!(
+            status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS,
+            "{status}"
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            checked += 1;
+        }
+    }
+    assert!(
+        checked <= 5,
+        "at most five passwords were checked, not {checked}"
+    );
+}
+
+#[tokio::test]
+async fn a_password_alone_does_not_open_the_account_page_or_the_console() {
+    let app = spawn_app().await;
+    let browser = new_browser();
+    // Start the account page's sign-in, give the password, stop at the second factor.
+    let resp = browser.get(app.url("/account")).send().await.unwrap();
+    let start = resp.headers()["location"].to_str().unwrap().to_owned();
+    let page = browser
+        .get(&start)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_value(&page, "csrf_token").unwrap();
+    let resp = browser
+        .post(app.url(&form_action(&page, "/signin").unwrap()))
+        .form(&[
+            ("email", "veteran@sandbox.test"),
+            ("password", PASSWORD),
+            ("csrf_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    for path in ["/account", "/developer"] {
+        let resp = browser.get(app.url(path)).send().await.unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::SEE_OTHER,
+            "{path} sends the person to finish signing in"
+        );
+        assert!(
+            resp.headers()["location"]
+                .to_str()
+                .unwrap()
+                .contains("/oauth/authorize")
+        );
+    }
+    let resp = browser
+        .post(app.url("/account/totp/start"))
+        .form(&[("csrf_token", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}

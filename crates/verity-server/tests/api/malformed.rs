@@ -831,7 +831,11 @@ async fn hostile_form_values_with_a_valid_csrf_token_get_the_page_again() {
         let resp = post_step(&app, &browser, &id, "mfa", &csrf, &[("code", code)]).await;
         expect_page(&resp, &format!("code {code:?}"), StatusCode::UNAUTHORIZED);
     }
-    // Five failures lock the second factor for a minute (attempts are limited like passwords).
+    // Five failures: the next attempt, even with the right code, is refused and locks the second
+    // factor for a minute (attempts are limited like passwords); after the minute it goes through.
+    let code = totp_code(app.clock.now());
+    let resp = post_step(&app, &browser, &id, "mfa", &csrf, &[("code", &code)]).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     app.clock.advance(61);
     let code = totp_code(app.clock.now());
     let resp = post_step(&app, &browser, &id, "mfa", &csrf, &[("code", &code)]).await;
