@@ -121,6 +121,36 @@ fn check_url(what: &str, raw: &str, sandbox: bool, problems: &mut Vec<String>) {
     }
 }
 
+/// A URL Verity itself calls (`jwks_uri`, `backchannel_logout_uri`): https, and outside the
+/// sandbox never a loopback, private or link-local literal host (no requests into our own network).
+fn check_server_url(what: &str, raw: &str, sandbox: bool, problems: &mut Vec<String>) {
+    let Ok(u) = url::Url::parse(raw) else {
+        problems.push(format!("{what} {raw:?} is not an absolute URL"));
+        return;
+    };
+    if sandbox {
+        if u.scheme() != "https" && u.scheme() != "http" {
+            problems.push(format!("{what} {raw:?} must be http(s)"));
+        }
+        return;
+    }
+    let internal = match u.host() {
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00
+        }
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        None => true,
+    };
+    if u.scheme() != "https" || internal {
+        problems.push(format!(
+            "{what} {raw:?} must be an https URL on a public host"
+        ));
+    }
+}
+
 fn check_ttl(what: &str, value: Option<i64>, min: i64, max: i64, problems: &mut Vec<String>) {
     if let Some(v) = value
         && !(min..=max).contains(&v)
@@ -135,8 +165,9 @@ fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminEr
     let mut problems = Vec::new();
     if let Some(name) = input.name {
         let name = name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 {
-            problems.push("name must have 1 to 100 characters".to_owned());
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            problems
+                .push("name must have 1 to 100 characters and no control characters".to_owned());
         }
         app.name = name;
     }
@@ -207,7 +238,13 @@ fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminEr
         app.userinfo_signed_response_alg = alg;
     }
     check_ttl("code_ttl", input.code_ttl, 30, 600, &mut problems);
-    check_ttl("access_ttl", input.access_ttl, 60, 86_400, &mut problems);
+    check_ttl(
+        "access_ttl",
+        input.access_ttl,
+        60,
+        MAX_SIGNED_TTL,
+        &mut problems,
+    );
     check_ttl(
         "refresh_ttl",
         input.refresh_ttl,
@@ -237,13 +274,13 @@ fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminEr
     }
     if let Some(uri) = input.jwks_uri {
         if let Some(u) = &uri {
-            check_url("jwks_uri", u, sandbox, &mut problems);
+            check_server_url("jwks_uri", u, sandbox, &mut problems);
         }
         app.jwks_uri = uri;
     }
     if let Some(uri) = input.backchannel_logout_uri {
         if let Some(u) = &uri {
-            check_url("backchannel_logout_uri", u, sandbox, &mut problems);
+            check_server_url("backchannel_logout_uri", u, sandbox, &mut problems);
         }
         app.backchannel_logout_uri = uri;
     }
@@ -258,6 +295,9 @@ fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminEr
     }
 }
 
+/// The longest `access_ttl` or `userinfo_ttl` an app may have (what an old key must outlive).
+pub const MAX_SIGNED_TTL: i64 = 86_400;
+
 /// A new client secret: 256 random bits, shown once, stored as a digest.
 fn new_secret() -> String {
     format!("{}{}", new_token(), new_token())
@@ -269,9 +309,9 @@ pub async fn create_organization(
     owner: Option<&str>,
 ) -> Result<Organization, AdminError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(AdminError::Invalid(vec![
-            "name must have 1 to 100 characters".into(),
+            "name must have 1 to 100 characters and no control characters".into(),
         ]));
     }
     if state.store.find_organization_by_name(name).await?.is_some() {
@@ -411,6 +451,10 @@ pub async fn create_user(
             "an account for {email} exists"
         )));
     }
+    let _slot = state
+        .hashing_permit()
+        .await
+        .ok_or_else(|| AdminError::Internal("too busy hashing passwords".into()))?;
     let passwords = state.passwords.clone();
     let owned = password.to_owned();
     let hash = tokio::task::spawn_blocking(move || passwords.hash(&owned))

@@ -135,7 +135,12 @@ pub async fn rotate_keys(
     now: i64,
     delay: i64,
 ) -> anyhow::Result<Vec<String>> {
-    let longest = store.find_longest_signed_lifetime().await?;
+    // The largest lifetime an app may set, not only today's longest: an app may raise its
+    // lifetimes after the rotation, and what the old key signed must still verify.
+    let longest = store
+        .find_longest_signed_lifetime()
+        .await?
+        .max(crate::admin::MAX_SIGNED_TTL);
     let current = store.find_signing_keys(now).await?;
     let mut kids = Vec::new();
     for alg in [Alg::RS256, Alg::ES256] {

@@ -16,11 +16,13 @@ pub struct Mail<'a> {
 }
 
 fn render(state: &AppState, mail: &Mail<'_>) -> String {
+    // Header values never carry a line break (no header injection through a name or address).
+    let header = |v: &str| v.replace(['\r', '\n'], " ");
     format!(
         "From: {}\r\nTo: {}\r\nSubject: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
-        state.settings.smtp_from,
-        mail.to,
-        mail.subject,
+        header(&state.settings.smtp_from),
+        header(mail.to),
+        header(mail.subject),
         mail.body.replace('\n', "\r\n")
     )
 }

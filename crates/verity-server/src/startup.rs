@@ -88,6 +88,9 @@ pub async fn prepare_state(
             .build()
             .context("building the HTTP client")?,
         client_jwks_cache: Default::default(),
+        hashing: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+        ),
         settings,
     }))
 }

@@ -35,6 +35,9 @@ pub struct Shared {
     pub discovery_json: String,
     /// Outgoing HTTP (back-channel logout, client JWKS): no redirects followed.
     pub http: reqwest::Client,
+    /// Bounds concurrent argon2id runs (19 MiB and a core each): a storm of sign-ins queues here
+    /// instead of exhausting memory and starving every other request.
+    pub hashing: tokio::sync::Semaphore,
     /// Apps' `jwks_uri` documents: client id -> (fetched at, JWKS).
     pub client_jwks_cache:
         std::sync::Mutex<std::collections::HashMap<String, (i64, serde_json::Value)>>,
@@ -111,15 +114,19 @@ impl Shared {
             }
         }
         let fetched = async {
-            let resp = self.http.get(uri).send().await.ok()?;
+            let mut resp = self.http.get(uri).send().await.ok()?;
             if !resp.status().is_success() {
                 return None;
             }
-            let bytes = resp.bytes().await.ok()?;
-            if bytes.len() > 64 * 1024 {
-                return None;
+            // Read at most 64 KiB, whatever the server sends.
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.ok()? {
+                body.extend_from_slice(&chunk);
+                if body.len() > 64 * 1024 {
+                    return None;
+                }
             }
-            serde_json::from_slice::<serde_json::Value>(&bytes).ok()
+            serde_json::from_slice::<serde_json::Value>(&body).ok()
         }
         .await;
         match (fetched, cached) {
@@ -130,10 +137,25 @@ impl Shared {
                 Ok(set)
             }
             (None, Some((_, set))) => Ok(set),
-            (None, None) => Err(ApiError::invalid_client(
-                "the app's jwks_uri could not be fetched",
-            )),
+            (None, None) => {
+                // Remember the failure too: at most one fetch a minute per app, however many
+                // assertions arrive.
+                if let Ok(mut c) = self.client_jwks_cache.lock() {
+                    c.insert(client_id.to_owned(), (now, serde_json::json!({"keys": []})));
+                }
+                Err(ApiError::invalid_client(
+                    "the app's jwks_uri could not be fetched",
+                ))
+            }
         }
+    }
+
+    /// A slot for one password hash, waiting at most 10 s (`None`: too busy, answer 503).
+    pub async fn hashing_permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.hashing.acquire())
+            .await
+            .ok()?
+            .ok()
     }
 
     /// Writes an audit row (time, user, app, client address and request id from the request

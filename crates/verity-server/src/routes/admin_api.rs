@@ -264,7 +264,13 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
         .and_then(parse_bearer);
     match sent {
         Some(token) if constant_time_eq(token.as_bytes(), expected.0.as_bytes()) => {
-            next.run(req).await
+            let mut resp = next.run(req).await;
+            // Answers may carry a client secret: never cached.
+            resp.headers_mut().insert(
+                header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            resp
         }
         _ => ApiError {
             www_authenticate: Some(r#"Bearer realm="verity-admin""#.into()),

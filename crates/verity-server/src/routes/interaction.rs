@@ -508,11 +508,20 @@ async fn sign_in(
     ))
 }
 
+fn busy() -> PageError {
+    PageError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Busy",
+        "Too many sign-ins are in progress right now. Please try again in a moment.",
+    )
+}
+
 async fn verify_password(
     state: &AppState,
     user: Option<&User>,
     password: String,
 ) -> Result<bool, PageError> {
+    let _slot = state.hashing_permit().await.ok_or_else(busy)?;
     let passwords = state.passwords.clone();
     let hash = user.map(|u| u.password_hash.clone());
     tokio::task::spawn_blocking(move || passwords.verify(hash.as_deref(), &password))
@@ -693,6 +702,7 @@ async fn signup(
         )
         .await;
     }
+    let _slot = state.hashing_permit().await.ok_or_else(busy)?;
     let passwords = state.passwords.clone();
     let hash = tokio::task::spawn_blocking(move || passwords.hash(&password))
         .await

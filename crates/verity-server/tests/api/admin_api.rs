@@ -526,3 +526,50 @@ async fn the_admin_api_is_disabled_without_a_token() {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
 }
+
+#[tokio::test]
+async fn outside_the_sandbox_urls_verity_calls_must_be_public_https() {
+    let app = spawn_with(|s| {
+        s.admin_token = Some(verity_server::settings::Secret(TOKEN.into()));
+        s.environment = verity_server::Environment::Production;
+    })
+    .await;
+    let (_, org) = ok(
+        &app,
+        Method::POST,
+        "/organizations",
+        Some(json!({"name": "Prod"})),
+    )
+    .await;
+    let path = format!("/organizations/{}/apps", org["id"].as_str().unwrap());
+    for bad in [
+        "http://127.0.0.1:9200/jwks",
+        "https://10.1.2.3/jwks",
+        "https://localhost/jwks",
+        "https://[::1]/jwks",
+        "https://169.254.169.254/latest",
+    ] {
+        for field in ["jwks_uri", "backchannel_logout_uri"] {
+            let body = json!({"name": "A", "redirect_uris": ["https://a.example/cb"], field: bad});
+            let (s, b) = ok(&app, Method::POST, &path, Some(body)).await;
+            assert_error(s, &b, StatusCode::BAD_REQUEST, &format!("{field} {bad}"));
+        }
+    }
+    let body = json!({"name": "A", "redirect_uris": ["https://a.example/cb"], "jwks_uri": "https://keys.example.com/jwks"});
+    let (s, b) = ok(&app, Method::POST, &path, Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // Names with control characters (mail header injection) are refused.
+    let (s, b) = ok(
+        &app,
+        Method::POST,
+        "/organizations",
+        Some(json!({"name": "x\r\nBcc: all@example.test"})),
+    )
+    .await;
+    assert_error(
+        s,
+        &b,
+        StatusCode::BAD_REQUEST,
+        "control characters in a name",
+    );
+}
