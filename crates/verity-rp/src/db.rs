@@ -1,15 +1,17 @@
-//! The app's tables (migrations in `migrations/sqlite`): `verifications`, `raw_responses`
+//! The app's tables (migrations in `migrations/sqlite` and `migrations/postgres`, kept in step):
 //! (append-only), `user_activity`.
 
-use std::str::FromStr;
-
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::any::AnyPoolOptions;
 use verity_client::{Identity, RawResponse};
 
+/// The app's database: SQLite (the embedded default) or PostgreSQL, through sqlx's `Any` driver;
+/// the SQL is written once with `?` placeholders and numbered for PostgreSQL by [`Db::sql`].
 #[derive(Debug, Clone)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: AnyPool,
+    postgres: bool,
 }
 
 /// A stored verification.
@@ -23,29 +25,64 @@ pub struct VerificationRow {
 }
 
 impl Db {
-    /// Opens (creating the file if missing) and migrates.
+    /// Opens (creating a SQLite file if missing) and migrates.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
-        if !url.starts_with("sqlite:") {
-            anyhow::bail!("verity rp supports sqlite:// database URLs only");
-        }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .foreign_keys(true);
-        if let Some(dir) = options.get_filename().parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir)?;
-        }
-        let pool = SqlitePoolOptions::new()
+        sqlx::any::install_default_drivers();
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let url = if let Some(rest) = url.strip_prefix("sqlite://") {
+            let path = rest.split('?').next().unwrap_or_default();
+            if let Some(dir) = std::path::Path::new(path).parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir)?;
+            }
+            if rest.contains('?') {
+                url.to_owned()
+            } else {
+                format!("{url}?mode=rwc")
+            }
+        } else if postgres {
+            url.to_owned()
+        } else {
+            anyhow::bail!("verity rp supports sqlite:// and postgres:// database URLs");
+        };
+        let pool = AnyPoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect(&url)
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Db { pool })
+        if postgres {
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        } else {
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        }
+        Ok(Db { pool, postgres })
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The statement for this backend: `?` placeholders become `$1, $2, ...` on PostgreSQL.
+    pub fn sql(&self, statement: &str) -> String {
+        if !self.postgres {
+            return statement.to_owned();
+        }
+        let mut out = String::with_capacity(statement.len() + 8);
+        let mut n = 0;
+        for c in statement.chars() {
+            if c == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// Appends the raw bodies of one flow.
@@ -56,10 +93,8 @@ impl Db {
     ) -> sqlx::Result<()> {
         let mut tx = self.pool.begin().await?;
         for r in responses {
-            sqlx::query(
-                "INSERT INTO raw_responses (uuid, endpoint, status, content_type, body, received_at) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
+            sqlx::query(&self.sql(                "INSERT INTO raw_responses (uuid, endpoint, status, content_type, body, received_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)"))
             .bind(uuid)
             .bind(r.endpoint)
             .bind(i64::from(r.status))
@@ -82,12 +117,10 @@ impl Db {
         now: i64,
     ) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO verifications (uuid, issuer, groups, attributes, first_verified_at, updated_at) \
+        sqlx::query(&self.sql(            "INSERT INTO verifications (uuid, issuer, groups, attributes, first_verified_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?) \
              ON CONFLICT (uuid) DO UPDATE SET issuer = excluded.issuer, groups = excluded.groups, \
-             attributes = excluded.attributes, updated_at = excluded.updated_at",
-        )
+             attributes = excluded.attributes, updated_at = excluded.updated_at"))
         .bind(&identity.subject)
         .bind(issuer)
         .bind(serde_json::to_string(&identity.groups)?)
@@ -97,10 +130,8 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         for r in responses {
-            sqlx::query(
-                "INSERT INTO raw_responses (uuid, endpoint, status, content_type, body, received_at) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
+            sqlx::query(&self.sql(                "INSERT INTO raw_responses (uuid, endpoint, status, content_type, body, received_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)"))
             .bind(&identity.subject)
             .bind(r.endpoint)
             .bind(i64::from(r.status))
@@ -110,9 +141,9 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query(
+        sqlx::query(&self.sql(
             "INSERT INTO user_activity (uuid, event, detail, at) VALUES (?, 'verified', ?, ?)",
-        )
+        ))
         .bind(&identity.subject)
         .bind(issuer)
         .bind(now)
@@ -129,18 +160,20 @@ impl Db {
         detail: Option<&str>,
         now: i64,
     ) -> sqlx::Result<()> {
-        sqlx::query("INSERT INTO user_activity (uuid, event, detail, at) VALUES (?, ?, ?, ?)")
-            .bind(uuid)
-            .bind(event)
-            .bind(detail)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            &self.sql("INSERT INTO user_activity (uuid, event, detail, at) VALUES (?, ?, ?, ?)"),
+        )
+        .bind(uuid)
+        .bind(event)
+        .bind(detail)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     pub async fn find_verification(&self, uuid: &str) -> anyhow::Result<Option<VerificationRow>> {
-        let Some(row) = sqlx::query("SELECT * FROM verifications WHERE uuid = ?")
+        let Some(row) = sqlx::query(&self.sql("SELECT * FROM verifications WHERE uuid = ?"))
             .bind(uuid)
             .fetch_optional(&self.pool)
             .await?

@@ -39,7 +39,7 @@ pub struct RpArgs {
     /// Listen address [default: 127.0.0.1:8090].
     #[arg(long, env = "VERITY_LISTEN")]
     pub listen: Option<String>,
-    /// Database [default: sqlite://DATA_DIR/verity-rp.db].
+    /// Database: sqlite://FILE or postgres://... [default: sqlite://DATA_DIR/verity-rp.db].
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Data directory [default: ./verity-data].

@@ -60,8 +60,61 @@ pub async fn spawn_provider() -> Provider {
 pub struct TestRp {
     pub base: String,
     pub db: verity_rp::db::Db,
+    /// The PostgreSQL database made for this test, dropped by [`TestRp::finish`].
+    pg_database: Option<String>,
     _dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Where the reference app keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// SQLite always; PostgreSQL as well when `VERITY_TEST_DATABASE_URL` names a server (`.ci/run`
+/// sets it), each test on a fresh database.
+pub fn backends() -> Vec<Backend> {
+    let mut b = vec![Backend::Sqlite];
+    if std::env::var("VERITY_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
+        b.push(Backend::Postgres);
+    }
+    b
+}
+
+async fn admin_connection() -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let url = std::env::var("VERITY_TEST_DATABASE_URL").unwrap();
+    sqlx::AnyConnection::connect(&url).await.unwrap()
+}
+
+/// A fresh, empty PostgreSQL database: (URL, name).
+async fn fresh_pg_database() -> (String, String) {
+    let name = format!("verity_rp_test_{}", verity_core::secret::new_token());
+    let mut admin = admin_connection().await;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&std::env::var("VERITY_TEST_DATABASE_URL").unwrap()).unwrap();
+    url.set_path(&format!("/{name}"));
+    (url.to_string(), name)
+}
+
+impl TestRp {
+    /// Closes the app's pool and drops its PostgreSQL database, if it had one.
+    pub async fn finish(self) {
+        self.db.close().await;
+        if let Some(name) = &self.pg_database {
+            let mut admin = admin_connection().await;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
+    }
 }
 
 pub async fn spawn_rp(
@@ -71,7 +124,25 @@ pub async fn spawn_rp(
     scopes: &str,
     clock: Arc<ManualClock>,
 ) -> TestRp {
+    spawn_rp_on(Backend::Sqlite, issuer, client_id, secret, scopes, clock).await
+}
+
+pub async fn spawn_rp_on(
+    backend: Backend,
+    issuer: &str,
+    client_id: &str,
+    secret: Option<&str>,
+    scopes: &str,
+    clock: Arc<ManualClock>,
+) -> TestRp {
     let dir = tempfile::tempdir().unwrap();
+    let (database_url, pg_database) = match backend {
+        Backend::Sqlite => (None, None),
+        Backend::Postgres => {
+            let (url, name) = fresh_pg_database().await;
+            (Some(url), Some(name))
+        }
+    };
     let settings = RpSettings::resolve(verity_rp::RpArgs {
         issuer: Some(issuer.into()),
         client_id: Some(client_id.into()),
@@ -79,6 +150,7 @@ pub async fn spawn_rp(
         scopes: Some(scopes.into()),
         listen: Some("127.0.0.1:0".into()),
         data_dir: Some(dir.path().to_owned()),
+        database_url,
         ..Default::default()
     })
     .unwrap();
@@ -99,6 +171,7 @@ pub async fn spawn_rp(
     TestRp {
         base,
         db,
+        pg_database,
         _dir: dir,
         _shutdown: tx,
     }

@@ -109,8 +109,12 @@ async fn every_persona_is_stored_and_prefills_the_profile() {
             groups: &[("military", true), ("teacher", true), ("responder", true)],
         },
     ];
-    for case in cases {
-        let rp = spawn_rp(
+    for (case, backend) in cases
+        .iter()
+        .flat_map(|c| backends().into_iter().map(move |b| (c, b)))
+    {
+        let rp = spawn_rp_on(
+            backend,
             &op.issuer,
             "sandbox-confidential",
             Some("sandbox-secret"),
@@ -171,14 +175,22 @@ async fn every_persona_is_stored_and_prefills_the_profile() {
             serde_json::from_str(&raw[0].get::<String, _>("body")).unwrap();
         assert_eq!(token_body["access_token"], "[redacted]");
         assert!(token_body["id_token"].as_str().unwrap().contains('.'));
-        assert_eq!(rp.count("user_activity").await, 1);
+        assert_eq!(rp.count("user_activity").await, 1, "{backend:?}");
+        rp.finish().await;
     }
 }
 
 #[tokio::test]
 async fn returning_updates_the_row_and_appends_the_raw_bodies() {
+    for backend in backends() {
+        returning_updates_the_row_on(backend).await;
+    }
+}
+
+async fn returning_updates_the_row_on(backend: Backend) {
     let op = spawn_provider().await;
-    let rp = spawn_rp(
+    let rp = spawn_rp_on(
+        backend,
         &op.issuer,
         "sandbox-public",
         None,
@@ -216,6 +228,7 @@ async fn returning_updates_the_row_and_appends_the_raw_bodies() {
             .await
             .is_err()
     );
+    rp.finish().await;
 }
 
 #[tokio::test]
