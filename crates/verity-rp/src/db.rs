@@ -1,5 +1,5 @@
-//! The app's tables (migrations in `migrations/sqlite` and `migrations/postgres`, kept in step):
-//! (append-only), `user_activity`.
+//! The app's tables: `verifications`, `raw_responses` (append-only) and `user_activity`, with
+//! migrations in `migrations/sqlite` and `migrations/postgres` kept in step.
 
 use sqlx::AnyPool;
 use sqlx::Row;
