@@ -19,6 +19,8 @@ enum Expect {
     Refused,
     /// Input the endpoint ignores (discovery, JWKS, showing a page): a 2xx or 4xx.
     Ignored,
+    /// Any answer but a 5xx; a redirect only to a registered URI (checked for every target).
+    Redirectable,
 }
 
 #[derive(Debug, Clone)]
@@ -367,6 +369,7 @@ fn check(app: &TestApp, target: &Target, input: &Input, resp: &reqwest::Response
             status.is_success() || status.is_client_error(),
             "{what}: {status}"
         ),
+        Expect::Redirectable => {}
     }
 }
 
@@ -912,4 +915,149 @@ async fn answers_posted_before_sign_in_do_not_skip_the_consent_or_verification_p
         assert_eq!(trace.pages, pages, "{step} posted before sign-in");
         assert!(cb.get("code").is_some());
     }
+}
+
+/// The endpoints added after the core flow: revocation, introspection, logout, the account page,
+/// the console and the admin API. Hostile input on each is a 4xx (or a page), never a 5xx, and
+/// never a redirect off the server except to a registered URI.
+#[tokio::test]
+async fn hostile_input_on_the_later_endpoints_is_never_a_5xx() {
+    let app = spawn_with(|s| {
+        s.admin_token = Some(verity_server::settings::Secret(
+            "hostile-admin-token".into(),
+        ))
+    })
+    .await;
+    // A signed-in browser (the account page's sign-in), so the console and account handlers run.
+    let browser = new_browser();
+    let resp = browser.get(app.url("/account")).send().await.unwrap();
+    let start = location(&resp).unwrap();
+    let (cb, _) = app
+        .journey(&browser, &start, &Journey::persona("student@sandbox.test"))
+        .await;
+    browser.get(&cb.location).send().await.unwrap();
+    let page = browser
+        .get(app.url("/developer"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_value(&page, "csrf_token").unwrap();
+    let t = |method: Method, path: &str, expect| Target {
+        method,
+        path: path.to_owned(),
+        expect,
+    };
+    let targets = vec![
+        t(Method::POST, "/oauth/revoke", Expect::Refused),
+        t(Method::POST, "/oauth/introspect", Expect::Refused),
+        t(Method::GET, "/account/callback", Expect::Redirectable),
+        t(Method::POST, "/account/totp/start", Expect::Redirectable),
+        t(Method::POST, "/account/totp/confirm", Expect::Redirectable),
+        t(Method::POST, "/account/totp/remove", Expect::Redirectable),
+        t(
+            Method::POST,
+            "/account/recovery-codes",
+            Expect::Redirectable,
+        ),
+        t(
+            Method::POST,
+            "/account/consents/revoke",
+            Expect::Redirectable,
+        ),
+        t(Method::POST, "/developer/orgs", Expect::Redirectable),
+        t(
+            Method::GET,
+            "/developer/orgs/0123456789abcdef0123456789abcdef",
+            Expect::Redirectable,
+        ),
+        t(
+            Method::POST,
+            "/developer/orgs/0123456789abcdef0123456789abcdef/invitations",
+            Expect::Redirectable,
+        ),
+        t(
+            Method::POST,
+            "/developer/orgs/0123456789abcdef0123456789abcdef/apps",
+            Expect::Redirectable,
+        ),
+        t(
+            Method::GET,
+            "/developer/apps/sandbox-confidential",
+            Expect::Redirectable,
+        ),
+        t(
+            Method::POST,
+            "/developer/apps/sandbox-confidential",
+            Expect::Redirectable,
+        ),
+        t(
+            Method::POST,
+            "/developer/apps/sandbox-confidential/secrets",
+            Expect::Redirectable,
+        ),
+        t(
+            Method::GET,
+            "/developer/invitations/zz",
+            Expect::Redirectable,
+        ),
+        t(Method::POST, "/api/admin/v1/organizations", Expect::Refused),
+        t(Method::POST, "/api/admin/v1/users", Expect::Refused),
+        t(
+            Method::PATCH,
+            "/api/admin/v1/apps/sandbox-confidential",
+            Expect::Refused,
+        ),
+        t(
+            Method::PUT,
+            "/api/admin/v1/users/x/verifications/military",
+            Expect::Refused,
+        ),
+        // Last: logout ends the browser's session.
+        t(Method::GET, "/oauth/logout", Expect::Redirectable),
+        t(Method::POST, "/oauth/logout", Expect::Redirectable),
+    ];
+    let admin = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(
+            [(
+                reqwest::header::AUTHORIZATION,
+                HeaderValue::from_static("Bearer hostile-admin-token"),
+            )]
+            .into_iter()
+            .collect(),
+        )
+        .build()
+        .unwrap();
+    for target in &targets {
+        for input in inputs(&csrf) {
+            let client = if target.path.starts_with("/api/admin") {
+                &admin
+            } else {
+                &browser
+            };
+            let resp = send(&app, client, target, &input).await;
+            check(&app, target, &input, &resp);
+        }
+    }
+    // Nothing hostile was registered on the way.
+    let (s, _) = (
+        browser
+            .get(app.url("/developer"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        (),
+    );
+    assert!(s.is_success() || s.is_redirection());
+    assert!(
+        app.store
+            .find_app("sandbox-confidential")
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
