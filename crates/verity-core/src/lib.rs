@@ -9,6 +9,7 @@
 //! - [`redirect`]: redirect-URI registration rules and exact matching.
 //! - [`pkce`]: RFC 7636 S256 challenges and verifiers.
 //! - [`authorize`]: authorization-request validation, and where each error may be delivered.
+//! - [`grant`]: what a redeemed code must match; the scopes a refresh may carry.
 //! - [`interaction`]: which page of the sign-in journey comes next.
 //! - [`identity`]: attributes, groups, policies, and the claims a grant releases.
 //! - [`claims`]: the ID-token and userinfo claim sets.
@@ -23,6 +24,7 @@ pub mod authorize;
 pub mod claims;
 pub mod client_auth;
 pub mod clock;
+pub mod grant;
 pub mod identity;
 pub mod interaction;
 pub mod jose;

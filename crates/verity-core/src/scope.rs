@@ -84,6 +84,15 @@ impl ScopeSet {
         self.0.join(" ")
     }
 
+    /// Whether one of the remembered sets (each in [`ScopeSet::canonical`] form) covers every
+    /// scope of this one: a remembered consent then needs no new consent page.
+    pub fn covered_by_any(&self, remembered: &[String]) -> bool {
+        remembered.iter().any(|set| {
+            let granted: Vec<&str> = set.split(' ').collect();
+            self.iter().all(|s| granted.contains(&s))
+        })
+    }
+
     /// A canonical key for "the same set": sorted, space separated.
     pub fn canonical(&self) -> String {
         let mut v = self.0.clone();
@@ -123,6 +132,14 @@ mod tests {
         assert_eq!(ScopeSet::parse("open\"id"), Err(ScopeError::BadCharacter));
         assert_eq!(ScopeSet::parse("a\tb"), Err(ScopeError::BadCharacter));
         assert_eq!(ScopeSet::parse("caf\u{e9}"), Err(ScopeError::BadCharacter));
+    }
+
+    #[test]
+    fn remembered_sets_cover_subsets_only() {
+        let asked = ScopeSet::parse("openid military").unwrap();
+        assert!(asked.covered_by_any(&["military openid profile".into()]));
+        assert!(!asked.covered_by_any(&["openid".into(), "military".into()]));
+        assert!(!asked.covered_by_any(&[]));
     }
 
     #[test]

@@ -36,3 +36,84 @@ pub fn wait_text(seconds: i64) -> String {
         s => format!("{} hours", (s + 3599) / 3600),
     }
 }
+
+/// A key's counter: attempts in the current window and any lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    pub failures: i64,
+    pub window_start: i64,
+    /// 0: not locked.
+    pub locked_until: i64,
+}
+
+/// The counter after one more attempt, and whether that attempt may check the secret.
+///
+/// Attempts are counted before the secret is checked, so concurrent ones cannot slip past the
+/// limit. Past `limit` attempts in `window` seconds the key locks for `lock` seconds, doubling with
+/// each further attempt, at most a day; a locked key is not counted further; when a lock has just
+/// run out one attempt goes through (a failure then locks again, for longer).
+pub fn next_attempt(
+    prev: Option<Counter>,
+    now: i64,
+    window: i64,
+    limit: i64,
+    lock: i64,
+) -> (Counter, bool) {
+    let (failures, window_start, lock_expired) = match prev {
+        Some(c) if c.locked_until > now => return (c, false),
+        Some(c) if now - c.window_start > window => (1, now, false),
+        Some(c) => (c.failures + 1, c.window_start, c.locked_until != 0),
+        None => (1, now, false),
+    };
+    if failures > limit && !lock_expired {
+        let doublings = (failures - limit - 1).min(12) as u32;
+        let locked_until = now + lock.saturating_mul(1i64 << doublings).min(86_400);
+        (
+            Counter {
+                failures,
+                window_start,
+                locked_until,
+            },
+            false,
+        )
+    } else {
+        (
+            Counter {
+                failures,
+                window_start,
+                locked_until: 0,
+            },
+            true,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_attempts_then_a_lock_that_doubles() {
+        let mut c = None;
+        for i in 1..=5 {
+            let (next, allowed) = next_attempt(c, 1000, WINDOW, 5, 60);
+            assert!(allowed, "attempt {i}");
+            c = Some(next);
+        }
+        let (locked, allowed) = next_attempt(c, 1000, WINDOW, 5, 60);
+        assert!(!allowed);
+        assert_eq!(locked.locked_until, 1060);
+        assert_eq!(
+            next_attempt(Some(locked), 1030, WINDOW, 5, 60),
+            (locked, false),
+            "not counted while locked"
+        );
+        let (after, allowed) = next_attempt(Some(locked), 1061, WINDOW, 5, 60);
+        assert!(allowed, "one attempt when the lock runs out");
+        let (again, allowed) = next_attempt(Some(after), 1062, WINDOW, 5, 60);
+        assert!(!allowed);
+        assert_eq!(again.locked_until, 1062 + 240, "longer each time");
+        let (fresh, allowed) = next_attempt(Some(again), 1062 + WINDOW + 300, WINDOW, 5, 60);
+        assert!(allowed && fresh.failures == 1, "a new window starts over");
+    }
+}

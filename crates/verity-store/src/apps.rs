@@ -97,13 +97,9 @@ pub struct Organization {
 impl Store {
     pub async fn insert_organization(&self, org: &Organization) -> Result<()> {
         let Store::Sqlite(pool) = self;
-        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
-            .bind(&org.id)
-            .bind(&org.name)
-            .bind(org.created_at)
-            .execute(pool)
-            .await
-            .map_err(conflict_or)?;
+        let mut tx = pool.begin().await?;
+        insert_organization_in(&mut tx, org).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -237,4 +233,19 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// The one INSERT of an organization, inside a caller's transaction.
+pub(crate) async fn insert_organization_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    org: &Organization,
+) -> Result<()> {
+    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
+        .bind(&org.id)
+        .bind(&org.name)
+        .bind(org.created_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(conflict_or)?;
+    Ok(())
 }

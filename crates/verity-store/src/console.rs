@@ -71,13 +71,7 @@ impl Store {
     ) -> Result<()> {
         let Store::Sqlite(pool) = self;
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
-            .bind(&org.id)
-            .bind(&org.name)
-            .bind(org.created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(conflict_or)?;
+        crate::apps::insert_organization_in(&mut tx, org).await?;
         sqlx::query(
             "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES (?, ?, 'owner', ?)",
         )

@@ -2,6 +2,8 @@
 
 use sqlx::Row;
 
+use verity_core::throttle::{Counter, next_attempt};
+
 use crate::{Result, Store};
 
 /// The state of one throttling key after an update.
@@ -14,10 +16,8 @@ pub struct Attempts {
 }
 
 impl Store {
-    /// Counts one attempt before the secret is checked (so concurrent attempts cannot slip past
-    /// the limit), in a window of `window` seconds. Past `limit` attempts the key is locked for
-    /// `lock` seconds, doubling with each further attempt, at most a day. A locked key is not
-    /// counted further. Returns whether this attempt may proceed.
+    /// Counts one attempt under `verity_core::throttle::next_attempt`'s rules, read and written
+    /// in one transaction so that concurrent attempts are each counted.
     pub async fn take_attempt(
         &self,
         key: &str,
@@ -34,53 +34,32 @@ impl Store {
         .bind(key)
         .fetch_optional(&mut *tx)
         .await?;
-        let (failures, start, lock_expired) = match row {
-            Some(r) => {
-                let f: i64 = r.try_get("failures")?;
-                let s: i64 = r.try_get("window_start")?;
-                let l: i64 = r.try_get("locked_until")?;
-                if l > now {
-                    tx.rollback().await?;
-                    return Ok(Attempts {
-                        failures: f,
-                        locked_until: l,
-                        allowed: false,
-                    });
-                }
-                if now - s > window {
-                    (1, now, false)
-                } else {
-                    (f + 1, s, l != 0)
-                }
-            }
-            None => (1, now, false),
+        let prev = match row {
+            Some(r) => Some(Counter {
+                failures: r.try_get("failures")?,
+                window_start: r.try_get("window_start")?,
+                locked_until: r.try_get("locked_until")?,
+            }),
+            None => None,
         };
-        // Past the limit the key locks; when a lock has just run out, one attempt goes through
-        // (a failure then locks again, twice as long).
-        let (locked_until, allowed) = if failures > limit && !lock_expired {
-            let doublings = (failures - limit - 1).min(12) as u32;
-            (
-                now + (lock.saturating_mul(1i64 << doublings)).min(86_400),
-                false,
+        let (c, allowed) = next_attempt(prev, now, window, limit, lock);
+        if Some(c) != prev {
+            sqlx::query(
+                "INSERT INTO auth_failures (key, failures, window_start, locked_until) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
+                    window_start = excluded.window_start, locked_until = excluded.locked_until",
             )
-        } else {
-            (0, true)
-        };
-        sqlx::query(
-            "INSERT INTO auth_failures (key, failures, window_start, locked_until) VALUES (?, ?, ?, ?)
-             ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
-                window_start = excluded.window_start, locked_until = excluded.locked_until",
-        )
-        .bind(key)
-        .bind(failures)
-        .bind(start)
-        .bind(locked_until)
-        .execute(&mut *tx)
-        .await?;
+            .bind(key)
+            .bind(c.failures)
+            .bind(c.window_start)
+            .bind(c.locked_until)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(Attempts {
-            failures,
-            locked_until,
+            failures: c.failures,
+            locked_until: c.locked_until,
             allowed,
         })
     }

@@ -17,7 +17,6 @@ use serde_json::json;
 use verity_core::authorize::{AuthorizeRequest, Op};
 use verity_core::identity::{self, AuthFacts, Needs, UserData};
 use verity_core::interaction::{Facts, SessionFacts, Step, next_step};
-use verity_core::scope::ScopeSet;
 use verity_core::secret::{constant_time_eq, is_token_shaped, new_token, token_hash};
 use verity_store::apps::App;
 use verity_store::grants::Code;
@@ -260,10 +259,9 @@ async fn advance(
     let first_party = app.client_id == crate::routes::account::ACCOUNT_CLIENT_ID;
     let consent_remembered = match &session {
         Some(_) if first_party => true,
-        Some(s) => remembered(
-            &state.store.find_consents(&s.uuid, &app.client_id).await?,
-            &req.scope,
-        ),
+        Some(s) => req
+            .scope
+            .covered_by_any(&state.store.find_consents(&s.uuid, &app.client_id).await?),
         None => false,
     };
     let facts = Facts {
@@ -386,14 +384,6 @@ async fn advance(
             issue_code(state, &ix, app, req, &session, after_post).await
         }
     }
-}
-
-/// Whether a remembered scope set covers the requested one.
-fn remembered(stored: &[String], requested: &ScopeSet) -> bool {
-    stored.iter().any(|set| {
-        let granted: Vec<&str> = set.split(' ').collect();
-        requested.iter().all(|s| granted.contains(&s))
-    })
 }
 
 async fn issue_code(

@@ -8,12 +8,12 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
+use verity_core::authorize::Params;
 use verity_core::claims::{self, Authentication, Issue};
+use verity_core::grant::{CodeBinding, GrantError, Presented, check_code, refresh_scopes};
 use verity_core::identity::{AuthFacts, Family};
 use verity_core::keys::{Alg, at_hash};
-use verity_core::scope::ScopeSet;
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
-use verity_core::{authorize::Params, pkce};
 use verity_proto::error::ErrorCode;
 use verity_proto::token::TokenResponse;
 use verity_store::apps::App;
@@ -96,38 +96,20 @@ async fn authorization_code(
         }
         TakeCode::Unknown => return Err(ApiError::invalid_grant("the code is invalid")),
     };
-    if code.client_id != app.client_id {
-        return Err(ApiError::invalid_grant(
-            "the code was issued to another client",
-        ));
-    }
-    if now >= code.expires_at {
-        return Err(ApiError::invalid_grant("the code has expired"));
-    }
-    if code.redirect_uri != redirect_uri {
-        return Err(ApiError::invalid_grant(
-            "redirect_uri does not match the authorization request",
-        ));
-    }
-    match (&code.code_challenge, params.get("code_verifier")) {
-        (Some(challenge), Some(verifier)) if pkce::verify(challenge, verifier) => {}
-        (Some(_), Some(_)) => {
-            return Err(ApiError::invalid_grant(
-                "code_verifier does not match the code_challenge",
-            ));
-        }
-        (Some(_), None) => return Err(ApiError::invalid_grant("code_verifier is missing")),
-        // RFC 9700 2.1.1: a verifier for a code issued without a challenge is a downgrade attempt.
-        (None, Some(_)) => {
-            return Err(ApiError::invalid_grant(
-                "the authorization request had no code_challenge",
-            ));
-        }
-        (None, None) if app.public => {
-            return Err(ApiError::invalid_grant("public apps must use PKCE"));
-        }
-        (None, None) => {}
-    }
+    let binding = CodeBinding {
+        client_id: &code.client_id,
+        redirect_uri: &code.redirect_uri,
+        code_challenge: code.code_challenge.as_deref(),
+        expires_at: code.expires_at,
+    };
+    let presented = Presented {
+        client_id: &app.client_id,
+        public_client: app.public,
+        redirect_uri,
+        code_verifier: params.get("code_verifier"),
+        now,
+    };
+    check_code(&binding, &presented).map_err(grant_error)?;
     let grant = Grant {
         grant_id: &code.code_hash,
         uuid: &code.uuid,
@@ -197,30 +179,8 @@ async fn refresh_token(
             "refresh tokens are turned off for this app",
         ));
     }
-    // What the grant held, less any policy the app is no longer provisioned with.
-    let still_allowed: Vec<String> = current
-        .scopes
-        .iter()
-        .filter(|s| {
-            verity_core::authorize::ALWAYS_ALLOWED_SCOPES.contains(&s.as_str())
-                || app.policies.contains(s)
-        })
-        .cloned()
-        .collect();
-    let scopes: Vec<String> = match params.get("scope") {
-        None => still_allowed,
-        Some(raw) => {
-            let asked = ScopeSet::parse(raw)
-                .map_err(|e| ApiError::bad_request(ErrorCode::InvalidScope, e.to_string()))?;
-            if !asked.iter().all(|s| still_allowed.iter().any(|g| g == s)) {
-                return Err(ApiError::bad_request(
-                    ErrorCode::InvalidScope,
-                    "scope exceeds the original grant",
-                ));
-            }
-            asked.as_slice().to_vec()
-        }
-    };
+    let scopes =
+        refresh_scopes(&current.scopes, &app.policies, params.get("scope")).map_err(grant_error)?;
     if state.store.find_user(&current.uuid).await?.is_none() {
         return Err(ApiError::invalid_grant("the account no longer exists"));
     }
@@ -436,4 +396,8 @@ async fn id_token(
         attributes,
     );
     sign(state, &app.id_token_alg, "JWT", claims).await
+}
+
+fn grant_error(e: GrantError) -> ApiError {
+    ApiError::bad_request(e.code(), e.to_string())
 }

@@ -1,0 +1,217 @@
+//! Rules for redeeming grants at the token endpoint (RFC 6749 4.1.3 and 6, RFC 7636 4.6,
+//! RFC 9700 2.1.1): what a presented code must match, and which scopes a refresh may carry.
+
+use thiserror::Error;
+use verity_proto::error::ErrorCode;
+
+use crate::authorize::ALWAYS_ALLOWED_SCOPES;
+use crate::pkce;
+use crate::scope::ScopeSet;
+
+/// Why a grant cannot be redeemed; every case is `invalid_grant` except a widened scope.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum GrantError {
+    #[error("the code was issued to another client")]
+    OtherClient,
+    #[error("the code has expired")]
+    Expired,
+    #[error("redirect_uri does not match the authorization request")]
+    RedirectMismatch,
+    #[error("code_verifier does not match the code_challenge")]
+    VerifierMismatch,
+    #[error("code_verifier is missing")]
+    VerifierMissing,
+    #[error("the authorization request had no code_challenge")]
+    VerifierWithoutChallenge,
+    #[error("public apps must use PKCE")]
+    PublicWithoutPkce,
+    #[error("{0}")]
+    BadScope(String),
+    #[error("scope exceeds the original grant")]
+    ScopeWidened,
+}
+
+impl GrantError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            GrantError::BadScope(_) | GrantError::ScopeWidened => ErrorCode::InvalidScope,
+            _ => ErrorCode::InvalidGrant,
+        }
+    }
+}
+
+/// What a code is bound to.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeBinding<'a> {
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    pub code_challenge: Option<&'a str>,
+    pub expires_at: i64,
+}
+
+/// What the client presented with it.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    pub client_id: &'a str,
+    pub public_client: bool,
+    pub redirect_uri: &'a str,
+    pub code_verifier: Option<&'a str>,
+    pub now: i64,
+}
+
+/// Checks a freshly consumed code against the request that redeems it.
+pub fn check_code(code: &CodeBinding<'_>, p: &Presented<'_>) -> Result<(), GrantError> {
+    if code.client_id != p.client_id {
+        return Err(GrantError::OtherClient);
+    }
+    if p.now >= code.expires_at {
+        return Err(GrantError::Expired);
+    }
+    if code.redirect_uri != p.redirect_uri {
+        return Err(GrantError::RedirectMismatch);
+    }
+    match (code.code_challenge, p.code_verifier) {
+        (Some(challenge), Some(verifier)) if pkce::verify(challenge, verifier) => Ok(()),
+        (Some(_), Some(_)) => Err(GrantError::VerifierMismatch),
+        (Some(_), None) => Err(GrantError::VerifierMissing),
+        // A verifier for a code issued without a challenge is a downgrade attempt.
+        (None, Some(_)) => Err(GrantError::VerifierWithoutChallenge),
+        (None, None) if p.public_client => Err(GrantError::PublicWithoutPkce),
+        (None, None) => Ok(()),
+    }
+}
+
+/// The scopes of a refreshed grant: what it held, less policies the app no longer has, narrowed
+/// to `asked` when given (never widened).
+pub fn refresh_scopes(
+    granted: &[String],
+    app_policies: &[String],
+    asked: Option<&str>,
+) -> Result<Vec<String>, GrantError> {
+    let still_allowed: Vec<String> = granted
+        .iter()
+        .filter(|s| ALWAYS_ALLOWED_SCOPES.contains(&s.as_str()) || app_policies.contains(s))
+        .cloned()
+        .collect();
+    let Some(raw) = asked else {
+        return Ok(still_allowed);
+    };
+    let asked = ScopeSet::parse(raw).map_err(|e| GrantError::BadScope(e.to_string()))?;
+    if !asked.iter().all(|s| still_allowed.iter().any(|g| g == s)) {
+        return Err(GrantError::ScopeWidened);
+    }
+    Ok(asked.as_slice().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn code(challenge: Option<&'static str>) -> CodeBinding<'static> {
+        CodeBinding {
+            client_id: "c",
+            redirect_uri: "https://a/cb",
+            code_challenge: challenge,
+            expires_at: 100,
+        }
+    }
+
+    fn presented(verifier: Option<&'static str>) -> Presented<'static> {
+        Presented {
+            client_id: "c",
+            public_client: false,
+            redirect_uri: "https://a/cb",
+            code_verifier: verifier,
+            now: 10,
+        }
+    }
+
+    #[test]
+    fn code_bindings() {
+        assert_eq!(
+            check_code(&code(Some(CHALLENGE)), &presented(Some(VERIFIER))),
+            Ok(())
+        );
+        assert_eq!(check_code(&code(None), &presented(None)), Ok(()));
+        assert_eq!(
+            check_code(&code(Some(CHALLENGE)), &presented(None)),
+            Err(GrantError::VerifierMissing)
+        );
+        assert_eq!(
+            check_code(&code(None), &presented(Some(VERIFIER))),
+            Err(GrantError::VerifierWithoutChallenge)
+        );
+        assert_eq!(
+            check_code(
+                &code(Some(CHALLENGE)),
+                &presented(Some("x".repeat(43).leak()))
+            ),
+            Err(GrantError::VerifierMismatch)
+        );
+        assert_eq!(
+            check_code(
+                &code(None),
+                &Presented {
+                    client_id: "d",
+                    ..presented(None)
+                }
+            ),
+            Err(GrantError::OtherClient)
+        );
+        assert_eq!(
+            check_code(
+                &code(None),
+                &Presented {
+                    now: 100,
+                    ..presented(None)
+                }
+            ),
+            Err(GrantError::Expired)
+        );
+        assert_eq!(
+            check_code(
+                &code(None),
+                &Presented {
+                    redirect_uri: "https://a/cb/",
+                    ..presented(None)
+                }
+            ),
+            Err(GrantError::RedirectMismatch)
+        );
+        assert_eq!(
+            check_code(
+                &code(None),
+                &Presented {
+                    public_client: true,
+                    ..presented(None)
+                }
+            ),
+            Err(GrantError::PublicWithoutPkce)
+        );
+    }
+
+    #[test]
+    fn refresh_scopes_narrow_and_follow_the_app() {
+        let granted: Vec<String> = ["openid", "military", "teacher"].map(String::from).to_vec();
+        let app: Vec<String> = ["teacher"].map(String::from).to_vec();
+        assert_eq!(
+            refresh_scopes(&granted, &app, None).unwrap(),
+            ["openid", "teacher"]
+        );
+        assert_eq!(
+            refresh_scopes(&granted, &app, Some("teacher")).unwrap(),
+            ["teacher"]
+        );
+        assert_eq!(
+            refresh_scopes(&granted, &app, Some("military")),
+            Err(GrantError::ScopeWidened)
+        );
+        assert_eq!(
+            refresh_scopes(&granted, &app, Some("")).unwrap_err().code(),
+            ErrorCode::InvalidScope
+        );
+    }
+}
