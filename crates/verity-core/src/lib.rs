@@ -19,6 +19,7 @@
 //! - [`totp`]: RFC 6238 one-time codes.
 //! - [`password`]: argon2id hashing with configurable cost.
 //! - [`client_auth`]: RFC 6749 section 2.3.1 `Basic` client credentials.
+//! - [`net`]: the client address behind trusted reverse proxies (`X-Forwarded-For`).
 
 pub mod authorize;
 pub mod claims;
@@ -29,6 +30,7 @@ pub mod identity;
 pub mod interaction;
 pub mod jose;
 pub mod keys;
+pub mod net;
 pub mod password;
 pub mod pkce;
 pub mod redirect;

@@ -11,7 +11,9 @@
 //! - [`backchannel`]: OIDC Back-Channel Logout notifications.
 //! - [`error`]: `ApiError` (JSON, RFC 6749 5.2) and `PageError` (an HTML page for a person).
 //! - [`extract`]: our own request parsing, so malformed input becomes `invalid_request`.
-//! - [`middleware`]: request ids, access logs (never query strings), security headers.
+//! - [`middleware`]: request ids, client addresses, access logs (never query strings), security
+//!   headers.
+//! - [`metrics`]: `/metrics` for Prometheus.
 //! - [`outbox`]: outgoing mail (invitations): files, logs, SMTP.
 //! - [`pages`]: the templates of the sign-in journey.
 //! - [`routes`]: one module per endpoint; `routes::router` is the whole route table.
@@ -22,6 +24,7 @@ pub mod error;
 pub mod extract;
 pub mod keyring;
 pub mod maintenance;
+pub mod metrics;
 pub mod middleware;
 pub mod outbox;
 pub mod pages;

@@ -2,9 +2,13 @@
 //! `maintenance_interval` seconds and tests call directly (no sleeping in tests): purge what has
 //! expired, rotate signing keys when automatic rotation is due, and reload the keys (a rotation
 //! made by `verity keys rotate` or on another node becomes visible here).
+//!
+//! With several nodes, the purge and the rotation run on one node at a time (a PostgreSQL
+//! advisory lock; a node that finds it taken skips them this round); every node reloads keys.
 
 use std::time::Duration;
 
+use verity_store::JobLock;
 use verity_store::lifecycle::Purged;
 
 use crate::state::AppState;
@@ -16,9 +20,24 @@ pub const PURGE_GRACE: i64 = 3600;
 pub struct Report {
     pub purged: Purged,
     pub rotated: Vec<String>,
+    /// Another node held the maintenance lock: this node only reloaded keys.
+    pub skipped: bool,
 }
 
 pub async fn run_once(state: &AppState) -> anyhow::Result<Report> {
+    let report = state
+        .store
+        .try_with_lock(JobLock::Maintenance, cluster_jobs(state))
+        .await?;
+    state.reload_keys().await?;
+    Ok(report.unwrap_or(Report {
+        skipped: true,
+        ..Report::default()
+    }))
+}
+
+/// The jobs that one node runs for the whole deployment.
+async fn cluster_jobs(state: &AppState) -> anyhow::Result<Report> {
     let now = state.now();
     let purged = state.store.purge_expired(now, PURGE_GRACE).await?;
     let mut rotated = Vec::new();
@@ -36,11 +55,14 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<Report> {
             rotated = rotate(state).await?;
         }
     }
-    state.reload_keys().await?;
     if purged.total() > 0 {
         tracing::info!(?purged, "purged expired rows");
     }
-    Ok(Report { purged, rotated })
+    Ok(Report {
+        purged,
+        rotated,
+        skipped: false,
+    })
 }
 
 /// Starts a key rollover now (SPEC 6) and makes it visible on this node at once.

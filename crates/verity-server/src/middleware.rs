@@ -41,7 +41,16 @@ pub async fn request_context(
     let peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+        .map(|c| {
+            // Behind a trusted reverse proxy, the client is named by X-Forwarded-For.
+            let forwarded = req
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok());
+            verity_core::net::client_address(c.0.ip(), forwarded, &state.settings.trusted_proxies)
+                .to_string()
+        });
     let headers = req.headers_mut();
     headers.remove(CLIENT_ADDRESS_HEADER);
     if let Some(ip) = peer.and_then(|p| HeaderValue::from_str(&p).ok()) {
@@ -70,10 +79,14 @@ pub async fn request_context(
             }
         };
 
+    let route = crate::metrics::route_of(&resp);
     if let Some(err) = resp.extensions_mut().remove::<PageError>() {
         resp = render_error_page(&state, &err, &id);
     }
     let status = resp.status().as_u16();
+    state
+        .metrics
+        .observe_request(&route, method.as_str(), status, started.elapsed());
     span.in_scope(|| {
         tracing::info!(%method, path = %path, status, latency_ms = started.elapsed().as_secs_f64() * 1000.0, "request");
     });

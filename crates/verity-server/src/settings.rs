@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Deserialize;
+use verity_core::net::Cidr;
 use verity_core::password::Cost;
+use verity_store::PoolOptions;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -53,7 +55,7 @@ pub struct ServeArgs {
     /// Public base URL; the issuer is <public URL>/oidc [default: http://<listen address>].
     #[arg(long, env = "VERITY_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Database URL: sqlite://FILE [default: sqlite://<data dir>/verity.db].
+    /// Database URL: sqlite://FILE or postgres://USER@HOST/DB [default: sqlite://<data dir>/verity.db].
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
     /// Directory for the embedded database and the master key [default: ./verity-data].
@@ -105,6 +107,16 @@ pub struct ServeArgs {
     /// Sender address of invitations [default: verity@localhost].
     #[arg(long, env = "VERITY_SMTP_FROM")]
     pub smtp_from: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: comma-separated addresses or CIDR
+    /// blocks, e.g. `127.0.0.1,10.0.0.0/8` [default: none: the TCP peer is the client].
+    #[arg(long, env = "VERITY_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+    /// Most database connections this node holds [default: 16; SQLite: at most 8].
+    #[arg(long, env = "VERITY_DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
+    /// Seconds a request waits for a database connection before it is answered 503 [default: 3].
+    #[arg(long, env = "VERITY_DB_ACQUIRE_TIMEOUT")]
+    pub db_acquire_timeout: Option<u64>,
 }
 
 /// Resolved settings.
@@ -131,6 +143,8 @@ pub struct Settings {
     pub smtp_host: Option<String>,
     pub smtp_port: u16,
     pub smtp_from: String,
+    pub trusted_proxies: Vec<Cidr>,
+    pub db_pool: PoolOptions,
 }
 
 impl Settings {
@@ -171,8 +185,26 @@ impl Settings {
                 "VERITY_PUBLIC_URL must be an http(s) URL without query or fragment"
             );
         }
+        let trusted_proxies = match args.trusted_proxies.or(file.trusted_proxies) {
+            Some(text) => verity_core::net::parse_list(&text).context("VERITY_TRUSTED_PROXIES")?,
+            None => Vec::new(),
+        };
+        let pool_defaults = PoolOptions::default();
+        let db_pool = PoolOptions {
+            max_connections: args
+                .db_max_connections
+                .or(file.db_max_connections)
+                .unwrap_or(pool_defaults.max_connections)
+                .max(1),
+            acquire_timeout: args.db_acquire_timeout.or(file.db_acquire_timeout).map_or(
+                pool_defaults.acquire_timeout,
+                std::time::Duration::from_secs,
+            ),
+        };
         let d = Cost::PRODUCTION;
         Ok(Settings {
+            trusted_proxies,
+            db_pool,
             listen,
             public_url,
             database_url,
@@ -249,6 +281,8 @@ impl Settings {
             smtp_host: None,
             smtp_port: 25,
             smtp_from: "verity@localhost".into(),
+            trusted_proxies: Vec::new(),
+            db_pool: PoolOptions::default(),
         }
     }
 

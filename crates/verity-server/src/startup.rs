@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use verity_core::clock::Clock;
 use verity_core::identity::builtin_policies;
 use verity_core::password::Passwords;
-use verity_store::Store;
+use verity_store::{JobLock, Store};
 
 use crate::keyring::{KeyRing, ensure_keys, load_master_key};
 use crate::pages::Pages;
@@ -41,7 +41,12 @@ pub async fn prepare_state(
     clock: Arc<dyn Clock>,
     public_url: String,
 ) -> anyhow::Result<AppState> {
-    let store = open_store(&settings).await?;
+    let store = connect_store(&settings).await?;
+    anyhow::ensure!(
+        settings.master_key.is_some() || matches!(store, Store::Sqlite(_)),
+        "a PostgreSQL deployment needs VERITY_MASTER_KEY, the same on every node (it encrypts the \
+         signing keys that all nodes share); generate one with `openssl rand -hex 32`"
+    );
     let master_key = load_master_key(
         settings.master_key.as_ref().map(|s| s.0.as_str()),
         &settings.data_dir,
@@ -52,22 +57,33 @@ pub async fn prepare_state(
         .await?
         .context("argon2 settings")?;
     let now = clock.now();
-    ensure_keys(&store, &master_key, now)
-        .await
-        .context("creating signing keys")?;
-    let ring = KeyRing::load(&store, &master_key, now)
-        .await
-        .context("loading signing keys")?;
     let policies = builtin_policies();
     let handles: Vec<String> = policies.iter().map(|p| p.handle.clone()).collect();
-    crate::sandbox::seed_account_app(&store, &public_url, now)
+    // Nodes booting together on an empty database take turns: the first migrates, creates the
+    // keys and seeds; the others find it done.
+    store
+        .with_lock(JobLock::Boot, async {
+            store
+                .migrate()
+                .await
+                .context("applying database migrations")?;
+            ensure_keys(&store, &master_key, now)
+                .await
+                .context("creating signing keys")?;
+            crate::sandbox::seed_account_app(&store, &public_url, now)
+                .await
+                .context("registering the account page")?;
+            if settings.sandbox() {
+                crate::sandbox::seed(&store, &passwords, &master_key, &handles, now)
+                    .await
+                    .context("seeding the sandbox")?;
+            }
+            anyhow::Ok(())
+        })
+        .await?;
+    let ring = KeyRing::load(&store, &master_key, now)
         .await
-        .context("registering the account page")?;
-    if settings.sandbox() {
-        crate::sandbox::seed(&store, &passwords, &master_key, &handles, now)
-            .await
-            .context("seeding the sandbox")?;
-    }
+        .context("loading signing keys (is VERITY_MASTER_KEY the same on every node?)")?;
     let discovery_json =
         serde_json::to_string(&routes::discovery::metadata(&public_url, &handles))?;
     Ok(Arc::new(Shared {
@@ -88,6 +104,7 @@ pub async fn prepare_state(
             .build()
             .context("building the HTTP client")?,
         client_jwks_cache: Default::default(),
+        metrics: Default::default(),
         hashing: tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
         ),
@@ -97,6 +114,20 @@ pub async fn prepare_state(
 
 /// Opens the database named by the settings and applies the migrations.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = connect_store(settings).await?;
+    store
+        .with_lock(JobLock::Boot, async {
+            store
+                .migrate()
+                .await
+                .context("applying database migrations")
+        })
+        .await?;
+    Ok(store)
+}
+
+/// Opens the database named by the settings (creating a SQLite file and its directory).
+async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
     if settings.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(
@@ -105,14 +136,9 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
             )
         })?;
     }
-    let store = Store::connect(&settings.database_url)
+    Store::connect_with(&settings.database_url, settings.db_pool)
         .await
-        .context("opening the database")?;
-    store
-        .migrate()
-        .await
-        .context("applying database migrations")?;
-    Ok(store)
+        .context("opening the database")
 }
 
 impl Verity {

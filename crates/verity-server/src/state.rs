@@ -41,6 +41,7 @@ pub struct Shared {
     /// Apps' `jwks_uri` documents: client id -> (fetched at, JWKS).
     pub client_jwks_cache:
         std::sync::Mutex<std::collections::HashMap<String, (i64, serde_json::Value)>>,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Shared {
@@ -185,6 +186,7 @@ impl Shared {
             detail,
         };
         tracing::info!(event, uuid, client_id, "audit");
+        self.metrics.observe_event(event);
         if let Err(e) = self.store.insert_audit(&record).await {
             tracing::error!(error = %e, event, "writing an audit row failed");
         }

@@ -1,9 +1,8 @@
 //! Organizations, apps and app secrets.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use crate::{Result, Store, conflict_or, from_json, to_json};
+use crate::{Fields, Result, Store, conflict_or, dispatch, from_json, to_json};
 
 /// A registered relying party.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,29 +59,29 @@ impl App {
         }
     }
 
-    pub(crate) fn from_row(row: &SqliteRow) -> Result<Self> {
+    pub(crate) fn from_row(row: &impl Fields) -> Result<Self> {
         Ok(App {
-            client_id: row.try_get("client_id")?,
-            org_id: row.try_get("org_id")?,
-            name: row.try_get("name")?,
-            logo_url: row.try_get("logo_url")?,
-            redirect_uris: from_json(row.try_get("redirect_uris")?)?,
-            post_logout_redirect_uris: from_json(row.try_get("post_logout_redirect_uris")?)?,
-            policies: from_json(row.try_get("policies")?)?,
-            profile: row.try_get("profile")?,
-            public: row.try_get("public")?,
-            refresh_tokens: row.try_get("refresh_tokens")?,
-            id_token_alg: row.try_get("id_token_alg")?,
-            userinfo_signed_response_alg: row.try_get("userinfo_signed_response_alg")?,
-            code_ttl: row.try_get("code_ttl")?,
-            access_ttl: row.try_get("access_ttl")?,
-            refresh_ttl: row.try_get("refresh_ttl")?,
-            userinfo_ttl: row.try_get("userinfo_ttl")?,
-            jwks: row.try_get("jwks")?,
-            jwks_uri: row.try_get("jwks_uri")?,
-            backchannel_logout_uri: row.try_get("backchannel_logout_uri")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
+            client_id: row.col("client_id")?,
+            org_id: row.col("org_id")?,
+            name: row.col("name")?,
+            logo_url: row.col("logo_url")?,
+            redirect_uris: from_json(&row.col::<String>("redirect_uris")?)?,
+            post_logout_redirect_uris: from_json(&row.col::<String>("post_logout_redirect_uris")?)?,
+            policies: from_json(&row.col::<String>("policies")?)?,
+            profile: row.col("profile")?,
+            public: row.col("public")?,
+            refresh_tokens: row.col("refresh_tokens")?,
+            id_token_alg: row.col("id_token_alg")?,
+            userinfo_signed_response_alg: row.col("userinfo_signed_response_alg")?,
+            code_ttl: row.col("code_ttl")?,
+            access_ttl: row.col("access_ttl")?,
+            refresh_ttl: row.col("refresh_ttl")?,
+            userinfo_ttl: row.col("userinfo_ttl")?,
+            jwks: row.col("jwks")?,
+            jwks_uri: row.col("jwks_uri")?,
+            backchannel_logout_uri: row.col("backchannel_logout_uri")?,
+            created_at: row.col("created_at")?,
+            updated_at: row.col("updated_at")?,
         })
     }
 }
@@ -96,37 +95,39 @@ pub struct Organization {
 
 impl Store {
     pub async fn insert_organization(&self, org: &Organization) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        let mut tx = pool.begin().await?;
-        insert_organization_in(&mut tx, org).await?;
-        tx.commit().await?;
-        Ok(())
+        dispatch!(self, pool, {
+            let mut tx = pool.begin().await?;
+            insert_organization_in!(&mut tx, org)?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     pub async fn find_organization(&self, id: &str) -> Result<Option<Organization>> {
-        let Store::Sqlite(pool) = self;
-        let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE id = ?")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-        row.map(|r| {
-            Ok(Organization {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                created_at: r.try_get("created_at")?,
+        dispatch!(self, pool, {
+            let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            row.map(|r| {
+                Ok(Organization {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    created_at: r.try_get("created_at")?,
+                })
             })
+            .transpose()
         })
-        .transpose()
     }
 
     pub async fn insert_app(&self, app: &App) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query(
+        dispatch!(self, pool, {
+            sqlx::query(
             "INSERT INTO apps (client_id, org_id, name, logo_url, redirect_uris, post_logout_redirect_uris,
                 policies, profile, public, refresh_tokens, id_token_alg, userinfo_signed_response_alg,
                 code_ttl, access_ttl, refresh_ttl, userinfo_ttl, jwks, jwks_uri, backchannel_logout_uri,
                 created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
         )
         .bind(&app.client_id)
         .bind(&app.org_id)
@@ -152,16 +153,18 @@ impl Store {
         .execute(pool)
         .await
         .map_err(conflict_or)?;
-        Ok(())
+            Ok(())
+        })
     }
 
     pub async fn find_app(&self, client_id: &str) -> Result<Option<App>> {
-        let Store::Sqlite(pool) = self;
-        let row = sqlx::query("SELECT * FROM apps WHERE client_id = ?")
-            .bind(client_id)
-            .fetch_optional(pool)
-            .await?;
-        row.as_ref().map(App::from_row).transpose()
+        dispatch!(self, pool, {
+            let row = sqlx::query("SELECT * FROM apps WHERE client_id = $1")
+                .bind(client_id)
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(App::from_row).transpose()
+        })
     }
 
     /// Adds a secret (its SHA-256 digest) to an app.
@@ -172,9 +175,9 @@ impl Store {
         secret_hash: &str,
         now: i64,
     ) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query(
-            "INSERT INTO app_secrets (id, client_id, secret_hash, created_at) VALUES (?, ?, ?, ?)",
+        dispatch!(self, pool, {
+            sqlx::query(
+            "INSERT INTO app_secrets (id, client_id, secret_hash, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(id)
         .bind(client_id)
@@ -183,32 +186,34 @@ impl Store {
         .execute(pool)
         .await
         .map_err(conflict_or)?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// The digests of every valid secret of an app.
     pub async fn find_app_secret_hashes(&self, client_id: &str) -> Result<Vec<String>> {
-        let Store::Sqlite(pool) = self;
-        let rows = sqlx::query(
-            "SELECT secret_hash FROM app_secrets WHERE client_id = ? ORDER BY created_at",
-        )
-        .bind(client_id)
-        .fetch_all(pool)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get("secret_hash")?)).collect()
+        dispatch!(self, pool, {
+            let rows = sqlx::query(
+                "SELECT secret_hash FROM app_secrets WHERE client_id = $1 ORDER BY created_at",
+            )
+            .bind(client_id)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok(r.try_get("secret_hash")?)).collect()
+        })
     }
 }
 
 impl Store {
     /// Replaces an app's settings (not its secrets).
     pub async fn update_app(&self, app: &App) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query(
-            "UPDATE apps SET name = ?, logo_url = ?, redirect_uris = ?, post_logout_redirect_uris = ?, policies = ?,
-                profile = ?, public = ?, refresh_tokens = ?, id_token_alg = ?, userinfo_signed_response_alg = ?,
-                code_ttl = ?, access_ttl = ?, refresh_ttl = ?, userinfo_ttl = ?, jwks = ?, jwks_uri = ?,
-                backchannel_logout_uri = ?, updated_at = ?
-             WHERE client_id = ?",
+        dispatch!(self, pool, {
+            sqlx::query(
+            "UPDATE apps SET name = $1, logo_url = $2, redirect_uris = $3, post_logout_redirect_uris = $4, policies = $5,
+                profile = $6, public = $7, refresh_tokens = $8, id_token_alg = $9, userinfo_signed_response_alg = $10,
+                code_ttl = $11, access_ttl = $12, refresh_ttl = $13, userinfo_ttl = $14, jwks = $15, jwks_uri = $16,
+                backchannel_logout_uri = $17, updated_at = $18
+             WHERE client_id = $19",
         )
         .bind(&app.name)
         .bind(&app.logo_url)
@@ -231,21 +236,24 @@ impl Store {
         .bind(&app.client_id)
         .execute(pool)
         .await?;
-        Ok(())
+            Ok(())
+        })
     }
 }
 
 /// The one INSERT of an organization, inside a caller's transaction.
-pub(crate) async fn insert_organization_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    org: &Organization,
-) -> Result<()> {
-    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
-        .bind(&org.id)
-        .bind(&org.name)
-        .bind(org.created_at)
-        .execute(&mut **tx)
-        .await
-        .map_err(conflict_or)?;
-    Ok(())
+/// (A macro: the same statement on either backend's transaction.)
+macro_rules! insert_organization_in {
+    ($tx:expr, $org:expr) => {{
+        let org: &$crate::apps::Organization = $org;
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&org.id)
+            .bind(&org.name)
+            .bind(org.created_at)
+            .execute(&mut **$tx)
+            .await
+            .map_err($crate::conflict_or)
+            .map(|_| ())
+    }};
 }
+pub(crate) use insert_organization_in;

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::{Result, Store, from_json, to_json};
+use crate::{Result, Store, dispatch, from_json, to_json};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
@@ -20,21 +20,22 @@ pub struct AuditEvent {
 
 impl Store {
     pub async fn insert_audit(&self, e: &AuditEvent) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query(
-            "INSERT INTO audit_events (at, event, uuid, client_id, address, request_id, detail)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.at)
-        .bind(&e.event)
-        .bind(&e.uuid)
-        .bind(&e.client_id)
-        .bind(&e.address)
-        .bind(&e.request_id)
-        .bind(to_json(&e.detail))
-        .execute(pool)
-        .await?;
-        Ok(())
+        dispatch!(self, pool, {
+            sqlx::query(
+                "INSERT INTO audit_events (at, event, uuid, client_id, address, request_id, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(e.at)
+            .bind(&e.event)
+            .bind(&e.uuid)
+            .bind(&e.client_id)
+            .bind(&e.address)
+            .bind(&e.request_id)
+            .bind(to_json(&e.detail))
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
     }
 
     /// Events, newest first, optionally of one app or one user.
@@ -44,32 +45,32 @@ impl Store {
         uuid: Option<&str>,
         limit: i64,
     ) -> Result<Vec<AuditEvent>> {
-        let Store::Sqlite(pool) = self;
-        let rows = sqlx::query(
-            "SELECT * FROM audit_events
-             WHERE (? IS NULL OR client_id = ?) AND (? IS NULL OR uuid = ?)
-             ORDER BY id DESC LIMIT ?",
-        )
-        .bind(client_id)
-        .bind(client_id)
-        .bind(uuid)
-        .bind(uuid)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let detail: String = r.try_get("detail")?;
-                Ok(AuditEvent {
-                    at: r.try_get("at")?,
-                    event: r.try_get("event")?,
-                    uuid: r.try_get("uuid")?,
-                    client_id: r.try_get("client_id")?,
-                    address: r.try_get("address")?,
-                    request_id: r.try_get("request_id")?,
-                    detail: from_json(&detail)?,
+        dispatch!(self, pool, {
+            let rows = sqlx::query(
+                "SELECT * FROM audit_events
+             WHERE (CAST($1 AS TEXT) IS NULL OR client_id = $1)
+               AND (CAST($2 AS TEXT) IS NULL OR uuid = $2)
+             ORDER BY id DESC LIMIT $3",
+            )
+            .bind(client_id)
+            .bind(uuid)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let detail: String = r.try_get("detail")?;
+                    Ok(AuditEvent {
+                        at: r.try_get("at")?,
+                        event: r.try_get("event")?,
+                        uuid: r.try_get("uuid")?,
+                        client_id: r.try_get("client_id")?,
+                        address: r.try_get("address")?,
+                        request_id: r.try_get("request_id")?,
+                        detail: from_json(&detail)?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 }

@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use crate::apps::{App, Organization};
-use crate::{Result, Store, conflict_or};
+use crate::{Fields, Result, Store, WritePool, conflict_or, dispatch};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
@@ -35,27 +35,27 @@ pub struct SecretInfo {
     pub created_at: i64,
 }
 
-fn membership(r: &sqlx::sqlite::SqliteRow) -> Result<Membership> {
+fn membership(r: &impl Fields) -> Result<Membership> {
     Ok(Membership {
-        org_id: r.try_get("org_id")?,
-        org_name: r.try_get("org_name")?,
-        uuid: r.try_get("uuid")?,
-        email: r.try_get("email")?,
-        role: r.try_get("role")?,
+        org_id: r.col("org_id")?,
+        org_name: r.col("org_name")?,
+        uuid: r.col("uuid")?,
+        email: r.col("email")?,
+        role: r.col("role")?,
     })
 }
 
-fn invitation(r: &sqlx::sqlite::SqliteRow) -> Result<Invitation> {
+fn invitation(r: &impl Fields) -> Result<Invitation> {
     Ok(Invitation {
-        id: r.try_get("id")?,
-        org_id: r.try_get("org_id")?,
-        email: r.try_get("email")?,
-        role: r.try_get("role")?,
-        token_hash: r.try_get("token_hash")?,
-        invited_by: r.try_get("invited_by")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        accepted_at: r.try_get("accepted_at")?,
+        id: r.col("id")?,
+        org_id: r.col("org_id")?,
+        email: r.col("email")?,
+        role: r.col("role")?,
+        token_hash: r.col("token_hash")?,
+        invited_by: r.col("invited_by")?,
+        created_at: r.col("created_at")?,
+        expires_at: r.col("expires_at")?,
+        accepted_at: r.col("accepted_at")?,
     })
 }
 
@@ -69,35 +69,37 @@ impl Store {
         org: &Organization,
         owner_uuid: &str,
     ) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        crate::apps::insert_organization_in(&mut tx, org).await?;
-        sqlx::query(
-            "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES (?, ?, 'owner', ?)",
+        dispatch!(self, pool, {
+            let mut tx = pool.begin_write().await?;
+            crate::apps::insert_organization_in!(&mut tx, org)?;
+            sqlx::query(
+            "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES ($1, $2, 'owner', $3)",
         )
         .bind(&org.id)
         .bind(owner_uuid)
         .bind(org.created_at)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(())
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     pub async fn find_organization_by_name(&self, name: &str) -> Result<Option<Organization>> {
-        let Store::Sqlite(pool) = self;
-        let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE name = ?")
-            .bind(name)
-            .fetch_optional(pool)
-            .await?;
-        row.map(|r| {
-            Ok(Organization {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                created_at: r.try_get("created_at")?,
+        dispatch!(self, pool, {
+            let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await?;
+            row.map(|r| {
+                Ok(Organization {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    created_at: r.try_get("created_at")?,
+                })
             })
+            .transpose()
         })
-        .transpose()
     }
 
     /// Adds or changes a member's role.
@@ -108,70 +110,75 @@ impl Store {
         role: &str,
         now: i64,
     ) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query(
-            "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES (?, ?, ?, ?)
+        dispatch!(self, pool, {
+            sqlx::query(
+                "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (org_id, uuid) DO UPDATE SET role = excluded.role",
-        )
-        .bind(org_id)
-        .bind(uuid)
-        .bind(role)
-        .bind(now)
-        .execute(pool)
-        .await?;
-        Ok(())
+            )
+            .bind(org_id)
+            .bind(uuid)
+            .bind(role)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
     }
 
     pub async fn delete_membership(&self, org_id: &str, uuid: &str) -> Result<bool> {
-        let Store::Sqlite(pool) = self;
-        let done = sqlx::query("DELETE FROM memberships WHERE org_id = ? AND uuid = ?")
-            .bind(org_id)
-            .bind(uuid)
-            .execute(pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        dispatch!(self, pool, {
+            let done = sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND uuid = $2")
+                .bind(org_id)
+                .bind(uuid)
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     pub async fn find_membership(&self, org_id: &str, uuid: &str) -> Result<Option<Membership>> {
-        let Store::Sqlite(pool) = self;
-        let row = sqlx::query(&format!(
-            "{MEMBERSHIP_SELECT} WHERE m.org_id = ? AND m.uuid = ?"
-        ))
-        .bind(org_id)
-        .bind(uuid)
-        .fetch_optional(pool)
-        .await?;
-        row.as_ref().map(membership).transpose()
+        dispatch!(self, pool, {
+            let row = sqlx::query(&format!(
+                "{MEMBERSHIP_SELECT} WHERE m.org_id = $1 AND m.uuid = $2"
+            ))
+            .bind(org_id)
+            .bind(uuid)
+            .fetch_optional(pool)
+            .await?;
+            row.as_ref().map(membership).transpose()
+        })
     }
 
     /// The organizations a user belongs to.
     pub async fn find_user_memberships(&self, uuid: &str) -> Result<Vec<Membership>> {
-        let Store::Sqlite(pool) = self;
-        let rows = sqlx::query(&format!(
-            "{MEMBERSHIP_SELECT} WHERE m.uuid = ? ORDER BY o.name"
-        ))
-        .bind(uuid)
-        .fetch_all(pool)
-        .await?;
-        rows.iter().map(membership).collect()
+        dispatch!(self, pool, {
+            let rows = sqlx::query(&format!(
+                "{MEMBERSHIP_SELECT} WHERE m.uuid = $1 ORDER BY o.name"
+            ))
+            .bind(uuid)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(membership).collect()
+        })
     }
 
     pub async fn find_org_members(&self, org_id: &str) -> Result<Vec<Membership>> {
-        let Store::Sqlite(pool) = self;
-        let rows = sqlx::query(&format!(
-            "{MEMBERSHIP_SELECT} WHERE m.org_id = ? ORDER BY u.email"
-        ))
-        .bind(org_id)
-        .fetch_all(pool)
-        .await?;
-        rows.iter().map(membership).collect()
+        dispatch!(self, pool, {
+            let rows = sqlx::query(&format!(
+                "{MEMBERSHIP_SELECT} WHERE m.org_id = $1 ORDER BY u.email"
+            ))
+            .bind(org_id)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(membership).collect()
+        })
     }
 
     pub async fn insert_invitation(&self, i: &Invitation) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query(
+        dispatch!(self, pool, {
+            sqlx::query(
             "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&i.id)
         .bind(&i.org_id)
@@ -184,16 +191,18 @@ impl Store {
         .execute(pool)
         .await
         .map_err(conflict_or)?;
-        Ok(())
+            Ok(())
+        })
     }
 
     pub async fn find_org_invitations(&self, org_id: &str) -> Result<Vec<Invitation>> {
-        let Store::Sqlite(pool) = self;
-        let rows = sqlx::query("SELECT * FROM invitations WHERE org_id = ? AND accepted_at IS NULL ORDER BY created_at")
+        dispatch!(self, pool, {
+            let rows = sqlx::query("SELECT * FROM invitations WHERE org_id = $1 AND accepted_at IS NULL ORDER BY created_at")
             .bind(org_id)
             .fetch_all(pool)
             .await?;
-        rows.iter().map(invitation).collect()
+            rows.iter().map(invitation).collect()
+        })
     }
 
     /// Accepts an invitation for the account with its email: single use, and only until it expires.
@@ -204,89 +213,96 @@ impl Store {
         email: &str,
         now: i64,
     ) -> Result<Option<Invitation>> {
-        let Store::Sqlite(pool) = self;
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query(
-            "UPDATE invitations SET accepted_at = ?
-             WHERE token_hash = ? AND accepted_at IS NULL AND expires_at > ? AND email = ?
+        dispatch!(self, pool, {
+            let mut tx = pool.begin_write().await?;
+            let row = sqlx::query(
+                "UPDATE invitations SET accepted_at = $1
+             WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $3 AND email = $4
              RETURNING *",
-        )
-        .bind(now)
-        .bind(token_hash)
-        .bind(now)
-        .bind(email.to_lowercase())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        let inv = invitation(&row)?;
-        sqlx::query(
-            "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES (?, ?, ?, ?)
+            )
+            .bind(now)
+            .bind(token_hash)
+            .bind(now)
+            .bind(email.to_lowercase())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                tx.rollback().await?;
+                return Ok(None);
+            };
+            let inv = invitation(&row)?;
+            sqlx::query(
+                "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (org_id, uuid) DO UPDATE SET role = excluded.role",
-        )
-        .bind(&inv.org_id)
-        .bind(uuid)
-        .bind(&inv.role)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Some(inv))
+            )
+            .bind(&inv.org_id)
+            .bind(uuid)
+            .bind(&inv.role)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(Some(inv))
+        })
     }
 
     pub async fn find_org_apps(&self, org_id: &str) -> Result<Vec<App>> {
-        let Store::Sqlite(pool) = self;
-        let rows = sqlx::query("SELECT * FROM apps WHERE org_id = ? ORDER BY name, client_id")
-            .bind(org_id)
-            .fetch_all(pool)
-            .await?;
-        rows.iter().map(App::from_row).collect()
+        dispatch!(self, pool, {
+            let rows = sqlx::query("SELECT * FROM apps WHERE org_id = $1 ORDER BY name, client_id")
+                .bind(org_id)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(App::from_row).collect()
+        })
     }
 
     /// Deletes an app, its secrets and consents (cascade) and revokes its tokens.
     pub async fn delete_app(&self, client_id: &str, now: i64) -> Result<bool> {
-        let Store::Sqlite(pool) = self;
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL")
+        dispatch!(self, pool, {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
+                "UPDATE tokens SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL",
+            )
             .bind(now)
             .bind(client_id)
             .execute(&mut *tx)
             .await?;
-        let done = sqlx::query("DELETE FROM apps WHERE client_id = ?")
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+            let done = sqlx::query("DELETE FROM apps WHERE client_id = $1")
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     pub async fn find_app_secrets(&self, client_id: &str) -> Result<Vec<SecretInfo>> {
-        let Store::Sqlite(pool) = self;
-        let rows = sqlx::query(
-            "SELECT id, created_at FROM app_secrets WHERE client_id = ? ORDER BY created_at, id",
+        dispatch!(self, pool, {
+            let rows = sqlx::query(
+            "SELECT id, created_at FROM app_secrets WHERE client_id = $1 ORDER BY created_at, id",
         )
         .bind(client_id)
         .fetch_all(pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SecretInfo {
-                    id: r.try_get("id")?,
-                    created_at: r.try_get("created_at")?,
+            rows.iter()
+                .map(|r| {
+                    Ok(SecretInfo {
+                        id: r.try_get("id")?,
+                        created_at: r.try_get("created_at")?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     pub async fn delete_app_secret(&self, client_id: &str, id: &str) -> Result<bool> {
-        let Store::Sqlite(pool) = self;
-        let done = sqlx::query("DELETE FROM app_secrets WHERE client_id = ? AND id = ?")
-            .bind(client_id)
-            .bind(id)
-            .execute(pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        dispatch!(self, pool, {
+            let done = sqlx::query("DELETE FROM app_secrets WHERE client_id = $1 AND id = $2")
+                .bind(client_id)
+                .bind(id)
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 }

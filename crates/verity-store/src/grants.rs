@@ -1,9 +1,8 @@
 //! Authorization codes and the tokens issued from them.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use crate::{Result, Store, from_json, to_json};
+use crate::{Fields, Result, Store, WritePool, dispatch, from_json, to_json};
 
 /// An authorization code and everything it is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +41,7 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TokenKind::Access => "access",
             TokenKind::Refresh => "refresh",
@@ -72,58 +71,58 @@ pub struct Token {
     pub revoked_at: Option<i64>,
 }
 
-fn code_from_row(r: &SqliteRow) -> Result<Code> {
-    let scopes: String = r.try_get("scopes")?;
+fn code_from_row(r: &impl Fields) -> Result<Code> {
+    let scopes: String = r.col("scopes")?;
     Ok(Code {
-        code_hash: r.try_get("code_hash")?,
-        client_id: r.try_get("client_id")?,
-        uuid: r.try_get("uuid")?,
-        redirect_uri: r.try_get("redirect_uri")?,
+        code_hash: r.col("code_hash")?,
+        client_id: r.col("client_id")?,
+        uuid: r.col("uuid")?,
+        redirect_uri: r.col("redirect_uri")?,
         scopes: from_json(&scopes)?,
-        nonce: r.try_get("nonce")?,
-        code_challenge: r.try_get("code_challenge")?,
-        auth_time: r.try_get("auth_time")?,
-        mfa: r.try_get("mfa")?,
-        eid: r.try_get("eid")?,
-        sid: r.try_get("sid")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
+        nonce: r.col("nonce")?,
+        code_challenge: r.col("code_challenge")?,
+        auth_time: r.col("auth_time")?,
+        mfa: r.col("mfa")?,
+        eid: r.col("eid")?,
+        sid: r.col("sid")?,
+        created_at: r.col("created_at")?,
+        expires_at: r.col("expires_at")?,
     })
 }
 
-pub(crate) fn token_from_row(r: &SqliteRow) -> Result<Token> {
-    let scopes: String = r.try_get("scopes")?;
-    let kind: String = r.try_get("kind")?;
+pub(crate) fn token_from_row(r: &impl Fields) -> Result<Token> {
+    let scopes: String = r.col("scopes")?;
+    let kind: String = r.col("kind")?;
     Ok(Token {
-        token_hash: r.try_get("token_hash")?,
+        token_hash: r.col("token_hash")?,
         kind: if kind == "refresh" {
             TokenKind::Refresh
         } else {
             TokenKind::Access
         },
-        grant_id: r.try_get("grant_id")?,
-        client_id: r.try_get("client_id")?,
-        uuid: r.try_get("uuid")?,
+        grant_id: r.col("grant_id")?,
+        client_id: r.col("client_id")?,
+        uuid: r.col("uuid")?,
         scopes: from_json(&scopes)?,
-        auth_time: r.try_get("auth_time")?,
-        mfa: r.try_get("mfa")?,
-        eid: r.try_get("eid")?,
-        sid: r.try_get("sid")?,
-        parent_hash: r.try_get("parent_hash")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        used_at: r.try_get("used_at")?,
-        revoked_at: r.try_get("revoked_at")?,
+        auth_time: r.col("auth_time")?,
+        mfa: r.col("mfa")?,
+        eid: r.col("eid")?,
+        sid: r.col("sid")?,
+        parent_hash: r.col("parent_hash")?,
+        created_at: r.col("created_at")?,
+        expires_at: r.col("expires_at")?,
+        used_at: r.col("used_at")?,
+        revoked_at: r.col("revoked_at")?,
     })
 }
 
 impl Store {
     pub async fn insert_code(&self, c: &Code) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query(
+        dispatch!(self, pool, {
+            sqlx::query(
             "INSERT INTO codes (code_hash, client_id, uuid, redirect_uri, scopes, nonce, code_challenge,
                 auth_time, mfa, eid, sid, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&c.code_hash)
         .bind(&c.client_id)
@@ -140,121 +139,132 @@ impl Store {
         .bind(c.expires_at)
         .execute(pool)
         .await?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Consumes a code: exactly one caller ever gets [`TakeCode::Fresh`] for a given code.
     /// Expiry is the caller's decision (an expired code is still consumed, never reusable).
     pub async fn take_code(&self, code_hash: &str, now: i64) -> Result<TakeCode> {
-        let Store::Sqlite(pool) = self;
-        let fresh = sqlx::query(
-            "UPDATE codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL RETURNING *",
+        dispatch!(self, pool, {
+            let fresh = sqlx::query(
+            "UPDATE codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL RETURNING *",
         )
         .bind(now)
         .bind(code_hash)
         .fetch_optional(pool)
         .await?;
-        if let Some(row) = fresh {
-            return Ok(TakeCode::Fresh(code_from_row(&row)?));
-        }
-        let used = sqlx::query("UPDATE codes SET replayed_at = ? WHERE code_hash = ? RETURNING *")
-            .bind(now)
-            .bind(code_hash)
-            .fetch_optional(pool)
-            .await?;
-        Ok(match used {
-            Some(row) => TakeCode::Replayed(code_from_row(&row)?),
-            None => TakeCode::Unknown,
+            if let Some(row) = fresh {
+                return Ok(TakeCode::Fresh(code_from_row(&row)?));
+            }
+            let used =
+                sqlx::query("UPDATE codes SET replayed_at = $1 WHERE code_hash = $2 RETURNING *")
+                    .bind(now)
+                    .bind(code_hash)
+                    .fetch_optional(pool)
+                    .await?;
+            Ok(match used {
+                Some(row) => TakeCode::Replayed(code_from_row(&row)?),
+                None => TakeCode::Unknown,
+            })
         })
     }
 
     /// Whether a code was presented again after its first use (see `take_code`).
     pub async fn find_code_replayed(&self, code_hash: &str) -> Result<bool> {
-        let Store::Sqlite(pool) = self;
-        let row = sqlx::query("SELECT replayed_at FROM codes WHERE code_hash = ?")
-            .bind(code_hash)
-            .fetch_optional(pool)
-            .await?;
-        Ok(match row {
-            Some(r) => r.try_get::<Option<i64>, _>("replayed_at")?.is_some(),
-            None => false,
+        dispatch!(self, pool, {
+            let row = sqlx::query("SELECT replayed_at FROM codes WHERE code_hash = $1")
+                .bind(code_hash)
+                .fetch_optional(pool)
+                .await?;
+            Ok(match row {
+                Some(r) => r.try_get::<Option<i64>, _>("replayed_at")?.is_some(),
+                None => false,
+            })
         })
     }
 
     /// Stores the tokens of one issuance in one transaction: committed before the client sees them.
     pub async fn insert_tokens(&self, tokens: &[Token]) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        for t in tokens {
-            insert_token(&mut tx, t).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        dispatch!(self, pool, {
+            let mut tx = pool.begin_write().await?;
+            for t in tokens {
+                insert_token!(&mut tx, t)?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// Revokes every token of a grant (code replay, refresh-token reuse); returns how many.
     pub async fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<u64> {
-        let Store::Sqlite(pool) = self;
-        let done = sqlx::query(
-            "UPDATE tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(grant_id)
-        .execute(pool)
-        .await?;
-        Ok(done.rows_affected())
+        dispatch!(self, pool, {
+            let done = sqlx::query(
+                "UPDATE tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(grant_id)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected())
+        })
     }
 
     /// A token by digest, whatever its state (the caller checks expiry and revocation).
     pub async fn find_token(&self, token_hash: &str) -> Result<Option<Token>> {
-        let Store::Sqlite(pool) = self;
-        let row = sqlx::query("SELECT * FROM tokens WHERE token_hash = ?")
-            .bind(token_hash)
-            .fetch_optional(pool)
-            .await?;
-        row.as_ref().map(token_from_row).transpose()
+        dispatch!(self, pool, {
+            let row = sqlx::query("SELECT * FROM tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(token_from_row).transpose()
+        })
     }
 }
 
 /// Inserts one token inside a transaction.
-pub(crate) async fn insert_token(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    t: &Token,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO tokens (token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, eid, sid,
-            parent_hash, created_at, expires_at, used_at, revoked_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&t.token_hash)
-    .bind(t.kind.as_str())
-    .bind(&t.grant_id)
-    .bind(&t.client_id)
-    .bind(&t.uuid)
-    .bind(to_json(&t.scopes))
-    .bind(t.auth_time)
-    .bind(t.mfa)
-    .bind(&t.eid)
-    .bind(&t.sid)
-    .bind(&t.parent_hash)
-    .bind(t.created_at)
-    .bind(t.expires_at)
-    .bind(t.used_at)
-    .bind(t.revoked_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+/// (A macro: the same statement on either backend's transaction.)
+macro_rules! insert_token {
+    ($tx:expr, $t:expr) => {{
+        let t: &$crate::grants::Token = $t;
+        sqlx::query(
+            "INSERT INTO tokens (token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, eid, sid,
+                parent_hash, created_at, expires_at, used_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(&t.token_hash)
+        .bind(t.kind.as_str())
+        .bind(&t.grant_id)
+        .bind(&t.client_id)
+        .bind(&t.uuid)
+        .bind($crate::to_json(&t.scopes))
+        .bind(t.auth_time)
+        .bind(t.mfa)
+        .bind(&t.eid)
+        .bind(&t.sid)
+        .bind(&t.parent_hash)
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(t.used_at)
+        .bind(t.revoked_at)
+        .execute(&mut **$tx)
+        .await
+            .map(|_| ())
+    }};
 }
+pub(crate) use insert_token;
 
 impl Store {
     /// The apps that hold tokens from a session (to notify them at logout).
     pub async fn find_session_clients(&self, sid: &str) -> Result<Vec<String>> {
-        let Store::Sqlite(pool) = self;
-        let rows =
-            sqlx::query("SELECT DISTINCT client_id FROM tokens WHERE sid = ? ORDER BY client_id")
-                .bind(sid)
-                .fetch_all(pool)
-                .await?;
-        rows.iter().map(|r| Ok(r.try_get("client_id")?)).collect()
+        dispatch!(self, pool, {
+            let rows = sqlx::query(
+                "SELECT DISTINCT client_id FROM tokens WHERE sid = $1 ORDER BY client_id",
+            )
+            .bind(sid)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok(r.try_get("client_id")?)).collect()
+        })
     }
 }

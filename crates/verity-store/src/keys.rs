@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::{Result, Store, conflict_or};
+use crate::{Result, Store, conflict_or, dispatch};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredKey {
@@ -26,10 +26,10 @@ impl std::fmt::Debug for StoredKey {
 
 impl Store {
     pub async fn insert_signing_key(&self, k: &StoredKey) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query(
+        dispatch!(self, pool, {
+            sqlx::query(
             "INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at, retires_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&k.kid)
         .bind(&k.alg)
@@ -40,53 +40,58 @@ impl Store {
         .execute(pool)
         .await
         .map_err(conflict_or)?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Keys not yet retired at `now`, oldest first.
     pub async fn find_signing_keys(&self, now: i64) -> Result<Vec<StoredKey>> {
-        let Store::Sqlite(pool) = self;
-        let rows = sqlx::query(
-            "SELECT * FROM signing_keys WHERE retires_at IS NULL OR retires_at > ? ORDER BY activates_at, kid",
+        dispatch!(self, pool, {
+            let rows = sqlx::query(
+            "SELECT * FROM signing_keys WHERE retires_at IS NULL OR retires_at > $1 ORDER BY activates_at, kid",
         )
         .bind(now)
         .fetch_all(pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredKey {
-                    kid: r.try_get("kid")?,
-                    alg: r.try_get("alg")?,
-                    private_key: r.try_get("private_key")?,
-                    created_at: r.try_get("created_at")?,
-                    activates_at: r.try_get("activates_at")?,
-                    retires_at: r.try_get("retires_at")?,
+            rows.iter()
+                .map(|r| {
+                    Ok(StoredKey {
+                        kid: r.try_get("kid")?,
+                        alg: r.try_get("alg")?,
+                        private_key: r.try_get("private_key")?,
+                        created_at: r.try_get("created_at")?,
+                        activates_at: r.try_get("activates_at")?,
+                        retires_at: r.try_get("retires_at")?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 }
 
 impl Store {
     /// Sets when a key leaves the JWKS (only if not already set earlier).
     pub async fn update_signing_key_retirement(&self, kid: &str, retires_at: i64) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query("UPDATE signing_keys SET retires_at = ? WHERE kid = ? AND (retires_at IS NULL OR retires_at > ?)")
+        dispatch!(self, pool, {
+            sqlx::query("UPDATE signing_keys SET retires_at = $1 WHERE kid = $2 AND (retires_at IS NULL OR retires_at > $3)")
             .bind(retires_at)
             .bind(kid)
             .bind(retires_at)
             .execute(pool)
             .await?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// The longest lifetime of anything signed for any app (ID tokens live as long as access
     /// tokens; userinfo JWTs as long as `userinfo_ttl`), in seconds.
     pub async fn find_longest_signed_lifetime(&self) -> Result<i64> {
-        let Store::Sqlite(pool) = self;
-        let row = sqlx::query("SELECT MAX(MAX(access_ttl, userinfo_ttl)) AS longest FROM apps")
-            .fetch_one(pool)
-            .await?;
-        Ok(row.try_get::<Option<i64>, _>("longest")?.unwrap_or(18_000))
+        dispatch!(self, pool, {
+            let row = sqlx::query("SELECT MAX(CASE WHEN access_ttl > userinfo_ttl THEN access_ttl ELSE userinfo_ttl END)
+                 AS longest FROM apps",)
+                .fetch_one(pool)
+                .await?;
+            Ok(row.try_get::<Option<i64>, _>("longest")?.unwrap_or(18_000))
+        })
     }
 }

@@ -1,4 +1,5 @@
-//! Verity's persistence: [`Store`] over SQLite (the embedded default), one module per aggregate.
+//! Verity's persistence: [`Store`] over SQLite (the embedded default) or PostgreSQL, one module
+//! per aggregate.
 //!
 //! Each method is one transaction and one business step. Verbs: `find_*` (an `Option`),
 //! `insert_*`, `update_*`, `delete_*`, and `take_*` (atomically consume a single-use item with a
@@ -29,9 +30,12 @@ pub mod users;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
+use sqlx::{Postgres, Sqlite, Transaction};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -41,7 +45,7 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is malformed: {0}")]
     Corrupt(String),
-    #[error("unsupported database URL (expected sqlite://...)")]
+    #[error("unsupported database URL (expected sqlite://... or postgres://...)")]
     UnsupportedUrl,
     #[error("already exists")]
     Conflict,
@@ -50,12 +54,11 @@ pub enum StoreError {
 impl StoreError {
     /// The database could not be reached (as opposed to a query failing): answer 503.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-            )
-        )
+        match self {
+            StoreError::Database(e)
+            | StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => is_unavailable(e),
+            _ => false,
+        }
     }
 
     fn corrupt(e: impl std::fmt::Display) -> Self {
@@ -63,19 +66,164 @@ impl StoreError {
     }
 }
 
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL: connection exceptions (08), operator intervention such as a shutdown (57P),
+        // insufficient resources (53), and a server that is still starting (57P03).
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c.starts_with("53")),
+        _ => false,
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// The database behind Verity. PostgreSQL joins SQLite as a second variant.
+/// The database behind Verity: SQLite (the embedded default) or PostgreSQL (several nodes).
+///
+/// Every method is written once: [`dispatch!`] expands its body for each backend's native
+/// driver, and the SQL is portable (numbered `$n` placeholders, which SQLite accepts too).
 #[derive(Debug, Clone)]
 pub enum Store {
     Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's own pool type.
+macro_rules! dispatch {
+    ($store:expr, $pool:ident, $body:block) => {
+        match $store {
+            $crate::Store::Sqlite($pool) => $body,
+            $crate::Store::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// Opening a write transaction on either backend.
+pub(crate) trait WritePool {
+    type Db: sqlx::Database;
+    /// A transaction that will write. SQLite takes the write lock at once (`BEGIN IMMEDIATE`),
+    /// so that a read-then-write step cannot interleave with another writer; PostgreSQL uses
+    /// conditional updates (which wait on the row lock and re-check) and [`WritePool::KEY_LOCK`].
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = sqlx::Result<Transaction<'static, Self::Db>>> + Send;
+    /// A statement taking a transaction-scoped lock on the text `$1` (rows that may not exist
+    /// yet); `None` where the write transaction already excludes every other writer.
+    const KEY_LOCK: Option<&'static str>;
+}
+
+/// [`WritePool::KEY_LOCK`] of a pool value.
+pub(crate) fn key_lock<P: WritePool>(_: &P) -> Option<&'static str> {
+    P::KEY_LOCK
+}
+
+impl WritePool for SqlitePool {
+    type Db = Sqlite;
+    const KEY_LOCK: Option<&'static str> = None;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = sqlx::Result<Transaction<'static, Sqlite>>> + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl WritePool for PgPool {
+    type Db = Postgres;
+    const KEY_LOCK: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = sqlx::Result<Transaction<'static, Postgres>>> + Send
+    {
+        self.begin()
+    }
+}
+
+/// A column decodable on both backends.
+pub(crate) trait Col: Sized {
+    fn sqlite(r: &SqliteRow, name: &str) -> sqlx::Result<Self>;
+    fn postgres(r: &PgRow, name: &str) -> sqlx::Result<Self>;
+}
+
+impl<T> Col for T
+where
+    T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+    T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    fn sqlite(r: &SqliteRow, name: &str) -> sqlx::Result<Self> {
+        sqlx::Row::try_get(r, name)
+    }
+    fn postgres(r: &PgRow, name: &str) -> sqlx::Result<Self> {
+        sqlx::Row::try_get(r, name)
+    }
+}
+
+/// A row of either backend, for the `from_row` functions written once.
+pub(crate) trait Fields {
+    fn col<T: Col>(&self, name: &str) -> sqlx::Result<T>;
+}
+
+impl Fields for SqliteRow {
+    fn col<T: Col>(&self, name: &str) -> sqlx::Result<T> {
+        T::sqlite(self, name)
+    }
+}
+
+impl Fields for PgRow {
+    fn col<T: Col>(&self, name: &str) -> sqlx::Result<T> {
+        T::postgres(self, name)
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Pool sizing and waiting, from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it is answered 503.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What `/metrics` reports of the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// Advisory-lock keys (PostgreSQL `pg_advisory_lock`), one per job that must run on one node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobLock {
+    /// Migrations, seeding and the first keys at boot.
+    Boot = 0x7665_7269_0001,
+    /// Key rotation and purging.
+    Maintenance = 0x7665_7269_0002,
+}
 
 impl Store {
-    /// Opens the database at `url`, creating a SQLite file if missing. Does not migrate.
+    /// Opens the database at `url`: `sqlite://` (a file, created if missing) or `postgres://`.
+    /// Does not migrate.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, PoolOptions::default()).await
+    }
+
+    pub async fn connect_with(url: &str, opts: PoolOptions) -> Result<Self> {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -86,37 +234,141 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new()
-                .max_connections(8)
+                .max_connections(opts.max_connections.clamp(1, 8))
                 .min_connections(1)
+                .acquire_timeout(opts.acquire_timeout)
                 .connect_with(options)
                 .await?;
             Ok(Store::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?.application_name("verity");
+            // Connections are made on first use: a node starts (and reports not ready) while
+            // the database is away, and recovers by itself when it returns.
+            let pool = PgPoolOptions::new()
+                // Two at least: boot holds one for its advisory lock while migrating on another.
+                .max_connections(opts.max_connections.max(2))
+                .min_connections(0)
+                .acquire_timeout(opts.acquire_timeout)
+                .test_before_acquire(false)
+                .connect_lazy_with(options);
+            Ok(Store::Postgres(pool))
         } else {
             Err(StoreError::UnsupportedUrl)
         }
     }
 
-    /// Applies the embedded migrations (idempotent).
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies the embedded migrations (idempotent; on PostgreSQL, nodes booting together take
+    /// turns under sqlx's migration lock).
     pub async fn migrate(&self) -> Result<()> {
         match self {
             Store::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Store::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
     }
 
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<()> {
+        dispatch!(self, pool, {
+            sqlx::query("SELECT 1").execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    pub fn pool_use(&self) -> PoolUse {
         match self {
-            Store::Sqlite(pool) => {
-                sqlx::query("SELECT 1").execute(pool).await?;
+            Store::Sqlite(pool) => PoolUse {
+                size: pool.size(),
+                idle: pool.num_idle() as u32,
+                max: pool.options().get_max_connections(),
+            },
+            Store::Postgres(pool) => PoolUse {
+                size: pool.size(),
+                idle: pool.num_idle() as u32,
+                max: pool.options().get_max_connections(),
+            },
+        }
+    }
+
+    /// Runs `job` while holding the cluster-wide lock `lock`, waiting for it (boot steps).
+    /// On SQLite (one node) it simply runs `job`.
+    pub async fn with_lock<T, E, F>(&self, lock: JobLock, job: F) -> std::result::Result<T, E>
+    where
+        F: std::future::Future<Output = std::result::Result<T, E>>,
+        E: From<StoreError>,
+    {
+        match self {
+            Store::Sqlite(_) => job.await,
+            Store::Postgres(pool) => {
+                // A session-level lock on a connection of its own, held while `job` uses the
+                // pool; if this process dies, the connection closes and the lock is released.
+                let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+                sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(lock as i64)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(StoreError::from)?;
+                let out = job.await;
+                let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(lock as i64)
+                    .execute(&mut *conn)
+                    .await;
+                if unlocked.is_err() {
+                    // The connection is in doubt: drop it rather than return it with the lock.
+                    conn.detach();
+                }
+                out
             }
         }
-        Ok(())
+    }
+
+    /// Runs `job` only if no other node holds `lock` right now (periodic jobs); `None` when
+    /// another node is running it.
+    pub async fn try_with_lock<T, E, F>(
+        &self,
+        lock: JobLock,
+        job: F,
+    ) -> std::result::Result<Option<T>, E>
+    where
+        F: std::future::Future<Output = std::result::Result<T, E>>,
+        E: From<StoreError>,
+    {
+        match self {
+            Store::Sqlite(_) => job.await.map(Some),
+            Store::Postgres(pool) => {
+                let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+                let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(lock as i64)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(StoreError::from)?;
+                if !got {
+                    return Ok(None);
+                }
+                let out = job.await;
+                let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(lock as i64)
+                    .execute(&mut *conn)
+                    .await;
+                if unlocked.is_err() {
+                    conn.detach();
+                }
+                out.map(Some)
+            }
+        }
     }
 
     pub async fn close(&self) {
         match self {
             Store::Sqlite(pool) => pool.close().await,
+            Store::Postgres(pool) => pool.close().await,
         }
     }
 }

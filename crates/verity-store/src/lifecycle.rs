@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use crate::grants::{Token, TokenKind};
-use crate::{Result, Store};
+use crate::{Result, Store, WritePool, dispatch};
 
 /// What presenting a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,30 +50,31 @@ impl Store {
         now: i64,
         build: impl FnOnce(&Token) -> Vec<Token>,
     ) -> Result<Rotate> {
-        let Store::Sqlite(pool) = self;
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query(
-            "UPDATE tokens SET used_at = ?
-             WHERE token_hash = ? AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL
+        dispatch!(self, pool, {
+            let mut tx = pool.begin_write().await?;
+            let row = sqlx::query(
+                "UPDATE tokens SET used_at = $1
+             WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL
              RETURNING *",
-        )
-        .bind(now)
-        .bind(token_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            tx.rollback().await?;
-            return Ok(match self.find_token(token_hash).await? {
-                Some(t) if t.kind == TokenKind::Refresh => Rotate::Reused(t),
-                _ => Rotate::Unknown,
-            });
-        };
-        let old = crate::grants::token_from_row(&row)?;
-        for t in build(&old) {
-            crate::grants::insert_token(&mut tx, &t).await?;
-        }
-        tx.commit().await?;
-        Ok(Rotate::Rotated(old))
+            )
+            .bind(now)
+            .bind(token_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                tx.rollback().await?;
+                return Ok(match self.find_token(token_hash).await? {
+                    Some(t) if t.kind == TokenKind::Refresh => Rotate::Reused(t),
+                    _ => Rotate::Unknown,
+                });
+            };
+            let old = crate::grants::token_from_row(&row)?;
+            for t in build(&old) {
+                crate::grants::insert_token!(&mut tx, &t)?;
+            }
+            tx.commit().await?;
+            Ok(Rotate::Rotated(old))
+        })
     }
 
     /// RFC 7009: revokes one token; for a refresh token, the whole grant (RFC 7009 2.1 "SHOULD").
@@ -88,92 +89,98 @@ impl Store {
         if t.kind == TokenKind::Refresh {
             return Ok(self.revoke_grant(&t.grant_id, now).await? > 0);
         }
-        let Store::Sqlite(pool) = self;
-        let done = sqlx::query(
-            "UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(token_hash)
-        .execute(pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        dispatch!(self, pool, {
+            let done = sqlx::query(
+                "UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(token_hash)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// Revokes every token descended from a session (logout). Returns how many.
     pub async fn revoke_session_tokens(&self, sid: &str, now: i64) -> Result<u64> {
-        let Store::Sqlite(pool) = self;
-        let done =
-            sqlx::query("UPDATE tokens SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL")
-                .bind(now)
-                .bind(sid)
-                .execute(pool)
-                .await?;
-        Ok(done.rows_affected())
+        dispatch!(self, pool, {
+            let done = sqlx::query(
+                "UPDATE tokens SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(sid)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected())
+        })
     }
 
     /// RFC 7523 3: records a client assertion's `jti`; false when it was seen before (a replay).
     pub async fn take_jti(&self, client_id: &str, jti: &str, expires_at: i64) -> Result<bool> {
-        let Store::Sqlite(pool) = self;
-        let done = sqlx::query(
-            "INSERT INTO used_jtis (client_id, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        dispatch!(self, pool, {
+            let done = sqlx::query(
+            "INSERT INTO used_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
         .bind(client_id)
         .bind(jti)
         .bind(expires_at)
         .execute(pool)
         .await?;
-        Ok(done.rows_affected() == 1)
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// Deletes what has expired: one step, called by a periodic task and directly by tests.
     /// Tokens are kept `grace` seconds past expiry so that a late replay is still recognised
     /// (and answered as a replay rather than as an unknown token).
     pub async fn purge_expired(&self, now: i64, grace: i64) -> Result<Purged> {
-        let Store::Sqlite(pool) = self;
-        let cutoff = now - grace;
-        let mut p = Purged::default();
-        let run = |sql: &'static str, at: i64| sqlx::query(sql).bind(at);
-        p.codes = run("DELETE FROM codes WHERE expires_at < ?", cutoff)
+        dispatch!(self, pool, {
+            let cutoff = now - grace;
+            let mut p = Purged::default();
+            let run = |sql: &'static str, at: i64| sqlx::query(sql).bind(at);
+            p.codes = run("DELETE FROM codes WHERE expires_at < $1", cutoff)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            p.tokens = run("DELETE FROM tokens WHERE expires_at < $1", cutoff)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            p.sessions = run("DELETE FROM sessions WHERE expires_at < $1", now)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            p.interactions = run("DELETE FROM interactions WHERE expires_at < $1", now)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            p.jtis = run("DELETE FROM used_jtis WHERE expires_at < $1", now)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            p.auth_failures = run(
+                "DELETE FROM auth_failures WHERE window_start < $1 AND locked_until < $2",
+                cutoff,
+            )
+            .bind(now)
             .execute(pool)
             .await?
             .rows_affected();
-        p.tokens = run("DELETE FROM tokens WHERE expires_at < ?", cutoff)
-            .execute(pool)
-            .await?
-            .rows_affected();
-        p.sessions = run("DELETE FROM sessions WHERE expires_at < ?", now)
-            .execute(pool)
-            .await?
-            .rows_affected();
-        p.interactions = run("DELETE FROM interactions WHERE expires_at < ?", now)
-            .execute(pool)
-            .await?
-            .rows_affected();
-        p.jtis = run("DELETE FROM used_jtis WHERE expires_at < ?", now)
-            .execute(pool)
-            .await?
-            .rows_affected();
-        p.auth_failures = run(
-            "DELETE FROM auth_failures WHERE window_start < ? AND locked_until < ?",
-            cutoff,
-        )
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected();
-        Ok(p)
+            Ok(p)
+        })
     }
 
     /// How many live tokens a grant has (for tests and introspection of families).
     pub async fn count_live_tokens(&self, grant_id: &str, now: i64) -> Result<i64> {
-        let Store::Sqlite(pool) = self;
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM tokens WHERE grant_id = ? AND revoked_at IS NULL AND used_at IS NULL AND expires_at > ?",
+        dispatch!(self, pool, {
+            let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM tokens WHERE grant_id = $1 AND revoked_at IS NULL AND used_at IS NULL AND expires_at > $2",
         )
         .bind(grant_id)
         .bind(now)
         .fetch_one(pool)
         .await?;
-        Ok(row.try_get("n")?)
+            Ok(row.try_get("n")?)
+        })
     }
 }

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::{Result, Store};
+use crate::{Result, Store, dispatch};
 
 /// A signed-in browser. `id_hash` is the SHA-256 of the cookie value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,9 +36,9 @@ pub struct Interaction {
 
 impl Store {
     pub async fn insert_session(&self, s: &Session) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query(
-            "INSERT INTO sessions (id_hash, sid, uuid, auth_time, mfa, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        dispatch!(self, pool, {
+            sqlx::query(
+            "INSERT INTO sessions (id_hash, sid, uuid, auth_time, mfa, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&s.id_hash)
         .bind(&s.sid)
@@ -49,56 +49,60 @@ impl Store {
         .bind(s.expires_at)
         .execute(pool)
         .await?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// A live session (not expired at `now`).
     pub async fn find_session(&self, id_hash: &str, now: i64) -> Result<Option<Session>> {
-        let Store::Sqlite(pool) = self;
-        let row = sqlx::query("SELECT * FROM sessions WHERE id_hash = ? AND expires_at > ?")
-            .bind(id_hash)
-            .bind(now)
-            .fetch_optional(pool)
-            .await?;
-        row.map(|r| {
-            Ok(Session {
-                id_hash: r.try_get("id_hash")?,
-                sid: r.try_get::<Option<String>, _>("sid")?.unwrap_or_default(),
-                uuid: r.try_get("uuid")?,
-                auth_time: r.try_get("auth_time")?,
-                mfa: r.try_get("mfa")?,
-                created_at: r.try_get("created_at")?,
-                expires_at: r.try_get("expires_at")?,
+        dispatch!(self, pool, {
+            let row = sqlx::query("SELECT * FROM sessions WHERE id_hash = $1 AND expires_at > $2")
+                .bind(id_hash)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
+            row.map(|r| {
+                Ok(Session {
+                    id_hash: r.try_get("id_hash")?,
+                    sid: r.try_get::<Option<String>, _>("sid")?.unwrap_or_default(),
+                    uuid: r.try_get("uuid")?,
+                    auth_time: r.try_get("auth_time")?,
+                    mfa: r.try_get("mfa")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                })
             })
+            .transpose()
         })
-        .transpose()
     }
 
     /// Marks a session as having passed the second factor.
     pub async fn update_session_mfa(&self, id_hash: &str) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query("UPDATE sessions SET mfa = 1 WHERE id_hash = ?")
-            .bind(id_hash)
-            .execute(pool)
-            .await?;
-        Ok(())
+        dispatch!(self, pool, {
+            sqlx::query("UPDATE sessions SET mfa = TRUE WHERE id_hash = $1")
+                .bind(id_hash)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
-            .bind(id_hash)
-            .execute(pool)
-            .await?;
-        Ok(())
+        dispatch!(self, pool, {
+            sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                .bind(id_hash)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
     }
 
     pub async fn insert_interaction(&self, i: &Interaction) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query(
+        dispatch!(self, pool, {
+            sqlx::query(
             "INSERT INTO interactions (id, client_id, request, browser_hash, csrf_token, uuid, signed_in_here,
                 verification_answered, consented, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&i.id)
         .bind(&i.client_id)
@@ -113,40 +117,42 @@ impl Store {
         .bind(i.expires_at)
         .execute(pool)
         .await?;
-        Ok(())
+            Ok(())
+        })
     }
 
     pub async fn find_interaction(&self, id: &str, now: i64) -> Result<Option<Interaction>> {
-        let Store::Sqlite(pool) = self;
-        let row = sqlx::query("SELECT * FROM interactions WHERE id = ? AND expires_at > ?")
-            .bind(id)
-            .bind(now)
-            .fetch_optional(pool)
-            .await?;
-        row.map(|r| {
-            Ok(Interaction {
-                id: r.try_get("id")?,
-                client_id: r.try_get("client_id")?,
-                request: r.try_get("request")?,
-                browser_hash: r.try_get("browser_hash")?,
-                csrf_token: r.try_get("csrf_token")?,
-                uuid: r.try_get("uuid")?,
-                signed_in_here: r.try_get("signed_in_here")?,
-                verification_answered: r.try_get("verification_answered")?,
-                consented: r.try_get("consented")?,
-                created_at: r.try_get("created_at")?,
-                expires_at: r.try_get("expires_at")?,
+        dispatch!(self, pool, {
+            let row = sqlx::query("SELECT * FROM interactions WHERE id = $1 AND expires_at > $2")
+                .bind(id)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
+            row.map(|r| {
+                Ok(Interaction {
+                    id: r.try_get("id")?,
+                    client_id: r.try_get("client_id")?,
+                    request: r.try_get("request")?,
+                    browser_hash: r.try_get("browser_hash")?,
+                    csrf_token: r.try_get("csrf_token")?,
+                    uuid: r.try_get("uuid")?,
+                    signed_in_here: r.try_get("signed_in_here")?,
+                    verification_answered: r.try_get("verification_answered")?,
+                    consented: r.try_get("consented")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                })
             })
+            .transpose()
         })
-        .transpose()
     }
 
     /// Saves the progress flags of an interaction.
     pub async fn update_interaction(&self, i: &Interaction) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query(
-            "UPDATE interactions SET uuid = ?, signed_in_here = ?, verification_answered = ?, consented = ?
-             WHERE id = ?",
+        dispatch!(self, pool, {
+            sqlx::query(
+            "UPDATE interactions SET uuid = $1, signed_in_here = $2, verification_answered = $3, consented = $4
+             WHERE id = $5",
         )
         .bind(&i.uuid)
         .bind(i.signed_in_here)
@@ -155,17 +161,19 @@ impl Store {
         .bind(&i.id)
         .execute(pool)
         .await?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Ends an interaction (after its code was issued or it was denied); false if already gone.
     pub async fn take_interaction(&self, id: &str) -> Result<bool> {
-        let Store::Sqlite(pool) = self;
-        let done = sqlx::query("DELETE FROM interactions WHERE id = ?")
-            .bind(id)
-            .execute(pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        dispatch!(self, pool, {
+            let done = sqlx::query("DELETE FROM interactions WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     pub async fn insert_consent(
@@ -175,29 +183,32 @@ impl Store {
         canonical_scopes: &str,
         now: i64,
     ) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query(
-            "INSERT INTO consents (uuid, client_id, scopes, created_at) VALUES (?, ?, ?, ?)
+        dispatch!(self, pool, {
+            sqlx::query(
+                "INSERT INTO consents (uuid, client_id, scopes, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (uuid, client_id, scopes) DO NOTHING",
-        )
-        .bind(uuid)
-        .bind(client_id)
-        .bind(canonical_scopes)
-        .bind(now)
-        .execute(pool)
-        .await?;
-        Ok(())
+            )
+            .bind(uuid)
+            .bind(client_id)
+            .bind(canonical_scopes)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
     }
 
     /// Every remembered scope set (canonical form) for a user and app.
     pub async fn find_consents(&self, uuid: &str, client_id: &str) -> Result<Vec<String>> {
-        let Store::Sqlite(pool) = self;
-        let rows = sqlx::query("SELECT scopes FROM consents WHERE uuid = ? AND client_id = ?")
-            .bind(uuid)
-            .bind(client_id)
-            .fetch_all(pool)
-            .await?;
-        rows.iter().map(|r| Ok(r.try_get("scopes")?)).collect()
+        dispatch!(self, pool, {
+            let rows =
+                sqlx::query("SELECT scopes FROM consents WHERE uuid = $1 AND client_id = $2")
+                    .bind(uuid)
+                    .bind(client_id)
+                    .fetch_all(pool)
+                    .await?;
+            rows.iter().map(|r| Ok(r.try_get("scopes")?)).collect()
+        })
     }
 }
 
@@ -207,34 +218,36 @@ impl Store {
         &self,
         uuid: &str,
     ) -> Result<Vec<(String, String, String, i64)>> {
-        let Store::Sqlite(pool) = self;
-        let rows = sqlx::query(
+        dispatch!(self, pool, {
+            let rows = sqlx::query(
             "SELECT c.client_id, a.name, c.scopes, c.created_at FROM consents c JOIN apps a ON a.client_id = c.client_id
-             WHERE c.uuid = ? ORDER BY a.name, c.scopes",
+             WHERE c.uuid = $1 ORDER BY a.name, c.scopes",
         )
         .bind(uuid)
         .fetch_all(pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("client_id")?,
-                    r.try_get("name")?,
-                    r.try_get("scopes")?,
-                    r.try_get("created_at")?,
-                ))
-            })
-            .collect()
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get("client_id")?,
+                        r.try_get("name")?,
+                        r.try_get("scopes")?,
+                        r.try_get("created_at")?,
+                    ))
+                })
+                .collect()
+        })
     }
 
     /// Forgets every remembered consent of a user for one app; returns how many.
     pub async fn delete_consents(&self, uuid: &str, client_id: &str) -> Result<u64> {
-        let Store::Sqlite(pool) = self;
-        let done = sqlx::query("DELETE FROM consents WHERE uuid = ? AND client_id = ?")
-            .bind(uuid)
-            .bind(client_id)
-            .execute(pool)
-            .await?;
-        Ok(done.rows_affected())
+        dispatch!(self, pool, {
+            let done = sqlx::query("DELETE FROM consents WHERE uuid = $1 AND client_id = $2")
+                .bind(uuid)
+                .bind(client_id)
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected())
+        })
     }
 }

@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use verity_core::throttle::{Counter, next_attempt};
 
-use crate::{Result, Store};
+use crate::{Result, Store, WritePool, dispatch, key_lock};
 
 /// The state of one throttling key after an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,26 +26,30 @@ impl Store {
         limit: i64,
         lock: i64,
     ) -> Result<Attempts> {
-        let Store::Sqlite(pool) = self;
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query(
-            "SELECT failures, window_start, locked_until FROM auth_failures WHERE key = ?",
-        )
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let prev = match row {
-            Some(r) => Some(Counter {
-                failures: r.try_get("failures")?,
-                window_start: r.try_get("window_start")?,
-                locked_until: r.try_get("locked_until")?,
-            }),
-            None => None,
-        };
-        let (c, allowed) = next_attempt(prev, now, window, limit, lock);
-        if Some(c) != prev {
-            sqlx::query(
-                "INSERT INTO auth_failures (key, failures, window_start, locked_until) VALUES (?, ?, ?, ?)
+        dispatch!(self, pool, {
+            let mut tx = pool.begin_write().await?;
+            // Concurrent attempts on one key (on any node) take turns, even before its row exists.
+            if let Some(lock) = key_lock(pool) {
+                sqlx::query(lock).bind(key).execute(&mut *tx).await?;
+            }
+            let row = sqlx::query(
+                "SELECT failures, window_start, locked_until FROM auth_failures WHERE key = $1",
+            )
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let prev = match row {
+                Some(r) => Some(Counter {
+                    failures: r.try_get("failures")?,
+                    window_start: r.try_get("window_start")?,
+                    locked_until: r.try_get("locked_until")?,
+                }),
+                None => None,
+            };
+            let (c, allowed) = next_attempt(prev, now, window, limit, lock);
+            if Some(c) != prev {
+                sqlx::query(
+                "INSERT INTO auth_failures (key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
                     window_start = excluded.window_start, locked_until = excluded.locked_until",
             )
@@ -55,32 +59,35 @@ impl Store {
             .bind(c.locked_until)
             .execute(&mut *tx)
             .await?;
-        }
-        tx.commit().await?;
-        Ok(Attempts {
-            failures: c.failures,
-            locked_until: c.locked_until,
-            allowed,
+            }
+            tx.commit().await?;
+            Ok(Attempts {
+                failures: c.failures,
+                locked_until: c.locked_until,
+                allowed,
+            })
         })
     }
 
     /// Gives back an attempt that succeeded (an address's counter counts failures only).
     pub async fn release_attempt(&self, key: &str) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query("UPDATE auth_failures SET failures = MAX(failures - 1, 0) WHERE key = ?")
-            .bind(key)
-            .execute(pool)
-            .await?;
-        Ok(())
+        dispatch!(self, pool, {
+            sqlx::query("UPDATE auth_failures SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END WHERE key = $1")
+                .bind(key)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
     }
 
     /// A success clears the account's counter (an address counter keeps counting).
     pub async fn clear_failures(&self, key: &str) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query("DELETE FROM auth_failures WHERE key = ?")
-            .bind(key)
-            .execute(pool)
-            .await?;
-        Ok(())
+        dispatch!(self, pool, {
+            sqlx::query("DELETE FROM auth_failures WHERE key = $1")
+                .bind(key)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
     }
 }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 use verity_core::identity::{UserData, Verification};
 
-use crate::{Result, Store, StoreError, conflict_or, from_json, to_json};
+use crate::{
+    Fields, Result, Store, StoreError, WritePool, conflict_or, dispatch, from_json, to_json,
+};
 
 /// An account as the sign-in step needs it.
 #[derive(Clone)]
@@ -39,14 +41,14 @@ pub struct VerificationRecord {
     pub decided_at: i64,
 }
 
-fn user_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
+fn user_from_row(r: &impl Fields) -> Result<User> {
     Ok(User {
-        uuid: r.try_get("uuid")?,
-        email: r.try_get("email")?,
-        password_hash: r.try_get("password_hash")?,
-        totp_secret: r.try_get("totp_secret")?,
-        totp_last_step: r.try_get("totp_last_step")?,
-        created_at: r.try_get("created_at")?,
+        uuid: r.col("uuid")?,
+        email: r.col("email")?,
+        password_hash: r.col("password_hash")?,
+        totp_secret: r.col("totp_secret")?,
+        totp_last_step: r.col("totp_last_step")?,
+        created_at: r.col("created_at")?,
     })
 }
 
@@ -57,11 +59,11 @@ impl Store {
         user: &User,
         attributes: &BTreeMap<String, serde_json::Value>,
     ) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
+        dispatch!(self, pool, {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
             "INSERT INTO users (uuid, email, password_hash, totp_secret, totp_last_step, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&user.uuid)
         .bind(user.email.to_lowercase())
@@ -72,34 +74,39 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(conflict_or)?;
-        for (handle, value) in attributes {
-            sqlx::query("INSERT INTO user_attributes (uuid, handle, value) VALUES (?, ?, ?)")
+            for (handle, value) in attributes {
+                sqlx::query(
+                    "INSERT INTO user_attributes (uuid, handle, value) VALUES ($1, $2, $3)",
+                )
                 .bind(&user.uuid)
                 .bind(handle)
                 .bind(to_json(value))
                 .execute(&mut *tx)
                 .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let Store::Sqlite(pool) = self;
-        let row = sqlx::query("SELECT * FROM users WHERE email = ?")
-            .bind(email.trim().to_lowercase())
-            .fetch_optional(pool)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+        dispatch!(self, pool, {
+            let row = sqlx::query("SELECT * FROM users WHERE email = $1")
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(user_from_row).transpose()
+        })
     }
 
     pub async fn find_user(&self, uuid: &str) -> Result<Option<User>> {
-        let Store::Sqlite(pool) = self;
-        let row = sqlx::query("SELECT * FROM users WHERE uuid = ?")
-            .bind(uuid)
-            .fetch_optional(pool)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+        dispatch!(self, pool, {
+            let row = sqlx::query("SELECT * FROM users WHERE uuid = $1")
+                .bind(uuid)
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(user_from_row).transpose()
+        })
     }
 
     /// Everything claims are built from: attributes and verifications.
@@ -107,61 +114,63 @@ impl Store {
         let Some(user) = self.find_user(uuid).await? else {
             return Ok(None);
         };
-        let Store::Sqlite(pool) = self;
-        let attrs = sqlx::query("SELECT handle, value FROM user_attributes WHERE uuid = ?")
-            .bind(uuid)
-            .fetch_all(pool)
-            .await?;
-        let mut attributes = BTreeMap::new();
-        for r in &attrs {
-            let value: String = r.try_get("value")?;
-            attributes.insert(r.try_get("handle")?, from_json(&value)?);
-        }
-        let verifications = self
-            .find_verifications(uuid)
-            .await?
-            .into_iter()
-            .map(|v| Verification {
-                group: v.group,
-                verified: v.verified,
-                subgroups: v.subgroups,
-            })
-            .collect();
-        Ok(Some(UserData {
-            uuid: user.uuid,
-            email: user.email,
-            attributes,
-            verifications,
-        }))
+        dispatch!(self, pool, {
+            let attrs = sqlx::query("SELECT handle, value FROM user_attributes WHERE uuid = $1")
+                .bind(uuid)
+                .fetch_all(pool)
+                .await?;
+            let mut attributes = BTreeMap::new();
+            for r in &attrs {
+                let value: String = r.try_get("value")?;
+                attributes.insert(r.try_get("handle")?, from_json(&value)?);
+            }
+            let verifications = self
+                .find_verifications(uuid)
+                .await?
+                .into_iter()
+                .map(|v| Verification {
+                    group: v.group,
+                    verified: v.verified,
+                    subgroups: v.subgroups,
+                })
+                .collect();
+            Ok(Some(UserData {
+                uuid: user.uuid,
+                email: user.email,
+                attributes,
+                verifications,
+            }))
+        })
     }
 
     pub async fn find_verifications(&self, uuid: &str) -> Result<Vec<VerificationRecord>> {
-        let Store::Sqlite(pool) = self;
-        let rows = sqlx::query("SELECT * FROM verifications WHERE uuid = ? ORDER BY grp")
-            .bind(uuid)
-            .fetch_all(pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let subgroups: String = r.try_get("subgroups")?;
-                Ok(VerificationRecord {
-                    group: r.try_get("grp")?,
-                    verified: r.try_get("verified")?,
-                    subgroups: from_json(&subgroups)?,
-                    method: r.try_get("method")?,
-                    decided_by: r.try_get("decided_by")?,
-                    decided_at: r.try_get("decided_at")?,
+        dispatch!(self, pool, {
+            let rows = sqlx::query("SELECT * FROM verifications WHERE uuid = $1 ORDER BY grp")
+                .bind(uuid)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    let subgroups: String = r.try_get("subgroups")?;
+                    Ok(VerificationRecord {
+                        group: r.try_get("grp")?,
+                        verified: r.try_get("verified")?,
+                        subgroups: from_json(&subgroups)?,
+                        method: r.try_get("method")?,
+                        decided_by: r.try_get("decided_by")?,
+                        decided_at: r.try_get("decided_at")?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     /// Records (or replaces) the verification of one group.
     pub async fn upsert_verification(&self, uuid: &str, v: &VerificationRecord) -> Result<()> {
-        let Store::Sqlite(pool) = self;
-        sqlx::query(
+        dispatch!(self, pool, {
+            sqlx::query(
             "INSERT INTO verifications (uuid, grp, verified, subgroups, method, decided_by, decided_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (uuid, grp) DO UPDATE SET verified = excluded.verified,
                 subgroups = excluded.subgroups, method = excluded.method,
                 decided_by = excluded.decided_by, decided_at = excluded.decided_at",
@@ -179,22 +188,24 @@ impl Store {
             StoreError::Conflict => StoreError::Corrupt("verification conflict".into()),
             other => other,
         })?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Records that TOTP `step` was used, only if it is newer than the last one: returns false
     /// when another request already used this or a later step (a replayed code).
     pub async fn take_totp_step(&self, uuid: &str, step: i64) -> Result<bool> {
-        let Store::Sqlite(pool) = self;
-        let done = sqlx::query(
-            "UPDATE users SET totp_last_step = ?
-             WHERE uuid = ? AND (totp_last_step IS NULL OR totp_last_step < ?)",
-        )
-        .bind(step)
-        .bind(uuid)
-        .bind(step)
-        .execute(pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        dispatch!(self, pool, {
+            let done = sqlx::query(
+                "UPDATE users SET totp_last_step = $1
+             WHERE uuid = $2 AND (totp_last_step IS NULL OR totp_last_step < $3)",
+            )
+            .bind(step)
+            .bind(uuid)
+            .bind(step)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 }

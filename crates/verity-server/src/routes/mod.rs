@@ -40,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .merge(console::router())
         .merge(admin_api::router(state.clone()))
         .merge(assets::router())
+        .route("/metrics", axum::routing::get(crate::metrics::metrics))
+        .route_layer(axum::middleware::from_fn(crate::metrics::route_label))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
