@@ -171,6 +171,15 @@ impl Params {
             .find(|(_, v)| v.len() > MAX_PARAM_LEN)
             .map(|(k, _)| k.as_str())
     }
+
+    /// The first parameter whose value holds a NUL character (no database can store one, and
+    /// RFC 6749 allows none in `state`, `nonce` or scopes).
+    pub fn with_nul(&self) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(_, v)| v.contains('\0'))
+            .map(|(k, _)| k.as_str())
+    }
 }
 
 /// Decodes `application/x-www-form-urlencoded` pairs (WHATWG URL: `+` is a space, `%XX` a byte,
@@ -245,6 +254,12 @@ pub fn validate(
         return Err(fail(
             ErrorCode::InvalidRequest,
             &format!("parameter {name} is repeated"),
+        ));
+    }
+    if let Some(name) = params.with_nul() {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            &format!("parameter {name} contains a NUL character"),
         ));
     }
     if let Some(name) = params.oversized() {

@@ -94,9 +94,14 @@ impl From<verity_store::StoreError> for ApiError {
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     ErrorCode::TemporarilyUnavailable,
-                    "the service is temporarily unavailable",
+                    "the service is temporarily unavailable (its database cannot be reached); retry shortly",
                 )
             }
+            verity_store::StoreError::InvalidText => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidRequest,
+                "a parameter contains a NUL character",
+            ),
             other => ApiError::internal("store", other),
         }
     }
@@ -168,6 +173,9 @@ impl From<verity_store::StoreError> for PageError {
                     "Temporarily unavailable",
                     "The service is temporarily unavailable. Please try again in a moment.",
                 )
+            }
+            verity_store::StoreError::InvalidText => {
+                PageError::bad_request("The request contains a NUL character.")
             }
             other => PageError::internal("store", other),
         }

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::{Fields, Result, Store, conflict_or, dispatch, from_json, to_json};
+use crate::{Fields, Result, Store, conflict_or, dispatch, from_json, storable, to_json};
 
 /// A registered relying party.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +104,9 @@ impl Store {
     }
 
     pub async fn find_organization(&self, id: &str) -> Result<Option<Organization>> {
+        if !storable(id) {
+            return Ok(None);
+        }
         dispatch!(self, pool, {
             let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE id = $1")
                 .bind(id)
@@ -158,6 +161,9 @@ impl Store {
     }
 
     pub async fn find_app(&self, client_id: &str) -> Result<Option<App>> {
+        if !storable(client_id) {
+            return Ok(None);
+        }
         dispatch!(self, pool, {
             let row = sqlx::query("SELECT * FROM apps WHERE client_id = $1")
                 .bind(client_id)

@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use crate::apps::{App, Organization};
-use crate::{Fields, Result, Store, WritePool, conflict_or, dispatch};
+use crate::{Fields, Result, Store, WritePool, conflict_or, dispatch, storable};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
@@ -86,6 +86,9 @@ impl Store {
     }
 
     pub async fn find_organization_by_name(&self, name: &str) -> Result<Option<Organization>> {
+        if !storable(name) {
+            return Ok(None);
+        }
         dispatch!(self, pool, {
             let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE name = $1")
                 .bind(name)

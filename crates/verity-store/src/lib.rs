@@ -40,7 +40,10 @@ use sqlx::{Postgres, Sqlite, Transaction};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// Text the database cannot hold (PostgreSQL refuses NUL characters): the input was bad.
+    #[error("text with a NUL character")]
+    InvalidText,
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is malformed: {0}")]
@@ -63,6 +66,20 @@ impl StoreError {
 
     fn corrupt(e: impl std::fmt::Display) -> Self {
         StoreError::Corrupt(e.to_string())
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            // character_not_in_repertoire, untranslatable_character: a NUL in a bound string.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("22021" | "22P05")) =>
+            {
+                StoreError::InvalidText
+            }
+            _ => StoreError::Database(e),
+        }
     }
 }
 
@@ -373,6 +390,12 @@ impl Store {
     }
 }
 
+/// Whether a key can be stored at all: no stored key holds a NUL (PostgreSQL refuses them), so
+/// a lookup of one finds nothing, on either backend alike.
+fn storable(key: &str) -> bool {
+    !key.contains('\0')
+}
+
 /// JSON text column to a value.
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(StoreError::corrupt)
@@ -387,6 +410,6 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 fn conflict_or(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-        _ => StoreError::Database(e),
+        _ => StoreError::from(e),
     }
 }

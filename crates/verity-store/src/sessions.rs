@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::{Result, Store, dispatch};
+use crate::{Result, Store, dispatch, storable};
 
 /// A signed-in browser. `id_hash` is the SHA-256 of the cookie value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +122,9 @@ impl Store {
     }
 
     pub async fn find_interaction(&self, id: &str, now: i64) -> Result<Option<Interaction>> {
+        if !storable(id) {
+            return Ok(None);
+        }
         dispatch!(self, pool, {
             let row = sqlx::query("SELECT * FROM interactions WHERE id = $1 AND expires_at > $2")
                 .bind(id)

@@ -6,7 +6,8 @@ use sqlx::Row;
 use verity_core::identity::{UserData, Verification};
 
 use crate::{
-    Fields, Result, Store, StoreError, WritePool, conflict_or, dispatch, from_json, to_json,
+    Fields, Result, Store, StoreError, WritePool, conflict_or, dispatch, from_json, storable,
+    to_json,
 };
 
 /// An account as the sign-in step needs it.
@@ -90,6 +91,9 @@ impl Store {
     }
 
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
+        if !storable(email) {
+            return Ok(None);
+        }
         dispatch!(self, pool, {
             let row = sqlx::query("SELECT * FROM users WHERE email = $1")
                 .bind(email.trim().to_lowercase())
@@ -100,6 +104,9 @@ impl Store {
     }
 
     pub async fn find_user(&self, uuid: &str) -> Result<Option<User>> {
+        if !storable(uuid) {
+            return Ok(None);
+        }
         dispatch!(self, pool, {
             let row = sqlx::query("SELECT * FROM users WHERE uuid = $1")
                 .bind(uuid)

@@ -451,12 +451,9 @@ async fn oidc_profile_app_gets_plain_json_or_signed_jwt_and_es256() {
 
 #[tokio::test]
 async fn signing_keys_and_data_survive_a_restart() {
-    let mut app = spawn_app().await;
+    let app = spawn_app().await;
     let before = app.jwks().await;
-    let settings = verity_server::Settings::for_tests(app.data_dir.path());
-    let data_dir = std::mem::replace(&mut app.data_dir, tempfile::tempdir().unwrap());
-    drop(app);
-    let again = spawn_in(data_dir, settings).await;
+    let again = app.restart().await;
     assert_eq!(
         again.jwks().await,
         before,

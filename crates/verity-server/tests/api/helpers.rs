@@ -1,5 +1,7 @@
-//! The test harness: `spawn_app()` starts a real server (port 0, fresh SQLite file in a temp dir,
-//! cheap argon2, a manual clock), and typed helpers drive the pages as a browser would.
+//! The test harness: `spawn_app()` starts a real server (port 0, cheap argon2, a manual clock) on
+//! a fresh database: a SQLite file in a temp dir, or, when `VERITY_TEST_DATABASE_URL` names a
+//! PostgreSQL server, a new database there, dropped when the test ends. Typed helpers drive the
+//! pages as a browser would; `second_node` starts another server on the same database.
 
 #![allow(dead_code)]
 
@@ -32,9 +34,71 @@ pub struct TestApp {
     /// A plain HTTP client for back-channel calls.
     pub http: reqwest::Client,
     pub data_dir: tempfile::TempDir,
+    /// What the server was started with (database URL included).
+    pub settings: Settings,
+    /// The PostgreSQL database of this test, shared by its nodes, dropped after the last.
+    pg: Option<Arc<PgTestDb>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
+
+/// A fresh PostgreSQL database for one test, dropped (connections and all) when the guard goes.
+#[derive(Debug)]
+pub struct PgTestDb {
+    pub url: String,
+    name: String,
+}
+
+impl PgTestDb {
+    /// `None` unless `VERITY_TEST_DATABASE_URL` is set (`.ci/run` sets it).
+    pub async fn create() -> Option<Arc<Self>> {
+        use sqlx::Connection;
+        let admin_url = std::env::var("VERITY_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let name = format!("verity_test_{}", verity_core::secret::new_token());
+        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&admin_url).unwrap();
+        url.set_path(&format!("/{name}"));
+        Some(Arc::new(PgTestDb {
+            url: url.to_string(),
+            name,
+        }))
+    }
+}
+
+impl Drop for PgTestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: do the async work on a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            use sqlx::Connection;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let admin_url = std::env::var("VERITY_TEST_DATABASE_URL").unwrap();
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+            });
+        })
+        .join();
+        if dropped.is_err() && !std::thread::panicking() {
+            panic!("dropping the test database {} failed", self.name);
+        }
+    }
+}
+
+/// A fixed master key for nodes that share a database (never used outside tests).
+const TEST_MASTER_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 impl Drop for TestApp {
     fn drop(&mut self) {
@@ -54,14 +118,82 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::for_tests(data_dir.path());
+    let pg = PgTestDb::create().await;
+    if let Some(db) = &pg {
+        settings.database_url = db.url.clone();
+        settings.master_key = Some(verity_server::settings::Secret(TEST_MASTER_KEY.into()));
+    }
     configure(&mut settings);
-    spawn_in(data_dir, settings).await
+    spawn_node(
+        data_dir,
+        settings,
+        pg,
+        Arc::new(ManualClock::starting_now()),
+    )
+    .await
+}
+
+impl TestApp {
+    /// Stops this server and starts it again on the same data dir and database.
+    pub async fn restart(mut self) -> TestApp {
+        let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap());
+        let settings = self.settings.clone();
+        let pg = self.pg.take();
+        let clock = self.clock.clone();
+        self.stop().await;
+        spawn_node(data_dir, settings, pg, clock).await
+    }
+
+    /// Another node of the same deployment: same database, master key and clock, its own data
+    /// dir and port.
+    pub async fn second_node(&self) -> TestApp {
+        let mut settings = self.settings.clone();
+        let data_dir = tempfile::tempdir().unwrap();
+        settings.data_dir = data_dir.path().to_owned();
+        settings.master_key = Some(verity_server::settings::Secret(
+            self.state.master_key.to_hex(),
+        ));
+        spawn_node(data_dir, settings, self.pg.clone(), self.clock.clone()).await
+    }
+
+    /// Stops the server abruptly: in-flight requests are cut, nothing is drained (a crash).
+    pub async fn kill(mut self) {
+        self.shutdown.take();
+        if let Some(handle) = self.server.take() {
+            handle.abort();
+            let _ = handle.await;
+        }
+    }
+
+    /// Graceful stop, waiting until the server is gone.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.server.take() {
+            let _ = handle.await;
+        }
+    }
 }
 
 /// Starts a server on an existing data dir (to test restarts).
 pub async fn spawn_in(data_dir: tempfile::TempDir, settings: Settings) -> TestApp {
-    let clock = Arc::new(ManualClock::starting_now());
-    let server = Verity::build(settings, clock.clone())
+    spawn_node(
+        data_dir,
+        settings,
+        None,
+        Arc::new(ManualClock::starting_now()),
+    )
+    .await
+}
+
+async fn spawn_node(
+    data_dir: tempfile::TempDir,
+    settings: Settings,
+    pg: Option<Arc<PgTestDb>>,
+    clock: Arc<ManualClock>,
+) -> TestApp {
+    let server = Verity::build(settings.clone(), clock.clone())
         .await
         .expect("server starts");
     let base = server.public_url().to_owned();
@@ -89,6 +221,8 @@ pub async fn spawn_in(data_dir: tempfile::TempDir, settings: Settings) -> TestAp
             .build()
             .unwrap(),
         data_dir,
+        settings,
+        pg,
         shutdown: Some(tx),
         server: Some(handle),
     }

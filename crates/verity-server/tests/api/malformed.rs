@@ -678,8 +678,8 @@ async fn a_wrong_password_and_an_unknown_email_answer_alike() {
 #[tokio::test]
 async fn control_characters_in_state_and_nonce_round_trip_safely() {
     let app = spawn_app().await;
-    let state = "a\r\nSet-Cookie: x=1\0\u{1b}[0m&code=forged#frag";
-    let nonce = "n\0\r\n\u{7f}";
+    let state = "a\r\nSet-Cookie: x=1\u{1}\u{1b}[0m&code=forged#frag";
+    let nonce = "n\u{1}\r\n\u{7f}";
     let mut params = app.confidential_request("openid");
     params.retain(|(k, _)| *k != "state" && *k != "nonce");
     params.push(("state", state.into()));
@@ -707,6 +707,28 @@ async fn control_characters_in_state_and_nonce_round_trip_safely() {
         CONFIDENTIAL,
     );
     assert_eq!(id["nonce"], nonce);
+}
+
+/// A NUL can be stored by neither backend alike (PostgreSQL refuses it): refused up front, on
+/// both, with the error going back to the registered redirect URI.
+#[tokio::test]
+async fn a_nul_in_an_authorization_parameter_is_invalid_request() {
+    let app = spawn_app().await;
+    for name in ["nonce", "state", "login_hint"] {
+        let mut params = app.confidential_request("openid");
+        params.retain(|(k, _)| *k != name);
+        params.push((name, "x\0y".into()));
+        let resp = app
+            .browser
+            .get(app.authorize_url(&as_pairs(&params)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FOUND, "{name}");
+        let to = location(&resp).unwrap();
+        assert!(to.starts_with(CALLBACK), "{name}: {to}");
+        assert!(to.contains("error=invalid_request"), "{name}: {to}");
+    }
 }
 
 /// Posts `form` (plus the CSRF token) to `/oauth/interaction/{id}/{step}`.
