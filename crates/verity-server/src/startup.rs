@@ -43,7 +43,7 @@ pub async fn prepare_state(
 ) -> anyhow::Result<AppState> {
     let store = connect_store(&settings).await?;
     anyhow::ensure!(
-        settings.master_key.is_some() || matches!(store, Store::Sqlite(_)),
+        settings.master_key.is_some() || store.backend() == "sqlite",
         "a PostgreSQL deployment needs VERITY_MASTER_KEY, the same on every node (it encrypts the \
          signing keys that all nodes share); generate one with `openssl rand -hex 32`"
     );

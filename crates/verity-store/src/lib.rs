@@ -27,7 +27,9 @@ pub mod sessions;
 pub mod throttle;
 pub mod users;
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
@@ -104,7 +106,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// driver, and the SQL is portable (numbered `$n` placeholders, which SQLite accepts too).
 #[derive(Debug, Clone)]
 pub enum Store {
-    Sqlite(SqlitePool),
+    /// The pool, and the lock file that stands in for advisory locks (`<database>.lock`; none
+    /// for an in-memory database).
+    Sqlite(SqlitePool, Option<Arc<Path>>),
     Postgres(PgPool),
 }
 
@@ -112,7 +116,7 @@ pub enum Store {
 macro_rules! dispatch {
     ($store:expr, $pool:ident, $body:block) => {
         match $store {
-            $crate::Store::Sqlite($pool) => $body,
+            $crate::Store::Sqlite($pool, _) => $body,
             $crate::Store::Postgres($pool) => $body,
         }
     };
@@ -242,7 +246,11 @@ impl Store {
 
     pub async fn connect_with(url: &str, opts: PoolOptions) -> Result<Self> {
         if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?
+            let options = SqliteConnectOptions::from_str(url)?;
+            let file = options.get_filename();
+            let lock_file = (!file.as_os_str().is_empty() && file != Path::new(":memory:"))
+                .then(|| Arc::from(PathBuf::from(format!("{}.lock", file.display())).as_path()));
+            let options = options
                 .create_if_missing(true)
                 // WAL: readers never block the writer. NORMAL sync in WAL mode keeps every
                 // committed transaction across a process crash (a power cut may lose the last few).
@@ -256,7 +264,7 @@ impl Store {
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(options)
                 .await?;
-            Ok(Store::Sqlite(pool))
+            Ok(Store::Sqlite(pool, lock_file))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?.application_name("verity");
             // Connections are made on first use: a node starts (and reports not ready) while
@@ -276,7 +284,7 @@ impl Store {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Store::Sqlite(_) => "sqlite",
+            Store::Sqlite(..) => "sqlite",
             Store::Postgres(_) => "postgres",
         }
     }
@@ -285,7 +293,7 @@ impl Store {
     /// turns under sqlx's migration lock).
     pub async fn migrate(&self) -> Result<()> {
         match self {
-            Store::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Store::Sqlite(pool, _) => SQLITE_MIGRATIONS.run(pool).await?,
             Store::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -301,7 +309,7 @@ impl Store {
 
     pub fn pool_use(&self) -> PoolUse {
         match self {
-            Store::Sqlite(pool) => PoolUse {
+            Store::Sqlite(pool, _) => PoolUse {
                 size: pool.size(),
                 idle: pool.num_idle() as u32,
                 max: pool.options().get_max_connections(),
@@ -315,14 +323,20 @@ impl Store {
     }
 
     /// Runs `job` while holding the cluster-wide lock `lock`, waiting for it (boot steps).
-    /// On SQLite (one node) it simply runs `job`.
+    /// On SQLite, processes sharing the file take turns on an exclusive lock of `<file>.lock`.
     pub async fn with_lock<T, E, F>(&self, lock: JobLock, job: F) -> std::result::Result<T, E>
     where
         F: std::future::Future<Output = std::result::Result<T, E>>,
         E: From<StoreError>,
     {
         match self {
-            Store::Sqlite(_) => job.await,
+            Store::Sqlite(_, None) => job.await,
+            Store::Sqlite(_, Some(path)) => {
+                let file = lock_file(path, lock, true).await?;
+                let out = job.await;
+                drop(file);
+                out
+            }
             Store::Postgres(pool) => {
                 // A session-level lock on a connection of its own, held while `job` uses the
                 // pool; if this process dies, the connection closes and the lock is released.
@@ -358,7 +372,15 @@ impl Store {
         E: From<StoreError>,
     {
         match self {
-            Store::Sqlite(_) => job.await.map(Some),
+            Store::Sqlite(_, None) => job.await.map(Some),
+            Store::Sqlite(_, Some(path)) => {
+                let Some(file) = lock_file(path, lock, false).await? else {
+                    return Ok(None);
+                };
+                let out = job.await;
+                drop(file);
+                out.map(Some)
+            }
             Store::Postgres(pool) => {
                 let mut conn = pool.acquire().await.map_err(StoreError::from)?;
                 let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
@@ -384,10 +406,38 @@ impl Store {
 
     pub async fn close(&self) {
         match self {
-            Store::Sqlite(pool) => pool.close().await,
+            Store::Sqlite(pool, _) => pool.close().await,
             Store::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// Takes the exclusive lock `lock` on the SQLite lock file (one byte range per job is not
+/// portable: one file per job instead): waiting when `wait`, else `None` if it is taken. The lock
+/// goes with the returned file (also when the process dies).
+async fn lock_file(path: &Path, lock: JobLock, wait: bool) -> Result<Option<std::fs::File>> {
+    let path = PathBuf::from(format!("{}.{}", path.display(), lock as i64));
+    let io = |e: std::io::Error| StoreError::Database(sqlx::Error::Io(e));
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        if wait {
+            file.lock().map_err(io)?;
+            Ok(Some(file))
+        } else {
+            match file.try_lock() {
+                Ok(()) => Ok(Some(file)),
+                Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+            }
+        }
+    })
+    .await
+    .map_err(|e| StoreError::Database(sqlx::Error::Io(std::io::Error::other(e))))?
 }
 
 /// Whether a key can be stored at all: no stored key holds a NUL (PostgreSQL refuses them), so

@@ -123,13 +123,14 @@ async fn authorization_code(
     };
     let response = issue(state, app, &grant, now).await?;
     // A replay that raced this redemption may have revoked the grant before these tokens were
-    // committed: the replay marked the code, so revoke them now and answer as for a replay.
+    // committed: the replay marked the code, so revoke them now. This redemption still answers
+    // (it was the one that consumed the code; exactly one redemption is ever issued tokens), but
+    // what it answers is already revoked, as RFC 9700 4.1.3 asks of a replayed code's tokens.
     if state.store.find_code_replayed(&code.code_hash).await? {
         state
             .store
             .revoke_grant(&code.code_hash, state.now())
             .await?;
-        return Err(ApiError::invalid_grant("the code was already used"));
     }
     state
         .audit(

@@ -148,6 +148,8 @@ impl TestApp {
     /// dir and port.
     pub async fn second_node(&self) -> TestApp {
         let mut settings = self.settings.clone();
+        // One deployment, one public URL (a load balancer's), one issuer.
+        settings.public_url = Some(self.state.public_url.clone());
         let data_dir = tempfile::tempdir().unwrap();
         settings.data_dir = data_dir.path().to_owned();
         settings.master_key = Some(verity_server::settings::Secret(
@@ -157,12 +159,14 @@ impl TestApp {
     }
 
     /// Stops the server abruptly: in-flight requests are cut, nothing is drained (a crash).
-    pub async fn kill(mut self) {
+    /// The data dir outlives the process, as a disk does: it is handed back.
+    pub async fn kill(mut self) -> tempfile::TempDir {
         self.shutdown.take();
         if let Some(handle) = self.server.take() {
             handle.abort();
             let _ = handle.await;
         }
+        std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap())
     }
 
     /// Graceful stop, waiting until the server is gone.
@@ -172,6 +176,60 @@ impl TestApp {
         }
         if let Some(handle) = self.server.take() {
             let _ = handle.await;
+        }
+    }
+}
+
+/// A deployment not yet started: an empty database (its own PostgreSQL database, or a SQLite
+/// file in a directory of its own), one public URL, one master key, one clock.
+pub struct Deployment {
+    settings: Settings,
+    pg: Option<Arc<PgTestDb>>,
+    clock: Arc<ManualClock>,
+    _shared: tempfile::TempDir,
+}
+
+impl Deployment {
+    pub async fn new() -> Self {
+        let shared = tempfile::tempdir().unwrap();
+        let mut settings = Settings::for_tests(shared.path());
+        settings.public_url = Some("http://verity.test".into());
+        settings.master_key = Some(verity_server::settings::Secret(TEST_MASTER_KEY.into()));
+        let pg = PgTestDb::create().await;
+        if let Some(db) = &pg {
+            settings.database_url = db.url.clone();
+        }
+        Deployment {
+            settings,
+            pg,
+            clock: Arc::new(ManualClock::starting_now()),
+            _shared: shared,
+        }
+    }
+
+    /// Starts one more node (its own data dir and port).
+    pub async fn start(&self) -> anyhow::Result<TestApp> {
+        let data_dir = tempfile::tempdir()?;
+        let mut settings = self.settings.clone();
+        settings.data_dir = data_dir.path().to_owned();
+        Ok(spawn_node(data_dir, settings, self.pg.clone(), self.clock.clone()).await)
+    }
+}
+
+impl TestApp {
+    /// One number from the database (tests that look under the store's API).
+    pub async fn query_i64(&self, sql: &str, arg: &str) -> i64 {
+        match &self.store {
+            Store::Sqlite(pool, _) => sqlx::query_scalar(sql)
+                .bind(arg)
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+            Store::Postgres(pool) => sqlx::query_scalar(sql)
+                .bind(arg)
+                .fetch_one(pool)
+                .await
+                .unwrap(),
         }
     }
 }
@@ -196,7 +254,8 @@ async fn spawn_node(
     let server = Verity::build(settings.clone(), clock.clone())
         .await
         .expect("server starts");
-    let base = server.public_url().to_owned();
+    // Requests go to this node's own port; the public URL (and issuer) may be the deployment's.
+    let base = format!("http://{}", server.local_addr());
     let issuer = server.issuer().to_owned();
     let store = server.store().clone();
     let state = server.state();

@@ -1,5 +1,6 @@
 //! Integration tests of the provider over real HTTP: each test starts its own server on port 0
-//! with a fresh SQLite file and a manual clock (see `helpers`).
+//! with a fresh database (SQLite, or PostgreSQL when `VERITY_TEST_DATABASE_URL` is set) and a
+//! manual clock (see `helpers`); `nodes` runs two servers on one database.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,5 +15,6 @@ mod flow;
 mod golden;
 mod lifecycle;
 mod malformed;
+mod nodes;
 mod openidconnect_rp;
 mod token_errors;
