@@ -133,6 +133,27 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     .await
 }
 
+/// Starts a server on the PostgreSQL database `url` (which may reach `db` another way, e.g.
+/// through a relay), `db` being dropped after the test.
+pub async fn spawn_with_database(
+    url: String,
+    db: Arc<PgTestDb>,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::for_tests(data_dir.path());
+    settings.database_url = url;
+    settings.master_key = Some(verity_server::settings::Secret(TEST_MASTER_KEY.into()));
+    configure(&mut settings);
+    spawn_node(
+        data_dir,
+        settings,
+        Some(db),
+        Arc::new(ManualClock::starting_now()),
+    )
+    .await
+}
+
 impl TestApp {
     /// Stops this server and starts it again on the same data dir and database.
     pub async fn restart(mut self) -> TestApp {

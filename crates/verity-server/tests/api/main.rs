@@ -17,4 +17,5 @@ mod lifecycle;
 mod malformed;
 mod nodes;
 mod openidconnect_rp;
+mod operations;
 mod token_errors;
