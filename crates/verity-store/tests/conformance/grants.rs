@@ -1,0 +1,163 @@
+//! Authorization codes and the tokens issued from them.
+
+use verity_store::Store;
+use verity_store::grants::{Code, TakeCode, Token, TokenKind};
+
+use crate::harness::{NOW, code, token};
+
+/// A code is taken once: `Fresh` with every field as stored, then `Replayed` (and marked as
+/// replayed) on every later presentation; an unknown code is `Unknown` and never marked.
+async fn take_code_once(store: &Store) {
+    let full = code("code-1", "c-1", "u-1");
+    let bare = Code {
+        nonce: None,
+        code_challenge: None,
+        mfa: false,
+        eid: None,
+        sid: None,
+        scopes: vec![],
+        ..code("code-2", "c-1", "u-1")
+    };
+    store.insert_code(&full).await.unwrap();
+    store.insert_code(&bare).await.unwrap();
+
+    assert!(!store.find_code_replayed("code-1").await.unwrap());
+    assert_eq!(
+        store.take_code("code-1", NOW + 1).await.unwrap(),
+        TakeCode::Fresh(full.clone())
+    );
+    assert!(!store.find_code_replayed("code-1").await.unwrap());
+    assert_eq!(
+        store.take_code("code-1", NOW + 2).await.unwrap(),
+        TakeCode::Replayed(full.clone())
+    );
+    assert!(store.find_code_replayed("code-1").await.unwrap());
+    assert_eq!(
+        store.take_code("code-1", NOW + 3).await.unwrap(),
+        TakeCode::Replayed(full)
+    );
+
+    // Expiry is the caller's decision: a code past its expiry is still taken once.
+    assert_eq!(
+        store.take_code("code-2", NOW + 10_000).await.unwrap(),
+        TakeCode::Fresh(bare.clone())
+    );
+    assert_eq!(
+        store.take_code("code-2", NOW + 10_001).await.unwrap(),
+        TakeCode::Replayed(bare)
+    );
+
+    assert_eq!(
+        store.take_code("code-none", NOW).await.unwrap(),
+        TakeCode::Unknown
+    );
+    assert!(!store.find_code_replayed("code-none").await.unwrap());
+}
+
+/// Tokens come back field for field (kind, JSON scopes, NULLs, i64 times); the tokens of one
+/// issuance are stored all or none.
+async fn tokens_round_trip(store: &Store) {
+    let access = token("at-1", TokenKind::Access, "grant-1", "c-1");
+    let refresh = Token {
+        mfa: true,
+        eid: Some("eid-1".into()),
+        sid: None,
+        parent_hash: Some("rt-0".into()),
+        used_at: Some(NOW + 1),
+        revoked_at: Some(NOW + 2),
+        scopes: vec![],
+        ..token("rt-1", TokenKind::Refresh, "grant-1", "c-1")
+    };
+    store
+        .insert_tokens(&[access.clone(), refresh.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_token("at-1").await.unwrap(),
+        Some(access.clone())
+    );
+    assert_eq!(store.find_token("rt-1").await.unwrap(), Some(refresh));
+    assert_eq!(store.find_token("at-none").await.unwrap(), None);
+    store.insert_tokens(&[]).await.unwrap();
+
+    // One duplicate in a batch: the batch fails and its other tokens are not stored.
+    let fresh = token("at-2", TokenKind::Access, "grant-2", "c-1");
+    let dup = Token {
+        client_id: "c-2".into(),
+        ..access.clone()
+    };
+    store.insert_tokens(&[fresh, dup]).await.unwrap_err();
+    assert_eq!(store.find_token("at-2").await.unwrap(), None);
+    assert_eq!(store.find_token("at-1").await.unwrap(), Some(access));
+}
+
+/// Revoking a grant revokes each of its live tokens (saying how many), leaves an earlier
+/// revocation's time alone and other grants untouched; a second revocation finds nothing to do.
+async fn revoke_grant_revokes_the_family(store: &Store) {
+    let earlier = Token {
+        revoked_at: Some(NOW - 5),
+        ..token("at-0", TokenKind::Access, "grant-1", "c-1")
+    };
+    store
+        .insert_tokens(&[
+            token("at-1", TokenKind::Access, "grant-1", "c-1"),
+            token("rt-1", TokenKind::Refresh, "grant-1", "c-1"),
+            earlier,
+            token("at-2", TokenKind::Access, "grant-2", "c-1"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.count_live_tokens("grant-1", NOW).await.unwrap(), 2);
+
+    assert_eq!(store.revoke_grant("grant-1", NOW + 7).await.unwrap(), 2);
+    assert_eq!(store.revoke_grant("grant-1", NOW + 8).await.unwrap(), 0);
+    assert_eq!(store.revoke_grant("grant-none", NOW).await.unwrap(), 0);
+    for (hash, at) in [("at-1", NOW + 7), ("rt-1", NOW + 7), ("at-0", NOW - 5)] {
+        let t = store.find_token(hash).await.unwrap().unwrap();
+        assert_eq!(t.revoked_at, Some(at), "{hash}");
+    }
+    assert_eq!(store.count_live_tokens("grant-1", NOW).await.unwrap(), 0);
+    let other = store.find_token("at-2").await.unwrap().unwrap();
+    assert_eq!(other.revoked_at, None);
+    assert_eq!(store.count_live_tokens("grant-2", NOW).await.unwrap(), 1);
+}
+
+/// The apps that hold tokens from a session: each once, sorted; none for another session.
+async fn session_clients(store: &Store) {
+    let mut tokens = vec![];
+    for (hash, client, sid) in [
+        ("t-1", "c-b", Some("sid-1")),
+        ("t-2", "c-a", Some("sid-1")),
+        ("t-3", "c-b", Some("sid-1")),
+        ("t-4", "c-c", Some("sid-2")),
+        ("t-5", "c-d", None),
+    ] {
+        tokens.push(Token {
+            sid: sid.map(str::to_owned),
+            ..token(hash, TokenKind::Access, hash, client)
+        });
+    }
+    store.insert_tokens(&tokens).await.unwrap();
+    assert_eq!(
+        store.find_session_clients("sid-1").await.unwrap(),
+        vec!["c-a".to_owned(), "c-b".to_owned()]
+    );
+    assert_eq!(
+        store.find_session_clients("sid-2").await.unwrap(),
+        vec!["c-c".to_owned()]
+    );
+    assert!(
+        store
+            .find_session_clients("sid-3")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+on_each_backend!(
+    take_code_once,
+    tokens_round_trip,
+    revoke_grant_revokes_the_family,
+    session_clients,
+);

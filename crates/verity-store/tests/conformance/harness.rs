@@ -1,0 +1,239 @@
+//! Fresh databases for the conformance tests (a SQLite file in a temp dir, or a PostgreSQL
+//! database of its own, dropped when the test ends however it ends), and the rows most tests
+//! start from.
+
+use std::collections::BTreeMap;
+
+use verity_store::apps::{App, Organization};
+use verity_store::grants::{Code, Token, TokenKind};
+use verity_store::sessions::{Interaction, Session};
+use verity_store::users::User;
+use verity_store::{PoolOptions, Store};
+
+/// The time the tests live at (Unix seconds); store methods take `now` directly.
+pub const NOW: i64 = 1_700_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The admin URL of the PostgreSQL server the tests may use, if any.
+fn pg_admin_url() -> Option<String> {
+    std::env::var("VERITY_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// One test's database and a store on it.
+pub struct TestDb {
+    pub store: Store,
+    /// What a second node would connect to.
+    pub url: String,
+    /// Held so that the database outlives every use of it, and goes with the test: the
+    /// SQLite file's directory, or the PostgreSQL database.
+    _dir: Option<tempfile::TempDir>,
+    _pg: Option<PgDatabase>,
+}
+
+impl TestDb {
+    /// A fresh, empty database (not migrated); `None` for PostgreSQL when no server is named.
+    pub async fn empty(backend: Backend) -> Option<TestDb> {
+        let (url, dir, pg) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("verity.db").display());
+                (url, Some(dir), None)
+            }
+            Backend::Postgres => {
+                let pg = PgDatabase::create(pg_admin_url()?).await;
+                (pg.url.clone(), None, Some(pg))
+            }
+        };
+        let store = Store::connect(&url).await.unwrap();
+        Some(TestDb {
+            store,
+            url,
+            _dir: dir,
+            _pg: pg,
+        })
+    }
+
+    /// A fresh database with the schema.
+    pub async fn migrated(backend: Backend) -> Option<TestDb> {
+        let db = TestDb::empty(backend).await?;
+        db.store.migrate().await.unwrap();
+        Some(db)
+    }
+
+    /// Another node: a store with a pool of its own on the same database.
+    pub async fn node(&self) -> Store {
+        Store::connect(&self.url).await.unwrap()
+    }
+
+    /// Another node with the given pool options.
+    pub async fn node_with(&self, opts: PoolOptions) -> Store {
+        Store::connect_with(&self.url, opts).await.unwrap()
+    }
+
+    /// Closes the pool after a test that passed; the database goes with `self`.
+    pub async fn finish(self) {
+        self.store.close().await;
+    }
+}
+
+/// A PostgreSQL database made for one test; `Drop` removes it with any connection still open.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    async fn create(admin_url: String) -> PgDatabase {
+        use sqlx::Connection;
+        let name = format!("verity_store_test_{}", verity_core::secret::new_token());
+        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let mut url = url::Url::parse(&admin_url).unwrap();
+        url.set_path(&format!("/{name}"));
+        PgDatabase {
+            admin_url,
+            name,
+            url: url.to_string(),
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop may run inside the test's runtime (or while it unwinds): the async work gets a
+        // thread and a runtime of its own.
+        let dropped = std::thread::spawn(move || {
+            use sqlx::Connection;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+            });
+        })
+        .join();
+        if dropped.is_err() && !std::thread::panicking() {
+            panic!("dropping the test database {} failed", self.name);
+        }
+    }
+}
+
+/// A user with no attributes and no second factor.
+pub async fn user(store: &Store, uuid: &str, email: &str) -> User {
+    let user = User {
+        uuid: uuid.into(),
+        email: email.into(),
+        password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        totp_secret: None,
+        totp_last_step: None,
+        created_at: NOW,
+    };
+    store.insert_user(&user, &BTreeMap::new()).await.unwrap();
+    user
+}
+
+pub async fn org(store: &Store, id: &str, name: &str) -> Organization {
+    let org = Organization {
+        id: id.into(),
+        name: name.into(),
+        created_at: NOW,
+    };
+    store.insert_organization(&org).await.unwrap();
+    org
+}
+
+/// An app with the default settings, in an existing organization.
+pub async fn app(store: &Store, client_id: &str, org_id: &str, name: &str) -> App {
+    let app = App::new(client_id, org_id, name, NOW);
+    store.insert_app(&app).await.unwrap();
+    app
+}
+
+/// A code (not stored) with every optional field set.
+pub fn code(code_hash: &str, client_id: &str, uuid: &str) -> Code {
+    Code {
+        code_hash: code_hash.into(),
+        client_id: client_id.into(),
+        uuid: uuid.into(),
+        redirect_uri: "https://rp.example/callback".into(),
+        scopes: vec!["openid".into(), "email".into()],
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        auth_time: NOW - 30,
+        mfa: true,
+        eid: Some("eid-1".into()),
+        sid: Some("sid-1".into()),
+        created_at: NOW,
+        expires_at: NOW + 300,
+    }
+}
+
+/// A live token (not stored) of the grant `grant_id`, expiring an hour from [`NOW`].
+pub fn token(token_hash: &str, kind: TokenKind, grant_id: &str, client_id: &str) -> Token {
+    Token {
+        token_hash: token_hash.into(),
+        kind,
+        grant_id: grant_id.into(),
+        client_id: client_id.into(),
+        uuid: "u-1".into(),
+        scopes: vec!["openid".into(), "offline_access".into()],
+        auth_time: NOW - 30,
+        mfa: false,
+        eid: None,
+        sid: Some("sid-1".into()),
+        parent_hash: None,
+        created_at: NOW,
+        expires_at: NOW + 3600,
+        used_at: None,
+        revoked_at: None,
+    }
+}
+
+/// A session (not stored) of an existing user.
+pub fn session(id_hash: &str, sid: &str, uuid: &str, expires_at: i64) -> Session {
+    Session {
+        id_hash: id_hash.into(),
+        sid: sid.into(),
+        uuid: uuid.into(),
+        auth_time: NOW - 10,
+        mfa: false,
+        created_at: NOW - 10,
+        expires_at,
+    }
+}
+
+/// An interaction (not stored) nobody has signed in to yet.
+pub fn interaction(id: &str, client_id: &str, expires_at: i64) -> Interaction {
+    Interaction {
+        id: id.into(),
+        client_id: client_id.into(),
+        request: r#"{"client_id":"c","scope":"openid"}"#.into(),
+        browser_hash: "browser-hash".into(),
+        csrf_token: "csrf".into(),
+        uuid: None,
+        signed_in_here: false,
+        verification_answered: false,
+        consented: false,
+        created_at: NOW,
+        expires_at,
+    }
+}

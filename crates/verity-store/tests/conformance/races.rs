@@ -1,0 +1,208 @@
+//! Single-use items and counters under concurrent callers (tokio tasks on one pool), the point of
+//! running on PostgreSQL: conditional updates and locks must hold across connections.
+
+use verity_store::Store;
+use verity_store::grants::{TakeCode, Token, TokenKind};
+use verity_store::lifecycle::Rotate;
+
+use crate::harness::{NOW, code, token};
+
+/// Concurrent callers per race.
+const N: usize = 16;
+
+/// Runs `N` copies of `task` at once (each given its index) and collects their results.
+async fn race<T, F, Fut>(store: &Store, task: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(Store, usize) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(N));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..N {
+        let run = task(store.clone(), i);
+        let start = start.clone();
+        tasks.spawn(async move {
+            start.wait().await;
+            run.await
+        });
+    }
+    let mut out = Vec::with_capacity(N);
+    while let Some(done) = tasks.join_next().await {
+        out.push(done.unwrap());
+    }
+    out
+}
+
+/// Of `N` concurrent presentations of one code exactly one is `Fresh`; all others are `Replayed`.
+async fn concurrent_take_code(store: &Store) {
+    store
+        .insert_code(&code("code-1", "c-1", "u-1"))
+        .await
+        .unwrap();
+    let outcomes = race(store, |store, i| async move {
+        store.take_code("code-1", NOW + i as i64).await.unwrap()
+    })
+    .await;
+    let fresh = outcomes
+        .iter()
+        .filter(|o| matches!(o, TakeCode::Fresh(_)))
+        .count();
+    let replayed = outcomes
+        .iter()
+        .filter(|o| matches!(o, TakeCode::Replayed(_)))
+        .count();
+    assert_eq!((fresh, replayed), (1, N - 1), "{outcomes:?}");
+    assert!(store.find_code_replayed("code-1").await.unwrap());
+}
+
+/// Of `N` concurrent rotations of one refresh token exactly one rotates and builds successors; the
+/// others see a reuse; the family never has two children.
+async fn concurrent_rotate_refresh_token(store: &Store) {
+    store
+        .insert_tokens(&[token("rt-0", TokenKind::Refresh, "grant-1", "c-1")])
+        .await
+        .unwrap();
+    let outcomes = race(store, |store, i| async move {
+        store
+            .rotate_refresh_token("rt-0", NOW + 1, move |old| {
+                vec![
+                    Token {
+                        parent_hash: Some(old.token_hash.clone()),
+                        ..token(
+                            &format!("rt-{}", i + 1),
+                            TokenKind::Refresh,
+                            "grant-1",
+                            "c-1",
+                        )
+                    },
+                    token(
+                        &format!("at-{}", i + 1),
+                        TokenKind::Access,
+                        "grant-1",
+                        "c-1",
+                    ),
+                ]
+            })
+            .await
+            .unwrap()
+    })
+    .await;
+    let rotated = outcomes
+        .iter()
+        .filter(|o| matches!(o, Rotate::Rotated(_)))
+        .count();
+    let reused = outcomes
+        .iter()
+        .filter(|o| matches!(o, Rotate::Reused(_)))
+        .count();
+    assert_eq!((rotated, reused), (1, N - 1), "{outcomes:?}");
+
+    let mut children = 0;
+    for i in 1..=N {
+        if let Some(child) = store.find_token(&format!("rt-{i}")).await.unwrap() {
+            assert_eq!(child.parent_hash.as_deref(), Some("rt-0"));
+            assert!(
+                store
+                    .find_token(&format!("at-{i}"))
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+            children += 1;
+        } else {
+            assert_eq!(store.find_token(&format!("at-{i}")).await.unwrap(), None);
+        }
+    }
+    assert_eq!(children, 1);
+    assert_eq!(store.count_live_tokens("grant-1", NOW).await.unwrap(), 2);
+}
+
+/// `N` concurrent attempts on one key with a limit of `L`: exactly `L` go on to check the secret,
+/// and the key ends locked.
+async fn concurrent_take_attempt(store: &Store) {
+    const L: i64 = 5;
+    let outcomes = race(store, |store, _| async move {
+        store.take_attempt("k", NOW, 900, L, 60).await.unwrap()
+    })
+    .await;
+    let allowed = outcomes.iter().filter(|a| a.allowed).count();
+    assert_eq!(allowed, L as usize, "{outcomes:?}");
+    let mut counts: Vec<_> = outcomes
+        .iter()
+        .filter(|a| a.allowed)
+        .map(|a| a.failures)
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=L).collect::<Vec<_>>(),
+        "each attempt counted once"
+    );
+    let after = store.take_attempt("k", NOW, 900, L, 60).await.unwrap();
+    assert!(
+        !after.allowed && after.locked_until == NOW + 60,
+        "{after:?}"
+    );
+}
+
+/// Concurrent acceptances of one invitation, uses of one recovery code, one assertion id and one
+/// TOTP step: exactly one succeeds each time.
+async fn concurrent_single_use(store: &Store) {
+    crate::harness::user(store, "u-1", "alice@example.com").await;
+    crate::harness::org(store, "o-1", "Acme").await;
+    store
+        .insert_invitation(&verity_store::console::Invitation {
+            id: "inv-1".into(),
+            org_id: "o-1".into(),
+            email: "alice@example.com".into(),
+            role: "developer".into(),
+            token_hash: "tok-1".into(),
+            invited_by: "u-0".into(),
+            created_at: NOW,
+            expires_at: NOW + 60,
+            accepted_at: None,
+        })
+        .await
+        .unwrap();
+    store
+        .replace_recovery_codes("u-1", &["rc-1".to_owned()])
+        .await
+        .unwrap();
+
+    let wins = |v: Vec<bool>| v.into_iter().filter(|w| *w).count();
+    let invitations = race(store, |store, _| async move {
+        store
+            .take_invitation("tok-1", "u-1", "alice@example.com", NOW)
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    assert_eq!(wins(invitations), 1, "invitation");
+    let recovery = race(store, |store, i| async move {
+        store
+            .take_recovery_code("u-1", "rc-1", NOW + i as i64)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(wins(recovery), 1, "recovery code");
+    let jtis = race(store, |store, _| async move {
+        store.take_jti("c-1", "jti-1", NOW + 60).await.unwrap()
+    })
+    .await;
+    assert_eq!(wins(jtis), 1, "assertion id");
+    let steps = race(store, |store, _| async move {
+        store.take_totp_step("u-1", 1000).await.unwrap()
+    })
+    .await;
+    assert_eq!(wins(steps), 1, "TOTP step");
+}
+
+on_each_backend!(
+    concurrent_take_code,
+    concurrent_rotate_refresh_token,
+    concurrent_take_attempt,
+    concurrent_single_use,
+);

@@ -1,0 +1,181 @@
+//! Accounts, attributes and verifications.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use verity_store::users::{User, VerificationRecord};
+use verity_store::{Store, StoreError};
+
+use crate::harness::{NOW, user};
+
+/// Every byte value, so that a blob column cannot pass by treating bytes as text.
+fn all_bytes() -> Vec<u8> {
+    (0..=255u8).rev().chain(0..=255u8).collect()
+}
+
+fn verification(group: &str, verified: bool, subgroups: &[&str], at: i64) -> VerificationRecord {
+    VerificationRecord {
+        group: group.into(),
+        verified,
+        subgroups: subgroups.iter().map(|s| (*s).to_owned()).collect(),
+        method: "document".into(),
+        decided_by: "admin@example.com".into(),
+        decided_at: at,
+    }
+}
+
+/// A user comes back field for field (email lower-cased, the TOTP blob byte for byte), found by
+/// uuid or by email in any case and with surrounding spaces; attributes of every JSON type
+/// (`null` kept) and verifications make up the user data.
+async fn user_round_trip(store: &Store) {
+    let stored = User {
+        uuid: "u-1".into(),
+        email: "Alice.Smith@Example.COM".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        totp_secret: Some(all_bytes()),
+        totp_last_step: Some(56_666_666),
+        created_at: NOW,
+    };
+    let attributes: BTreeMap<String, serde_json::Value> = [
+        ("given_name", json!("Alice")),
+        ("middle_name", json!(null)),
+        ("age", json!(42)),
+        ("ratio", json!(0.5)),
+        ("veteran", json!(true)),
+        ("aliases", json!(["Al", "Ally"])),
+        ("address", json!({"street": "1 Main St", "zip": "02134"})),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    store.insert_user(&stored, &attributes).await.unwrap();
+
+    for found in [
+        store.find_user("u-1").await.unwrap().unwrap(),
+        store
+            .find_user_by_email("alice.smith@example.com")
+            .await
+            .unwrap()
+            .unwrap(),
+        store
+            .find_user_by_email("  ALICE.SMITH@example.com\t")
+            .await
+            .unwrap()
+            .unwrap(),
+    ] {
+        assert_eq!(found.uuid, "u-1");
+        assert_eq!(found.email, "alice.smith@example.com");
+        assert_eq!(found.password_hash, stored.password_hash);
+        assert_eq!(found.totp_secret.as_deref(), Some(&all_bytes()[..]));
+        assert_eq!(found.totp_last_step, Some(56_666_666));
+        assert_eq!(found.created_at, NOW);
+    }
+
+    // A user without a second factor: NULLs come back as None.
+    let plain = user(store, "u-2", "bob@example.com").await;
+    let found = store.find_user("u-2").await.unwrap().unwrap();
+    assert_eq!(found.totp_secret, None);
+    assert_eq!(found.totp_last_step, None);
+    assert_eq!(found.password_hash, plain.password_hash);
+
+    store
+        .upsert_verification("u-1", &verification("identity", true, &[], NOW))
+        .await
+        .unwrap();
+    let data = store.find_user_data("u-1").await.unwrap().unwrap();
+    assert_eq!(data.uuid, "u-1");
+    assert_eq!(data.email, "alice.smith@example.com");
+    assert_eq!(data.attributes, attributes);
+    assert_eq!(data.verifications.len(), 1);
+    assert_eq!(data.verifications[0].group, "identity");
+    assert!(data.verifications[0].verified);
+    assert!(data.is_verified("identity"));
+
+    let data = store.find_user_data("u-2").await.unwrap().unwrap();
+    assert!(data.attributes.is_empty() && data.verifications.is_empty());
+
+    assert!(store.find_user("u-3").await.unwrap().is_none());
+    assert!(
+        store
+            .find_user_by_email("carol@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.find_user_data("u-3").await.unwrap().is_none());
+}
+
+/// A second account with the same uuid, or the same email in another case, is a `Conflict`; the
+/// refused account leaves nothing behind (its attributes neither).
+async fn duplicate_users_conflict(store: &Store) {
+    user(store, "u-1", "alice@example.com").await;
+    let attributes: BTreeMap<String, serde_json::Value> =
+        [("given_name".to_owned(), json!("Mallory"))].into();
+    for (uuid, email) in [("u-1", "other@example.com"), ("u-2", "ALICE@example.com")] {
+        let dup = User {
+            uuid: uuid.into(),
+            email: email.into(),
+            password_hash: "x".into(),
+            totp_secret: None,
+            totp_last_step: None,
+            created_at: NOW,
+        };
+        let err = store.insert_user(&dup, &attributes).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict), "{uuid}: {err:?}");
+    }
+    assert!(store.find_user("u-2").await.unwrap().is_none());
+    let data = store.find_user_data("u-1").await.unwrap().unwrap();
+    assert_eq!(data.email, "alice@example.com");
+    assert!(data.attributes.is_empty());
+}
+
+/// Verifications come back ordered by group with their provenance; a second decision on a group
+/// replaces the first; other users' are separate.
+async fn verifications_upsert(store: &Store) {
+    user(store, "u-1", "alice@example.com").await;
+    user(store, "u-2", "bob@example.com").await;
+    let military = verification("military", false, &[], NOW);
+    let identity = verification("identity", true, &["ial2", "aal2"], NOW + 1);
+    store.upsert_verification("u-1", &military).await.unwrap();
+    store.upsert_verification("u-1", &identity).await.unwrap();
+    assert_eq!(
+        store.find_verifications("u-1").await.unwrap(),
+        vec![identity.clone(), military]
+    );
+
+    let decided = VerificationRecord {
+        verified: true,
+        subgroups: vec!["veteran".into()],
+        method: "dd214".into(),
+        decided_by: "reviewer@example.com".into(),
+        decided_at: NOW + 2,
+        ..verification("military", false, &[], 0)
+    };
+    store.upsert_verification("u-1", &decided).await.unwrap();
+    assert_eq!(
+        store.find_verifications("u-1").await.unwrap(),
+        vec![identity, decided]
+    );
+    assert!(store.find_verifications("u-2").await.unwrap().is_empty());
+    assert!(store.find_verifications("u-none").await.unwrap().is_empty());
+
+    let data = store.find_user_data("u-1").await.unwrap().unwrap();
+    let groups: Vec<_> = data
+        .verifications
+        .iter()
+        .map(|v| (v.group.as_str(), v.verified, v.subgroups.clone()))
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            ("identity", true, vec!["ial2".to_owned(), "aal2".to_owned()]),
+            ("military", true, vec!["veteran".to_owned()]),
+        ]
+    );
+}
+
+on_each_backend!(
+    user_round_trip,
+    duplicate_users_conflict,
+    verifications_upsert
+);
