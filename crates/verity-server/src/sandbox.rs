@@ -207,7 +207,12 @@ fn ignore_conflict(r: verity_store::Result<()>) -> anyhow::Result<Option<()>> {
 
 /// Registers Verity's own account page as a first-party public app (every environment), with the
 /// redirect URI at the current public URL.
-pub async fn seed_account_app(store: &Store, public_url: &str, now: i64) -> anyhow::Result<()> {
+pub async fn seed_account_app(
+    store: &Store,
+    public_url: &str,
+    now: i64,
+    update: bool,
+) -> anyhow::Result<()> {
     use crate::routes::account::{ACCOUNT_CLIENT_ID, callback_uri};
     let org_id = stable_id("verity-system-org");
     if store.find_organization(&org_id).await?.is_none() {
@@ -220,7 +225,7 @@ pub async fn seed_account_app(store: &Store, public_url: &str, now: i64) -> anyh
     }
     let redirect_uris = vec![callback_uri(public_url)];
     match store.find_app(ACCOUNT_CLIENT_ID).await? {
-        Some(mut app) if app.redirect_uris != redirect_uris => {
+        Some(mut app) if update && app.redirect_uris != redirect_uris => {
             app.redirect_uris = redirect_uris;
             app.updated_at = now;
             store.update_app(&app).await?;

@@ -89,6 +89,10 @@ pub struct ServeArgs {
     /// Lifetime of a sign-in session at the provider, in seconds [default: 28800].
     #[arg(long, env = "VERITY_SESSION_TTL")]
     pub session_ttl: Option<i64>,
+    /// Seconds during which a rotated refresh token, presented again before its successor is
+    /// used, gets the same answer again (a lost response); 0: strict [default: 60].
+    #[arg(long, env = "VERITY_REFRESH_RETRY_WINDOW")]
+    pub refresh_retry_window: Option<i64>,
     /// Seconds between publishing a new signing key and signing with it [default: 3600].
     #[arg(long, env = "VERITY_KEY_PUBLICATION_DELAY")]
     pub key_publication_delay: Option<i64>,
@@ -136,6 +140,8 @@ pub struct Settings {
     /// How long a person has to finish the sign-in pages of one authorization request.
     pub interaction_ttl: i64,
     pub key_publication_delay: i64,
+    /// 0: strict rotation, no second answer.
+    pub refresh_retry_window: i64,
     /// 0: no automatic rotation.
     pub key_rotation_days: i64,
     /// 0: no background maintenance task (tests drive `maintenance::run_once`).
@@ -181,8 +187,10 @@ impl Settings {
             anyhow::ensure!(
                 matches!(parsed.scheme(), "http" | "https")
                     && parsed.query().is_none()
-                    && parsed.fragment().is_none(),
-                "VERITY_PUBLIC_URL must be an http(s) URL without query or fragment"
+                    && parsed.fragment().is_none()
+                    && parsed.path() == "/",
+                "VERITY_PUBLIC_URL must be an http(s) origin such as https://id.example.com, \
+                 without a path (Verity's endpoints live at fixed paths), query or fragment"
             );
         }
         let trusted_proxies = match args.trusted_proxies.or(file.trusted_proxies) {
@@ -239,6 +247,11 @@ impl Settings {
                 .key_publication_delay
                 .or(file.key_publication_delay)
                 .unwrap_or(3600),
+            refresh_retry_window: args
+                .refresh_retry_window
+                .or(file.refresh_retry_window)
+                .unwrap_or(60)
+                .max(0),
             key_rotation_days: args
                 .key_rotation_days
                 .or(file.key_rotation_days)
@@ -276,6 +289,7 @@ impl Settings {
             session_ttl: 8 * 3600,
             interaction_ttl: 1800,
             key_publication_delay: 3600,
+            refresh_retry_window: 60,
             key_rotation_days: 0,
             maintenance_interval: 0,
             smtp_host: None,

@@ -36,22 +36,16 @@ impl std::fmt::Debug for Verity {
 /// Everything a server needs except the listener: the database (migrated), the master key, the
 /// signing keys, the seeded apps and personas. `verity admin` uses it to run the same operations
 /// as the admin API without serving.
+/// `serving`: a server (not a one-off command) owns the public URL; only it re-registers the
+/// account page's redirect URI when that URL changed.
 pub async fn prepare_state(
     settings: Settings,
     clock: Arc<dyn Clock>,
     public_url: String,
+    serving: bool,
 ) -> anyhow::Result<AppState> {
     let store = connect_store(&settings).await?;
-    anyhow::ensure!(
-        settings.master_key.is_some() || store.backend() == "sqlite",
-        "a PostgreSQL deployment needs VERITY_MASTER_KEY, the same on every node (it encrypts the \
-         signing keys that all nodes share); generate one with `openssl rand -hex 32`"
-    );
-    let master_key = load_master_key(
-        settings.master_key.as_ref().map(|s| s.0.as_str()),
-        &settings.data_dir,
-    )
-    .context("loading the master key")?;
+    let master_key = deployment_master_key(&settings, &store)?;
     let cost = settings.password_cost;
     let passwords = tokio::task::spawn_blocking(move || Passwords::new(cost))
         .await?
@@ -70,7 +64,7 @@ pub async fn prepare_state(
             ensure_keys(&store, &master_key, now)
                 .await
                 .context("creating signing keys")?;
-            crate::sandbox::seed_account_app(&store, &public_url, now)
+            crate::sandbox::seed_account_app(&store, &public_url, now, serving)
                 .await
                 .context("registering the account page")?;
             if settings.sandbox() {
@@ -126,10 +120,41 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// The master key, which must be one and the same on every node of a PostgreSQL deployment:
+/// there it must be configured, never created in a node's data dir.
+pub fn deployment_master_key(
+    settings: &Settings,
+    store: &Store,
+) -> anyhow::Result<verity_core::keys::MasterKey> {
+    anyhow::ensure!(
+        settings.master_key.is_some() || store.backend() == "sqlite",
+        "a PostgreSQL deployment needs VERITY_MASTER_KEY, the same on every node (it encrypts the \
+         signing keys that all nodes share); generate one with `openssl rand -hex 32`"
+    );
+    load_master_key(
+        settings.master_key.as_ref().map(|s| s.0.as_str()),
+        &settings.data_dir,
+    )
+    .context("loading the master key")
+}
+
+/// Creates the data dir (and parents) readable by this user only: it holds the master key and
+/// the SQLite database. An existing directory keeps its permissions.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
 /// Opens the database named by the settings (creating a SQLite file and its directory).
 async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
     if settings.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        create_private_dir(&settings.data_dir).with_context(|| {
             format!(
                 "creating the data directory {}",
                 settings.data_dir.display()
@@ -138,12 +163,12 @@ async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
     }
     Store::connect_with(&settings.database_url, settings.db_pool)
         .await
-        .context("opening the database")
+        .context("opening the database (is it running and reachable? DATABASE_URL)")
 }
 
 impl Verity {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        create_private_dir(&settings.data_dir).with_context(|| {
             format!(
                 "creating the data directory {}",
                 settings.data_dir.display()
@@ -157,7 +182,7 @@ impl Verity {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
-        let state = prepare_state(settings, clock, public_url).await?;
+        let state = prepare_state(settings, clock, public_url, true).await?;
         Ok(Verity {
             state,
             listener,

@@ -200,8 +200,18 @@ impl Fields for PgRow {
     }
 }
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// The migrations of one backend. Migrations a newer version applied that this binary does not
+/// know are tolerated (they only add), so that a node of the previous version can still restart
+/// during a rolling upgrade.
+fn migrator(postgres: bool) -> sqlx::migrate::Migrator {
+    let mut m = if postgres {
+        sqlx::migrate!("./migrations/postgres")
+    } else {
+        sqlx::migrate!("./migrations/sqlite")
+    };
+    m.set_ignore_missing(true);
+    m
+}
 
 /// Pool sizing and waiting, from the settings.
 #[derive(Debug, Clone, Copy)]
@@ -258,17 +268,23 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            // Creating the file and switching it to WAL take turns across processes too.
+            let creating = match &lock_file {
+                Some(path) => lock_file_of(path, JobLock::Boot, true).await?,
+                None => None,
+            };
             let pool = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections.clamp(1, 8))
                 .min_connections(1)
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(options)
                 .await?;
+            drop(creating);
             Ok(Store::Sqlite(pool, lock_file))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?.application_name("verity");
-            // Connections are made on first use: a node starts (and reports not ready) while
-            // the database is away, and recovers by itself when it returns.
+            // Connections are made on first use and remade after a failure: once started, a node
+            // rides out the database going away (503s, /readyz down) and recovers by itself.
             let pool = PgPoolOptions::new()
                 // Two at least: boot holds one for its advisory lock while migrating on another.
                 .max_connections(opts.max_connections.max(2))
@@ -293,8 +309,8 @@ impl Store {
     /// turns under sqlx's migration lock).
     pub async fn migrate(&self) -> Result<()> {
         match self {
-            Store::Sqlite(pool, _) => SQLITE_MIGRATIONS.run(pool).await?,
-            Store::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Store::Sqlite(pool, _) => migrator(false).run(pool).await?,
+            Store::Postgres(pool) => migrator(true).run(pool).await?,
         }
         Ok(())
     }
@@ -332,7 +348,7 @@ impl Store {
         match self {
             Store::Sqlite(_, None) => job.await,
             Store::Sqlite(_, Some(path)) => {
-                let file = lock_file(path, lock, true).await?;
+                let file = lock_file_of(path, lock, true).await?;
                 let out = job.await;
                 drop(file);
                 out
@@ -374,7 +390,7 @@ impl Store {
         match self {
             Store::Sqlite(_, None) => job.await.map(Some),
             Store::Sqlite(_, Some(path)) => {
-                let Some(file) = lock_file(path, lock, false).await? else {
+                let Some(file) = lock_file_of(path, lock, false).await? else {
                     return Ok(None);
                 };
                 let out = job.await;
@@ -415,7 +431,7 @@ impl Store {
 /// Takes the exclusive lock `lock` on the SQLite lock file (one byte range per job is not
 /// portable: one file per job instead): waiting when `wait`, else `None` if it is taken. The lock
 /// goes with the returned file (also when the process dies).
-async fn lock_file(path: &Path, lock: JobLock, wait: bool) -> Result<Option<std::fs::File>> {
+async fn lock_file_of(path: &Path, lock: JobLock, wait: bool) -> Result<Option<std::fs::File>> {
     let path = PathBuf::from(format!("{}.{}", path.display(), lock as i64));
     let io = |e: std::io::Error| StoreError::Database(sqlx::Error::Io(e));
     tokio::task::spawn_blocking(move || {

@@ -50,15 +50,30 @@ impl Store {
         now: i64,
         build: impl FnOnce(&Token) -> Vec<Token>,
     ) -> Result<Rotate> {
+        self.rotate_refresh_token_with_retry(token_hash, now, None, build)
+            .await
+    }
+
+    /// [`Store::rotate_refresh_token`], keeping `retry` (the sealed answer, and until when it
+    /// may be given again) on the old token: see [`Store::find_refresh_retry`].
+    pub async fn rotate_refresh_token_with_retry(
+        &self,
+        token_hash: &str,
+        now: i64,
+        retry: Option<(&[u8], i64)>,
+        build: impl FnOnce(&Token) -> Vec<Token>,
+    ) -> Result<Rotate> {
         dispatch!(self, pool, {
             let mut tx = pool.begin_write().await?;
             let row = sqlx::query(
-                "UPDATE tokens SET used_at = $1
+                "UPDATE tokens SET used_at = $1, retry_response = $3, retry_until = $4
              WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL
              RETURNING *",
             )
             .bind(now)
             .bind(token_hash)
+            .bind(retry.map(|(r, _)| r))
+            .bind(retry.map(|(_, until)| until))
             .fetch_optional(&mut *tx)
             .await?;
             let Some(row) = row else {
@@ -72,8 +87,39 @@ impl Store {
             for t in build(&old) {
                 crate::grants::insert_token!(&mut tx, &t)?;
             }
+            // The old token's successor is being used: its own retry answer is no longer needed.
+            if let Some(parent) = &old.parent_hash {
+                sqlx::query(
+                    "UPDATE tokens SET retry_response = NULL, retry_until = NULL
+                     WHERE token_hash = $1 AND retry_response IS NOT NULL",
+                )
+                .bind(parent)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
             Ok(Rotate::Rotated(old))
+        })
+    }
+
+    /// The sealed answer of a used refresh token's rotation, if it may be given again: before
+    /// `retry_until`, with the family not revoked and the successor refresh token never used.
+    pub async fn find_refresh_retry(&self, token_hash: &str, now: i64) -> Result<Option<Vec<u8>>> {
+        dispatch!(self, pool, {
+            let row = sqlx::query(
+                "SELECT p.retry_response FROM tokens p
+                 JOIN tokens c ON c.parent_hash = p.token_hash AND c.kind = 'refresh'
+                 WHERE p.token_hash = $1 AND p.retry_until > $2 AND p.revoked_at IS NULL
+                   AND c.used_at IS NULL AND c.revoked_at IS NULL",
+            )
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+            Ok(match row {
+                Some(r) => r.try_get("retry_response")?,
+                None => None,
+            })
         })
     }
 
@@ -146,6 +192,12 @@ impl Store {
                 .execute(pool)
                 .await?
                 .rows_affected();
+            run(
+                "UPDATE tokens SET retry_response = NULL, retry_until = NULL WHERE retry_until < $1",
+                now,
+            )
+            .execute(pool)
+            .await?;
             p.sessions = run("DELETE FROM sessions WHERE expires_at < $1", now)
                 .execute(pool)
                 .await?

@@ -107,7 +107,8 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{}", settings.listen));
     let state: AppState =
-        verity_server::startup::prepare_state(settings, Arc::new(SystemClock), public_url).await?;
+        verity_server::startup::prepare_state(settings, Arc::new(SystemClock), public_url, false)
+            .await?;
     let result = execute(&state, args.command).await;
     state.store.close().await;
     result

@@ -53,6 +53,8 @@ fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        // Colours only on a terminal, never into a log file or journal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
@@ -94,13 +96,15 @@ async fn main() -> anyhow::Result<()> {
             let settings = Settings::resolve(args).context("reading settings")?;
             init_logging(settings.log_format);
             let store = verity_server::startup::open_store(&settings).await?;
-            let master = verity_server::keyring::load_master_key(
-                settings.master_key.as_ref().map(|s| s.0.as_str()),
-                &settings.data_dir,
-            )?;
+            let master = verity_server::startup::deployment_master_key(&settings, &store)?;
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_secs() as i64;
+            // The key must open the keys already stored: a wrong one would seal new keys that
+            // no node can use and retire the good ones.
+            verity_server::keyring::KeyRing::load(&store, &master, now)
+                .await
+                .context("the master key does not open the stored signing keys")?;
             verity_server::keyring::ensure_keys(&store, &master, now).await?;
             let kids = verity_server::keyring::rotate_keys(
                 &store,

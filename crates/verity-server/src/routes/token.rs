@@ -187,20 +187,55 @@ async fn refresh_token(
     }
     let access = new_token();
     let refresh = new_token();
-    let tokens = token_rows(
-        app,
-        &Grant::from_token(&current, &scopes),
-        now,
-        &access,
-        Some(&refresh),
-    );
+    let grant = Grant::from_token(&current, &scopes);
+    let tokens = token_rows(app, &grant, now, &access, Some(&refresh));
+    // The answer is made before the rotation commits, so that it can be kept (sealed) with it.
+    let response = respond_with(state, app, &grant, now, access, Some(refresh)).await?;
+    let window = state.settings.refresh_retry_window;
+    let sealed = if window > 0 {
+        let json = serde_json::to_vec(&response)
+            .map_err(|e| ApiError::internal("serializing the token response", e))?;
+        Some(
+            state
+                .master_key
+                .encrypt(&json, retry_aad(&hash).as_bytes())
+                .map_err(|e| ApiError::internal("sealing the token response", e))?,
+        )
+    } else {
+        None
+    };
+    let retry = sealed.as_deref().map(|s| (s, now + window));
     match state
         .store
-        .rotate_refresh_token(&hash, now, |_| tokens)
+        .rotate_refresh_token_with_retry(&hash, now, retry, |_| tokens)
         .await?
     {
         Rotate::Rotated(_) => {}
         Rotate::Reused(old) => {
+            // The same client again, before using what it was answered: that answer was lost
+            // on its way (a node killed, a connection cut). It gets the same answer once more;
+            // one successor exists, never two.
+            if window > 0
+                && let Some(sealed) = state.store.find_refresh_retry(&hash, now).await?
+            {
+                let again = state
+                    .master_key
+                    .decrypt(&sealed, retry_aad(&hash).as_bytes())
+                    .ok()
+                    .and_then(|json| serde_json::from_slice::<TokenResponse>(&json).ok());
+                if let Some(again) = again {
+                    state
+                        .audit(
+                            "token.refreshed",
+                            Some(&old.uuid),
+                            Some(&app.client_id),
+                            headers,
+                            json!({"answered_again": true}),
+                        )
+                        .await;
+                    return Ok(again);
+                }
+            }
             let revoked = state.store.revoke_grant(&old.grant_id, now).await?;
             tracing::warn!(client_id = %app.client_id, revoked, "refresh token reused; its family is revoked");
             state
@@ -218,8 +253,6 @@ async fn refresh_token(
         }
         Rotate::Unknown => return Err(ApiError::invalid_grant("the refresh token is invalid")),
     }
-    let grant = Grant::from_token(&current, &scopes);
-    let response = respond_with(state, app, &grant, now, access, Some(refresh)).await?;
     state
         .audit(
             "token.refreshed",
@@ -230,6 +263,11 @@ async fn refresh_token(
         )
         .await;
     Ok(response)
+}
+
+/// Binds a sealed retry answer to the refresh token it answers.
+fn retry_aad(token_hash: &str) -> String {
+    format!("verity refresh retry {token_hash}")
 }
 
 /// What tokens are issued for, whether from a code or a refresh token.

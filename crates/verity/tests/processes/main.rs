@@ -1,0 +1,364 @@
+//! The `verity` binary as an operator runs it (issue 6, "done when"): two `verity serve`
+//! processes on one database (PostgreSQL when `VERITY_TEST_DATABASE_URL` is set, else one SQLite
+//! file) serve flows interchangeably, and a `kill -9` of one loses no token it answered.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const CALLBACK: &str = "http://127.0.0.1:8090/callback";
+const CLIENT: &str = "sandbox-confidential";
+const SECRET: &str = "sandbox-secret";
+const MASTER_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+/// A running `verity serve`, killed (SIGKILL) when dropped.
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Node {
+    fn start(database_url: &str, data_dir: &std::path::Path) -> Node {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_verity"))
+            .args(["serve", "--sandbox"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", database_url)
+            .env("VERITY_DATA_DIR", data_dir)
+            .env("VERITY_LISTEN", "127.0.0.1:0")
+            .env("VERITY_PUBLIC_URL", "http://verity.test")
+            .env("VERITY_MASTER_KEY", MASTER_KEY)
+            .env("VERITY_LOG_FORMAT", "json")
+            // Cheap hashing for a test (a setting; production keeps OWASP's minimum).
+            .env("VERITY_ARGON2_MEMORY_KIB", "64")
+            .env("VERITY_ARGON2_ITERATIONS", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("verity starts");
+        // The log line "verity is listening" names the bound address.
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent
+                    && let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && let Some(addr) = v["fields"]["addr"].as_str()
+                {
+                    let _ = tx.send(addr.to_owned());
+                    sent = true;
+                }
+                if !sent && line.contains("Error") {
+                    eprintln!("{line}");
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("verity reports its address");
+        Node {
+            child,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn kill_9(mut self) {
+        self.child.kill().unwrap(); // SIGKILL on Unix: no shutdown handler runs
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The database of the test: a fresh PostgreSQL database (dropped at the end) or a SQLite file.
+struct Database {
+    url: String,
+    pg_name: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Database {
+    async fn new() -> Database {
+        use sqlx::Connection;
+        let dir = tempfile::tempdir().unwrap();
+        match std::env::var("VERITY_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(admin) => {
+                let name = format!("verity_proc_test_{}", std::process::id());
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let mut url = url::Url::parse(&admin).unwrap();
+                url.set_path(&format!("/{name}"));
+                Database {
+                    url: url.to_string(),
+                    pg_name: Some(name),
+                    _dir: dir,
+                }
+            }
+            None => Database {
+                url: format!("sqlite://{}", dir.path().join("verity.db").display()),
+                pg_name: None,
+                _dir: dir,
+            },
+        }
+    }
+
+    async fn drop_database(&self) {
+        use sqlx::Connection;
+        if let Some(name) = &self.pg_name {
+            let admin = std::env::var("VERITY_TEST_DATABASE_URL").unwrap();
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn between<'a>(html: &'a str, start: &str) -> Option<&'a str> {
+    html.split(start)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+}
+
+/// Signs the student persona in at `node` through the real pages and returns the code.
+async fn sign_in(node: &Node, browser: &reqwest::Client) -> String {
+    let mut url = url::Url::parse(&node.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut().extend_pairs([
+        ("client_id", CLIENT),
+        ("redirect_uri", CALLBACK),
+        ("response_type", "code"),
+        ("scope", "openid student offline_access"),
+        ("state", "s"),
+        ("nonce", "n"),
+    ]);
+    let mut resp = browser.get(url.as_str()).send().await.unwrap();
+    for _ in 0..12 {
+        if resp.status().is_redirection() {
+            let location = resp.headers()["location"].to_str().unwrap().to_owned();
+            if location.starts_with(CALLBACK) {
+                let cb = url::Url::parse(&location).unwrap();
+                return cb
+                    .query_pairs()
+                    .find(|(k, _)| k == "code")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_else(|| panic!("no code: {location}"));
+            }
+            let next = if location.starts_with('/') {
+                node.url(&location)
+            } else {
+                location
+            };
+            resp = browser.get(next).send().await.unwrap();
+            continue;
+        }
+        let status = resp.status();
+        let html = resp.text().await.unwrap();
+        assert!(status.is_success(), "{status}: {html}");
+        let action = between(&html, "<form method=\"post\" action=\"")
+            .or_else(|| between(&html, "action=\""))
+            .unwrap()
+            .to_owned();
+        let csrf = between(&html, "name=\"csrf_token\" value=\"").unwrap();
+        // One answer for every page: sign in, verify, allow.
+        let form = [
+            ("csrf_token", csrf),
+            ("email", "student@sandbox.test"),
+            ("password", "sandbox-password"),
+            (
+                "decision",
+                if action.ends_with("/verify") {
+                    "verify"
+                } else {
+                    "allow"
+                },
+            ),
+        ];
+        resp = browser
+            .post(node.url(&action))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+    }
+    panic!("the sign-in journey did not reach the app");
+}
+
+async fn token(http: &reqwest::Client, node: &Node, form: &[(&str, &str)]) -> Option<Value> {
+    let resp = http
+        .post(node.url("/oauth/token"))
+        .basic_auth(CLIENT, Some(SECRET))
+        .form(form)
+        .send()
+        .await
+        .ok()?;
+    if resp.status() != reqwest::StatusCode::OK {
+        return None;
+    }
+    resp.json().await.ok()
+}
+
+async fn active(http: &reqwest::Client, node: &Node, access_token: &str) -> bool {
+    let v: Value = http
+        .post(node.url("/oauth/introspect"))
+        .basic_auth(CLIENT, Some(SECRET))
+        .form(&[("token", access_token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["active"] == true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_serve_processes_serve_interchangeably_and_survive_a_kill_9() {
+    let db = Database::new().await;
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    // Started together on the empty database: one migrates and seeds, the other waits its turn.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| Node::start(&db.url, dirs[0].path()));
+        let b = s.spawn(|| Node::start(&db.url, dirs[1].path()));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let http = reqwest::Client::new();
+    for node in [&a, &b] {
+        let ready = http.get(node.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), reqwest::StatusCode::OK);
+    }
+    let jwks = |n: &Node| {
+        let http = http.clone();
+        let url = n.url("/oidc/.well-known/jwks");
+        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert_eq!(
+        jwks(&a).await,
+        jwks(&b).await,
+        "one deployment, one key set"
+    );
+
+    // Interchangeable: a session started on a, the code redeemed on b.
+    let mut families = Vec::new();
+    for i in 0..8 {
+        let browser = browser();
+        let code = sign_in(if i % 2 == 0 { &a } else { &b }, &browser).await;
+        let redeem_on = if i % 2 == 0 { &b } else { &a };
+        let tokens = token(
+            &http,
+            redeem_on,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+            ],
+        )
+        .await
+        .expect("a code from one node is redeemed on the other");
+        families.push(tokens);
+    }
+
+    // A burst of refreshes on a; a is killed -9 while it runs.
+    // (family, token response), in the order answered.
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(usize, Value)>::new()));
+    let a_base = a.base.clone();
+    let mut burst = tokio::task::JoinSet::new();
+    for (family, tokens) in families.into_iter().enumerate() {
+        let http = http.clone();
+        let answered = answered.clone();
+        let a_url = format!("{a_base}/oauth/token");
+        burst.spawn(async move {
+            answered.lock().unwrap().push((family, tokens.clone()));
+            let mut refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+            loop {
+                let Ok(resp) = http
+                    .post(&a_url)
+                    .basic_auth(CLIENT, Some(SECRET))
+                    .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+                    .send()
+                    .await
+                else {
+                    break; // the node is gone
+                };
+                if resp.status() != reqwest::StatusCode::OK {
+                    break;
+                }
+                let Ok(next) = resp.json::<Value>().await else {
+                    break;
+                };
+                refresh = next["refresh_token"].as_str().unwrap().to_owned();
+                answered.lock().unwrap().push((family, next));
+            }
+        });
+    }
+    let started = Instant::now();
+    while answered.lock().unwrap().len() < 8 + 60 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the burst runs"
+        );
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    a.kill_9();
+    while burst.join_next().await.is_some() {}
+
+    let answered = answered.lock().unwrap().clone();
+    assert!(answered.len() >= 68, "answers before the kill");
+    // Every access token answered is valid on b; the last refresh token of each family works.
+    for (_, t) in &answered {
+        assert!(
+            active(&http, &b, t["access_token"].as_str().unwrap()).await,
+            "an answered token survived the kill"
+        );
+    }
+    let mut newest = std::collections::BTreeMap::new();
+    for (family, t) in &answered {
+        newest.insert(*family, t["refresh_token"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(newest.len(), 8);
+    for (family, refresh) in newest {
+        let next = token(
+            &http,
+            &b,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await
+        .unwrap_or_else(|| panic!("family {family}: the newest refresh token works on b"));
+        assert!(active(&http, &b, next["access_token"].as_str().unwrap()).await);
+    }
+    drop(b);
+    db.drop_database().await;
+}
