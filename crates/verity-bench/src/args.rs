@@ -146,7 +146,7 @@ impl Mode {
 pub enum Provider {
     /// Verity: `email`/`password` sign-in form, consent with `decision=allow`, CSRF tokens.
     Verity,
-    /// node-oidc-provider's development interactions: `login`/`password`, then a confirm form.
+    /// node-oidc-provider's development interactions: `login`/`password`, then a consent form.
     NodeOidc,
 }
 

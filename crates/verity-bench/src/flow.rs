@@ -267,9 +267,15 @@ impl Agent {
             fields.push(("decision".into(), "allow".into()));
             return Ok((f.clone(), fields, false));
         }
-        // node-oidc-provider's development consent: a confirm form.
+        // node-oidc-provider's development consent: a form with a hidden `prompt=consent`
+        // (a `/confirm` action in its older versions).
         if t.provider == Provider::NodeOidc
-            && let Some(f) = all.iter().find(|f| f.action.ends_with("/confirm"))
+            && let Some(f) = all.iter().find(|f| {
+                f.inputs
+                    .iter()
+                    .any(|(n, v)| n == "prompt" && v == "consent")
+                    || f.action.ends_with("/confirm")
+            })
         {
             return Ok((f.clone(), f.inputs.clone(), false));
         }

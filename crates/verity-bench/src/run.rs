@@ -111,7 +111,9 @@ async fn register_oidc_app(
             .json(&body)
             .send()
     };
-    let org: Value = post("/organizations", json!({"name": "Verity Bench"}))
+    // Organization names are unique: one per run.
+    let name = format!("Verity Bench {}", crate::flow::random_token(6));
+    let org: Value = post("/organizations", json!({"name": name}))
         .await?
         .error_for_status()
         .context("admin API: creating an organization")?
