@@ -122,5 +122,5 @@ for run in "${runs[@]}"; do
     "$work"/results/"$name"-*.json
 done
 echo
-echo "RSS after the sso runs: $(jq -s 'map(.provider_rss_kib) | max' "$work"/results/sso-*.json) kB; now $(rss VmRSS) kB, peak $(rss VmHWM) kB"
+echo "RSS after the first sso runs (before any signin run): $(jq -s 'map(.provider_rss_kib) | max' "$work"/results/sso-*-1.json) kB; now $(rss VmRSS) kB, peak $(rss VmHWM) kB"
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(awk '/MemTotal/ {print int($2 / 1024) " MiB"}' /proc/meminfo)"
