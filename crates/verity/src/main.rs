@@ -36,6 +36,8 @@ enum Command {
     Demo(rp_cmds::DemoArgs),
     /// Probe any provider from the client side: discovery, JWKS, algorithms, quirks.
     Check(rp_cmds::CheckArgs),
+    /// Load-test a running provider over loopback: throughput, latency, CPU per operation.
+    Bench(verity_bench::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
             init_logging(LogFormat::Text);
             rp_cmds::check(args).await
         }
+        Command::Bench(args) => verity_bench::run(args).await,
         Command::Keys {
             command: KeysCommand::Rotate(args),
         } => {
