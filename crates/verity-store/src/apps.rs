@@ -198,6 +198,9 @@ impl Store {
 
     /// The digests of every valid secret of an app.
     pub async fn find_app_secret_hashes(&self, client_id: &str) -> Result<Vec<String>> {
+        if !storable(client_id) {
+            return Ok(Vec::new());
+        }
         dispatch!(self, pool, {
             let rows = sqlx::query(
                 "SELECT secret_hash FROM app_secrets WHERE client_id = $1 ORDER BY created_at",

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::{Result, Store, dispatch, from_json, to_json};
+use crate::{Result, Store, dispatch, from_json, storable, to_json};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
@@ -45,6 +45,9 @@ impl Store {
         uuid: Option<&str>,
         limit: i64,
     ) -> Result<Vec<AuditEvent>> {
+        if !client_id.is_none_or(storable) || !uuid.is_none_or(storable) {
+            return Ok(Vec::new());
+        }
         dispatch!(self, pool, {
             let rows = sqlx::query(
                 "SELECT * FROM audit_events

@@ -140,6 +140,9 @@ impl Store {
     }
 
     pub async fn find_membership(&self, org_id: &str, uuid: &str) -> Result<Option<Membership>> {
+        if !storable(org_id) || !storable(uuid) {
+            return Ok(None);
+        }
         dispatch!(self, pool, {
             let row = sqlx::query(&format!(
                 "{MEMBERSHIP_SELECT} WHERE m.org_id = $1 AND m.uuid = $2"
@@ -154,6 +157,9 @@ impl Store {
 
     /// The organizations a user belongs to.
     pub async fn find_user_memberships(&self, uuid: &str) -> Result<Vec<Membership>> {
+        if !storable(uuid) {
+            return Ok(Vec::new());
+        }
         dispatch!(self, pool, {
             let rows = sqlx::query(&format!(
                 "{MEMBERSHIP_SELECT} WHERE m.uuid = $1 ORDER BY o.name"
@@ -166,6 +172,9 @@ impl Store {
     }
 
     pub async fn find_org_members(&self, org_id: &str) -> Result<Vec<Membership>> {
+        if !storable(org_id) {
+            return Ok(Vec::new());
+        }
         dispatch!(self, pool, {
             let rows = sqlx::query(&format!(
                 "{MEMBERSHIP_SELECT} WHERE m.org_id = $1 ORDER BY u.email"
@@ -199,6 +208,9 @@ impl Store {
     }
 
     pub async fn find_org_invitations(&self, org_id: &str) -> Result<Vec<Invitation>> {
+        if !storable(org_id) {
+            return Ok(Vec::new());
+        }
         dispatch!(self, pool, {
             let rows = sqlx::query("SELECT * FROM invitations WHERE org_id = $1 AND accepted_at IS NULL ORDER BY created_at")
             .bind(org_id)
@@ -216,6 +228,9 @@ impl Store {
         email: &str,
         now: i64,
     ) -> Result<Option<Invitation>> {
+        if !storable(token_hash) || !storable(uuid) || !storable(email) {
+            return Ok(None);
+        }
         dispatch!(self, pool, {
             let mut tx = pool.begin_write().await?;
             let row = sqlx::query(
@@ -250,6 +265,9 @@ impl Store {
     }
 
     pub async fn find_org_apps(&self, org_id: &str) -> Result<Vec<App>> {
+        if !storable(org_id) {
+            return Ok(Vec::new());
+        }
         dispatch!(self, pool, {
             let rows = sqlx::query("SELECT * FROM apps WHERE org_id = $1 ORDER BY name, client_id")
                 .bind(org_id)
@@ -280,6 +298,9 @@ impl Store {
     }
 
     pub async fn find_app_secrets(&self, client_id: &str) -> Result<Vec<SecretInfo>> {
+        if !storable(client_id) {
+            return Ok(Vec::new());
+        }
         dispatch!(self, pool, {
             let rows = sqlx::query(
             "SELECT id, created_at FROM app_secrets WHERE client_id = $1 ORDER BY created_at, id",

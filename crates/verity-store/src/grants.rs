@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::{Fields, Result, Store, WritePool, dispatch, from_json, to_json};
+use crate::{Fields, Result, Store, WritePool, dispatch, from_json, storable, to_json};
 
 /// An authorization code and everything it is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +146,9 @@ impl Store {
     /// Consumes a code: exactly one caller ever gets [`TakeCode::Fresh`] for a given code.
     /// Expiry is the caller's decision (an expired code is still consumed, never reusable).
     pub async fn take_code(&self, code_hash: &str, now: i64) -> Result<TakeCode> {
+        if !storable(code_hash) {
+            return Ok(TakeCode::Unknown);
+        }
         dispatch!(self, pool, {
             let fresh = sqlx::query(
             "UPDATE codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL RETURNING *",
@@ -172,6 +175,9 @@ impl Store {
 
     /// Whether a code was presented again after its first use (see `take_code`).
     pub async fn find_code_replayed(&self, code_hash: &str) -> Result<bool> {
+        if !storable(code_hash) {
+            return Ok(false);
+        }
         dispatch!(self, pool, {
             let row = sqlx::query("SELECT replayed_at FROM codes WHERE code_hash = $1")
                 .bind(code_hash)
@@ -212,6 +218,9 @@ impl Store {
 
     /// A token by digest, whatever its state (the caller checks expiry and revocation).
     pub async fn find_token(&self, token_hash: &str) -> Result<Option<Token>> {
+        if !storable(token_hash) {
+            return Ok(None);
+        }
         dispatch!(self, pool, {
             let row = sqlx::query("SELECT * FROM tokens WHERE token_hash = $1")
                 .bind(token_hash)
@@ -257,6 +266,9 @@ pub(crate) use insert_token;
 impl Store {
     /// The apps that hold tokens from a session (to notify them at logout).
     pub async fn find_session_clients(&self, sid: &str) -> Result<Vec<String>> {
+        if !storable(sid) {
+            return Ok(Vec::new());
+        }
         dispatch!(self, pool, {
             let rows = sqlx::query(
                 "SELECT DISTINCT client_id FROM tokens WHERE sid = $1 ORDER BY client_id",

@@ -240,6 +240,7 @@ pub struct PoolUse {
 
 /// Advisory-lock keys (PostgreSQL `pg_advisory_lock`), one per job that must run on one node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i64)]
 pub enum JobLock {
     /// Migrations, seeding and the first keys at boot.
     Boot = 0x7665_7269_0001,

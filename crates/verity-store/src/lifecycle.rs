@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use crate::grants::{Token, TokenKind};
-use crate::{Result, Store, WritePool, dispatch};
+use crate::{Result, Store, WritePool, dispatch, storable};
 
 /// What presenting a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +63,9 @@ impl Store {
         retry: Option<(&[u8], i64)>,
         build: impl FnOnce(&Token) -> Vec<Token>,
     ) -> Result<Rotate> {
+        if !storable(token_hash) {
+            return Ok(Rotate::Unknown);
+        }
         dispatch!(self, pool, {
             let mut tx = pool.begin_write().await?;
             let row = sqlx::query(
@@ -105,6 +108,9 @@ impl Store {
     /// The sealed answer of a used refresh token's rotation, if it may be given again: before
     /// `retry_until`, with the family not revoked and the successor refresh token never used.
     pub async fn find_refresh_retry(&self, token_hash: &str, now: i64) -> Result<Option<Vec<u8>>> {
+        if !storable(token_hash) {
+            return Ok(None);
+        }
         dispatch!(self, pool, {
             let row = sqlx::query(
                 "SELECT p.retry_response FROM tokens p
@@ -126,6 +132,9 @@ impl Store {
     /// RFC 7009: revokes one token; for a refresh token, the whole grant (RFC 7009 2.1 "SHOULD").
     /// Only the client the token was issued to may revoke it. Returns whether anything changed.
     pub async fn revoke_token(&self, token_hash: &str, client_id: &str, now: i64) -> Result<bool> {
+        if !storable(token_hash) || !storable(client_id) {
+            return Ok(false);
+        }
         let Some(t) = self.find_token(token_hash).await? else {
             return Ok(false);
         };
@@ -163,6 +172,9 @@ impl Store {
 
     /// RFC 7523 3: records a client assertion's `jti`; false when it was seen before (a replay).
     pub async fn take_jti(&self, client_id: &str, jti: &str, expires_at: i64) -> Result<bool> {
+        if !storable(client_id) || !storable(jti) {
+            return Ok(false);
+        }
         dispatch!(self, pool, {
             let done = sqlx::query(
             "INSERT INTO used_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -224,6 +236,9 @@ impl Store {
 
     /// How many live tokens a grant has (for tests and introspection of families).
     pub async fn count_live_tokens(&self, grant_id: &str, now: i64) -> Result<i64> {
+        if !storable(grant_id) {
+            return Ok(0);
+        }
         dispatch!(self, pool, {
             let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM tokens WHERE grant_id = $1 AND revoked_at IS NULL AND used_at IS NULL AND expires_at > $2",

@@ -1,6 +1,6 @@
 //! TOTP enrolment and recovery codes.
 
-use crate::{Result, Store, WritePool, dispatch};
+use crate::{Result, Store, WritePool, dispatch, storable};
 
 impl Store {
     /// Sets (or with `None` removes) the sealed TOTP secret, resetting the replay guard.
@@ -45,6 +45,9 @@ impl Store {
 
     /// Uses a recovery code once; false if unknown or already used.
     pub async fn take_recovery_code(&self, uuid: &str, code_hash: &str, now: i64) -> Result<bool> {
+        if !storable(uuid) || !storable(code_hash) {
+            return Ok(false);
+        }
         dispatch!(self, pool, {
             let done = sqlx::query(
             "UPDATE recovery_codes SET used_at = $1 WHERE uuid = $2 AND code_hash = $3 AND used_at IS NULL",

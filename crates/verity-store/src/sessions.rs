@@ -55,6 +55,9 @@ impl Store {
 
     /// A live session (not expired at `now`).
     pub async fn find_session(&self, id_hash: &str, now: i64) -> Result<Option<Session>> {
+        if !storable(id_hash) {
+            return Ok(None);
+        }
         dispatch!(self, pool, {
             let row = sqlx::query("SELECT * FROM sessions WHERE id_hash = $1 AND expires_at > $2")
                 .bind(id_hash)
@@ -170,6 +173,9 @@ impl Store {
 
     /// Ends an interaction (after its code was issued or it was denied); false if already gone.
     pub async fn take_interaction(&self, id: &str) -> Result<bool> {
+        if !storable(id) {
+            return Ok(false);
+        }
         dispatch!(self, pool, {
             let done = sqlx::query("DELETE FROM interactions WHERE id = $1")
                 .bind(id)
@@ -203,6 +209,9 @@ impl Store {
 
     /// Every remembered scope set (canonical form) for a user and app.
     pub async fn find_consents(&self, uuid: &str, client_id: &str) -> Result<Vec<String>> {
+        if !storable(uuid) || !storable(client_id) {
+            return Ok(Vec::new());
+        }
         dispatch!(self, pool, {
             let rows =
                 sqlx::query("SELECT scopes FROM consents WHERE uuid = $1 AND client_id = $2")
@@ -221,6 +230,9 @@ impl Store {
         &self,
         uuid: &str,
     ) -> Result<Vec<(String, String, String, i64)>> {
+        if !storable(uuid) {
+            return Ok(Vec::new());
+        }
         dispatch!(self, pool, {
             let rows = sqlx::query(
             "SELECT c.client_id, a.name, c.scopes, c.created_at FROM consents c JOIN apps a ON a.client_id = c.client_id

@@ -151,6 +151,9 @@ impl Store {
     }
 
     pub async fn find_verifications(&self, uuid: &str) -> Result<Vec<VerificationRecord>> {
+        if !storable(uuid) {
+            return Ok(Vec::new());
+        }
         dispatch!(self, pool, {
             let rows = sqlx::query("SELECT * FROM verifications WHERE uuid = $1 ORDER BY grp")
                 .bind(uuid)

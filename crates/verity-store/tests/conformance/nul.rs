@@ -216,6 +216,5 @@ async fn nul_keys_find_nothing_in_every_lookup(store: &Store) {
 on_each_backend!(
     nul_keys_find_nothing,
     nul_keys_never_fail_as_database_errors,
-    #[ignore = "store divergence: on PostgreSQL these lookups answer InvalidText (see its doc)"]
     nul_keys_find_nothing_in_every_lookup,
 );
