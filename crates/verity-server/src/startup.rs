@@ -99,6 +99,7 @@ pub async fn prepare_state(
             .context("building the HTTP client")?,
         client_jwks_cache: Default::default(),
         metrics: Default::default(),
+        userinfo_cache: Default::default(),
         hashing: tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
         ),

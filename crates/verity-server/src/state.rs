@@ -42,6 +42,38 @@ pub struct Shared {
     pub client_jwks_cache:
         std::sync::Mutex<std::collections::HashMap<String, (i64, serde_json::Value)>>,
     pub metrics: crate::metrics::Metrics,
+    pub userinfo_cache: UserinfoCache,
+}
+
+/// Signed userinfo answers by access-token digest and algorithm, each until its token expires.
+/// Bounded: when full, expired entries go, and if none had expired, all of them (a cache miss
+/// costs one signature).
+#[derive(Debug, Default)]
+pub struct UserinfoCache {
+    entries: std::sync::Mutex<std::collections::HashMap<(String, String), (i64, String)>>,
+}
+
+impl UserinfoCache {
+    const MAX_ENTRIES: usize = 50_000;
+
+    pub fn get(&self, token_hash: &str, alg: &str, now: i64) -> Option<String> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&(token_hash.to_owned(), alg.to_owned()))
+            .filter(|(until, _)| now < *until)
+            .map(|(_, jwt)| jwt.clone())
+    }
+
+    pub fn put(&self, token_hash: &str, alg: &str, until: i64, now: i64, jwt: String) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.retain(|_, (u, _)| now < *u);
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert((token_hash.to_owned(), alg.to_owned()), (until, jwt));
+    }
 }
 
 impl Shared {

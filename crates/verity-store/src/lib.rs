@@ -268,7 +268,10 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
+                .foreign_keys(true)
+                // Statements are cached per connection; a SQLite connection never goes stale,
+                // so no ping before each use (it doubled the hand-offs to the driver's thread).
+                .statement_cache_capacity(256);
             // Creating the file and switching it to WAL take turns across processes too.
             let creating = match &lock_file {
                 Some(path) => lock_file_of(path, JobLock::Boot, true).await?,
@@ -278,6 +281,7 @@ impl Store {
                 .max_connections(opts.max_connections.clamp(1, 8))
                 .min_connections(1)
                 .acquire_timeout(opts.acquire_timeout)
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
             drop(creating);

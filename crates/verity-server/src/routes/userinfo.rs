@@ -115,12 +115,9 @@ async fn userinfo(
     let resp = match (app.profile.as_str(), &app.userinfo_signed_response_alg) {
         ("oidc", None) => axum::Json(claims::userinfo_object(&user, attributes)).into_response(),
         ("oidc", Some(alg)) => {
-            let jwt = sign(
-                &state,
-                alg,
-                "JWT",
-                claims::userinfo_jwt(&issue, &user, attributes),
-            )
+            let jwt = signed_userinfo(&state, &token, alg, || {
+                claims::userinfo_jwt(&issue, &user, attributes)
+            })
             .await?;
             ([(header::CONTENT_TYPE, "application/jwt")], jwt).into_response()
         }
@@ -129,17 +126,34 @@ async fn userinfo(
                 .userinfo_signed_response_alg
                 .as_deref()
                 .unwrap_or(&app.id_token_alg);
-            let jwt = sign(
-                &state,
-                alg,
-                "JWT",
-                claims::userinfo_jwt(&issue, &user, attributes),
-            )
+            let jwt = signed_userinfo(&state, &token, alg, || {
+                claims::userinfo_jwt(&issue, &user, attributes)
+            })
             .await?;
             axum::Json(serde_json::Value::String(jwt)).into_response()
         }
     };
     Ok(no_store(resp))
+}
+
+/// The signed userinfo of one access token is signed once and answered again until the token
+/// expires (at most `access_ttl`, so a change to the user shows within that), instead of an RSA
+/// signature per call. The token is checked (expiry, revocation) before this on every call.
+async fn signed_userinfo(
+    state: &AppState,
+    token: &verity_store::grants::Token,
+    alg: &str,
+    claims: impl FnOnce() -> serde_json::Value,
+) -> Result<String, ApiError> {
+    let now = state.now();
+    if let Some(jwt) = state.userinfo_cache.get(&token.token_hash, alg, now) {
+        return Ok(jwt);
+    }
+    let jwt = sign(state, alg, "JWT", claims()).await?;
+    state
+        .userinfo_cache
+        .put(&token.token_hash, alg, token.expires_at, now, jwt.clone());
+    Ok(jwt)
 }
 
 /// SPEC 7: `{"attributes": [...], "status": [...]}` for the granted policies.

@@ -333,3 +333,49 @@ async fn the_database_going_away_answers_503_and_service_resumes_by_itself() {
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_tokens_signed_userinfo_is_signed_once_and_answered_again() {
+    let app = spawn_app().await;
+    let tokens = app
+        .tokens_for("veteran@sandbox.test", "openid military")
+        .await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let first = app.get_bearer("/api/public/v3/userinfo", access).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first: Value = first.json().await.unwrap();
+    app.clock.advance(5);
+    let again: Value = app
+        .get_bearer("/api/public/v3/userinfo", access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first, again, "the same signed JWT, not a new signature");
+    // Another token of the same user is signed on its own.
+    let other = app
+        .tokens_for("veteran@sandbox.test", "openid military")
+        .await;
+    let theirs: Value = app
+        .get_bearer(
+            "/api/public/v3/userinfo",
+            other["access_token"].as_str().unwrap(),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(first, theirs);
+    // A revoked token gets nothing, cached answer or not.
+    let resp = app
+        .http
+        .post(app.url("/oauth/revoke"))
+        .basic_auth(CONFIDENTIAL, Some(SECRET))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = app.get_bearer("/api/public/v3/userinfo", access).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
