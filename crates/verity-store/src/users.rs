@@ -118,6 +118,11 @@ impl Store {
 
     /// Everything claims are built from: attributes and verifications.
     pub async fn find_user_data(&self, uuid: &str) -> Result<Option<UserData>> {
+        Ok(self.find_user_and_data(uuid).await?.map(|(_, data)| data))
+    }
+
+    /// The account and everything claims are built from, reading the account once.
+    pub async fn find_user_and_data(&self, uuid: &str) -> Result<Option<(User, UserData)>> {
         let Some(user) = self.find_user(uuid).await? else {
             return Ok(None);
         };
@@ -141,12 +146,13 @@ impl Store {
                     subgroups: v.subgroups,
                 })
                 .collect();
-            Ok(Some(UserData {
-                uuid: user.uuid,
-                email: user.email,
+            let data = UserData {
+                uuid: user.uuid.clone(),
+                email: user.email.clone(),
                 attributes,
                 verifications,
-            }))
+            };
+            Ok(Some((user, data)))
         })
     }
 

@@ -113,8 +113,9 @@ pub async fn start(
         created_at: now,
         expires_at: now + state.settings.interaction_ttl,
     };
-    state.store.insert_interaction(&ix).await?;
-    let mut resp = advance(state, headers, ix, app, &request, None, None, false).await?;
+    // Stored only if a page is shown: a live session with remembered consent goes straight to
+    // the code (single sign-on) without writing an interaction it would delete at once.
+    let mut resp = advance(state, headers, ix, app, &request, None, None, false, true).await?;
     if existing.is_none() {
         resp = with_cookie(
             resp,
@@ -224,10 +225,11 @@ async fn show(
         Some("signin") => Some(Op::Signin),
         _ => None,
     };
-    advance(&state, &headers, ix, &app, &request, op, None, false).await
+    advance(&state, &headers, ix, &app, &request, op, None, false, false).await
 }
 
-/// Decides the next step and renders it, or issues the code.
+/// Decides the next step and renders it, or issues the code. `fresh`: the interaction is not
+/// stored yet (the authorization endpoint's first step); it is stored before a page is shown.
 #[allow(clippy::too_many_arguments)]
 async fn advance(
     state: &AppState,
@@ -238,14 +240,15 @@ async fn advance(
     op: Option<Op>,
     error: Option<&str>,
     after_post: bool,
+    fresh: bool,
 ) -> Result<Response, PageError> {
     let now = state.now();
     let session = current_session(state, headers, &ix).await?;
     let (user, data) = match &session {
-        Some(s) => (
-            state.store.find_user(&s.uuid).await?,
-            state.store.find_user_data(&s.uuid).await?,
-        ),
+        Some(s) => match state.store.find_user_and_data(&s.uuid).await? {
+            Some((u, d)) => (Some(u), Some(d)),
+            None => (None, None),
+        },
         None => (None, None),
     };
     let (session, user, data) = match (session, user, data) {
@@ -288,6 +291,9 @@ async fn advance(
         (Step::SignIn | Step::SignUp, Some(Op::Signin)) => Step::SignIn,
         (s, _) => s,
     };
+    if fresh && !matches!(step, Step::Fail(_) | Step::Issue) {
+        state.store.insert_interaction(&ix).await?;
+    }
     let base = json!({
         "interaction_id": ix.id,
         "csrf_token": ix.csrf_token,
@@ -362,7 +368,9 @@ async fn advance(
             )
         }
         Step::Fail(code) => {
-            state.store.take_interaction(&ix.id).await?;
+            if !fresh {
+                state.store.take_interaction(&ix.id).await?;
+            }
             Ok(redirect_to_client(
                 &req.redirect_uri,
                 &[
@@ -381,7 +389,7 @@ async fn advance(
             let (Some(session), Some(_)) = (session, user) else {
                 return Err(expired_page());
             };
-            issue_code(state, &ix, app, req, &session, after_post).await
+            issue_code(state, &ix, app, req, &session, after_post, fresh).await
         }
     }
 }
@@ -393,10 +401,12 @@ async fn issue_code(
     req: &AuthorizeRequest,
     session: &Session,
     after_post: bool,
+    fresh: bool,
 ) -> Result<Response, PageError> {
     let now = state.now();
     // The interaction is single use: a double submit or a second tab cannot mint a second code.
-    if !state.store.take_interaction(&ix.id).await? {
+    // (A fresh one was never stored: this request is its only use.)
+    if !fresh && !state.store.take_interaction(&ix.id).await? {
         return Err(expired_page());
     }
     if ix.consented {
@@ -451,6 +461,7 @@ async fn again(
         op,
         Some(error),
         true,
+        false,
     )
     .await
 }

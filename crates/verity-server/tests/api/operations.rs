@@ -379,3 +379,25 @@ async fn a_tokens_signed_userinfo_is_signed_once_and_answered_again() {
     let resp = app.get_bearer("/api/public/v3/userinfo", access).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn single_sign_on_writes_no_interaction_and_a_shown_page_stores_one() {
+    let app = spawn_app().await;
+    let count = || app.query_i64("SELECT COUNT(*) FROM interactions WHERE id <> $1", "");
+    let browser = new_browser();
+    let url = app.authorize_url(&as_pairs(&app.confidential_request("openid")));
+    let (first, trace) = app
+        .journey(&browser, &url, &Journey::persona("student@sandbox.test"))
+        .await;
+    assert!(first.get("code").is_some() && !trace.pages.is_empty());
+    assert_eq!(count().await, 0, "a finished interaction is gone");
+    // The same browser again: a code at once, nothing stored on the way.
+    let resp = browser.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    assert!(location(&resp).unwrap().starts_with(CALLBACK));
+    assert_eq!(count().await, 0);
+    // A browser without a session is shown the sign-in page, whose interaction is stored.
+    let page = new_browser().get(&url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(count().await, 1);
+}
