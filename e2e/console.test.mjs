@@ -7,14 +7,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join, dirname, resolve } from 'node:path';
 import { createHmac } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const shots = join(root, 'target', 'e2e');
-const binary = process.env.VERITY_BIN ?? join(root, 'target', 'debug', 'verity');
+const binary =
+  process.env.VERITY_BIN ??
+  join(resolve(root, process.env.CARGO_TARGET_DIR ?? 'target'), 'debug', 'verity');
 const CALLBACK = 'http://127.0.0.1:8090/callback';
 let server, base, browser, dataDir;
 
