@@ -135,6 +135,15 @@ pub(crate) trait WritePool {
     /// A statement taking a transaction-scoped lock on the text `$1` (rows that may not exist
     /// yet); `None` where the write transaction already excludes every other writer.
     const KEY_LOCK: Option<&'static str>;
+    /// The suffix of a `SELECT` whose rows the transaction goes on to write from what it read:
+    /// a row lock, so that a concurrent single-statement update waits instead of being lost.
+    /// Empty where the write transaction already excludes every other writer.
+    const FOR_UPDATE: &'static str;
+}
+
+/// [`WritePool::FOR_UPDATE`] of a pool value.
+pub(crate) fn for_update<P: WritePool>(_: &P) -> &'static str {
+    P::FOR_UPDATE
 }
 
 /// [`WritePool::KEY_LOCK`] of a pool value.
@@ -145,6 +154,7 @@ pub(crate) fn key_lock<P: WritePool>(_: &P) -> Option<&'static str> {
 impl WritePool for SqlitePool {
     type Db = Sqlite;
     const KEY_LOCK: Option<&'static str> = None;
+    const FOR_UPDATE: &'static str = "";
     fn begin_write(
         &self,
     ) -> impl std::future::Future<Output = sqlx::Result<Transaction<'static, Sqlite>>> + Send {
@@ -156,6 +166,7 @@ impl WritePool for PgPool {
     type Db = Postgres;
     const KEY_LOCK: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
     fn begin_write(
         &self,
     ) -> impl std::future::Future<Output = sqlx::Result<Transaction<'static, Postgres>>> + Send

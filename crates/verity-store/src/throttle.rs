@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use verity_core::throttle::{Counter, next_attempt};
 
-use crate::{Result, Store, WritePool, dispatch, key_lock};
+use crate::{Result, Store, WritePool, dispatch, for_update, key_lock};
 
 /// The state of one throttling key after an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,12 +32,17 @@ impl Store {
             if let Some(lock) = key_lock(pool) {
                 sqlx::query(lock).bind(key).execute(&mut *tx).await?;
             }
-            let row = sqlx::query(
-                "SELECT failures, window_start, locked_until FROM auth_failures WHERE key = $1",
-            )
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
+            // Read under a row lock: a concurrent `release_attempt` (one UPDATE) waits for this
+            // transaction rather than being overwritten by what it read before.
+            let select = if for_update(pool).is_empty() {
+                "SELECT failures, window_start, locked_until FROM auth_failures WHERE key = $1"
+            } else {
+                "SELECT failures, window_start, locked_until FROM auth_failures WHERE key = $1 FOR UPDATE"
+            };
+            let row = sqlx::query(select)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
             let prev = match row {
                 Some(r) => Some(Counter {
                     failures: r.try_get("failures")?,
