@@ -54,7 +54,7 @@ pub struct UserinfoCache {
 }
 
 impl UserinfoCache {
-    const MAX_ENTRIES: usize = 50_000;
+    const MAX_ENTRIES: usize = 10_000;
 
     pub fn get(&self, token_hash: &str, alg: &str, now: i64) -> Option<String> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
