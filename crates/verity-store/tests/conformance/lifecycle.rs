@@ -352,8 +352,68 @@ async fn purge_expired(store: &Store) {
     }
 }
 
+/// The sealed answer kept with a rotation is found again only while the successor is unused,
+/// the family live and the window open; using the successor erases it.
+async fn refresh_retry_answer(store: &Store) {
+    store
+        .insert_tokens(&[token("rt-1", TokenKind::Refresh, "grant-1", "c-1")])
+        .await
+        .unwrap();
+    let sealed: &[u8] = b"\x00sealed answer\xff";
+    let rotated = store
+        .rotate_refresh_token_with_retry("rt-1", NOW, Some((sealed, NOW + 60)), |old| {
+            successors(old, "2")
+        })
+        .await
+        .unwrap();
+    assert!(matches!(rotated, Rotate::Rotated(_)));
+    assert_eq!(
+        store
+            .find_refresh_retry("rt-1", NOW + 1)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(sealed)
+    );
+    assert_eq!(
+        store.find_refresh_retry("rt-1", NOW + 60).await.unwrap(),
+        None,
+        "window over"
+    );
+    assert_eq!(
+        store.find_refresh_retry("rt-2", NOW + 1).await.unwrap(),
+        None,
+        "not rotated"
+    );
+    // Using the successor erases the parent's answer.
+    store
+        .rotate_refresh_token_with_retry("rt-2", NOW + 2, Some((sealed, NOW + 62)), |old| {
+            successors(old, "3")
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_refresh_retry("rt-1", NOW + 3).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .find_refresh_retry("rt-2", NOW + 3)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // A revoked family gives nothing again.
+    store.revoke_grant("grant-1", NOW + 4).await.unwrap();
+    assert_eq!(
+        store.find_refresh_retry("rt-2", NOW + 5).await.unwrap(),
+        None
+    );
+}
+
 on_each_backend!(
     refresh_rotation,
+    refresh_retry_answer,
     revoke_token,
     revoke_session_tokens,
     count_live_tokens,
