@@ -78,6 +78,7 @@ pub async fn prepare_state(
     let ring = KeyRing::load(&store, &master_key, now)
         .await
         .context("loading signing keys (is VERITY_MASTER_KEY the same on every node?)")?;
+    let hashing_slots = passwords.concurrency();
     let discovery_json =
         serde_json::to_string(&routes::discovery::metadata(&public_url, &handles))?;
     Ok(Arc::new(Shared {
@@ -100,9 +101,8 @@ pub async fn prepare_state(
         client_jwks_cache: Default::default(),
         metrics: Default::default(),
         userinfo_cache: Default::default(),
-        hashing: tokio::sync::Semaphore::new(
-            std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
-        ),
+        // One argon2id run per core, each in one of the hasher's kept buffers.
+        hashing: tokio::sync::Semaphore::new(hashing_slots),
         settings,
     }))
 }
