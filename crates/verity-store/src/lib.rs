@@ -361,35 +361,13 @@ impl Store {
         F: std::future::Future<Output = std::result::Result<T, E>>,
         E: From<StoreError>,
     {
-        match self {
-            Store::Sqlite(_, None) => job.await,
-            Store::Sqlite(_, Some(path)) => {
-                let file = lock_file_of(path, lock, true).await?;
-                let out = job.await;
-                drop(file);
-                out
-            }
-            Store::Postgres(pool) => {
-                // A session-level lock on a connection of its own, held while `job` uses the
-                // pool; if this process dies, the connection closes and the lock is released.
-                let mut conn = pool.acquire().await.map_err(StoreError::from)?;
-                sqlx::query("SELECT pg_advisory_lock($1)")
-                    .bind(lock as i64)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(StoreError::from)?;
-                let out = job.await;
-                let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
-                    .bind(lock as i64)
-                    .execute(&mut *conn)
-                    .await;
-                if unlocked.is_err() {
-                    // The connection is in doubt: drop it rather than return it with the lock.
-                    conn.detach();
-                }
-                out
-            }
+        // Waiting, the lock is always taken.
+        let held = self.take_lock(lock, true).await?;
+        let out = job.await;
+        if let Some(held) = held {
+            held.release().await;
         }
+        out
     }
 
     /// Runs `job` only if no other node holds `lock` right now (periodic jobs); `None` when
@@ -403,35 +381,38 @@ impl Store {
         F: std::future::Future<Output = std::result::Result<T, E>>,
         E: From<StoreError>,
     {
+        let Some(held) = self.take_lock(lock, false).await? else {
+            return Ok(None);
+        };
+        let out = job.await;
+        held.release().await;
+        out.map(Some)
+    }
+
+    /// Takes `lock` (waiting for it when `wait`); `None` when it is held elsewhere.
+    async fn take_lock(&self, lock: JobLock, wait: bool) -> Result<Option<Held>> {
         match self {
-            Store::Sqlite(_, None) => job.await.map(Some),
+            Store::Sqlite(_, None) => Ok(Some(Held::Unneeded)),
             Store::Sqlite(_, Some(path)) => {
-                let Some(file) = lock_file_of(path, lock, false).await? else {
-                    return Ok(None);
-                };
-                let out = job.await;
-                drop(file);
-                out.map(Some)
+                Ok(lock_file_of(path, lock, wait).await?.map(Held::File))
             }
             Store::Postgres(pool) => {
-                let mut conn = pool.acquire().await.map_err(StoreError::from)?;
-                let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                    .bind(lock as i64)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(StoreError::from)?;
-                if !got {
-                    return Ok(None);
-                }
-                let out = job.await;
-                let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
-                    .bind(lock as i64)
-                    .execute(&mut *conn)
-                    .await;
-                if unlocked.is_err() {
-                    conn.detach();
-                }
-                out.map(Some)
+                // A session-level lock on a connection of its own, held while the job uses the
+                // pool; if this process dies, the connection closes and the lock is released.
+                let mut conn = pool.acquire().await?;
+                let taken = if wait {
+                    sqlx::query("SELECT pg_advisory_lock($1)")
+                        .bind(lock as i64)
+                        .execute(&mut *conn)
+                        .await?;
+                    true
+                } else {
+                    sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                        .bind(lock as i64)
+                        .fetch_one(&mut *conn)
+                        .await?
+                };
+                Ok(taken.then_some(Held::Advisory(conn, lock)))
             }
         }
     }
@@ -441,6 +422,31 @@ impl Store {
             Store::Sqlite(pool, _) => pool.close().await,
             Store::Postgres(pool) => pool.close().await,
         }
+    }
+}
+
+/// A taken [`JobLock`], given back by [`Held::release`] (or by the process ending).
+enum Held {
+    /// One SQLite database in memory: no other process can share it.
+    Unneeded,
+    /// Held while the file is open: closing it (dropping this) unlocks.
+    File(#[allow(dead_code)] std::fs::File),
+    Advisory(sqlx::pool::PoolConnection<Postgres>, JobLock),
+}
+
+impl Held {
+    async fn release(self) {
+        if let Held::Advisory(mut conn, lock) = self {
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(lock as i64)
+                .execute(&mut *conn)
+                .await;
+            if unlocked.is_err() {
+                // The connection is in doubt: drop it rather than return it with the lock.
+                conn.detach();
+            }
+        }
+        // A lock file is unlocked when it is closed, here.
     }
 }
 

@@ -566,20 +566,47 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// Presents a code for the confidential app (client_secret_basic), whatever the answer.
+    pub async fn redeem(&self, code: &str) -> reqwest::Response {
+        self.post_token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", CALLBACK),
+            ],
+            Some((CONFIDENTIAL, SECRET)),
+        )
+        .await
+    }
+
     /// Exchanges a code for the confidential app (client_secret_basic).
     pub async fn exchange(&self, code: &str) -> serde_json::Value {
-        let resp = self
-            .post_token(
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", code),
-                    ("redirect_uri", CALLBACK),
-                ],
-                Some((CONFIDENTIAL, SECRET)),
-            )
-            .await;
+        let resp = self.redeem(code).await;
         assert_eq!(resp.status(), StatusCode::OK);
         resp.json().await.unwrap()
+    }
+
+    /// A refresh grant of the confidential app, whatever the answer.
+    pub async fn refresh(&self, token: &str) -> reqwest::Response {
+        self.post_token(
+            &[("grant_type", "refresh_token"), ("refresh_token", token)],
+            Some((CONFIDENTIAL, SECRET)),
+        )
+        .await
+    }
+
+    /// RFC 7662 introspection by the confidential app.
+    pub async fn introspect(&self, token: &str) -> serde_json::Value {
+        self.http
+            .post(self.url("/oauth/introspect"))
+            .basic_auth(CONFIDENTIAL, Some(SECRET))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// Signs in `email` for `scope` and returns the token response.
@@ -659,4 +686,19 @@ pub fn verify_jwt(
     // The test clock may run ahead of the wall clock.
     v.validate_exp = false;
     decode::<serde_json::Value>(jwt, &key, &v).unwrap().claims
+}
+
+/// The key ids of a JWKS.
+pub fn kids(jwks: &serde_json::Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The `kid` of a JWT's header.
+pub fn kid_of(jwt: &str) -> String {
+    jsonwebtoken::decode_header(jwt).unwrap().kid.unwrap()
 }

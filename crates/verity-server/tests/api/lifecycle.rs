@@ -10,14 +10,6 @@ use verity_core::clock::Clock;
 
 use crate::helpers::*;
 
-async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
-    app.post_token(
-        &[("grant_type", "refresh_token"), ("refresh_token", token)],
-        Some((CONFIDENTIAL, SECRET)),
-    )
-    .await
-}
-
 async fn audit_events(app: &TestApp) -> Vec<String> {
     app.store
         .find_audit(None, None, 1000)
@@ -36,7 +28,7 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
         .await;
     let r1 = first["refresh_token"].as_str().unwrap().to_owned();
 
-    let resp = refresh(&app, &r1).await;
+    let resp = app.refresh(&r1).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["cache-control"], "no-store");
     let second: Value = resp.json().await.unwrap();
@@ -63,18 +55,18 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
 
     // The old token again before its successor was used (the answer was lost on its way):
     // the same answer once more, no second successor.
-    let resp = refresh(&app, &r1).await;
+    let resp = app.refresh(&r1).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.json::<Value>().await.unwrap(), second);
 
     // Once the successor is used, the old refresh token again is a reuse: invalid_grant, and
     // every token of the family is revoked.
-    let resp = refresh(&app, &r2).await;
+    let resp = app.refresh(&r2).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let third: Value = resp.json().await.unwrap();
     let a3 = third["access_token"].as_str().unwrap().to_owned();
     let r3 = third["refresh_token"].as_str().unwrap().to_owned();
-    let resp = refresh(&app, &r1).await;
+    let resp = app.refresh(&r1).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         resp.json::<Value>().await.unwrap()["error"],
@@ -89,7 +81,7 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
         );
     }
     assert_eq!(
-        refresh(&app, &r3).await.status(),
+        app.refresh(&r3).await.status(),
         StatusCode::BAD_REQUEST,
         "the successor is revoked too"
     );
@@ -99,13 +91,13 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
         .tokens_for("student@sandbox.test", "openid student")
         .await;
     let f1 = fresh["refresh_token"].as_str().unwrap();
-    let resp = refresh(&app, f1).await;
+    let resp = app.refresh(f1).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let f2: Value = resp.json().await.unwrap();
     app.clock.advance(61);
-    assert_eq!(refresh(&app, f1).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.refresh(f1).await.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
-        refresh(&app, f2["refresh_token"].as_str().unwrap())
+        app.refresh(f2["refresh_token"].as_str().unwrap())
             .await
             .status(),
         StatusCode::BAD_REQUEST,
@@ -135,7 +127,7 @@ async fn a_raced_refresh_never_yields_two_valid_children() {
         let app = app.clone();
         let r = r.clone();
         tasks.push(tokio::spawn(async move {
-            let resp = refresh(&app, &r).await;
+            let resp = app.refresh(&r).await;
             let status = resp.status();
             (status, resp.json::<Value>().await.unwrap())
         }));
@@ -171,7 +163,8 @@ async fn a_raced_refresh_never_yields_two_valid_children() {
     let mut distinct = winners.clone();
     distinct.dedup();
     for w in &distinct {
-        if refresh(&app, w["refresh_token"].as_str().unwrap())
+        if app
+            .refresh(w["refresh_token"].as_str().unwrap())
             .await
             .status()
             == StatusCode::OK
@@ -245,7 +238,7 @@ async fn refresh_can_narrow_scope_but_not_widen_and_is_bound_to_its_client() {
     // Expired refresh tokens are refused.
     let r2 = body["refresh_token"].as_str().unwrap();
     app.clock.advance(604_800);
-    assert_eq!(refresh(&app, r2).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.refresh(r2).await.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -620,19 +613,6 @@ async fn purge_removes_expired_rows_in_one_step() {
         )
         .await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-}
-
-fn kids(jwks: &Value) -> Vec<String> {
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn kid_of(jwt: &str) -> String {
-    jsonwebtoken::decode_header(jwt).unwrap().kid.unwrap()
 }
 
 #[tokio::test]

@@ -9,62 +9,6 @@ use verity_core::clock::Clock;
 
 use crate::helpers::*;
 
-async fn refresh(node: &TestApp, token: &str) -> reqwest::Response {
-    node.post_token(
-        &[("grant_type", "refresh_token"), ("refresh_token", token)],
-        Some((CONFIDENTIAL, SECRET)),
-    )
-    .await
-}
-
-async fn redeem(node: &TestApp, code: &str) -> reqwest::Response {
-    node.post_token(
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", CALLBACK),
-        ],
-        Some((CONFIDENTIAL, SECRET)),
-    )
-    .await
-}
-
-async fn introspect(node: &TestApp, token: &str) -> Value {
-    node.http
-        .post(node.url("/oauth/introspect"))
-        .basic_auth(CONFIDENTIAL, Some(SECRET))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-fn kid_of(jwt: &str) -> String {
-    let header = jwt.split('.').next().unwrap();
-    let bytes = base64_url_decode(header);
-    let v: Value = serde_json::from_slice(&bytes).unwrap();
-    v["kid"].as_str().unwrap().to_owned()
-}
-
-fn base64_url_decode(s: &str) -> Vec<u8> {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .unwrap()
-}
-
-fn kids(jwks: &Value) -> Vec<String> {
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_session_made_on_one_node_is_honoured_by_the_other() {
     let a = spawn_app().await;
@@ -127,10 +71,7 @@ async fn a_code_from_one_node_is_redeemed_on_the_other() {
         assert_eq!(resp.status(), StatusCode::OK);
     }
     // And it was single use across the deployment.
-    assert_eq!(
-        redeem(&a, cb.code()).await.status(),
-        StatusCode::BAD_REQUEST
-    );
+    assert_eq!(a.redeem(cb.code()).await.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -140,7 +81,7 @@ async fn one_code_redeemed_on_both_nodes_at_once_succeeds_once() {
     for round in 0..6 {
         let cb = a.authorize_as("student@sandbox.test", "openid").await;
         let code = cb.code().to_owned();
-        let (ra, rb) = tokio::join!(redeem(&a, &code), redeem(&b, &code));
+        let (ra, rb) = tokio::join!(a.redeem(&code), b.redeem(&code));
         let statuses = [ra.status(), rb.status()];
         let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
         assert_eq!(
@@ -158,11 +99,7 @@ async fn one_code_redeemed_on_both_nodes_at_once_succeeds_once() {
         // The replay revoked the grant (RFC 9700 4.1.3), on whichever node it landed.
         let tokens: Value = winner.json().await.unwrap();
         let access = tokens["access_token"].as_str().unwrap();
-        assert_eq!(
-            introspect(&b, access).await["active"],
-            false,
-            "round {round}"
-        );
+        assert_eq!(b.introspect(access).await["active"], false, "round {round}");
     }
 }
 
@@ -173,7 +110,7 @@ async fn one_refresh_token_raced_on_both_nodes_never_makes_two_children() {
     for round in 0..6 {
         let tokens = a.tokens_for("student@sandbox.test", "openid student").await;
         let parent = tokens["refresh_token"].as_str().unwrap().to_owned();
-        let (ra, rb) = tokio::join!(refresh(&a, &parent), refresh(&b, &parent));
+        let (ra, rb) = tokio::join!(a.refresh(&parent), b.refresh(&parent));
         // One rotation; the node that lost the race answers what the winner answered (the
         // retry of a lost answer looks the same): one successor, never two.
         assert_eq!([ra.status(), rb.status()], [StatusCode::OK, StatusCode::OK]);
@@ -190,8 +127,8 @@ async fn one_refresh_token_raced_on_both_nodes_never_makes_two_children() {
         assert_eq!(children, 1, "round {round}: one child, never two");
         // The child works once, on either node; after that the parent is a reuse.
         let child = ta["refresh_token"].as_str().unwrap();
-        assert_eq!(refresh(&b, child).await.status(), StatusCode::OK);
-        assert_eq!(refresh(&a, &parent).await.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(b.refresh(child).await.status(), StatusCode::OK);
+        assert_eq!(a.refresh(&parent).await.status(), StatusCode::BAD_REQUEST);
         let grant = a
             .store
             .find_token(&parent_hash)
@@ -324,7 +261,7 @@ async fn a_node_killed_during_a_burst_loses_no_token_it_answered() {
     // token it was answered; that one is live (its predecessors were rotated away).
     for tokens in &answered {
         let access = tokens["access_token"].as_str().unwrap();
-        let info = introspect(&b, access).await;
+        let info = b.introspect(access).await;
         assert_eq!(
             info["active"], true,
             "an answered access token survives the kill: {info}"
@@ -351,7 +288,7 @@ async fn a_node_killed_during_a_burst_loses_no_token_it_answered() {
         );
     }
     for (grant, token) in last_refresh {
-        let resp = refresh(&b, &token).await;
+        let resp = b.refresh(&token).await;
         assert_eq!(
             resp.status(),
             StatusCode::OK,

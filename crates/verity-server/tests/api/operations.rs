@@ -34,15 +34,7 @@ async fn metrics_count_requests_tokens_failures_and_the_pool() {
     let tokens = app
         .tokens_for("student@sandbox.test", "openid student")
         .await;
-    let refreshed = app
-        .post_token(
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-            ],
-            Some((CONFIDENTIAL, SECRET)),
-        )
-        .await;
+    let refreshed = app.refresh(tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(refreshed.status(), StatusCode::OK);
     // One wrong password.
     let browser = new_browser();
