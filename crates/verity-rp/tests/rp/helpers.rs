@@ -60,8 +60,8 @@ pub async fn spawn_provider() -> Provider {
 pub struct TestRp {
     pub base: String,
     pub db: verity_rp::db::Db,
-    /// The PostgreSQL database made for this test, dropped by [`TestRp::finish`].
-    pg_database: Option<String>,
+    /// The PostgreSQL database made for this test, dropped with the guard (also on a panic).
+    pg: Option<verity_testkit::PgTestDb>,
     _dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -77,43 +77,17 @@ pub enum Backend {
 /// sets it), each test on a fresh database.
 pub fn backends() -> Vec<Backend> {
     let mut b = vec![Backend::Sqlite];
-    if std::env::var("VERITY_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
+    if verity_testkit::admin_url().is_some() {
         b.push(Backend::Postgres);
     }
     b
-}
-
-async fn admin_connection() -> sqlx::AnyConnection {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let url = std::env::var("VERITY_TEST_DATABASE_URL").unwrap();
-    sqlx::AnyConnection::connect(&url).await.unwrap()
-}
-
-/// A fresh, empty PostgreSQL database: (URL, name).
-async fn fresh_pg_database() -> (String, String) {
-    let name = format!("verity_rp_test_{}", verity_core::secret::new_token());
-    let mut admin = admin_connection().await;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(&std::env::var("VERITY_TEST_DATABASE_URL").unwrap()).unwrap();
-    url.set_path(&format!("/{name}"));
-    (url.to_string(), name)
 }
 
 impl TestRp {
     /// Closes the app's pool and drops its PostgreSQL database, if it had one.
     pub async fn finish(self) {
         self.db.close().await;
-        if let Some(name) = &self.pg_database {
-            let mut admin = admin_connection().await;
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-        }
+        drop(self.pg);
     }
 }
 
@@ -136,13 +110,11 @@ pub async fn spawn_rp_on(
     clock: Arc<ManualClock>,
 ) -> TestRp {
     let dir = tempfile::tempdir().unwrap();
-    let (database_url, pg_database) = match backend {
-        Backend::Sqlite => (None, None),
-        Backend::Postgres => {
-            let (url, name) = fresh_pg_database().await;
-            (Some(url), Some(name))
-        }
+    let pg = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => verity_testkit::PgTestDb::create("verity_rp_test").await,
     };
+    let database_url = pg.as_ref().map(|db| db.url.clone());
     let settings = RpSettings::resolve(verity_rp::RpArgs {
         issuer: Some(issuer.into()),
         client_id: Some(client_id.into()),
@@ -171,7 +143,7 @@ pub async fn spawn_rp_on(
     TestRp {
         base,
         db,
-        pg_database,
+        pg,
         _dir: dir,
         _shutdown: tx,
     }

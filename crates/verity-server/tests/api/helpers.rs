@@ -13,6 +13,7 @@ use verity_core::clock::{Clock, ManualClock};
 use verity_server::{Settings, Verity};
 use verity_store::Store;
 use verity_store::apps::App;
+pub use verity_testkit::PgTestDb;
 
 pub const CALLBACK: &str = "http://127.0.0.1:8090/callback";
 pub const CONFIDENTIAL: &str = "sandbox-confidential";
@@ -42,59 +43,10 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// A fresh PostgreSQL database for one test, dropped (connections and all) when the guard goes.
-#[derive(Debug)]
-pub struct PgTestDb {
-    pub url: String,
-    name: String,
-}
-
-impl PgTestDb {
-    /// `None` unless `VERITY_TEST_DATABASE_URL` is set (`.ci/run` sets it).
-    pub async fn create() -> Option<Arc<Self>> {
-        use sqlx::Connection;
-        let admin_url = std::env::var("VERITY_TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())?;
-        let name = format!("verity_test_{}", verity_core::secret::new_token());
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let mut url = url::Url::parse(&admin_url).unwrap();
-        url.set_path(&format!("/{name}"));
-        Some(Arc::new(PgTestDb {
-            url: url.to_string(),
-            name,
-        }))
-    }
-}
-
-impl Drop for PgTestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop runs inside the test's runtime: do the async work on a thread of its own.
-        let dropped = std::thread::spawn(move || {
-            use sqlx::Connection;
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let admin_url = std::env::var("VERITY_TEST_DATABASE_URL").unwrap();
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-            });
-        })
-        .join();
-        if dropped.is_err() && !std::thread::panicking() {
-            panic!("dropping the test database {} failed", self.name);
-        }
-    }
+/// A fresh PostgreSQL database for this test (when `VERITY_TEST_DATABASE_URL` is set), shared by
+/// its nodes, dropped after the last.
+async fn pg_test_db() -> Option<Arc<PgTestDb>> {
+    PgTestDb::create("verity_test").await.map(Arc::new)
 }
 
 /// A fixed master key for nodes that share a database (never used outside tests).
@@ -118,7 +70,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::for_tests(data_dir.path());
-    let pg = PgTestDb::create().await;
+    let pg = pg_test_db().await;
     if let Some(db) = &pg {
         settings.database_url = db.url.clone();
         settings.master_key = Some(verity_server::settings::Secret(TEST_MASTER_KEY.into()));
@@ -216,7 +168,7 @@ impl Deployment {
         let mut settings = Settings::for_tests(shared.path());
         settings.public_url = Some("http://verity.test".into());
         settings.master_key = Some(verity_server::settings::Secret(TEST_MASTER_KEY.into()));
-        let pg = PgTestDb::create().await;
+        let pg = pg_test_db().await;
         if let Some(db) = &pg {
             settings.database_url = db.url.clone();
         }

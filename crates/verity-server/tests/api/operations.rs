@@ -230,7 +230,7 @@ impl Drop for Relay {
 
 #[tokio::test]
 async fn the_database_going_away_answers_503_and_service_resumes_by_itself() {
-    let Some(db) = PgTestDb::create().await else {
+    let Some(db) = PgTestDb::create("verity_test").await.map(Arc::new) else {
         eprintln!("needs PostgreSQL: set VERITY_TEST_DATABASE_URL (.ci/run does)");
         return;
     };

@@ -9,6 +9,7 @@ use verity_store::grants::{Code, Token, TokenKind};
 use verity_store::sessions::{Interaction, Session};
 use verity_store::users::User;
 use verity_store::{PoolOptions, Store};
+use verity_testkit::PgTestDb;
 
 /// The time the tests live at (Unix seconds); store methods take `now` directly.
 pub const NOW: i64 = 1_700_000_000;
@@ -19,13 +20,6 @@ pub enum Backend {
     Postgres,
 }
 
-/// The admin URL of the PostgreSQL server the tests may use, if any.
-fn pg_admin_url() -> Option<String> {
-    std::env::var("VERITY_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-}
-
 /// One test's database and a store on it.
 pub struct TestDb {
     pub store: Store,
@@ -34,7 +28,7 @@ pub struct TestDb {
     /// Held so that the database outlives every use of it, and goes with the test: the
     /// SQLite file's directory, or the PostgreSQL database.
     _dir: Option<tempfile::TempDir>,
-    _pg: Option<PgDatabase>,
+    _pg: Option<PgTestDb>,
 }
 
 impl TestDb {
@@ -47,7 +41,7 @@ impl TestDb {
                 (url, Some(dir), None)
             }
             Backend::Postgres => {
-                let pg = PgDatabase::create(pg_admin_url()?).await;
+                let pg = PgTestDb::create("verity_store_test").await?;
                 (pg.url.clone(), None, Some(pg))
             }
         };
@@ -80,60 +74,6 @@ impl TestDb {
     /// Closes the pool after a test that passed; the database goes with `self`.
     pub async fn finish(self) {
         self.store.close().await;
-    }
-}
-
-/// A PostgreSQL database made for one test; `Drop` removes it with any connection still open.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    async fn create(admin_url: String) -> PgDatabase {
-        use sqlx::Connection;
-        let name = format!("verity_store_test_{}", verity_core::secret::new_token());
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let mut url = url::Url::parse(&admin_url).unwrap();
-        url.set_path(&format!("/{name}"));
-        PgDatabase {
-            admin_url,
-            name,
-            url: url.to_string(),
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop may run inside the test's runtime (or while it unwinds): the async work gets a
-        // thread and a runtime of its own.
-        let dropped = std::thread::spawn(move || {
-            use sqlx::Connection;
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                admin.close().await.unwrap();
-            });
-        })
-        .join();
-        if dropped.is_err() && !std::thread::panicking() {
-            panic!("dropping the test database {} failed", self.name);
-        }
     }
 }
 

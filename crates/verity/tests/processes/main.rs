@@ -84,57 +84,26 @@ impl Drop for Node {
     }
 }
 
-/// The database of the test: a fresh PostgreSQL database (dropped at the end) or a SQLite file.
+/// The database of the test: a fresh PostgreSQL database (dropped with the guard) or a SQLite
+/// file.
 struct Database {
     url: String,
-    pg_name: Option<String>,
+    _pg: Option<verity_testkit::PgTestDb>,
     _dir: tempfile::TempDir,
 }
 
 impl Database {
     async fn new() -> Database {
-        use sqlx::Connection;
         let dir = tempfile::tempdir().unwrap();
-        match std::env::var("VERITY_TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        {
-            Some(admin) => {
-                let name = format!("verity_proc_test_{}", std::process::id());
-                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                let mut url = url::Url::parse(&admin).unwrap();
-                url.set_path(&format!("/{name}"));
-                Database {
-                    url: url.to_string(),
-                    pg_name: Some(name),
-                    _dir: dir,
-                }
-            }
-            None => Database {
-                url: format!("sqlite://{}", dir.path().join("verity.db").display()),
-                pg_name: None,
-                _dir: dir,
-            },
-        }
-    }
-
-    async fn drop_database(&self) {
-        use sqlx::Connection;
-        if let Some(name) = &self.pg_name {
-            let admin = std::env::var("VERITY_TEST_DATABASE_URL").unwrap();
-            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
+        let pg = verity_testkit::PgTestDb::create("verity_proc_test").await;
+        let url = match &pg {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}", dir.path().join("verity.db").display()),
+        };
+        Database {
+            url,
+            _pg: pg,
+            _dir: dir,
         }
     }
 }
@@ -360,5 +329,5 @@ async fn two_serve_processes_serve_interchangeably_and_survive_a_kill_9() {
         assert!(active(&http, &b, next["access_token"].as_str().unwrap()).await);
     }
     drop(b);
-    db.drop_database().await;
+    drop(db);
 }
