@@ -1,8 +1,8 @@
 //! Organizations, apps and app secrets.
 
-use sqlx::Row;
-
-use crate::{Fields, Result, Store, conflict_or, dispatch, from_json, storable, to_json};
+use crate::{
+    Fields, Result, Store, WritePool, conflict_or, dispatch, from_json, query, storable, to_json,
+};
 
 /// A registered relying party.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +96,7 @@ pub struct Organization {
 impl Store {
     pub async fn insert_organization(&self, org: &Organization) -> Result<()> {
         dispatch!(self, pool, {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_deferred().await?;
             insert_organization_in!(&mut tx, org)?;
             tx.commit().await?;
             Ok(())
@@ -108,15 +108,15 @@ impl Store {
             return Ok(None);
         }
         dispatch!(self, pool, {
-            let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE id = $1")
+            let row = query("SELECT id, name, created_at FROM organizations WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?;
             row.map(|r| {
                 Ok(Organization {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    created_at: r.try_get("created_at")?,
+                    id: r.col("id")?,
+                    name: r.col("name")?,
+                    created_at: r.col("created_at")?,
                 })
             })
             .transpose()
@@ -125,7 +125,7 @@ impl Store {
 
     pub async fn insert_app(&self, app: &App) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query(
+            query(
             "INSERT INTO apps (client_id, org_id, name, logo_url, redirect_uris, post_logout_redirect_uris,
                 policies, profile, public, refresh_tokens, id_token_alg, userinfo_signed_response_alg,
                 code_ttl, access_ttl, refresh_ttl, userinfo_ttl, jwks, jwks_uri, backchannel_logout_uri,
@@ -165,7 +165,7 @@ impl Store {
             return Ok(None);
         }
         dispatch!(self, pool, {
-            let row = sqlx::query("SELECT * FROM apps WHERE client_id = $1")
+            let row = query("SELECT * FROM apps WHERE client_id = $1")
                 .bind(client_id)
                 .fetch_optional(pool)
                 .await?;
@@ -182,7 +182,7 @@ impl Store {
         now: i64,
     ) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query(
+            query(
             "INSERT INTO app_secrets (id, client_id, secret_hash, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(id)
@@ -202,13 +202,13 @@ impl Store {
             return Ok(Vec::new());
         }
         dispatch!(self, pool, {
-            let rows = sqlx::query(
+            let rows = query(
                 "SELECT secret_hash FROM app_secrets WHERE client_id = $1 ORDER BY created_at",
             )
             .bind(client_id)
             .fetch_all(pool)
             .await?;
-            rows.iter().map(|r| Ok(r.try_get("secret_hash")?)).collect()
+            rows.iter().map(|r| r.col("secret_hash")).collect()
         })
     }
 }
@@ -217,7 +217,7 @@ impl Store {
     /// Replaces an app's settings (not its secrets).
     pub async fn update_app(&self, app: &App) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query(
+            query(
             "UPDATE apps SET name = $1, logo_url = $2, redirect_uris = $3, post_logout_redirect_uris = $4, policies = $5,
                 profile = $6, public = $7, refresh_tokens = $8, id_token_alg = $9, userinfo_signed_response_alg = $10,
                 code_ttl = $11, access_ttl = $12, refresh_ttl = $13, userinfo_ttl = $14, jwks = $15, jwks_uri = $16,
@@ -255,11 +255,11 @@ impl Store {
 macro_rules! insert_organization_in {
     ($tx:expr, $org:expr) => {{
         let org: &$crate::apps::Organization = $org;
-        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+        query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(&org.id)
             .bind(&org.name)
             .bind(org.created_at)
-            .execute(&mut **$tx)
+            .execute(&mut *$tx)
             .await
             .map_err($crate::conflict_or)
             .map(|_| ())

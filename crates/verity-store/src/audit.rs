@@ -1,8 +1,6 @@
 //! The audit trail: one row per security-relevant event. Callers never pass secrets or tokens.
 
-use sqlx::Row;
-
-use crate::{Result, Store, dispatch, from_json, storable, to_json};
+use crate::{Fields, Result, Store, dispatch, from_json, query, storable, to_json};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
@@ -21,7 +19,7 @@ pub struct AuditEvent {
 impl Store {
     pub async fn insert_audit(&self, e: &AuditEvent) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query(
+            query(
                 "INSERT INTO audit_events (at, event, uuid, client_id, address, request_id, detail)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
@@ -49,7 +47,7 @@ impl Store {
             return Ok(Vec::new());
         }
         dispatch!(self, pool, {
-            let rows = sqlx::query(
+            let rows = query(
                 "SELECT * FROM audit_events
              WHERE (CAST($1 AS TEXT) IS NULL OR client_id = $1)
                AND (CAST($2 AS TEXT) IS NULL OR uuid = $2)
@@ -62,14 +60,14 @@ impl Store {
             .await?;
             rows.iter()
                 .map(|r| {
-                    let detail: String = r.try_get("detail")?;
+                    let detail: String = r.col("detail")?;
                     Ok(AuditEvent {
-                        at: r.try_get("at")?,
-                        event: r.try_get("event")?,
-                        uuid: r.try_get("uuid")?,
-                        client_id: r.try_get("client_id")?,
-                        address: r.try_get("address")?,
-                        request_id: r.try_get("request_id")?,
+                        at: r.col("at")?,
+                        event: r.col("event")?,
+                        uuid: r.col("uuid")?,
+                        client_id: r.col("client_id")?,
+                        address: r.col("address")?,
+                        request_id: r.col("request_id")?,
                         detail: from_json(&detail)?,
                     })
                 })

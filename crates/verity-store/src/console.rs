@@ -1,10 +1,8 @@
 //! Organizations' members and invitations, and the app management the console and the admin API
 //! share.
 
-use sqlx::Row;
-
 use crate::apps::{App, Organization};
-use crate::{Fields, Result, Store, WritePool, conflict_or, dispatch, storable};
+use crate::{Fields, Result, Store, WritePool, conflict_or, dispatch, query, storable};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
@@ -72,13 +70,13 @@ impl Store {
         dispatch!(self, pool, {
             let mut tx = pool.begin_write().await?;
             crate::apps::insert_organization_in!(&mut tx, org)?;
-            sqlx::query(
+            query(
             "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES ($1, $2, 'owner', $3)",
         )
         .bind(&org.id)
         .bind(owner_uuid)
         .bind(org.created_at)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
             tx.commit().await?;
             Ok(())
@@ -90,15 +88,15 @@ impl Store {
             return Ok(None);
         }
         dispatch!(self, pool, {
-            let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE name = $1")
+            let row = query("SELECT id, name, created_at FROM organizations WHERE name = $1")
                 .bind(name)
                 .fetch_optional(pool)
                 .await?;
             row.map(|r| {
                 Ok(Organization {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    created_at: r.try_get("created_at")?,
+                    id: r.col("id")?,
+                    name: r.col("name")?,
+                    created_at: r.col("created_at")?,
                 })
             })
             .transpose()
@@ -114,7 +112,7 @@ impl Store {
         now: i64,
     ) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query(
+            query(
                 "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (org_id, uuid) DO UPDATE SET role = excluded.role",
             )
@@ -130,7 +128,7 @@ impl Store {
 
     pub async fn delete_membership(&self, org_id: &str, uuid: &str) -> Result<bool> {
         dispatch!(self, pool, {
-            let done = sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND uuid = $2")
+            let done = query("DELETE FROM memberships WHERE org_id = $1 AND uuid = $2")
                 .bind(org_id)
                 .bind(uuid)
                 .execute(pool)
@@ -144,7 +142,7 @@ impl Store {
             return Ok(None);
         }
         dispatch!(self, pool, {
-            let row = sqlx::query(&format!(
+            let row = query(format!(
                 "{MEMBERSHIP_SELECT} WHERE m.org_id = $1 AND m.uuid = $2"
             ))
             .bind(org_id)
@@ -161,7 +159,7 @@ impl Store {
             return Ok(Vec::new());
         }
         dispatch!(self, pool, {
-            let rows = sqlx::query(&format!(
+            let rows = query(format!(
                 "{MEMBERSHIP_SELECT} WHERE m.uuid = $1 ORDER BY o.name"
             ))
             .bind(uuid)
@@ -176,7 +174,7 @@ impl Store {
             return Ok(Vec::new());
         }
         dispatch!(self, pool, {
-            let rows = sqlx::query(&format!(
+            let rows = query(format!(
                 "{MEMBERSHIP_SELECT} WHERE m.org_id = $1 ORDER BY u.email"
             ))
             .bind(org_id)
@@ -188,7 +186,7 @@ impl Store {
 
     pub async fn insert_invitation(&self, i: &Invitation) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query(
+            query(
             "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -212,7 +210,7 @@ impl Store {
             return Ok(Vec::new());
         }
         dispatch!(self, pool, {
-            let rows = sqlx::query("SELECT * FROM invitations WHERE org_id = $1 AND accepted_at IS NULL ORDER BY created_at")
+            let rows = query("SELECT * FROM invitations WHERE org_id = $1 AND accepted_at IS NULL ORDER BY created_at")
             .bind(org_id)
             .fetch_all(pool)
             .await?;
@@ -233,7 +231,7 @@ impl Store {
         }
         dispatch!(self, pool, {
             let mut tx = pool.begin_write().await?;
-            let row = sqlx::query(
+            let row = query(
                 "UPDATE invitations SET accepted_at = $1
              WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $3 AND email = $4
              RETURNING *",
@@ -242,14 +240,14 @@ impl Store {
             .bind(token_hash)
             .bind(now)
             .bind(email.to_lowercase())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?;
             let Some(row) = row else {
                 tx.rollback().await?;
                 return Ok(None);
             };
             let inv = invitation(&row)?;
-            sqlx::query(
+            query(
                 "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (org_id, uuid) DO UPDATE SET role = excluded.role",
             )
@@ -257,7 +255,7 @@ impl Store {
             .bind(uuid)
             .bind(&inv.role)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
             tx.commit().await?;
             Ok(Some(inv))
@@ -269,7 +267,7 @@ impl Store {
             return Ok(Vec::new());
         }
         dispatch!(self, pool, {
-            let rows = sqlx::query("SELECT * FROM apps WHERE org_id = $1 ORDER BY name, client_id")
+            let rows = query("SELECT * FROM apps WHERE org_id = $1 ORDER BY name, client_id")
                 .bind(org_id)
                 .fetch_all(pool)
                 .await?;
@@ -281,16 +279,14 @@ impl Store {
     pub async fn delete_app(&self, client_id: &str, now: i64) -> Result<bool> {
         dispatch!(self, pool, {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(
-                "UPDATE tokens SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await?;
-            let done = sqlx::query("DELETE FROM apps WHERE client_id = $1")
+            query("UPDATE tokens SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL")
+                .bind(now)
                 .bind(client_id)
-                .execute(&mut *tx)
+                .execute(&mut tx)
+                .await?;
+            let done = query("DELETE FROM apps WHERE client_id = $1")
+                .bind(client_id)
+                .execute(&mut tx)
                 .await?;
             tx.commit().await?;
             Ok(done.rows_affected() == 1)
@@ -302,7 +298,7 @@ impl Store {
             return Ok(Vec::new());
         }
         dispatch!(self, pool, {
-            let rows = sqlx::query(
+            let rows = query(
             "SELECT id, created_at FROM app_secrets WHERE client_id = $1 ORDER BY created_at, id",
         )
         .bind(client_id)
@@ -311,8 +307,8 @@ impl Store {
             rows.iter()
                 .map(|r| {
                     Ok(SecretInfo {
-                        id: r.try_get("id")?,
-                        created_at: r.try_get("created_at")?,
+                        id: r.col("id")?,
+                        created_at: r.col("created_at")?,
                     })
                 })
                 .collect()
@@ -321,7 +317,7 @@ impl Store {
 
     pub async fn delete_app_secret(&self, client_id: &str, id: &str) -> Result<bool> {
         dispatch!(self, pool, {
-            let done = sqlx::query("DELETE FROM app_secrets WHERE client_id = $1 AND id = $2")
+            let done = query("DELETE FROM app_secrets WHERE client_id = $1 AND id = $2")
                 .bind(client_id)
                 .bind(id)
                 .execute(pool)

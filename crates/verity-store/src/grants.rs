@@ -1,8 +1,6 @@
 //! Authorization codes and the tokens issued from them.
 
-use sqlx::Row;
-
-use crate::{Fields, Result, Store, WritePool, dispatch, from_json, storable, to_json};
+use crate::{Fields, Result, Store, WritePool, dispatch, from_json, query, storable, to_json};
 
 /// An authorization code and everything it is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +117,7 @@ pub(crate) fn token_from_row(r: &impl Fields) -> Result<Token> {
 impl Store {
     pub async fn insert_code(&self, c: &Code) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query(
+            query(
             "INSERT INTO codes (code_hash, client_id, uuid, redirect_uri, scopes, nonce, code_challenge,
                 auth_time, mfa, eid, sid, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -150,7 +148,7 @@ impl Store {
             return Ok(TakeCode::Unknown);
         }
         dispatch!(self, pool, {
-            let fresh = sqlx::query(
+            let fresh = query(
             "UPDATE codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL RETURNING *",
         )
         .bind(now)
@@ -160,12 +158,11 @@ impl Store {
             if let Some(row) = fresh {
                 return Ok(TakeCode::Fresh(code_from_row(&row)?));
             }
-            let used =
-                sqlx::query("UPDATE codes SET replayed_at = $1 WHERE code_hash = $2 RETURNING *")
-                    .bind(now)
-                    .bind(code_hash)
-                    .fetch_optional(pool)
-                    .await?;
+            let used = query("UPDATE codes SET replayed_at = $1 WHERE code_hash = $2 RETURNING *")
+                .bind(now)
+                .bind(code_hash)
+                .fetch_optional(pool)
+                .await?;
             Ok(match used {
                 Some(row) => TakeCode::Replayed(code_from_row(&row)?),
                 None => TakeCode::Unknown,
@@ -179,12 +176,12 @@ impl Store {
             return Ok(false);
         }
         dispatch!(self, pool, {
-            let row = sqlx::query("SELECT replayed_at FROM codes WHERE code_hash = $1")
+            let row = query("SELECT replayed_at FROM codes WHERE code_hash = $1")
                 .bind(code_hash)
                 .fetch_optional(pool)
                 .await?;
             Ok(match row {
-                Some(r) => r.try_get::<Option<i64>, _>("replayed_at")?.is_some(),
+                Some(r) => r.col::<Option<i64>>("replayed_at")?.is_some(),
                 None => false,
             })
         })
@@ -205,7 +202,7 @@ impl Store {
     /// Revokes every token of a grant (code replay, refresh-token reuse); returns how many.
     pub async fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<u64> {
         dispatch!(self, pool, {
-            let done = sqlx::query(
+            let done = query(
                 "UPDATE tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL",
             )
             .bind(now)
@@ -222,7 +219,7 @@ impl Store {
             return Ok(None);
         }
         dispatch!(self, pool, {
-            let row = sqlx::query("SELECT * FROM tokens WHERE token_hash = $1")
+            let row = query("SELECT * FROM tokens WHERE token_hash = $1")
                 .bind(token_hash)
                 .fetch_optional(pool)
                 .await?;
@@ -236,7 +233,7 @@ impl Store {
 macro_rules! insert_token {
     ($tx:expr, $t:expr) => {{
         let t: &$crate::grants::Token = $t;
-        sqlx::query(
+        query(
             "INSERT INTO tokens (token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, eid, sid,
                 parent_hash, created_at, expires_at, used_at, revoked_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
@@ -256,7 +253,7 @@ macro_rules! insert_token {
         .bind(t.expires_at)
         .bind(t.used_at)
         .bind(t.revoked_at)
-        .execute(&mut **$tx)
+        .execute(&mut *$tx)
         .await
             .map(|_| ())
     }};
@@ -270,13 +267,12 @@ impl Store {
             return Ok(Vec::new());
         }
         dispatch!(self, pool, {
-            let rows = sqlx::query(
-                "SELECT DISTINCT client_id FROM tokens WHERE sid = $1 ORDER BY client_id",
-            )
-            .bind(sid)
-            .fetch_all(pool)
-            .await?;
-            rows.iter().map(|r| Ok(r.try_get("client_id")?)).collect()
+            let rows =
+                query("SELECT DISTINCT client_id FROM tokens WHERE sid = $1 ORDER BY client_id")
+                    .bind(sid)
+                    .fetch_all(pool)
+                    .await?;
+            rows.iter().map(|r| r.col("client_id")).collect()
         })
     }
 }

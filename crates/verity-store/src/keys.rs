@@ -1,8 +1,6 @@
 //! Signing keys (private parts encrypted by the caller under the master key).
 
-use sqlx::Row;
-
-use crate::{Result, Store, conflict_or, dispatch};
+use crate::{Fields, Result, Store, conflict_or, dispatch, query};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredKey {
@@ -27,7 +25,7 @@ impl std::fmt::Debug for StoredKey {
 impl Store {
     pub async fn insert_signing_key(&self, k: &StoredKey) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query(
+            query(
             "INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at, retires_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -47,7 +45,7 @@ impl Store {
     /// Keys not yet retired at `now`, oldest first.
     pub async fn find_signing_keys(&self, now: i64) -> Result<Vec<StoredKey>> {
         dispatch!(self, pool, {
-            let rows = sqlx::query(
+            let rows = query(
             "SELECT * FROM signing_keys WHERE retires_at IS NULL OR retires_at > $1 ORDER BY activates_at, kid",
         )
         .bind(now)
@@ -56,12 +54,12 @@ impl Store {
             rows.iter()
                 .map(|r| {
                     Ok(StoredKey {
-                        kid: r.try_get("kid")?,
-                        alg: r.try_get("alg")?,
-                        private_key: r.try_get("private_key")?,
-                        created_at: r.try_get("created_at")?,
-                        activates_at: r.try_get("activates_at")?,
-                        retires_at: r.try_get("retires_at")?,
+                        kid: r.col("kid")?,
+                        alg: r.col("alg")?,
+                        private_key: r.col("private_key")?,
+                        created_at: r.col("created_at")?,
+                        activates_at: r.col("activates_at")?,
+                        retires_at: r.col("retires_at")?,
                     })
                 })
                 .collect()
@@ -73,7 +71,7 @@ impl Store {
     /// Sets when a key leaves the JWKS (only if not already set earlier).
     pub async fn update_signing_key_retirement(&self, kid: &str, retires_at: i64) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query("UPDATE signing_keys SET retires_at = $1 WHERE kid = $2 AND (retires_at IS NULL OR retires_at > $3)")
+            query("UPDATE signing_keys SET retires_at = $1 WHERE kid = $2 AND (retires_at IS NULL OR retires_at > $3)")
             .bind(retires_at)
             .bind(kid)
             .bind(retires_at)
@@ -87,11 +85,11 @@ impl Store {
     /// tokens; userinfo JWTs as long as `userinfo_ttl`), in seconds.
     pub async fn find_longest_signed_lifetime(&self) -> Result<i64> {
         dispatch!(self, pool, {
-            let row = sqlx::query("SELECT MAX(CASE WHEN access_ttl > userinfo_ttl THEN access_ttl ELSE userinfo_ttl END)
+            let row = query("SELECT MAX(CASE WHEN access_ttl > userinfo_ttl THEN access_ttl ELSE userinfo_ttl END)
                  AS longest FROM apps",)
                 .fetch_one(pool)
                 .await?;
-            Ok(row.try_get::<Option<i64>, _>("longest")?.unwrap_or(18_000))
+            Ok(row.col::<Option<i64>>("longest")?.unwrap_or(18_000))
         })
     }
 }

@@ -22,7 +22,9 @@ pub mod console;
 pub mod grants;
 pub mod keys;
 pub mod lifecycle;
+mod lite;
 pub mod mfa;
+mod query;
 pub mod sessions;
 pub mod throttle;
 pub mod users;
@@ -33,16 +35,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{Postgres, Sqlite, Transaction};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{Postgres, Transaction};
+
+pub use lite::LitePool;
+use lite::{LiteRow, LiteTx};
+pub(crate) use query::query;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    #[error("SQLite error: {0}")]
+    Sqlite(rusqlite::Error),
+    #[error("the database is closed")]
+    Closed,
+    #[error("I/O error: {0}")]
+    Io(String),
     /// Text the database cannot hold (PostgreSQL refuses NUL characters): the input was bad.
     #[error("text with a NUL character")]
     InvalidText,
@@ -62,6 +71,8 @@ impl StoreError {
         match self {
             StoreError::Database(e)
             | StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => is_unavailable(e),
+            StoreError::Sqlite(e) => lite::is_unavailable(e),
+            StoreError::Closed | StoreError::Io(_) => true,
             _ => false,
         }
     }
@@ -106,9 +117,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// driver, and the SQL is portable (numbered `$n` placeholders, which SQLite accepts too).
 #[derive(Debug, Clone)]
 pub enum Store {
-    /// The pool, and the lock file that stands in for advisory locks (`<database>.lock`; none
-    /// for an in-memory database).
-    Sqlite(SqlitePool, Option<Arc<Path>>),
+    /// The connections, and the lock file that stands in for advisory locks (`<database>.lock`;
+    /// none for an in-memory database).
+    Sqlite(LitePool, Option<Arc<Path>>),
     Postgres(PgPool),
 }
 
@@ -125,13 +136,21 @@ pub(crate) use dispatch;
 
 /// Opening a write transaction on either backend.
 pub(crate) trait WritePool {
-    type Db: sqlx::Database;
+    type Tx<'a>
+    where
+        Self: 'a;
     /// A transaction that will write. SQLite takes the write lock at once (`BEGIN IMMEDIATE`),
     /// so that a read-then-write step cannot interleave with another writer; PostgreSQL uses
     /// conditional updates (which wait on the row lock and re-check) and [`WritePool::KEY_LOCK`].
-    fn begin_write(
-        &self,
-    ) -> impl std::future::Future<Output = sqlx::Result<Transaction<'static, Self::Db>>> + Send;
+    fn begin_write(&self) -> impl std::future::Future<Output = Result<Self::Tx<'_>>> + Send;
+    /// Where several reads see one state of the database: a read transaction on SQLite (which
+    /// also takes its locks once rather than per statement); the pool on PostgreSQL.
+    type Snapshot<'a>
+    where
+        Self: 'a;
+    fn snapshot(&self) -> impl std::future::Future<Output = Result<Self::Snapshot<'_>>> + Send;
+    /// A transaction that takes locks as it goes (SQLite: at its first write).
+    fn begin_deferred(&self) -> impl std::future::Future<Output = Result<Self::Tx<'_>>> + Send;
     /// A statement taking a transaction-scoped lock on the text `$1` (rows that may not exist
     /// yet); `None` where the write transaction already excludes every other writer.
     const KEY_LOCK: Option<&'static str>;
@@ -151,62 +170,71 @@ pub(crate) fn key_lock<P: WritePool>(_: &P) -> Option<&'static str> {
     P::KEY_LOCK
 }
 
-impl WritePool for SqlitePool {
-    type Db = Sqlite;
+impl WritePool for LitePool {
+    type Tx<'a> = LiteTx<'a>;
+    type Snapshot<'a> = LiteTx<'a>;
+    async fn snapshot(&self) -> Result<LiteTx<'_>> {
+        self.begin_read()
+    }
     const KEY_LOCK: Option<&'static str> = None;
     const FOR_UPDATE: &'static str = "";
-    fn begin_write(
-        &self,
-    ) -> impl std::future::Future<Output = sqlx::Result<Transaction<'static, Sqlite>>> + Send {
-        self.begin_with("BEGIN IMMEDIATE")
+    async fn begin_write(&self) -> Result<LiteTx<'_>> {
+        self.begin_immediate().await
+    }
+    async fn begin_deferred(&self) -> Result<LiteTx<'_>> {
+        self.begin_plain().await
     }
 }
 
 impl WritePool for PgPool {
-    type Db = Postgres;
+    type Tx<'a> = Transaction<'static, Postgres>;
+    type Snapshot<'a> = &'a PgPool;
+    async fn snapshot(&self) -> Result<&PgPool> {
+        Ok(self)
+    }
     const KEY_LOCK: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
     const FOR_UPDATE: &'static str = " FOR UPDATE";
-    fn begin_write(
-        &self,
-    ) -> impl std::future::Future<Output = sqlx::Result<Transaction<'static, Postgres>>> + Send
-    {
-        self.begin()
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
+        Ok(self.begin().await?)
+    }
+    async fn begin_deferred(&self) -> Result<Transaction<'static, Postgres>> {
+        Ok(self.begin().await?)
     }
 }
 
 /// A column decodable on both backends.
 pub(crate) trait Col: Sized {
-    fn sqlite(r: &SqliteRow, name: &str) -> sqlx::Result<Self>;
-    fn postgres(r: &PgRow, name: &str) -> sqlx::Result<Self>;
+    fn sqlite(r: &LiteRow, name: &str) -> Result<Self>;
+    fn postgres(r: &PgRow, name: &str) -> Result<Self>;
 }
 
 impl<T> Col for T
 where
-    T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+    T: rusqlite::types::FromSql,
     T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
 {
-    fn sqlite(r: &SqliteRow, name: &str) -> sqlx::Result<Self> {
-        sqlx::Row::try_get(r, name)
+    fn sqlite(r: &LiteRow, name: &str) -> Result<Self> {
+        r.get(name)
     }
-    fn postgres(r: &PgRow, name: &str) -> sqlx::Result<Self> {
-        sqlx::Row::try_get(r, name)
+    fn postgres(r: &PgRow, name: &str) -> Result<Self> {
+        Ok(sqlx::Row::try_get(r, name)?)
     }
 }
 
 /// A row of either backend, for the `from_row` functions written once.
 pub(crate) trait Fields {
-    fn col<T: Col>(&self, name: &str) -> sqlx::Result<T>;
+    fn col<T: Col>(&self, name: &str) -> Result<T>;
 }
 
-impl Fields for SqliteRow {
-    fn col<T: Col>(&self, name: &str) -> sqlx::Result<T> {
+impl Fields for LiteRow {
+    fn col<T: Col>(&self, name: &str) -> Result<T> {
         T::sqlite(self, name)
     }
 }
 
 impl Fields for PgRow {
-    fn col<T: Col>(&self, name: &str) -> sqlx::Result<T> {
+    fn col<T: Col>(&self, name: &str) -> Result<T> {
         T::postgres(self, name)
     }
 }
@@ -272,29 +300,15 @@ impl Store {
             let file = options.get_filename();
             let lock_file = (!file.as_os_str().is_empty() && file != Path::new(":memory:"))
                 .then(|| Arc::from(PathBuf::from(format!("{}.lock", file.display())).as_path()));
-            let options = options
-                .create_if_missing(true)
-                // WAL: readers never block the writer. NORMAL sync in WAL mode keeps every
-                // committed transaction across a process crash (a power cut may lose the last few).
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-                // Statements are cached per connection; a SQLite connection never goes stale,
-                // so no ping before each use (it doubled the hand-offs to the driver's thread).
-                .statement_cache_capacity(256);
+            let memory = file.as_os_str().is_empty() || file == Path::new(":memory:");
+            let file = (!memory).then(|| file.to_path_buf());
             // Creating the file and switching it to WAL take turns across processes too.
             let creating = match &lock_file {
                 Some(path) => lock_file_of(path, JobLock::Boot, true).await?,
                 None => None,
             };
-            let pool = SqlitePoolOptions::new()
-                .max_connections(opts.max_connections.clamp(1, 8))
-                .min_connections(1)
-                .acquire_timeout(opts.acquire_timeout)
-                .test_before_acquire(false)
-                .connect_with(options)
-                .await?;
+            let keep = opts.max_connections.clamp(1, 8) as usize;
+            let pool = LitePool::open(file, keep, Duration::from_secs(10))?;
             drop(creating);
             Ok(Store::Sqlite(pool, lock_file))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -325,7 +339,17 @@ impl Store {
     /// turns under sqlx's migration lock).
     pub async fn migrate(&self) -> Result<()> {
         match self {
-            Store::Sqlite(pool, _) => migrator(false).run(pool).await?,
+            Store::Sqlite(pool, _) => {
+                // sqlx's migrator, on a connection of its own to the same database.
+                let options = SqliteConnectOptions::from_str(&pool.sqlx_url())?;
+                let migrating = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(options)
+                    .await?;
+                let done = migrator(false).run(&migrating).await;
+                migrating.close().await;
+                done?
+            }
             Store::Postgres(pool) => migrator(true).run(pool).await?,
         }
         Ok(())
@@ -334,18 +358,17 @@ impl Store {
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query("SELECT 1").execute(pool).await?;
+            query("SELECT 1").fetch_one(pool).await?;
             Ok(())
         })
     }
 
     pub fn pool_use(&self) -> PoolUse {
         match self {
-            Store::Sqlite(pool, _) => PoolUse {
-                size: pool.size(),
-                idle: pool.num_idle() as u32,
-                max: pool.options().get_max_connections(),
-            },
+            Store::Sqlite(pool, _) => {
+                let (size, idle, max) = pool.usage();
+                PoolUse { size, idle, max }
+            }
             Store::Postgres(pool) => PoolUse {
                 size: pool.size(),
                 idle: pool.num_idle() as u32,
@@ -419,7 +442,7 @@ impl Store {
 
     pub async fn close(&self) {
         match self {
-            Store::Sqlite(pool, _) => pool.close().await,
+            Store::Sqlite(pool, _) => pool.close(),
             Store::Postgres(pool) => pool.close().await,
         }
     }
@@ -495,9 +518,12 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Maps a UNIQUE / PRIMARY KEY violation to [`StoreError::Conflict`].
-fn conflict_or(e: sqlx::Error) -> StoreError {
+fn conflict_or(e: StoreError) -> StoreError {
     match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-        _ => StoreError::from(e),
+        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            StoreError::Conflict
+        }
+        StoreError::Sqlite(e) if lite::is_unique_violation(e) => StoreError::Conflict,
+        _ => e,
     }
 }

@@ -1,10 +1,8 @@
 //! The later life of grants: refresh-token rotation with reuse detection, revocation, client
 //! assertion replay protection, and the purge of expired rows.
 
-use sqlx::Row;
-
 use crate::grants::{Token, TokenKind};
-use crate::{Result, Store, WritePool, dispatch, storable};
+use crate::{Fields, Result, Store, WritePool, dispatch, query, storable};
 
 /// What presenting a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +66,7 @@ impl Store {
         }
         dispatch!(self, pool, {
             let mut tx = pool.begin_write().await?;
-            let row = sqlx::query(
+            let row = query(
                 "UPDATE tokens SET used_at = $1, retry_response = $3, retry_until = $4
              WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL
              RETURNING *",
@@ -77,7 +75,7 @@ impl Store {
             .bind(token_hash)
             .bind(retry.map(|(r, _)| r))
             .bind(retry.map(|(_, until)| until))
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?;
             let Some(row) = row else {
                 tx.rollback().await?;
@@ -92,12 +90,12 @@ impl Store {
             }
             // The old token's successor is being used: its own retry answer is no longer needed.
             if let Some(parent) = &old.parent_hash {
-                sqlx::query(
+                query(
                     "UPDATE tokens SET retry_response = NULL, retry_until = NULL
                      WHERE token_hash = $1 AND retry_response IS NOT NULL",
                 )
                 .bind(parent)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
             }
             tx.commit().await?;
@@ -112,7 +110,7 @@ impl Store {
             return Ok(None);
         }
         dispatch!(self, pool, {
-            let row = sqlx::query(
+            let row = query(
                 "SELECT p.retry_response FROM tokens p
                  JOIN tokens c ON c.parent_hash = p.token_hash AND c.kind = 'refresh'
                  WHERE p.token_hash = $1 AND p.retry_until > $2 AND p.revoked_at IS NULL
@@ -123,7 +121,7 @@ impl Store {
             .fetch_optional(pool)
             .await?;
             Ok(match row {
-                Some(r) => r.try_get("retry_response")?,
+                Some(r) => r.col("retry_response")?,
                 None => None,
             })
         })
@@ -145,7 +143,7 @@ impl Store {
             return Ok(self.revoke_grant(&t.grant_id, now).await? > 0);
         }
         dispatch!(self, pool, {
-            let done = sqlx::query(
+            let done = query(
                 "UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
             )
             .bind(now)
@@ -159,13 +157,12 @@ impl Store {
     /// Revokes every token descended from a session (logout). Returns how many.
     pub async fn revoke_session_tokens(&self, sid: &str, now: i64) -> Result<u64> {
         dispatch!(self, pool, {
-            let done = sqlx::query(
-                "UPDATE tokens SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(sid)
-            .execute(pool)
-            .await?;
+            let done =
+                query("UPDATE tokens SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(sid)
+                    .execute(pool)
+                    .await?;
             Ok(done.rows_affected())
         })
     }
@@ -176,7 +173,7 @@ impl Store {
             return Ok(false);
         }
         dispatch!(self, pool, {
-            let done = sqlx::query(
+            let done = query(
             "INSERT INTO used_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
         .bind(client_id)
@@ -195,7 +192,7 @@ impl Store {
         dispatch!(self, pool, {
             let cutoff = now - grace;
             let mut p = Purged::default();
-            let run = |sql: &'static str, at: i64| sqlx::query(sql).bind(at);
+            let run = |sql: &'static str, at: i64| query(sql).bind(at);
             p.codes = run("DELETE FROM codes WHERE expires_at < $1", cutoff)
                 .execute(pool)
                 .await?
@@ -240,14 +237,14 @@ impl Store {
             return Ok(0);
         }
         dispatch!(self, pool, {
-            let row = sqlx::query(
+            let row = query(
             "SELECT COUNT(*) AS n FROM tokens WHERE grant_id = $1 AND revoked_at IS NULL AND used_at IS NULL AND expires_at > $2",
         )
         .bind(grant_id)
         .bind(now)
         .fetch_one(pool)
         .await?;
-            Ok(row.try_get("n")?)
+            Ok(row.col("n")?)
         })
     }
 }

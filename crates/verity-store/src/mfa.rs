@@ -1,21 +1,21 @@
 //! TOTP enrolment and recovery codes.
 
-use crate::{Result, Store, WritePool, dispatch, storable};
+use crate::{Result, Store, WritePool, dispatch, query, storable};
 
 impl Store {
     /// Sets (or with `None` removes) the sealed TOTP secret, resetting the replay guard.
     pub async fn update_user_totp(&self, uuid: &str, sealed_secret: Option<&[u8]>) -> Result<()> {
         dispatch!(self, pool, {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = NULL WHERE uuid = $2")
+            query("UPDATE users SET totp_secret = $1, totp_last_step = NULL WHERE uuid = $2")
                 .bind(sealed_secret)
                 .bind(uuid)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
             if sealed_secret.is_none() {
-                sqlx::query("DELETE FROM recovery_codes WHERE uuid = $1")
+                query("DELETE FROM recovery_codes WHERE uuid = $1")
                     .bind(uuid)
-                    .execute(&mut *tx)
+                    .execute(&mut tx)
                     .await?;
             }
             tx.commit().await?;
@@ -27,15 +27,15 @@ impl Store {
     pub async fn replace_recovery_codes(&self, uuid: &str, code_hashes: &[String]) -> Result<()> {
         dispatch!(self, pool, {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("DELETE FROM recovery_codes WHERE uuid = $1")
+            query("DELETE FROM recovery_codes WHERE uuid = $1")
                 .bind(uuid)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
             for h in code_hashes {
-                sqlx::query("INSERT INTO recovery_codes (uuid, code_hash) VALUES ($1, $2)")
+                query("INSERT INTO recovery_codes (uuid, code_hash) VALUES ($1, $2)")
                     .bind(uuid)
                     .bind(h)
-                    .execute(&mut *tx)
+                    .execute(&mut tx)
                     .await?;
             }
             tx.commit().await?;
@@ -49,7 +49,7 @@ impl Store {
             return Ok(false);
         }
         dispatch!(self, pool, {
-            let done = sqlx::query(
+            let done = query(
             "UPDATE recovery_codes SET used_at = $1 WHERE uuid = $2 AND code_hash = $3 AND used_at IS NULL",
         )
         .bind(now)

@@ -1,8 +1,6 @@
 //! Browser sessions, authorization interactions in progress, and remembered consent.
 
-use sqlx::Row;
-
-use crate::{Result, Store, dispatch, storable};
+use crate::{Fields, Result, Store, dispatch, query, storable};
 
 /// A signed-in browser. `id_hash` is the SHA-256 of the cookie value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +35,7 @@ pub struct Interaction {
 impl Store {
     pub async fn insert_session(&self, s: &Session) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query(
+            query(
             "INSERT INTO sessions (id_hash, sid, uuid, auth_time, mfa, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&s.id_hash)
@@ -59,20 +57,20 @@ impl Store {
             return Ok(None);
         }
         dispatch!(self, pool, {
-            let row = sqlx::query("SELECT * FROM sessions WHERE id_hash = $1 AND expires_at > $2")
+            let row = query("SELECT * FROM sessions WHERE id_hash = $1 AND expires_at > $2")
                 .bind(id_hash)
                 .bind(now)
                 .fetch_optional(pool)
                 .await?;
             row.map(|r| {
                 Ok(Session {
-                    id_hash: r.try_get("id_hash")?,
-                    sid: r.try_get::<Option<String>, _>("sid")?.unwrap_or_default(),
-                    uuid: r.try_get("uuid")?,
-                    auth_time: r.try_get("auth_time")?,
-                    mfa: r.try_get("mfa")?,
-                    created_at: r.try_get("created_at")?,
-                    expires_at: r.try_get("expires_at")?,
+                    id_hash: r.col("id_hash")?,
+                    sid: r.col::<Option<String>>("sid")?.unwrap_or_default(),
+                    uuid: r.col("uuid")?,
+                    auth_time: r.col("auth_time")?,
+                    mfa: r.col("mfa")?,
+                    created_at: r.col("created_at")?,
+                    expires_at: r.col("expires_at")?,
                 })
             })
             .transpose()
@@ -82,7 +80,7 @@ impl Store {
     /// Marks a session as having passed the second factor.
     pub async fn update_session_mfa(&self, id_hash: &str) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query("UPDATE sessions SET mfa = TRUE WHERE id_hash = $1")
+            query("UPDATE sessions SET mfa = TRUE WHERE id_hash = $1")
                 .bind(id_hash)
                 .execute(pool)
                 .await?;
@@ -92,7 +90,7 @@ impl Store {
 
     pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            query("DELETE FROM sessions WHERE id_hash = $1")
                 .bind(id_hash)
                 .execute(pool)
                 .await?;
@@ -102,7 +100,7 @@ impl Store {
 
     pub async fn insert_interaction(&self, i: &Interaction) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query(
+            query(
             "INSERT INTO interactions (id, client_id, request, browser_hash, csrf_token, uuid, signed_in_here,
                 verification_answered, consented, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -129,24 +127,24 @@ impl Store {
             return Ok(None);
         }
         dispatch!(self, pool, {
-            let row = sqlx::query("SELECT * FROM interactions WHERE id = $1 AND expires_at > $2")
+            let row = query("SELECT * FROM interactions WHERE id = $1 AND expires_at > $2")
                 .bind(id)
                 .bind(now)
                 .fetch_optional(pool)
                 .await?;
             row.map(|r| {
                 Ok(Interaction {
-                    id: r.try_get("id")?,
-                    client_id: r.try_get("client_id")?,
-                    request: r.try_get("request")?,
-                    browser_hash: r.try_get("browser_hash")?,
-                    csrf_token: r.try_get("csrf_token")?,
-                    uuid: r.try_get("uuid")?,
-                    signed_in_here: r.try_get("signed_in_here")?,
-                    verification_answered: r.try_get("verification_answered")?,
-                    consented: r.try_get("consented")?,
-                    created_at: r.try_get("created_at")?,
-                    expires_at: r.try_get("expires_at")?,
+                    id: r.col("id")?,
+                    client_id: r.col("client_id")?,
+                    request: r.col("request")?,
+                    browser_hash: r.col("browser_hash")?,
+                    csrf_token: r.col("csrf_token")?,
+                    uuid: r.col("uuid")?,
+                    signed_in_here: r.col("signed_in_here")?,
+                    verification_answered: r.col("verification_answered")?,
+                    consented: r.col("consented")?,
+                    created_at: r.col("created_at")?,
+                    expires_at: r.col("expires_at")?,
                 })
             })
             .transpose()
@@ -156,7 +154,7 @@ impl Store {
     /// Saves the progress flags of an interaction.
     pub async fn update_interaction(&self, i: &Interaction) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query(
+            query(
             "UPDATE interactions SET uuid = $1, signed_in_here = $2, verification_answered = $3, consented = $4
              WHERE id = $5",
         )
@@ -177,7 +175,7 @@ impl Store {
             return Ok(false);
         }
         dispatch!(self, pool, {
-            let done = sqlx::query("DELETE FROM interactions WHERE id = $1")
+            let done = query("DELETE FROM interactions WHERE id = $1")
                 .bind(id)
                 .execute(pool)
                 .await?;
@@ -193,7 +191,7 @@ impl Store {
         now: i64,
     ) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query(
+            query(
                 "INSERT INTO consents (uuid, client_id, scopes, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (uuid, client_id, scopes) DO NOTHING",
             )
@@ -213,13 +211,12 @@ impl Store {
             return Ok(Vec::new());
         }
         dispatch!(self, pool, {
-            let rows =
-                sqlx::query("SELECT scopes FROM consents WHERE uuid = $1 AND client_id = $2")
-                    .bind(uuid)
-                    .bind(client_id)
-                    .fetch_all(pool)
-                    .await?;
-            rows.iter().map(|r| Ok(r.try_get("scopes")?)).collect()
+            let rows = query("SELECT scopes FROM consents WHERE uuid = $1 AND client_id = $2")
+                .bind(uuid)
+                .bind(client_id)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(|r| r.col("scopes")).collect()
         })
     }
 }
@@ -234,7 +231,7 @@ impl Store {
             return Ok(Vec::new());
         }
         dispatch!(self, pool, {
-            let rows = sqlx::query(
+            let rows = query(
             "SELECT c.client_id, a.name, c.scopes, c.created_at FROM consents c JOIN apps a ON a.client_id = c.client_id
              WHERE c.uuid = $1 ORDER BY a.name, c.scopes",
         )
@@ -244,10 +241,10 @@ impl Store {
             rows.iter()
                 .map(|r| {
                     Ok((
-                        r.try_get("client_id")?,
-                        r.try_get("name")?,
-                        r.try_get("scopes")?,
-                        r.try_get("created_at")?,
+                        r.col("client_id")?,
+                        r.col("name")?,
+                        r.col("scopes")?,
+                        r.col("created_at")?,
                     ))
                 })
                 .collect()
@@ -257,7 +254,7 @@ impl Store {
     /// Forgets every remembered consent of a user for one app; returns how many.
     pub async fn delete_consents(&self, uuid: &str, client_id: &str) -> Result<u64> {
         dispatch!(self, pool, {
-            let done = sqlx::query("DELETE FROM consents WHERE uuid = $1 AND client_id = $2")
+            let done = query("DELETE FROM consents WHERE uuid = $1 AND client_id = $2")
                 .bind(uuid)
                 .bind(client_id)
                 .execute(pool)

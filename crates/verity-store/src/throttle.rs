@@ -1,10 +1,8 @@
 //! Failed-attempt counting for brute-force protection, shared by every node through the database.
 
-use sqlx::Row;
-
 use verity_core::throttle::{Counter, next_attempt};
 
-use crate::{Result, Store, WritePool, dispatch, for_update, key_lock};
+use crate::{Fields, Result, Store, WritePool, dispatch, for_update, key_lock, query};
 
 /// The state of one throttling key after an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +28,7 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             // Concurrent attempts on one key (on any node) take turns, even before its row exists.
             if let Some(lock) = key_lock(pool) {
-                sqlx::query(lock).bind(key).execute(&mut *tx).await?;
+                query(lock).bind(key).execute(&mut tx).await?;
             }
             // Read under a row lock: a concurrent `release_attempt` (one UPDATE) waits for this
             // transaction rather than being overwritten by what it read before.
@@ -39,21 +37,18 @@ impl Store {
             } else {
                 "SELECT failures, window_start, locked_until FROM auth_failures WHERE key = $1 FOR UPDATE"
             };
-            let row = sqlx::query(select)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let row = query(select).bind(key).fetch_optional(&mut tx).await?;
             let prev = match row {
                 Some(r) => Some(Counter {
-                    failures: r.try_get("failures")?,
-                    window_start: r.try_get("window_start")?,
-                    locked_until: r.try_get("locked_until")?,
+                    failures: r.col("failures")?,
+                    window_start: r.col("window_start")?,
+                    locked_until: r.col("locked_until")?,
                 }),
                 None => None,
             };
             let (c, allowed) = next_attempt(prev, now, window, limit, lock);
             if Some(c) != prev {
-                sqlx::query(
+                query(
                 "INSERT INTO auth_failures (key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
                     window_start = excluded.window_start, locked_until = excluded.locked_until",
@@ -62,7 +57,7 @@ impl Store {
             .bind(c.failures)
             .bind(c.window_start)
             .bind(c.locked_until)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
             }
             tx.commit().await?;
@@ -77,7 +72,7 @@ impl Store {
     /// Gives back an attempt that succeeded (an address's counter counts failures only).
     pub async fn release_attempt(&self, key: &str) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query("UPDATE auth_failures SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END WHERE key = $1")
+            query("UPDATE auth_failures SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END WHERE key = $1")
                 .bind(key)
                 .execute(pool)
                 .await?;
@@ -88,7 +83,7 @@ impl Store {
     /// A success clears the account's counter (an address counter keeps counting).
     pub async fn clear_failures(&self, key: &str) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query("DELETE FROM auth_failures WHERE key = $1")
+            query("DELETE FROM auth_failures WHERE key = $1")
                 .bind(key)
                 .execute(pool)
                 .await?;

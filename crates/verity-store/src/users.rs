@@ -2,12 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::Row;
 use verity_core::identity::{UserData, Verification};
 
 use crate::{
-    Fields, Result, Store, StoreError, WritePool, conflict_or, dispatch, from_json, storable,
-    to_json,
+    Fields, Result, Store, StoreError, WritePool, conflict_or, dispatch, from_json, query,
+    storable, to_json,
 };
 
 /// An account as the sign-in step needs it.
@@ -53,6 +52,20 @@ fn user_from_row(r: &impl Fields) -> Result<User> {
     })
 }
 
+const VERIFICATIONS: &str = "SELECT * FROM verifications WHERE uuid = $1 ORDER BY grp";
+
+fn verification_from_row(r: &impl Fields) -> Result<VerificationRecord> {
+    let subgroups: String = r.col("subgroups")?;
+    Ok(VerificationRecord {
+        group: r.col("grp")?,
+        verified: r.col("verified")?,
+        subgroups: from_json(&subgroups)?,
+        method: r.col("method")?,
+        decided_by: r.col("decided_by")?,
+        decided_at: r.col("decided_at")?,
+    })
+}
+
 impl Store {
     /// Creates an account with its attributes in one transaction. Emails are compared lower-cased.
     pub async fn insert_user(
@@ -62,7 +75,7 @@ impl Store {
     ) -> Result<()> {
         dispatch!(self, pool, {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(
+            query(
             "INSERT INTO users (uuid, email, password_hash, totp_secret, totp_last_step, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -72,18 +85,16 @@ impl Store {
         .bind(&user.totp_secret)
         .bind(user.totp_last_step)
         .bind(user.created_at)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(conflict_or)?;
             for (handle, value) in attributes {
-                sqlx::query(
-                    "INSERT INTO user_attributes (uuid, handle, value) VALUES ($1, $2, $3)",
-                )
-                .bind(&user.uuid)
-                .bind(handle)
-                .bind(to_json(value))
-                .execute(&mut *tx)
-                .await?;
+                query("INSERT INTO user_attributes (uuid, handle, value) VALUES ($1, $2, $3)")
+                    .bind(&user.uuid)
+                    .bind(handle)
+                    .bind(to_json(value))
+                    .execute(&mut tx)
+                    .await?;
             }
             tx.commit().await?;
             Ok(())
@@ -95,7 +106,7 @@ impl Store {
             return Ok(None);
         }
         dispatch!(self, pool, {
-            let row = sqlx::query("SELECT * FROM users WHERE email = $1")
+            let row = query("SELECT * FROM users WHERE email = $1")
                 .bind(email.trim().to_lowercase())
                 .fetch_optional(pool)
                 .await?;
@@ -108,7 +119,7 @@ impl Store {
             return Ok(None);
         }
         dispatch!(self, pool, {
-            let row = sqlx::query("SELECT * FROM users WHERE uuid = $1")
+            let row = query("SELECT * FROM users WHERE uuid = $1")
                 .bind(uuid)
                 .fetch_optional(pool)
                 .await?;
@@ -123,29 +134,41 @@ impl Store {
 
     /// The account and everything claims are built from, reading the account once.
     pub async fn find_user_and_data(&self, uuid: &str) -> Result<Option<(User, UserData)>> {
-        let Some(user) = self.find_user(uuid).await? else {
+        if !storable(uuid) {
             return Ok(None);
-        };
+        }
         dispatch!(self, pool, {
-            let attrs = sqlx::query("SELECT handle, value FROM user_attributes WHERE uuid = $1")
+            // The three reads see one state of the account (SQLite: one read transaction).
+            let mut snap = pool.snapshot().await?;
+            let Some(row) = query("SELECT * FROM users WHERE uuid = $1")
                 .bind(uuid)
-                .fetch_all(pool)
+                .fetch_optional(&mut snap)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let user = user_from_row(&row)?;
+            let attrs = query("SELECT handle, value FROM user_attributes WHERE uuid = $1")
+                .bind(uuid)
+                .fetch_all(&mut snap)
                 .await?;
             let mut attributes = BTreeMap::new();
             for r in &attrs {
-                let value: String = r.try_get("value")?;
-                attributes.insert(r.try_get("handle")?, from_json(&value)?);
+                let value: String = r.col("value")?;
+                attributes.insert(r.col("handle")?, from_json(&value)?);
             }
-            let verifications = self
-                .find_verifications(uuid)
-                .await?
-                .into_iter()
-                .map(|v| Verification {
-                    group: v.group,
-                    verified: v.verified,
-                    subgroups: v.subgroups,
+            let rows = query(VERIFICATIONS).bind(uuid).fetch_all(&mut snap).await?;
+            let verifications = rows
+                .iter()
+                .map(|r| {
+                    let v = verification_from_row(r)?;
+                    Ok(Verification {
+                        group: v.group,
+                        verified: v.verified,
+                        subgroups: v.subgroups,
+                    })
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             let data = UserData {
                 uuid: user.uuid.clone(),
                 email: user.email.clone(),
@@ -161,30 +184,15 @@ impl Store {
             return Ok(Vec::new());
         }
         dispatch!(self, pool, {
-            let rows = sqlx::query("SELECT * FROM verifications WHERE uuid = $1 ORDER BY grp")
-                .bind(uuid)
-                .fetch_all(pool)
-                .await?;
-            rows.iter()
-                .map(|r| {
-                    let subgroups: String = r.try_get("subgroups")?;
-                    Ok(VerificationRecord {
-                        group: r.try_get("grp")?,
-                        verified: r.try_get("verified")?,
-                        subgroups: from_json(&subgroups)?,
-                        method: r.try_get("method")?,
-                        decided_by: r.try_get("decided_by")?,
-                        decided_at: r.try_get("decided_at")?,
-                    })
-                })
-                .collect()
+            let rows = query(VERIFICATIONS).bind(uuid).fetch_all(pool).await?;
+            rows.iter().map(verification_from_row).collect()
         })
     }
 
     /// Records (or replaces) the verification of one group.
     pub async fn upsert_verification(&self, uuid: &str, v: &VerificationRecord) -> Result<()> {
         dispatch!(self, pool, {
-            sqlx::query(
+            query(
             "INSERT INTO verifications (uuid, grp, verified, subgroups, method, decided_by, decided_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (uuid, grp) DO UPDATE SET verified = excluded.verified,
@@ -212,7 +220,7 @@ impl Store {
     /// when another request already used this or a later step (a replayed code).
     pub async fn take_totp_step(&self, uuid: &str, step: i64) -> Result<bool> {
         dispatch!(self, pool, {
-            let done = sqlx::query(
+            let done = query(
                 "UPDATE users SET totp_last_step = $1
              WHERE uuid = $2 AND (totp_last_step IS NULL OR totp_last_step < $3)",
             )

@@ -193,11 +193,19 @@ impl TestApp {
     /// One number from the database (tests that look under the store's API).
     pub async fn query_i64(&self, sql: &str, arg: &str) -> i64 {
         match &self.store {
-            Store::Sqlite(pool, _) => sqlx::query_scalar(sql)
-                .bind(arg)
-                .fetch_one(pool)
-                .await
-                .unwrap(),
+            Store::Sqlite(..) => {
+                // A connection of its own to the same file.
+                let pool = sqlx::SqlitePool::connect(&self.settings.database_url)
+                    .await
+                    .unwrap();
+                let n = sqlx::query_scalar(sql)
+                    .bind(arg)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+                n
+            }
             Store::Postgres(pool) => sqlx::query_scalar(sql)
                 .bind(arg)
                 .fetch_one(pool)
