@@ -164,13 +164,20 @@ impl Store {
         if !storable(client_id) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
+        if let Some(app) = self.apps().app(client_id) {
+            return Ok(Some(app));
+        }
+        let app = dispatch!(self, pool, {
             let row = query("SELECT * FROM apps WHERE client_id = $1")
                 .bind(client_id)
                 .fetch_optional(pool)
                 .await?;
-            row.as_ref().map(App::from_row).transpose()
-        })
+            row.as_ref().map(App::from_row).transpose()?
+        });
+        if let Some(app) = &app {
+            self.apps().keep_app(app);
+        }
+        Ok(app)
     }
 
     /// Adds a secret (its SHA-256 digest) to an app.
@@ -192,6 +199,7 @@ impl Store {
         .execute(pool)
         .await
         .map_err(conflict_or)?;
+            self.apps().forget(client_id);
             Ok(())
         })
     }
@@ -201,15 +209,22 @@ impl Store {
         if !storable(client_id) {
             return Ok(Vec::new());
         }
-        dispatch!(self, pool, {
+        if let Some(hashes) = self.apps().secrets(client_id) {
+            return Ok(hashes);
+        }
+        let hashes: Vec<String> = dispatch!(self, pool, {
             let rows = query(
                 "SELECT secret_hash FROM app_secrets WHERE client_id = $1 ORDER BY created_at",
             )
             .bind(client_id)
             .fetch_all(pool)
             .await?;
-            rows.iter().map(|r| r.col("secret_hash")).collect()
-        })
+            rows.iter()
+                .map(|r| r.col("secret_hash"))
+                .collect::<Result<_>>()?
+        });
+        self.apps().keep_secrets(client_id, &hashes);
+        Ok(hashes)
     }
 }
 
@@ -245,6 +260,7 @@ impl Store {
         .bind(&app.client_id)
         .execute(pool)
         .await?;
+            self.apps().forget(&app.client_id);
             Ok(())
         })
     }

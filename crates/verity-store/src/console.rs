@@ -289,6 +289,7 @@ impl Store {
                 .execute(&mut tx)
                 .await?;
             tx.commit().await?;
+            self.apps().forget(client_id);
             Ok(done.rows_affected() == 1)
         })
     }
@@ -322,6 +323,7 @@ impl Store {
                 .bind(id)
                 .execute(pool)
                 .await?;
+            self.apps().forget(client_id);
             Ok(done.rows_affected() == 1)
         })
     }

@@ -18,6 +18,7 @@
 
 pub mod apps;
 pub mod audit;
+mod cache;
 pub mod console;
 pub mod grants;
 pub mod keys;
@@ -38,6 +39,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Postgres, Transaction};
 
+pub use cache::{APP_CACHE_TTL, AppCache};
 pub use lite::LitePool;
 use lite::{LiteRow, LiteTx};
 pub(crate) use query::query;
@@ -117,18 +119,18 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// driver, and the SQL is portable (numbered `$n` placeholders, which SQLite accepts too).
 #[derive(Debug, Clone)]
 pub enum Store {
-    /// The connections, and the lock file that stands in for advisory locks (`<database>.lock`;
-    /// none for an in-memory database).
-    Sqlite(LitePool, Option<Arc<Path>>),
-    Postgres(PgPool),
+    /// The connection, the lock file that stands in for advisory locks (`<database>.lock`; none
+    /// for an in-memory database), and the apps as last read.
+    Sqlite(LitePool, Option<Arc<Path>>, Arc<AppCache>),
+    Postgres(PgPool, Arc<AppCache>),
 }
 
 /// Runs `$body` with `$pool` bound to the backend's own pool type.
 macro_rules! dispatch {
     ($store:expr, $pool:ident, $body:block) => {
         match $store {
-            $crate::Store::Sqlite($pool, _) => $body,
-            $crate::Store::Postgres($pool) => $body,
+            $crate::Store::Sqlite($pool, ..) => $body,
+            $crate::Store::Postgres($pool, _) => $body,
         }
     };
 }
@@ -171,17 +173,17 @@ pub(crate) fn key_lock<P: WritePool>(_: &P) -> Option<&'static str> {
 }
 
 impl WritePool for LitePool {
-    type Tx<'a> = LiteTx<'a>;
-    type Snapshot<'a> = LiteTx<'a>;
-    async fn snapshot(&self) -> Result<LiteTx<'_>> {
-        self.begin_read()
+    type Tx<'a> = LiteTx;
+    type Snapshot<'a> = LiteTx;
+    async fn snapshot(&self) -> Result<LiteTx> {
+        self.begin_read().await
     }
     const KEY_LOCK: Option<&'static str> = None;
     const FOR_UPDATE: &'static str = "";
-    async fn begin_write(&self) -> Result<LiteTx<'_>> {
+    async fn begin_write(&self) -> Result<LiteTx> {
         self.begin_immediate().await
     }
-    async fn begin_deferred(&self) -> Result<LiteTx<'_>> {
+    async fn begin_deferred(&self) -> Result<LiteTx> {
         self.begin_plain().await
     }
 }
@@ -307,10 +309,9 @@ impl Store {
                 Some(path) => lock_file_of(path, JobLock::Boot, true).await?,
                 None => None,
             };
-            let keep = opts.max_connections.clamp(1, 8) as usize;
-            let pool = LitePool::open(file, keep, Duration::from_secs(10))?;
+            let pool = LitePool::open(file, Duration::from_secs(10))?;
             drop(creating);
-            Ok(Store::Sqlite(pool, lock_file))
+            Ok(Store::Sqlite(pool, lock_file, Arc::default()))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?.application_name("verity");
             // Connections are made on first use and remade after a failure: once started, a node
@@ -322,16 +323,23 @@ impl Store {
                 .acquire_timeout(opts.acquire_timeout)
                 .test_before_acquire(false)
                 .connect_lazy_with(options);
-            Ok(Store::Postgres(pool))
+            Ok(Store::Postgres(pool, Arc::default()))
         } else {
             Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    /// The apps as last read (see [`AppCache`]).
+    pub(crate) fn apps(&self) -> &AppCache {
+        match self {
+            Store::Sqlite(_, _, cache) | Store::Postgres(_, cache) => cache,
         }
     }
 
     pub fn backend(&self) -> &'static str {
         match self {
             Store::Sqlite(..) => "sqlite",
-            Store::Postgres(_) => "postgres",
+            Store::Postgres(..) => "postgres",
         }
     }
 
@@ -339,7 +347,7 @@ impl Store {
     /// turns under sqlx's migration lock).
     pub async fn migrate(&self) -> Result<()> {
         match self {
-            Store::Sqlite(pool, _) => {
+            Store::Sqlite(pool, ..) => {
                 // sqlx's migrator, on a connection of its own to the same database.
                 let options = SqliteConnectOptions::from_str(&pool.sqlx_url())?;
                 let migrating = SqlitePoolOptions::new()
@@ -350,7 +358,7 @@ impl Store {
                 migrating.close().await;
                 done?
             }
-            Store::Postgres(pool) => migrator(true).run(pool).await?,
+            Store::Postgres(pool, _) => migrator(true).run(pool).await?,
         }
         Ok(())
     }
@@ -365,11 +373,11 @@ impl Store {
 
     pub fn pool_use(&self) -> PoolUse {
         match self {
-            Store::Sqlite(pool, _) => {
+            Store::Sqlite(pool, ..) => {
                 let (size, idle, max) = pool.usage();
                 PoolUse { size, idle, max }
             }
-            Store::Postgres(pool) => PoolUse {
+            Store::Postgres(pool, _) => PoolUse {
                 size: pool.size(),
                 idle: pool.num_idle() as u32,
                 max: pool.options().get_max_connections(),
@@ -415,11 +423,11 @@ impl Store {
     /// Takes `lock` (waiting for it when `wait`); `None` when it is held elsewhere.
     async fn take_lock(&self, lock: JobLock, wait: bool) -> Result<Option<Held>> {
         match self {
-            Store::Sqlite(_, None) => Ok(Some(Held::Unneeded)),
-            Store::Sqlite(_, Some(path)) => {
+            Store::Sqlite(_, None, _) => Ok(Some(Held::Unneeded)),
+            Store::Sqlite(_, Some(path), _) => {
                 Ok(lock_file_of(path, lock, wait).await?.map(Held::File))
             }
-            Store::Postgres(pool) => {
+            Store::Postgres(pool, _) => {
                 // A session-level lock on a connection of its own, held while the job uses the
                 // pool; if this process dies, the connection closes and the lock is released.
                 let mut conn = pool.acquire().await?;
@@ -442,8 +450,8 @@ impl Store {
 
     pub async fn close(&self) {
         match self {
-            Store::Sqlite(pool, _) => pool.close(),
-            Store::Postgres(pool) => pool.close().await,
+            Store::Sqlite(pool, ..) => pool.close().await,
+            Store::Postgres(pool, _) => pool.close().await,
         }
     }
 }

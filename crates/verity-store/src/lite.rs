@@ -3,14 +3,15 @@
 //! A SQLite statement on an indexed key takes a few microseconds. Handing each one to a
 //! driver thread and back (sqlx's SQLite driver) cost ten times that in context switches and
 //! was most of a flow's CPU, so [`LitePool`] runs statements where it is called, on
-//! connections kept in a small pool:
+//! one connection:
 //!
-//! - Reads never wait in WAL mode. Writers of this process take turns on an async mutex first
-//!   (a task waits, not the thread). A write transaction ([`LiteTx`]) then runs from
-//!   `BEGIN IMMEDIATE` to `COMMIT` inside one poll of its task: the store's methods await nothing
-//!   but statements between the two, and those complete at once here. So no task of this process
-//!   holds the write lock while it is suspended, and a writer waits in SQLite's busy handler only
-//!   for another process that shares the file.
+//! - One connection per process, taken in turns on an async mutex (a task waits, not the
+//!   thread). A transaction ([`LiteTx`]) runs from `BEGIN` to `COMMIT` inside one poll of its
+//!   task: the store's methods await nothing but statements between the two, and those complete
+//!   at once here. So no task holds the connection (or SQLite's write lock) while it is
+//!   suspended, and SQLite's busy handler only ever waits for another process sharing the file.
+//!   A store method must not call another while it holds a transaction (it would wait for
+//!   itself).
 //! - Commits do not fsync (WAL with `synchronous=NORMAL` keeps every committed transaction across
 //!   a process crash); checkpoints, which do, run on a thread of their own instead of inside
 //!   whichever request happened to commit.
@@ -19,7 +20,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use rusqlite::types::{FromSql, ValueRef};
@@ -31,7 +32,11 @@ use crate::{Result, StoreError};
 /// How often the checkpointer moves the write-ahead log into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
-/// SQLite connections used on the calling thread. Cloning shares the pool.
+/// The process's SQLite connection, used on the calling thread. Cloning shares it.
+///
+/// One connection, not a pool: SQLite keeps a page cache per connection and drops it whenever
+/// another connection has written, so with several connections most reads went back to the file
+/// (`pread`). The work is microseconds per statement, so taking turns costs less than that.
 #[derive(Clone)]
 pub struct LitePool {
     shared: Arc<Shared>,
@@ -48,24 +53,17 @@ impl std::fmt::Debug for LitePool {
 struct Shared {
     /// The file name, or a shared-cache URI for an in-memory database.
     target: String,
-    flags: OpenFlags,
-    busy_timeout: Duration,
-    /// Idle connections kept for reuse (more are opened while more threads use the database
-    /// at once: each use is synchronous, so that is at most one per thread).
-    keep: usize,
-    idle: Mutex<Vec<Connection>>,
-    /// Writers of this process take turns here, waiting as tasks rather than in SQLite's busy
-    /// handler (which sleeps the thread, a tokio worker).
-    writer: Arc<tokio::sync::Mutex<()>>,
-    open: AtomicU32,
+    /// `None` once closed. Users take turns as tasks (an async mutex), never sleeping a thread.
+    conn: Arc<tokio::sync::Mutex<Option<Connection>>>,
     closed: AtomicBool,
-    /// Keeps an in-memory database alive while the pool is.
-    _anchor: Option<Mutex<Connection>>,
 }
+
+/// The connection, taken for one statement or one transaction.
+type Turn = tokio::sync::OwnedMutexGuard<Option<Connection>>;
 
 impl LitePool {
     /// Opens (creating if missing) the database `file`; `None` for a private in-memory one.
-    pub(crate) fn open(file: Option<PathBuf>, keep: usize, busy_timeout: Duration) -> Result<Self> {
+    pub(crate) fn open(file: Option<PathBuf>, busy_timeout: Duration) -> Result<Self> {
         static MEMORY: AtomicU32 = AtomicU32::new(0);
         let base = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -82,27 +80,19 @@ impl LitePool {
                 true,
             ),
         };
-        let anchor = if memory {
-            Some(Mutex::new(connect(&target, flags, busy_timeout)?))
-        } else {
-            None
-        };
-        let first = connect(&target, flags, busy_timeout)?;
+        let conn = connect(&target, flags, busy_timeout)?;
         let pool = LitePool {
             shared: Arc::new(Shared {
                 target,
-                flags,
-                busy_timeout,
-                keep: keep.max(1),
-                idle: Mutex::new(vec![first]),
-                writer: Arc::new(tokio::sync::Mutex::new(())),
-                open: AtomicU32::new(1),
+                conn: Arc::new(tokio::sync::Mutex::new(Some(conn))),
                 closed: AtomicBool::new(false),
-                _anchor: anchor,
             }),
         };
         if !memory {
-            spawn_checkpointer(Arc::downgrade(&pool.shared))?;
+            spawn_checkpointer(
+                Arc::downgrade(&pool.shared),
+                connect(&pool.shared.target, flags, busy_timeout)?,
+            )?;
         }
         Ok(pool)
     }
@@ -116,98 +106,68 @@ impl LitePool {
         }
     }
 
-    fn take(&self) -> Result<Lent<'_>> {
-        if self.shared.closed.load(Ordering::Acquire) {
-            return Err(StoreError::Closed);
-        }
-        let idle = self
-            .shared
-            .idle
-            .lock()
-            .map_err(|_| StoreError::Closed)?
-            .pop();
-        let conn = match idle {
-            Some(c) => c,
-            None => {
-                let c = connect(
-                    &self.shared.target,
-                    self.shared.flags,
-                    self.shared.busy_timeout,
-                )?;
-                self.shared.open.fetch_add(1, Ordering::Relaxed);
-                c
+    /// Waits for the connection's turn.
+    async fn take(&self) -> Result<Turn> {
+        let turn = self.shared.conn.clone().lock_owned().await;
+        match turn.as_ref() {
+            None => Err(StoreError::Closed),
+            Some(conn) => {
+                if !conn.is_autocommit() {
+                    // A transaction left open (its rollback failed): end it before reuse.
+                    conn.execute_batch("ROLLBACK")?;
+                }
+                Ok(turn)
             }
-        };
-        Ok(Lent {
-            conn: Some(conn),
-            pool: &self.shared,
-        })
+        }
     }
 
-    /// Runs one statement on an idle connection.
+    /// Runs one statement.
     pub(crate) async fn run(&self, q: &Query<'_>) -> Result<(Vec<LiteRow>, Done)> {
-        let reads = q.sql().trim_start().starts_with("SELECT");
-        let _turn = if reads {
-            None
-        } else {
-            Some(self.shared.writer.lock().await)
-        };
-        let lent = self.take()?;
-        run(lent.conn(), q)
+        let turn = self.take().await?;
+        run(conn_of(&turn), q)
     }
 
     /// A write transaction: `BEGIN IMMEDIATE` takes SQLite's write lock at once, so that a
-    /// read-then-write step cannot interleave with another writer.
-    pub(crate) async fn begin_immediate(&self) -> Result<LiteTx<'_>> {
+    /// read-then-write step cannot interleave with another process's writer.
+    pub(crate) async fn begin_immediate(&self) -> Result<LiteTx> {
         self.begin_with("BEGIN IMMEDIATE").await
     }
 
-    /// A read transaction: the statements in it see one state of the database. Takes no turn
-    /// among the writers (it must not write).
-    pub(crate) fn begin_read(&self) -> Result<LiteTx<'_>> {
-        let lent = self.take()?;
-        lent.conn()
-            .execute_batch("BEGIN")
-            .map_err(StoreError::from)?;
-        Ok(LiteTx {
-            lent,
-            open: true,
-            _turn: None,
-        })
-    }
-
-    /// A transaction that takes SQLite's write lock at its first write.
-    pub(crate) async fn begin_plain(&self) -> Result<LiteTx<'_>> {
+    /// A read transaction: the statements in it see one state of the database.
+    pub(crate) async fn begin_read(&self) -> Result<LiteTx> {
         self.begin_with("BEGIN").await
     }
 
-    async fn begin_with(&self, sql: &str) -> Result<LiteTx<'_>> {
-        let turn = self.shared.writer.clone().lock_owned().await;
-        let lent = self.take()?;
-        lent.conn().execute_batch(sql).map_err(StoreError::from)?;
-        Ok(LiteTx {
-            lent,
-            open: true,
-            _turn: Some(turn),
-        })
+    /// A transaction that takes SQLite's write lock at its first write.
+    pub(crate) async fn begin_plain(&self) -> Result<LiteTx> {
+        self.begin_with("BEGIN").await
     }
 
-    /// Connections open, idle, and the number kept idle.
+    async fn begin_with(&self, sql: &str) -> Result<LiteTx> {
+        let turn = self.take().await?;
+        conn_of(&turn).execute_batch(sql)?;
+        Ok(LiteTx { turn, open: true })
+    }
+
+    /// Connections open, idle, and at most (one).
     pub(crate) fn usage(&self) -> (u32, u32, u32) {
-        let idle = self.shared.idle.lock().map(|v| v.len()).unwrap_or(0) as u32;
-        let open = self.shared.open.load(Ordering::Relaxed);
-        (open.max(idle), idle, self.shared.keep as u32)
+        let idle = u32::from(self.shared.conn.try_lock().is_ok());
+        let open = u32::from(!self.shared.closed.load(Ordering::Acquire));
+        (open, idle.min(open), 1)
     }
 
-    /// Closes the idle connections; later use fails with [`StoreError::Closed`].
-    pub(crate) fn close(&self) {
+    /// Closes the connection (once its current user is done); later use fails with
+    /// [`StoreError::Closed`].
+    pub(crate) async fn close(&self) {
         self.shared.closed.store(true, Ordering::Release);
-        if let Ok(mut idle) = self.shared.idle.lock() {
-            let n = idle.len() as u32;
-            idle.clear();
-            self.shared.open.fetch_sub(n, Ordering::Relaxed);
-        }
+        self.shared.conn.lock().await.take();
     }
+}
+
+fn conn_of(turn: &Turn) -> &Connection {
+    // `take` hands out only turns that hold a connection.
+    turn.as_ref()
+        .unwrap_or_else(|| unreachable!("a turn holds the connection"))
 }
 
 fn connect(target: &str, flags: OpenFlags, busy_timeout: Duration) -> Result<Connection> {
@@ -224,15 +184,10 @@ fn connect(target: &str, flags: OpenFlags, busy_timeout: Duration) -> Result<Con
     Ok(conn)
 }
 
-/// Checkpoints every [`CHECKPOINT_EVERY`] on a thread of its own, until the pool is dropped or
-/// closed. PASSIVE: it never waits for readers or writers (what it cannot copy now, it copies
-/// next time).
-fn spawn_checkpointer(shared: Weak<Shared>) -> Result<()> {
-    let (target, flags, timeout) = match shared.upgrade() {
-        Some(s) => (s.target.clone(), s.flags, s.busy_timeout),
-        None => return Ok(()),
-    };
-    let conn = connect(&target, flags, timeout)?;
+/// Checkpoints every [`CHECKPOINT_EVERY`] on a thread and connection of its own, until the pool
+/// is dropped or closed. PASSIVE: it never waits for readers or writers (what it cannot copy now,
+/// it copies next time).
+fn spawn_checkpointer(shared: Weak<Shared>, conn: Connection) -> Result<()> {
     std::thread::Builder::new()
         .name("verity-sqlite-checkpoint".into())
         .spawn(move || {
@@ -251,73 +206,39 @@ fn spawn_checkpointer(shared: Weak<Shared>) -> Result<()> {
     Ok(())
 }
 
-/// A connection lent out of the pool, given back when dropped.
-struct Lent<'p> {
-    conn: Option<Connection>,
-    pool: &'p Shared,
-}
-
-impl Lent<'_> {
-    fn conn(&self) -> &Connection {
-        // Only `drop` takes the connection out.
-        self.conn
-            .as_ref()
-            .unwrap_or_else(|| unreachable!("a lent connection is present"))
-    }
-}
-
-impl Drop for Lent<'_> {
-    fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        // A connection left inside a transaction (a panic between BEGIN and COMMIT) is dropped.
-        let reusable = conn.is_autocommit() && !self.pool.closed.load(Ordering::Acquire);
-        if reusable
-            && let Ok(mut idle) = self.pool.idle.lock()
-            && idle.len() < self.pool.keep
-        {
-            idle.push(conn);
-            return;
-        }
-        self.pool.open.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// A transaction on one connection: committed by [`LiteTx::commit`], rolled back otherwise.
-pub(crate) struct LiteTx<'p> {
-    lent: Lent<'p>,
+/// A transaction on the connection: committed by [`LiteTx::commit`], rolled back otherwise.
+/// It holds the connection's turn until then.
+pub(crate) struct LiteTx {
+    turn: Turn,
     open: bool,
-    /// This process's writers' turn (none for a read transaction).
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
-impl LiteTx<'_> {
+impl LiteTx {
     pub(crate) fn run(&mut self, q: &Query<'_>) -> Result<(Vec<LiteRow>, Done)> {
-        run(self.lent.conn(), q)
+        run(conn_of(&self.turn), q)
     }
 
     pub(crate) async fn commit(mut self) -> Result<()> {
         self.open = false;
-        self.lent
-            .conn()
+        conn_of(&self.turn)
             .execute_batch("COMMIT")
             .map_err(StoreError::from)
     }
 
     pub(crate) async fn rollback(mut self) -> Result<()> {
         self.open = false;
-        self.lent
-            .conn()
+        conn_of(&self.turn)
             .execute_batch("ROLLBACK")
             .map_err(StoreError::from)
     }
 }
 
-impl Drop for LiteTx<'_> {
+impl Drop for LiteTx {
     fn drop(&mut self) {
         if self.open {
-            // An error or early return: nothing of the transaction is kept. If the rollback
-            // fails too, the connection is not in autocommit and is dropped rather than reused.
-            let _ = self.lent.conn().execute_batch("ROLLBACK");
+            // An error or early return: nothing of the transaction is kept. If this rollback
+            // fails too, the next turn ends the transaction before using the connection.
+            let _ = conn_of(&self.turn).execute_batch("ROLLBACK");
         }
     }
 }

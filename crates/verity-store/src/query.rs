@@ -110,7 +110,7 @@ impl Exec for &LitePool {
 }
 
 // Inside a transaction, the futures are ready: a transaction runs in one poll.
-impl Exec for &mut LiteTx<'_> {
+impl Exec for &mut LiteTx {
     type Row = LiteRow;
     fn rows(self, q: Query<'_>) -> impl Future<Output = Result<Vec<LiteRow>>> + Send {
         ready(self.run(&q).map(|(rows, _)| rows))

@@ -206,7 +206,7 @@ impl TestApp {
                 pool.close().await;
                 n
             }
-            Store::Postgres(pool) => sqlx::query_scalar(sql)
+            Store::Postgres(pool, _) => sqlx::query_scalar(sql)
                 .bind(arg)
                 .fetch_one(pool)
                 .await

@@ -185,7 +185,48 @@ async fn app_secrets(store: &Store) {
     );
 }
 
+/// Apps and secrets are kept in memory after a read (`AppCache`); a change made through the
+/// store is seen by the next read at once, whatever was read before it.
+async fn changes_are_read_back_at_once(store: &Store) {
+    org(store, "o-1", "Org One").await;
+    app(store, "c-1", "o-1", "Before").await;
+    assert_eq!(store.find_app("c-1").await.unwrap().unwrap().name, "Before");
+    assert!(
+        store
+            .find_app_secret_hashes("c-1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut renamed = store.find_app("c-1").await.unwrap().unwrap();
+    renamed.name = "After".into();
+    store.update_app(&renamed).await.unwrap();
+    assert_eq!(store.find_app("c-1").await.unwrap().unwrap().name, "After");
+
+    store
+        .insert_app_secret("s-1", "c-1", "hash-1", NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_app_secret_hashes("c-1").await.unwrap(),
+        vec!["hash-1".to_owned()]
+    );
+    assert!(store.delete_app_secret("c-1", "s-1").await.unwrap());
+    assert!(
+        store
+            .find_app_secret_hashes("c-1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert!(store.delete_app("c-1", NOW).await.unwrap());
+    assert_eq!(store.find_app("c-1").await.unwrap(), None);
+}
+
 on_each_backend!(
+    changes_are_read_back_at_once,
     app_round_trip,
     update_app_replaces_settings,
     duplicate_ids_conflict,

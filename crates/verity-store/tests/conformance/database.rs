@@ -22,14 +22,15 @@ async fn migrate_is_idempotent(store: &Store) {
     );
 }
 
-/// `pool_use()` reports the configured maximum (at least 2 on PostgreSQL, 1 to 8 on SQLite) and
-/// connections once some were used; `connect()` uses the defaults (16, or 8 on SQLite).
+/// `pool_use()` reports the configured maximum on PostgreSQL (at least 2; SQLite has one
+/// connection per process, whatever is asked) and connections once some were used; `connect()`
+/// uses the default (16).
 async fn pool_options_are_applied(db: &TestDb) {
     let postgres = db.store.backend() == "postgres";
     let default = db.node().await;
-    assert_eq!(default.pool_use().max, if postgres { 16 } else { 8 });
+    assert_eq!(default.pool_use().max, if postgres { 16 } else { 1 });
     default.close().await;
-    for (asked, sqlite, pg) in [(1, 1, 2), (3, 3, 3), (100, 8, 100)] {
+    for (asked, sqlite, pg) in [(1, 1, 2), (3, 1, 3), (100, 1, 100)] {
         let store = db
             .node_with(PoolOptions {
                 max_connections: asked,
