@@ -202,13 +202,30 @@ impl Shared {
         headers: &axum::http::HeaderMap,
         detail: serde_json::Value,
     ) {
+        let record = self.audit_event(event, uuid, client_id, headers, detail);
+        self.audited(&record);
+        if let Err(e) = self.store.insert_audit(&record).await {
+            tracing::error!(error = %e, event, "writing an audit row failed");
+        }
+    }
+
+    /// The audit row of an event, for a store method that writes it together with what it
+    /// records; [`Shared::audited`] once that committed.
+    pub fn audit_event(
+        &self,
+        event: &str,
+        uuid: Option<&str>,
+        client_id: Option<&str>,
+        headers: &axum::http::HeaderMap,
+        detail: serde_json::Value,
+    ) -> AuditEvent {
         let header = |name: &str| {
             headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let record = AuditEvent {
+        AuditEvent {
             at: self.now(),
             event: event.to_owned(),
             uuid: uuid.map(str::to_owned),
@@ -216,12 +233,18 @@ impl Shared {
             address: header(crate::middleware::CLIENT_ADDRESS_HEADER),
             request_id: header(crate::middleware::REQUEST_ID_HEADER),
             detail,
-        };
-        tracing::info!(event, uuid, client_id, "audit");
-        self.metrics.observe_event(event);
-        if let Err(e) = self.store.insert_audit(&record).await {
-            tracing::error!(error = %e, event, "writing an audit row failed");
         }
+    }
+
+    /// The log line and metrics of an audit row that was written.
+    pub fn audited(&self, e: &AuditEvent) {
+        tracing::info!(
+            event = e.event,
+            uuid = e.uuid,
+            client_id = e.client_id,
+            "audit"
+        );
+        self.metrics.observe_event(&e.event);
     }
 }
 pub use verity_core::clock::SystemClock;

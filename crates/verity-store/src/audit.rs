@@ -1,5 +1,6 @@
 //! The audit trail: one row per security-relevant event. Callers never pass secrets or tokens.
 
+use crate::query::Exec;
 use crate::{Fields, Result, Store, dispatch, from_json, query, storable, to_json};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -16,24 +17,27 @@ pub struct AuditEvent {
     pub detail: serde_json::Value,
 }
 
+/// Writes one audit row on a pool or inside a transaction (with what it records).
+pub(crate) async fn insert_audit_on<E: Exec>(on: E, e: &AuditEvent) -> Result<()> {
+    query(
+        "INSERT INTO audit_events (at, event, uuid, client_id, address, request_id, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(e.at)
+    .bind(&e.event)
+    .bind(&e.uuid)
+    .bind(&e.client_id)
+    .bind(&e.address)
+    .bind(&e.request_id)
+    .bind(to_json(&e.detail))
+    .execute(on)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn insert_audit(&self, e: &AuditEvent) -> Result<()> {
-        dispatch!(self, pool, {
-            query(
-                "INSERT INTO audit_events (at, event, uuid, client_id, address, request_id, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(e.at)
-            .bind(&e.event)
-            .bind(&e.uuid)
-            .bind(&e.client_id)
-            .bind(&e.address)
-            .bind(&e.request_id)
-            .bind(to_json(&e.detail))
-            .execute(pool)
-            .await?;
-            Ok(())
-        })
+        dispatch!(self, pool, { insert_audit_on(pool, e).await })
     }
 
     /// Events, newest first, optionally of one app or one user.

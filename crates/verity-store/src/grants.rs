@@ -1,5 +1,6 @@
 //! Authorization codes and the tokens issued from them.
 
+use crate::audit::{AuditEvent, insert_audit_on};
 use crate::{Fields, Result, Store, WritePool, dispatch, from_json, query, storable, to_json};
 
 /// An authorization code and everything it is bound to.
@@ -189,10 +190,23 @@ impl Store {
 
     /// Stores the tokens of one issuance in one transaction: committed before the client sees them.
     pub async fn insert_tokens(&self, tokens: &[Token]) -> Result<()> {
+        self.insert_tokens_audited(tokens, None).await
+    }
+
+    /// [`Store::insert_tokens`] with the audit row that records the issuance, in the same
+    /// transaction (both or neither).
+    pub async fn insert_tokens_audited(
+        &self,
+        tokens: &[Token],
+        audit: Option<&AuditEvent>,
+    ) -> Result<()> {
         dispatch!(self, pool, {
             let mut tx = pool.begin_write().await?;
             for t in tokens {
                 insert_token!(&mut tx, t)?;
+            }
+            if let Some(e) = audit {
+                insert_audit_on(&mut tx, e).await?;
             }
             tx.commit().await?;
             Ok(())

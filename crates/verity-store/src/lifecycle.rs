@@ -1,6 +1,7 @@
 //! The later life of grants: refresh-token rotation with reuse detection, revocation, client
 //! assertion replay protection, and the purge of expired rows.
 
+use crate::audit::{AuditEvent, insert_audit_on};
 use crate::grants::{Token, TokenKind};
 use crate::{Fields, Result, Store, WritePool, dispatch, query, storable};
 
@@ -48,17 +49,19 @@ impl Store {
         now: i64,
         build: impl FnOnce(&Token) -> Vec<Token>,
     ) -> Result<Rotate> {
-        self.rotate_refresh_token_with_retry(token_hash, now, None, build)
+        self.rotate_refresh_token_with_retry(token_hash, now, None, None, build)
             .await
     }
 
     /// [`Store::rotate_refresh_token`], keeping `retry` (the sealed answer, and until when it
-    /// may be given again) on the old token: see [`Store::find_refresh_retry`].
+    /// may be given again) on the old token (see [`Store::find_refresh_retry`]), and writing
+    /// `audit` in the same transaction when the token rotates.
     pub async fn rotate_refresh_token_with_retry(
         &self,
         token_hash: &str,
         now: i64,
         retry: Option<(&[u8], i64)>,
+        audit: Option<&AuditEvent>,
         build: impl FnOnce(&Token) -> Vec<Token>,
     ) -> Result<Rotate> {
         if !storable(token_hash) {
@@ -97,6 +100,9 @@ impl Store {
                 .bind(parent)
                 .execute(&mut tx)
                 .await?;
+            }
+            if let Some(e) = audit {
+                insert_audit_on(&mut tx, e).await?;
             }
             tx.commit().await?;
             Ok(Rotate::Rotated(old))

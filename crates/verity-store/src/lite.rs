@@ -13,8 +13,8 @@
 //!   A store method must not call another while it holds a transaction (it would wait for
 //!   itself).
 //! - Commits do not fsync (WAL with `synchronous=NORMAL` keeps every committed transaction across
-//!   a process crash); checkpoints, which do, run on a thread of their own instead of inside
-//!   whichever request happened to commit.
+//!   a process crash); checkpoints, which do, run on the blocking pool every 200 ms instead of
+//!   inside whichever request happened to commit (see `spawn_checkpointer`).
 //!
 //! Migrations still run through sqlx's migrator (its `_sqlx_migrations` bookkeeping is kept).
 
@@ -92,7 +92,7 @@ impl LitePool {
             spawn_checkpointer(
                 Arc::downgrade(&pool.shared),
                 connect(&pool.shared.target, flags, busy_timeout)?,
-            )?;
+            );
         }
         Ok(pool)
     }
@@ -149,6 +149,12 @@ impl LitePool {
         Ok(LiteTx { turn, open: true })
     }
 
+    /// Copies the write-ahead log into the database during a turn, so that the next write starts
+    /// the log over (what the checkpointer does every 200 ms).
+    pub(crate) async fn checkpoint(&self) -> Result<()> {
+        checkpoint_round(None, self.shared.conn.clone()).await
+    }
+
     /// Connections open, idle, and at most (one).
     pub(crate) fn usage(&self) -> (u32, u32, u32) {
         let idle = u32::from(self.shared.conn.try_lock().is_ok());
@@ -178,32 +184,70 @@ fn connect(target: &str, flags: OpenFlags, busy_timeout: Duration) -> Result<Con
     // thread checkpoints (autocheckpoint would fsync inside a request).
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-         PRAGMA wal_autocheckpoint = 0;",
+         PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;",
     )?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
 }
 
-/// Checkpoints every [`CHECKPOINT_EVERY`] on a thread and connection of its own, until the pool
-/// is dropped or closed. PASSIVE: it never waits for readers or writers (what it cannot copy now,
-/// it copies next time).
-fn spawn_checkpointer(shared: Weak<Shared>, conn: Connection) -> Result<()> {
-    std::thread::Builder::new()
-        .name("verity-sqlite-checkpoint".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(CHECKPOINT_EVERY);
-                match shared.upgrade() {
-                    Some(s) if !s.closed.load(Ordering::Acquire) => {}
-                    _ => return,
-                }
-                if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
-                    tracing::warn!(error = %e, "SQLite checkpoint failed");
-                }
+/// Moves the write-ahead log into the database file every [`CHECKPOINT_EVERY`], until the pool
+/// is dropped or closed.
+///
+/// SQLite starts the log over (instead of growing it) when a write begins and everything in it
+/// has been copied. Under a steady load a checkpoint on another connection never catches up with
+/// the writes, and the log grew by gigabytes. So each round first copies what it can on a
+/// connection of its own, while requests go on, then copies the rest on the process's connection
+/// during a turn (requests wait for that, a few milliseconds: the rest is short, and two fsyncs).
+/// Both on the blocking pool: checkpoints fsync. PASSIVE: never waiting for another process.
+fn spawn_checkpointer(shared: Weak<Shared>, own: Connection) {
+    let own = Arc::new(std::sync::Mutex::new(own));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let conn = match shared.upgrade() {
+                Some(s) if !s.closed.load(Ordering::Acquire) => s.conn.clone(),
+                _ => return,
+            };
+            if let Err(e) = checkpoint_round(Some(own.clone()), conn).await {
+                tracing::warn!(error = %e, "SQLite checkpoint failed");
             }
+        }
+    });
+}
+
+/// One round of [`spawn_checkpointer`]: on `own` (if given) while requests go on, then the rest
+/// during a turn of `conn`.
+async fn checkpoint_round(
+    own: Option<Arc<std::sync::Mutex<Connection>>>,
+    conn: Arc<tokio::sync::Mutex<Option<Connection>>>,
+) -> Result<()> {
+    let blocking = |e: tokio::task::JoinError| StoreError::Io(e.to_string());
+    if let Some(own) = own {
+        let logged = tokio::task::spawn_blocking(move || match own.lock() {
+            Ok(c) => checkpoint(&c),
+            Err(_) => Ok(0),
         })
-        .map_err(|e| StoreError::Io(e.to_string()))?;
+        .await
+        .map_err(blocking)??;
+        if logged == 0 {
+            return Ok(());
+        }
+    }
+    let turn = conn.lock_owned().await;
+    tokio::task::spawn_blocking(move || match turn.as_ref() {
+        Some(c) => checkpoint(c).map(|_| ()),
+        None => Ok(()),
+    })
+    .await
+    .map_err(blocking)??;
     Ok(())
+}
+
+/// A PASSIVE checkpoint; the frames in the log (0 when it was started over: nothing to finish).
+fn checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
 }
 
 /// A transaction on the connection: committed by [`LiteTx::commit`], rolled back otherwise.

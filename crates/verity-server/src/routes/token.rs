@@ -17,6 +17,7 @@ use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_proto::error::ErrorCode;
 use verity_proto::token::TokenResponse;
 use verity_store::apps::App;
+use verity_store::audit::AuditEvent;
 use verity_store::grants::{TakeCode, Token, TokenKind};
 use verity_store::lifecycle::Rotate;
 
@@ -121,7 +122,15 @@ async fn authorization_code(
         nonce: code.nonce.as_deref(),
         parent: None,
     };
-    let response = issue(state, app, &grant, now).await?;
+    let audit = state.audit_event(
+        "token.issued",
+        Some(&code.uuid),
+        Some(&app.client_id),
+        headers,
+        json!({"grant": "authorization_code"}),
+    );
+    let response = issue(state, app, &grant, now, &audit).await?;
+    state.audited(&audit);
     // A replay that raced this redemption may have revoked the grant before these tokens were
     // committed: the replay marked the code, so revoke them now. This redemption still answers
     // (it was the one that consumed the code; exactly one redemption is ever issued tokens), but
@@ -132,15 +141,6 @@ async fn authorization_code(
             .revoke_grant(&code.code_hash, state.now())
             .await?;
     }
-    state
-        .audit(
-            "token.issued",
-            Some(&code.uuid),
-            Some(&app.client_id),
-            headers,
-            json!({"grant": "authorization_code"}),
-        )
-        .await;
     Ok(response)
 }
 
@@ -205,12 +205,19 @@ async fn refresh_token(
         None
     };
     let retry = sealed.as_deref().map(|s| (s, now + window));
+    let audit = state.audit_event(
+        "token.refreshed",
+        Some(&current.uuid),
+        Some(&app.client_id),
+        headers,
+        json!({}),
+    );
     match state
         .store
-        .rotate_refresh_token_with_retry(&hash, now, retry, |_| tokens)
+        .rotate_refresh_token_with_retry(&hash, now, retry, Some(&audit), |_| tokens)
         .await?
     {
-        Rotate::Rotated(_) => {}
+        Rotate::Rotated(_) => state.audited(&audit),
         Rotate::Reused(old) => {
             // The same client again, before using what it was answered: that answer was lost
             // on its way (a node killed, a connection cut). It gets the same answer once more;
@@ -253,15 +260,6 @@ async fn refresh_token(
         }
         Rotate::Unknown => return Err(ApiError::invalid_grant("the refresh token is invalid")),
     }
-    state
-        .audit(
-            "token.refreshed",
-            Some(&current.uuid),
-            Some(&app.client_id),
-            headers,
-            json!({}),
-        )
-        .await;
     Ok(response)
 }
 
@@ -336,17 +334,23 @@ fn token_rows(
 }
 
 /// Stores new tokens for a code (committed before the answer) and builds the answer.
+/// Stores the tokens of a grant with the audit row that records them (one transaction), then
+/// answers them.
 async fn issue(
     state: &AppState,
     app: &App,
     g: &Grant<'_>,
     now: i64,
+    audit: &AuditEvent,
 ) -> Result<TokenResponse, ApiError> {
     let access = new_token();
     let refresh = app.refresh_tokens.then(new_token);
     state
         .store
-        .insert_tokens(&token_rows(app, g, now, &access, refresh.as_deref()))
+        .insert_tokens_audited(
+            &token_rows(app, g, now, &access, refresh.as_deref()),
+            Some(audit),
+        )
         .await?;
     respond_with(state, app, g, now, access, refresh).await
 }

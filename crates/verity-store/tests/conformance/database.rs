@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use verity_store::grants::TokenKind;
 use verity_store::{JobLock, PoolOptions, Store, StoreError};
 
 use crate::harness::{Backend, NOW, TestDb, org};
@@ -43,6 +44,29 @@ async fn pool_options_are_applied(db: &TestDb) {
         assert!(used.size >= 1 && used.size <= used.max, "{used:?}");
         assert!(used.idle <= used.size, "{used:?}");
         store.close().await;
+    }
+}
+
+/// SQLite: after a checkpoint, the next write starts the write-ahead log over, however much
+/// was written before (the log once grew by gigabytes under a steady load).
+async fn checkpoint_starts_the_log_over(db: &TestDb) {
+    let store = &db.store;
+    for i in 0..300 {
+        let t = crate::harness::token(&format!("at-{i}"), TokenKind::Access, "grant-1", "c-1");
+        store.insert_tokens(&[t]).await.unwrap();
+    }
+    store.checkpoint().await.unwrap();
+    let last = crate::harness::token("at-last", TokenKind::Access, "grant-1", "c-1");
+    store.insert_tokens(&[last]).await.unwrap();
+    if let Some(path) = db.url.strip_prefix("sqlite://") {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        let logged: i64 = conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+            .unwrap();
+        assert!(
+            logged < 50,
+            "{logged} frames in the log after a checkpoint and one write"
+        );
     }
 }
 
@@ -95,7 +119,7 @@ async fn job_lock_runs_the_job(store: &Store) {
 }
 
 on_each_backend!(migrate_is_idempotent, job_lock_runs_the_job);
-on_each_backend!(db: pool_options_are_applied, closed_store_is_unavailable);
+on_each_backend!(db: pool_options_are_applied, closed_store_is_unavailable, checkpoint_starts_the_log_over);
 
 /// Any URL but `sqlite:` and `postgres(ql)://` is refused.
 #[tokio::test]

@@ -1,7 +1,9 @@
 //! Authorization codes and the tokens issued from them.
 
 use verity_store::Store;
+use verity_store::audit::AuditEvent;
 use verity_store::grants::{Code, TakeCode, Token, TokenKind};
+use verity_store::lifecycle::Rotate;
 
 use crate::harness::{NOW, code, token};
 
@@ -155,7 +157,76 @@ async fn session_clients(store: &Store) {
     );
 }
 
+/// Tokens stored with the audit row that records them: both or neither.
+async fn tokens_with_their_audit_row(store: &Store) {
+    let event = |name: &str| AuditEvent {
+        at: NOW,
+        event: name.into(),
+        uuid: Some("u-1".into()),
+        client_id: Some("c-1".into()),
+        address: None,
+        request_id: Some("r-1".into()),
+        detail: serde_json::json!({"grant": "authorization_code"}),
+    };
+    let access = token("at-1", TokenKind::Access, "grant-1", "c-1");
+    store
+        .insert_tokens_audited(std::slice::from_ref(&access), Some(&event("token.issued")))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_token("at-1").await.unwrap(),
+        Some(access.clone())
+    );
+    assert_eq!(
+        store.find_audit(Some("c-1"), None, 10).await.unwrap(),
+        vec![event("token.issued")]
+    );
+
+    // A batch that fails (a duplicate token) leaves no audit row either.
+    let fresh = token("at-2", TokenKind::Access, "grant-2", "c-1");
+    store
+        .insert_tokens_audited(&[fresh, access], Some(&event("token.again")))
+        .await
+        .unwrap_err();
+    assert_eq!(store.find_token("at-2").await.unwrap(), None);
+    assert_eq!(
+        store.find_audit(Some("c-1"), None, 10).await.unwrap().len(),
+        1
+    );
+
+    // Rotation: the row is written when the token rotates, not when it is reused.
+    store
+        .insert_tokens(&[token("rt-1", TokenKind::Refresh, "grant-3", "c-1")])
+        .await
+        .unwrap();
+    let rotate = |hash: &'static str| {
+        let e = event("token.refreshed");
+        async move {
+            store
+                .rotate_refresh_token_with_retry(hash, NOW + 1, None, Some(&e), |old| {
+                    vec![Token {
+                        parent_hash: Some(old.token_hash.clone()),
+                        ..token("rt-2", TokenKind::Refresh, "grant-3", "c-1")
+                    }]
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(matches!(rotate("rt-1").await, Rotate::Rotated(_)));
+    assert!(matches!(rotate("rt-1").await, Rotate::Reused(_)));
+    let events: Vec<String> = store
+        .find_audit(Some("c-1"), None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(events, vec!["token.refreshed", "token.issued"]);
+}
+
 on_each_backend!(
+    tokens_with_their_audit_row,
     take_code_once,
     tokens_round_trip,
     revoke_grant_revokes_the_family,

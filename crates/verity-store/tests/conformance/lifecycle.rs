@@ -361,7 +361,7 @@ async fn refresh_retry_answer(store: &Store) {
         .unwrap();
     let sealed: &[u8] = b"\x00sealed answer\xff";
     let rotated = store
-        .rotate_refresh_token_with_retry("rt-1", NOW, Some((sealed, NOW + 60)), |old| {
+        .rotate_refresh_token_with_retry("rt-1", NOW, Some((sealed, NOW + 60)), None, |old| {
             successors(old, "2")
         })
         .await
@@ -387,7 +387,7 @@ async fn refresh_retry_answer(store: &Store) {
     );
     // Using the successor erases the parent's answer.
     store
-        .rotate_refresh_token_with_retry("rt-2", NOW + 2, Some((sealed, NOW + 62)), |old| {
+        .rotate_refresh_token_with_retry("rt-2", NOW + 2, Some((sealed, NOW + 62)), None, |old| {
             successors(old, "3")
         })
         .await
