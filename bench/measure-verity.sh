@@ -91,7 +91,7 @@ for round in $(seq 1 "$ROUNDS"); do
     "$VERITY" bench "${args[@]}" "${base[@]}" >"$out"
     jq -r --arg name "$name" --arg round "$round" '
       def f(x): if x == null then "n/a" else ((x * 1000 | round) / 1000 | tostring) end;
-      "round \($round) \($name): \(.per_second | floor)/s, p50 \(f(.latency_ms.p50)) p90 \(f(.latency_ms.p90)) p99 \(f(.latency_ms.p99)) ms, cpu/op \(f(.provider_cpu_ms_per_op)) ms, rss \(.provider_rss_kib) kB (peak \(.provider_peak_rss_kib) kB), errors \(.errors)"' "$out"
+      "round \($round) \($name): \(.per_second | floor)/s, p50 \(f(.latency_ms.p50)) p90 \(f(.latency_ms.p90)) p99 \(f(.latency_ms.p99)) ms, cpu/op \(f(.provider_cpu_ms_per_op)) ms, rss \(.provider_rss_kib) kB (peak \(.provider_peak_rss_kib) kB), errors \(.errors)\(if .errors > 0 then " (\(.first_errors | join("; ")))" else "" end)"' "$out"
   done
 done
 
@@ -104,7 +104,7 @@ sleep 2
 "$VERITY" bench refresh --issuer "http://127.0.0.1:$PORT/oidc" --duration "$DURATION" --warmup 0 \
   --workers 2 --json >"$work/results/storm-refresh.json"
 wait "$storm"
-jq -r '"storm: signin \(.per_second * 10 | round / 10) flows/s, p99 \(.latency_ms.p99) ms, errors \(.errors)"' "$work/results/storm-signin.json"
+jq -r '"storm: signin \(.per_second * 10 | round / 10) flows/s, p99 \(.latency_ms.p99) ms, errors \(.errors)\(if .errors > 0 then " (\(.first_errors | join("; ")))" else "" end)"' "$work/results/storm-signin.json"
 jq -r '"storm: token endpoint (refresh) during it: \(.per_second | floor)/s, p50 \(.latency_ms.p50) ms, p99 \(.latency_ms.p99) ms, errors \(.errors)"' "$work/results/storm-refresh.json"
 
 echo
