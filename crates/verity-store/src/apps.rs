@@ -93,6 +93,14 @@ pub struct Organization {
     pub created_at: i64,
 }
 
+pub(crate) fn organization_from_row(r: &impl Fields) -> Result<Organization> {
+    Ok(Organization {
+        id: r.col("id")?,
+        name: r.col("name")?,
+        created_at: r.col("created_at")?,
+    })
+}
+
 impl Store {
     pub async fn insert_organization(&self, org: &Organization) -> Result<()> {
         dispatch!(self, pool, {
@@ -112,14 +120,7 @@ impl Store {
                 .bind(id)
                 .fetch_optional(pool)
                 .await?;
-            row.map(|r| {
-                Ok(Organization {
-                    id: r.col("id")?,
-                    name: r.col("name")?,
-                    created_at: r.col("created_at")?,
-                })
-            })
-            .transpose()
+            row.as_ref().map(organization_from_row).transpose()
         })
     }
 

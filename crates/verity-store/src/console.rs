@@ -92,14 +92,9 @@ impl Store {
                 .bind(name)
                 .fetch_optional(pool)
                 .await?;
-            row.map(|r| {
-                Ok(Organization {
-                    id: r.col("id")?,
-                    name: r.col("name")?,
-                    created_at: r.col("created_at")?,
-                })
-            })
-            .transpose()
+            row.as_ref()
+                .map(crate::apps::organization_from_row)
+                .transpose()
         })
     }
 

@@ -176,7 +176,7 @@ impl WritePool for LitePool {
     type Tx<'a> = LiteTx;
     type Snapshot<'a> = LiteTx;
     async fn snapshot(&self) -> Result<LiteTx> {
-        self.begin_read().await
+        LitePool::begin_deferred(self).await
     }
     const KEY_LOCK: Option<&'static str> = None;
     const FOR_UPDATE: &'static str = "";
@@ -184,7 +184,7 @@ impl WritePool for LitePool {
         self.begin_immediate().await
     }
     async fn begin_deferred(&self) -> Result<LiteTx> {
-        self.begin_plain().await
+        LitePool::begin_deferred(self).await
     }
 }
 
@@ -299,11 +299,12 @@ impl Store {
     pub async fn connect_with(url: &str, opts: PoolOptions) -> Result<Self> {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?;
-            let file = options.get_filename();
-            let lock_file = (!file.as_os_str().is_empty() && file != Path::new(":memory:"))
-                .then(|| Arc::from(PathBuf::from(format!("{}.lock", file.display())).as_path()));
-            let memory = file.as_os_str().is_empty() || file == Path::new(":memory:");
-            let file = (!memory).then(|| file.to_path_buf());
+            // sqlx names an in-memory database as if it were a file (`file:sqlx-in-memory-N`):
+            // the URL says which it is.
+            let file = (!sqlite_in_memory(url)).then(|| options.get_filename().to_path_buf());
+            let lock_file = file
+                .as_ref()
+                .map(|f| Arc::from(PathBuf::from(format!("{}.lock", f.display())).as_path()));
             // Creating the file and switching it to WAL take turns across processes too.
             let creating = match &lock_file {
                 Some(path) => lock_file_of(path, JobLock::Boot, true).await?,
@@ -516,6 +517,14 @@ async fn lock_file_of(path: &Path, lock: JobLock, wait: bool) -> Result<Option<s
     })
     .await
     .map_err(|e| StoreError::Database(sqlx::Error::Io(std::io::Error::other(e))))?
+}
+
+/// Whether a `sqlite:` URL names a private in-memory database (`sqlite::memory:`, or a path with
+/// `mode=memory`).
+fn sqlite_in_memory(url: &str) -> bool {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    path == ":memory:" || query.split('&').any(|kv| kv == "mode=memory")
 }
 
 /// Whether a key can be stored at all: no stored key holds a NUL (PostgreSQL refuses them), so

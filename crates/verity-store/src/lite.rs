@@ -19,7 +19,7 @@
 //! Migrations still run through sqlx's migrator (its `_sqlx_migrations` bookkeeping is kept).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -55,7 +55,6 @@ struct Shared {
     target: String,
     /// `None` once closed. Users take turns as tasks (an async mutex), never sleeping a thread.
     conn: Arc<tokio::sync::Mutex<Option<Connection>>>,
-    closed: AtomicBool,
 }
 
 /// The connection, taken for one statement or one transaction.
@@ -85,7 +84,6 @@ impl LitePool {
             shared: Arc::new(Shared {
                 target,
                 conn: Arc::new(tokio::sync::Mutex::new(Some(conn))),
-                closed: AtomicBool::new(false),
             }),
         };
         if !memory {
@@ -133,13 +131,9 @@ impl LitePool {
         self.begin_with("BEGIN IMMEDIATE").await
     }
 
-    /// A read transaction: the statements in it see one state of the database.
-    pub(crate) async fn begin_read(&self) -> Result<LiteTx> {
-        self.begin_with("BEGIN").await
-    }
-
-    /// A transaction that takes SQLite's write lock at its first write.
-    pub(crate) async fn begin_plain(&self) -> Result<LiteTx> {
+    /// A deferred transaction: its reads see one state of the database, and it takes SQLite's
+    /// write lock at its first write, if any.
+    pub(crate) async fn begin_deferred(&self) -> Result<LiteTx> {
         self.begin_with("BEGIN").await
     }
 
@@ -157,15 +151,18 @@ impl LitePool {
 
     /// Connections open, idle, and at most (one).
     pub(crate) fn usage(&self) -> (u32, u32, u32) {
-        let idle = u32::from(self.shared.conn.try_lock().is_ok());
-        let open = u32::from(!self.shared.closed.load(Ordering::Acquire));
-        (open, idle.min(open), 1)
+        match self.shared.conn.try_lock() {
+            Ok(idle) => {
+                let open = u32::from(idle.is_some());
+                (open, open, 1)
+            }
+            Err(_) => (1, 0, 1),
+        }
     }
 
     /// Closes the connection (once its current user is done); later use fails with
     /// [`StoreError::Closed`].
     pub(crate) async fn close(&self) {
-        self.shared.closed.store(true, Ordering::Release);
         self.shared.conn.lock().await.take();
     }
 }
@@ -206,10 +203,12 @@ fn spawn_checkpointer(shared: Weak<Shared>, own: Connection) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let conn = match shared.upgrade() {
-                Some(s) if !s.closed.load(Ordering::Acquire) => s.conn.clone(),
-                _ => return,
+            let Some(conn) = shared.upgrade().map(|s| s.conn.clone()) else {
+                return;
             };
+            if conn.try_lock().is_ok_and(|c| c.is_none()) {
+                return; // closed
+            }
             if let Err(e) = checkpoint_round(Some(own.clone()), conn).await {
                 tracing::warn!(error = %e, "SQLite checkpoint failed");
             }

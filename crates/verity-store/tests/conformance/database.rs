@@ -121,6 +121,31 @@ async fn job_lock_runs_the_job(store: &Store) {
 on_each_backend!(migrate_is_idempotent, job_lock_runs_the_job);
 on_each_backend!(db: pool_options_are_applied, closed_store_is_unavailable, checkpoint_starts_the_log_over);
 
+/// `sqlite::memory:` is a private database in memory: it migrates and works, two are apart, and
+/// nothing is written to the working directory (sqlx names such a database like a file).
+#[tokio::test]
+async fn sqlite_in_memory_writes_no_file() {
+    let before: Vec<_> = std::fs::read_dir(".")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let one = Store::connect("sqlite::memory:").await.unwrap();
+    let two = Store::connect("sqlite::memory:").await.unwrap();
+    for store in [&one, &two] {
+        store.migrate().await.unwrap();
+    }
+    org(&one, "o-1", "Org").await;
+    assert!(one.find_organization("o-1").await.unwrap().is_some());
+    assert!(two.find_organization("o-1").await.unwrap().is_none());
+    let after: Vec<_> = std::fs::read_dir(".")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(before, after, "files appeared in the working directory");
+    one.close().await;
+    two.close().await;
+}
+
 /// Any URL but `sqlite:` and `postgres(ql)://` is refused.
 #[tokio::test]
 async fn unsupported_url_is_refused() {
