@@ -280,7 +280,7 @@ pub struct Verification {
 }
 
 /// A user's stored identity data.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserData {
     pub uuid: String,
     pub email: String,

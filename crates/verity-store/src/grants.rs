@@ -1,7 +1,32 @@
 //! Authorization codes and the tokens issued from them.
 
+use verity_core::identity::UserData;
+
 use crate::audit::{AuditEvent, insert_audit_on};
+use crate::users::{Spelt, data_columns, data_from_row, spelt};
 use crate::{Fields, Result, Store, WritePool, dispatch, from_json, query, storable, to_json};
+
+/// A code with its account's claims data, in one statement.
+static CODE_AND_USER: Spelt = Spelt::new(|| {
+    [false, true].map(|pg| {
+        format!(
+            "SELECT c.*, {} FROM codes c LEFT JOIN users u ON u.uuid = c.uuid
+             WHERE c.code_hash = $1",
+            data_columns(pg, "c.uuid")
+        )
+    })
+});
+
+/// A token with its account's claims data, in one statement.
+static TOKEN_AND_USER: Spelt = Spelt::new(|| {
+    [false, true].map(|pg| {
+        format!(
+            "SELECT t.*, {} FROM tokens t LEFT JOIN users u ON u.uuid = t.uuid
+             WHERE t.token_hash = $1",
+            data_columns(pg, "t.uuid")
+        )
+    })
+});
 
 /// An authorization code and everything it is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +45,15 @@ pub struct Code {
     pub sid: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+/// A code as its redemption reads it: whether it was used already, and the account it was
+/// issued for (with what claims are built from; `None` once the account is deleted).
+#[derive(Debug, Clone)]
+pub struct FoundCode {
+    pub code: Code,
+    pub used: bool,
+    pub user: Option<UserData>,
 }
 
 /// What presenting a code found.
@@ -171,6 +205,65 @@ impl Store {
         })
     }
 
+    /// A code and its account, read in one statement, without consuming it: the token endpoint
+    /// checks the presentation and signs before [`Store::redeem_code`] consumes the code
+    /// together with storing the tokens.
+    pub async fn find_code_and_user(&self, code_hash: &str) -> Result<Option<FoundCode>> {
+        if !storable(code_hash) {
+            return Ok(None);
+        }
+        dispatch!(self, pool, {
+            let Some(row) = query(spelt(&CODE_AND_USER, pool))
+                .bind(code_hash)
+                .fetch_optional(pool)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let code = code_from_row(&row)?;
+            let used = row.col::<Option<i64>>("used_at")?.is_some();
+            let user = data_from_row(&row, &code.uuid)?;
+            Ok(Some(FoundCode { code, used, user }))
+        })
+    }
+
+    /// Consumes a code and stores the tokens it was redeemed for, with the audit row that
+    /// records them, in one transaction. False (and nothing written) when the code was used
+    /// already, or does not exist: the caller then treats the presentation as a replay
+    /// ([`Store::take_code`]). Exactly one redemption of a code ever stores tokens, and a replay
+    /// that finds the code used finds its tokens too.
+    pub async fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+        tokens: &[Token],
+        audit: Option<&AuditEvent>,
+    ) -> Result<bool> {
+        if !storable(code_hash) {
+            return Ok(false);
+        }
+        dispatch!(self, pool, {
+            let mut tx = pool.begin_write().await?;
+            let taken =
+                query("UPDATE codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
+                    .bind(now)
+                    .bind(code_hash)
+                    .execute(&mut tx)
+                    .await?;
+            if taken.rows_affected() != 1 {
+                return Ok(false);
+            }
+            for t in tokens {
+                insert_token!(&mut tx, t)?;
+            }
+            if let Some(e) = audit {
+                insert_audit_on(&mut tx, e).await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
     /// Whether a code was presented again after its first use (see `take_code`).
     pub async fn find_code_replayed(&self, code_hash: &str) -> Result<bool> {
         if !storable(code_hash) {
@@ -224,6 +317,29 @@ impl Store {
             .execute(pool)
             .await?;
             Ok(done.rows_affected())
+        })
+    }
+
+    /// A token by digest with its account and what claims are built from (`None` once the
+    /// account is deleted), read in one statement.
+    pub async fn find_token_and_user(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(Token, Option<UserData>)>> {
+        if !storable(token_hash) {
+            return Ok(None);
+        }
+        dispatch!(self, pool, {
+            let Some(row) = query(spelt(&TOKEN_AND_USER, pool))
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let token = token_from_row(&row)?;
+            let user = data_from_row(&row, &token.uuid)?;
+            Ok(Some((token, user)))
         })
     }
 

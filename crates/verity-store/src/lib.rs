@@ -145,12 +145,6 @@ pub(crate) trait WritePool {
     /// so that a read-then-write step cannot interleave with another writer; PostgreSQL uses
     /// conditional updates (which wait on the row lock and re-check) and [`WritePool::KEY_LOCK`].
     fn begin_write(&self) -> impl std::future::Future<Output = Result<Self::Tx<'_>>> + Send;
-    /// Where several reads see one state of the database: a read transaction on SQLite (which
-    /// also takes its locks once rather than per statement); the pool on PostgreSQL.
-    type Snapshot<'a>
-    where
-        Self: 'a;
-    fn snapshot(&self) -> impl std::future::Future<Output = Result<Self::Snapshot<'_>>> + Send;
     /// A transaction that takes locks as it goes (SQLite: at its first write).
     fn begin_deferred(&self) -> impl std::future::Future<Output = Result<Self::Tx<'_>>> + Send;
     /// A statement taking a transaction-scoped lock on the text `$1` (rows that may not exist
@@ -160,6 +154,13 @@ pub(crate) trait WritePool {
     /// a row lock, so that a concurrent single-statement update waits instead of being lost.
     /// Empty where the write transaction already excludes every other writer.
     const FOR_UPDATE: &'static str;
+    /// Whether statements run on PostgreSQL (for the few that are spelt differently).
+    const POSTGRES: bool;
+}
+
+/// [`WritePool::POSTGRES`] of a pool value.
+pub(crate) fn is_postgres<P: WritePool>(_: &P) -> bool {
+    P::POSTGRES
 }
 
 /// [`WritePool::FOR_UPDATE`] of a pool value.
@@ -174,12 +175,9 @@ pub(crate) fn key_lock<P: WritePool>(_: &P) -> Option<&'static str> {
 
 impl WritePool for LitePool {
     type Tx<'a> = LiteTx;
-    type Snapshot<'a> = LiteTx;
-    async fn snapshot(&self) -> Result<LiteTx> {
-        LitePool::begin_deferred(self).await
-    }
     const KEY_LOCK: Option<&'static str> = None;
     const FOR_UPDATE: &'static str = "";
+    const POSTGRES: bool = false;
     async fn begin_write(&self) -> Result<LiteTx> {
         self.begin_immediate().await
     }
@@ -190,13 +188,10 @@ impl WritePool for LitePool {
 
 impl WritePool for PgPool {
     type Tx<'a> = Transaction<'static, Postgres>;
-    type Snapshot<'a> = &'a PgPool;
-    async fn snapshot(&self) -> Result<&PgPool> {
-        Ok(self)
-    }
     const KEY_LOCK: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const POSTGRES: bool = true;
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
         Ok(self.begin().await?)
     }

@@ -130,16 +130,6 @@ impl Exec for &PgPool {
     }
 }
 
-impl Exec for &mut &PgPool {
-    type Row = PgRow;
-    async fn rows(self, q: Query<'_>) -> Result<Vec<PgRow>> {
-        Ok(q.pg().fetch_all(*self).await?)
-    }
-    async fn execute(self, q: Query<'_>) -> Result<Done> {
-        Ok(Done(q.pg().execute(*self).await?.rows_affected()))
-    }
-}
-
 impl Exec for &mut Transaction<'_, Postgres> {
     type Row = PgRow;
     async fn rows(self, q: Query<'_>) -> Result<Vec<PgRow>> {

@@ -1,6 +1,9 @@
 //! Browser sessions, authorization interactions in progress, and remembered consent.
 
-use crate::{Fields, Result, Store, dispatch, query, storable};
+use verity_core::identity::UserData;
+
+use crate::users::{Spelt, User, data_columns, data_from_row, spelt};
+use crate::{Fields, Result, Store, dispatch, from_json, query, storable};
 
 /// A signed-in browser. `id_hash` is the SHA-256 of the cookie value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +16,17 @@ pub struct Session {
     pub mfa: bool,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+/// A live session with its account, what claims are built from, and the scope sets the
+/// account consented to for one app: what single sign-on decides from, read in one statement.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub session: Session,
+    pub user: User,
+    pub data: UserData,
+    /// Canonical scope sets remembered for the app asked about.
+    pub consents: Vec<String>,
 }
 
 /// An authorization request between its arrival and its code.
@@ -30,6 +44,41 @@ pub struct Interaction {
     pub consented: bool,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+const LIVE_SESSION: &str = "SELECT * FROM sessions WHERE id_hash = $1 AND expires_at > $2";
+const CONSENTS: &str = "SELECT scopes FROM consents WHERE uuid = $1 AND client_id = $2";
+
+/// A live session, its account, the account's claims data and its consents to app `$3`, in
+/// one statement.
+static SIGNED_IN: Spelt = Spelt::new(|| {
+    [false, true].map(|pg| {
+        let consents = if pg {
+            "coalesce(json_agg(scopes), '[]')::text"
+        } else {
+            "json_group_array(scopes)"
+        };
+        format!(
+            "SELECT s.*, u.password_hash AS user_password_hash, u.totp_secret AS user_totp_secret,
+                u.totp_last_step AS user_totp_last_step, u.created_at AS user_created_at, {},
+                (SELECT {consents} FROM consents WHERE uuid = s.uuid AND client_id = $3) AS consents
+             FROM sessions s LEFT JOIN users u ON u.uuid = s.uuid
+             WHERE s.id_hash = $1 AND s.expires_at > $2",
+            data_columns(pg, "s.uuid")
+        )
+    })
+});
+
+fn session_from_row(r: &impl Fields) -> Result<Session> {
+    Ok(Session {
+        id_hash: r.col("id_hash")?,
+        sid: r.col::<Option<String>>("sid")?.unwrap_or_default(),
+        uuid: r.col("uuid")?,
+        auth_time: r.col("auth_time")?,
+        mfa: r.col("mfa")?,
+        created_at: r.col("created_at")?,
+        expires_at: r.col("expires_at")?,
+    })
 }
 
 impl Store {
@@ -57,23 +106,55 @@ impl Store {
             return Ok(None);
         }
         dispatch!(self, pool, {
-            let row = query("SELECT * FROM sessions WHERE id_hash = $1 AND expires_at > $2")
+            let row = query(LIVE_SESSION)
                 .bind(id_hash)
                 .bind(now)
                 .fetch_optional(pool)
                 .await?;
-            row.map(|r| {
-                Ok(Session {
-                    id_hash: r.col("id_hash")?,
-                    sid: r.col::<Option<String>>("sid")?.unwrap_or_default(),
-                    uuid: r.col("uuid")?,
-                    auth_time: r.col("auth_time")?,
-                    mfa: r.col("mfa")?,
-                    created_at: r.col("created_at")?,
-                    expires_at: r.col("expires_at")?,
-                })
-            })
-            .transpose()
+            row.as_ref().map(session_from_row).transpose()
+        })
+    }
+
+    /// A live session with its account and the consents it gave `client_id`, in one statement.
+    /// `None` when there is no live session, or its account is gone.
+    pub async fn find_signed_in(
+        &self,
+        id_hash: &str,
+        now: i64,
+        client_id: &str,
+    ) -> Result<Option<SignedIn>> {
+        if !storable(id_hash) || !storable(client_id) {
+            return Ok(None);
+        }
+        dispatch!(self, pool, {
+            let Some(row) = query(spelt(&SIGNED_IN, pool))
+                .bind(id_hash)
+                .bind(now)
+                .bind(client_id)
+                .fetch_optional(pool)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let session = session_from_row(&row)?;
+            let Some(data) = data_from_row(&row, &session.uuid)? else {
+                return Ok(None);
+            };
+            let user = User {
+                uuid: session.uuid.clone(),
+                email: data.email.clone(),
+                password_hash: row.col("user_password_hash")?,
+                totp_secret: row.col("user_totp_secret")?,
+                totp_last_step: row.col("user_totp_last_step")?,
+                created_at: row.col("user_created_at")?,
+            };
+            let consents = from_json(&row.col::<String>("consents")?)?;
+            Ok(Some(SignedIn {
+                session,
+                user,
+                data,
+                consents,
+            }))
         })
     }
 
@@ -211,7 +292,7 @@ impl Store {
             return Ok(Vec::new());
         }
         dispatch!(self, pool, {
-            let rows = query("SELECT scopes FROM consents WHERE uuid = $1 AND client_id = $2")
+            let rows = query(CONSENTS)
                 .bind(uuid)
                 .bind(client_id)
                 .fetch_all(pool)

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use verity_core::identity::{UserData, Verification};
 
 use crate::{
-    Fields, Result, Store, StoreError, WritePool, conflict_or, dispatch, from_json, query,
-    storable, to_json,
+    Fields, Result, Store, StoreError, WritePool, conflict_or, dispatch, from_json, is_postgres,
+    query, storable, to_json,
 };
 
 /// An account as the sign-in step needs it.
@@ -41,7 +41,7 @@ pub struct VerificationRecord {
     pub decided_at: i64,
 }
 
-fn user_from_row(r: &impl Fields) -> Result<User> {
+pub(crate) fn user_from_row(r: &impl Fields) -> Result<User> {
     Ok(User {
         uuid: r.col("uuid")?,
         email: r.col("email")?,
@@ -138,43 +138,16 @@ impl Store {
             return Ok(None);
         }
         dispatch!(self, pool, {
-            // The three reads see one state of the account (SQLite: one read transaction).
-            let mut snap = pool.snapshot().await?;
-            let Some(row) = query("SELECT * FROM users WHERE uuid = $1")
+            let Some(row) = query(spelt(&USER_AND_DATA, pool))
                 .bind(uuid)
-                .fetch_optional(&mut snap)
+                .fetch_optional(pool)
                 .await?
             else {
                 return Ok(None);
             };
             let user = user_from_row(&row)?;
-            let attrs = query("SELECT handle, value FROM user_attributes WHERE uuid = $1")
-                .bind(uuid)
-                .fetch_all(&mut snap)
-                .await?;
-            let mut attributes = BTreeMap::new();
-            for r in &attrs {
-                let value: String = r.col("value")?;
-                attributes.insert(r.col("handle")?, from_json(&value)?);
-            }
-            let rows = query(VERIFICATIONS).bind(uuid).fetch_all(&mut snap).await?;
-            let verifications = rows
-                .iter()
-                .map(|r| {
-                    let v = verification_from_row(r)?;
-                    Ok(Verification {
-                        group: v.group,
-                        verified: v.verified,
-                        subgroups: v.subgroups,
-                    })
-                })
-                .collect::<Result<_>>()?;
-            let data = UserData {
-                uuid: user.uuid.clone(),
-                email: user.email.clone(),
-                attributes,
-                verifications,
-            };
+            let data = data_from_row(&row, uuid)?
+                .ok_or_else(|| StoreError::Corrupt("an account read without its email".into()))?;
             Ok(Some((user, data)))
         })
     }
@@ -233,3 +206,69 @@ impl Store {
         })
     }
 }
+
+/// Select-list columns that read, beside another row, the claims data of the account whose
+/// uuid is in column `uuid` (joined as `u`: `LEFT JOIN users u ON u.uuid = <uuid>`), so that one
+/// statement (one round trip on PostgreSQL) reads both. Attributes and verifications come back
+/// as JSON arrays; [`data_from_row`] reads them.
+pub(crate) fn data_columns(postgres: bool, uuid: &str) -> String {
+    let (agg, empty) = if postgres {
+        ("coalesce(json_agg(json_build_array", "), '[]')::text")
+    } else {
+        ("json_group_array(json_array", ")")
+    };
+    format!(
+        "u.email AS data_email,
+         (SELECT {agg}(handle, value){empty} FROM user_attributes WHERE uuid = {uuid}) AS data_attributes,
+         (SELECT {agg}(grp, verified, subgroups){empty} FROM verifications WHERE uuid = {uuid}) AS data_verifications"
+    )
+}
+
+/// The SQL of a statement for SQLite (`[0]`) and PostgreSQL (`[1]`), built once.
+pub(crate) type Spelt = std::sync::LazyLock<[String; 2]>;
+
+/// The statement of `spelt` for the backend of `pool`.
+pub(crate) fn spelt<P: WritePool>(spelt: &'static Spelt, pool: &P) -> &'static str {
+    &spelt[usize::from(is_postgres(pool))]
+}
+
+/// The claims data read by [`data_columns`] for account `uuid`; `None` when no such account.
+pub(crate) fn data_from_row(r: &impl Fields, uuid: &str) -> Result<Option<UserData>> {
+    let Some(email) = r.col::<Option<String>>("data_email")? else {
+        return Ok(None);
+    };
+    let pairs: Vec<(String, String)> = from_json(&r.col::<String>("data_attributes")?)?;
+    let mut attributes = BTreeMap::new();
+    for (handle, value) in pairs {
+        attributes.insert(handle, from_json(&value)?);
+    }
+    let rows: Vec<(String, serde_json::Value, String)> =
+        from_json(&r.col::<String>("data_verifications")?)?;
+    let mut verifications = rows
+        .into_iter()
+        .map(|(group, verified, subgroups)| {
+            Ok(Verification {
+                group,
+                // A boolean on PostgreSQL, 0 or 1 on SQLite.
+                verified: verified.as_bool().unwrap_or(verified.as_i64() == Some(1)),
+                subgroups: from_json(&subgroups)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    verifications.sort_by(|a, b| a.group.cmp(&b.group));
+    Ok(Some(UserData {
+        uuid: uuid.to_owned(),
+        email,
+        attributes,
+        verifications,
+    }))
+}
+
+static USER_AND_DATA: Spelt = Spelt::new(|| {
+    [false, true].map(|pg| {
+        format!(
+            "SELECT u.*, {} FROM users u WHERE u.uuid = $1",
+            data_columns(pg, "u.uuid")
+        )
+    })
+});

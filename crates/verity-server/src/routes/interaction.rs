@@ -243,17 +243,18 @@ async fn advance(
     fresh: bool,
 ) -> Result<Response, PageError> {
     let now = state.now();
-    let session = current_session(state, headers, &ix).await?;
-    let (user, data) = match &session {
-        Some(s) => match state.store.find_user_and_data(&s.uuid).await? {
-            Some((u, d)) => (Some(u), Some(d)),
-            None => (None, None),
-        },
-        None => (None, None),
+    // The session, its account and its consents to this app, read at once.
+    let signed_in = match cookie(headers, SESSION_COOKIE).filter(|c| is_token_shaped(c)) {
+        Some(raw) => state
+            .store
+            .find_signed_in(&token_hash(raw), now, &app.client_id)
+            .await?
+            .filter(|s| ix.uuid.as_ref().is_none_or(|u| *u == s.session.uuid)),
+        None => None,
     };
-    let (session, user, data) = match (session, user, data) {
-        (Some(s), Some(u), Some(d)) => (Some(s), Some(u), Some(d)),
-        _ => (None, None, None),
+    let (session, user, data, consents) = match signed_in {
+        Some(s) => (Some(s.session), Some(s.user), Some(s.data), s.consents),
+        None => (None, None, None, Vec::new()),
     };
     let policies = state.policies_for(req.scope.iter());
     let empty = UserData::default();
@@ -262,9 +263,7 @@ async fn advance(
     let first_party = app.client_id == crate::routes::account::ACCOUNT_CLIENT_ID;
     let consent_remembered = match &session {
         Some(_) if first_party => true,
-        Some(s) => req
-            .scope
-            .covered_by_any(&state.store.find_consents(&s.uuid, &app.client_id).await?),
+        Some(_) => req.scope.covered_by_any(&consents),
         None => false,
     };
     let facts = Facts {

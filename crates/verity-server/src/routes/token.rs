@@ -11,13 +11,12 @@ use serde_json::json;
 use verity_core::authorize::Params;
 use verity_core::claims::{self, Authentication, Issue};
 use verity_core::grant::{CodeBinding, GrantError, Presented, check_code, refresh_scopes};
-use verity_core::identity::{AuthFacts, Family};
+use verity_core::identity::{AuthFacts, Family, UserData};
 use verity_core::keys::{Alg, at_hash};
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_proto::error::ErrorCode;
 use verity_proto::token::TokenResponse;
 use verity_store::apps::App;
-use verity_store::audit::AuditEvent;
 use verity_store::grants::{TakeCode, Token, TokenKind};
 use verity_store::lifecycle::Rotate;
 
@@ -78,25 +77,14 @@ async fn authorization_code(
     if !is_token_shaped(code) {
         return Err(ApiError::invalid_grant("the code is invalid"));
     }
-    let code = match state.store.take_code(&token_hash(code), now).await? {
-        TakeCode::Fresh(c) => c,
-        TakeCode::Replayed(c) => {
-            // RFC 6749 4.1.2 / RFC 9700 4.5: a replayed code revokes what it produced.
-            let revoked = state.store.revoke_grant(&c.code_hash, now).await?;
-            tracing::warn!(client_id = %app.client_id, revoked, "authorization code replayed; its tokens are revoked");
-            state
-                .audit(
-                    "code.replayed",
-                    Some(&c.uuid),
-                    Some(&app.client_id),
-                    headers,
-                    json!({"revoked": revoked}),
-                )
-                .await;
-            return Err(ApiError::invalid_grant("the code was already used"));
-        }
-        TakeCode::Unknown => return Err(ApiError::invalid_grant("the code is invalid")),
+    let hash = token_hash(code);
+    let Some(found) = state.store.find_code_and_user(&hash).await? else {
+        return Err(ApiError::invalid_grant("the code is invalid"));
     };
+    if found.used {
+        return Err(replayed(state, app, &hash, now, headers).await);
+    }
+    let code = found.code;
     let binding = CodeBinding {
         client_id: &code.client_id,
         redirect_uri: &code.redirect_uri,
@@ -110,7 +98,16 @@ async fn authorization_code(
         code_verifier: params.get("code_verifier"),
         now,
     };
-    check_code(&binding, &presented).map_err(grant_error)?;
+    if let Err(e) = check_code(&binding, &presented) {
+        // A failed presentation still consumes the code: it is never redeemable afterwards.
+        if let TakeCode::Replayed(_) = state.store.take_code(&hash, now).await? {
+            return Err(replayed(state, app, &hash, now, headers).await);
+        }
+        return Err(grant_error(e));
+    }
+    let user = found
+        .user
+        .ok_or_else(|| ApiError::invalid_grant("the account no longer exists"))?;
     let grant = Grant {
         grant_id: &code.code_hash,
         uuid: &code.uuid,
@@ -129,19 +126,57 @@ async fn authorization_code(
         headers,
         json!({"grant": "authorization_code"}),
     );
-    let response = issue(state, app, &grant, now, &audit).await?;
-    state.audited(&audit);
-    // A replay that raced this redemption may have revoked the grant before these tokens were
-    // committed: the replay marked the code, so revoke them now. This redemption still answers
-    // (it was the one that consumed the code; exactly one redemption is ever issued tokens), but
-    // what it answers is already revoked, as RFC 9700 4.1.3 asks of a replayed code's tokens.
-    if state.store.find_code_replayed(&code.code_hash).await? {
-        state
-            .store
-            .revoke_grant(&code.code_hash, state.now())
-            .await?;
+    let access = new_token();
+    let refresh = app.refresh_tokens.then(new_token);
+    let tokens = token_rows(app, &grant, now, &access, refresh.as_deref());
+    // Signed before the code is consumed, so that the write transaction holds no signature;
+    // the code is consumed together with storing the tokens, so that a replay which finds it
+    // used finds (and revokes) its tokens too: exactly one presentation is issued tokens.
+    let response = respond_with(state, app, &grant, &user, now, access, refresh).await?;
+    if !state
+        .store
+        .redeem_code(&hash, now, &tokens, Some(&audit))
+        .await?
+    {
+        // Another presentation consumed the code since it was read.
+        return Err(replayed(state, app, &hash, now, headers).await);
     }
+    state.audited(&audit);
     Ok(response)
+}
+
+/// RFC 6749 4.1.2 / RFC 9700 4.5: a code presented after its first use. The replay is marked,
+/// and the tokens the code produced are revoked.
+async fn replayed(
+    state: &AppState,
+    app: &App,
+    code_hash: &str,
+    now: i64,
+    headers: &HeaderMap,
+) -> ApiError {
+    let marked = match state.store.take_code(code_hash, now).await {
+        Ok(TakeCode::Replayed(c)) => c,
+        // Gone (purged), or consumed by this very call: refused, and spent either way.
+        Ok(TakeCode::Fresh(_) | TakeCode::Unknown) => {
+            return ApiError::invalid_grant("the code is invalid");
+        }
+        Err(e) => return e.into(),
+    };
+    let revoked = match state.store.revoke_grant(code_hash, now).await {
+        Ok(n) => n,
+        Err(e) => return e.into(),
+    };
+    tracing::warn!(client_id = %app.client_id, revoked, "authorization code replayed; its tokens are revoked");
+    state
+        .audit(
+            "code.replayed",
+            Some(&marked.uuid),
+            Some(&app.client_id),
+            headers,
+            json!({"revoked": revoked}),
+        )
+        .await;
+    ApiError::invalid_grant("the code was already used")
 }
 
 /// RFC 6749 6 / RFC 9700 4.14: refresh with rotation. The presented token is consumed atomically
@@ -161,11 +196,11 @@ async fn refresh_token(
         return Err(ApiError::invalid_grant("the refresh token is invalid"));
     }
     let hash = token_hash(raw);
-    let current = state
+    let (current, user) = state
         .store
-        .find_token(&hash)
+        .find_token_and_user(&hash)
         .await?
-        .filter(|t| t.kind == TokenKind::Refresh)
+        .filter(|(t, _)| t.kind == TokenKind::Refresh)
         .ok_or_else(|| ApiError::invalid_grant("the refresh token is invalid"))?;
     if current.client_id != app.client_id {
         return Err(ApiError::invalid_grant(
@@ -182,15 +217,13 @@ async fn refresh_token(
     }
     let scopes =
         refresh_scopes(&current.scopes, &app.policies, params.get("scope")).map_err(grant_error)?;
-    if state.store.find_user(&current.uuid).await?.is_none() {
-        return Err(ApiError::invalid_grant("the account no longer exists"));
-    }
+    let user = user.ok_or_else(|| ApiError::invalid_grant("the account no longer exists"))?;
     let access = new_token();
     let refresh = new_token();
     let grant = Grant::from_token(&current, &scopes);
     let tokens = token_rows(app, &grant, now, &access, Some(&refresh));
     // The answer is made before the rotation commits, so that it can be kept (sealed) with it.
-    let response = respond_with(state, app, &grant, now, access, Some(refresh)).await?;
+    let response = respond_with(state, app, &grant, &user, now, access, Some(refresh)).await?;
     let window = state.settings.refresh_retry_window;
     let sealed = if window > 0 {
         let json = serde_json::to_vec(&response)
@@ -333,39 +366,18 @@ fn token_rows(
     rows
 }
 
-/// Stores new tokens for a code (committed before the answer) and builds the answer.
-/// Stores the tokens of a grant with the audit row that records them (one transaction), then
-/// answers them.
-async fn issue(
-    state: &AppState,
-    app: &App,
-    g: &Grant<'_>,
-    now: i64,
-    audit: &AuditEvent,
-) -> Result<TokenResponse, ApiError> {
-    let access = new_token();
-    let refresh = app.refresh_tokens.then(new_token);
-    state
-        .store
-        .insert_tokens_audited(
-            &token_rows(app, g, now, &access, refresh.as_deref()),
-            Some(audit),
-        )
-        .await?;
-    respond_with(state, app, g, now, access, refresh).await
-}
-
 /// The token response, with an ID token when `openid` was granted.
 async fn respond_with(
     state: &AppState,
     app: &App,
     g: &Grant<'_>,
+    user: &UserData,
     now: i64,
     access: String,
     refresh: Option<String>,
 ) -> Result<TokenResponse, ApiError> {
     let id_token = if g.scopes.iter().any(|s| s == "openid") {
-        Some(id_token(state, app, g, &access, now).await?)
+        Some(id_token(state, app, g, user, &access, now).await?)
     } else {
         None
     };
@@ -411,17 +423,13 @@ async fn id_token(
     state: &AppState,
     app: &App,
     g: &Grant<'_>,
+    user: &UserData,
     access: &str,
     now: i64,
 ) -> Result<String, ApiError> {
-    let user = state
-        .store
-        .find_user_data(g.uuid)
-        .await?
-        .ok_or_else(|| ApiError::invalid_grant("the account no longer exists"))?;
     let auth = AuthFacts { mfa: g.mfa };
     let policies = state.policies_for(g.scopes.iter().map(String::as_str));
-    let attributes = claims::attribute_claims(&policies, family(app), &user, auth);
+    let attributes = claims::attribute_claims(&policies, family(app), user, auth);
     let claims = claims::id_token(
         &Issue {
             issuer: &state.issuer,
@@ -429,7 +437,7 @@ async fn id_token(
             now,
             ttl: app.access_ttl,
         },
-        &user,
+        user,
         &Authentication {
             auth_time: g.auth_time,
             nonce: g.nonce,

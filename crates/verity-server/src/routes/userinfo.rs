@@ -66,11 +66,13 @@ async fn bearer(
         return Err(ApiError::invalid_token("the access token is invalid"));
     }
     let now = state.now();
-    let token = state
+    let (token, user) = state
         .store
-        .find_token(&token_hash(&raw))
+        .find_token_and_user(&token_hash(&raw))
         .await?
-        .filter(|t| t.kind == TokenKind::Access && t.revoked_at.is_none() && now < t.expires_at)
+        .filter(|(t, _)| {
+            t.kind == TokenKind::Access && t.revoked_at.is_none() && now < t.expires_at
+        })
         .ok_or_else(|| {
             ApiError::invalid_token("the access token is invalid, expired or revoked")
         })?;
@@ -81,11 +83,7 @@ async fn bearer(
         .ok_or_else(|| {
             ApiError::invalid_token("the access token is invalid, expired or revoked")
         })?;
-    let user = state
-        .store
-        .find_user_data(&token.uuid)
-        .await?
-        .ok_or_else(|| ApiError::invalid_token("the account no longer exists"))?;
+    let user = user.ok_or_else(|| ApiError::invalid_token("the account no longer exists"))?;
     Ok(Bearer { token, app, user })
 }
 

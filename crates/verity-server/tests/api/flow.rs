@@ -260,19 +260,28 @@ async fn public_app_uses_pkce_and_the_verifier_is_checked() {
             ("code_verifier", v.to_owned()),
         ]
     };
-    let bad = form("wrong-verifier-wrong-verifier-wrong-verifier-1234");
-    let resp = app
-        .http
-        .post(app.url("/oauth/token"))
-        .form(&bad)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["error"], "invalid_grant");
+    let refused = |form: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let resp = app
+                .http
+                .post(app.url("/oauth/token"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(body["error"], "invalid_grant");
+        }
+    };
+    refused(form("wrong-verifier-wrong-verifier-wrong-verifier-1234")).await;
+    // The failed attempt consumed the code: the right verifier is too late for it.
+    let mut late = form("");
+    late[4].1 = verifier.clone();
+    refused(late).await;
 
-    // The failed attempt consumed the code: a new flow, then the right verifier.
+    // A new flow, then the right verifier.
     let (cb, _) = app
         .journey(
             &new_browser(),

@@ -5,7 +5,9 @@ use verity_store::audit::AuditEvent;
 use verity_store::grants::{Code, TakeCode, Token, TokenKind};
 use verity_store::lifecycle::Rotate;
 
-use crate::harness::{NOW, code, token};
+use verity_store::users::VerificationRecord;
+
+use crate::harness::{NOW, code, token, user};
 
 /// A code is taken once: `Fresh` with every field as stored, then `Replayed` (and marked as
 /// replayed) on every later presentation; an unknown code is `Unknown` and never marked.
@@ -225,7 +227,166 @@ async fn tokens_with_their_audit_row(store: &Store) {
     assert_eq!(events, vec!["token.refreshed", "token.issued"]);
 }
 
+/// Redemption reads a code with its account without consuming it, then consumes it together
+/// with storing the tokens and their audit row: once. A second redemption, or one of an unknown
+/// code, writes nothing; a batch that fails leaves the code unconsumed.
+async fn redeem_code_once(store: &Store) {
+    user(store, "u-1", "alice@example.com").await;
+    store
+        .upsert_verification(
+            "u-1",
+            &VerificationRecord {
+                group: "identity".into(),
+                verified: true,
+                subgroups: vec![],
+                method: "document".into(),
+                decided_by: "admin@example.com".into(),
+                decided_at: NOW,
+            },
+        )
+        .await
+        .unwrap();
+    let c = code("code-1", "c-1", "u-1");
+    store.insert_code(&c).await.unwrap();
+    store
+        .insert_code(&code("code-orphan", "c-1", "u-none"))
+        .await
+        .unwrap();
+    let event = |name: &str| AuditEvent {
+        at: NOW,
+        event: name.into(),
+        uuid: Some("u-1".into()),
+        client_id: Some("c-1".into()),
+        address: None,
+        request_id: None,
+        detail: serde_json::json!({}),
+    };
+
+    let found = store.find_code_and_user("code-1").await.unwrap().unwrap();
+    assert_eq!(found.code, c);
+    assert!(!found.used);
+    assert_eq!(found.user, store.find_user_data("u-1").await.unwrap());
+    assert!(found.user.unwrap().is_verified("identity"));
+    let orphan = store
+        .find_code_and_user("code-orphan")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(orphan.user.is_none());
+    assert!(
+        store
+            .find_code_and_user("code-none")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A failing batch (a token that exists already) rolls the consumption back.
+    let existing = token("at-0", TokenKind::Access, "grant-0", "c-1");
+    store
+        .insert_tokens(std::slice::from_ref(&existing))
+        .await
+        .unwrap();
+    let fresh = token("at-1", TokenKind::Access, "code-1", "c-1");
+    store
+        .redeem_code(
+            "code-1",
+            NOW + 1,
+            &[fresh.clone(), existing],
+            Some(&event("x")),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        !store
+            .find_code_and_user("code-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .used
+    );
+    assert_eq!(store.find_token("at-1").await.unwrap(), None);
+
+    let refresh = token("rt-1", TokenKind::Refresh, "code-1", "c-1");
+    assert!(
+        store
+            .redeem_code(
+                "code-1",
+                NOW + 1,
+                &[fresh.clone(), refresh.clone()],
+                Some(&event("token.issued"))
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.find_token("at-1").await.unwrap(), Some(fresh));
+    assert_eq!(store.find_token("rt-1").await.unwrap(), Some(refresh));
+    assert_eq!(
+        store.find_audit(Some("c-1"), None, 10).await.unwrap(),
+        vec![event("token.issued")]
+    );
+    assert!(
+        store
+            .find_code_and_user("code-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .used
+    );
+
+    // Once only: the second redemption and an unknown code write nothing.
+    let again = token("at-2", TokenKind::Access, "code-1", "c-1");
+    for hash in ["code-1", "code-none"] {
+        assert!(
+            !store
+                .redeem_code(
+                    hash,
+                    NOW + 2,
+                    std::slice::from_ref(&again),
+                    Some(&event("again"))
+                )
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(store.find_token("at-2").await.unwrap(), None);
+    assert_eq!(
+        store.find_audit(Some("c-1"), None, 10).await.unwrap().len(),
+        1
+    );
+    // The consumed code is a replay for `take_code`.
+    assert!(matches!(
+        store.take_code("code-1", NOW + 3).await.unwrap(),
+        TakeCode::Replayed(_)
+    ));
+}
+
+/// A token read with its account's claims data; `None` for the data once the account is gone.
+async fn token_and_user_at_once(store: &Store) {
+    user(store, "u-1", "alice@example.com").await;
+    let mine = token("at-1", TokenKind::Access, "grant-1", "c-1");
+    let orphan = Token {
+        uuid: "u-none".into(),
+        ..token("at-2", TokenKind::Access, "grant-2", "c-1")
+    };
+    store
+        .insert_tokens(&[mine.clone(), orphan.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_token_and_user("at-1").await.unwrap(),
+        Some((mine, store.find_user_data("u-1").await.unwrap()))
+    );
+    assert_eq!(
+        store.find_token_and_user("at-2").await.unwrap(),
+        Some((orphan, None))
+    );
+    assert_eq!(store.find_token_and_user("at-none").await.unwrap(), None);
+}
+
 on_each_backend!(
+    redeem_code_once,
+    token_and_user_at_once,
     tokens_with_their_audit_row,
     take_code_once,
     tokens_round_trip,

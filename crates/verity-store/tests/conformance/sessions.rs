@@ -160,4 +160,79 @@ async fn consents(store: &Store) {
     assert_eq!(store.find_user_consents("u-1").await.unwrap().len(), 1);
 }
 
-on_each_backend!(session_lifecycle, interaction_lifecycle, consents);
+/// Single sign-on's one read: a live session with its account, the account's claims data and
+/// the scope sets it consented to for the app asked about (not another app's, not another
+/// user's); nothing for an expired or unknown session (a session's account cannot be deleted
+/// from under it: the foreign key removes the session with it).
+async fn signed_in_at_once(store: &Store) {
+    org(store, "o-1", "Org").await;
+    app(store, "c-a", "o-1", "Alpha").await;
+    app(store, "c-b", "o-1", "Bravo").await;
+    let alice = user(store, "u-1", "alice@example.com").await;
+    user(store, "u-2", "bob@example.com").await;
+    let s = session("id-hash-1", "sid-1", "u-1", NOW + 3600);
+    store.insert_session(&s).await.unwrap();
+    for (uuid, client, scopes) in [
+        ("u-1", "c-a", "openid"),
+        ("u-1", "c-a", "email openid"),
+        ("u-1", "c-b", "openid profile"),
+        ("u-2", "c-a", "openid phone"),
+    ] {
+        store
+            .insert_consent(uuid, client, scopes, NOW)
+            .await
+            .unwrap();
+    }
+
+    let found = store
+        .find_signed_in("id-hash-1", NOW, "c-a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.session, s);
+    assert_eq!(found.user.email, alice.email);
+    assert_eq!(found.user.password_hash, alice.password_hash);
+    assert_eq!(found.data.uuid, "u-1");
+    assert_eq!(
+        found.data,
+        store.find_user_data("u-1").await.unwrap().unwrap()
+    );
+    let mut consents = found.consents;
+    consents.sort();
+    assert_eq!(consents, vec!["email openid", "openid"]);
+
+    let other_app = store
+        .find_signed_in("id-hash-1", NOW, "c-b")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other_app.consents, vec!["openid profile"]);
+    let none_given = store
+        .find_signed_in("id-hash-1", NOW, "c-none")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(none_given.consents.is_empty());
+
+    assert!(
+        store
+            .find_signed_in("id-hash-1", NOW + 3600, "c-a")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_signed_in("id-hash-none", NOW, "c-a")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+on_each_backend!(
+    session_lifecycle,
+    interaction_lifecycle,
+    consents,
+    signed_in_at_once
+);

@@ -129,6 +129,15 @@ async fn duplicate_users_conflict(store: &Store) {
     assert!(data.attributes.is_empty());
 }
 
+/// The verifications in u-1's claims data: (group, verified, subgroups).
+async fn claimed_groups(store: &Store) -> Vec<(String, bool, Vec<String>)> {
+    let data = store.find_user_data("u-1").await.unwrap().unwrap();
+    data.verifications
+        .into_iter()
+        .map(|v| (v.group, v.verified, v.subgroups))
+        .collect()
+}
+
 /// Verifications come back ordered by group with their provenance; a second decision on a group
 /// replaces the first; other users' are separate.
 async fn verifications_upsert(store: &Store) {
@@ -141,6 +150,14 @@ async fn verifications_upsert(store: &Store) {
     assert_eq!(
         store.find_verifications("u-1").await.unwrap(),
         vec![identity.clone(), military]
+    );
+    // The claims data carries the same verifications, in the same order, a `false` kept.
+    assert_eq!(
+        claimed_groups(store).await,
+        vec![
+            ("identity".into(), true, vec!["ial2".into(), "aal2".into()]),
+            ("military".into(), false, vec![]),
+        ]
     );
 
     let decided = VerificationRecord {
@@ -159,17 +176,11 @@ async fn verifications_upsert(store: &Store) {
     assert!(store.find_verifications("u-2").await.unwrap().is_empty());
     assert!(store.find_verifications("u-none").await.unwrap().is_empty());
 
-    let data = store.find_user_data("u-1").await.unwrap().unwrap();
-    let groups: Vec<_> = data
-        .verifications
-        .iter()
-        .map(|v| (v.group.as_str(), v.verified, v.subgroups.clone()))
-        .collect();
     assert_eq!(
-        groups,
+        claimed_groups(store).await,
         vec![
-            ("identity", true, vec!["ial2".to_owned(), "aal2".to_owned()]),
-            ("military", true, vec!["veteran".to_owned()]),
+            ("identity".into(), true, vec!["ial2".into(), "aal2".into()]),
+            ("military".into(), true, vec!["veteran".into()]),
         ]
     );
 }
