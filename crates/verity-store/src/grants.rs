@@ -3,7 +3,8 @@
 use verity_core::identity::UserData;
 
 use crate::audit::{AuditEvent, insert_audit_on};
-use crate::users::{Spelt, data_columns, data_from_row, spelt};
+use crate::query::{Spelt, spelt};
+use crate::users::{data_columns, data_from_row};
 use crate::{Fields, Result, Store, WritePool, dispatch, from_json, query, storable, to_json};
 
 /// A code with its account's claims data, in one statement.
@@ -281,25 +282,12 @@ impl Store {
         })
     }
 
-    /// Stores the tokens of one issuance in one transaction: committed before the client sees them.
+    /// Stores the tokens of one issuance in one transaction (all or none).
     pub async fn insert_tokens(&self, tokens: &[Token]) -> Result<()> {
-        self.insert_tokens_audited(tokens, None).await
-    }
-
-    /// [`Store::insert_tokens`] with the audit row that records the issuance, in the same
-    /// transaction (both or neither).
-    pub async fn insert_tokens_audited(
-        &self,
-        tokens: &[Token],
-        audit: Option<&AuditEvent>,
-    ) -> Result<()> {
         dispatch!(self, pool, {
             let mut tx = pool.begin_write().await?;
             for t in tokens {
                 insert_token!(&mut tx, t)?;
-            }
-            if let Some(e) = audit {
-                insert_audit_on(&mut tx, e).await?;
             }
             tx.commit().await?;
             Ok(())

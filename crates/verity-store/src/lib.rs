@@ -158,11 +158,6 @@ pub(crate) trait WritePool {
     const POSTGRES: bool;
 }
 
-/// [`WritePool::POSTGRES`] of a pool value.
-pub(crate) fn is_postgres<P: WritePool>(_: &P) -> bool {
-    P::POSTGRES
-}
-
 /// [`WritePool::FOR_UPDATE`] of a pool value.
 pub(crate) fn for_update<P: WritePool>(_: &P) -> &'static str {
     P::FOR_UPDATE

@@ -10,7 +10,7 @@ use sqlx::postgres::{PgArguments, PgPool, PgRow};
 use sqlx::{Postgres, Transaction};
 
 use crate::lite::{LitePool, LiteRow, LiteTx};
-use crate::{Fields, Result, StoreError};
+use crate::{Fields, Result, StoreError, WritePool};
 
 /// A bound argument. Nulls keep their type: PostgreSQL checks it.
 #[derive(Debug, Clone)]
@@ -33,6 +33,14 @@ pub(crate) fn query<'q>(sql: impl Into<Cow<'q, str>>) -> Query<'q> {
         sql: sql.into(),
         args: Vec::new(),
     }
+}
+
+/// The SQL of a statement spelt for SQLite (`[0]`) and PostgreSQL (`[1]`), built once.
+pub(crate) type Spelt = std::sync::LazyLock<[String; 2]>;
+
+/// The statement of `spelt` for the backend of `pool`.
+pub(crate) fn spelt<P: WritePool>(spelt: &'static Spelt, _: &P) -> &'static str {
+    &spelt[usize::from(P::POSTGRES)]
 }
 
 /// Rows written by a statement.

@@ -2,7 +2,8 @@
 
 use verity_core::identity::UserData;
 
-use crate::users::{Spelt, User, data_columns, data_from_row, spelt};
+use crate::query::{Spelt, spelt};
+use crate::users::{User, data_columns, data_from_row};
 use crate::{Fields, Result, Store, dispatch, from_json, query, storable};
 
 /// A signed-in browser. `id_hash` is the SHA-256 of the cookie value.

@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use verity_core::identity::{UserData, Verification};
 
+use crate::query::{Spelt, spelt};
 use crate::{
-    Fields, Result, Store, StoreError, WritePool, conflict_or, dispatch, from_json, is_postgres,
-    query, storable, to_json,
+    Fields, Result, Store, StoreError, WritePool, conflict_or, dispatch, from_json, query,
+    storable, to_json,
 };
 
 /// An account as the sign-in step needs it.
@@ -222,14 +223,6 @@ pub(crate) fn data_columns(postgres: bool, uuid: &str) -> String {
          (SELECT {agg}(handle, value){empty} FROM user_attributes WHERE uuid = {uuid}) AS data_attributes,
          (SELECT {agg}(grp, verified, subgroups){empty} FROM verifications WHERE uuid = {uuid}) AS data_verifications"
     )
-}
-
-/// The SQL of a statement for SQLite (`[0]`) and PostgreSQL (`[1]`), built once.
-pub(crate) type Spelt = std::sync::LazyLock<[String; 2]>;
-
-/// The statement of `spelt` for the backend of `pool`.
-pub(crate) fn spelt<P: WritePool>(spelt: &'static Spelt, pool: &P) -> &'static str {
-    &spelt[usize::from(is_postgres(pool))]
 }
 
 /// The claims data read by [`data_columns`] for account `uuid`; `None` when no such account.

@@ -25,7 +25,7 @@ use verity_store::users::User;
 
 use crate::error::PageError;
 use crate::extract::{BodyKind, body_params, cookie, query_params, set_cookie};
-use crate::routes::interaction::SESSION_COOKIE;
+use crate::routes::interaction::session_cookie;
 pub use crate::routes::{see_other, with_cookie};
 use crate::state::AppState;
 
@@ -56,7 +56,7 @@ pub async fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(Session, User)>, PageError> {
-    let Some(raw) = cookie(headers, SESSION_COOKIE).filter(|c| is_token_shaped(c)) else {
+    let Some(raw) = session_cookie(headers) else {
         return Ok(None);
     };
     let Some(session) = state

@@ -30,6 +30,11 @@ use crate::state::AppState;
 
 pub const BROWSER_COOKIE: &str = "verity_browser";
 pub const SESSION_COOKIE: &str = "verity_session";
+
+/// The session cookie's value, when it has the shape of one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, SESSION_COOKIE).filter(|c| is_token_shaped(c))
+}
 const BROWSER_COOKIE_AGE: i64 = 400 * 24 * 3600;
 
 pub fn router() -> Router<AppState> {
@@ -202,14 +207,20 @@ async fn current_session(
     headers: &HeaderMap,
     ix: &Interaction,
 ) -> Result<Option<Session>, PageError> {
-    let Some(raw) = cookie(headers, SESSION_COOKIE).filter(|c| is_token_shaped(c)) else {
+    let Some(raw) = session_cookie(headers) else {
         return Ok(None);
     };
     let session = state
         .store
         .find_session(&token_hash(raw), state.now())
         .await?;
-    Ok(session.filter(|s| ix.uuid.as_ref().is_none_or(|u| *u == s.uuid)))
+    Ok(session.filter(|s| fits(ix, &s.uuid)))
+}
+
+/// Whether a session of account `uuid` may continue the interaction: it is the account that
+/// signed in here, or none did yet.
+fn fits(ix: &Interaction, uuid: &str) -> bool {
+    ix.uuid.as_deref().is_none_or(|u| u == uuid)
 }
 
 /// GET: show the current step (or finish).
@@ -244,12 +255,12 @@ async fn advance(
 ) -> Result<Response, PageError> {
     let now = state.now();
     // The session, its account and its consents to this app, read at once.
-    let signed_in = match cookie(headers, SESSION_COOKIE).filter(|c| is_token_shaped(c)) {
+    let signed_in = match session_cookie(headers) {
         Some(raw) => state
             .store
             .find_signed_in(&token_hash(raw), now, &app.client_id)
             .await?
-            .filter(|s| ix.uuid.as_ref().is_none_or(|u| *u == s.session.uuid)),
+            .filter(|s| fits(&ix, &s.session.uuid)),
         None => None,
     };
     let (session, user, data, consents) = match signed_in {
@@ -477,7 +488,7 @@ async fn sign_in(
     user: &User,
 ) -> Result<Response, PageError> {
     let now = state.now();
-    if let Some(old) = cookie(headers, SESSION_COOKIE).filter(|c| is_token_shaped(c)) {
+    if let Some(old) = session_cookie(headers) {
         state.store.delete_session(&token_hash(old)).await?;
     }
     let sid = new_token();

@@ -11,11 +11,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use verity_core::jose::Jws;
-use verity_core::secret::{is_token_shaped, token_hash};
+use verity_core::secret::token_hash;
 
 use crate::error::PageError;
-use crate::extract::{BodyKind, body_kind, body_params, cookie, query_params, set_cookie};
-use crate::routes::interaction::SESSION_COOKIE;
+use crate::extract::{BodyKind, body_kind, body_params, query_params, set_cookie};
+use crate::routes::interaction::{SESSION_COOKIE, session_cookie};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -92,7 +92,7 @@ async fn logout(
 
     // End the session in this browser, whatever happens to the redirect.
     let mut ended = None;
-    if let Some(raw) = cookie(headers, SESSION_COOKIE).filter(|c| is_token_shaped(c)) {
+    if let Some(raw) = session_cookie(headers) {
         let hash = token_hash(raw);
         if let Some(s) = state.store.find_session(&hash, state.now()).await? {
             state.store.delete_session(&hash).await?;

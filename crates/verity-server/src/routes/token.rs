@@ -75,14 +75,14 @@ async fn authorization_code(
         .get("redirect_uri")
         .ok_or_else(|| ApiError::invalid_request("redirect_uri is missing"))?;
     if !is_token_shaped(code) {
-        return Err(ApiError::invalid_grant("the code is invalid"));
+        return Err(invalid_code());
     }
     let hash = token_hash(code);
     let Some(found) = state.store.find_code_and_user(&hash).await? else {
-        return Err(ApiError::invalid_grant("the code is invalid"));
+        return Err(invalid_code());
     };
     if found.used {
-        return Err(replayed(state, app, &hash, now, headers).await);
+        return Err(spend(state, app, &hash, now, headers, invalid_code()).await?);
     }
     let code = found.code;
     let binding = CodeBinding {
@@ -100,10 +100,7 @@ async fn authorization_code(
     };
     if let Err(e) = check_code(&binding, &presented) {
         // A failed presentation still consumes the code: it is never redeemable afterwards.
-        if let TakeCode::Replayed(_) = state.store.take_code(&hash, now).await? {
-            return Err(replayed(state, app, &hash, now, headers).await);
-        }
-        return Err(grant_error(e));
+        return Err(spend(state, app, &hash, now, headers, grant_error(e)).await?);
     }
     let user = found
         .user
@@ -139,44 +136,42 @@ async fn authorization_code(
         .await?
     {
         // Another presentation consumed the code since it was read.
-        return Err(replayed(state, app, &hash, now, headers).await);
+        return Err(spend(state, app, &hash, now, headers, invalid_code()).await?);
     }
     state.audited(&audit);
     Ok(response)
 }
 
-/// RFC 6749 4.1.2 / RFC 9700 4.5: a code presented after its first use. The replay is marked,
-/// and the tokens the code produced are revoked.
-async fn replayed(
+fn invalid_code() -> ApiError {
+    ApiError::invalid_grant("the code is invalid")
+}
+
+/// Spends a code that is refused, and answers `refusal` if this was its first use. If it was
+/// used already, this is a replay (RFC 6749 4.1.2 / RFC 9700 4.5): it is marked, the tokens the
+/// code produced are revoked, and the answer says the code was used.
+async fn spend(
     state: &AppState,
     app: &App,
     code_hash: &str,
     now: i64,
     headers: &HeaderMap,
-) -> ApiError {
-    let marked = match state.store.take_code(code_hash, now).await {
-        Ok(TakeCode::Replayed(c)) => c,
-        // Gone (purged), or consumed by this very call: refused, and spent either way.
-        Ok(TakeCode::Fresh(_) | TakeCode::Unknown) => {
-            return ApiError::invalid_grant("the code is invalid");
-        }
-        Err(e) => return e.into(),
+    refusal: ApiError,
+) -> Result<ApiError, ApiError> {
+    let TakeCode::Replayed(code) = state.store.take_code(code_hash, now).await? else {
+        return Ok(refusal);
     };
-    let revoked = match state.store.revoke_grant(code_hash, now).await {
-        Ok(n) => n,
-        Err(e) => return e.into(),
-    };
+    let revoked = state.store.revoke_grant(code_hash, now).await?;
     tracing::warn!(client_id = %app.client_id, revoked, "authorization code replayed; its tokens are revoked");
     state
         .audit(
             "code.replayed",
-            Some(&marked.uuid),
+            Some(&code.uuid),
             Some(&app.client_id),
             headers,
             json!({"revoked": revoked}),
         )
         .await;
-    ApiError::invalid_grant("the code was already used")
+    Ok(ApiError::invalid_grant("the code was already used"))
 }
 
 /// RFC 6749 6 / RFC 9700 4.14: refresh with rotation. The presented token is consumed atomically

@@ -4,7 +4,7 @@ use serde_json::json;
 use verity_store::Store;
 use verity_store::audit::AuditEvent;
 
-use crate::harness::NOW;
+use crate::harness::{NOW, audit_names};
 
 fn event(n: i64, client_id: Option<&str>, uuid: Option<&str>) -> AuditEvent {
     AuditEvent {
@@ -94,14 +94,10 @@ async fn audit_newest_is_last_recorded(store: &Store) {
             .await
             .unwrap();
     }
-    let names: Vec<_> = store
-        .find_audit(Some("c-1"), None, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event)
-        .collect();
-    assert_eq!(names, ["event.3", "event.2", "event.1"]);
+    assert_eq!(
+        audit_names(store, "c-1").await,
+        ["event.3", "event.2", "event.1"]
+    );
 }
 
 on_each_backend!(audit_filters_and_order, audit_newest_is_last_recorded);

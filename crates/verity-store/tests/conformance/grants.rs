@@ -1,13 +1,12 @@
 //! Authorization codes and the tokens issued from them.
 
 use verity_store::Store;
-use verity_store::audit::AuditEvent;
 use verity_store::grants::{Code, TakeCode, Token, TokenKind};
 use verity_store::lifecycle::Rotate;
 
 use verity_store::users::VerificationRecord;
 
-use crate::harness::{NOW, code, token, user};
+use crate::harness::{NOW, audit_event, audit_names, code, token, user};
 
 /// A code is taken once: `Fresh` with every field as stored, then `Replayed` (and marked as
 /// replayed) on every later presentation; an unknown code is `Unknown` and never marked.
@@ -159,35 +158,42 @@ async fn session_clients(store: &Store) {
     );
 }
 
-/// Tokens stored with the audit row that records them: both or neither.
+/// Tokens stored with the audit row that records them (a code's redemption, a rotation): both
+/// or neither.
 async fn tokens_with_their_audit_row(store: &Store) {
-    let event = |name: &str| AuditEvent {
-        at: NOW,
-        event: name.into(),
-        uuid: Some("u-1".into()),
-        client_id: Some("c-1".into()),
-        address: None,
-        request_id: Some("r-1".into()),
-        detail: serde_json::json!({"grant": "authorization_code"}),
-    };
+    for grant in ["grant-1", "grant-2"] {
+        store.insert_code(&code(grant, "c-1", "u-1")).await.unwrap();
+    }
     let access = token("at-1", TokenKind::Access, "grant-1", "c-1");
-    store
-        .insert_tokens_audited(std::slice::from_ref(&access), Some(&event("token.issued")))
-        .await
-        .unwrap();
+    assert!(
+        store
+            .redeem_code(
+                "grant-1",
+                NOW,
+                std::slice::from_ref(&access),
+                Some(&audit_event("token.issued")),
+            )
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store.find_token("at-1").await.unwrap(),
         Some(access.clone())
     );
     assert_eq!(
         store.find_audit(Some("c-1"), None, 10).await.unwrap(),
-        vec![event("token.issued")]
+        vec![audit_event("token.issued")]
     );
 
     // A batch that fails (a duplicate token) leaves no audit row either.
     let fresh = token("at-2", TokenKind::Access, "grant-2", "c-1");
     store
-        .insert_tokens_audited(&[fresh, access], Some(&event("token.again")))
+        .redeem_code(
+            "grant-2",
+            NOW,
+            &[fresh, access],
+            Some(&audit_event("token.again")),
+        )
         .await
         .unwrap_err();
     assert_eq!(store.find_token("at-2").await.unwrap(), None);
@@ -202,7 +208,7 @@ async fn tokens_with_their_audit_row(store: &Store) {
         .await
         .unwrap();
     let rotate = |hash: &'static str| {
-        let e = event("token.refreshed");
+        let e = audit_event("token.refreshed");
         async move {
             store
                 .rotate_refresh_token_with_retry(hash, NOW + 1, None, Some(&e), |old| {
@@ -217,14 +223,10 @@ async fn tokens_with_their_audit_row(store: &Store) {
     };
     assert!(matches!(rotate("rt-1").await, Rotate::Rotated(_)));
     assert!(matches!(rotate("rt-1").await, Rotate::Reused(_)));
-    let events: Vec<String> = store
-        .find_audit(Some("c-1"), None, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event)
-        .collect();
-    assert_eq!(events, vec!["token.refreshed", "token.issued"]);
+    assert_eq!(
+        audit_names(store, "c-1").await,
+        vec!["token.refreshed", "token.issued"]
+    );
 }
 
 /// Redemption reads a code with its account without consuming it, then consumes it together
@@ -252,15 +254,6 @@ async fn redeem_code_once(store: &Store) {
         .insert_code(&code("code-orphan", "c-1", "u-none"))
         .await
         .unwrap();
-    let event = |name: &str| AuditEvent {
-        at: NOW,
-        event: name.into(),
-        uuid: Some("u-1".into()),
-        client_id: Some("c-1".into()),
-        address: None,
-        request_id: None,
-        detail: serde_json::json!({}),
-    };
 
     let found = store.find_code_and_user("code-1").await.unwrap().unwrap();
     assert_eq!(found.code, c);
@@ -293,7 +286,7 @@ async fn redeem_code_once(store: &Store) {
             "code-1",
             NOW + 1,
             &[fresh.clone(), existing],
-            Some(&event("x")),
+            Some(&audit_event("x")),
         )
         .await
         .unwrap_err();
@@ -314,7 +307,7 @@ async fn redeem_code_once(store: &Store) {
                 "code-1",
                 NOW + 1,
                 &[fresh.clone(), refresh.clone()],
-                Some(&event("token.issued"))
+                Some(&audit_event("token.issued"))
             )
             .await
             .unwrap()
@@ -323,7 +316,7 @@ async fn redeem_code_once(store: &Store) {
     assert_eq!(store.find_token("rt-1").await.unwrap(), Some(refresh));
     assert_eq!(
         store.find_audit(Some("c-1"), None, 10).await.unwrap(),
-        vec![event("token.issued")]
+        vec![audit_event("token.issued")]
     );
     assert!(
         store
@@ -343,7 +336,7 @@ async fn redeem_code_once(store: &Store) {
                     hash,
                     NOW + 2,
                     std::slice::from_ref(&again),
-                    Some(&event("again"))
+                    Some(&audit_event("again"))
                 )
                 .await
                 .unwrap()

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use verity_store::apps::{App, Organization};
+use verity_store::audit::AuditEvent;
 use verity_store::grants::{Code, Token, TokenKind};
 use verity_store::sessions::{Interaction, Session};
 use verity_store::users::User;
@@ -176,4 +177,28 @@ pub fn interaction(id: &str, client_id: &str, expires_at: i64) -> Interaction {
         created_at: NOW,
         expires_at,
     }
+}
+
+/// An audit event of account u-1 and app c-1 at `NOW`.
+pub fn audit_event(name: &str) -> AuditEvent {
+    AuditEvent {
+        at: NOW,
+        event: name.into(),
+        uuid: Some("u-1".into()),
+        client_id: Some("c-1".into()),
+        address: None,
+        request_id: Some("r-1".into()),
+        detail: serde_json::json!({"grant": "authorization_code"}),
+    }
+}
+
+/// The names of the (at most 10) latest audit events of an app, newest first.
+pub async fn audit_names(store: &Store, client_id: &str) -> Vec<String> {
+    store
+        .find_audit(Some(client_id), None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
 }
