@@ -1,6 +1,7 @@
 //! `verity`: the commands of SPEC section 1.
 
 mod admin_cmds;
+mod log_writer;
 mod rp_cmds;
 
 use std::sync::Arc;
@@ -48,20 +49,43 @@ enum KeysCommand {
     Rotate(ServeArgs),
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs go to standard error: standard output carries answers (JSON from `verity admin`). Off a
+/// terminal, lines are written in batches ([`log_writer`]); keep the returned guard until exit.
+fn init_logging(format: LogFormat) -> Option<log_writer::Flush> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VERITY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    // Logs go to standard error: standard output carries answers (JSON from `verity admin`).
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
         // Colours only on a terminal, never into a log file or journal.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_ansi(terminal);
+    let batched = if terminal {
+        None
+    } else {
+        log_writer::BatchedWriter::new(Box::new(std::io::stderr())).ok()
+    };
+    let Some((writer, flush)) = batched else {
+        let builder = builder.with_writer(std::io::stderr);
+        match format {
+            LogFormat::Json => builder.json().init(),
+            LogFormat::Text => builder.init(),
+        }
+        return None;
+    };
+    // A panic's message follows the lines logged before it.
+    let previous = std::panic::take_hook();
+    let on_panic = writer.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        on_panic.flush_now();
+        previous(info);
+    }));
+    let builder = builder.with_writer(writer);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+    Some(flush)
 }
 
 #[tokio::main]
@@ -70,26 +94,26 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let settings = Settings::resolve(args).context("reading settings")?;
-            init_logging(settings.log_format);
+            let _logs = init_logging(settings.log_format);
             let server =
                 Verity::build(settings, Arc::new(verity_server::state::SystemClock)).await?;
             println!("Verity is ready: issuer {}", server.issuer());
             server.run(verity_server::startup::shutdown_signal()).await
         }
         Command::Admin(args) => {
-            init_logging(LogFormat::Text);
+            let _logs = init_logging(LogFormat::Text);
             admin_cmds::run(args).await
         }
         Command::Rp(args) => {
-            init_logging(LogFormat::Text);
+            let _logs = init_logging(LogFormat::Text);
             rp_cmds::rp(args).await
         }
         Command::Demo(args) => {
-            init_logging(LogFormat::Text);
+            let _logs = init_logging(LogFormat::Text);
             rp_cmds::demo(args).await
         }
         Command::Check(args) => {
-            init_logging(LogFormat::Text);
+            let _logs = init_logging(LogFormat::Text);
             rp_cmds::check(args).await
         }
         Command::Bench(args) => verity_bench::run(args).await,
@@ -97,7 +121,7 @@ async fn main() -> anyhow::Result<()> {
             command: KeysCommand::Rotate(args),
         } => {
             let settings = Settings::resolve(args).context("reading settings")?;
-            init_logging(settings.log_format);
+            let _logs = init_logging(settings.log_format);
             let store = verity_server::startup::open_store(&settings).await?;
             let master = verity_server::startup::deployment_master_key(&settings, &store)?;
             let now = std::time::SystemTime::now()
@@ -126,7 +150,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate(args) => {
             let settings = Settings::resolve(args).context("reading settings")?;
-            init_logging(settings.log_format);
+            let _logs = init_logging(settings.log_format);
             verity_server::startup::open_store(&settings).await?;
             println!(
                 "migrations applied to {}",
