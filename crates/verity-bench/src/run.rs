@@ -54,6 +54,10 @@ struct Shared {
     /// Set before `go`: (measuring starts, measuring ends).
     window: std::sync::OnceLock<(Instant, Instant)>,
     issued: AtomicU64,
+    /// Workers prepare one at a time: their sign-ins use one account, and a provider counts
+    /// concurrent password attempts on an account against its limit (Verity's is 5), so that
+    /// more workers than that signing in at once would be refused.
+    setup_turn: tokio::sync::Mutex<()>,
 }
 
 /// Builds the shared target: discovery, and for `--profile oidc` with an admin token an app
@@ -161,6 +165,7 @@ pub async fn measure(target: Arc<Target>, plan: &Plan) -> anyhow::Result<Report>
         go: Barrier::new(plan.workers + 1),
         window: std::sync::OnceLock::new(),
         issued: AtomicU64::new(0),
+        setup_turn: tokio::sync::Mutex::new(()),
     });
     let mut handles = Vec::with_capacity(plan.workers);
     for _ in 0..plan.workers {
@@ -325,7 +330,10 @@ async fn worker(target: Arc<Target>, shared: Arc<Shared>, plan: Plan) -> WorkerO
         setup_error: None,
     };
     let prepared = match Agent::new(target) {
-        Ok(mut agent) => setup(&mut agent, plan.mode).await.map(|h| (agent, h)),
+        Ok(mut agent) => {
+            let _turn = shared.setup_turn.lock().await;
+            setup(&mut agent, plan.mode).await.map(|h| (agent, h))
+        }
         Err(e) => Err(e),
     };
     shared.ready.wait().await;
