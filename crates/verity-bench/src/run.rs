@@ -54,9 +54,7 @@ struct Shared {
     /// Set before `go`: (measuring starts, measuring ends).
     window: std::sync::OnceLock<(Instant, Instant)>,
     issued: AtomicU64,
-    /// Workers prepare one at a time: their sign-ins use one account, and a provider counts
-    /// concurrent password attempts on an account against its limit (Verity's is 5), so that
-    /// more workers than that signing in at once would be refused.
+    /// Taken by [`setup`]: workers prepare one at a time.
     setup_turn: tokio::sync::Mutex<()>,
 }
 
@@ -253,8 +251,16 @@ pub async fn measure(target: Arc<Target>, plan: &Plan) -> anyhow::Result<Report>
     })
 }
 
-/// Prepares what the mode needs before measuring starts.
-async fn setup(agent: &mut Agent, mode: Mode) -> anyhow::Result<Held> {
+/// Prepares what the mode needs before measuring starts, or again after a failure; one worker
+/// at a time (`turn`): the sign-ins use one account, and a provider counts concurrent password
+/// attempts on an account against its limit (Verity's is 5), so more workers than that signing
+/// in at once would be refused.
+async fn setup(
+    agent: &mut Agent,
+    mode: Mode,
+    turn: &tokio::sync::Mutex<()>,
+) -> anyhow::Result<Held> {
+    let _turn = turn.lock().await;
     let mut steps = Vec::new();
     Ok(match mode {
         Mode::Jwks | Mode::Discovery => Held::Nothing,
@@ -330,10 +336,9 @@ async fn worker(target: Arc<Target>, shared: Arc<Shared>, plan: Plan) -> WorkerO
         setup_error: None,
     };
     let prepared = match Agent::new(target) {
-        Ok(mut agent) => {
-            let _turn = shared.setup_turn.lock().await;
-            setup(&mut agent, plan.mode).await.map(|h| (agent, h))
-        }
+        Ok(mut agent) => setup(&mut agent, plan.mode, &shared.setup_turn)
+            .await
+            .map(|h| (agent, h)),
         Err(e) => Err(e),
     };
     shared.ready.wait().await;
@@ -365,7 +370,7 @@ async fn worker(target: Arc<Target>, shared: Arc<Shared>, plan: Plan) -> WorkerO
         if !measured {
             if result.is_err() {
                 // Warm-up failures still need a fresh start (below) but are not counted.
-                if let Ok(h) = setup(&mut agent, plan.mode).await {
+                if let Ok(h) = setup(&mut agent, plan.mode, &shared.setup_turn).await {
                     held = h;
                 }
             }
@@ -389,7 +394,7 @@ async fn worker(target: Arc<Target>, shared: Arc<Shared>, plan: Plan) -> WorkerO
                 }
                 // Start again from a clean state (a lost session, a revoked token family).
                 agent.jar.clear();
-                match setup(&mut agent, plan.mode).await {
+                match setup(&mut agent, plan.mode, &shared.setup_turn).await {
                     Ok(h) => held = h,
                     Err(e) => {
                         out.errors += 1;

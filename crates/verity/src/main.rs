@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use verity_server::{LogFormat, ServeArgs, Settings, Verity};
 
 /// Verity: an identity-verification OpenID Connect provider, ID.me-compatible.
@@ -65,27 +66,25 @@ fn init_logging(format: LogFormat) -> Option<log_writer::Flush> {
     } else {
         log_writer::BatchedWriter::new(Box::new(std::io::stderr())).ok()
     };
-    let Some((writer, flush)) = batched else {
-        let builder = builder.with_writer(std::io::stderr);
-        match format {
-            LogFormat::Json => builder.json().init(),
-            LogFormat::Text => builder.init(),
+    let (writer, flush) = match batched {
+        Some((writer, flush)) => {
+            // A panic's message follows the lines logged before it.
+            let previous = std::panic::take_hook();
+            let on_panic = writer.clone();
+            std::panic::set_hook(Box::new(move |info| {
+                on_panic.flush_now();
+                previous(info);
+            }));
+            (BoxMakeWriter::new(writer), Some(flush))
         }
-        return None;
+        None => (BoxMakeWriter::new(std::io::stderr), None),
     };
-    // A panic's message follows the lines logged before it.
-    let previous = std::panic::take_hook();
-    let on_panic = writer.clone();
-    std::panic::set_hook(Box::new(move |info| {
-        on_panic.flush_now();
-        previous(info);
-    }));
     let builder = builder.with_writer(writer);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
-    Some(flush)
+    flush
 }
 
 #[tokio::main]
