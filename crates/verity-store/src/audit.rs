@@ -1,6 +1,6 @@
 //! The audit trail: one row per security-relevant event. Callers never pass secrets or tokens.
 
-use crate::query::Exec;
+use crate::query::{Exec, Query};
 use crate::{Fields, Result, Store, dispatch, from_json, query, storable, to_json};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -17,19 +17,32 @@ pub struct AuditEvent {
     pub detail: serde_json::Value,
 }
 
+/// The columns an audit row is written with, in the order [`bind_audit`] binds them.
+pub(crate) const AUDIT_COLUMNS: &str = "at, event, uuid, client_id, address, request_id, detail";
+
+/// How many arguments [`bind_audit`] binds.
+pub(crate) const AUDIT_ARITY: usize = 7;
+
+/// Binds the values of an audit row, in the order of [`AUDIT_COLUMNS`].
+pub(crate) fn bind_audit<'q>(q: Query<'q>, e: &'q AuditEvent) -> Query<'q> {
+    q.bind(e.at)
+        .bind(&e.event)
+        .bind(&e.uuid)
+        .bind(&e.client_id)
+        .bind(&e.address)
+        .bind(&e.request_id)
+        .bind(to_json(&e.detail))
+}
+
 /// Writes one audit row on a pool or inside a transaction (with what it records).
 pub(crate) async fn insert_audit_on<E: Exec>(on: E, e: &AuditEvent) -> Result<()> {
-    query(
-        "INSERT INTO audit_events (at, event, uuid, client_id, address, request_id, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    bind_audit(
+        query(
+            "INSERT INTO audit_events (at, event, uuid, client_id, address, request_id, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        ),
+        e,
     )
-    .bind(e.at)
-    .bind(&e.event)
-    .bind(&e.uuid)
-    .bind(&e.client_id)
-    .bind(&e.address)
-    .bind(&e.request_id)
-    .bind(to_json(&e.detail))
     .execute(on)
     .await?;
     Ok(())

@@ -2,7 +2,7 @@
 //! assertion replay protection, and the purge of expired rows.
 
 use crate::audit::{AuditEvent, insert_audit_on};
-use crate::grants::{Token, TokenKind};
+use crate::grants::{Token, TokenKind, guarded_grant, insert_token, token_from_row};
 use crate::{Fields, Result, Store, WritePool, dispatch, query, storable};
 
 /// What presenting a refresh token found.
@@ -39,17 +39,18 @@ impl Purged {
 }
 
 impl Store {
-    /// Consumes a live refresh token and stores its successors in the same transaction, so that
-    /// of two concurrent presentations exactly one rotates, and a crash loses neither the old
-    /// token's state nor the new ones. `build` makes the new tokens from the old row; it runs only
-    /// for the winner.
+    /// Consumes a live refresh token and stores its `successors` atomically with it, so that of
+    /// two concurrent presentations exactly one rotates (and stores its successors; the other's
+    /// are never stored), and a crash loses neither the old token's state nor the new ones. The
+    /// caller builds the successors from the token as it read it: what they take from it (the
+    /// grant, client, account, scopes, times of sign-in) never changes after it is stored.
     pub async fn rotate_refresh_token(
         &self,
         token_hash: &str,
         now: i64,
-        build: impl FnOnce(&Token) -> Vec<Token>,
+        successors: &[Token],
     ) -> Result<Rotate> {
-        self.rotate_refresh_token_with_retry(token_hash, now, None, None, build)
+        self.rotate_refresh_token_with_retry(token_hash, now, None, None, successors)
             .await
     }
 
@@ -62,50 +63,71 @@ impl Store {
         now: i64,
         retry: Option<(&[u8], i64)>,
         audit: Option<&AuditEvent>,
-        build: impl FnOnce(&Token) -> Vec<Token>,
+        successors: &[Token],
     ) -> Result<Rotate> {
         if !storable(token_hash) {
             return Ok(Rotate::Unknown);
         }
-        dispatch!(self, pool, {
-            let mut tx = pool.begin_write().await?;
-            let row = query(
-                "UPDATE tokens SET used_at = $1, retry_response = $3, retry_until = $4
+        let take = query(
+            "UPDATE tokens SET used_at = $1, retry_response = $3, retry_until = $4
              WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL
              RETURNING *",
-            )
-            .bind(now)
-            .bind(token_hash)
-            .bind(retry.map(|(r, _)| r))
-            .bind(retry.map(|(_, until)| until))
-            .fetch_optional(&mut tx)
-            .await?;
-            let Some(row) = row else {
-                tx.rollback().await?;
-                return Ok(match self.find_token(token_hash).await? {
-                    Some(t) if t.kind == TokenKind::Refresh => Rotate::Reused(t),
-                    _ => Rotate::Unknown,
-                });
-            };
-            let old = crate::grants::token_from_row(&row)?;
-            for t in build(&old) {
-                crate::grants::insert_token!(&mut tx, &t)?;
+        )
+        .bind(now)
+        .bind(token_hash)
+        .bind(retry.map(|(r, _)| r))
+        .bind(retry.map(|(_, until)| until));
+        let rotated = match self {
+            Store::Postgres(pool, _) => {
+                // The old token's predecessor (an unchanging column of the row taken) no longer
+                // needs its retry answer: the old token, its successor, is being used.
+                let forget = ", forgotten AS (UPDATE tokens p SET retry_response = NULL, \
+                    retry_until = NULL FROM guard WHERE p.token_hash = guard.parent_hash \
+                    AND p.retry_response IS NOT NULL RETURNING 1)";
+                let row = guarded_grant(take, forget, successors, audit)
+                    .fetch_optional(pool)
+                    .await?;
+                row.as_ref().map(token_from_row).transpose()?
             }
-            // The old token's successor is being used: its own retry answer is no longer needed.
-            if let Some(parent) = &old.parent_hash {
-                query(
-                    "UPDATE tokens SET retry_response = NULL, retry_until = NULL
-                     WHERE token_hash = $1 AND retry_response IS NOT NULL",
-                )
-                .bind(parent)
-                .execute(&mut tx)
-                .await?;
+            Store::Sqlite(pool, ..) => {
+                let mut tx = pool.begin_write().await?;
+                let Some(row) = take.fetch_optional(&mut tx).await? else {
+                    tx.rollback().await?;
+                    return self.unrotated(token_hash).await;
+                };
+                let old = token_from_row(&row)?;
+                for t in successors {
+                    insert_token(t).execute(&mut tx).await?;
+                }
+                // The old token's predecessor no longer needs its retry answer.
+                if let Some(parent) = &old.parent_hash {
+                    query(
+                        "UPDATE tokens SET retry_response = NULL, retry_until = NULL
+                         WHERE token_hash = $1 AND retry_response IS NOT NULL",
+                    )
+                    .bind(parent)
+                    .execute(&mut tx)
+                    .await?;
+                }
+                if let Some(e) = audit {
+                    insert_audit_on(&mut tx, e).await?;
+                }
+                tx.commit().await?;
+                Some(old)
             }
-            if let Some(e) = audit {
-                insert_audit_on(&mut tx, e).await?;
-            }
-            tx.commit().await?;
-            Ok(Rotate::Rotated(old))
+        };
+        match rotated {
+            Some(old) => Ok(Rotate::Rotated(old)),
+            None => self.unrotated(token_hash).await,
+        }
+    }
+
+    /// What a refresh token that did not rotate is: used already (or its family revoked), or
+    /// unknown.
+    async fn unrotated(&self, token_hash: &str) -> Result<Rotate> {
+        Ok(match self.find_token(token_hash).await? {
+            Some(t) if t.kind == TokenKind::Refresh => Rotate::Reused(t),
+            _ => Rotate::Unknown,
         })
     }
 

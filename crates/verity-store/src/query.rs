@@ -67,6 +67,14 @@ impl<'q> Query<'q> {
         &self.args
     }
 
+    /// The same arguments under another statement, which goes on numbering after them.
+    pub(crate) fn with_sql(self, sql: impl Into<Cow<'q, str>>) -> Self {
+        Query {
+            sql: sql.into(),
+            args: self.args,
+        }
+    }
+
     pub(crate) async fn fetch_all<E: Exec>(self, e: E) -> Result<Vec<E::Row>> {
         e.rows(self).await
     }

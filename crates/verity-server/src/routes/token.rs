@@ -242,7 +242,7 @@ async fn refresh_token(
     );
     match state
         .store
-        .rotate_refresh_token_with_retry(&hash, now, retry, Some(&audit), |_| tokens)
+        .rotate_refresh_token_with_retry(&hash, now, retry, Some(&audit), &tokens)
         .await?
     {
         Rotate::Rotated(_) => state.audited(&audit),

@@ -211,12 +211,16 @@ async fn tokens_with_their_audit_row(store: &Store) {
         let e = audit_event("token.refreshed");
         async move {
             store
-                .rotate_refresh_token_with_retry(hash, NOW + 1, None, Some(&e), |old| {
-                    vec![Token {
-                        parent_hash: Some(old.token_hash.clone()),
+                .rotate_refresh_token_with_retry(
+                    hash,
+                    NOW + 1,
+                    None,
+                    Some(&e),
+                    &[Token {
+                        parent_hash: Some(hash.to_owned()),
                         ..token("rt-2", TokenKind::Refresh, "grant-3", "c-1")
-                    }]
-                })
+                    }],
+                )
                 .await
                 .unwrap()
         }

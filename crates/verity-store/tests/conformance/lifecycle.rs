@@ -28,8 +28,9 @@ fn successors(old: &Token, suffix: &str) -> Vec<Token> {
 }
 
 /// A live refresh token rotates once (the old row comes back marked used, its successors are
-/// stored); presented again it is `Reused`, without building anything; once the family is revoked
-/// its live successor is `Reused` too; access tokens and unknown hashes are `Unknown`.
+/// stored); presented again it is `Reused`, and the successors given with it are not stored; once
+/// the family is revoked its live successor is `Reused` too; access tokens and unknown hashes are
+/// `Unknown`, and nothing given with them is stored.
 async fn refresh_rotation(store: &Store) {
     store
         .insert_tokens(&[
@@ -39,12 +40,9 @@ async fn refresh_rotation(store: &Store) {
         .await
         .unwrap();
 
-    let mut built = 0;
+    let read = store.find_token("rt-1").await.unwrap().unwrap();
     let rotated = store
-        .rotate_refresh_token("rt-1", NOW + 10, |old| {
-            built += 1;
-            successors(old, "2")
-        })
+        .rotate_refresh_token("rt-1", NOW + 10, &successors(&read, "2"))
         .await
         .unwrap();
     let expected_old = Token {
@@ -52,7 +50,6 @@ async fn refresh_rotation(store: &Store) {
         ..token("rt-1", TokenKind::Refresh, "grant-1", "c-1")
     };
     assert_eq!(rotated, Rotate::Rotated(expected_old.clone()));
-    assert_eq!(built, 1);
     let new = store.find_token("rt-2").await.unwrap().unwrap();
     assert_eq!(new.parent_hash.as_deref(), Some("rt-1"));
     assert_eq!(new.used_at, None);
@@ -60,24 +57,22 @@ async fn refresh_rotation(store: &Store) {
     assert_eq!(store.count_live_tokens("grant-1", NOW).await.unwrap(), 3);
 
     let again = store
-        .rotate_refresh_token("rt-1", NOW + 20, |old| {
-            built += 1;
-            successors(old, "3")
-        })
+        .rotate_refresh_token("rt-1", NOW + 20, &successors(&read, "3"))
         .await
         .unwrap();
     assert_eq!(again, Rotate::Reused(expected_old));
-    assert_eq!(built, 1, "no successors for a reuse");
-    assert_eq!(store.find_token("rt-3").await.unwrap(), None);
+    assert_eq!(
+        store.find_token("rt-3").await.unwrap(),
+        None,
+        "no successors for a reuse"
+    );
+    assert_eq!(store.find_token("at-3").await.unwrap(), None);
 
     // The caller answers a reuse by revoking the family; the successor is then reused too.
     // Four: the used token is revoked too.
     assert_eq!(store.revoke_grant("grant-1", NOW + 20).await.unwrap(), 4);
     let revoked = store
-        .rotate_refresh_token("rt-2", NOW + 30, |old| {
-            built += 1;
-            successors(old, "4")
-        })
+        .rotate_refresh_token("rt-2", NOW + 30, &successors(&new, "4"))
         .await
         .unwrap();
     match revoked {
@@ -91,15 +86,14 @@ async fn refresh_rotation(store: &Store) {
 
     for hash in ["at-1", "rt-none"] {
         let got = store
-            .rotate_refresh_token(hash, NOW + 40, |old| {
-                built += 1;
-                successors(old, "5")
-            })
+            .rotate_refresh_token(hash, NOW + 40, &successors(&read, "5"))
             .await
             .unwrap();
         assert_eq!(got, Rotate::Unknown, "{hash}");
     }
-    assert_eq!(built, 1);
+    for hash in ["rt-4", "at-4", "rt-5", "at-5"] {
+        assert_eq!(store.find_token(hash).await.unwrap(), None, "{hash} stored");
+    }
     assert_eq!(store.count_live_tokens("grant-1", NOW).await.unwrap(), 0);
 }
 
@@ -361,9 +355,13 @@ async fn refresh_retry_answer(store: &Store) {
         .unwrap();
     let sealed: &[u8] = b"\x00sealed answer\xff";
     let rotated = store
-        .rotate_refresh_token_with_retry("rt-1", NOW, Some((sealed, NOW + 60)), None, |old| {
-            successors(old, "2")
-        })
+        .rotate_refresh_token_with_retry(
+            "rt-1",
+            NOW,
+            Some((sealed, NOW + 60)),
+            None,
+            &successors(&token("rt-1", TokenKind::Refresh, "grant-1", "c-1"), "2"),
+        )
         .await
         .unwrap();
     assert!(matches!(rotated, Rotate::Rotated(_)));
@@ -387,9 +385,13 @@ async fn refresh_retry_answer(store: &Store) {
     );
     // Using the successor erases the parent's answer.
     store
-        .rotate_refresh_token_with_retry("rt-2", NOW + 2, Some((sealed, NOW + 62)), None, |old| {
-            successors(old, "3")
-        })
+        .rotate_refresh_token_with_retry(
+            "rt-2",
+            NOW + 2,
+            Some((sealed, NOW + 62)),
+            None,
+            &successors(&store.find_token("rt-2").await.unwrap().unwrap(), "3"),
+        )
         .await
         .unwrap();
     assert_eq!(

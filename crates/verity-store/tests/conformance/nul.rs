@@ -164,7 +164,7 @@ async fn other_lookups(store: &Store) -> Vec<Outcome> {
         note(
             "rotate_refresh_token",
             store
-                .rotate_refresh_token(key, NOW, |_| vec![])
+                .rotate_refresh_token(key, NOW, &[])
                 .await
                 .map(|f| f == Rotate::Unknown),
         );

@@ -56,8 +56,8 @@ async fn concurrent_take_code(store: &Store) {
     assert!(store.find_code_replayed("code-1").await.unwrap());
 }
 
-/// Of `N` concurrent rotations of one refresh token exactly one rotates and builds successors; the
-/// others see a reuse; the family never has two children.
+/// Of `N` concurrent rotations of one refresh token exactly one rotates and stores its successors;
+/// the others see a reuse; the family never has two children.
 async fn concurrent_rotate_refresh_token(store: &Store) {
     store
         .insert_tokens(&[token("rt-0", TokenKind::Refresh, "grant-1", "c-1")])
@@ -65,10 +65,12 @@ async fn concurrent_rotate_refresh_token(store: &Store) {
         .unwrap();
     let outcomes = race(store, |store, i| async move {
         store
-            .rotate_refresh_token("rt-0", NOW + 1, move |old| {
-                vec![
+            .rotate_refresh_token(
+                "rt-0",
+                NOW + 1,
+                &[
                     Token {
-                        parent_hash: Some(old.token_hash.clone()),
+                        parent_hash: Some("rt-0".to_owned()),
                         ..token(
                             &format!("rt-{}", i + 1),
                             TokenKind::Refresh,
@@ -82,8 +84,8 @@ async fn concurrent_rotate_refresh_token(store: &Store) {
                         "grant-1",
                         "c-1",
                     ),
-                ]
-            })
+                ],
+            )
             .await
             .unwrap()
     })
