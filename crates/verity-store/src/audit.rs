@@ -1,6 +1,8 @@
 //! The audit trail: one row per security-relevant event. Callers never pass secrets or tokens.
 
-use crate::query::{Exec, Query};
+use std::sync::LazyLock;
+
+use crate::query::{Exec, Query, insert_sql};
 use crate::{Fields, Result, Store, dispatch, from_json, query, storable, to_json};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -20,9 +22,6 @@ pub struct AuditEvent {
 /// The columns an audit row is written with, in the order [`bind_audit`] binds them.
 pub(crate) const AUDIT_COLUMNS: &str = "at, event, uuid, client_id, address, request_id, detail";
 
-/// How many arguments [`bind_audit`] binds.
-pub(crate) const AUDIT_ARITY: usize = 7;
-
 /// Binds the values of an audit row, in the order of [`AUDIT_COLUMNS`].
 pub(crate) fn bind_audit<'q>(q: Query<'q>, e: &'q AuditEvent) -> Query<'q> {
     q.bind(e.at)
@@ -36,15 +35,8 @@ pub(crate) fn bind_audit<'q>(q: Query<'q>, e: &'q AuditEvent) -> Query<'q> {
 
 /// Writes one audit row on a pool or inside a transaction (with what it records).
 pub(crate) async fn insert_audit_on<E: Exec>(on: E, e: &AuditEvent) -> Result<()> {
-    bind_audit(
-        query(
-            "INSERT INTO audit_events (at, event, uuid, client_id, address, request_id, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        ),
-        e,
-    )
-    .execute(on)
-    .await?;
+    static SQL: LazyLock<String> = LazyLock::new(|| insert_sql("audit_events", AUDIT_COLUMNS));
+    bind_audit(query(SQL.as_str()), e).execute(on).await?;
     Ok(())
 }
 

@@ -4,8 +4,8 @@ use verity_core::identity::UserData;
 
 use std::sync::LazyLock;
 
-use crate::audit::{AUDIT_ARITY, AUDIT_COLUMNS, AuditEvent, bind_audit, insert_audit_on};
-use crate::query::{Query, Spelt, spelt};
+use crate::audit::{AUDIT_COLUMNS, AuditEvent, bind_audit, insert_audit_on};
+use crate::query::{Query, Spelt, insert_sql, placeholders, spelt};
 use crate::users::{data_columns, data_from_row};
 use crate::{Fields, Result, Store, WritePool, dispatch, from_json, query, storable, to_json};
 
@@ -359,9 +359,6 @@ impl Store {
 const TOKEN_COLUMNS: &str = "token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, \
      eid, sid, parent_hash, created_at, expires_at, used_at, revoked_at";
 
-/// How many arguments [`bind_token`] binds.
-const TOKEN_ARITY: usize = 15;
-
 /// Binds a token's values, in the order of [`TOKEN_COLUMNS`].
 fn bind_token<'q>(q: Query<'q>, t: &'q Token) -> Query<'q> {
     q.bind(&t.token_hash)
@@ -383,24 +380,8 @@ fn bind_token<'q>(q: Query<'q>, t: &'q Token) -> Query<'q> {
 
 /// The statement storing one token (inside a transaction).
 pub(crate) fn insert_token(t: &Token) -> Query<'_> {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ({})",
-            placeholders(&mut 0, TOKEN_ARITY)
-        )
-    });
+    static SQL: LazyLock<String> = LazyLock::new(|| insert_sql("tokens", TOKEN_COLUMNS));
     bind_token(query(SQL.as_str()), t)
-}
-
-/// `count` placeholders numbered on from `last`, which ends at the last one written.
-fn placeholders(last: &mut usize, count: usize) -> String {
-    let list: Vec<String> = (0..count)
-        .map(|_| {
-            *last += 1;
-            format!("${last}")
-        })
-        .collect();
-    list.join(", ")
 }
 
 /// PostgreSQL: a grant's writes as one statement. `guard` is a data-modifying statement (with
@@ -424,7 +405,7 @@ pub(crate) fn guarded_grant<'q>(
     if !tokens.is_empty() {
         let rows: Vec<String> = tokens
             .iter()
-            .map(|_| format!("({})", placeholders(&mut last, TOKEN_ARITY)))
+            .map(|_| format!("({})", placeholders(&mut last, TOKEN_COLUMNS)))
             .collect();
         sql += &format!(
             ", issued AS (INSERT INTO tokens ({TOKEN_COLUMNS}) SELECT v.* FROM guard, \
@@ -436,7 +417,7 @@ pub(crate) fn guarded_grant<'q>(
         sql += &format!(
             ", audited AS (INSERT INTO audit_events ({AUDIT_COLUMNS}) SELECT {} FROM guard \
              RETURNING 1)",
-            placeholders(&mut last, AUDIT_ARITY)
+            placeholders(&mut last, AUDIT_COLUMNS)
         );
     }
     sql += " SELECT * FROM guard";

@@ -3,6 +3,8 @@
 
 use crate::audit::{AuditEvent, insert_audit_on};
 use crate::grants::{Token, TokenKind, guarded_grant, insert_token, token_from_row};
+use crate::lite::LitePool;
+use crate::query::Query;
 use crate::{Fields, Result, Store, WritePool, dispatch, query, storable};
 
 /// What presenting a refresh token found.
@@ -56,7 +58,7 @@ impl Store {
 
     /// [`Store::rotate_refresh_token`], keeping `retry` (the sealed answer, and until when it
     /// may be given again) on the old token (see [`Store::find_refresh_retry`]), and writing
-    /// `audit` in the same transaction when the token rotates.
+    /// `audit` atomically with the rotation when the token rotates.
     pub async fn rotate_refresh_token_with_retry(
         &self,
         token_hash: &str,
@@ -89,45 +91,14 @@ impl Store {
                     .await?;
                 row.as_ref().map(token_from_row).transpose()?
             }
-            Store::Sqlite(pool, ..) => {
-                let mut tx = pool.begin_write().await?;
-                let Some(row) = take.fetch_optional(&mut tx).await? else {
-                    tx.rollback().await?;
-                    return self.unrotated(token_hash).await;
-                };
-                let old = token_from_row(&row)?;
-                for t in successors {
-                    insert_token(t).execute(&mut tx).await?;
-                }
-                // The old token's predecessor no longer needs its retry answer.
-                if let Some(parent) = &old.parent_hash {
-                    query(
-                        "UPDATE tokens SET retry_response = NULL, retry_until = NULL
-                         WHERE token_hash = $1 AND retry_response IS NOT NULL",
-                    )
-                    .bind(parent)
-                    .execute(&mut tx)
-                    .await?;
-                }
-                if let Some(e) = audit {
-                    insert_audit_on(&mut tx, e).await?;
-                }
-                tx.commit().await?;
-                Some(old)
-            }
+            Store::Sqlite(pool, ..) => rotate_on_sqlite(pool, take, successors, audit).await?,
         };
-        match rotated {
-            Some(old) => Ok(Rotate::Rotated(old)),
-            None => self.unrotated(token_hash).await,
-        }
-    }
-
-    /// What a refresh token that did not rotate is: used already (or its family revoked), or
-    /// unknown.
-    async fn unrotated(&self, token_hash: &str) -> Result<Rotate> {
-        Ok(match self.find_token(token_hash).await? {
-            Some(t) if t.kind == TokenKind::Refresh => Rotate::Reused(t),
-            _ => Rotate::Unknown,
+        Ok(match rotated {
+            Some(old) => Rotate::Rotated(old),
+            None => match self.find_token(token_hash).await? {
+                Some(t) if t.kind == TokenKind::Refresh => Rotate::Reused(t),
+                _ => Rotate::Unknown,
+            },
         })
     }
 
@@ -275,4 +246,39 @@ impl Store {
             Ok(row.col("n")?)
         })
     }
+}
+
+/// SQLite's rotation, in one write transaction: `take` (the old token's conditional update),
+/// then the successors, the predecessor's retry answer cleared and the audit row. `None`, with
+/// nothing written, when `take` took nothing.
+async fn rotate_on_sqlite(
+    pool: &LitePool,
+    take: Query<'_>,
+    successors: &[Token],
+    audit: Option<&AuditEvent>,
+) -> Result<Option<Token>> {
+    let mut tx = pool.begin_write().await?;
+    // Nothing taken: the transaction rolls back as it is dropped.
+    let Some(row) = take.fetch_optional(&mut tx).await? else {
+        return Ok(None);
+    };
+    let old = token_from_row(&row)?;
+    for t in successors {
+        insert_token(t).execute(&mut tx).await?;
+    }
+    // The old token's predecessor no longer needs its retry answer.
+    if let Some(parent) = &old.parent_hash {
+        query(
+            "UPDATE tokens SET retry_response = NULL, retry_until = NULL
+             WHERE token_hash = $1 AND retry_response IS NOT NULL",
+        )
+        .bind(parent)
+        .execute(&mut tx)
+        .await?;
+    }
+    if let Some(e) = audit {
+        insert_audit_on(&mut tx, e).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(old))
 }

@@ -43,6 +43,27 @@ pub(crate) fn spelt<P: WritePool>(spelt: &'static Spelt, _: &P) -> &'static str 
     &spelt[usize::from(P::POSTGRES)]
 }
 
+/// One placeholder for each of `columns` (a comma-separated list), numbered on from `last`,
+/// which ends at the last one written.
+pub(crate) fn placeholders(last: &mut usize, columns: &str) -> String {
+    let list: Vec<String> = columns
+        .split(',')
+        .map(|_| {
+            *last += 1;
+            format!("${last}")
+        })
+        .collect();
+    list.join(", ")
+}
+
+/// `INSERT INTO table (columns) VALUES ($1, ...)`, one placeholder per column.
+pub(crate) fn insert_sql(table: &str, columns: &str) -> String {
+    format!(
+        "INSERT INTO {table} ({columns}) VALUES ({})",
+        placeholders(&mut 0, columns)
+    )
+}
+
 /// Rows written by a statement.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Done(pub(crate) u64);
