@@ -121,6 +121,10 @@ pub struct ServeArgs {
     /// Seconds a request waits for a database connection before it is answered 503 [default: 3].
     #[arg(long, env = "VERITY_DB_ACQUIRE_TIMEOUT")]
     pub db_acquire_timeout: Option<u64>,
+    /// Threads that answer requests; signatures, password hashes and checkpoints run on threads
+    /// of their own beside them [default: one less than the cores, at least 1].
+    #[arg(long, env = "VERITY_WORKER_THREADS")]
+    pub worker_threads: Option<usize>,
 }
 
 /// Resolved settings.
@@ -151,6 +155,19 @@ pub struct Settings {
     pub smtp_from: String,
     pub trusted_proxies: Vec<Cidr>,
     pub db_pool: PoolOptions,
+    /// The async runtime's worker threads (`verity serve` builds its runtime with them).
+    pub worker_threads: usize,
+}
+
+/// The default of [`Settings::worker_threads`]: one less than the cores, at least 1.
+///
+/// The requests' own work is short (microseconds per step) and the long work (an RS256
+/// signature, argon2id, a checkpoint) runs on tokio's blocking pool, which the cores left over
+/// serve. An async worker that has nothing to do sleeps, and every request that arrives wakes
+/// one: with as many workers as cores, on 2 cores, a `userinfo` call cost 20 % more CPU
+/// (BENCHMARKS.md, "Worker threads").
+pub fn default_worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
 impl Settings {
@@ -213,6 +230,11 @@ impl Settings {
         Ok(Settings {
             trusted_proxies,
             db_pool,
+            worker_threads: args
+                .worker_threads
+                .or(file.worker_threads)
+                .filter(|n| *n > 0)
+                .unwrap_or_else(default_worker_threads),
             listen,
             public_url,
             database_url,
@@ -297,6 +319,7 @@ impl Settings {
             smtp_from: "verity@localhost".into(),
             trusted_proxies: Vec::new(),
             db_pool: PoolOptions::default(),
+            worker_threads: default_worker_threads(),
         }
     }
 
@@ -320,7 +343,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("verity-settings-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("verity.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\npublic_url = \"https://id.example.com/\"\nenv = \"sandbox\"\n").unwrap();
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\npublic_url = \"https://id.example.com/\"\nenv = \"sandbox\"\nworker_threads = 3\n").unwrap();
         let args = ServeArgs {
             config: Some(file.clone()),
             listen: Some("127.0.0.1:9100".into()),
@@ -332,6 +355,15 @@ mod tests {
         assert_eq!(s.environment, Environment::Sandbox);
         assert_eq!(s.password_cost, Cost::PRODUCTION);
         assert!(s.database_url.ends_with("verity-data/verity.db"));
+        assert_eq!(s.worker_threads, 3);
+        // 0 (or nothing) is the default, never a runtime without workers.
+        let unset = Settings::resolve(ServeArgs {
+            worker_threads: Some(0),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(unset.worker_threads, default_worker_threads());
+        assert!(unset.worker_threads >= 1);
         std::fs::write(&file, "nonsense = 1\n").unwrap();
         assert!(
             Settings::resolve(ServeArgs {

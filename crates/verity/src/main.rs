@@ -87,18 +87,43 @@ fn init_logging(format: LogFormat) -> Option<log_writer::Flush> {
     flush
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// A multi-threaded runtime with `workers` async worker threads.
+fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        // `serve` reads its settings first: they size the runtime.
         Command::Serve(args) => {
             let settings = Settings::resolve(args).context("reading settings")?;
-            let _logs = init_logging(settings.log_format);
-            let server =
-                Verity::build(settings, Arc::new(verity_server::state::SystemClock)).await?;
-            println!("Verity is ready: issuer {}", server.issuer());
-            server.run(verity_server::startup::shutdown_signal()).await
+            runtime(settings.worker_threads)?.block_on(serve(settings))
         }
+        // The load tool keeps tokio's default, a worker per core: it is the load, not the
+        // provider.
+        Command::Bench(args) => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            runtime(cores)?.block_on(verity_bench::run(args))
+        }
+        other => runtime(verity_server::settings::default_worker_threads())?.block_on(run(other)),
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let _logs = init_logging(settings.log_format);
+    let server = Verity::build(settings, Arc::new(verity_server::state::SystemClock)).await?;
+    println!("Verity is ready: issuer {}", server.issuer());
+    server.run(verity_server::startup::shutdown_signal()).await
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => serve(Settings::resolve(args).context("reading settings")?).await,
         Command::Admin(args) => {
             let _logs = init_logging(LogFormat::Text);
             admin_cmds::run(args).await
