@@ -122,7 +122,7 @@ pub struct ServeArgs {
     #[arg(long, env = "VERITY_DB_ACQUIRE_TIMEOUT")]
     pub db_acquire_timeout: Option<u64>,
     /// Threads that answer requests; signatures, password hashes and checkpoints run on threads
-    /// of their own beside them [default: one less than the cores, at least 1].
+    /// of their own beside them [default: one per core].
     #[arg(long, env = "VERITY_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
 }
@@ -159,15 +159,16 @@ pub struct Settings {
     pub worker_threads: usize,
 }
 
-/// The default of [`Settings::worker_threads`]: one less than the cores, at least 1.
+/// The default of [`Settings::worker_threads`]: one per core, as tokio's own default.
 ///
-/// The requests' own work is short (microseconds per step) and the long work (an RS256
-/// signature, argon2id, a checkpoint) runs on tokio's blocking pool, which the cores left over
-/// serve. An async worker that has nothing to do sleeps, and every request that arrives wakes
-/// one: with as many workers as cores, on 2 cores, a `userinfo` call cost 20 % more CPU
-/// (BENCHMARKS.md, "Worker threads").
+/// RS256 signatures, argon2id and SQLite checkpoints run on tokio's blocking pool beside the
+/// workers, so fewer workers still use every core under load. On a 2-core machine shared with a
+/// database or a load generator, one worker costs `userinfo` and `introspect` about 10 % less
+/// CPU and halves their p99 (a sleeping worker is woken for fewer requests), but it caps the
+/// requests' own work at one core: `jwks` and discovery lost a quarter of their throughput, and
+/// on a node of its own the `sso` flows would too (BENCHMARKS.md, "Worker threads").
 pub fn default_worker_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl Settings {

@@ -104,12 +104,6 @@ fn main() -> anyhow::Result<()> {
             let settings = Settings::resolve(args).context("reading settings")?;
             runtime(settings.worker_threads)?.block_on(serve(settings))
         }
-        // The load tool keeps tokio's default, a worker per core: it is the load, not the
-        // provider.
-        Command::Bench(args) => {
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            runtime(cores)?.block_on(verity_bench::run(args))
-        }
         other => runtime(verity_server::settings::default_worker_threads())?.block_on(run(other)),
     }
 }
