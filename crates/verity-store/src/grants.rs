@@ -5,6 +5,7 @@ use verity_core::identity::UserData;
 use std::sync::LazyLock;
 
 use crate::audit::{AUDIT_COLUMNS, AuditEvent, bind_audit, insert_audit_on};
+use crate::lite::{LiteRow, LiteTx};
 use crate::query::{Query, Spelt, insert_sql, placeholders, spelt};
 use crate::users::{data_columns, data_from_row};
 use crate::{Fields, Result, Store, WritePool, dispatch, from_json, query, storable, to_json};
@@ -259,14 +260,12 @@ impl Store {
                 .is_some()),
             Store::Sqlite(pool, ..) => {
                 let mut tx = pool.begin_write().await?;
-                if take.fetch_optional(&mut tx).await?.is_none() {
+                // Nothing taken: the transaction rolls back as it is dropped.
+                if guarded_grant_in(&mut tx, take, tokens, audit)
+                    .await?
+                    .is_none()
+                {
                     return Ok(false);
-                }
-                for t in tokens {
-                    insert_token(t).execute(&mut tx).await?;
-                }
-                if let Some(e) = audit {
-                    insert_audit_on(&mut tx, e).await?;
                 }
                 tx.commit().await?;
                 Ok(true)
@@ -429,6 +428,27 @@ pub(crate) fn guarded_grant<'q>(
         q = bind_audit(q, e);
     }
     q
+}
+
+/// SQLite: [`guarded_grant`]'s writes in the open write transaction `tx`: `guard`, then, only
+/// when it returned a row, `tokens` and `audit`. The row; `None`, with nothing written, when
+/// `guard` took nothing. The caller commits.
+pub(crate) async fn guarded_grant_in(
+    tx: &mut LiteTx,
+    guard: Query<'_>,
+    tokens: &[Token],
+    audit: Option<&AuditEvent>,
+) -> Result<Option<LiteRow>> {
+    let Some(row) = guard.fetch_optional(&mut *tx).await? else {
+        return Ok(None);
+    };
+    for t in tokens {
+        insert_token(t).execute(&mut *tx).await?;
+    }
+    if let Some(e) = audit {
+        insert_audit_on(&mut *tx, e).await?;
+    }
+    Ok(Some(row))
 }
 
 impl Store {

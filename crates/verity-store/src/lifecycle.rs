@@ -1,8 +1,8 @@
 //! The later life of grants: refresh-token rotation with reuse detection, revocation, client
 //! assertion replay protection, and the purge of expired rows.
 
-use crate::audit::{AuditEvent, insert_audit_on};
-use crate::grants::{Token, TokenKind, guarded_grant, insert_token, token_from_row};
+use crate::audit::AuditEvent;
+use crate::grants::{Token, TokenKind, guarded_grant, guarded_grant_in, token_from_row};
 use crate::lite::LitePool;
 use crate::query::Query;
 use crate::{Fields, Result, Store, WritePool, dispatch, query, storable};
@@ -248,9 +248,9 @@ impl Store {
     }
 }
 
-/// SQLite's rotation, in one write transaction: `take` (the old token's conditional update),
-/// then the successors, the predecessor's retry answer cleared and the audit row. `None`, with
-/// nothing written, when `take` took nothing.
+/// SQLite's rotation, in one write transaction: [`guarded_grant_in`] with `take` (the old
+/// token's conditional update), the successors and the audit row, and the predecessor's retry
+/// answer cleared. `None`, with nothing written, when `take` took nothing.
 async fn rotate_on_sqlite(
     pool: &LitePool,
     take: Query<'_>,
@@ -259,13 +259,10 @@ async fn rotate_on_sqlite(
 ) -> Result<Option<Token>> {
     let mut tx = pool.begin_write().await?;
     // Nothing taken: the transaction rolls back as it is dropped.
-    let Some(row) = take.fetch_optional(&mut tx).await? else {
+    let Some(row) = guarded_grant_in(&mut tx, take, successors, audit).await? else {
         return Ok(None);
     };
     let old = token_from_row(&row)?;
-    for t in successors {
-        insert_token(t).execute(&mut tx).await?;
-    }
     // The old token's predecessor no longer needs its retry answer.
     if let Some(parent) = &old.parent_hash {
         query(
@@ -275,9 +272,6 @@ async fn rotate_on_sqlite(
         .bind(parent)
         .execute(&mut tx)
         .await?;
-    }
-    if let Some(e) = audit {
-        insert_audit_on(&mut tx, e).await?;
     }
     tx.commit().await?;
     Ok(Some(old))

@@ -87,24 +87,49 @@ fn init_logging(format: LogFormat) -> Option<log_writer::Flush> {
     flush
 }
 
-/// A multi-threaded runtime with `workers` async worker threads.
-fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+/// Runs `job` to its end on a multi-threaded runtime with `workers` async worker threads.
+fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(
+    workers: usize,
+    job: F,
+) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
         .build()
-        .context("starting the async runtime")
+        .context("starting the async runtime")?
+        .block_on(job)
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let workers = verity_server::settings::default_worker_threads();
     match cli.command {
-        // `serve` reads its settings first: they size the runtime.
         Command::Serve(args) => {
+            // Read before the runtime starts: they size it.
             let settings = Settings::resolve(args).context("reading settings")?;
-            runtime(settings.worker_threads)?.block_on(serve(settings))
+            block_on(settings.worker_threads, serve(settings))
         }
-        other => runtime(verity_server::settings::default_worker_threads())?.block_on(run(other)),
+        Command::Admin(args) => block_on(workers, async {
+            let _logs = init_logging(LogFormat::Text);
+            admin_cmds::run(args).await
+        }),
+        Command::Rp(args) => block_on(workers, async {
+            let _logs = init_logging(LogFormat::Text);
+            rp_cmds::rp(args).await
+        }),
+        Command::Demo(args) => block_on(workers, async {
+            let _logs = init_logging(LogFormat::Text);
+            rp_cmds::demo(args).await
+        }),
+        Command::Check(args) => block_on(workers, async {
+            let _logs = init_logging(LogFormat::Text);
+            rp_cmds::check(args).await
+        }),
+        Command::Bench(args) => block_on(workers, verity_bench::run(args)),
+        Command::Keys {
+            command: KeysCommand::Rotate(args),
+        } => block_on(workers, rotate_keys(args)),
+        Command::Migrate(args) => block_on(workers, migrate(args)),
     }
 }
 
@@ -115,68 +140,43 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     server.run(verity_server::startup::shutdown_signal()).await
 }
 
-async fn run(command: Command) -> anyhow::Result<()> {
-    match command {
-        Command::Serve(args) => serve(Settings::resolve(args).context("reading settings")?).await,
-        Command::Admin(args) => {
-            let _logs = init_logging(LogFormat::Text);
-            admin_cmds::run(args).await
-        }
-        Command::Rp(args) => {
-            let _logs = init_logging(LogFormat::Text);
-            rp_cmds::rp(args).await
-        }
-        Command::Demo(args) => {
-            let _logs = init_logging(LogFormat::Text);
-            rp_cmds::demo(args).await
-        }
-        Command::Check(args) => {
-            let _logs = init_logging(LogFormat::Text);
-            rp_cmds::check(args).await
-        }
-        Command::Bench(args) => verity_bench::run(args).await,
-        Command::Keys {
-            command: KeysCommand::Rotate(args),
-        } => {
-            let settings = Settings::resolve(args).context("reading settings")?;
-            let _logs = init_logging(settings.log_format);
-            let store = verity_server::startup::open_store(&settings).await?;
-            let master = verity_server::startup::deployment_master_key(&settings, &store)?;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_secs() as i64;
-            // The key must open the keys already stored: a wrong one would seal new keys that
-            // no node can use and retire the good ones.
-            verity_server::keyring::KeyRing::load(&store, &master, now)
-                .await
-                .context("the master key does not open the stored signing keys")?;
-            verity_server::keyring::ensure_keys(&store, &master, now).await?;
-            let kids = verity_server::keyring::rotate_keys(
-                &store,
-                &master,
-                now,
-                settings.key_publication_delay,
-            )
+/// `verity keys rotate`.
+async fn rotate_keys(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(args).context("reading settings")?;
+    let _logs = init_logging(settings.log_format);
+    let store = verity_server::startup::open_store(&settings).await?;
+    let master = verity_server::startup::deployment_master_key(&settings, &store)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    // The key must open the keys already stored: a wrong one would seal new keys that
+    // no node can use and retire the good ones.
+    verity_server::keyring::KeyRing::load(&store, &master, now)
+        .await
+        .context("the master key does not open the stored signing keys")?;
+    verity_server::keyring::ensure_keys(&store, &master, now).await?;
+    let kids =
+        verity_server::keyring::rotate_keys(&store, &master, now, settings.key_publication_delay)
             .await?;
-            for kid in kids {
-                println!(
-                    "new signing key {kid}: published now, signs in {} s",
-                    settings.key_publication_delay
-                );
-            }
-            Ok(())
-        }
-        Command::Migrate(args) => {
-            let settings = Settings::resolve(args).context("reading settings")?;
-            let _logs = init_logging(settings.log_format);
-            verity_server::startup::open_store(&settings).await?;
-            println!(
-                "migrations applied to {}",
-                redact_url(&settings.database_url)
-            );
-            Ok(())
-        }
+    for kid in kids {
+        println!(
+            "new signing key {kid}: published now, signs in {} s",
+            settings.key_publication_delay
+        );
     }
+    Ok(())
+}
+
+/// `verity migrate`.
+async fn migrate(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(args).context("reading settings")?;
+    let _logs = init_logging(settings.log_format);
+    verity_server::startup::open_store(&settings).await?;
+    println!(
+        "migrations applied to {}",
+        redact_url(&settings.database_url)
+    );
+    Ok(())
 }
 
 /// A database URL without its password, for messages.
