@@ -46,12 +46,15 @@ pub fn validate_challenge(
 
 /// Whether `verifier` is a well-formed RFC 7636 verifier whose S256 equals `challenge`.
 pub fn verify(challenge: &str, verifier: &str) -> bool {
+    challenge_of(verifier)
+        .is_some_and(|computed| constant_time_eq(computed.as_bytes(), challenge.as_bytes()))
+}
+
+/// The S256 challenge of `verifier` when it is a well-formed RFC 7636 verifier (43 to 128
+/// unreserved characters), to compare with the challenge a code was issued for.
+pub fn challenge_of(verifier: &str) -> Option<String> {
     let well_formed = (43..=128).contains(&verifier.len()) && verifier.bytes().all(is_unreserved);
-    if !well_formed {
-        return false;
-    }
-    let computed = s256(verifier);
-    constant_time_eq(computed.as_bytes(), challenge.as_bytes())
+    well_formed.then(|| s256(verifier))
 }
 
 /// `BASE64URL(SHA256(verifier))`.
@@ -70,6 +73,9 @@ mod tests {
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert_eq!(s256(verifier), challenge);
         assert!(verify(challenge, verifier));
+        assert_eq!(challenge_of(verifier).as_deref(), Some(challenge));
+        assert_eq!(challenge_of("short"), None);
+        assert_eq!(challenge_of(&format!("{verifier}+")), None);
         assert!(!verify(
             challenge,
             "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK"

@@ -7,8 +7,11 @@ use std::sync::LazyLock;
 use crate::audit::{AUDIT_COLUMNS, AuditEvent, bind_audit, insert_audit_on};
 use crate::lite::{LiteRow, LiteTx};
 use crate::query::{Query, Spelt, insert_sql, placeholders, spelt};
+use crate::sessions::Session;
 use crate::users::{data_columns, data_from_row};
-use crate::{Fields, Result, Store, WritePool, dispatch, from_json, query, storable, to_json};
+use crate::{
+    Fields, Result, Store, StoreError, WritePool, dispatch, from_json, query, storable, to_json,
+};
 
 /// A code with its account's claims data, in one statement.
 static CODE_AND_USER: Spelt = Spelt::new(|| {
@@ -58,6 +61,106 @@ pub struct FoundCode {
     pub code: Code,
     pub used: bool,
     pub user: Option<UserData>,
+}
+
+/// The authorization request's side of a [`Code`]: what it is bound to but the session (the
+/// account, its authentication, `sid`), which [`CodeRequest::for_session`] adds.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeRequest<'a> {
+    pub code_hash: &'a str,
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    pub scopes: &'a [String],
+    pub nonce: Option<&'a str>,
+    pub code_challenge: Option<&'a str>,
+    pub eid: Option<&'a str>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl CodeRequest<'_> {
+    /// The code, issued in `session`.
+    pub fn for_session(&self, session: &Session) -> Code {
+        Code {
+            code_hash: self.code_hash.to_owned(),
+            client_id: self.client_id.to_owned(),
+            uuid: session.uuid.clone(),
+            redirect_uri: self.redirect_uri.to_owned(),
+            scopes: self.scopes.to_vec(),
+            nonce: self.nonce.map(str::to_owned),
+            code_challenge: self.code_challenge.map(str::to_owned),
+            auth_time: session.auth_time,
+            mfa: session.mfa,
+            eid: self.eid.map(str::to_owned),
+            sid: Some(session.sid.clone()),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        }
+    }
+
+    /// Binds the values [`code_from_session`] numbered.
+    pub(crate) fn bind<'q>(&self, q: Query<'q>) -> Query<'q>
+    where
+        Self: 'q,
+    {
+        q.bind(self.code_hash)
+            .bind(self.client_id)
+            .bind(self.redirect_uri)
+            .bind(to_json(&self.scopes))
+            .bind(self.nonce)
+            .bind(self.code_challenge)
+            .bind(self.eid)
+            .bind(self.created_at)
+            .bind(self.expires_at)
+    }
+}
+
+/// What a token request presents for a code (RFC 6749 4.1.3, RFC 7636 4.6), for
+/// [`Store::redeem_presented`] to check as it consumes the code.
+#[derive(Debug, Clone, Copy)]
+pub struct CodePresentation<'a> {
+    /// The authenticated client.
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    /// The S256 challenge of the presented verifier; `None` when none was presented, which
+    /// matches only a code issued without a challenge.
+    pub challenge: Option<&'a str>,
+    pub now: i64,
+}
+
+/// The tokens one redemption stores, by digest, with their expiry. Their grant (the family's
+/// id, the account, scopes, authentication and session) is the code's.
+#[derive(Debug, Clone, Copy)]
+pub struct Issued<'a> {
+    pub access: (&'a str, i64),
+    pub refresh: Option<(&'a str, i64)>,
+    pub created_at: i64,
+}
+
+impl Issued<'_> {
+    /// The rows stored for `code`.
+    pub fn rows(&self, code: &Code) -> Vec<Token> {
+        let token = |kind: TokenKind, (hash, expires_at): (&str, i64)| Token {
+            token_hash: hash.to_owned(),
+            kind,
+            grant_id: code.code_hash.clone(),
+            client_id: code.client_id.clone(),
+            uuid: code.uuid.clone(),
+            scopes: code.scopes.clone(),
+            auth_time: code.auth_time,
+            mfa: code.mfa,
+            eid: code.eid.clone(),
+            sid: code.sid.clone(),
+            parent_hash: None,
+            created_at: self.created_at,
+            expires_at,
+            used_at: None,
+            revoked_at: None,
+        };
+        let mut rows = vec![token(TokenKind::Access, self.access)];
+        rows.extend(self.refresh.map(|r| token(TokenKind::Refresh, r)));
+        rows
+    }
 }
 
 /// What presenting a code found.
@@ -156,26 +259,18 @@ pub(crate) fn token_from_row(r: &impl Fields) -> Result<Token> {
 impl Store {
     pub async fn insert_code(&self, c: &Code) -> Result<()> {
         dispatch!(self, pool, {
-            query(
-            "INSERT INTO codes (code_hash, client_id, uuid, redirect_uri, scopes, nonce, code_challenge,
-                auth_time, mfa, eid, sid, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&c.code_hash)
-        .bind(&c.client_id)
-        .bind(&c.uuid)
-        .bind(&c.redirect_uri)
-        .bind(to_json(&c.scopes))
-        .bind(&c.nonce)
-        .bind(&c.code_challenge)
-        .bind(c.auth_time)
-        .bind(c.mfa)
-        .bind(&c.eid)
-        .bind(&c.sid)
-        .bind(c.created_at)
-        .bind(c.expires_at)
-        .execute(pool)
-        .await?;
+            insert_code_query(c).execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    /// Deletes a code that was stored but not issued (see [`Store::find_signed_in_with_code`]).
+    pub async fn delete_code(&self, code_hash: &str) -> Result<()> {
+        dispatch!(self, pool, {
+            query("DELETE FROM codes WHERE code_hash = $1 AND used_at IS NULL")
+                .bind(code_hash)
+                .execute(pool)
+                .await?;
             Ok(())
         })
     }
@@ -273,6 +368,75 @@ impl Store {
         }
     }
 
+    /// Redeems a code in one step when the presentation holds: the statement that consumes the
+    /// code checks it (the client, the redirect URI, the PKCE challenge, expiry, the account
+    /// still there) and stores `issued` and `audit` (its `uuid` is the code's) with it. One round
+    /// trip on PostgreSQL, one transaction on SQLite, where reading the code and then redeeming
+    /// it ([`Store::find_code_and_user`], [`Store::redeem_code`]) took two.
+    ///
+    /// `None`, with nothing written, when anything does not hold: the code is unknown, used,
+    /// expired, bound to something else, or its account is gone. The caller then reads the code
+    /// to say why ([`Store::find_code_and_user`]), which consumes it as before. As with
+    /// [`Store::redeem_code`], exactly one presentation of a code ever stores tokens.
+    pub async fn redeem_presented(
+        &self,
+        code_hash: &str,
+        presented: &CodePresentation<'_>,
+        issued: &Issued<'_>,
+        audit: &AuditEvent,
+    ) -> Result<Option<(Code, UserData)>> {
+        if !storable(code_hash) || !storable(presented.client_id) {
+            return Ok(None);
+        }
+        let guard = query(
+            "UPDATE codes SET used_at = $1
+             WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 AND client_id = $3
+               AND redirect_uri = $4 AND code_challenge IS NOT DISTINCT FROM $5
+               AND EXISTS (SELECT 1 FROM users WHERE users.uuid = codes.uuid)
+             RETURNING *",
+        )
+        .bind(presented.now)
+        .bind(code_hash)
+        .bind(presented.client_id)
+        .bind(presented.redirect_uri)
+        .bind(presented.challenge);
+        let row = match self {
+            Store::Postgres(pool, _) => {
+                let Some(row) = code_grant(guard, issued, audit)
+                    .fetch_optional(pool)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                row
+            }
+            Store::Sqlite(pool, ..) => {
+                let mut tx = pool.begin_write().await?;
+                // Nothing taken: the transaction rolls back as it is dropped.
+                if guard.fetch_optional(&mut tx).await?.is_none() {
+                    return Ok(None);
+                }
+                let row = query(spelt(&CODE_AND_USER, pool))
+                    .bind(code_hash)
+                    .fetch_one(&mut tx)
+                    .await?;
+                let code = code_from_row(&row)?;
+                for t in issued.rows(&code) {
+                    insert_token(&t).execute(&mut tx).await?;
+                }
+                let audit = AuditEvent {
+                    uuid: Some(code.uuid.clone()),
+                    ..audit.clone()
+                };
+                insert_audit_on(&mut tx, &audit).await?;
+                tx.commit().await?;
+                return found_in(&row, code);
+            }
+        };
+        let code = code_from_row(&row)?;
+        found_in(&row, code)
+    }
+
     /// Whether a code was presented again after its first use (see `take_code`).
     pub async fn find_code_replayed(&self, code_hash: &str) -> Result<bool> {
         if !storable(code_hash) {
@@ -354,6 +518,46 @@ impl Store {
     }
 }
 
+/// The columns a code is stored with, in the order [`insert_code_query`] binds them.
+pub(crate) const CODE_COLUMNS: &str = "code_hash, client_id, uuid, redirect_uri, scopes, nonce, \
+     code_challenge, auth_time, mfa, eid, sid, created_at, expires_at";
+
+/// The statement storing one code.
+pub(crate) fn insert_code_query(c: &Code) -> Query<'_> {
+    static SQL: LazyLock<String> = LazyLock::new(|| insert_sql("codes", CODE_COLUMNS));
+    query(SQL.as_str())
+        .bind(&c.code_hash)
+        .bind(&c.client_id)
+        .bind(&c.uuid)
+        .bind(&c.redirect_uri)
+        .bind(to_json(&c.scopes))
+        .bind(&c.nonce)
+        .bind(&c.code_challenge)
+        .bind(c.auth_time)
+        .bind(c.mfa)
+        .bind(&c.eid)
+        .bind(&c.sid)
+        .bind(c.created_at)
+        .bind(c.expires_at)
+}
+
+/// PostgreSQL: the values of [`CODE_COLUMNS`] for a code stored from a row `s` of a session
+/// (its account, authentication and `sid`) and the placeholders, numbered on from `last`, that
+/// [`CodeRequest::bind`] binds.
+pub(crate) fn code_from_session(last: &mut usize) -> String {
+    let mut next = || {
+        *last += 1;
+        format!("${last}")
+    };
+    let (hash, client, redirect, scopes, nonce, challenge) =
+        (next(), next(), next(), next(), next(), next());
+    let (eid, created, expires) = (next(), next(), next());
+    format!(
+        "{hash}, {client}, s.uuid, {redirect}, {scopes}, {nonce}, {challenge}, s.auth_time, \
+         s.mfa, {eid}, s.sid, {created}, {expires}"
+    )
+}
+
 /// The columns a token is stored with, in the order [`bind_token`] binds them.
 const TOKEN_COLUMNS: &str = "token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, \
      eid, sid, parent_hash, created_at, expires_at, used_at, revoked_at";
@@ -428,6 +632,67 @@ pub(crate) fn guarded_grant<'q>(
         q = bind_audit(q, e);
     }
     q
+}
+
+/// The account's claims data in a row of [`CODE_AND_USER`]'s columns, which a redemption that
+/// went through always has (it checked that the account exists).
+fn found_in(row: &impl Fields, code: Code) -> Result<Option<(Code, UserData)>> {
+    let user = data_from_row(row, &code.uuid)?.ok_or_else(|| {
+        StoreError::Corrupt("a code was redeemed for an account that is missing".into())
+    })?;
+    Ok(Some((code, user)))
+}
+
+/// PostgreSQL: [`Store::redeem_presented`] as one statement. `guard` consumes the code; the
+/// tokens and the audit row take their grant (account, scopes, authentication, session) from
+/// the row it returns, and the statement answers that row with the account's claims data.
+fn code_grant<'q>(guard: Query<'q>, issued: &'q Issued<'q>, audit: &'q AuditEvent) -> Query<'q> {
+    let mut last = guard.args().len();
+    let mut rows = Vec::new();
+    let values = |last: &mut usize| format!("({})", placeholders(last, "a, b, c, d"));
+    rows.push(values(&mut last));
+    if issued.refresh.is_some() {
+        rows.push(values(&mut last));
+    }
+    let sql = format!(
+        "WITH guard AS ({guard}),
+         issued AS (INSERT INTO tokens ({TOKEN_COLUMNS})
+           SELECT v.token_hash, v.kind, g.code_hash, g.client_id, g.uuid, g.scopes, g.auth_time,
+                  g.mfa, g.eid, g.sid, NULL, v.created_at, v.expires_at, NULL, NULL
+           FROM guard g, (VALUES {rows}) AS v(token_hash, kind, created_at, expires_at)
+           RETURNING 1),
+         audited AS (INSERT INTO audit_events ({AUDIT_COLUMNS})
+           SELECT {audit_values} FROM guard g RETURNING 1)
+         SELECT g.*, {data} FROM guard g LEFT JOIN users u ON u.uuid = g.uuid",
+        guard = guard.sql(),
+        rows = rows.join(", "),
+        audit_values = {
+            let at = placeholders(&mut last, "at, event");
+            let rest = placeholders(&mut last, "client_id, address, request_id, detail");
+            format!("{at}, g.uuid, {rest}")
+        },
+        data = data_columns(true, "g.uuid"),
+    );
+    let now = issued.created_at;
+    let mut q = guard
+        .with_sql(sql)
+        .bind(issued.access.0)
+        .bind(TokenKind::Access.as_str())
+        .bind(now)
+        .bind(issued.access.1);
+    if let Some((hash, expires_at)) = issued.refresh {
+        q = q
+            .bind(hash)
+            .bind(TokenKind::Refresh.as_str())
+            .bind(now)
+            .bind(expires_at);
+    }
+    q.bind(audit.at)
+        .bind(&audit.event)
+        .bind(&audit.client_id)
+        .bind(&audit.address)
+        .bind(&audit.request_id)
+        .bind(to_json(&audit.detail))
 }
 
 /// SQLite: [`guarded_grant`]'s writes in the open write transaction `tx`: `guard`, then, only

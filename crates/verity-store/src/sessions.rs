@@ -2,9 +2,10 @@
 
 use verity_core::identity::UserData;
 
-use crate::query::{Spelt, spelt};
+use crate::grants::{CODE_COLUMNS, CodeRequest, code_from_session, insert_code_query};
+use crate::query::{Query, Spelt, spelt};
 use crate::users::{User, data_columns, data_from_row};
-use crate::{Fields, Result, Store, dispatch, from_json, query, storable};
+use crate::{Fields, Result, Store, WritePool, dispatch, from_json, query, storable};
 
 /// A signed-in browser. `id_hash` is the SHA-256 of the cookie value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +71,43 @@ static SIGNED_IN: Spelt = Spelt::new(|| {
     })
 });
 
+/// [`SIGNED_IN`] (spelt `sql`) with its arguments.
+fn signed_in_query<'q>(
+    sql: &'static str,
+    id_hash: &'q str,
+    now: i64,
+    client_id: &'q str,
+) -> Query<'q> {
+    query(sql).bind(id_hash).bind(now).bind(client_id)
+}
+
+/// The answer of [`SIGNED_IN`]; `None` when it found no live session, or the session's account
+/// is gone.
+fn signed_in_from(row: Option<&impl Fields>) -> Result<Option<SignedIn>> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let session = session_from_row(row)?;
+    let Some(data) = data_from_row(row, &session.uuid)? else {
+        return Ok(None);
+    };
+    let user = User {
+        uuid: session.uuid.clone(),
+        email: data.email.clone(),
+        password_hash: row.col("user_password_hash")?,
+        totp_secret: row.col("user_totp_secret")?,
+        totp_last_step: row.col("user_totp_last_step")?,
+        created_at: row.col("user_created_at")?,
+    };
+    let consents = from_json(&row.col::<String>("consents")?)?;
+    Ok(Some(SignedIn {
+        session,
+        user,
+        data,
+        consents,
+    }))
+}
+
 fn session_from_row(r: &impl Fields) -> Result<Session> {
     Ok(Session {
         id_hash: r.col("id_hash")?,
@@ -128,35 +166,60 @@ impl Store {
             return Ok(None);
         }
         dispatch!(self, pool, {
-            let Some(row) = query(spelt(&SIGNED_IN, pool))
-                .bind(id_hash)
-                .bind(now)
-                .bind(client_id)
+            let row = signed_in_query(spelt(&SIGNED_IN, pool), id_hash, now, client_id)
                 .fetch_optional(pool)
-                .await?
-            else {
-                return Ok(None);
-            };
-            let session = session_from_row(&row)?;
-            let Some(data) = data_from_row(&row, &session.uuid)? else {
-                return Ok(None);
-            };
-            let user = User {
-                uuid: session.uuid.clone(),
-                email: data.email.clone(),
-                password_hash: row.col("user_password_hash")?,
-                totp_secret: row.col("user_totp_secret")?,
-                totp_last_step: row.col("user_totp_last_step")?,
-                created_at: row.col("user_created_at")?,
-            };
-            let consents = from_json(&row.col::<String>("consents")?)?;
-            Ok(Some(SignedIn {
-                session,
-                user,
-                data,
-                consents,
-            }))
+                .await?;
+            signed_in_from(row.as_ref())
         })
+    }
+
+    /// [`Store::find_signed_in`], and in the same step (one statement on PostgreSQL, one
+    /// transaction on SQLite) the code `code` for the session's account when there is one:
+    /// what single sign-on's authorization request issues, stored before the caller decides,
+    /// so that the usual request costs one round trip instead of two. A caller that then
+    /// decides not to issue the code deletes it ([`Store::delete_code`]); its value was never
+    /// given to anyone, and a code left behind by a crash in between expires unused.
+    pub async fn find_signed_in_with_code(
+        &self,
+        id_hash: &str,
+        now: i64,
+        code: &CodeRequest<'_>,
+    ) -> Result<Option<SignedIn>> {
+        if !storable(id_hash) || !storable(code.client_id) {
+            return Ok(None);
+        }
+        let signed_in = |sql| signed_in_query(sql, id_hash, now, code.client_id);
+        match self {
+            Store::Postgres(pool, _) => {
+                let signed_in = signed_in(spelt(&SIGNED_IN, pool));
+                let mut last = signed_in.args().len();
+                let sql = format!(
+                    "WITH s AS ({}), issued AS (INSERT INTO codes ({CODE_COLUMNS})
+                       SELECT {} FROM s WHERE s.data_email IS NOT NULL RETURNING 1)
+                     SELECT * FROM s",
+                    signed_in.sql(),
+                    code_from_session(&mut last)
+                );
+                let row = code
+                    .bind(signed_in.with_sql(sql))
+                    .fetch_optional(pool)
+                    .await?;
+                signed_in_from(row.as_ref())
+            }
+            Store::Sqlite(pool, ..) => {
+                let mut tx = pool.begin_write().await?;
+                let signed_in = signed_in(spelt(&SIGNED_IN, pool));
+                let row = signed_in.fetch_optional(&mut tx).await?;
+                let Some(found) = signed_in_from(row.as_ref())? else {
+                    return Ok(None);
+                };
+                insert_code_query(&code.for_session(&found.session))
+                    .execute(&mut tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(Some(found))
+            }
+        }
     }
 
     /// Marks a session as having passed the second factor.

@@ -19,7 +19,7 @@ use verity_core::identity::{self, AuthFacts, Needs, UserData};
 use verity_core::interaction::{Facts, SessionFacts, Step, next_step};
 use verity_core::secret::{constant_time_eq, is_token_shaped, new_token, token_hash};
 use verity_store::apps::App;
-use verity_store::grants::Code;
+use verity_store::grants::CodeRequest;
 use verity_store::sessions::{Interaction, Session};
 use verity_store::users::{User, VerificationRecord};
 
@@ -254,8 +254,28 @@ async fn advance(
     fresh: bool,
 ) -> Result<Response, PageError> {
     let now = state.now();
-    // The session, its account and its consents to this app, read at once.
+    // The session, its account and its consents to this app, read at once. A new request
+    // with a session (single sign-on) also stores the code it would issue in the same step
+    // (one round trip instead of two): `speculative` is that code, deleted below unless the
+    // request issues it.
+    let mut speculative = None;
     let signed_in = match session_cookie(headers) {
+        Some(raw) if fresh => {
+            let code = new_token();
+            let hash = token_hash(&code);
+            let found = state
+                .store
+                .find_signed_in_with_code(
+                    &token_hash(raw),
+                    now,
+                    &code_request(app, req, &hash, now),
+                )
+                .await?;
+            if found.is_some() {
+                speculative = Some(code);
+            }
+            found.filter(|s| fits(&ix, &s.session.uuid))
+        }
         Some(raw) => state
             .store
             .find_signed_in(&token_hash(raw), now, &app.client_id)
@@ -301,6 +321,12 @@ async fn advance(
         (Step::SignIn | Step::SignUp, Some(Op::Signin)) => Step::SignIn,
         (s, _) => s,
     };
+    if let Some(code) = speculative
+        .as_deref()
+        .filter(|_| !matches!(step, Step::Issue))
+    {
+        state.store.delete_code(&token_hash(code)).await?;
+    }
     if fresh && !matches!(step, Step::Fail(_) | Step::Issue) {
         state.store.insert_interaction(&ix).await?;
     }
@@ -399,9 +425,50 @@ async fn advance(
             let (Some(session), Some(_)) = (session, user) else {
                 return Err(expired_page());
             };
+            if let Some(code) = speculative {
+                return Ok(code_issued(state, app, req, &code, after_post));
+            }
             issue_code(state, &ix, app, req, &session, after_post, fresh).await
         }
     }
+}
+
+/// The code `code_hash` of `req`, to be issued in a session.
+fn code_request<'a>(
+    app: &'a App,
+    req: &'a AuthorizeRequest,
+    code_hash: &'a str,
+    now: i64,
+) -> CodeRequest<'a> {
+    CodeRequest {
+        code_hash,
+        client_id: &app.client_id,
+        redirect_uri: &req.redirect_uri,
+        scopes: req.scope.as_slice(),
+        nonce: req.nonce.as_deref(),
+        code_challenge: req.code_challenge.as_deref(),
+        eid: req.eid.as_deref(),
+        created_at: now,
+        expires_at: now + app.code_ttl,
+    }
+}
+
+/// The redirect that gives the client its code.
+fn code_issued(
+    state: &AppState,
+    app: &App,
+    req: &AuthorizeRequest,
+    code: &str,
+    after_post: bool,
+) -> Response {
+    tracing::info!(client_id = %app.client_id, "authorization code issued");
+    redirect_to_client(
+        &req.redirect_uri,
+        &[("code", code)],
+        req.state.as_deref(),
+        &state.issuer,
+        after_post,
+    )
 }
 
 async fn issue_code(
@@ -426,32 +493,12 @@ async fn issue_code(
             .await?;
     }
     let code = new_token();
+    let hash = token_hash(&code);
     state
         .store
-        .insert_code(&Code {
-            code_hash: token_hash(&code),
-            client_id: app.client_id.clone(),
-            uuid: session.uuid.clone(),
-            redirect_uri: req.redirect_uri.clone(),
-            scopes: req.scope.as_slice().to_vec(),
-            nonce: req.nonce.clone(),
-            code_challenge: req.code_challenge.clone(),
-            auth_time: session.auth_time,
-            mfa: session.mfa,
-            eid: req.eid.clone(),
-            sid: Some(session.sid.clone()),
-            created_at: now,
-            expires_at: now + app.code_ttl,
-        })
+        .insert_code(&code_request(app, req, &hash, now).for_session(session))
         .await?;
-    tracing::info!(client_id = %app.client_id, "authorization code issued");
-    Ok(redirect_to_client(
-        &req.redirect_uri,
-        &[("code", &code)],
-        req.state.as_deref(),
-        &state.issuer,
-        after_post,
-    ))
+    Ok(code_issued(state, app, req, &code, after_post))
 }
 
 /// Re-renders the current step with an error message (a failed password, a wrong code ...).

@@ -13,11 +13,12 @@ use verity_core::claims::{self, Authentication, Issue};
 use verity_core::grant::{CodeBinding, GrantError, Presented, check_code, refresh_scopes};
 use verity_core::identity::{AuthFacts, Family, UserData};
 use verity_core::keys::{Alg, at_hash};
+use verity_core::pkce;
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_proto::error::ErrorCode;
 use verity_proto::token::TokenResponse;
 use verity_store::apps::App;
-use verity_store::grants::{TakeCode, Token, TokenKind};
+use verity_store::grants::{Code, CodePresentation, Issued, TakeCode, Token, TokenKind};
 use verity_store::lifecycle::Rotate;
 
 use crate::error::ApiError;
@@ -78,6 +79,14 @@ async fn authorization_code(
         return Err(invalid_code());
     }
     let hash = token_hash(code);
+    if let Some(response) =
+        redeem_at_once(state, app, params, headers, &hash, redirect_uri, now).await?
+    {
+        return Ok(response);
+    }
+    // Something did not hold: read the code to say what, and consume it (a replay revokes).
+    // Should every check pass after all (the code changed between the two), it is redeemed
+    // here as the one-step write would have.
     let Some(found) = state.store.find_code_and_user(&hash).await? else {
         return Err(invalid_code());
     };
@@ -105,17 +114,7 @@ async fn authorization_code(
     let user = found
         .user
         .ok_or_else(|| ApiError::invalid_grant("the account no longer exists"))?;
-    let grant = Grant {
-        grant_id: &code.code_hash,
-        uuid: &code.uuid,
-        scopes: &code.scopes,
-        auth_time: code.auth_time,
-        mfa: code.mfa,
-        eid: code.eid.as_deref(),
-        sid: code.sid.as_deref(),
-        nonce: code.nonce.as_deref(),
-        parent: None,
-    };
+    let grant = Grant::from_code(&code);
     let audit = state.audit_event(
         "token.issued",
         Some(&code.uuid),
@@ -140,6 +139,67 @@ async fn authorization_code(
     }
     state.audited(&audit);
     Ok(response)
+}
+
+/// The usual presentation, checked by the statement that consumes the code and stores its
+/// tokens ([`verity_store::Store::redeem_presented`]: one round trip on PostgreSQL), then
+/// signed. `None`, with nothing written, when any check failed or the presentation is one
+/// that [`check_code`] must explain (a public client without PKCE, a malformed verifier): the
+/// caller then reads the code and answers as that says.
+///
+/// The ID token is signed after the commit, so a signing failure (no active key) leaves the
+/// code consumed and its tokens unreturned; the client starts a new authorization.
+async fn redeem_at_once(
+    state: &AppState,
+    app: &App,
+    params: &Params,
+    headers: &HeaderMap,
+    hash: &str,
+    redirect_uri: &str,
+    now: i64,
+) -> Result<Option<TokenResponse>, ApiError> {
+    let challenge = match params.get("code_verifier") {
+        Some(verifier) => match pkce::challenge_of(verifier) {
+            Some(c) => Some(c),
+            None => return Ok(None),
+        },
+        None if app.public => return Ok(None),
+        None => None,
+    };
+    let access = new_token();
+    let refresh = app.refresh_tokens.then(new_token);
+    let access_hash = token_hash(&access);
+    let refresh_hash = refresh.as_deref().map(token_hash);
+    let issued = Issued {
+        access: (&access_hash, now + app.access_ttl),
+        refresh: refresh_hash.as_deref().map(|h| (h, now + app.refresh_ttl)),
+        created_at: now,
+    };
+    let presented = CodePresentation {
+        client_id: &app.client_id,
+        redirect_uri,
+        challenge: challenge.as_deref(),
+        now,
+    };
+    let mut audit = state.audit_event(
+        "token.issued",
+        None,
+        Some(&app.client_id),
+        headers,
+        json!({"grant": "authorization_code"}),
+    );
+    let Some((code, user)) = state
+        .store
+        .redeem_presented(hash, &presented, &issued, &audit)
+        .await?
+    else {
+        return Ok(None);
+    };
+    audit.uuid = Some(code.uuid.clone());
+    let grant = Grant::from_code(&code);
+    let response = respond_with(state, app, &grant, &user, now, access, refresh).await?;
+    state.audited(&audit);
+    Ok(Some(response))
 }
 
 fn invalid_code() -> ApiError {
@@ -310,6 +370,20 @@ struct Grant<'a> {
 }
 
 impl<'a> Grant<'a> {
+    fn from_code(code: &'a Code) -> Self {
+        Grant {
+            grant_id: &code.code_hash,
+            uuid: &code.uuid,
+            scopes: &code.scopes,
+            auth_time: code.auth_time,
+            mfa: code.mfa,
+            eid: code.eid.as_deref(),
+            sid: code.sid.as_deref(),
+            nonce: code.nonce.as_deref(),
+            parent: None,
+        }
+    }
+
     fn from_token(t: &'a Token, scopes: &'a [String]) -> Self {
         Grant {
             grant_id: &t.grant_id,

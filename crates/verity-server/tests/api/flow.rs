@@ -228,6 +228,15 @@ async fn single_sign_on_skips_every_page_once_consent_is_remembered() {
         )
         .await;
     assert_eq!(trace.pages, ["consent"]);
+    // Four codes were issued. The request that asked for consent again stored a code with its
+    // read of the session, and deleted it when it showed the page instead.
+    let codes = app
+        .query_i64(
+            "SELECT COUNT(*) FROM codes WHERE client_id = $1",
+            CONFIDENTIAL,
+        )
+        .await;
+    assert_eq!(codes, 4);
 }
 
 #[tokio::test]

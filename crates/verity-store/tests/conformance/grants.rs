@@ -1,7 +1,8 @@
 //! Authorization codes and the tokens issued from them.
 
 use verity_store::Store;
-use verity_store::grants::{Code, TakeCode, Token, TokenKind};
+use verity_store::audit::AuditEvent;
+use verity_store::grants::{Code, CodePresentation, Issued, TakeCode, Token, TokenKind};
 use verity_store::lifecycle::Rotate;
 
 use verity_store::users::VerificationRecord;
@@ -358,6 +359,156 @@ async fn redeem_code_once(store: &Store) {
     ));
 }
 
+/// A presented code is redeemed in one step only when every check holds (client, redirect URI,
+/// the verifier's challenge or none, expiry, the account); any other presentation writes
+/// nothing and leaves the code unused. The one that holds consumes it, stores the tokens with
+/// the code's grant and the audit row with the code's account, and answers the code with the
+/// account's claims data: once.
+async fn redeem_presented_checks_the_presentation(store: &Store) {
+    user(store, "u-1", "alice@example.com").await;
+    let c = code("code-1", "c-1", "u-1");
+    let plain = Code {
+        code_challenge: None,
+        ..code("code-2", "c-1", "u-1")
+    };
+    for stored in [&c, &plain, &code("code-orphan", "c-1", "u-none")] {
+        store.insert_code(stored).await.unwrap();
+    }
+    let right = CodePresentation {
+        client_id: "c-1",
+        redirect_uri: "https://rp.example/callback",
+        challenge: c.code_challenge.as_deref(),
+        now: NOW + 1,
+    };
+    let issued = Issued {
+        access: ("at-1", NOW + 301),
+        refresh: Some(("rt-1", NOW + 3601)),
+        created_at: NOW + 1,
+    };
+    let audit = AuditEvent {
+        uuid: None,
+        ..audit_event("token.issued")
+    };
+    let wrong = [
+        ("code-none", right),
+        ("code-orphan", right),
+        (
+            "code-1",
+            CodePresentation {
+                client_id: "c-2",
+                ..right
+            },
+        ),
+        (
+            "code-1",
+            CodePresentation {
+                redirect_uri: "https://rp.example/other",
+                ..right
+            },
+        ),
+        (
+            "code-1",
+            CodePresentation {
+                challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cX"),
+                ..right
+            },
+        ),
+        (
+            "code-1",
+            CodePresentation {
+                challenge: None,
+                ..right
+            },
+        ),
+        (
+            "code-1",
+            CodePresentation {
+                now: c.expires_at,
+                ..right
+            },
+        ),
+        ("code-2", right),
+    ];
+    for (hash, presented) in wrong {
+        let answer = store
+            .redeem_presented(hash, &presented, &issued, &audit)
+            .await
+            .unwrap();
+        assert!(answer.is_none(), "{hash} {presented:?}");
+    }
+    for hash in ["code-1", "code-2", "code-orphan"] {
+        assert!(
+            !store.find_code_and_user(hash).await.unwrap().unwrap().used,
+            "{hash}"
+        );
+    }
+    assert_eq!(store.find_token("at-1").await.unwrap(), None);
+    assert!(audit_names(store, "c-1").await.is_empty());
+
+    let (redeemed, data) = store
+        .redeem_presented("code-1", &right, &issued, &audit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(redeemed, c);
+    assert_eq!(Some(data), store.find_user_data("u-1").await.unwrap());
+    let rows = issued.rows(&c);
+    assert_eq!(rows.len(), 2);
+    for t in &rows {
+        assert_eq!(t.grant_id, "code-1");
+        assert_eq!((t.uuid.as_str(), t.sid.as_deref()), ("u-1", Some("sid-1")));
+        assert_eq!(
+            store.find_token(&t.token_hash).await.unwrap().as_ref(),
+            Some(t)
+        );
+    }
+    assert_eq!(rows[1].kind, TokenKind::Refresh);
+    assert_eq!(rows[1].expires_at, NOW + 3601);
+    assert_eq!(
+        store.find_audit(Some("c-1"), None, 10).await.unwrap(),
+        vec![audit_event("token.issued")]
+    );
+    assert!(
+        store
+            .find_code_and_user("code-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .used
+    );
+
+    // Once only.
+    let again = Issued {
+        access: ("at-2", NOW + 302),
+        refresh: None,
+        created_at: NOW + 2,
+    };
+    assert!(
+        store
+            .redeem_presented("code-1", &right, &again, &audit)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.find_token("at-2").await.unwrap(), None);
+
+    // A code issued without a challenge is redeemed without a verifier, and only without one.
+    let plain_right = CodePresentation {
+        challenge: None,
+        ..right
+    };
+    let (redeemed, _) = store
+        .redeem_presented("code-2", &plain_right, &again, &audit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(redeemed, plain);
+    assert_eq!(
+        store.find_token("at-2").await.unwrap(),
+        Some(again.rows(&plain)[0].clone())
+    );
+}
+
 /// A token read with its account's claims data; `None` for the data once the account is gone.
 async fn token_and_user_at_once(store: &Store) {
     user(store, "u-1", "alice@example.com").await;
@@ -383,6 +534,7 @@ async fn token_and_user_at_once(store: &Store) {
 
 on_each_backend!(
     redeem_code_once,
+    redeem_presented_checks_the_presentation,
     token_and_user_at_once,
     tokens_with_their_audit_row,
     take_code_once,

@@ -1,6 +1,7 @@
 //! Browser sessions, interactions in progress and remembered consent.
 
 use verity_store::Store;
+use verity_store::grants::{CodeRequest, TakeCode};
 use verity_store::sessions::{Interaction, Session};
 
 use crate::harness::{NOW, app, interaction, org, session, user};
@@ -230,7 +231,85 @@ async fn signed_in_at_once(store: &Store) {
     );
 }
 
+/// Single sign-on's read stores the request's code for the session's account in the same
+/// step, and only when there is a live session; `delete_code` removes an
+/// unused code and never a used one.
+async fn signed_in_with_code(store: &Store) {
+    user(store, "u-1", "alice@example.com").await;
+    let live = session("id-hash-1", "sid-1", "u-1", NOW + 3600);
+    store.insert_session(&live).await.unwrap();
+    let scopes = vec!["openid".to_owned(), "email".to_owned()];
+    let request = |code_hash| CodeRequest {
+        code_hash,
+        client_id: "c-a",
+        redirect_uri: "https://rp.example/callback",
+        scopes: &scopes,
+        nonce: Some("n-1"),
+        code_challenge: None,
+        eid: None,
+        created_at: NOW,
+        expires_at: NOW + 300,
+    };
+
+    let found = store
+        .find_signed_in_with_code("id-hash-1", NOW, &request("code-1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let read = store
+        .find_signed_in("id-hash-1", NOW, "c-a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((&found.session, &found.data), (&read.session, &read.data));
+    let stored = store.find_code_and_user("code-1").await.unwrap().unwrap();
+    assert_eq!(stored.code, request("code-1").for_session(&live));
+    assert_eq!(
+        (
+            stored.code.uuid.as_str(),
+            stored.code.auth_time,
+            stored.code.sid.as_deref()
+        ),
+        ("u-1", live.auth_time, Some("sid-1"))
+    );
+
+    // No live session: nothing read, nothing stored.
+    for (id_hash, now, code_hash) in [
+        ("id-hash-none", NOW, "code-2"),
+        ("id-hash-1", NOW + 3600, "code-4"),
+    ] {
+        let found = store
+            .find_signed_in_with_code(id_hash, now, &request(code_hash))
+            .await
+            .unwrap();
+        assert!(found.is_none(), "{id_hash}");
+        assert!(store.find_code_and_user(code_hash).await.unwrap().is_none());
+    }
+
+    store.delete_code("code-1").await.unwrap();
+    assert!(store.find_code_and_user("code-1").await.unwrap().is_none());
+    store
+        .find_signed_in_with_code("id-hash-1", NOW, &request("code-5"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        store.take_code("code-5", NOW + 1).await.unwrap(),
+        TakeCode::Fresh(_)
+    ));
+    store.delete_code("code-5").await.unwrap();
+    assert!(
+        store
+            .find_code_and_user("code-5")
+            .await
+            .unwrap()
+            .unwrap()
+            .used
+    );
+}
+
 on_each_backend!(
+    signed_in_with_code,
     session_lifecycle,
     interaction_lifecycle,
     consents,
