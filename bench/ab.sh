@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Two builds of Verity against each other, alternating (before, after, before, after, ...), each
+# run on a fresh sandbox and a fresh database, so that a noisy machine's drift hits both alike:
+# the A/B comparisons of BENCHMARKS.md. Prints each run, then the medians per build and mode
+# with the ratio after/before.
+#
+#   bench/ab.sh BEFORE AFTER [MODE ...]       # two verity binaries; modes default to sso-oidc
+#   PAIRS=5 DURATION=10 bench/ab.sh /tmp/verity-main target/release/verity sso-oidc refresh
+#   POSTGRES=postgres://postgres@127.0.0.1:5432 bench/ab.sh BEFORE AFTER sso-oidc
+#
+# Modes: sso-oidc, sso-idme, refresh, userinfo-oidc, userinfo-idme, introspect, jwks, discovery.
+# Environment: PAIRS (3), DURATION (6 s measured per run), WARMUP (2 s, a run of its own before
+# the measured one), WORKERS (4), PORT (18090). POSTGRES: a PostgreSQL server URL without a
+# database; each run creates a database of its own there and drops it afterwards, and when the
+# server runs on this host the figures include PostgreSQL's CPU per operation (the user and
+# system time of every `postgres` process, from /proc, over the measured run, which includes the
+# few statements of the workers' sign-ins before it).
+# Exits non-zero when any operation failed. Needs curl and jq (and psql with POSTGRES).
+set -euo pipefail
+
+if [ $# -lt 2 ]; then
+  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+fi
+BEFORE=$(realpath "$1")
+AFTER=$(realpath "$2")
+shift 2
+MODES=("${@:-sso-oidc}")
+PAIRS=${PAIRS:-3}
+DURATION=${DURATION:-6}
+WARMUP=${WARMUP:-2}
+WORKERS=${WORKERS:-4}
+PORT=${PORT:-18090}
+ADMIN_TOKEN="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+MASTER_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+
+work=$(mktemp -d -t verity-ab.XXXXXX)
+pid=
+db=
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  [ -n "$db" ] && psql -q "$POSTGRES/postgres" -c "DROP DATABASE IF EXISTS $db" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# CPU ticks of every postgres process on this host (0 without POSTGRES).
+pg_ticks() {
+  local total=0 p
+  [ -n "${POSTGRES:-}" ] || { echo 0; return; }
+  for p in $(pgrep -x postgres || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+hz=$(getconf CLK_TCK)
+
+run() { # run <label> <binary>: one sandbox, every mode
+  local label=$1 bin=$2 data=$work/data-$RANDOM env=() mode args before out after
+  if [ -n "${POSTGRES:-}" ]; then
+    db="verity_ab_$$_$RANDOM"
+    psql -q "$POSTGRES/postgres" -c "CREATE DATABASE $db"
+    env=(DATABASE_URL="$POSTGRES/$db" VERITY_MASTER_KEY="$MASTER_KEY")
+  fi
+  if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null; then
+    echo "something already answers on port $PORT" >&2
+    exit 1
+  fi
+  env "${env[@]}" VERITY_ADMIN_TOKEN="$ADMIN_TOKEN" "$bin" serve --sandbox \
+    --listen "127.0.0.1:$PORT" --data-dir "$data" >>"$work/verity.log" 2>&1 &
+  pid=$!
+  until curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { tail "$work/verity.log" >&2; exit 1; }
+    sleep 0.01
+  done
+  for mode in "${MODES[@]}"; do
+    case $mode in
+      sso-oidc) args=(sso --profile oidc --admin-token "$ADMIN_TOKEN") ;;
+      sso-idme) args=(sso) ;;
+      userinfo-oidc) args=(userinfo --profile oidc --admin-token "$ADMIN_TOKEN") ;;
+      userinfo-idme) args=(userinfo) ;;
+      refresh | introspect | jwks | discovery) args=("$mode") ;;
+      *) echo "unknown mode $mode" >&2; exit 2 ;;
+    esac
+    args+=(--issuer "http://127.0.0.1:$PORT/oidc" --pid "$pid" --workers "$WORKERS" --json)
+    "$bin" bench "${args[@]}" --duration "$WARMUP" --warmup 0 >/dev/null
+    before=$(pg_ticks)
+    out=$("$bin" bench "${args[@]}" --duration "$DURATION" --warmup 0)
+    after=$(pg_ticks)
+    # PostgreSQL's CPU in microseconds over the measured run, then per operation in ms.
+    echo "$out" | jq -r --arg build "$label" --arg mode "$mode" \
+      --argjson pg "$(((after - before) * 1000000 / hz))" \
+      '"\($build) \($mode) \(.per_second | floor) \(.provider_cpu_ms_per_op) \(.latency_ms.p99) \(if .ops > 0 then $pg / 1000 / .ops else 0 end) \(.errors)"' |
+      tee -a "$work/runs.txt"
+  done
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  pid=
+  if [ -n "$db" ]; then
+    psql -q "$POSTGRES/postgres" -c "DROP DATABASE $db"
+    db=
+  fi
+  rm -rf "$data"
+}
+
+echo "run: build mode ops/s verity-cpu-ms/op p99-ms postgres-cpu-ms/op errors"
+for _ in $(seq 1 "$PAIRS"); do
+  run before "$BEFORE"
+  run after "$AFTER"
+done
+
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+echo
+echo "medians over $PAIRS pairs"
+printf '%-14s %-7s %9s %11s %8s %11s %7s\n' mode build ops/s "cpu ms/op" "p99 ms" "pg ms/op" errors
+for mode in "${MODES[@]}"; do
+  for label in before after; do
+    rows=$(awk -v l="$label" -v m="$mode" '$1 == l && $2 == m' "$work/runs.txt")
+    ops=$(echo "$rows" | awk '{print $3}' | median)
+    cpu=$(echo "$rows" | awk '{print $4}' | median)
+    p99=$(echo "$rows" | awk '{print $5}' | median)
+    pg=$(echo "$rows" | awk '{print $6}' | median)
+    errors=$(echo "$rows" | awk '{e += $7} END {print e}')
+    printf '%-14s %-7s %9s %11.3f %8.2f %11.3f %7s\n' "$mode" "$label" "$ops" "$cpu" "$p99" "$pg" "$errors"
+    eval "${label}_ops=$ops ${label}_cpu=$cpu"
+  done
+  # shellcheck disable=SC2154 # set by the eval above
+  awk -v m="$mode" -v bo="$before_ops" -v ao="$after_ops" -v bc="$before_cpu" -v ac="$after_cpu" \
+    'BEGIN {printf "%-14s after/before: ops/s %.2fx, cpu/op %.2fx\n", m, ao / bo, ac / bc}'
+done
+failed=$(awk '{e += $7} END {print e + 0}' "$work/runs.txt")
+if [ "$failed" -gt 0 ]; then
+  echo "$failed operations failed (verity.log and the runs above)" >&2
+  exit 1
+fi
