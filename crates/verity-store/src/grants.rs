@@ -385,7 +385,9 @@ impl Store {
         issued: &Issued<'_>,
         audit: &AuditEvent,
     ) -> Result<Option<(Code, UserData)>> {
-        if !storable(code_hash) || !storable(presented.client_id) {
+        let texts = [code_hash, presented.client_id, presented.redirect_uri];
+        if !texts.into_iter().all(storable) {
+            // Not a stored value (a NUL on PostgreSQL): the caller's reading says why.
             return Ok(None);
         }
         let guard = query(
@@ -554,7 +556,7 @@ pub(crate) fn code_from_session(last: &mut usize) -> String {
     let (eid, created, expires) = (next(), next(), next());
     format!(
         "{hash}, {client}, s.uuid, {redirect}, {scopes}, {nonce}, {challenge}, s.auth_time, \
-         s.mfa, {eid}, s.sid, {created}, {expires}"
+         s.mfa, {eid}, coalesce(s.sid, ''), {created}, {expires}"
     )
 }
 

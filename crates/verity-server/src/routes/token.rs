@@ -147,8 +147,9 @@ async fn authorization_code(
 /// that [`check_code`] must explain (a public client without PKCE, a malformed verifier): the
 /// caller then reads the code and answers as that says.
 ///
-/// The ID token is signed after the commit, so a signing failure (no active key) leaves the
-/// code consumed and its tokens unreturned; the client starts a new authorization.
+/// The ID token is signed after the commit. So it goes this way only when the app's algorithm
+/// has an active key; should signing fail after all, the code is consumed and its tokens are
+/// revoked unreturned, and the client starts a new authorization.
 async fn redeem_at_once(
     state: &AppState,
     app: &App,
@@ -166,6 +167,14 @@ async fn redeem_at_once(
         None if app.public => return Ok(None),
         None => None,
     };
+    // The ID token is signed after the commit: without a key to sign it with, the code is
+    // left to the caller's reading path, which signs before it consumes (and answers the error).
+    let can_sign = Alg::parse(&app.id_token_alg)
+        .ok()
+        .is_some_and(|alg| state.signing_key(alg).is_some());
+    if !can_sign {
+        return Ok(None);
+    }
     let access = new_token();
     let refresh = app.refresh_tokens.then(new_token);
     let access_hash = token_hash(&access);
@@ -197,7 +206,17 @@ async fn redeem_at_once(
     };
     audit.uuid = Some(code.uuid.clone());
     let grant = Grant::from_code(&code);
-    let response = respond_with(state, app, &grant, &user, now, access, refresh).await?;
+    let response = match respond_with(state, app, &grant, &user, now, access, refresh).await {
+        Ok(response) => response,
+        Err(e) => {
+            // Tokens nobody was given: revoke them, so that they are not live while the
+            // client's retry is refused as a replay.
+            if let Err(revoking) = state.store.revoke_grant(hash, now).await {
+                tracing::error!(error = %revoking, "revoking the tokens of a grant that was not answered");
+            }
+            return Err(e);
+        }
+    };
     state.audited(&audit);
     Ok(Some(response))
 }

@@ -391,24 +391,36 @@ async fn a_code_issued_to_another_client_is_invalid_grant() {
 #[tokio::test]
 async fn a_different_redirect_uri_is_invalid_grant_even_when_registered() {
     let app = spawn_app().await;
-    let cb = app.authorize_as("student@sandbox.test", "openid").await;
-    let resp = app
-        .post_token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", cb.code()),
-                ("redirect_uri", "http://localhost:8090/callback"),
-            ],
-            Some((CONFIDENTIAL, SECRET)),
+    let with_nul = format!("{CALLBACK}\0");
+    for redirect_uri in ["http://localhost:8090/callback", with_nul.as_str()] {
+        let cb = app.authorize_as("student@sandbox.test", "openid").await;
+        let resp = app
+            .post_token(
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", cb.code()),
+                    ("redirect_uri", redirect_uri),
+                ],
+                Some((CONFIDENTIAL, SECRET)),
+            )
+            .await;
+        assert_api_error(
+            resp,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "redirect_uri differs",
         )
         .await;
-    assert_api_error(
-        resp,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-        "redirect_uri differs",
-    )
-    .await;
+        // The refused presentation consumed the code.
+        let again = app.redeem(cb.code()).await;
+        assert_api_error(
+            again,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "then right",
+        )
+        .await;
+    }
 }
 
 #[tokio::test]

@@ -428,6 +428,21 @@ async fn redeem_presented_checks_the_presentation(store: &Store) {
             },
         ),
         ("code-2", right),
+        // Not storable (PostgreSQL refuses NUL in text): refused without a database error.
+        (
+            "code-1",
+            CodePresentation {
+                redirect_uri: "https://rp.example/callback\0",
+                ..right
+            },
+        ),
+        (
+            "code-1",
+            CodePresentation {
+                client_id: "c-1\0",
+                ..right
+            },
+        ),
     ];
     for (hash, presented) in wrong {
         let answer = store
