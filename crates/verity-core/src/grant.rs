@@ -81,6 +81,20 @@ pub fn check_code(code: &CodeBinding<'_>, p: &Presented<'_>) -> Result<(), Grant
     }
 }
 
+/// The challenge a code must have been issued with for `p` to pass [`check_code`], when the
+/// rest of the check is a matter of equality with `p` (client, redirect URI, unexpired at
+/// `p.now`), so that the store can check it as it consumes the code: `Some(Some(S256 of the
+/// verifier))`, or `Some(None)` (a code issued without a challenge) for a confidential client
+/// that sent no verifier. `None` when `p` passes no code at all (a public client without PKCE,
+/// a malformed verifier), for [`check_code`] to say why.
+pub fn challenge_to_match(p: &Presented<'_>) -> Option<Option<String>> {
+    match p.code_verifier {
+        Some(verifier) => pkce::challenge_of(verifier).map(Some),
+        None if p.public_client => None,
+        None => Some(None),
+    }
+}
+
 /// The scopes of a refreshed grant: what it held, less policies the app no longer has, narrowed
 /// to `asked` when given (never widened).
 pub fn refresh_scopes(
@@ -191,6 +205,45 @@ mod tests {
             ),
             Err(GrantError::PublicWithoutPkce)
         );
+    }
+
+    /// `challenge_to_match` agrees with `check_code`: a code with that challenge passes, a code
+    /// with another (or none) fails, and `None` means no code passes.
+    #[test]
+    fn the_challenge_to_match_is_what_check_code_accepts() {
+        let malformed = "x".repeat(42);
+        for public_client in [false, true] {
+            for verifier in [None, Some(VERIFIER), Some(malformed.as_str())] {
+                let p = Presented {
+                    public_client,
+                    code_verifier: verifier,
+                    ..presented(None)
+                };
+                let bindings = [None, Some(CHALLENGE)];
+                match challenge_to_match(&p) {
+                    Some(wanted) => {
+                        for challenge in bindings {
+                            let passes = check_code(&code(challenge), &p).is_ok();
+                            assert_eq!(
+                                passes,
+                                challenge == wanted.as_deref(),
+                                "{p:?} {challenge:?}"
+                            );
+                        }
+                    }
+                    None => {
+                        for challenge in bindings {
+                            assert!(check_code(&code(challenge), &p).is_err(), "{p:?}");
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            challenge_to_match(&presented(Some(VERIFIER))),
+            Some(Some(CHALLENGE.to_owned()))
+        );
+        assert_eq!(challenge_to_match(&presented(None)), Some(None));
     }
 
     #[test]

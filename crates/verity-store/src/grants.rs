@@ -304,9 +304,8 @@ impl Store {
         })
     }
 
-    /// A code and its account, read in one statement, without consuming it: the token endpoint
-    /// checks the presentation and signs before [`Store::redeem_code`] consumes the code
-    /// together with storing the tokens.
+    /// A code and its account, read in one statement, without consuming it: what the token
+    /// endpoint reads to say why [`Store::redeem_presented`] took nothing.
     pub async fn find_code_and_user(&self, code_hash: &str) -> Result<Option<FoundCode>> {
         if !storable(code_hash) {
             return Ok(None);
@@ -326,58 +325,16 @@ impl Store {
         })
     }
 
-    /// Consumes a code and stores the tokens it was redeemed for, with the audit row that
-    /// records them, atomically (a transaction on SQLite, one statement on PostgreSQL: see
-    /// [`guarded_grant`]). False (and nothing written) when the code was used
-    /// already, or does not exist: the caller then treats the presentation as a replay
-    /// ([`Store::take_code`]). Exactly one redemption of a code ever stores tokens, and a replay
-    /// that finds the code used finds its tokens too.
-    pub async fn redeem_code(
-        &self,
-        code_hash: &str,
-        now: i64,
-        tokens: &[Token],
-        audit: Option<&AuditEvent>,
-    ) -> Result<bool> {
-        if !storable(code_hash) {
-            return Ok(false);
-        }
-        let take = query(
-            "UPDATE codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL
-             RETURNING code_hash",
-        )
-        .bind(now)
-        .bind(code_hash);
-        match self {
-            Store::Postgres(pool, _) => Ok(guarded_grant(take, "", tokens, audit)
-                .fetch_optional(pool)
-                .await?
-                .is_some()),
-            Store::Sqlite(pool, ..) => {
-                let mut tx = pool.begin_write().await?;
-                // Nothing taken: the transaction rolls back as it is dropped.
-                if guarded_grant_in(&mut tx, take, tokens, audit)
-                    .await?
-                    .is_none()
-                {
-                    return Ok(false);
-                }
-                tx.commit().await?;
-                Ok(true)
-            }
-        }
-    }
-
     /// Redeems a code in one step when the presentation holds: the statement that consumes the
     /// code checks it (the client, the redirect URI, the PKCE challenge, expiry, the account
-    /// still there) and stores `issued` and `audit` (its `uuid` is the code's) with it. One round
-    /// trip on PostgreSQL, one transaction on SQLite, where reading the code and then redeeming
-    /// it ([`Store::find_code_and_user`], [`Store::redeem_code`]) took two.
+    /// still there) and stores `issued` and `audit` (its `uuid` is the code's) with it,
+    /// atomically: one statement on PostgreSQL (see [`guarded_grant`] for why a conditional
+    /// update in a statement is safe), one transaction on SQLite.
     ///
     /// `None`, with nothing written, when anything does not hold: the code is unknown, used,
     /// expired, bound to something else, or its account is gone. The caller then reads the code
-    /// to say why ([`Store::find_code_and_user`]), which consumes it as before. As with
-    /// [`Store::redeem_code`], exactly one presentation of a code ever stores tokens.
+    /// to say why ([`Store::find_code_and_user`]). Exactly one presentation of a code ever
+    /// stores tokens, and a replay that finds the code used finds its tokens too.
     pub async fn redeem_presented(
         &self,
         code_hash: &str,
@@ -402,15 +359,12 @@ impl Store {
         .bind(presented.client_id)
         .bind(presented.redirect_uri)
         .bind(presented.challenge);
-        let row = match self {
+        match self {
             Store::Postgres(pool, _) => {
-                let Some(row) = code_grant(guard, issued, audit)
+                let row = code_grant(guard, issued, audit)
                     .fetch_optional(pool)
-                    .await?
-                else {
-                    return Ok(None);
-                };
-                row
+                    .await?;
+                row.as_ref().map(found_in).transpose()
             }
             Store::Sqlite(pool, ..) => {
                 let mut tx = pool.begin_write().await?;
@@ -422,7 +376,7 @@ impl Store {
                     .bind(code_hash)
                     .fetch_one(&mut tx)
                     .await?;
-                let code = code_from_row(&row)?;
+                let (code, user) = found_in(&row)?;
                 for t in issued.rows(&code) {
                     insert_token(&t).execute(&mut tx).await?;
                 }
@@ -432,11 +386,9 @@ impl Store {
                 };
                 insert_audit_on(&mut tx, &audit).await?;
                 tx.commit().await?;
-                return found_in(&row, code);
+                Ok(Some((code, user)))
             }
-        };
-        let code = code_from_row(&row)?;
-        found_in(&row, code)
+        }
     }
 
     /// Whether a code was presented again after its first use (see `take_code`).
@@ -638,11 +590,12 @@ pub(crate) fn guarded_grant<'q>(
 
 /// The account's claims data in a row of [`CODE_AND_USER`]'s columns, which a redemption that
 /// went through always has (it checked that the account exists).
-fn found_in(row: &impl Fields, code: Code) -> Result<Option<(Code, UserData)>> {
+fn found_in(row: &impl Fields) -> Result<(Code, UserData)> {
+    let code = code_from_row(row)?;
     let user = data_from_row(row, &code.uuid)?.ok_or_else(|| {
         StoreError::Corrupt("a code was redeemed for an account that is missing".into())
     })?;
-    Ok(Some((code, user)))
+    Ok((code, user))
 }
 
 /// PostgreSQL: [`Store::redeem_presented`] as one statement. `guard` consumes the code; the

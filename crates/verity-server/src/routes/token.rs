@@ -1,5 +1,7 @@
 //! RFC 6749 3.2 / 4.1.3 / OIDC Core 3.1.3: the token endpoint (SPEC section 4).
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,10 +12,11 @@ use axum::routing::post;
 use serde_json::json;
 use verity_core::authorize::Params;
 use verity_core::claims::{self, Authentication, Issue};
-use verity_core::grant::{CodeBinding, GrantError, Presented, check_code, refresh_scopes};
+use verity_core::grant::{
+    CodeBinding, GrantError, Presented, challenge_to_match, check_code, refresh_scopes,
+};
 use verity_core::identity::{AuthFacts, Family, UserData};
-use verity_core::keys::{Alg, at_hash};
-use verity_core::pkce;
+use verity_core::keys::{Alg, SigningKey, at_hash};
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_proto::error::ErrorCode;
 use verity_proto::token::TokenResponse;
@@ -62,6 +65,11 @@ async fn token(
 }
 
 /// RFC 6749 4.1.3 + RFC 7636 4.6: redeem a code.
+///
+/// The usual presentation is checked by the statement that consumes the code and stores its
+/// tokens ([`verity_store::Store::redeem_presented`]: one round trip on PostgreSQL), and the ID
+/// token is signed after it. When that takes nothing (or is not tried), the code is read to say
+/// why, and a refused presentation consumes it (a replay revokes its tokens).
 async fn authorization_code(
     state: &AppState,
     app: &App,
@@ -79,14 +87,21 @@ async fn authorization_code(
         return Err(invalid_code());
     }
     let hash = token_hash(code);
-    if let Some(response) =
-        redeem_at_once(state, app, params, headers, &hash, redirect_uri, now).await?
-    {
-        return Ok(response);
+    let presented = Presented {
+        client_id: &app.client_id,
+        public_client: app.public,
+        redirect_uri,
+        code_verifier: params.get("code_verifier"),
+        now,
+    };
+    // Tried only with a key to sign the ID token with: without one, the code is left unconsumed.
+    let can_sign = signing_key(state, &app.id_token_alg).is_ok();
+    if let (true, Some(challenge)) = (can_sign, challenge_to_match(&presented)) {
+        let redeemed = redeem(state, app, headers, &hash, &presented, challenge.as_deref());
+        if let Some(response) = redeemed.await? {
+            return Ok(response);
+        }
     }
-    // Something did not hold: read the code to say what, and consume it (a replay revokes).
-    // Should every check pass after all (the code changed between the two), it is redeemed
-    // here as the one-step write would have.
     let Some(found) = state.store.find_code_and_user(&hash).await? else {
         return Err(invalid_code());
     };
@@ -100,81 +115,46 @@ async fn authorization_code(
         code_challenge: code.code_challenge.as_deref(),
         expires_at: code.expires_at,
     };
-    let presented = Presented {
-        client_id: &app.client_id,
-        public_client: app.public,
-        redirect_uri,
-        code_verifier: params.get("code_verifier"),
-        now,
-    };
     if let Err(e) = check_code(&binding, &presented) {
         // A failed presentation still consumes the code: it is never redeemable afterwards.
         return Err(spend(state, app, &hash, now, headers, grant_error(e)).await?);
     }
-    let user = found
-        .user
-        .ok_or_else(|| ApiError::invalid_grant("the account no longer exists"))?;
-    let grant = Grant::from_code(&code);
-    let audit = state.audit_event(
-        "token.issued",
-        Some(&code.uuid),
-        Some(&app.client_id),
-        headers,
-        json!({"grant": "authorization_code"}),
-    );
-    let access = new_token();
-    let refresh = app.refresh_tokens.then(new_token);
-    let tokens = token_rows(app, &grant, now, &access, refresh.as_deref());
-    // Signed before the code is consumed, so that the write transaction holds no signature;
-    // the code is consumed together with storing the tokens, so that a replay which finds it
-    // used finds (and revokes) its tokens too: exactly one presentation is issued tokens.
-    let response = respond_with(state, app, &grant, &user, now, access, refresh).await?;
-    if !state
-        .store
-        .redeem_code(&hash, now, &tokens, Some(&audit))
-        .await?
-    {
-        // Another presentation consumed the code since it was read.
-        return Err(spend(state, app, &hash, now, headers, invalid_code()).await?);
+    if found.user.is_none() {
+        return Err(ApiError::invalid_grant("the account no longer exists"));
     }
-    state.audited(&audit);
-    Ok(response)
+    // Every check holds: no key signs for the app (an error, the code unconsumed, when it
+    // needs an ID token), or the code changed since the one-step write.
+    if code.scopes.iter().any(|s| s == "openid") {
+        signing_key(state, &app.id_token_alg)?;
+    }
+    let redeemed = redeem(
+        state,
+        app,
+        headers,
+        &hash,
+        &presented,
+        binding.code_challenge,
+    );
+    match redeemed.await? {
+        Some(response) => Ok(response),
+        // Another presentation consumed the code since it was read.
+        None => Err(spend(state, app, &hash, now, headers, invalid_code()).await?),
+    }
 }
 
-/// The usual presentation, checked by the statement that consumes the code and stores its
-/// tokens ([`verity_store::Store::redeem_presented`]: one round trip on PostgreSQL), then
-/// signed. `None`, with nothing written, when any check failed or the presentation is one
-/// that [`check_code`] must explain (a public client without PKCE, a malformed verifier): the
-/// caller then reads the code and answers as that says.
-///
-/// The ID token is signed after the commit. So it goes this way only when the app's algorithm
-/// has an active key; should signing fail after all, the code is consumed and its tokens are
-/// revoked unreturned, and the client starts a new authorization.
-async fn redeem_at_once(
+/// [`verity_store::Store::redeem_presented`] with `challenge` (what the verifier hashes to,
+/// [`challenge_to_match`]), then the answer. `None`, with nothing written, when the code is
+/// not one `presented` redeems. The ID token is signed after the commit: should signing fail,
+/// the tokens nobody was given are revoked, and the client starts a new authorization.
+async fn redeem(
     state: &AppState,
     app: &App,
-    params: &Params,
     headers: &HeaderMap,
     hash: &str,
-    redirect_uri: &str,
-    now: i64,
+    presented: &Presented<'_>,
+    challenge: Option<&str>,
 ) -> Result<Option<TokenResponse>, ApiError> {
-    let challenge = match params.get("code_verifier") {
-        Some(verifier) => match pkce::challenge_of(verifier) {
-            Some(c) => Some(c),
-            None => return Ok(None),
-        },
-        None if app.public => return Ok(None),
-        None => None,
-    };
-    // The ID token is signed after the commit: without a key to sign it with, the code is
-    // left to the caller's reading path, which signs before it consumes (and answers the error).
-    let can_sign = Alg::parse(&app.id_token_alg)
-        .ok()
-        .is_some_and(|alg| state.signing_key(alg).is_some());
-    if !can_sign {
-        return Ok(None);
-    }
+    let now = presented.now;
     let access = new_token();
     let refresh = app.refresh_tokens.then(new_token);
     let access_hash = token_hash(&access);
@@ -184,10 +164,10 @@ async fn redeem_at_once(
         refresh: refresh_hash.as_deref().map(|h| (h, now + app.refresh_ttl)),
         created_at: now,
     };
-    let presented = CodePresentation {
-        client_id: &app.client_id,
-        redirect_uri,
-        challenge: challenge.as_deref(),
+    let at_store = CodePresentation {
+        client_id: presented.client_id,
+        redirect_uri: presented.redirect_uri,
+        challenge,
         now,
     };
     let mut audit = state.audit_event(
@@ -199,7 +179,7 @@ async fn redeem_at_once(
     );
     let Some((code, user)) = state
         .store
-        .redeem_presented(hash, &presented, &issued, &audit)
+        .redeem_presented(hash, &at_store, &issued, &audit)
         .await?
     else {
         return Ok(None);
@@ -295,7 +275,7 @@ async fn refresh_token(
     let access = new_token();
     let refresh = new_token();
     let grant = Grant::from_token(&current, &scopes);
-    let tokens = token_rows(app, &grant, now, &access, Some(&refresh));
+    let tokens = token_rows(app, &grant, now, &access, &refresh);
     // The answer is made before the rotation commits, so that it can be kept (sealed) with it.
     let response = respond_with(state, app, &grant, &user, now, access, Some(refresh)).await?;
     let window = state.settings.refresh_retry_window;
@@ -419,13 +399,8 @@ impl<'a> Grant<'a> {
     }
 }
 
-fn token_rows(
-    app: &App,
-    g: &Grant<'_>,
-    now: i64,
-    access: &str,
-    refresh: Option<&str>,
-) -> Vec<Token> {
+/// The rows of a refresh grant's successors: an access token and the next refresh token.
+fn token_rows(app: &App, g: &Grant<'_>, now: i64, access: &str, refresh: &str) -> Vec<Token> {
     let token = |kind: TokenKind, raw: &str, ttl: i64| Token {
         token_hash: token_hash(raw),
         kind,
@@ -447,11 +422,10 @@ fn token_rows(
         used_at: None,
         revoked_at: None,
     };
-    let mut rows = vec![token(TokenKind::Access, access, app.access_ttl)];
-    if let Some(r) = refresh {
-        rows.push(token(TokenKind::Refresh, r, app.refresh_ttl));
-    }
-    rows
+    vec![
+        token(TokenKind::Access, access, app.access_ttl),
+        token(TokenKind::Refresh, refresh, app.refresh_ttl),
+    ]
 }
 
 /// The token response, with an ID token when `openid` was granted.
@@ -496,14 +470,19 @@ pub async fn sign(
     typ: &'static str,
     claims: serde_json::Value,
 ) -> Result<String, ApiError> {
-    let alg = Alg::parse(alg).map_err(|e| ApiError::internal("app signing algorithm", e))?;
-    let key = state
-        .signing_key(alg)
-        .ok_or_else(|| ApiError::internal("signing", format!("no active {} key", alg.as_str())))?;
+    let key = signing_key(state, alg)?;
     tokio::task::spawn_blocking(move || key.sign_jwt(typ, &claims))
         .await
         .map_err(|e| ApiError::internal("signing task", e))?
         .map_err(|e| ApiError::internal("signing", e))
+}
+
+/// The active key for an app's signing algorithm.
+fn signing_key(state: &AppState, alg: &str) -> Result<Arc<SigningKey>, ApiError> {
+    let alg = Alg::parse(alg).map_err(|e| ApiError::internal("app signing algorithm", e))?;
+    state
+        .signing_key(alg)
+        .ok_or_else(|| ApiError::internal("signing", format!("no active {} key", alg.as_str())))
 }
 
 /// OIDC Core 2 / SPEC 5: the ID token.

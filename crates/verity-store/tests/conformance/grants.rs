@@ -162,21 +162,24 @@ async fn session_clients(store: &Store) {
 /// Tokens stored with the audit row that records them (a code's redemption, a rotation): both
 /// or neither.
 async fn tokens_with_their_audit_row(store: &Store) {
+    user(store, "u-1", "alice@example.com").await;
     for grant in ["grant-1", "grant-2"] {
         store.insert_code(&code(grant, "c-1", "u-1")).await.unwrap();
     }
-    let access = token("at-1", TokenKind::Access, "grant-1", "c-1");
+    let c = code("grant-1", "c-1", "u-1");
+    let issued = Issued {
+        access: ("at-1", NOW + 3600),
+        refresh: None,
+        created_at: NOW,
+    };
     assert!(
         store
-            .redeem_code(
-                "grant-1",
-                NOW,
-                std::slice::from_ref(&access),
-                Some(&audit_event("token.issued")),
-            )
+            .redeem_presented("grant-1", &right(&c), &issued, &audit_event("token.issued"))
             .await
             .unwrap()
+            .is_some()
     );
+    let access = issued.rows(&c).remove(0);
     assert_eq!(
         store.find_token("at-1").await.unwrap(),
         Some(access.clone())
@@ -187,13 +190,18 @@ async fn tokens_with_their_audit_row(store: &Store) {
     );
 
     // A batch that fails (a duplicate token) leaves no audit row either.
-    let fresh = token("at-2", TokenKind::Access, "grant-2", "c-1");
+    let duplicate = Issued {
+        access: ("at-2", NOW + 3600),
+        refresh: Some(("at-1", NOW + 3600)),
+        created_at: NOW,
+    };
+    let again = code("grant-2", "c-1", "u-1");
     store
-        .redeem_code(
+        .redeem_presented(
             "grant-2",
-            NOW,
-            &[fresh, access],
-            Some(&audit_event("token.again")),
+            &right(&again),
+            &duplicate,
+            &audit_event("token.again"),
         )
         .await
         .unwrap_err();
@@ -234,9 +242,9 @@ async fn tokens_with_their_audit_row(store: &Store) {
     );
 }
 
-/// Redemption reads a code with its account without consuming it, then consumes it together
-/// with storing the tokens and their audit row: once. A second redemption, or one of an unknown
-/// code, writes nothing; a batch that fails leaves the code unconsumed.
+/// Redemption consumes a code together with storing the tokens and their audit row: once. A
+/// second redemption, or one of an unknown code, writes nothing; a batch that fails leaves the
+/// code unconsumed. The token endpoint reads a code with its account without consuming it.
 async fn redeem_code_once(store: &Store) {
     user(store, "u-1", "alice@example.com").await;
     store
@@ -285,14 +293,13 @@ async fn redeem_code_once(store: &Store) {
         .insert_tokens(std::slice::from_ref(&existing))
         .await
         .unwrap();
-    let fresh = token("at-1", TokenKind::Access, "code-1", "c-1");
+    let failing = Issued {
+        access: ("at-1", NOW + 3600),
+        refresh: Some(("at-0", NOW + 3600)),
+        created_at: NOW + 1,
+    };
     store
-        .redeem_code(
-            "code-1",
-            NOW + 1,
-            &[fresh.clone(), existing],
-            Some(&audit_event("x")),
-        )
+        .redeem_presented("code-1", &right(&c), &failing, &audit_event("x"))
         .await
         .unwrap_err();
     assert!(
@@ -305,20 +312,27 @@ async fn redeem_code_once(store: &Store) {
     );
     assert_eq!(store.find_token("at-1").await.unwrap(), None);
 
-    let refresh = token("rt-1", TokenKind::Refresh, "code-1", "c-1");
+    let issued = Issued {
+        access: ("at-1", NOW + 3600),
+        refresh: Some(("rt-1", NOW + 7200)),
+        created_at: NOW + 1,
+    };
     assert!(
         store
-            .redeem_code(
-                "code-1",
-                NOW + 1,
-                &[fresh.clone(), refresh.clone()],
-                Some(&audit_event("token.issued"))
-            )
+            .redeem_presented("code-1", &right(&c), &issued, &audit_event("token.issued"))
             .await
             .unwrap()
+            .is_some()
     );
-    assert_eq!(store.find_token("at-1").await.unwrap(), Some(fresh));
-    assert_eq!(store.find_token("rt-1").await.unwrap(), Some(refresh));
+    let rows = issued.rows(&c);
+    assert_eq!(
+        store.find_token("at-1").await.unwrap().as_ref(),
+        Some(&rows[0])
+    );
+    assert_eq!(
+        store.find_token("rt-1").await.unwrap().as_ref(),
+        Some(&rows[1])
+    );
     assert_eq!(
         store.find_audit(Some("c-1"), None, 10).await.unwrap(),
         vec![audit_event("token.issued")]
@@ -333,18 +347,18 @@ async fn redeem_code_once(store: &Store) {
     );
 
     // Once only: the second redemption and an unknown code write nothing.
-    let again = token("at-2", TokenKind::Access, "code-1", "c-1");
+    let again = Issued {
+        access: ("at-2", NOW + 3600),
+        refresh: None,
+        created_at: NOW + 2,
+    };
     for hash in ["code-1", "code-none"] {
         assert!(
-            !store
-                .redeem_code(
-                    hash,
-                    NOW + 2,
-                    std::slice::from_ref(&again),
-                    Some(&audit_event("again"))
-                )
+            store
+                .redeem_presented(hash, &right(&c), &again, &audit_event("again"))
                 .await
                 .unwrap()
+                .is_none()
         );
     }
     assert_eq!(store.find_token("at-2").await.unwrap(), None);
@@ -357,6 +371,16 @@ async fn redeem_code_once(store: &Store) {
         store.take_code("code-1", NOW + 3).await.unwrap(),
         TakeCode::Replayed(_)
     ));
+}
+
+/// The presentation that redeems `c` (at [`NOW`] + 1).
+fn right(c: &Code) -> CodePresentation<'_> {
+    CodePresentation {
+        client_id: &c.client_id,
+        redirect_uri: &c.redirect_uri,
+        challenge: c.code_challenge.as_deref(),
+        now: NOW + 1,
+    }
 }
 
 /// A presented code is redeemed in one step only when every check holds (client, redirect URI,
@@ -374,12 +398,7 @@ async fn redeem_presented_checks_the_presentation(store: &Store) {
     for stored in [&c, &plain, &code("code-orphan", "c-1", "u-none")] {
         store.insert_code(stored).await.unwrap();
     }
-    let right = CodePresentation {
-        client_id: "c-1",
-        redirect_uri: "https://rp.example/callback",
-        challenge: c.code_challenge.as_deref(),
-        now: NOW + 1,
-    };
+    let right = right(&c);
     let issued = Issued {
         access: ("at-1", NOW + 301),
         refresh: Some(("rt-1", NOW + 3601)),
