@@ -71,7 +71,8 @@ base=(--issuer "http://127.0.0.1:$PORT/oidc" --pid "$pid" --duration "$DURATION"
   --workers "$WORKERS" --json)
 oidc=(--profile oidc --admin-token "$ADMIN_TOKEN")
 # name, then the arguments of `verity bench`; sso first (its memory peak is reported before
-# argon2's 19 MiB buffers inflate the heap), signin last.
+# argon2's 19 MiB buffers inflate the heap), signin last. `signature` runs no request: RS256
+# signatures in the load tool's own process, this machine's floor, measured in every round.
 runs=(
   "sso-idme|sso"
   "sso-oidc|sso ${oidc[*]}"
@@ -81,6 +82,7 @@ runs=(
   "introspect|introspect"
   "jwks|jwks"
   "discovery|discovery"
+  "signature|signature"
   "signin|signin"
 )
 for round in $(seq 1 "$ROUNDS"); do
@@ -120,6 +122,17 @@ for run in "${runs[@]}"; do
      (map(.errors) | add | tostring)]
     | "\(.[0] + " " * (15 - (.[0] | length))) \(.[1:] | map(" " * (9 - length) + .) | join(" "))"' \
     "$work"/results/"$name"-*.json
+done
+echo
+echo "== against the floor measured in the same rounds (one RS256 signature, aws-lc-rs)"
+sig=$(jq -s 'map(.provider_cpu_ms_per_op) | sort | .[(length - 1) / 2 | floor]' "$work"/results/signature-*.json)
+# name:signatures per operation (idme-profile apps sign their userinfo JWT too)
+for pair in sso-idme:2 sso-oidc:1 refresh:1; do
+  jq -rs --arg name "${pair%%:*}" --argjson n "${pair#*:}" --argjson sig "$sig" '
+    def r: . * 1000 | round / 1000;
+    (map(.provider_cpu_ms_per_op) | sort | .[(length - 1) / 2 | floor]) as $cpu
+    | "\($name): \($cpu | r) ms/op = \($n) x \($sig | r) ms signature + \($cpu - $n * $sig | r) ms the rest (\($cpu / $sig * 100 | round / 100)x one signature)"' \
+    "$work"/results/"${pair%%:*}"-*.json
 done
 echo
 echo "RSS after the first sso runs (before any signin run): $(jq -s 'map(.provider_rss_kib) | max' "$work"/results/sso-*-1.json) kB; now $(rss VmRSS) kB, peak $(rss VmHWM) kB"

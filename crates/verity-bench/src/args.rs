@@ -110,10 +110,13 @@ pub enum Mode {
     Jwks,
     /// The discovery document.
     Discovery,
+    /// No provider: RS256 signatures (a 2048-bit key, aws-lc-rs) in this process, the floor of
+    /// every flow and refresh grant on this machine; CPU per operation is this process's.
+    Signature,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 7] = [
+    pub const ALL: [Mode; 8] = [
         Mode::Sso,
         Mode::Signin,
         Mode::Refresh,
@@ -121,6 +124,7 @@ impl Mode {
         Mode::Introspect,
         Mode::Jwks,
         Mode::Discovery,
+        Mode::Signature,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -132,6 +136,7 @@ impl Mode {
             Mode::Introspect => "introspect",
             Mode::Jwks => "jwks",
             Mode::Discovery => "discovery",
+            Mode::Signature => "signature",
         }
     }
 

@@ -15,12 +15,14 @@
 //! - [`run`]: preparation, warm-up, the measured loop, CPU and memory from `/proc`.
 //! - [`procfs`]: `/proc/<pid>/stat` and `/proc/<pid>/status` readers.
 //! - [`report`]: percentiles and the text and JSON reports.
+//! - [`floor`]: the `signature` mode, RS256 signatures in this process: the floor of a flow.
 //!
 //! The criterion micro-benchmarks of signing, ID-token validation, password hashing and
 //! authorization-request parsing live in this crate's `benches/` (`cargo bench -p verity-bench`).
 
 pub mod args;
 pub mod browser;
+pub mod floor;
 pub mod flow;
 pub mod procfs;
 pub mod report;
@@ -48,7 +50,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let Some(mode) = args.mode else {
         bail!("name a mode, or pass --quick");
     };
-    let target = Arc::new(prepare(&args, None).await?);
     let plan = Plan {
         mode,
         workers: args.workers,
@@ -58,13 +59,22 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         pid: args.pid,
         show_errors: args.show_errors,
     };
-    let report = measure(target, &plan).await?;
+    let report = if mode == Mode::Signature {
+        signatures(plan).await?
+    } else {
+        measure(Arc::new(prepare(&args, None).await?), &plan).await?
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report.text());
     }
     Ok(())
+}
+
+/// [`floor::signatures`] off the async threads.
+async fn signatures(plan: Plan) -> anyhow::Result<Report> {
+    tokio::task::spawn_blocking(move || floor::signatures(&plan)).await?
 }
 
 /// `--quick`: every mode with two workers and a handful of operations, no warm-up; both userinfo
@@ -104,7 +114,11 @@ async fn quick(args: &BenchArgs) -> anyhow::Result<()> {
             pid: args.pid,
             show_errors: args.show_errors,
         };
-        let report = measure(target, &plan).await?;
+        let report = if mode == Mode::Signature {
+            signatures(plan).await?
+        } else {
+            measure(target, &plan).await?
+        };
         if !args.json {
             println!("{}", report.line());
             for e in &report.first_errors {

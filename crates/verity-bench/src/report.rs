@@ -49,7 +49,8 @@ pub struct StepLatency {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub mode: Mode,
-    pub provider: Provider,
+    /// `None` for `signature`, which measures this process.
+    pub provider: Option<Provider>,
     pub issuer: String,
     /// The userinfo wire form (userinfo mode only).
     pub profile: Option<Profile>,
@@ -89,21 +90,23 @@ fn mib(kib: Option<u64>) -> String {
 impl Report {
     pub fn text(&self) -> String {
         let mut s = String::new();
-        let unit = if self.mode.is_flow() {
-            "flows/s"
-        } else {
-            "req/s"
+        let unit = match self.mode {
+            m if m.is_flow() => "flows/s",
+            Mode::Signature => "signatures/s",
+            _ => "req/s",
         };
         let profile = self
             .profile
             .map(|p| format!(" (profile {p:?})").to_lowercase())
             .unwrap_or_default();
+        let against = match self.provider {
+            Some(p) => format!("against {} ({})", self.issuer, p.as_str()),
+            None => format!("in {}", self.issuer),
+        };
         let _ = writeln!(
             s,
-            "{}{profile} against {} ({}), {} workers, {:.1} s",
+            "{}{profile} {against}, {} workers, {:.1} s",
             self.mode.as_str(),
-            self.issuer,
-            self.provider.as_str(),
             self.workers,
             self.seconds
         );
@@ -125,6 +128,15 @@ impl Report {
                 "    {:<12} p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
                 step.step, l.p50, l.p90, l.p99, l.max
             );
+        }
+        if self.mode == Mode::Signature {
+            let _ = writeln!(
+                s,
+                "  CPU            {} per signature ({} busy)",
+                opt(self.provider_cpu_ms_per_op, 3, " ms"),
+                opt(self.provider_cores_busy, 2, " cores"),
+            );
+            return s;
         }
         let _ = writeln!(
             s,

@@ -223,7 +223,7 @@ pub async fn measure(target: Arc<Target>, plan: &Plan) -> anyhow::Result<Report>
     };
     Ok(Report {
         mode: plan.mode,
-        provider: target.provider,
+        provider: Some(target.provider),
         issuer: target.issuer.clone(),
         profile: (plan.mode == Mode::Userinfo).then_some(target.profile),
         workers: plan.workers,
@@ -263,7 +263,7 @@ async fn setup(
     let _turn = turn.lock().await;
     let mut steps = Vec::new();
     Ok(match mode {
-        Mode::Jwks | Mode::Discovery => Held::Nothing,
+        Mode::Jwks | Mode::Discovery | Mode::Signature => Held::Nothing,
         // One flow signs in and consents; sso keeps the session, signin the remembered consent.
         Mode::Sso | Mode::Signin => {
             agent.flow(&mut steps).await?;
@@ -322,6 +322,7 @@ async fn operation(
             let url = agent.target.endpoints.discovery.clone();
             agent.document(&url, "issuer").await
         }
+        (Mode::Signature, _) => bail!("signature measures this process: crate::floor"),
         (_, Held::Nothing) => bail!("no tokens prepared"),
     }
 }
