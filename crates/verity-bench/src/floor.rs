@@ -11,6 +11,7 @@
 //! reports their rate, their latency and this process's CPU per signature, which is what the
 //! provider pays for one.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Instant;
@@ -22,7 +23,7 @@ use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 
 use crate::args::Mode;
 use crate::procfs;
-use crate::report::{Latency, Report};
+use crate::report::{Latency, Report, rate};
 use crate::run::Plan;
 
 /// A JWS signing input of an ID token's usual size (header and claims, base64url).
@@ -40,7 +41,7 @@ pub fn signatures(plan: &Plan) -> anyhow::Result<Report> {
     let input = Arc::new(input);
     let ticks = procfs::clock_ticks();
     let start = Arc::new(Barrier::new(plan.workers + 1));
-    let issued = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let issued = Arc::new(AtomicU64::new(0));
     let begin = Instant::now() + plan.warmup;
     let end = begin + plan.duration;
     let mut handles = Vec::with_capacity(plan.workers);
@@ -63,7 +64,7 @@ pub fn signatures(plan: &Plan) -> anyhow::Result<Report> {
                     break;
                 }
                 let measured = now >= begin;
-                if measured && issued.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= count {
+                if measured && issued.fetch_add(1, Ordering::Relaxed) >= count {
                     break;
                 }
                 key.sign(&RSA_PKCS1_SHA256, &rng, &input, &mut signature)
@@ -100,11 +101,7 @@ pub fn signatures(plan: &Plan) -> anyhow::Result<Report> {
         ops,
         errors: 0,
         seconds,
-        per_second: if seconds > 0.0 {
-            ops as f64 / seconds
-        } else {
-            0.0
-        },
+        per_second: rate(ops, seconds),
         latency_ms: Latency::from_micros(&mut latencies),
         steps: Vec::new(),
         provider_cpu_ms_per_op: per_op,

@@ -76,6 +76,15 @@ pub struct Report {
     pub first_errors: Vec<String>,
 }
 
+/// Operations per second over `seconds` (0 for an empty window).
+pub fn rate(ops: u64, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        ops as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
 fn opt(v: Option<f64>, digits: usize, unit: &str) -> String {
     match v {
         Some(v) => format!("{v:.digits$}{unit}"),

@@ -14,7 +14,7 @@ use tokio::sync::Barrier;
 use crate::args::{BenchArgs, Mode, Profile, Provider};
 use crate::flow::{Agent, Step, Target, Tokens, discover, http_client};
 use crate::procfs;
-use crate::report::{Latency, Report, StepLatency};
+use crate::report::{Latency, Report, StepLatency, rate};
 
 /// How one measurement runs.
 #[derive(Debug, Clone)]
@@ -230,11 +230,7 @@ pub async fn measure(target: Arc<Target>, plan: &Plan) -> anyhow::Result<Report>
         ops,
         errors,
         seconds,
-        per_second: if seconds > 0.0 {
-            ops as f64 / seconds
-        } else {
-            0.0
-        },
+        per_second: rate(ops, seconds),
         latency_ms: Latency::from_micros(&mut latencies),
         steps,
         provider_cpu_ms_per_op: per_op(cpu_start, cpu_end),
