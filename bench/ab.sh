@@ -8,7 +8,8 @@
 #   PAIRS=5 DURATION=10 bench/ab.sh /tmp/verity-main target/release/verity sso-oidc refresh
 #   POSTGRES=postgres://postgres@127.0.0.1:5432 bench/ab.sh BEFORE AFTER sso-oidc
 #
-# Modes: sso-oidc, sso-idme, refresh, userinfo-oidc, userinfo-idme, introspect, jwks, discovery.
+# Modes: sso-oidc, sso-idme, refresh, userinfo-oidc, userinfo-idme, introspect, jwks, discovery,
+# signature (the load tool's own RS256 signatures: the machine's floor, to see drift between runs).
 # Environment: PAIRS (3), DURATION (6 s measured per run), WARMUP (2 s, a run of its own before
 # the measured one), WORKERS (4), PORT (18090). POSTGRES: a PostgreSQL server URL without a
 # database; each run creates a database of its own there and drops it afterwards, and when the
@@ -19,7 +20,7 @@
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 BEFORE=$(realpath "$1")
@@ -79,7 +80,7 @@ run() { # run <label> <binary>: one sandbox, every mode
       sso-idme) args=(sso) ;;
       userinfo-oidc) args=(userinfo --profile oidc --admin-token "$ADMIN_TOKEN") ;;
       userinfo-idme) args=(userinfo) ;;
-      refresh | introspect | jwks | discovery) args=("$mode") ;;
+      refresh | introspect | jwks | discovery | signature) args=("$mode") ;;
       *) echo "unknown mode $mode" >&2; exit 2 ;;
     esac
     args+=(--issuer "http://127.0.0.1:$PORT/oidc" --pid "$pid" --workers "$WORKERS" --json)
