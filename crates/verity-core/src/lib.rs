@@ -18,9 +18,11 @@
 //! - [`throttle`]: brute-force limits and their keys.
 //! - [`totp`]: RFC 6238 one-time codes.
 //! - [`password`]: argon2id hashing with configurable cost.
+//! - [`account`]: what a new password and an email address must be.
 //! - [`client_auth`]: RFC 6749 section 2.3.1 `Basic` client credentials.
 //! - [`net`]: the client address behind trusted reverse proxies (`X-Forwarded-For`).
 
+pub mod account;
 pub mod authorize;
 pub mod claims;
 pub mod client_auth;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
+use verity_core::account;
 use verity_core::identity::{self, COMPUTED};
 use verity_core::redirect::validate_registration;
 use verity_core::secret::{new_token, token_hash};
@@ -430,12 +431,12 @@ pub async fn create_user(
     password: &str,
     attributes: BTreeMap<String, Value>,
 ) -> Result<String, AdminError> {
-    let email = email.trim().to_lowercase();
+    let email = account::normalize_email(email);
     let mut problems = Vec::new();
-    if !email.contains('@') || email.len() > 254 {
+    if !account::valid_email(&email) {
         problems.push("email must be an email address".to_owned());
     }
-    if password.chars().count() < 8 || password.len() > 1024 {
+    if !account::acceptable_password(password) {
         problems.push("password must have at least 8 characters".to_owned());
     }
     for handle in attributes.keys() {
@@ -451,15 +452,8 @@ pub async fn create_user(
             "an account for {email} exists"
         )));
     }
-    let _slot = state
-        .hashing_permit()
+    let hash = crate::auth::password::hash(state, password.to_owned())
         .await
-        .ok_or_else(|| AdminError::Internal("too busy hashing passwords".into()))?;
-    let passwords = state.passwords.clone();
-    let owned = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || passwords.hash(&owned))
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
         .map_err(|e| AdminError::Internal(e.to_string()))?;
     let user = User {
         uuid: new_token(),

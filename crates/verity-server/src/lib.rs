@@ -10,26 +10,38 @@
 //! - [`admin`]: the operations of SPEC 11, shared by the admin API, the console and the CLI.
 //! - [`backchannel`]: OIDC Back-Channel Logout notifications.
 //! - [`error`]: `ApiError` (JSON, RFC 6749 5.2) and `PageError` (an HTML page for a person).
+//! - [`issuer`]: mints and signs tokens (token responses, ID tokens, signed userinfo, logout
+//!   tokens) for every route that issues them.
 //! - [`extract`]: our own request parsing, so malformed input becomes `invalid_request`.
 //! - [`middleware`]: request ids, client addresses, access logs (never query strings), security
 //!   headers.
 //! - [`metrics`]: `/metrics` for Prometheus.
 //! - [`outbox`]: outgoing mail (invitations): files, logs, SMTP.
-//! - [`pages`]: the templates of the sign-in journey.
+//! - [`pages`]: the templates, and the [`pages::Page`] trait a typed page context implements.
+//! - [`respond`]: answers several routes share (303 after a post, the redirect back to an app).
+//! - [`session`]: the person's session with Verity (cookies, who is signed in, the account
+//!   client that sends a person through the sign-in journey).
+//! - [`auth`]: passwords, failed-attempt limits and the second factor, in one place each.
+//! - [`audit`]: the [`audit::AuditEvent`] vocabulary of the audit trail.
 //! - [`routes`]: one module per endpoint; `routes::router` is the whole route table.
 
 pub mod admin;
+pub mod audit;
+pub mod auth;
 pub mod backchannel;
 pub mod error;
 pub mod extract;
+pub mod issuer;
 pub mod keyring;
 pub mod maintenance;
 pub mod metrics;
 pub mod middleware;
 pub mod outbox;
 pub mod pages;
+pub mod respond;
 pub mod routes;
 pub mod sandbox;
+pub mod session;
 pub mod settings;
 pub mod startup;
 pub mod state;

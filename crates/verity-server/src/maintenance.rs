@@ -11,6 +11,7 @@ use std::time::Duration;
 use verity_store::JobLock;
 use verity_store::lifecycle::Purged;
 
+use crate::audit::AuditEvent;
 use crate::state::AppState;
 
 /// Tokens are kept this long past expiry, so a late replay is recognised as one.
@@ -79,7 +80,7 @@ pub async fn rotate(state: &AppState) -> anyhow::Result<Vec<String>> {
     let headers = axum::http::HeaderMap::new();
     state
         .audit(
-            "key.rotated",
+            AuditEvent::KeyRotated,
             None,
             None,
             &headers,

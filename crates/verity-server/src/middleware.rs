@@ -25,6 +25,14 @@ pub struct RequestId(pub String);
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const CLIENT_ADDRESS_HEADER: &str = "x-verity-client-address";
 
+/// The client's address, as [`request_context`] recorded it.
+pub fn client_address(headers: &axum::http::HeaderMap) -> &str {
+    headers
+        .get(CLIENT_ADDRESS_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown")
+}
+
 /// The longest any request may take.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 

@@ -6,6 +6,12 @@ use serde::Serialize;
 
 use crate::error::PageError;
 
+/// The context of one template: a struct per page, so that what a template reads is checked
+/// where the page is built.
+pub trait Page: Serialize {
+    const TEMPLATE: &'static str;
+}
+
 pub struct Pages {
     env: Environment<'static>,
 }
@@ -60,6 +66,11 @@ impl Pages {
         tmpl.render(
             minijinja::context! { sandbox => sandbox, ..minijinja::Value::from_serialize(ctx) },
         )
+    }
+
+    /// Renders a typed page (its template and its context in one struct).
+    pub fn show<P: Page>(&self, sandbox: bool, page: &P) -> Result<Html<String>, PageError> {
+        self.render(P::TEMPLATE, sandbox, page)
     }
 
     pub fn render(

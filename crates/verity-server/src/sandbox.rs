@@ -213,7 +213,7 @@ pub async fn seed_account_app(
     now: i64,
     update: bool,
 ) -> anyhow::Result<()> {
-    use crate::routes::account::{ACCOUNT_CLIENT_ID, callback_uri};
+    use crate::session::{ACCOUNT_CLIENT_ID, callback_uri};
     let org_id = stable_id("verity-system-org");
     if store.find_organization(&org_id).await?.is_none() {
         let org = Organization {

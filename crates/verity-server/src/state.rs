@@ -7,7 +7,9 @@ use verity_core::identity::Policy;
 use verity_core::keys::{Alg, MasterKey, SigningKey};
 use verity_core::password::Passwords;
 use verity_store::Store;
-use verity_store::audit::AuditEvent;
+use verity_store::audit::AuditEvent as AuditRow;
+
+use crate::audit::AuditEvent;
 
 use crate::keyring::KeyRing;
 use crate::pages::Pages;
@@ -196,7 +198,7 @@ impl Shared {
     /// A failure to write is logged, not answered: the audited action already happened.
     pub async fn audit(
         &self,
-        event: &str,
+        event: AuditEvent,
         uuid: Option<&str>,
         client_id: Option<&str>,
         headers: &axum::http::HeaderMap,
@@ -205,7 +207,7 @@ impl Shared {
         let record = self.audit_event(event, uuid, client_id, headers, detail);
         self.audited(&record);
         if let Err(e) = self.store.insert_audit(&record).await {
-            tracing::error!(error = %e, event, "writing an audit row failed");
+            tracing::error!(error = %e, event = %record.event, "writing an audit row failed");
         }
     }
 
@@ -213,21 +215,21 @@ impl Shared {
     /// records; [`Shared::audited`] once that committed.
     pub fn audit_event(
         &self,
-        event: &str,
+        event: AuditEvent,
         uuid: Option<&str>,
         client_id: Option<&str>,
         headers: &axum::http::HeaderMap,
         detail: serde_json::Value,
-    ) -> AuditEvent {
+    ) -> AuditRow {
         let header = |name: &str| {
             headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        AuditEvent {
+        AuditRow {
             at: self.now(),
-            event: event.to_owned(),
+            event: event.name().into_owned(),
             uuid: uuid.map(str::to_owned),
             client_id: client_id.map(str::to_owned),
             address: header(crate::middleware::CLIENT_ADDRESS_HEADER),
@@ -237,7 +239,7 @@ impl Shared {
     }
 
     /// The log line and metrics of an audit row that was written.
-    pub fn audited(&self, e: &AuditEvent) {
+    pub fn audited(&self, e: &AuditRow) {
         tracing::info!(
             event = e.event,
             uuid = e.uuid,

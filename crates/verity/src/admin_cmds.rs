@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use verity_server::admin::{self, AppInput, app_json};
+use verity_server::audit::{AuditEvent, Change, Via};
 use verity_server::state::{AppState, SystemClock};
 use verity_server::{ServeArgs, Settings};
 
@@ -135,7 +136,7 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                 .map_err(fail)?;
             state
                 .audit(
-                    "cli.organization.created",
+                    AuditEvent::Changed(Via::Cli, Change::OrganizationCreated),
                     owner_uuid.as_deref(),
                     None,
                     &headers,
@@ -164,7 +165,7 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                 .await?;
             state
                 .audit(
-                    "cli.member.added",
+                    AuditEvent::Changed(Via::Cli, Change::MemberAdded),
                     Some(&user.uuid),
                     None,
                     &headers,
@@ -194,7 +195,7 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             let (app, secret) = admin::create_app(state, &org, input).await.map_err(fail)?;
             state
                 .audit(
-                    "cli.app.created",
+                    AuditEvent::Changed(Via::Cli, Change::AppCreated),
                     None,
                     Some(&app.client_id),
                     &headers,
@@ -224,7 +225,7 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             admin::delete_app(state, &client_id).await.map_err(fail)?;
             state
                 .audit(
-                    "cli.app.deleted",
+                    AuditEvent::Changed(Via::Cli, Change::AppDeleted),
                     None,
                     Some(&client_id),
                     &headers,
@@ -237,7 +238,7 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             let (id, secret) = admin::add_secret(state, &client_id).await.map_err(fail)?;
             state
                 .audit(
-                    "cli.secret.created",
+                    AuditEvent::Changed(Via::Cli, Change::SecretCreated),
                     None,
                     Some(&client_id),
                     &headers,
@@ -252,7 +253,7 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                 .map_err(fail)?;
             state
                 .audit(
-                    "cli.secret.deleted",
+                    AuditEvent::Changed(Via::Cli, Change::SecretDeleted),
                     None,
                     Some(&client_id),
                     &headers,
@@ -275,7 +276,13 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                 .await
                 .map_err(fail)?;
             state
-                .audit("cli.user.created", Some(&uuid), None, &headers, json!({}))
+                .audit(
+                    AuditEvent::Changed(Via::Cli, Change::UserCreated),
+                    Some(&uuid),
+                    None,
+                    &headers,
+                    json!({}),
+                )
                 .await;
             print(&json!({"uuid": uuid}))
         }

@@ -15,23 +15,22 @@ use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
-use verity_core::secret::{
-    constant_time_eq, hex, is_token_shaped, new_token, random_bytes, token_hash,
-};
+use verity_core::secret::{constant_time_eq, is_token_shaped, random_bytes, token_hash};
 use verity_core::{pkce, totp};
 use verity_store::grants::TakeCode;
 use verity_store::sessions::Session;
 use verity_store::users::User;
 
+use crate::audit::AuditEvent;
+use crate::auth::second_factor::{self, Outcome};
 use crate::error::PageError;
-use crate::extract::{BodyKind, body_params, cookie, query_params, set_cookie};
-use crate::routes::interaction::session_cookie;
-pub use crate::routes::{see_other, with_cookie};
+use crate::extract::{cookie, query_params, set_cookie};
+use crate::respond::{see_other, with_cookie};
+use crate::session::{
+    ACCOUNT_CLIENT_ID, LOGIN_COOKIE, csrf_token, local_path, posted, signed_in, start_login,
+};
 use crate::state::AppState;
 
-/// The built-in first-party app behind the account page.
-pub const ACCOUNT_CLIENT_ID: &str = "verity-account";
-const LOGIN_COOKIE: &str = "verity_account_login";
 const PENDING_TOTP_COOKIE: &str = "verity_totp_pending";
 
 pub fn router() -> Router<AppState> {
@@ -46,105 +45,12 @@ pub fn router() -> Router<AppState> {
         .route("/account/consents/revoke", post(revoke_consent))
 }
 
-/// The redirect URI of the account app at this deployment's public URL.
-pub fn callback_uri(public_url: &str) -> String {
-    format!("{public_url}/account/callback")
-}
-
-/// The signed-in session and its user, if any.
-pub async fn signed_in(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<(Session, User)>, PageError> {
-    let Some(raw) = session_cookie(headers) else {
-        return Ok(None);
-    };
-    let Some(session) = state
-        .store
-        .find_session(&token_hash(raw), state.now())
-        .await?
-    else {
-        return Ok(None);
-    };
-    let Some(user) = state.store.find_user(&session.uuid).await? else {
-        return Ok(None);
-    };
-    // A session that has not passed an enrolled second factor is not signed in here: the sign-in
-    // journey asks for the code first (otherwise a password alone could reach the account page
-    // and the console, and replace the second factor).
-    if user.totp_secret.is_some() && !session.mfa {
-        return Ok(None);
-    }
-    Ok(Some((session, user)))
-}
-
-/// A CSRF token bound to the session, derived so it needs no storage.
-pub fn csrf_token(state: &AppState, session: &Session) -> String {
-    hex(&state
-        .master_key
-        .derive("account-csrf", session.id_hash.as_bytes()))
-}
-
-/// A form post from the signed-in person: the fields, after the CSRF check.
-pub async fn posted(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(Session, User, verity_core::authorize::Params), PageError> {
-    let body = body.map_err(|_| PageError::bad_request("The form is too large."))?;
-    let form = body_params(BodyKind::Form, &body).map_err(PageError::bad_request)?;
-    let Some((session, user)) = signed_in(state, headers).await? else {
-        return Err(PageError::new(
-            StatusCode::UNAUTHORIZED,
-            "Signed out",
-            "Your session has ended. Open your account page again.",
-        ));
-    };
-    let sent = form.get("csrf_token").unwrap_or_default();
-    if !constant_time_eq(sent.as_bytes(), csrf_token(state, &session).as_bytes()) {
-        return Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "This form is no longer valid. Reload the page and try again.",
-        ));
-    }
-    Ok((session, user, form))
-}
-
 /// GET /account: the page, or the sign-in journey when nobody is signed in.
 async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
     let Some((session, user)) = signed_in(&state, &headers).await? else {
         return start_login(&state, "/account");
     };
     render_account(&state, &session, &user, None).await
-}
-
-/// Sends the browser through the sign-in journey of the first-party account app, then back to
-/// `next` (a local path).
-pub fn start_login(state: &AppState, next: &str) -> Result<Response, PageError> {
-    let login_state = new_token();
-    let verifier = format!("{}{}", new_token(), new_token());
-    let mut url = url::Url::parse(&format!("{}/oauth/authorize", state.public_url))
-        .map_err(|e| PageError::internal("account login URL", e))?;
-    url.query_pairs_mut()
-        .append_pair("client_id", ACCOUNT_CLIENT_ID)
-        .append_pair("redirect_uri", &callback_uri(&state.public_url))
-        .append_pair("response_type", "code")
-        .append_pair("scope", "openid")
-        .append_pair("state", &login_state)
-        .append_pair("code_challenge", &pkce::s256(&verifier))
-        .append_pair("code_challenge_method", "S256");
-    // Only a local path is ever a destination (no open redirect).
-    let next = if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/account"
-    };
-    let value = format!("{login_state}.{verifier}.{}", hex(next.as_bytes()));
-    Ok(with_cookie(
-        see_other(url.as_str()),
-        &set_cookie(LOGIN_COOKIE, &value, 600, state.secure_cookies),
-    ))
 }
 
 async fn render_account(
@@ -192,7 +98,7 @@ async fn callback(
         .collect::<Result<Vec<u8>, _>>()
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .filter(|n| local_path(n))
         .unwrap_or_else(|| "/account".to_owned());
     let (expected_state, verifier) = expected_state.zip(verifier).ok_or_else(|| {
         PageError::bad_request("This sign-in was not started here. Open your account page again.")
@@ -378,7 +284,7 @@ async fn confirm_enrolment(
     let codes = issue_recovery_codes(&state, &user).await?;
     state
         .audit(
-            "mfa.enrolled",
+            AuditEvent::MfaEnrolled,
             Some(&user.uuid),
             None,
             &headers,
@@ -390,46 +296,6 @@ async fn confirm_enrolment(
         resp,
         &set_cookie(PENDING_TOTP_COOKIE, "", 0, state.secure_cookies),
     ))
-}
-
-/// A current TOTP code (or an unused recovery code) of the signed-in user.
-async fn proves_second_factor(
-    state: &AppState,
-    headers: &HeaderMap,
-    user: &User,
-    code: &str,
-) -> Result<bool, PageError> {
-    let Some(sealed) = &user.totp_secret else {
-        return Ok(false);
-    };
-    // Limited like the sign-in's second step: the same counter.
-    let key = verity_core::throttle::mfa_key(&user.uuid);
-    let address =
-        verity_core::throttle::address_key(&crate::routes::interaction::client_address(headers));
-    if crate::routes::interaction::begin_attempt(state, &key, &address)
-        .await?
-        .is_some()
-    {
-        return Ok(false);
-    }
-    let secret = state
-        .master_key
-        .decrypt(sealed, user.uuid.as_bytes())
-        .map_err(|e| PageError::internal("decrypting a TOTP secret", e))?;
-    let proved = if let Some(step) = totp::verify(&secret, code, state.now(), user.totp_last_step) {
-        state.store.take_totp_step(&user.uuid, step).await?
-    } else {
-        let normalized = totp::normalize_recovery_code(code);
-        normalized.len() == 10
-            && state
-                .store
-                .take_recovery_code(&user.uuid, &token_hash(&normalized), state.now())
-                .await?
-    };
-    if proved {
-        crate::routes::interaction::end_attempt(state, &key, &address).await?;
-    }
-    Ok(proved)
 }
 
 /// POST /account/totp/remove: needs a current code.
@@ -459,7 +325,7 @@ async fn remove_totp(
     state.store.update_user_totp(&user.uuid, None).await?;
     state
         .audit(
-            "mfa.removed",
+            AuditEvent::MfaRemoved,
             Some(&user.uuid),
             None,
             &headers,
@@ -496,7 +362,7 @@ async fn regenerate_recovery_codes(
     let codes = issue_recovery_codes(&state, &user).await?;
     state
         .audit(
-            "mfa.recovery_codes",
+            AuditEvent::MfaRecoveryCodes,
             Some(&user.uuid),
             None,
             &headers,
@@ -517,7 +383,7 @@ async fn revoke_consent(
     if state.store.delete_consents(&user.uuid, &client_id).await? > 0 {
         state
             .audit(
-                "consent.revoked",
+                AuditEvent::ConsentRevoked,
                 Some(&user.uuid),
                 Some(&client_id),
                 &headers,
@@ -526,4 +392,17 @@ async fn revoke_consent(
             .await;
     }
     Ok(see_other("/account"))
+}
+
+/// A current TOTP code (or an unused recovery code) of the signed-in user, limited like the
+/// sign-in's second step (the same counter).
+async fn proves_second_factor(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    code: &str,
+) -> Result<bool, PageError> {
+    let address = crate::middleware::client_address(headers);
+    let outcome = second_factor::check(state, user, code, address).await?;
+    Ok(matches!(outcome, Outcome::Accepted { .. }))
 }

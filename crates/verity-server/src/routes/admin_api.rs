@@ -23,6 +23,7 @@ use verity_core::secret::constant_time_eq;
 use verity_proto::error::ErrorCode;
 
 use crate::admin::{self, AdminError, AppInput, app_json};
+use crate::audit::{AuditEvent, Change, Via};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -325,13 +326,15 @@ fn created(v: Value) -> Response {
     (StatusCode::CREATED, axum::Json(v)).into_response()
 }
 
+/// Audits a change made through the admin API (no user: the caller holds the admin token).
 async fn audit(
     state: &AppState,
     headers: &HeaderMap,
-    event: &str,
+    change: Change,
     client_id: Option<&str>,
     detail: Value,
 ) {
+    let event = AuditEvent::Changed(Via::Admin, change);
     state.audit(event, None, client_id, headers, detail).await;
 }
 
@@ -351,7 +354,7 @@ async fn create_organization(
     audit(
         &state,
         &headers,
-        "admin.organization.created",
+        Change::OrganizationCreated,
         None,
         json!({"organization": org.id}),
     )
@@ -390,7 +393,7 @@ async fn create_app(
     audit(
         &state,
         &headers,
-        "admin.app.created",
+        Change::AppCreated,
         Some(&app.client_id),
         json!({}),
     )
@@ -431,7 +434,7 @@ async fn update_app(
     audit(
         &state,
         &headers,
-        "admin.app.updated",
+        Change::AppUpdated,
         Some(&app.client_id),
         json!({"fields": changed}),
     )
@@ -448,7 +451,7 @@ async fn delete_app(
     audit(
         &state,
         &headers,
-        "admin.app.deleted",
+        Change::AppDeleted,
         Some(&client_id),
         json!({}),
     )
@@ -465,7 +468,7 @@ async fn add_secret(
     audit(
         &state,
         &headers,
-        "admin.secret.created",
+        Change::SecretCreated,
         Some(&client_id),
         json!({"secret_id": id}),
     )
@@ -482,7 +485,7 @@ async fn delete_secret(
     audit(
         &state,
         &headers,
-        "admin.secret.deleted",
+        Change::SecretDeleted,
         Some(&client_id),
         json!({"secret_id": id}),
     )
@@ -507,7 +510,13 @@ async fn create_user(
     let b: UserBody = json_body(&headers, body)?;
     let uuid = admin::create_user(&state, &b.email, &b.password, b.attributes).await?;
     state
-        .audit("admin.user.created", Some(&uuid), None, &headers, json!({}))
+        .audit(
+            AuditEvent::Changed(Via::Admin, Change::UserCreated),
+            Some(&uuid),
+            None,
+            &headers,
+            json!({}),
+        )
         .await;
     Ok(created(json!({"uuid": uuid})))
 }
@@ -538,7 +547,7 @@ async fn set_verification(
     .await?;
     state
         .audit(
-            "admin.verification.set",
+            AuditEvent::Changed(Via::Admin, Change::VerificationSet),
             Some(&uuid),
             None,
             &headers,

@@ -13,7 +13,8 @@ use verity_core::authorize::{self, AppView, AuthorizeError, Delivery, Params};
 
 use crate::error::PageError;
 use crate::extract::{BodyKind, body_kind, body_params, query_params};
-use crate::routes::interaction::{self, redirect_to_client};
+use crate::respond::{After, redirect_to_client};
+use crate::routes::interaction;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -89,7 +90,7 @@ fn respond(app_state: &AppState, result: Result<Response, Failure>) -> Response 
                     &error_params(e.code.as_str(), &e.description),
                     state.as_deref(),
                     &app_state.issuer,
-                    false,
+                    After::Get,
                 )
             }
         },

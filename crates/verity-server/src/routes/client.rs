@@ -8,6 +8,7 @@ use verity_core::client_auth::parse_basic;
 use verity_core::secret::{constant_time_eq, token_hash};
 use verity_store::apps::App;
 
+use crate::audit::AuditEvent;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -179,7 +180,7 @@ async fn private_key_jwt(
     {
         state
             .audit(
-                "assertion.replayed",
+                AuditEvent::AssertionReplayed,
                 None,
                 Some(&app.client_id),
                 headers,

@@ -18,8 +18,10 @@ use verity_store::console::{Invitation, Membership};
 use verity_store::users::User;
 
 use crate::admin::{self, AdminError, AppInput, app_json};
+use crate::audit::{AuditEvent, Change, Via};
 use crate::error::PageError;
-use crate::routes::account::{csrf_token, see_other, signed_in, start_login};
+use crate::respond::see_other;
+use crate::session::{csrf_token, signed_in, start_login};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -197,7 +199,7 @@ async fn create_org(
     .map_err(page_error)?;
     state
         .audit(
-            "console.organization.created",
+            AuditEvent::Changed(Via::Console, Change::OrganizationCreated),
             Some(&p.user.uuid),
             None,
             &headers,
@@ -304,7 +306,7 @@ async fn invite(
     .await;
     state
         .audit(
-            "console.member.invited",
+            AuditEvent::Changed(Via::Console, Change::MemberInvited),
             Some(&p.user.uuid),
             None,
             &headers,
@@ -338,7 +340,7 @@ async fn accept_invitation(
         Some(inv) => {
             state
                 .audit(
-                    "console.member.joined",
+                    AuditEvent::Changed(Via::Console, Change::MemberJoined),
                     Some(&p.user.uuid),
                     None,
                     &headers,
@@ -375,7 +377,7 @@ async fn remove_member(
     state.store.delete_membership(&id, &uuid).await?;
     state
         .audit(
-            "console.member.removed",
+            AuditEvent::Changed(Via::Console, Change::MemberRemoved),
             Some(&p.user.uuid),
             None,
             &headers,
@@ -524,7 +526,7 @@ async fn create_app(
         Ok((app, secret)) => {
             state
                 .audit(
-                    "console.app.created",
+                    AuditEvent::Changed(Via::Console, Change::AppCreated),
                     Some(&p.user.uuid),
                     Some(&app.client_id),
                     &headers,
@@ -595,7 +597,7 @@ async fn update_app(
                 .unwrap_or_default();
             state
                 .audit(
-                    "console.app.updated",
+                    AuditEvent::Changed(Via::Console, Change::AppUpdated),
                     Some(&p.user.uuid),
                     Some(&client_id),
                     &headers,
@@ -621,7 +623,7 @@ async fn add_secret(
         .map_err(page_error)?;
     state
         .audit(
-            "console.secret.created",
+            AuditEvent::Changed(Via::Console, Change::SecretCreated),
             Some(&p.user.uuid),
             Some(&client_id),
             &headers,
@@ -652,7 +654,7 @@ async fn delete_secret(
         .map_err(page_error)?;
     state
         .audit(
-            "console.secret.deleted",
+            AuditEvent::Changed(Via::Console, Change::SecretDeleted),
             Some(&p.user.uuid),
             Some(&client_id),
             &headers,
@@ -678,7 +680,7 @@ async fn delete_app(
         .map_err(page_error)?;
     state
         .audit(
-            "console.app.deleted",
+            AuditEvent::Changed(Via::Console, Change::AppDeleted),
             Some(&p.user.uuid),
             Some(&client_id),
             &headers,

@@ -13,9 +13,10 @@ use axum::routing::get;
 use verity_core::jose::Jws;
 use verity_core::secret::token_hash;
 
+use crate::audit::AuditEvent;
 use crate::error::PageError;
 use crate::extract::{BodyKind, body_kind, body_params, query_params, set_cookie};
-use crate::routes::interaction::{SESSION_COOKIE, session_cookie};
+use crate::session::{SESSION_COOKIE, session_cookie};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -102,7 +103,7 @@ async fn logout(
     if let Some(s) = &ended {
         state
             .audit(
-                "logout",
+                AuditEvent::Logout,
                 Some(&s.uuid),
                 client_id.as_deref(),
                 headers,
@@ -137,7 +138,7 @@ async fn logout(
         (false, Some(_)) => signed_out_page(state, true)?,
         (_, None) => signed_out_page(state, false)?,
     };
-    Ok(crate::routes::with_cookie(
+    Ok(crate::respond::with_cookie(
         resp,
         &set_cookie(SESSION_COOKIE, "", 0, state.secure_cookies),
     ))

@@ -17,11 +17,11 @@ pub mod token;
 pub mod userinfo;
 
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use verity_proto::error::ErrorCode;
 
-use crate::error::{ApiError, PageError};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -56,20 +56,4 @@ async fn not_found() -> impl IntoResponse {
         ErrorCode::NotFound,
         "no such endpoint",
     )
-}
-
-/// `303 See Other` to `location` (after every POST that changes state).
-pub fn see_other(location: &str) -> Response {
-    match HeaderValue::from_str(location) {
-        Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
-        Err(_) => PageError::bad_request("Invalid location.").into_response(),
-    }
-}
-
-/// Adds a `Set-Cookie` header.
-pub fn with_cookie(mut resp: Response, cookie: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
 }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use verity_core::secret::{is_token_shaped, token_hash};
 
+use crate::audit::AuditEvent;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -34,7 +35,7 @@ async fn revoke(
         {
             state
                 .audit(
-                    "token.revoked",
+                    AuditEvent::TokenRevoked,
                     None,
                     Some(&app.client_id),
                     &headers,

@@ -15,7 +15,7 @@ use verity_store::grants::{Token, TokenKind};
 
 use crate::error::ApiError;
 use crate::extract::query_params;
-use crate::routes::token::{family, sign};
+use crate::issuer::{family, sign};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

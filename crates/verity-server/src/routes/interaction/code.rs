@@ -1,0 +1,82 @@
+//! The end of the journey: the authorization code (RFC 6749 4.1.2), stored as a digest and sent
+//! back to the app's registered redirect URI.
+
+use axum::response::Response;
+use verity_core::authorize::AuthorizeRequest;
+use verity_core::secret::{new_token, token_hash};
+use verity_store::apps::App;
+use verity_store::grants::CodeRequest;
+use verity_store::sessions::{Interaction, Session};
+
+use super::{Entry, expired_page};
+use crate::error::PageError;
+use crate::respond::{After, redirect_to_client};
+use crate::state::AppState;
+
+/// The code `code_hash` of `req`, to be issued in a session.
+pub(super) fn request<'a>(
+    app: &'a App,
+    req: &'a AuthorizeRequest,
+    code_hash: &'a str,
+    now: i64,
+) -> CodeRequest<'a> {
+    CodeRequest {
+        code_hash,
+        client_id: &app.client_id,
+        redirect_uri: &req.redirect_uri,
+        scopes: req.scope.as_slice(),
+        nonce: req.nonce.as_deref(),
+        code_challenge: req.code_challenge.as_deref(),
+        eid: req.eid.as_deref(),
+        created_at: now,
+        expires_at: now + app.code_ttl,
+    }
+}
+
+/// The redirect that gives the client its code.
+pub(super) fn issued(
+    state: &AppState,
+    app: &App,
+    req: &AuthorizeRequest,
+    code: &str,
+    after: After,
+) -> Response {
+    tracing::info!(client_id = %app.client_id, "authorization code issued");
+    redirect_to_client(
+        &req.redirect_uri,
+        &[("code", code)],
+        req.state.as_deref(),
+        &state.issuer,
+        after,
+    )
+}
+
+/// Ends the interaction and issues its code (remembering the consent given on the way).
+pub(super) async fn issue(
+    state: &AppState,
+    ix: &Interaction,
+    app: &App,
+    req: &AuthorizeRequest,
+    session: &Session,
+    entry: Entry<'_>,
+) -> Result<Response, PageError> {
+    let now = state.now();
+    // The interaction is single use: a double submit or a second tab cannot mint a second code.
+    // (A fresh one was never stored: this request is its only use.)
+    if !entry.fresh && !state.store.take_interaction(&ix.id).await? {
+        return Err(expired_page());
+    }
+    if ix.consented {
+        state
+            .store
+            .insert_consent(&session.uuid, &app.client_id, &req.scope.canonical(), now)
+            .await?;
+    }
+    let code = new_token();
+    let hash = token_hash(&code);
+    state
+        .store
+        .insert_code(&request(app, req, &hash, now).for_session(session))
+        .await?;
+    Ok(issued(state, app, req, &code, entry.after))
+}

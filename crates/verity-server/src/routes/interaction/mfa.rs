@@ -1,0 +1,92 @@
+//! SPEC 3: the second factor (`code`: RFC 6238, or a recovery code), checked by
+//! [`crate::auth::second_factor`].
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+use serde_json::json;
+
+use super::{Journey, again, current_session, expired_page, load_post, next, render, too_many};
+use crate::audit::AuditEvent;
+use crate::auth::second_factor::{self, Outcome};
+use crate::error::PageError;
+use crate::middleware::client_address;
+use crate::pages::Page;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+struct MfaPage<'a> {
+    #[serde(flatten)]
+    journey: Journey<'a>,
+}
+
+impl Page for MfaPage<'_> {
+    const TEMPLATE: &'static str = "mfa.html";
+}
+
+/// The second-factor page (401 when it repeats a refused code).
+pub(super) fn show(
+    state: &AppState,
+    journey: Journey<'_>,
+    error: bool,
+) -> Result<Response, PageError> {
+    render(state, &MfaPage { journey }, error, StatusCode::UNAUTHORIZED)
+}
+
+/// POST `/oauth/interaction/{id}/mfa`.
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let (l, form) = load_post(&state, &headers, &id, body).await?;
+    let Some(session) = current_session(&state, &headers, &l.ix).await? else {
+        return Ok(next(&l.ix.id));
+    };
+    let user = state
+        .store
+        .find_user(&session.uuid)
+        .await?
+        .ok_or_else(expired_page)?;
+    if user.totp_secret.is_none() {
+        return Ok(next(&l.ix.id));
+    }
+    let code = form.get("code").unwrap_or_default();
+    let outcome = second_factor::check(&state, &user, code, client_address(&headers)).await?;
+    let (uuid, client_id) = (Some(user.uuid.as_str()), Some(l.app.client_id.as_str()));
+    match outcome {
+        Outcome::Locked(wait) => {
+            let event = AuditEvent::MfaLocked;
+            state
+                .audit(event, uuid, client_id, &headers, json!({}))
+                .await;
+            too_many(&state, &headers, l, None, wait).await
+        }
+        Outcome::Rejected => {
+            let event = AuditEvent::MfaFailure;
+            state
+                .audit(event, uuid, client_id, &headers, json!({}))
+                .await;
+            let text = "That code is not valid. Enter the current code from your app.";
+            again(&state, &headers, l, None, text).await
+        }
+        Outcome::Accepted { recovery_code } => {
+            if recovery_code {
+                let event = AuditEvent::MfaRecoveryCodeUsed;
+                state
+                    .audit(event, uuid, client_id, &headers, json!({}))
+                    .await;
+            }
+            state.store.update_session_mfa(&session.id_hash).await?;
+            let detail = json!({"method": "totp"});
+            state
+                .audit(AuditEvent::MfaSuccess, uuid, client_id, &headers, detail)
+                .await;
+            Ok(next(&l.ix.id))
+        }
+    }
+}

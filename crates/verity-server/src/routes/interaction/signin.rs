@@ -1,0 +1,182 @@
+//! SPEC 3: the sign-in form (`email`, `password`) and the sign-up form (`email`, `password`,
+//! `password_confirm`). Failures are limited per account and per client address; an unknown
+//! email is answered, counted and timed exactly like a wrong password.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+use serde_json::json;
+use verity_core::account::{acceptable_password, normalize_email, valid_email};
+use verity_core::authorize::Op;
+use verity_core::secret::{constant_time_eq, new_token};
+use verity_store::users::User;
+
+use super::{Journey, Loaded, again, expired_page, load_post, next, render, too_many};
+use crate::audit::AuditEvent;
+use crate::auth::password;
+use crate::auth::throttle::Attempt;
+use crate::error::PageError;
+use crate::middleware::client_address;
+use crate::pages::Page;
+use crate::respond::with_cookie;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+struct SigninPage<'a> {
+    #[serde(flatten)]
+    journey: Journey<'a>,
+    email: &'a str,
+}
+
+impl Page for SigninPage<'_> {
+    const TEMPLATE: &'static str = "signin.html";
+}
+
+#[derive(Debug, Serialize)]
+struct SignupPage<'a> {
+    #[serde(flatten)]
+    journey: Journey<'a>,
+    email: &'a str,
+}
+
+impl Page for SignupPage<'_> {
+    const TEMPLATE: &'static str = "signup.html";
+}
+
+/// The sign-in page (401 when it repeats a failed attempt).
+pub(super) fn show(
+    state: &AppState,
+    journey: Journey<'_>,
+    email: &str,
+    error: bool,
+) -> Result<Response, PageError> {
+    let page = SigninPage { journey, email };
+    render(state, &page, error, StatusCode::UNAUTHORIZED)
+}
+
+/// The sign-up page (400 when it repeats a refused form).
+pub(super) fn show_signup(
+    state: &AppState,
+    journey: Journey<'_>,
+    email: &str,
+    error: bool,
+) -> Result<Response, PageError> {
+    let page = SignupPage { journey, email };
+    render(state, &page, error, StatusCode::BAD_REQUEST)
+}
+
+/// POST `/oauth/interaction/{id}/signin`.
+pub(super) async fn signin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let (l, form) = load_post(&state, &headers, &id, body).await?;
+    let email = form.get("email").unwrap_or_default().trim().to_owned();
+    let password = form.get("password").unwrap_or_default().to_owned();
+    if email.is_empty() || password.is_empty() || email.len() > 254 || password.len() > 1024 {
+        let text = "Enter your email and password.";
+        return again(&state, &headers, l, Some(Op::Signin), text).await;
+    }
+    let key = verity_core::throttle::account_key(&email);
+    let client_id = Some(l.app.client_id.as_str());
+    let attempt = match Attempt::begin(&state, key, client_address(&headers)).await? {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let event = AuditEvent::SigninLocked;
+            state
+                .audit(event, None, client_id, &headers, json!({}))
+                .await;
+            return too_many(&state, &headers, l, Some(Op::Signin), wait).await;
+        }
+    };
+    let user = state.store.find_user_by_email(&email).await?;
+    // Unknown emails pay a full hash too, and get the same answer as a wrong password.
+    if !password::verify(&state, user.as_ref(), password).await? {
+        // No user id on failures: the app's audit page must not tell which emails have accounts.
+        let event = AuditEvent::SigninFailure;
+        state
+            .audit(event, None, client_id, &headers, json!({}))
+            .await;
+        let text = "The email or password is incorrect.";
+        return again(&state, &headers, l, Some(Op::Signin), text).await;
+    }
+    let Some(user) = user else {
+        return Err(expired_page());
+    };
+    attempt.succeeded(&state).await?;
+    let uuid = Some(user.uuid.as_str());
+    let event = AuditEvent::SigninSuccess;
+    state
+        .audit(event, uuid, client_id, &headers, json!({}))
+        .await;
+    sign_in(&state, &headers, l, &user).await
+}
+
+/// POST `/oauth/interaction/{id}/signup`.
+pub(super) async fn signup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let (l, form) = load_post(&state, &headers, &id, body).await?;
+    let email = normalize_email(form.get("email").unwrap_or_default());
+    let password = form.get("password").unwrap_or_default().to_owned();
+    let confirm = form.get("password_confirm").unwrap_or_default();
+    let problem = if !valid_email(&email) {
+        Some("Enter a valid email address.")
+    } else if !acceptable_password(&password) {
+        Some("Choose a password of at least 8 characters.")
+    } else if !constant_time_eq(password.as_bytes(), confirm.as_bytes()) {
+        Some("The two passwords do not match.")
+    } else {
+        None
+    };
+    if let Some(p) = problem {
+        return again(&state, &headers, l, Some(Op::Signup), p).await;
+    }
+    let exists = "An account with this email already exists: sign in instead.";
+    if state.store.find_user_by_email(&email).await?.is_some() {
+        return again(&state, &headers, l, Some(Op::Signup), exists).await;
+    }
+    let user = User {
+        uuid: new_token(),
+        email,
+        password_hash: password::hash(&state, password).await?,
+        totp_secret: None,
+        totp_last_step: None,
+        created_at: state.now(),
+    };
+    match state.store.insert_user(&user, &Default::default()).await {
+        Ok(()) => {}
+        Err(verity_store::StoreError::Conflict) => {
+            return again(&state, &headers, l, Some(Op::Signup), exists).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let (uuid, client_id) = (Some(user.uuid.as_str()), Some(l.app.client_id.as_str()));
+    let event = AuditEvent::Signup;
+    state
+        .audit(event, uuid, client_id, &headers, json!({}))
+        .await;
+    sign_in(&state, &headers, l, &user).await
+}
+
+/// Starts a session for `user` in this browser and records that they signed in here.
+async fn sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    mut l: Loaded,
+    user: &User,
+) -> Result<Response, PageError> {
+    let cookie = crate::session::start(state, headers, user).await?;
+    l.ix.uuid = Some(user.uuid.clone());
+    l.ix.signed_in_here = true;
+    state.store.update_interaction(&l.ix).await?;
+    Ok(with_cookie(next(&l.ix.id), &cookie))
+}

@@ -1,0 +1,105 @@
+//! SPEC 3: the verification page (`decision` = `verify` in the sandbox, `skip`, `deny`).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+use verity_core::identity;
+use verity_store::users::VerificationRecord;
+
+use super::{Journey, again, current_session, deny, expired_page, load_post, next, render};
+use crate::error::PageError;
+use crate::pages::Page;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+struct VerifyPage<'a> {
+    #[serde(flatten)]
+    journey: Journey<'a>,
+    /// The names of the groups still to verify.
+    groups: Vec<&'a str>,
+}
+
+impl Page for VerifyPage<'_> {
+    const TEMPLATE: &'static str = "verify.html";
+}
+
+/// The verification page for the missing `groups` (handles).
+pub(super) fn show(
+    state: &AppState,
+    journey: Journey<'_>,
+    groups: &[String],
+    error: bool,
+) -> Result<Response, PageError> {
+    let groups = groups
+        .iter()
+        .map(|g| identity::group(g).map_or(g.as_str(), |d| d.name))
+        .collect();
+    let page = VerifyPage { journey, groups };
+    render(state, &page, error, StatusCode::BAD_REQUEST)
+}
+
+/// POST `/oauth/interaction/{id}/verify`.
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let (mut l, form) = load_post(&state, &headers, &id, body).await?;
+    match form.get("decision") {
+        Some("verify") if state.sandbox() => {
+            let Some(session) = current_session(&state, &headers, &l.ix).await? else {
+                return Ok(next(&l.ix.id));
+            };
+            let data = state
+                .store
+                .find_user_data(&session.uuid)
+                .await?
+                .ok_or_else(expired_page)?;
+            let policies = state.policies_for(l.request.scope.iter());
+            for group in identity::missing_verifications(&policies, &data) {
+                let record = sandbox_verification(group, state.now());
+                state
+                    .store
+                    .upsert_verification(&session.uuid, &record)
+                    .await?;
+            }
+            l.ix.verification_answered = true;
+        }
+        Some("skip") => {
+            // Only a signed-in user's answer counts: one posted before sign-in would skip the page
+            // for whoever signs in next.
+            if current_session(&state, &headers, &l.ix).await?.is_none() {
+                return Ok(next(&l.ix.id));
+            }
+            l.ix.verification_answered = true;
+        }
+        Some("deny") => return deny(&state, l).await,
+        _ => {
+            let text = "Choose one of the options below.";
+            return again(&state, &headers, l, None, text).await;
+        }
+    }
+    state.store.update_interaction(&l.ix).await?;
+    Ok(next(&l.ix.id))
+}
+
+/// What the sandbox records for a group verified on this page (`military` as a veteran).
+fn sandbox_verification(group: String, now: i64) -> VerificationRecord {
+    let subgroups = if group == "military" {
+        vec!["Veteran".to_owned()]
+    } else {
+        vec![]
+    };
+    VerificationRecord {
+        group,
+        verified: true,
+        subgroups,
+        method: "sandbox".into(),
+        decided_by: "sandbox verification page".into(),
+        decided_at: now,
+    }
+}

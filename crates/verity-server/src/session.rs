@@ -1,0 +1,169 @@
+//! The person's session with Verity itself: the cookies (`verity_session`, `verity_browser`),
+//! starting a session at sign-in, finding who is signed in, the session-bound CSRF token of
+//! Verity's own pages, and the built-in first-party account client through which the account
+//! page and the console send a person to sign in.
+//!
+//! Sessions are server-side rows; the cookie holds only a random id, stored as a digest. Every
+//! sign-in gets a new id (no fixation).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use verity_core::authorize::Params;
+use verity_core::pkce;
+use verity_core::secret::{constant_time_eq, hex, is_token_shaped, new_token, token_hash};
+use verity_store::sessions::Session;
+use verity_store::users::User;
+
+use crate::error::PageError;
+use crate::extract::{BodyKind, body_params, cookie, set_cookie};
+use crate::respond::{see_other, with_cookie};
+use crate::state::AppState;
+
+/// The browser's session id.
+pub const SESSION_COOKIE: &str = "verity_session";
+/// A random id of the browser, to which each interaction is bound (by digest).
+pub const BROWSER_COOKIE: &str = "verity_browser";
+/// The browser cookie lives as long as browsers allow (400 days).
+pub const BROWSER_COOKIE_AGE: i64 = 400 * 24 * 3600;
+
+/// The built-in first-party app behind the account page and the console.
+pub const ACCOUNT_CLIENT_ID: &str = "verity-account";
+/// The account client's pending sign-in: `state.verifier.hex(next)`.
+pub(crate) const LOGIN_COOKIE: &str = "verity_account_login";
+
+/// The session cookie's value, when it has the shape of one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, SESSION_COOKIE).filter(|c| is_token_shaped(c))
+}
+
+/// The browser cookie's value, when it has the shape of one.
+pub fn browser_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, BROWSER_COOKIE).filter(|b| is_token_shaped(b))
+}
+
+/// Starts a session for `user` in this browser, ending the one it had: the `Set-Cookie` value
+/// of the new session.
+pub async fn start(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+) -> verity_store::Result<String> {
+    let now = state.now();
+    if let Some(old) = session_cookie(headers) {
+        state.store.delete_session(&token_hash(old)).await?;
+    }
+    let sid = new_token();
+    state
+        .store
+        .insert_session(&Session {
+            id_hash: token_hash(&sid),
+            sid: new_token(),
+            uuid: user.uuid.clone(),
+            auth_time: now,
+            mfa: false,
+            created_at: now,
+            expires_at: now + state.settings.session_ttl,
+        })
+        .await?;
+    Ok(set_cookie(
+        SESSION_COOKIE,
+        &sid,
+        state.settings.session_ttl,
+        state.secure_cookies,
+    ))
+}
+
+/// The signed-in session and its user, if any.
+pub async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(Session, User)>, PageError> {
+    let Some(raw) = session_cookie(headers) else {
+        return Ok(None);
+    };
+    let Some(session) = state
+        .store
+        .find_session(&token_hash(raw), state.now())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(user) = state.store.find_user(&session.uuid).await? else {
+        return Ok(None);
+    };
+    // A session that has not passed an enrolled second factor is not signed in here: the sign-in
+    // journey asks for the code first (otherwise a password alone could reach the account page
+    // and the console, and replace the second factor).
+    if user.totp_secret.is_some() && !session.mfa {
+        return Ok(None);
+    }
+    Ok(Some((session, user)))
+}
+
+/// A CSRF token bound to the session, derived so it needs no storage.
+pub fn csrf_token(state: &AppState, session: &Session) -> String {
+    hex(&state
+        .master_key
+        .derive("account-csrf", session.id_hash.as_bytes()))
+}
+
+/// A form post from the signed-in person: the fields, after the CSRF check.
+pub async fn posted(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Session, User, Params), PageError> {
+    let body = body.map_err(|_| PageError::bad_request("The form is too large."))?;
+    let form = body_params(BodyKind::Form, &body).map_err(PageError::bad_request)?;
+    let Some((session, user)) = signed_in(state, headers).await? else {
+        return Err(PageError::new(
+            StatusCode::UNAUTHORIZED,
+            "Signed out",
+            "Your session has ended. Open your account page again.",
+        ));
+    };
+    let sent = form.get("csrf_token").unwrap_or_default();
+    if !constant_time_eq(sent.as_bytes(), csrf_token(state, &session).as_bytes()) {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form is no longer valid. Reload the page and try again.",
+        ));
+    }
+    Ok((session, user, form))
+}
+
+/// The redirect URI of the account client at this deployment's public URL.
+pub fn callback_uri(public_url: &str) -> String {
+    format!("{public_url}/account/callback")
+}
+
+/// Whether `next` is a local path (the only destination after signing in: no open redirect).
+pub(crate) fn local_path(next: &str) -> bool {
+    next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')
+}
+
+/// Sends the browser through the sign-in journey of the first-party account client (PKCE,
+/// no consent screen), then back to `next` (a local path).
+pub fn start_login(state: &AppState, next: &str) -> Result<Response, PageError> {
+    let login_state = new_token();
+    let verifier = format!("{}{}", new_token(), new_token());
+    let mut url = url::Url::parse(&format!("{}/oauth/authorize", state.public_url))
+        .map_err(|e| PageError::internal("account login URL", e))?;
+    url.query_pairs_mut()
+        .append_pair("client_id", ACCOUNT_CLIENT_ID)
+        .append_pair("redirect_uri", &callback_uri(&state.public_url))
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid")
+        .append_pair("state", &login_state)
+        .append_pair("code_challenge", &pkce::s256(&verifier))
+        .append_pair("code_challenge_method", "S256");
+    let next = if local_path(next) { next } else { "/account" };
+    let value = format!("{login_state}.{verifier}.{}", hex(next.as_bytes()));
+    Ok(with_cookie(
+        see_other(url.as_str()),
+        &set_cookie(LOGIN_COOKIE, &value, 600, state.secure_cookies),
+    ))
+}
