@@ -9,42 +9,11 @@ use verity_core::account;
 use verity_core::identity::{self, COMPUTED};
 use verity_core::redirect::validate_registration;
 use verity_core::secret::{new_token, token_hash};
-use verity_store::StoreError;
 use verity_store::apps::{App, Organization};
 use verity_store::users::{User, VerificationRecord};
 
+pub use crate::error::AdminError;
 use crate::state::AppState;
-
-#[derive(Debug)]
-pub enum AdminError {
-    /// One message per problem, for a person to fix.
-    Invalid(Vec<String>),
-    NotFound(&'static str),
-    Conflict(String),
-    Store(StoreError),
-    Internal(String),
-}
-
-impl From<StoreError> for AdminError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict => AdminError::Conflict("it already exists".into()),
-            other => AdminError::Store(other),
-        }
-    }
-}
-
-impl std::fmt::Display for AdminError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AdminError::Invalid(list) => f.write_str(&list.join("; ")),
-            AdminError::NotFound(what) => write!(f, "{what} not found"),
-            AdminError::Conflict(what) => f.write_str(what),
-            AdminError::Store(e) => write!(f, "{e}"),
-            AdminError::Internal(e) => f.write_str(e),
-        }
-    }
-}
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field (PATCH semantics).
 fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(

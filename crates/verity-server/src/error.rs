@@ -153,6 +153,15 @@ impl PageError {
         )
     }
 
+    /// 404 for something that is not there, or that this person may not know is there.
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is nothing here, or you are not a member of its organization.",
+        )
+    }
+
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "{context}");
         Self::new(
@@ -188,5 +197,67 @@ impl IntoResponse for PageError {
         let mut resp = status.into_response();
         resp.extensions_mut().insert(self);
         resp
+    }
+}
+
+/// Why an operation of SPEC section 11 ([`crate::admin`]) failed; the admin API answers it as
+/// JSON, the console as a page.
+#[derive(Debug)]
+pub enum AdminError {
+    /// One message per problem, for a person to fix.
+    Invalid(Vec<String>),
+    NotFound(&'static str),
+    Conflict(String),
+    Store(verity_store::StoreError),
+    Internal(String),
+}
+
+impl From<verity_store::StoreError> for AdminError {
+    fn from(e: verity_store::StoreError) -> Self {
+        match e {
+            verity_store::StoreError::Conflict => AdminError::Conflict("it already exists".into()),
+            other => AdminError::Store(other),
+        }
+    }
+}
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdminError::Invalid(list) => f.write_str(&list.join("; ")),
+            AdminError::NotFound(what) => write!(f, "{what} not found"),
+            AdminError::Conflict(what) => f.write_str(what),
+            AdminError::Store(e) => write!(f, "{e}"),
+            AdminError::Internal(e) => f.write_str(e),
+        }
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Invalid(_) => ApiError::invalid_request(e.to_string()),
+            AdminError::NotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, e.to_string())
+            }
+            AdminError::Conflict(_) => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, e.to_string())
+            }
+            AdminError::Store(s) => s.into(),
+            AdminError::Internal(i) => ApiError::internal("admin operation", i),
+        }
+    }
+}
+
+impl From<AdminError> for PageError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Invalid(_) | AdminError::Conflict(_) => {
+                PageError::bad_request(e.to_string())
+            }
+            AdminError::NotFound(_) => PageError::not_found(),
+            AdminError::Store(s) => s.into(),
+            AdminError::Internal(i) => PageError::internal("console", i),
+        }
     }
 }

@@ -104,9 +104,12 @@ pub async fn signed_in(
 
 /// A CSRF token bound to the session, derived so it needs no storage.
 pub fn csrf_token(state: &AppState, session: &Session) -> String {
-    hex(&state
-        .master_key
-        .derive("account-csrf", session.id_hash.as_bytes()))
+    csrf_for(state, &session.id_hash)
+}
+
+/// The CSRF token of the session whose id has the digest `id_hash`.
+pub fn csrf_for(state: &AppState, id_hash: &str) -> String {
+    hex(&state.master_key.derive("account-csrf", id_hash.as_bytes()))
 }
 
 /// A form post from the signed-in person: the fields, after the CSRF check.

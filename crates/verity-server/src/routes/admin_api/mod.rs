@@ -3,27 +3,22 @@
 //! <VERITY_ADMIN_TOKEN>` compared in constant time. Disabled (404) when no token is configured.
 //!
 //! [`ROUTES`] is the single table from which both the router and the OpenAPI 3 document at
-//! `/api/admin/v1/openapi.json` are built, so the two cannot drift apart.
+//! `/api/admin/v1/openapi.json` are built, so the two cannot drift apart; the handlers are in
+//! [`handlers`].
 
-use std::collections::BTreeMap;
+mod handlers;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use verity_core::client_auth::parse_bearer;
 use verity_core::secret::constant_time_eq;
 use verity_proto::error::ErrorCode;
 
-use crate::admin::{self, AdminError, AppInput, app_json};
-use crate::audit::{AuditEvent, Change, Via};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -92,7 +87,7 @@ pub const ROUTES: &[AdminRoute] = &[
         ),
         success: 201,
         response: || json!({"type": "object", "properties": {"id": s("string"), "name": s("string")}}),
-        router: || post(create_organization),
+        router: || post(handlers::create_organization),
     },
     AdminRoute {
         method: "get",
@@ -101,7 +96,7 @@ pub const ROUTES: &[AdminRoute] = &[
         request: None,
         success: 200,
         response: || json!({"type": "array", "items": app_schema()}),
-        router: || get(list_apps),
+        router: || get(handlers::list_apps),
     },
     AdminRoute {
         method: "post",
@@ -110,7 +105,7 @@ pub const ROUTES: &[AdminRoute] = &[
         request: Some(app_input_schema),
         success: 201,
         response: new_app_schema,
-        router: || post(create_app),
+        router: || post(handlers::create_app),
     },
     AdminRoute {
         method: "get",
@@ -119,7 +114,7 @@ pub const ROUTES: &[AdminRoute] = &[
         request: None,
         success: 200,
         response: app_schema,
-        router: || get(read_app),
+        router: || get(handlers::read_app),
     },
     AdminRoute {
         method: "patch",
@@ -128,7 +123,7 @@ pub const ROUTES: &[AdminRoute] = &[
         request: Some(app_input_schema),
         success: 200,
         response: app_schema,
-        router: || patch(update_app),
+        router: || patch(handlers::update_app),
     },
     AdminRoute {
         method: "delete",
@@ -137,7 +132,7 @@ pub const ROUTES: &[AdminRoute] = &[
         request: None,
         success: 204,
         response: || json!({}),
-        router: || delete(delete_app),
+        router: || delete(handlers::delete_app),
     },
     AdminRoute {
         method: "post",
@@ -146,7 +141,7 @@ pub const ROUTES: &[AdminRoute] = &[
         request: None,
         success: 201,
         response: || json!({"type": "object", "properties": {"id": s("string"), "client_secret": s("string")}}),
-        router: || post(add_secret),
+        router: || post(handlers::add_secret),
     },
     AdminRoute {
         method: "delete",
@@ -155,7 +150,7 @@ pub const ROUTES: &[AdminRoute] = &[
         request: None,
         success: 204,
         response: || json!({}),
-        router: || delete(delete_secret),
+        router: || delete(handlers::delete_secret),
     },
     AdminRoute {
         method: "post",
@@ -168,7 +163,7 @@ pub const ROUTES: &[AdminRoute] = &[
         }),
         success: 201,
         response: || json!({"type": "object", "properties": {"uuid": s("string")}}),
-        router: || post(create_user),
+        router: || post(handlers::create_user),
     },
     AdminRoute {
         method: "put",
@@ -180,7 +175,7 @@ pub const ROUTES: &[AdminRoute] = &[
         }),
         success: 200,
         response: || json!({"type": "object", "properties": {"uuid": s("string"), "group": s("string"), "verified": s("boolean"), "subgroups": {"type": "array", "items": s("string")}}}),
-        router: || put(set_verification),
+        router: || put(handlers::set_verification),
     },
     AdminRoute {
         method: "post",
@@ -189,7 +184,7 @@ pub const ROUTES: &[AdminRoute] = &[
         request: None,
         success: 201,
         response: || json!({"type": "object", "properties": {"kid": s("string"), "kids": {"type": "array", "items": s("string")}}}),
-        router: || post(rotate_keys),
+        router: || post(handlers::rotate_keys),
     },
 ];
 
@@ -283,286 +278,4 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
         }
         .into_response(),
     }
-}
-
-impl From<AdminError> for ApiError {
-    fn from(e: AdminError) -> Self {
-        match e {
-            AdminError::Invalid(_) => ApiError::invalid_request(e.to_string()),
-            AdminError::NotFound(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, e.to_string())
-            }
-            AdminError::Conflict(_) => {
-                ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, e.to_string())
-            }
-            AdminError::Store(s) => s.into(),
-            AdminError::Internal(i) => ApiError::internal("admin operation", i),
-        }
-    }
-}
-
-/// A JSON body into `T`, with the parser's complaint as the description.
-fn json_body<T: DeserializeOwned>(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<T, ApiError> {
-    let body = body.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::InvalidRequest,
-            "the body is too large",
-        )
-    })?;
-    if crate::extract::body_kind(headers) != Some(crate::extract::BodyKind::Json) {
-        return Err(ApiError::invalid_request(
-            "the body must be application/json",
-        ));
-    }
-    serde_json::from_slice(&body)
-        .map_err(|e| ApiError::invalid_request(format!("invalid JSON body: {e}")))
-}
-
-fn created(v: Value) -> Response {
-    (StatusCode::CREATED, axum::Json(v)).into_response()
-}
-
-/// Audits a change made through the admin API (no user: the caller holds the admin token).
-async fn audit(
-    state: &AppState,
-    headers: &HeaderMap,
-    change: Change,
-    client_id: Option<&str>,
-    detail: Value,
-) {
-    let event = AuditEvent::Changed(Via::Admin, change);
-    state.audit(event, None, client_id, headers, detail).await;
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NameBody {
-    name: String,
-}
-
-async fn create_organization(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let b: NameBody = json_body(&headers, body)?;
-    let org = admin::create_organization(&state, &b.name, None).await?;
-    audit(
-        &state,
-        &headers,
-        Change::OrganizationCreated,
-        None,
-        json!({"organization": org.id}),
-    )
-    .await;
-    Ok(created(json!({"id": org.id, "name": org.name})))
-}
-
-async fn list_apps(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    if id.len() > 64 || state.store.find_organization(&id).await?.is_none() {
-        return Err(AdminError::NotFound("organization").into());
-    }
-    let apps: Vec<Value> = state
-        .store
-        .find_org_apps(&id)
-        .await?
-        .iter()
-        .map(app_json)
-        .collect();
-    Ok(axum::Json(apps).into_response())
-}
-
-async fn create_app(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let input: AppInput = json_body(&headers, body)?;
-    if id.len() > 64 {
-        return Err(AdminError::NotFound("organization").into());
-    }
-    let (app, secret) = admin::create_app(&state, &id, input).await?;
-    audit(
-        &state,
-        &headers,
-        Change::AppCreated,
-        Some(&app.client_id),
-        json!({}),
-    )
-    .await;
-    let mut v = app_json(&app);
-    if let Some(s) = secret {
-        v["client_secret"] = Value::String(s);
-    }
-    Ok(created(v))
-}
-
-async fn read_app(
-    State(state): State<AppState>,
-    Path(client_id): Path<String>,
-) -> Result<Response, ApiError> {
-    Ok(axum::Json(app_json(&admin::find_app(&state, &client_id).await?)).into_response())
-}
-
-async fn update_app(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(client_id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let input: AppInput = json_body(&headers, body)?;
-    let changed: Vec<String> = serde_json::to_value(&input)
-        .ok()
-        .and_then(|v| {
-            v.as_object().map(|m| {
-                m.iter()
-                    .filter(|(_, v)| !v.is_null())
-                    .map(|(k, _)| k.clone())
-                    .collect()
-            })
-        })
-        .unwrap_or_default();
-    let app = admin::update_app(&state, &client_id, input).await?;
-    audit(
-        &state,
-        &headers,
-        Change::AppUpdated,
-        Some(&app.client_id),
-        json!({"fields": changed}),
-    )
-    .await;
-    Ok(axum::Json(app_json(&app)).into_response())
-}
-
-async fn delete_app(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(client_id): Path<String>,
-) -> Result<Response, ApiError> {
-    admin::delete_app(&state, &client_id).await?;
-    audit(
-        &state,
-        &headers,
-        Change::AppDeleted,
-        Some(&client_id),
-        json!({}),
-    )
-    .await;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn add_secret(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(client_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let (id, secret) = admin::add_secret(&state, &client_id).await?;
-    audit(
-        &state,
-        &headers,
-        Change::SecretCreated,
-        Some(&client_id),
-        json!({"secret_id": id}),
-    )
-    .await;
-    Ok(created(json!({"id": id, "client_secret": secret})))
-}
-
-async fn delete_secret(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path((client_id, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    admin::delete_secret(&state, &client_id, &id).await?;
-    audit(
-        &state,
-        &headers,
-        Change::SecretDeleted,
-        Some(&client_id),
-        json!({"secret_id": id}),
-    )
-    .await;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserBody {
-    email: String,
-    password: String,
-    #[serde(default)]
-    attributes: BTreeMap<String, Value>,
-}
-
-async fn create_user(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let b: UserBody = json_body(&headers, body)?;
-    let uuid = admin::create_user(&state, &b.email, &b.password, b.attributes).await?;
-    state
-        .audit(
-            AuditEvent::Changed(Via::Admin, Change::UserCreated),
-            Some(&uuid),
-            None,
-            &headers,
-            json!({}),
-        )
-        .await;
-    Ok(created(json!({"uuid": uuid})))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VerificationBody {
-    verified: bool,
-    #[serde(default)]
-    subgroups: Vec<String>,
-}
-
-async fn set_verification(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path((uuid, group)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let b: VerificationBody = json_body(&headers, body)?;
-    admin::set_verification(
-        &state,
-        &uuid,
-        &group,
-        b.verified,
-        b.subgroups.clone(),
-        "admin API",
-    )
-    .await?;
-    state
-        .audit(
-            AuditEvent::Changed(Via::Admin, Change::VerificationSet),
-            Some(&uuid),
-            None,
-            &headers,
-            json!({"group": group, "verified": b.verified}),
-        )
-        .await;
-    Ok(axum::Json(
-        json!({"uuid": uuid, "group": group, "verified": b.verified, "subgroups": b.subgroups}),
-    )
-    .into_response())
-}
-
-async fn rotate_keys(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let kids = crate::maintenance::rotate(&state)
-        .await
-        .map_err(|e| ApiError::internal("key rotation", e))?;
-    Ok(created(json!({"kid": kids.first(), "kids": kids})))
 }
