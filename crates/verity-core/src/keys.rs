@@ -17,6 +17,9 @@ use verity_proto::jwks::Jwk;
 
 use crate::secret::{random_bytes, sha256};
 
+/// The longest `access_ttl` or `userinfo_ttl` an app may have: what a retired key must outlive.
+pub const MAX_SIGNED_TTL: i64 = 86_400;
+
 #[derive(Debug, Error)]
 pub enum KeyError {
     #[error("key generation failed")]

@@ -14,6 +14,7 @@
 //! - [`identity`]: attributes, groups, policies, and the claims a grant releases.
 //! - [`claims`]: the ID-token and userinfo claim sets.
 //! - [`keys`]: signing keys (RS256, ES256), JWKs, JWT signing, the master key.
+//! - [`logout`]: which app a logout names and where the browser may go afterwards.
 //! - [`jose`]: verifying JWS from clients (assertions, `id_token_hint`).
 //! - [`throttle`]: brute-force limits and their keys.
 //! - [`totp`]: RFC 6238 one-time codes.
@@ -32,6 +33,7 @@ pub mod identity;
 pub mod interaction;
 pub mod jose;
 pub mod keys;
+pub mod logout;
 pub mod net;
 pub mod password;
 pub mod pkce;

@@ -265,8 +265,7 @@ fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminEr
     }
 }
 
-/// The longest `access_ttl` or `userinfo_ttl` an app may have (what an old key must outlive).
-pub const MAX_SIGNED_TTL: i64 = 86_400;
+pub use verity_core::keys::MAX_SIGNED_TTL;
 
 /// A new client secret: 256 random bits, shown once, stored as a digest.
 fn new_secret() -> String {

@@ -9,6 +9,19 @@ use verity_proto::error::ErrorCode;
 
 use crate::error::ApiError;
 
+/// Set on every request by [`crate::middleware::request_context`] (any incoming value is replaced), so handlers and
+/// the audit trail read the request id and the client's address from the headers.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub const CLIENT_ADDRESS_HEADER: &str = "x-verity-client-address";
+
+/// The client's address, as [`crate::middleware::request_context`] recorded it.
+pub fn client_address(headers: &axum::http::HeaderMap) -> &str {
+    headers
+        .get(CLIENT_ADDRESS_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown")
+}
+
 /// The most bytes a request body may carry (forms and JSON here are small).
 pub const BODY_LIMIT: usize = 64 * 1024;
 

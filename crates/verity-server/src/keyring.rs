@@ -140,7 +140,7 @@ pub async fn rotate_keys(
     let longest = store
         .find_longest_signed_lifetime()
         .await?
-        .max(crate::admin::MAX_SIGNED_TTL);
+        .max(verity_core::keys::MAX_SIGNED_TTL);
     let current = store.find_signing_keys(now).await?;
     let mut kids = Vec::new();
     for alg in [Alg::RS256, Alg::ES256] {

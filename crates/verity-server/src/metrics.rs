@@ -10,12 +10,9 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use crate::state::AppState;
+use axum::response::Response;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -218,20 +215,6 @@ pub fn route_of(resp: &Response) -> String {
     resp.extensions()
         .get::<MatchedRoute>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.0.clone())
-}
-
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state
-        .metrics
-        .render(state.store.pool_use(), state.store.backend());
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        )],
-        body,
-    )
-        .into_response()
 }
 
 #[cfg(test)]

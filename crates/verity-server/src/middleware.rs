@@ -14,24 +14,13 @@ use axum::http::StatusCode;
 use verity_proto::error::ErrorCode;
 
 use crate::error::{ApiError, PageError};
+use crate::extract::{CLIENT_ADDRESS_HEADER, REQUEST_ID_HEADER};
+use crate::pages::Page;
 use crate::state::AppState;
 
 /// The id of one request, in logs, error pages and the `x-request-id` header.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
-
-/// Set on every request by [`request_context`] (any incoming value is replaced), so handlers and
-/// the audit trail read the request id and the client's address from the headers.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
-pub const CLIENT_ADDRESS_HEADER: &str = "x-verity-client-address";
-
-/// The client's address, as [`request_context`] recorded it.
-pub fn client_address(headers: &axum::http::HeaderMap) -> &str {
-    headers
-        .get(CLIENT_ADDRESS_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("unknown")
-}
 
 /// The longest any request may take.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -128,12 +117,15 @@ pub async fn request_context(
 }
 
 fn render_error_page(state: &AppState, err: &PageError, request_id: &str) -> Response {
-    let ctx = serde_json::json!({
-        "title": err.title,
-        "message": err.message,
-        "request_id": request_id,
-    });
-    match state.pages.render_raw("error.html", state.sandbox(), &ctx) {
+    let page = ErrorPage {
+        title: &err.title,
+        message: &err.message,
+        request_id,
+    };
+    match state
+        .pages
+        .render_raw(ErrorPage::TEMPLATE, state.sandbox(), &page)
+    {
         Ok(html) => (err.status, axum::response::Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "rendering the error page");
@@ -144,4 +136,16 @@ fn render_error_page(state: &AppState, err: &PageError, request_id: &str) -> Res
                 .into_response()
         }
     }
+}
+
+/// A [`PageError`] as a person sees it, with the request id to quote.
+#[derive(Debug, serde::Serialize)]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    request_id: &'a str,
+}
+
+impl Page for ErrorPage<'_> {
+    const TEMPLATE: &'static str = "error.html";
 }

@@ -232,8 +232,8 @@ impl Shared {
             event: event.name().into_owned(),
             uuid: uuid.map(str::to_owned),
             client_id: client_id.map(str::to_owned),
-            address: header(crate::middleware::CLIENT_ADDRESS_HEADER),
-            request_id: header(crate::middleware::REQUEST_ID_HEADER),
+            address: header(crate::extract::CLIENT_ADDRESS_HEADER),
+            request_id: header(crate::extract::REQUEST_ID_HEADER),
             detail,
         }
     }

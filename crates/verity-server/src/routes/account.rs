@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::Serialize;
 use serde_json::json;
 use verity_core::secret::{constant_time_eq, is_token_shaped, random_bytes, token_hash};
 use verity_core::{pkce, totp};
@@ -25,6 +26,7 @@ use crate::audit::AuditEvent;
 use crate::auth::second_factor::{self, Outcome};
 use crate::error::PageError;
 use crate::extract::{cookie, query_params, set_cookie};
+use crate::pages::Page;
 use crate::respond::{see_other, with_cookie};
 use crate::session::{
     ACCOUNT_CLIENT_ID, LOGIN_COOKIE, csrf_token, local_path, posted, signed_in, start_login,
@@ -32,6 +34,55 @@ use crate::session::{
 use crate::state::AppState;
 
 const PENDING_TOTP_COOKIE: &str = "verity_totp_pending";
+
+/// The account page.
+#[derive(Debug, Serialize)]
+struct AccountPage<'a> {
+    email: &'a str,
+    /// Whether an authenticator app is enrolled.
+    totp: bool,
+    csrf_token: String,
+    /// The apps this person allowed, to withdraw.
+    consents: Vec<ConsentRow>,
+    notice: Option<&'a str>,
+}
+
+impl Page for AccountPage<'_> {
+    const TEMPLATE: &'static str = "account.html";
+}
+
+#[derive(Debug, Serialize)]
+struct ConsentRow {
+    client_id: String,
+    name: String,
+    /// The remembered scopes, space-separated.
+    scopes: String,
+}
+
+/// Enrolling an authenticator app: the QR code, the secret to type, the confirmation form.
+#[derive(Debug, Serialize)]
+struct TotpPage<'a> {
+    /// The QR code as a `data:` URI of an SVG image.
+    qr: String,
+    secret: String,
+    otpauth_uri: String,
+    csrf_token: String,
+    error: Option<&'a str>,
+}
+
+impl Page for TotpPage<'_> {
+    const TEMPLATE: &'static str = "totp.html";
+}
+
+/// Fresh recovery codes, shown once.
+#[derive(Debug, Serialize)]
+struct RecoveryCodesPage<'a> {
+    codes: &'a [String],
+}
+
+impl Page for RecoveryCodesPage<'_> {
+    const TEMPLATE: &'static str = "recovery_codes.html";
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -59,25 +110,26 @@ async fn render_account(
     user: &User,
     notice: Option<&str>,
 ) -> Result<Response, PageError> {
-    let consents: Vec<_> = state
+    let consents = state
         .store
         .find_user_consents(&user.uuid)
         .await?
         .into_iter()
         .filter(|(client_id, ..)| client_id != ACCOUNT_CLIENT_ID)
-        .map(|(client_id, name, scopes, _)| json!({"client_id": client_id, "name": name, "scopes": scopes}))
+        .map(|(client_id, name, scopes, _)| ConsentRow {
+            client_id,
+            name,
+            scopes,
+        })
         .collect();
-    let ctx = json!({
-        "email": user.email,
-        "totp": user.totp_secret.is_some(),
-        "csrf_token": csrf_token(state, session),
-        "consents": consents,
-        "notice": notice,
-    });
-    Ok(state
-        .pages
-        .render("account.html", state.sandbox(), &ctx)?
-        .into_response())
+    let page = AccountPage {
+        email: &user.email,
+        totp: user.totp_secret.is_some(),
+        csrf_token: csrf_token(state, session),
+        consents,
+        notice,
+    };
+    Ok(state.pages.show(state.sandbox(), &page)?.into_response())
 }
 
 /// GET /account/callback: the end of the account app's sign-in. The session cookie is already
@@ -199,23 +251,19 @@ fn enrolment_page(
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(200, 200)
         .build();
-    let ctx = json!({
-        "qr": format!("data:image/svg+xml;base64,{}", STANDARD.encode(svg)),
-        "secret": secret_b32,
-        "otpauth_uri": uri,
-        "csrf_token": csrf_token(state, session),
-        "error": error,
-    });
+    let page = TotpPage {
+        qr: format!("data:image/svg+xml;base64,{}", STANDARD.encode(svg)),
+        secret: secret_b32,
+        otpauth_uri: uri,
+        csrf_token: csrf_token(state, session),
+        error,
+    };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    Ok((
-        status,
-        state.pages.render("totp.html", state.sandbox(), &ctx)?,
-    )
-        .into_response())
+    Ok((status, state.pages.show(state.sandbox(), &page)?).into_response())
 }
 
 /// Fresh recovery codes: stored as digests, shown once.
@@ -233,14 +281,8 @@ async fn issue_recovery_codes(state: &AppState, user: &User) -> Result<Vec<Strin
 }
 
 fn recovery_page(state: &AppState, codes: &[String]) -> Result<Response, PageError> {
-    Ok(state
-        .pages
-        .render(
-            "recovery_codes.html",
-            state.sandbox(),
-            &json!({"codes": codes}),
-        )?
-        .into_response())
+    let page = RecoveryCodesPage { codes };
+    Ok(state.pages.show(state.sandbox(), &page)?.into_response())
 }
 
 /// POST /account/totp/confirm: a code from the new secret proves the app has it.
@@ -402,7 +444,7 @@ async fn proves_second_factor(
     user: &User,
     code: &str,
 ) -> Result<bool, PageError> {
-    let address = crate::middleware::client_address(headers);
+    let address = crate::extract::client_address(headers);
     let outcome = second_factor::check(state, user, code, address).await?;
     Ok(matches!(outcome, Outcome::Accepted { .. }))
 }

@@ -10,12 +10,13 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use verity_core::jose::Jws;
+use verity_core::logout::{self, AfterLogout, LogoutError, Registered};
 use verity_core::secret::token_hash;
 
 use crate::audit::AuditEvent;
 use crate::error::PageError;
 use crate::extract::{BodyKind, body_kind, body_params, query_params, set_cookie};
+use crate::pages::Page;
 use crate::session::{SESSION_COOKIE, session_cookie};
 use crate::state::AppState;
 
@@ -53,36 +54,17 @@ async fn logout(
     params: &verity_core::authorize::Params,
 ) -> Result<Response, PageError> {
     // The app: from client_id, or from the (signature-checked, possibly expired) id_token_hint.
-    let hinted_client = match params.get("id_token_hint") {
+    let hinted = match params.get("id_token_hint") {
         None => None,
         Some(hint) => {
-            let jws = Jws::parse(hint)
-                .map_err(|_| PageError::bad_request("id_token_hint is not a valid ID token."))?;
             let jwks: serde_json::Value = serde_json::from_str(&state.jwks_json())
                 .map_err(|e| PageError::internal("reading our JWKS", e))?;
-            jws.verify_with_set(&jwks).map_err(|_| {
-                PageError::bad_request("id_token_hint was not issued by this provider.")
-            })?;
-            if jws.claims.get("iss").and_then(|v| v.as_str()) != Some(state.issuer.as_str()) {
-                return Err(PageError::bad_request(
-                    "id_token_hint was not issued by this provider.",
-                ));
-            }
-            jws.claims
-                .get("aud")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
+            logout::hinted_client(hint, &jwks, &state.issuer).map_err(refused)?
         }
     };
-    let client_id = match (params.get("client_id"), hinted_client.as_deref()) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(PageError::bad_request(
-                "client_id does not match id_token_hint.",
-            ));
-        }
-        (Some(a), _) => Some(a.to_owned()),
-        (None, b) => b.map(str::to_owned),
-    };
+    let client_id = logout::client_of(params.get("client_id"), hinted.as_deref())
+        .map_err(refused)?
+        .map(str::to_owned);
     let target = params
         .get("post_logout_redirect_uri")
         .or_else(|| params.get("redirect_uri"));
@@ -113,30 +95,16 @@ async fn logout(
         crate::backchannel::notify_logout(state, s).await;
     }
 
-    let registered = match (&app, target) {
-        (Some(app), Some(uri)) => app
-            .post_logout_redirect_uris
-            .iter()
-            .chain(app.redirect_uris.iter())
-            .any(|r| r == uri),
-        _ => false,
-    };
-    let resp = match (registered, target) {
-        (true, Some(uri)) => {
-            let mut location = uri.to_owned();
-            if let Some(s) = params.get("state") {
-                let mut q = form_urlencoded::Serializer::new(String::new());
-                q.append_pair("state", s);
-                location.push(if uri.contains('?') { '&' } else { '?' });
-                location.push_str(&q.finish());
-            }
-            match HeaderValue::from_str(&location) {
-                Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
-                Err(_) => signed_out_page(state, false)?,
-            }
-        }
-        (false, Some(_)) => signed_out_page(state, true)?,
-        (_, None) => signed_out_page(state, false)?,
+    let registered = app.as_ref().map(|a| Registered {
+        post_logout_redirect_uris: &a.post_logout_redirect_uris,
+        redirect_uris: &a.redirect_uris,
+    });
+    let resp = match logout::after_logout(registered, target, params.get("state")) {
+        AfterLogout::Redirect(location) => match HeaderValue::from_str(&location) {
+            Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+            Err(_) => signed_out_page(state, false)?,
+        },
+        AfterLogout::Page { unregistered } => signed_out_page(state, unregistered)?,
     };
     Ok(crate::respond::with_cookie(
         resp,
@@ -145,9 +113,21 @@ async fn logout(
 }
 
 fn signed_out_page(state: &AppState, unregistered: bool) -> Result<Response, PageError> {
-    let ctx = serde_json::json!({ "unregistered": unregistered });
-    Ok(state
-        .pages
-        .render("signed_out.html", state.sandbox(), &ctx)?
-        .into_response())
+    let page = SignedOutPage { unregistered };
+    Ok(state.pages.show(state.sandbox(), &page)?.into_response())
+}
+
+fn refused(e: LogoutError) -> PageError {
+    PageError::bad_request(e.to_string())
+}
+
+/// The page after a logout that does not go back to an app.
+#[derive(Debug, serde::Serialize)]
+struct SignedOutPage {
+    /// A redirect was asked for that is not registered for the app.
+    unregistered: bool,
+}
+
+impl Page for SignedOutPage {
+    const TEMPLATE: &'static str = "signed_out.html";
 }

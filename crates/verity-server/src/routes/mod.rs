@@ -11,6 +11,7 @@ pub mod health;
 pub mod interaction;
 pub mod introspect;
 pub mod logout;
+pub mod metrics;
 pub mod policies;
 pub mod revoke;
 pub mod token;
@@ -40,7 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(console::router())
         .merge(admin_api::router(state.clone()))
         .merge(assets::router())
-        .route("/metrics", axum::routing::get(crate::metrics::metrics))
+        .route("/metrics", axum::routing::get(metrics::metrics))
         .route_layer(axum::middleware::from_fn(crate::metrics::route_label))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

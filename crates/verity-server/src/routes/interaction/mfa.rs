@@ -13,7 +13,7 @@ use super::{Journey, again, current_session, expired_page, load_post, next, rend
 use crate::audit::AuditEvent;
 use crate::auth::second_factor::{self, Outcome};
 use crate::error::PageError;
-use crate::middleware::client_address;
+use crate::extract::client_address;
 use crate::pages::Page;
 use crate::state::AppState;
 

@@ -19,7 +19,7 @@ use crate::audit::AuditEvent;
 use crate::auth::password;
 use crate::auth::throttle::Attempt;
 use crate::error::PageError;
-use crate::middleware::client_address;
+use crate::extract::client_address;
 use crate::pages::Page;
 use crate::respond::with_cookie;
 use crate::state::AppState;
