@@ -1,7 +1,15 @@
-//! Client credentials at the token endpoint (RFC 6749 section 2.3.1).
+//! Client authentication at the token, revocation, introspection and policies endpoints
+//! (RFC 6749 section 2.3.1, RFC 7523 2.2): reading the credentials, the rule that a request uses
+//! exactly one method, and which apps must present a secret. The server looks the app and its
+//! secrets up and compares in constant time.
+
+use std::borrow::Cow;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use verity_proto::error::ErrorCode;
+
+use crate::authorize::Params;
 
 /// Credentials from an `Authorization: Basic` header: the id and secret are each
 /// `application/x-www-form-urlencoded` before being joined with `:` and base64-encoded.
@@ -72,6 +80,135 @@ pub fn parse_basic(header: &str) -> Option<Result<BasicCredentials, &'static str
 pub fn parse_bearer(header: &str) -> Option<&str> {
     let (scheme, rest) = header.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+}
+
+/// Why a client is not authenticated. [`ClientAuthError::code`] says how it is answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientAuthError {
+    #[error("parameter {0} is repeated")]
+    Repeated(&'static str),
+    #[error("use one client authentication method, not several")]
+    SeveralMethods,
+    #[error("client_id differs from the Basic credentials")]
+    IdMismatch,
+    #[error("the Authorization header is not readable")]
+    UnreadableHeader,
+    #[error("{0}")]
+    MalformedBasic(&'static str),
+    #[error("client authentication is required")]
+    Missing,
+    #[error("unknown client")]
+    UnknownClient,
+    #[error("a public app has no client secret")]
+    SecretForPublicApp,
+    #[error("this app must authenticate with its client secret")]
+    SecretRequired,
+    #[error("client authentication failed")]
+    WrongSecret,
+}
+
+impl ClientAuthError {
+    /// RFC 6749 5.2: a malformed request is `invalid_request`; failed authentication is
+    /// `invalid_client` (401 with a challenge).
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ClientAuthError::Repeated(_)
+            | ClientAuthError::SeveralMethods
+            | ClientAuthError::IdMismatch => ErrorCode::InvalidRequest,
+            _ => ErrorCode::InvalidClient,
+        }
+    }
+}
+
+/// How a request presents its client (RFC 6749 2.3.1, RFC 7523 2.2, or a public client's id).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Presentation<'a> {
+    /// `client_secret_basic`, `client_secret_post`, or `none` (no secret).
+    Secret {
+        client_id: Cow<'a, str>,
+        secret: Option<Cow<'a, str>>,
+    },
+    /// `private_key_jwt`: the assertion says which client it is.
+    Assertion,
+}
+
+impl std::fmt::Debug for Presentation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Presentation::Secret { client_id, secret } => f
+                .debug_struct("Secret")
+                .field("client_id", client_id)
+                .field("secret", &secret.as_ref().map(|_| "[redacted]"))
+                .finish(),
+            Presentation::Assertion => f.write_str("Assertion"),
+        }
+    }
+}
+
+/// The one way a request authenticates its client, from the `Authorization` header (`None`
+/// when absent, `Some(None)` when not readable as text) and the body's parameters. Exactly one
+/// method may be used; a `client_id` beside Basic credentials must name the same client.
+pub fn presentation<'a>(
+    authorization: Option<Option<&str>>,
+    params: &'a Params,
+) -> Result<Presentation<'a>, ClientAuthError> {
+    for name in ["client_id", "client_secret", "client_assertion"] {
+        if params.is_repeated(name) {
+            return Err(ClientAuthError::Repeated(name));
+        }
+    }
+    let basic = match authorization {
+        None => None,
+        Some(None) => return Err(ClientAuthError::UnreadableHeader),
+        Some(Some(value)) => match parse_basic(value) {
+            None => None,
+            Some(Err(why)) => return Err(ClientAuthError::MalformedBasic(why)),
+            Some(Ok(c)) => Some(c),
+        },
+    };
+    let body_id = params.get("client_id");
+    let body_secret = params.get("client_secret");
+    let assertion =
+        params.get("client_assertion").is_some() || params.get("client_assertion_type").is_some();
+    let methods =
+        usize::from(basic.is_some()) + usize::from(body_secret.is_some()) + usize::from(assertion);
+    if methods > 1 {
+        return Err(ClientAuthError::SeveralMethods);
+    }
+    if assertion {
+        return Ok(Presentation::Assertion);
+    }
+    match basic {
+        Some(c) if body_id.is_some_and(|id| id != c.client_id) => Err(ClientAuthError::IdMismatch),
+        Some(c) => Ok(Presentation::Secret {
+            client_id: Cow::Owned(c.client_id),
+            secret: Some(c.client_secret)
+                .filter(|s| !s.is_empty())
+                .map(Cow::Owned),
+        }),
+        None => match body_id {
+            Some(client_id) => Ok(Presentation::Secret {
+                client_id: Cow::Borrowed(client_id),
+                secret: body_secret.map(Cow::Borrowed),
+            }),
+            None => Err(ClientAuthError::Missing),
+        },
+    }
+}
+
+/// The secret a confidential app must be checked against: a public app authenticates with its
+/// id alone (the grant binds it with PKCE) and must send no secret; a confidential one must send
+/// one. `Ok(None)` for a public app.
+pub fn secret_to_check(
+    public: bool,
+    secret: Option<&str>,
+) -> Result<Option<&str>, ClientAuthError> {
+    match (public, secret) {
+        (true, Some(_)) => Err(ClientAuthError::SecretForPublicApp),
+        (true, None) => Ok(None),
+        (false, None) => Err(ClientAuthError::SecretRequired),
+        (false, Some(s)) => Ok(Some(s)),
+    }
 }
 
 #[cfg(test)]
@@ -233,5 +370,80 @@ mod assertion_tests {
                 "{k}"
             );
         }
+    }
+
+    fn params(raw: &str) -> Params {
+        Params::from_form(raw.as_bytes())
+    }
+
+    #[test]
+    fn one_method_at_a_time() {
+        // "app:s3cret"
+        let basic = Some(Some("Basic YXBwOnMzY3JldA=="));
+        let p = params("client_id=app");
+        assert_eq!(
+            presentation(basic, &p),
+            Ok(Presentation::Secret {
+                client_id: "app".into(),
+                secret: Some("s3cret".into())
+            })
+        );
+        let other = params("client_id=other");
+        assert_eq!(
+            presentation(basic, &other),
+            Err(ClientAuthError::IdMismatch)
+        );
+        let post = params("client_id=app&client_secret=x");
+        assert_eq!(
+            presentation(basic, &post),
+            Err(ClientAuthError::SeveralMethods)
+        );
+        let both = params("client_id=app&client_secret=x&client_assertion=y");
+        assert_eq!(
+            presentation(None, &both),
+            Err(ClientAuthError::SeveralMethods)
+        );
+        assert_eq!(
+            presentation(None, &params("client_assertion_type=x")),
+            Ok(Presentation::Assertion)
+        );
+        assert_eq!(
+            presentation(None, &params("client_id=a&client_id=b")),
+            Err(ClientAuthError::Repeated("client_id"))
+        );
+        assert_eq!(
+            presentation(None, &params("grant_type=x")),
+            Err(ClientAuthError::Missing)
+        );
+        assert_eq!(
+            presentation(Some(None), &params("client_id=a")),
+            Err(ClientAuthError::UnreadableHeader)
+        );
+        assert!(matches!(
+            presentation(Some(Some("Basic !!")), &p),
+            Err(ClientAuthError::MalformedBasic(_))
+        ));
+        assert_eq!(
+            ClientAuthError::SeveralMethods.code(),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            ClientAuthError::WrongSecret.code(),
+            ErrorCode::InvalidClient
+        );
+    }
+
+    #[test]
+    fn public_apps_send_no_secret_and_confidential_ones_must() {
+        assert_eq!(secret_to_check(true, None), Ok(None));
+        assert_eq!(
+            secret_to_check(true, Some("x")),
+            Err(ClientAuthError::SecretForPublicApp)
+        );
+        assert_eq!(
+            secret_to_check(false, None),
+            Err(ClientAuthError::SecretRequired)
+        );
+        assert_eq!(secret_to_check(false, Some("x")), Ok(Some("x")));
     }
 }

@@ -4,7 +4,7 @@
 
 use axum::http::{HeaderMap, header};
 use verity_core::authorize::Params;
-use verity_core::client_auth::parse_basic;
+use verity_core::client_auth::{ClientAuthError, Presentation, presentation, secret_to_check};
 use verity_core::secret::{constant_time_eq, token_hash};
 use verity_store::apps::App;
 
@@ -12,91 +12,38 @@ use crate::audit::AuditEvent;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The app that authenticated this request.
+/// The app that authenticated this request; the rules are `verity_core::client_auth`'s.
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<App, ApiError> {
-    for name in ["client_id", "client_secret", "client_assertion"] {
-        if params.is_repeated(name) {
-            return Err(ApiError::invalid_request(format!(
-                "parameter {name} is repeated"
-            )));
-        }
-    }
-    let basic = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
-        None => None,
-        Some(Err(_)) => {
-            return Err(ApiError::invalid_client(
-                "the Authorization header is not readable",
-            ));
-        }
-        Some(Ok(value)) => match parse_basic(value) {
-            None => None,
-            Some(Err(why)) => return Err(ApiError::invalid_client(why)),
-            Some(Ok(c)) => Some(c),
-        },
-    };
-    let body_id = params.get("client_id");
-    let body_secret = params.get("client_secret");
-    if params.get("client_assertion").is_some() || params.get("client_assertion_type").is_some() {
-        if basic.is_some() || body_secret.is_some() {
-            return Err(ApiError::invalid_request(
-                "use one client authentication method, not several",
-            ));
-        }
-        return private_key_jwt(state, headers, params).await;
-    }
-    if basic.is_some() && body_secret.is_some() {
-        return Err(ApiError::invalid_request(
-            "use one client authentication method, not several",
-        ));
-    }
-    let (client_id, secret) = match &basic {
-        Some(c) => {
-            if body_id.is_some_and(|id| id != c.client_id) {
-                return Err(ApiError::invalid_request(
-                    "client_id differs from the Basic credentials",
-                ));
-            }
-            (
-                c.client_id.as_str(),
-                Some(c.client_secret.as_str()).filter(|s| !s.is_empty()),
-            )
-        }
-        None => match body_id {
-            Some(id) => (id, body_secret),
-            None => {
-                return Err(ApiError::invalid_client(
-                    "client authentication is required",
-                ));
-            }
-        },
+    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().ok());
+    let (client_id, secret) = match presentation(authorization, params).map_err(refused)? {
+        Presentation::Assertion => return private_key_jwt(state, headers, params).await,
+        Presentation::Secret { client_id, secret } => (client_id, secret),
     };
     if client_id.len() > 256 {
-        return Err(ApiError::invalid_client("unknown client"));
+        return Err(refused(ClientAuthError::UnknownClient));
     }
-    let Some(app) = state.store.find_app(client_id).await? else {
-        return Err(ApiError::invalid_client("unknown client"));
+    let Some(app) = state.store.find_app(&client_id).await? else {
+        return Err(refused(ClientAuthError::UnknownClient));
     };
-    if app.public {
-        if secret.is_some() {
-            return Err(ApiError::invalid_client(
-                "a public app has no client secret",
-            ));
-        }
+    let Some(secret) = secret_to_check(app.public, secret.as_deref()).map_err(refused)? else {
         return Ok(app);
-    }
-    let Some(secret) = secret else {
-        return Err(ApiError::invalid_client(
-            "this app must authenticate with its client secret",
-        ));
     };
     if !secret_matches(state, &app.client_id, secret).await? {
-        return Err(ApiError::invalid_client("client authentication failed"));
+        return Err(refused(ClientAuthError::WrongSecret));
     }
     Ok(app)
+}
+
+/// A refused client: `invalid_client` (401 with a challenge) or `invalid_request`.
+fn refused(e: ClientAuthError) -> ApiError {
+    match e.code() {
+        verity_proto::error::ErrorCode::InvalidClient => ApiError::invalid_client(e.to_string()),
+        _ => ApiError::invalid_request(e.to_string()),
+    }
 }
 
 /// Compares against every valid secret of the app (rotation keeps several), in constant time each,
