@@ -104,6 +104,15 @@ impl RpState {
         )
     }
 
+    /// A 500 page: the cause is in the log, not on the page.
+    fn server_error(&self, title: &str) -> Response {
+        self.error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            title,
+            "Please try again.",
+        )
+    }
+
     fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
         // A panic while holding the lock cannot leave the maps half-updated in a harmful way.
         self.sessions
@@ -185,19 +194,11 @@ async fn login(State(state): State<RpState>) -> Response {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "building the authorization request");
-            return state.error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Cannot start",
-                "Please try again.",
-            );
+            return state.server_error("Cannot start");
         }
     };
     let Ok(sid) = verity_client::random_token(32) else {
-        return state.error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Cannot start",
-            "Please try again.",
-        );
+        return state.server_error("Cannot start");
     };
     let now = state.clock.now();
     {
@@ -262,21 +263,13 @@ async fn callback(
         .await
     {
         tracing::error!(error = %e, "storing the verification");
-        return state.error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Sign-in failed",
-            "Please try again.",
-        );
+        return state.server_error("Sign-in failed");
     }
     let (Ok(sid), Ok(csrf)) = (
         verity_client::random_token(32),
         verity_client::random_token(32),
     ) else {
-        return state.error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Sign-in failed",
-            "Please try again.",
-        );
+        return state.server_error("Sign-in failed");
     };
     {
         let mut s = state.sessions();
@@ -318,11 +311,7 @@ async fn profile(State(state): State<RpState>, headers: HeaderMap) -> Response {
         Ok(None) => return Redirect::to("/").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "reading the verification");
-            return state.error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Error",
-                "Please try again.",
-            );
+            return state.server_error("Error");
         }
     };
     let fields: Vec<_> = FIELDS
