@@ -63,6 +63,8 @@ pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:8090/callback";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8090";
 
 impl RpSettings {
+    /// Flags and environment (`args`) over the `--config` file over defaults; the issuer and
+    /// client_id are required.
     pub fn resolve(args: RpArgs) -> anyhow::Result<Self> {
         let file = match &args.config {
             Some(path) => {
