@@ -205,10 +205,12 @@ impl Client {
         })
     }
 
+    /// The provider's discovery document, as checked at [`Client::discover`].
     pub fn metadata(&self) -> &Metadata {
         &self.inner.metadata
     }
 
+    /// The configuration this client was built with.
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
     }

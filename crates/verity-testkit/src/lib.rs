@@ -42,6 +42,7 @@ impl PgTestDb {
         }
     }
 
+    /// The database's name.
     pub fn name(&self) -> &str {
         &self.name
     }
