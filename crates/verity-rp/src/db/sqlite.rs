@@ -18,8 +18,11 @@ pub(super) async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
     {
         std::fs::create_dir_all(dir)?;
     }
+    let mut options = SqliteConnectOptions::from_str(url)?;
     // A URL with options of its own (`?mode=ro`) is taken as written.
-    let options = SqliteConnectOptions::from_str(url)?.create_if_missing(query.is_empty());
+    if query.is_empty() {
+        options = options.create_if_missing(true);
+    }
     let pool = SqlitePoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .connect_with(options)
@@ -129,4 +132,33 @@ pub(super) async fn find_verification(
     .bind(uuid)
     .fetch_optional(pool)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connect;
+
+    #[tokio::test]
+    async fn a_plain_url_creates_the_file_and_one_with_options_is_taken_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+
+        connect(&at("new/rp.db")).await.unwrap().close().await;
+        assert!(
+            dir.path().join("new/rp.db").exists(),
+            "file and directory made"
+        );
+        connect(&format!("{}?mode=rwc", at("rwc.db")))
+            .await
+            .unwrap()
+            .close()
+            .await;
+        assert!(dir.path().join("rwc.db").exists(), "mode=rwc creates");
+        assert!(
+            connect(&format!("{}?mode=rw", at("absent.db")))
+                .await
+                .is_err(),
+            "mode=rw does not create"
+        );
+    }
 }
