@@ -294,7 +294,6 @@ async fn callback(
         );
     }
     let mut resp = Redirect::to("/profile").into_response();
-    *resp.status_mut() = StatusCode::SEE_OTHER;
     resp.headers_mut()
         .insert(header::SET_COOKIE, state.cookie(&sid));
     resp
@@ -365,7 +364,5 @@ async fn save_profile(
     {
         tracing::error!(error = %e, "recording activity");
     }
-    let mut resp = Redirect::to("/profile").into_response();
-    *resp.status_mut() = StatusCode::SEE_OTHER;
-    resp
+    Redirect::to("/profile").into_response()
 }
