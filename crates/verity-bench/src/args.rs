@@ -92,6 +92,7 @@ pub struct BenchArgs {
     pub show_errors: usize,
 }
 
+/// What one run measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -116,6 +117,7 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// Every mode, in the order `--quick` runs them.
     pub const ALL: [Mode; 8] = [
         Mode::Sso,
         Mode::Signin,
@@ -127,6 +129,7 @@ impl Mode {
         Mode::Signature,
     ];
 
+    /// The name on the command line and in reports.
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Sso => "sso",
@@ -146,6 +149,7 @@ impl Mode {
     }
 }
 
+/// Whose sign-in pages the flows walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Provider {
@@ -156,6 +160,7 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// The name on the command line and in reports.
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Verity => "verity",
@@ -164,6 +169,8 @@ impl Provider {
     }
 }
 
+/// The userinfo wire form (SPEC 7): `idme`, a JSON string holding a signed JWT; `oidc`, a JSON
+/// object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {

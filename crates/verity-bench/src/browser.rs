@@ -13,10 +13,12 @@ pub struct Jar {
 }
 
 impl Jar {
+    /// Forgets every cookie (a fresh browser).
     pub fn clear(&mut self) {
         self.cookies.clear();
     }
 
+    /// Whether the jar holds no cookie.
     pub fn is_empty(&self) -> bool {
         self.cookies.is_empty()
     }
@@ -69,10 +71,12 @@ pub struct Form {
 }
 
 impl Form {
+    /// Whether the form has an input named `name`.
     pub fn has_input(&self, name: &str) -> bool {
         self.inputs.iter().any(|(n, _)| n == name)
     }
 
+    /// Whether the form has a submit button `name` with `value`.
     pub fn has_button(&self, name: &str, value: &str) -> bool {
         self.buttons.iter().any(|(n, v)| n == name && v == value)
     }

@@ -48,6 +48,7 @@ pub struct Target {
 }
 
 impl Target {
+    /// The target of a run; the client credentials are encoded here, once.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         provider: Provider,
@@ -150,6 +151,7 @@ pub struct Agent {
 }
 
 impl Agent {
+    /// A worker with its own connection and an empty cookie jar.
     pub fn new(target: Arc<Target>) -> anyhow::Result<Self> {
         Ok(Self {
             target,

@@ -39,6 +39,7 @@ impl Latency {
     }
 }
 
+/// The latency of one step of a flow (authorize, token, userinfo).
 #[derive(Debug, Clone, Serialize)]
 pub struct StepLatency {
     pub step: String,
@@ -97,6 +98,7 @@ fn mib(kib: Option<u64>) -> String {
 }
 
 impl Report {
+    /// The report as text for a terminal.
     pub fn text(&self) -> String {
         let mut s = String::new();
         let unit = match self.mode {

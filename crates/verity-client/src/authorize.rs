@@ -104,21 +104,25 @@ impl AuthorizationRequest {
         self
     }
 
+    /// ID.me's `op`: which page the provider shows first.
     pub fn op(mut self, op: Op) -> Self {
         self.op = Some(op);
         self
     }
 
+    /// OIDC Core 3.1.2.1 `prompt`.
     pub fn prompt(mut self, prompt: Prompt) -> Self {
         self.prompt = Some(prompt);
         self
     }
 
+    /// OIDC Core 3.1.2.1 `max_age`: the sign-in must be at most this old.
     pub fn max_age(mut self, seconds: u64) -> Self {
         self.max_age = Some(seconds);
         self
     }
 
+    /// OIDC Core 3.1.2.1 `login_hint`, such as the person's email.
     pub fn login_hint(mut self, hint: impl Into<String>) -> Self {
         self.login_hint = Some(hint.into());
         self

@@ -205,10 +205,12 @@ impl Client {
         })
     }
 
+    /// The provider's discovery document, as checked at [`Client::discover`].
     pub fn metadata(&self) -> &Metadata {
         &self.inner.metadata
     }
 
+    /// The configuration this client was built with.
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
     }
@@ -505,14 +507,10 @@ impl Client {
 
     /// RFC 7009 revocation of an access or refresh token.
     pub async fn revoke(&self, token: &Secret, hint: Option<&str>) -> Result<(), Error> {
-        let endpoint = self
-            .inner
-            .metadata
-            .revocation_endpoint
-            .as_deref()
-            .ok_or(Error::Config(
-                "the provider has no revocation_endpoint".into(),
-            ))?;
+        let endpoint = required(
+            self.inner.metadata.revocation_endpoint.as_deref(),
+            "revocation_endpoint",
+        )?;
         let mut form = vec![("token", token.expose().to_owned())];
         if let Some(h) = hint {
             form.push(("token_type_hint", h.to_owned()));
@@ -532,14 +530,10 @@ impl Client {
         post_logout_redirect_uri: Option<&str>,
         state: Option<&str>,
     ) -> Result<Url, Error> {
-        let endpoint = self
-            .inner
-            .metadata
-            .end_session_endpoint
-            .as_deref()
-            .ok_or(Error::Config(
-                "the provider has no end_session_endpoint".into(),
-            ))?;
+        let endpoint = required(
+            self.inner.metadata.end_session_endpoint.as_deref(),
+            "end_session_endpoint",
+        )?;
         let mut url = Url::parse(endpoint)
             .map_err(|e| Error::Config(format!("end_session_endpoint: {e}")))?;
         {
@@ -567,14 +561,10 @@ impl Client {
         expected_sub: &str,
         audit: Option<&mut AuditLog>,
     ) -> Result<UserInfo, Error> {
-        let endpoint = self
-            .inner
-            .metadata
-            .userinfo_endpoint
-            .as_deref()
-            .ok_or(Error::Config(
-                "the provider has no userinfo_endpoint".into(),
-            ))?;
+        let endpoint = required(
+            self.inner.metadata.userinfo_endpoint.as_deref(),
+            "userinfo_endpoint",
+        )?;
         let req = self
             .inner
             .http
@@ -686,4 +676,9 @@ impl Client {
             identity,
         })
     }
+}
+
+/// An endpoint the discovery document may omit, needed by the call at hand.
+fn required<'a>(endpoint: Option<&'a str>, name: &str) -> Result<&'a str, Error> {
+    endpoint.ok_or_else(|| Error::Config(format!("the provider has no {name}")))
 }

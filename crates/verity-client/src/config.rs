@@ -8,6 +8,7 @@ use std::sync::Arc;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
@@ -75,6 +76,7 @@ impl fmt::Debug for PrivateKey {
 
 /// The time in seconds since the Unix epoch. Tests inject their own.
 pub trait Clock: Send + Sync {
+    /// Now, in seconds since the Unix epoch.
     fn now(&self) -> i64;
 }
 
@@ -148,11 +150,13 @@ impl ClientConfig {
         }
     }
 
+    /// Another clock than the system's (tests).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
 
+    /// The clock skew tolerated on `exp`, `iat` and `nbf`, in seconds.
     pub fn with_skew(mut self, seconds: i64) -> Self {
         self.skew = seconds;
         self

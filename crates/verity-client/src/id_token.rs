@@ -16,6 +16,7 @@ pub struct IdToken {
 }
 
 impl IdToken {
+    /// One claim of the validated token, by name.
     pub fn claim(&self, name: &str) -> Option<&Value> {
         self.claims.get(name)
     }

@@ -30,6 +30,7 @@ impl Alg {
         }
     }
 
+    /// The JWA name (RFC 7518 3.1).
     pub fn as_str(self) -> &'static str {
         match self {
             Alg::RS256 => "RS256",
@@ -99,6 +100,7 @@ impl Jws {
         Alg::parse(name)
     }
 
+    /// The header's key id, if any.
     pub fn kid(&self) -> Option<&str> {
         self.header.get("kid").and_then(Value::as_str)
     }

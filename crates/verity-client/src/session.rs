@@ -19,6 +19,7 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session from the tokens of a code exchange; the person is the ID token's subject.
     pub fn new(client: Client, tokens: Tokens) -> Self {
         Session {
             client,
@@ -28,6 +29,7 @@ impl Session {
         }
     }
 
+    /// A copy of the current tokens (waits while a refresh is under way).
     pub async fn tokens(&self) -> Tokens {
         self.current.lock().await.clone()
     }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+/// `POST /oauth/token`, success.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,

@@ -59,20 +59,24 @@ impl Rp {
         })
     }
 
+    /// The address the app listens on (the port is known once bound, also for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
+    /// The app's database.
     pub fn db(&self) -> &db::Db {
         &self.db
     }
 
+    /// The provider client, discovery done.
     pub fn client(&self) -> &Client {
         &self.client
     }
 
+    /// Serves until `shutdown` completes, then lets requests in flight finish.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,

@@ -50,18 +50,24 @@ struct Sessions {
     signed_in: HashMap<String, SignedIn>,
 }
 
+/// What the handlers share.
 #[derive(Clone)]
 pub struct RpState {
     client: Client,
     db: Db,
+    /// Requested at every sign-in (`VERITY_RP_SCOPES`).
     scopes: Arc<Vec<String>>,
     pages: Arc<Environment<'static>>,
+    /// Sign-ins in progress and signed-in browsers, by cookie; in memory only (see the crate docs).
     sessions: Arc<Mutex<Sessions>>,
     clock: Arc<dyn Clock>,
+    /// The cookie is `Secure` when the app is served over https (its redirect URI says so).
     secure_cookie: bool,
 }
 
 impl RpState {
+    /// The state of one app: its provider client, database, settings and clock; the pages are
+    /// compiled here, once.
     pub fn new(
         client: Client,
         db: Db,
@@ -104,6 +110,15 @@ impl RpState {
         )
     }
 
+    /// A 500 page: the cause is in the log, not on the page.
+    fn server_error(&self, title: &str) -> Response {
+        self.error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            title,
+            "Please try again.",
+        )
+    }
+
     fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
         // A panic while holding the lock cannot leave the maps half-updated in a harmful way.
         self.sessions
@@ -120,6 +135,7 @@ impl RpState {
     }
 }
 
+/// The whole route table of SPEC 10.
 pub fn router(state: RpState) -> axum::Router {
     axum::Router::new()
         .route("/", get(index))
@@ -157,6 +173,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// The app's session cookie, if the browser sent one.
 fn session_id(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -169,12 +186,13 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// SPEC 10: a "Verify your identity" button leading to `/login`.
+/// SPEC 10 `/`: a "Verify your identity" button leading to `/login`.
 async fn index(State(state): State<RpState>) -> Response {
     state.render("index.html", StatusCode::OK, json!({}))
 }
 
-/// Integration step 2: the redirect, with `state`, `nonce` and PKCE S256 kept server-side.
+/// OIDC Core 3.1.2.1 and RFC 7636 (PKCE); SPEC 10 `/login`: the redirect to the provider, with
+/// `state`, `nonce` and the PKCE S256 verifier kept server-side.
 async fn login(State(state): State<RpState>) -> Response {
     let built = state
         .client
@@ -185,19 +203,11 @@ async fn login(State(state): State<RpState>) -> Response {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "building the authorization request");
-            return state.error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Cannot start",
-                "Please try again.",
-            );
+            return state.server_error("Cannot start");
         }
     };
     let Ok(sid) = verity_client::random_token(32) else {
-        return state.error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Cannot start",
-            "Please try again.",
-        );
+        return state.server_error("Cannot start");
     };
     let now = state.clock.now();
     {
@@ -218,8 +228,9 @@ async fn login(State(state): State<RpState>) -> Response {
     resp
 }
 
-/// Steps 3-6: callback, code exchange, ID token, userinfo and attributes; then storage. Any
-/// failure: an error page, only the raw audit record stored, not signed in.
+/// OIDC Core 3.1.2.5-3.1.3.7 and 5.3; SPEC 10 `/callback`: callback, code exchange, ID token,
+/// userinfo and attributes, then storage. Any failure: an error page, only the raw audit record
+/// stored, not signed in.
 async fn callback(
     State(state): State<RpState>,
     headers: HeaderMap,
@@ -262,21 +273,13 @@ async fn callback(
         .await
     {
         tracing::error!(error = %e, "storing the verification");
-        return state.error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Sign-in failed",
-            "Please try again.",
-        );
+        return state.server_error("Sign-in failed");
     }
     let (Ok(sid), Ok(csrf)) = (
         verity_client::random_token(32),
         verity_client::random_token(32),
     ) else {
-        return state.error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Sign-in failed",
-            "Please try again.",
-        );
+        return state.server_error("Sign-in failed");
     };
     {
         let mut s = state.sessions();
@@ -291,12 +294,12 @@ async fn callback(
         );
     }
     let mut resp = Redirect::to("/profile").into_response();
-    *resp.status_mut() = StatusCode::SEE_OTHER;
     resp.headers_mut()
         .insert(header::SET_COOKIE, state.cookie(&sid));
     resp
 }
 
+/// The signed-in person's `uuid` and CSRF token, while the session lasts.
 fn signed_in(state: &RpState, headers: &HeaderMap) -> Option<(String, String)> {
     let sid = session_id(headers)?;
     let now = state.clock.now();
@@ -308,7 +311,7 @@ fn signed_in(state: &RpState, headers: &HeaderMap) -> Option<(String, String)> {
         .map(|s| (s.uuid.clone(), s.csrf.clone()))
 }
 
-/// Step 7: the profile form pre-filled from the stored, verified attributes.
+/// SPEC 10 `/profile`: the form pre-filled from the stored, verified attributes, read by handle.
 async fn profile(State(state): State<RpState>, headers: HeaderMap) -> Response {
     let Some((uuid, csrf)) = signed_in(&state, &headers) else {
         return Redirect::to("/").into_response();
@@ -318,11 +321,7 @@ async fn profile(State(state): State<RpState>, headers: HeaderMap) -> Response {
         Ok(None) => return Redirect::to("/").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "reading the verification");
-            return state.error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Error",
-                "Please try again.",
-            );
+            return state.server_error("Error");
         }
     };
     let fields: Vec<_> = FIELDS
@@ -345,6 +344,8 @@ struct ProfileForm {
     csrf_token: String,
 }
 
+/// SPEC 10 `/profile` (POST): records a `profile_saved` activity; the form must carry the
+/// session's CSRF token.
 async fn save_profile(
     State(state): State<RpState>,
     headers: HeaderMap,
@@ -363,7 +364,5 @@ async fn save_profile(
     {
         tracing::error!(error = %e, "recording activity");
     }
-    let mut resp = Redirect::to("/profile").into_response();
-    *resp.status_mut() = StatusCode::SEE_OTHER;
-    resp
+    Redirect::to("/profile").into_response()
 }

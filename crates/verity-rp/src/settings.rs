@@ -59,10 +59,14 @@ pub struct RpSettings {
     pub database_url: String,
 }
 
+/// The redirect URI when none is configured (SPEC 10).
 pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:8090/callback";
+/// The listen address when none is configured: the redirect URI's.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8090";
 
 impl RpSettings {
+    /// Flags and environment (`args`) over the `--config` file over defaults; the issuer and
+    /// client_id are required.
     pub fn resolve(args: RpArgs) -> anyhow::Result<Self> {
         let file = match &args.config {
             Some(path) => {

@@ -31,14 +31,8 @@ impl PgTestDb {
 
     /// A new empty database on the server of `admin_url`.
     pub async fn create_on(admin_url: String, prefix: &str) -> Self {
-        use sqlx::Connection;
         let name = format!("{prefix}_{}", verity_core::secret::new_token());
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
+        execute_on(&admin_url, &format!("CREATE DATABASE {name}")).await;
         let mut url = url::Url::parse(&admin_url).unwrap();
         url.set_path(&format!("/{name}"));
         PgTestDb {
@@ -48,6 +42,7 @@ impl PgTestDb {
         }
     }
 
+    /// The database's name.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -59,23 +54,24 @@ impl Drop for PgTestDb {
         // Drop may run inside the test's runtime (or while it unwinds): the async work gets a
         // thread and a runtime of its own.
         let dropped = std::thread::spawn(move || {
-            use sqlx::Connection;
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
-            rt.block_on(async {
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                admin.close().await.unwrap();
-            });
+            let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            rt.block_on(execute_on(&admin_url, &statement));
         })
         .join();
         if dropped.is_err() && !std::thread::panicking() {
             panic!("dropping the test database {} failed", self.name);
         }
     }
+}
+
+/// Runs one statement (`CREATE DATABASE`, `DROP DATABASE`) on its own admin connection.
+async fn execute_on(admin_url: &str, statement: &str) {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(admin_url).await.unwrap();
+    sqlx::query(statement).execute(&mut admin).await.unwrap();
+    admin.close().await.unwrap();
 }

@@ -117,7 +117,6 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
 
 async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> {
     let fail = |e: admin::AdminError| anyhow::anyhow!("{e}");
-    let headers = axum_headers();
     match command {
         AdminCommand::OrgCreate { name, owner } => {
             let owner_uuid = match owner {
@@ -134,15 +133,14 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             let org = admin::create_organization(state, &name, owner_uuid.as_deref())
                 .await
                 .map_err(fail)?;
-            state
-                .audit(
-                    AuditEvent::Changed(Via::Cli, Change::OrganizationCreated),
-                    owner_uuid.as_deref(),
-                    None,
-                    &headers,
-                    json!({"organization": org.id}),
-                )
-                .await;
+            audit(
+                state,
+                Change::OrganizationCreated,
+                owner_uuid.as_deref(),
+                None,
+                json!({"organization": org.id}),
+            )
+            .await;
             print(&json!({"id": org.id, "name": org.name}))
         }
         AdminCommand::MemberAdd { org, email, role } => {
@@ -163,15 +161,14 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                 .store
                 .upsert_membership(&org, &user.uuid, &role, state.now())
                 .await?;
-            state
-                .audit(
-                    AuditEvent::Changed(Via::Cli, Change::MemberAdded),
-                    Some(&user.uuid),
-                    None,
-                    &headers,
-                    json!({"organization": org, "role": role}),
-                )
-                .await;
+            audit(
+                state,
+                Change::MemberAdded,
+                Some(&user.uuid),
+                None,
+                json!({"organization": org, "role": role}),
+            )
+            .await;
             print(&json!({"organization": org, "uuid": user.uuid, "role": role}))
         }
         AdminCommand::AppCreate {
@@ -193,15 +190,14 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                 ..AppInput::default()
             };
             let (app, secret) = admin::create_app(state, &org, input).await.map_err(fail)?;
-            state
-                .audit(
-                    AuditEvent::Changed(Via::Cli, Change::AppCreated),
-                    None,
-                    Some(&app.client_id),
-                    &headers,
-                    json!({}),
-                )
-                .await;
+            audit(
+                state,
+                Change::AppCreated,
+                None,
+                Some(&app.client_id),
+                json!({}),
+            )
+            .await;
             let mut v = app_json(&app);
             if let Some(s) = secret {
                 v["client_secret"] = Value::String(s);
@@ -223,43 +219,33 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
         )),
         AdminCommand::AppDelete { client_id } => {
             admin::delete_app(state, &client_id).await.map_err(fail)?;
-            state
-                .audit(
-                    AuditEvent::Changed(Via::Cli, Change::AppDeleted),
-                    None,
-                    Some(&client_id),
-                    &headers,
-                    json!({}),
-                )
-                .await;
+            audit(state, Change::AppDeleted, None, Some(&client_id), json!({})).await;
             print(&json!({"deleted": client_id}))
         }
         AdminCommand::SecretAdd { client_id } => {
             let (id, secret) = admin::add_secret(state, &client_id).await.map_err(fail)?;
-            state
-                .audit(
-                    AuditEvent::Changed(Via::Cli, Change::SecretCreated),
-                    None,
-                    Some(&client_id),
-                    &headers,
-                    json!({"secret_id": id}),
-                )
-                .await;
+            audit(
+                state,
+                Change::SecretCreated,
+                None,
+                Some(&client_id),
+                json!({"secret_id": id}),
+            )
+            .await;
             print(&json!({"id": id, "client_secret": secret}))
         }
         AdminCommand::SecretDelete { client_id, id } => {
             admin::delete_secret(state, &client_id, &id)
                 .await
                 .map_err(fail)?;
-            state
-                .audit(
-                    AuditEvent::Changed(Via::Cli, Change::SecretDeleted),
-                    None,
-                    Some(&client_id),
-                    &headers,
-                    json!({"secret_id": id}),
-                )
-                .await;
+            audit(
+                state,
+                Change::SecretDeleted,
+                None,
+                Some(&client_id),
+                json!({"secret_id": id}),
+            )
+            .await;
             print(&json!({"deleted": id}))
         }
         AdminCommand::UserCreate { email, attributes } => {
@@ -275,15 +261,7 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             let uuid = admin::create_user(state, &email, &password, attrs)
                 .await
                 .map_err(fail)?;
-            state
-                .audit(
-                    AuditEvent::Changed(Via::Cli, Change::UserCreated),
-                    Some(&uuid),
-                    None,
-                    &headers,
-                    json!({}),
-                )
-                .await;
+            audit(state, Change::UserCreated, Some(&uuid), None, json!({})).await;
             print(&json!({"uuid": uuid}))
         }
         AdminCommand::VerificationSet {
@@ -313,7 +291,18 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
     }
 }
 
-/// Audit rows from the shell carry no request id or address.
-fn axum_headers() -> verity_server::HeaderMap {
-    verity_server::HeaderMap::new()
+/// Records what a command did in the audit trail, as the admin API does, about a person
+/// (`uuid`) or an app (`client_id`). Rows from the shell carry no request id or address.
+async fn audit(
+    state: &AppState,
+    change: Change,
+    uuid: Option<&str>,
+    client_id: Option<&str>,
+    detail: Value,
+) {
+    let no_request = verity_server::HeaderMap::new();
+    let event = AuditEvent::Changed(Via::Cli, change);
+    state
+        .audit(event, uuid, client_id, &no_request, detail)
+        .await;
 }

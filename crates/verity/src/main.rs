@@ -100,6 +100,14 @@ fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(
         .block_on(job)
 }
 
+/// Runs `job` with text logs (see [`init_logging`]), flushed when it ends.
+async fn with_text_logs(
+    job: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let _logs = init_logging(LogFormat::Text);
+    job.await
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let workers = verity_server::settings::default_worker_threads();
@@ -109,22 +117,10 @@ fn main() -> anyhow::Result<()> {
             let settings = Settings::resolve(args).context("reading settings")?;
             block_on(settings.worker_threads, serve(settings))
         }
-        Command::Admin(args) => block_on(workers, async {
-            let _logs = init_logging(LogFormat::Text);
-            admin_cmds::run(args).await
-        }),
-        Command::Rp(args) => block_on(workers, async {
-            let _logs = init_logging(LogFormat::Text);
-            rp_cmds::rp(args).await
-        }),
-        Command::Demo(args) => block_on(workers, async {
-            let _logs = init_logging(LogFormat::Text);
-            rp_cmds::demo(args).await
-        }),
-        Command::Check(args) => block_on(workers, async {
-            let _logs = init_logging(LogFormat::Text);
-            rp_cmds::check(args).await
-        }),
+        Command::Admin(args) => block_on(workers, with_text_logs(admin_cmds::run(args))),
+        Command::Rp(args) => block_on(workers, with_text_logs(rp_cmds::rp(args))),
+        Command::Demo(args) => block_on(workers, with_text_logs(rp_cmds::demo(args))),
+        Command::Check(args) => block_on(workers, with_text_logs(rp_cmds::check(args))),
         Command::Bench(args) => block_on(workers, verity_bench::run(args)),
         Command::Keys {
             command: KeysCommand::Rotate(args),

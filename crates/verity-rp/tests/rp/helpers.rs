@@ -59,7 +59,7 @@ pub async fn spawn_provider() -> Provider {
 
 pub struct TestRp {
     pub base: String,
-    pub db: verity_rp::db::Db,
+    pub db: TestDb,
     /// The PostgreSQL database made for this test, dropped with the guard (also on a panic).
     pg: Option<verity_testkit::PgTestDb>,
     _dir: tempfile::TempDir,
@@ -81,6 +81,30 @@ pub fn backends() -> Vec<Backend> {
         b.push(Backend::Postgres);
     }
     b
+}
+
+/// The app's database as the tests see it: the app's own handle, and a pool of sqlx's `Any`
+/// driver on the same database, so that one inspection query serves both backends.
+pub struct TestDb {
+    app: verity_rp::db::Db,
+    any: sqlx::AnyPool,
+}
+
+impl TestDb {
+    async fn open(app: verity_rp::db::Db, url: &str) -> Self {
+        sqlx::any::install_default_drivers();
+        let any = sqlx::AnyPool::connect(url).await.unwrap();
+        TestDb { app, any }
+    }
+
+    pub fn pool(&self) -> &sqlx::AnyPool {
+        &self.any
+    }
+
+    pub async fn close(&self) {
+        self.any.close().await;
+        self.app.close().await;
+    }
 }
 
 impl TestRp {
@@ -127,11 +151,12 @@ pub async fn spawn_rp_on(
     })
     .unwrap();
     assert_eq!(settings.redirect_uri, CALLBACK, "the default redirect URI");
+    let database_url = settings.database_url.clone();
     let rp = Rp::build(settings, Arc::new(TestClock(clock)))
         .await
         .unwrap();
     let base = format!("http://{}", rp.local_addr());
-    let db = rp.db().clone();
+    let db = TestDb::open(rp.db().clone(), &database_url).await;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         rp.run(async {
