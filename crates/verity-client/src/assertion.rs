@@ -5,7 +5,8 @@ use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::config::PrivateKey;
+use std::sync::Arc;
+
 use crate::error::Error;
 use crate::jose::Alg;
 
@@ -34,6 +35,23 @@ impl SigningKey {
             }
             SigningKey::Ec(kp) => Ok(kp.sign(&rng, message).map_err(fail)?.as_ref().to_vec()),
         }
+    }
+}
+
+/// A private key for `private_key_jwt`. Prints redacted.
+#[derive(Clone)]
+pub struct PrivateKey {
+    pub(crate) inner: Arc<SigningKey>,
+    pub(crate) kid: Option<String>,
+}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivateKey")
+            .field("alg", &self.inner.alg())
+            .field("kid", &self.kid)
+            .field("der", &"[redacted]")
+            .finish()
     }
 }
 

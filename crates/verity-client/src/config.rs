@@ -3,6 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::assertion::PrivateKey;
+
 /// A secret that prints as `[redacted]` in `Debug` and `Display`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -55,23 +57,6 @@ pub enum ClientAuth {
     PrivateKeyJwt(PrivateKey),
     /// A public client: only `client_id`; PKCE protects the code.
     None,
-}
-
-/// A private key for `private_key_jwt`. Prints redacted.
-#[derive(Clone)]
-pub struct PrivateKey {
-    pub(crate) inner: Arc<crate::assertion::SigningKey>,
-    pub(crate) kid: Option<String>,
-}
-
-impl fmt::Debug for PrivateKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PrivateKey")
-            .field("alg", &self.inner.alg())
-            .field("kid", &self.kid)
-            .field("der", &"[redacted]")
-            .finish()
-    }
 }
 
 /// The time in seconds since the Unix epoch. Tests inject their own.

@@ -94,10 +94,11 @@ pub mod session;
 pub mod token;
 pub mod userinfo;
 
+pub use assertion::PrivateKey;
 pub use assertion::random_token;
 pub use authorize::{AuthorizationRequest, CallbackQuery, Op, PendingAuthorization, Prompt};
 pub use client::{AuditLog, Client, RawResponse, UserInfo, Verified};
-pub use config::{ClientAuth, ClientConfig, Clock, PrivateKey, Secret, SystemClock};
+pub use config::{ClientAuth, ClientConfig, Clock, Secret, SystemClock};
 pub use error::{CallbackError, DiscoveryError, Error, IdTokenError, JoseError, UserInfoError};
 pub use id_token::IdToken;
 pub use identity::{Attribute, Attributes, Group, Identity};
