@@ -1,8 +1,9 @@
 //! Organizations, apps and app secrets.
 
-use crate::{
-    Fields, Result, Store, WritePool, conflict_or, dispatch, from_json, query, storable, to_json,
-};
+use crate::dialect::Backend;
+use crate::error::{Result, conflict_or};
+use crate::sql::{Exec, Fields, from_json, query, storable, to_json};
+use crate::{Store, dispatch};
 
 /// A registered relying party.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +106,7 @@ impl Store {
     pub async fn insert_organization(&self, org: &Organization) -> Result<()> {
         dispatch!(self, pool, {
             let mut tx = pool.begin_deferred().await?;
-            insert_organization_in!(&mut tx, org)?;
+            insert_organization_on(&mut tx, org).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -267,19 +268,14 @@ impl Store {
     }
 }
 
-/// The one INSERT of an organization, inside a caller's transaction.
-/// (A macro: the same statement on either backend's transaction.)
-macro_rules! insert_organization_in {
-    ($tx:expr, $org:expr) => {{
-        let org: &$crate::apps::Organization = $org;
-        query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
-            .bind(&org.id)
-            .bind(&org.name)
-            .bind(org.created_at)
-            .execute(&mut *$tx)
-            .await
-            .map_err($crate::conflict_or)
-            .map(|_| ())
-    }};
+/// The one INSERT of an organization, on a pool or inside a caller's transaction.
+pub(crate) async fn insert_organization_on<E: Exec>(on: E, org: &Organization) -> Result<()> {
+    query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(&org.id)
+        .bind(&org.name)
+        .bind(org.created_at)
+        .execute(on)
+        .await
+        .map_err(conflict_or)?;
+    Ok(())
 }
-pub(crate) use insert_organization_in;

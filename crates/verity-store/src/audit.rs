@@ -1,9 +1,8 @@
 //! The audit trail: one row per security-relevant event. Callers never pass secrets or tokens.
 
-use std::sync::LazyLock;
-
-use crate::query::{Exec, Query, insert_sql};
-use crate::{Fields, Result, Store, dispatch, from_json, query, storable, to_json};
+use crate::error::Result;
+use crate::sql::{Exec, Fields, Record, Value, from_json, insert, query, storable, to_json};
+use crate::{Store, dispatch};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
@@ -19,24 +18,24 @@ pub struct AuditEvent {
     pub detail: serde_json::Value,
 }
 
-/// The columns an audit row is written with, in the order [`bind_audit`] binds them.
-pub(crate) const AUDIT_COLUMNS: &str = "at, event, uuid, client_id, address, request_id, detail";
-
-/// Binds the values of an audit row, in the order of [`AUDIT_COLUMNS`].
-pub(crate) fn bind_audit<'q>(q: Query<'q>, e: &'q AuditEvent) -> Query<'q> {
-    q.bind(e.at)
-        .bind(&e.event)
-        .bind(&e.uuid)
-        .bind(&e.client_id)
-        .bind(&e.address)
-        .bind(&e.request_id)
-        .bind(to_json(&e.detail))
+impl Record for AuditEvent {
+    const TABLE: &'static str = "audit_events";
+    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
+        vec![
+            ("at", self.at.into()),
+            ("event", (&self.event).into()),
+            ("uuid", (&self.uuid).into()),
+            ("client_id", (&self.client_id).into()),
+            ("address", (&self.address).into()),
+            ("request_id", (&self.request_id).into()),
+            ("detail", to_json(&self.detail).into()),
+        ]
+    }
 }
 
 /// Writes one audit row on a pool or inside a transaction (with what it records).
 pub(crate) async fn insert_audit_on<E: Exec>(on: E, e: &AuditEvent) -> Result<()> {
-    static SQL: LazyLock<String> = LazyLock::new(|| insert_sql("audit_events", AUDIT_COLUMNS));
-    bind_audit(query(SQL.as_str()), e).execute(on).await?;
+    insert(e).execute(on).await?;
     Ok(())
 }
 

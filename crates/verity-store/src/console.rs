@@ -1,8 +1,11 @@
 //! Organizations' members and invitations, and the app management the console and the admin API
 //! share.
 
-use crate::apps::{App, Organization};
-use crate::{Fields, Result, Store, WritePool, conflict_or, dispatch, query, storable};
+use crate::apps::{App, Organization, insert_organization_on, organization_from_row};
+use crate::dialect::Backend;
+use crate::error::{Result, conflict_or};
+use crate::sql::{Fields, query, storable};
+use crate::{Store, dispatch};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
@@ -69,7 +72,7 @@ impl Store {
     ) -> Result<()> {
         dispatch!(self, pool, {
             let mut tx = pool.begin_write().await?;
-            crate::apps::insert_organization_in!(&mut tx, org)?;
+            insert_organization_on(&mut tx, org).await?;
             query(
             "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES ($1, $2, 'owner', $3)",
         )
@@ -92,9 +95,7 @@ impl Store {
                 .bind(name)
                 .fetch_optional(pool)
                 .await?;
-            row.as_ref()
-                .map(crate::apps::organization_from_row)
-                .transpose()
+            row.as_ref().map(organization_from_row).transpose()
         })
     }
 

@@ -1,6 +1,8 @@
 //! Signing keys (private parts encrypted by the caller under the master key).
 
-use crate::{Fields, Result, Store, conflict_or, dispatch, query};
+use crate::error::{Result, conflict_or};
+use crate::sql::{Fields, query};
+use crate::{Store, dispatch};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredKey {

@@ -2,10 +2,12 @@
 //! assertion replay protection, and the purge of expired rows.
 
 use crate::audit::AuditEvent;
-use crate::grants::{Token, TokenKind, guarded_grant, guarded_grant_in, token_from_row};
+use crate::dialect::{Backend, FORGET_PREDECESSOR_RETRY, guarded_grant};
+use crate::error::Result;
 use crate::lite::LitePool;
-use crate::query::Query;
-use crate::{Fields, Result, Store, WritePool, dispatch, query, storable};
+use crate::sql::{Fields, FromRow, Query, query, storable};
+use crate::tokens::{Token, TokenKind, guarded_grant_in};
+use crate::{Store, dispatch};
 
 /// What presenting a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,15 +83,10 @@ impl Store {
         .bind(retry.map(|(_, until)| until));
         let rotated = match self {
             Store::Postgres(pool, _) => {
-                // The old token's predecessor (an unchanging column of the row taken) no longer
-                // needs its retry answer: the old token, its successor, is being used.
-                let forget = ", forgotten AS (UPDATE tokens p SET retry_response = NULL, \
-                    retry_until = NULL FROM guard WHERE p.token_hash = guard.parent_hash \
-                    AND p.retry_response IS NOT NULL RETURNING 1)";
-                let row = guarded_grant(take, forget, successors, audit)
+                let row = guarded_grant(take, FORGET_PREDECESSOR_RETRY, successors, audit)
                     .fetch_optional(pool)
                     .await?;
-                row.as_ref().map(token_from_row).transpose()?
+                row.as_ref().map(Token::from_row).transpose()?
             }
             Store::Sqlite(pool, ..) => rotate_on_sqlite(pool, take, successors, audit).await?,
         };
@@ -262,7 +259,7 @@ async fn rotate_on_sqlite(
     let Some(row) = guarded_grant_in(&mut tx, take, successors, audit).await? else {
         return Ok(None);
     };
-    let old = token_from_row(&row)?;
+    let old = Token::from_row(&row)?;
     // The old token's predecessor no longer needs its retry answer.
     if let Some(parent) = &old.parent_hash {
         query(

@@ -21,6 +21,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::future::{Future, ready};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
@@ -29,8 +30,8 @@ use std::time::Duration;
 use rusqlite::types::{FromSql, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
-use crate::query::{Done, Query, Value};
-use crate::{Result, StoreError};
+use crate::error::{Result, StoreError};
+use crate::sql::{Col, Done, Exec, Fields, Query, Value};
 
 /// How often the checkpointer moves the write-ahead log into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
@@ -384,14 +385,45 @@ pub(crate) struct LiteRow {
 }
 
 impl LiteRow {
-    pub(crate) fn get<T: FromSql>(&self, name: &str) -> Result<T> {
-        let i = self
-            .names
-            .iter()
-            .position(|n| n.as_ref() == name)
+    fn get<T: FromSql>(&self, i: usize, name: &str) -> Result<T> {
+        let value = self
+            .values
+            .get(i)
             .ok_or_else(|| StoreError::Corrupt(format!("no column {name}")))?;
-        T::column_result(ValueRef::from(&self.values[i]))
+        T::column_result(ValueRef::from(value))
             .map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+    }
+}
+
+impl Fields for LiteRow {
+    fn col<T: Col>(&self, name: &str) -> Result<T> {
+        let i = self.names.iter().position(|n| n.as_ref() == name);
+        self.get(i.unwrap_or(usize::MAX), name)
+    }
+    fn first<T: Col>(&self) -> Result<T> {
+        self.get(0, "0")
+    }
+}
+
+// SQLite runs a statement on the calling thread.
+impl Exec for &LitePool {
+    type Row = LiteRow;
+    async fn rows(self, q: Query<'_>) -> Result<Vec<LiteRow>> {
+        self.run(&q).await.map(|(rows, _)| rows)
+    }
+    async fn execute(self, q: Query<'_>) -> Result<Done> {
+        self.run(&q).await.map(|(_, done)| done)
+    }
+}
+
+// Inside a transaction, the futures are ready: a transaction runs in one poll.
+impl Exec for &mut LiteTx {
+    type Row = LiteRow;
+    fn rows(self, q: Query<'_>) -> impl Future<Output = Result<Vec<LiteRow>>> + Send {
+        ready(self.run(&q).map(|(rows, _)| rows))
+    }
+    fn execute(self, q: Query<'_>) -> impl Future<Output = Result<Done>> + Send {
+        ready(self.run(&q).map(|(_, done)| done))
     }
 }
 
@@ -439,31 +471,4 @@ fn run(conn: &Connection, q: &Query<'_>) -> Result<(Vec<LiteRow>, Done)> {
     drop(rows);
     let changed = if writes { conn.changes() } else { 0 };
     Ok((out, Done(changed)))
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Sqlite(e)
-    }
-}
-
-/// SQLite errors that mean the database cannot be used right now (busy past the timeout, a
-/// full disk, an unreadable file), as opposed to a statement failing.
-pub(crate) fn is_unavailable(e: &rusqlite::Error) -> bool {
-    use rusqlite::ErrorCode::*;
-    e.sqlite_error_code().is_some_and(|c| {
-        matches!(
-            c,
-            DatabaseBusy | DatabaseLocked | SystemIoFailure | DiskFull | CannotOpen | OutOfMemory
-        )
-    })
-}
-
-pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(
-        e,
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-    )
 }

@@ -1,6 +1,9 @@
 //! TOTP enrolment and recovery codes.
 
-use crate::{Result, Store, WritePool, dispatch, query, storable};
+use crate::dialect::Backend;
+use crate::error::Result;
+use crate::sql::{query, storable};
+use crate::{Store, dispatch};
 
 impl Store {
     /// Sets (or with `None` removes) the sealed TOTP secret, resetting the replay guard.

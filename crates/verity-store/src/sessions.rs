@@ -2,10 +2,11 @@
 
 use verity_core::identity::UserData;
 
-use crate::grants::{CODE_COLUMNS, CodeRequest, code_from_session, insert_code_query};
-use crate::query::{Query, Spelt, spelt};
-use crate::users::{User, data_columns, data_from_row};
-use crate::{Fields, Result, Store, WritePool, dispatch, from_json, query, storable};
+use crate::dialect::{Spelt, data_columns, json_agg, spelt};
+use crate::error::Result;
+use crate::sql::{Fields, FromRow, Query, from_json, query, storable};
+use crate::users::{User, data_from_row};
+use crate::{Store, dispatch};
 
 /// A signed-in browser. `id_hash` is the SHA-256 of the cookie value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,13 +54,9 @@ const CONSENTS: &str = "SELECT scopes FROM consents WHERE uuid = $1 AND client_i
 
 /// A live session, its account, the account's claims data and its consents to app `$3`, in
 /// one statement.
-static SIGNED_IN: Spelt = Spelt::new(|| {
+pub(crate) static SIGNED_IN: Spelt = Spelt::new(|| {
     [false, true].map(|pg| {
-        let consents = if pg {
-            "coalesce(json_agg(scopes), '[]')::text"
-        } else {
-            "json_group_array(scopes)"
-        };
+        let consents = json_agg(pg, "scopes");
         format!(
             "SELECT s.*, u.password_hash AS user_password_hash, u.totp_secret AS user_totp_secret,
                 u.totp_last_step AS user_totp_last_step, u.created_at AS user_created_at, {},
@@ -72,7 +69,7 @@ static SIGNED_IN: Spelt = Spelt::new(|| {
 });
 
 /// [`SIGNED_IN`] (spelt `sql`) with its arguments.
-fn signed_in_query<'q>(
+pub(crate) fn signed_in_query<'q>(
     sql: &'static str,
     id_hash: &'q str,
     now: i64,
@@ -83,11 +80,11 @@ fn signed_in_query<'q>(
 
 /// The answer of [`SIGNED_IN`]; `None` when it found no live session, or the session's account
 /// is gone.
-fn signed_in_from(row: Option<&impl Fields>) -> Result<Option<SignedIn>> {
+pub(crate) fn signed_in_from(row: Option<&impl Fields>) -> Result<Option<SignedIn>> {
     let Some(row) = row else {
         return Ok(None);
     };
-    let session = session_from_row(row)?;
+    let session = Session::from_row(row)?;
     let Some(data) = data_from_row(row, &session.uuid)? else {
         return Ok(None);
     };
@@ -108,16 +105,18 @@ fn signed_in_from(row: Option<&impl Fields>) -> Result<Option<SignedIn>> {
     }))
 }
 
-fn session_from_row(r: &impl Fields) -> Result<Session> {
-    Ok(Session {
-        id_hash: r.col("id_hash")?,
-        sid: r.col::<Option<String>>("sid")?.unwrap_or_default(),
-        uuid: r.col("uuid")?,
-        auth_time: r.col("auth_time")?,
-        mfa: r.col("mfa")?,
-        created_at: r.col("created_at")?,
-        expires_at: r.col("expires_at")?,
-    })
+impl FromRow for Session {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        Ok(Session {
+            id_hash: r.col("id_hash")?,
+            sid: r.col::<Option<String>>("sid")?.unwrap_or_default(),
+            uuid: r.col("uuid")?,
+            auth_time: r.col("auth_time")?,
+            mfa: r.col("mfa")?,
+            created_at: r.col("created_at")?,
+            expires_at: r.col("expires_at")?,
+        })
+    }
 }
 
 impl Store {
@@ -150,7 +149,7 @@ impl Store {
                 .bind(now)
                 .fetch_optional(pool)
                 .await?;
-            row.as_ref().map(session_from_row).transpose()
+            row.as_ref().map(Session::from_row).transpose()
         })
     }
 
@@ -171,55 +170,6 @@ impl Store {
                 .await?;
             signed_in_from(row.as_ref())
         })
-    }
-
-    /// [`Store::find_signed_in`], and in the same step (one statement on PostgreSQL, one
-    /// transaction on SQLite) the code `code` for the session's account when there is one:
-    /// what single sign-on's authorization request issues, stored before the caller decides,
-    /// so that the usual request costs one round trip instead of two. A caller that then
-    /// decides not to issue the code deletes it ([`Store::delete_code`]); its value was never
-    /// given to anyone, and a code left behind by a crash in between expires unused.
-    pub async fn find_signed_in_with_code(
-        &self,
-        id_hash: &str,
-        now: i64,
-        code: &CodeRequest<'_>,
-    ) -> Result<Option<SignedIn>> {
-        if !storable(id_hash) || !storable(code.client_id) {
-            return Ok(None);
-        }
-        let signed_in = |sql| signed_in_query(sql, id_hash, now, code.client_id);
-        match self {
-            Store::Postgres(pool, _) => {
-                let signed_in = signed_in(spelt(&SIGNED_IN, pool));
-                let mut last = signed_in.args().len();
-                let sql = format!(
-                    "WITH s AS ({}), issued AS (INSERT INTO codes ({CODE_COLUMNS})
-                       SELECT {} FROM s WHERE s.data_email IS NOT NULL RETURNING 1)
-                     SELECT * FROM s",
-                    signed_in.sql(),
-                    code_from_session(&mut last)
-                );
-                let row = code
-                    .bind(signed_in.with_sql(sql))
-                    .fetch_optional(pool)
-                    .await?;
-                signed_in_from(row.as_ref())
-            }
-            Store::Sqlite(pool, ..) => {
-                let mut tx = pool.begin_write().await?;
-                let signed_in = signed_in(spelt(&SIGNED_IN, pool));
-                let row = signed_in.fetch_optional(&mut tx).await?;
-                let Some(found) = signed_in_from(row.as_ref())? else {
-                    return Ok(None);
-                };
-                insert_code_query(&code.for_session(&found.session))
-                    .execute(&mut tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(Some(found))
-            }
-        }
     }
 
     /// Marks a session as having passed the second factor.

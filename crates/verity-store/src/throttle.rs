@@ -2,7 +2,10 @@
 
 use verity_core::throttle::{Counter, next_attempt};
 
-use crate::{Fields, Result, Store, WritePool, dispatch, for_update, key_lock, query};
+use crate::dialect::{ATTEMPTS_FOR_UPDATE, Backend, key_lock, pick};
+use crate::error::Result;
+use crate::sql::{Fields, query};
+use crate::{Store, dispatch};
 
 /// The state of one throttling key after an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,12 +35,10 @@ impl Store {
             }
             // Read under a row lock: a concurrent `release_attempt` (one UPDATE) waits for this
             // transaction rather than being overwritten by what it read before.
-            let select = if for_update(pool).is_empty() {
-                "SELECT failures, window_start, locked_until FROM auth_failures WHERE key = $1"
-            } else {
-                "SELECT failures, window_start, locked_until FROM auth_failures WHERE key = $1 FOR UPDATE"
-            };
-            let row = query(select).bind(key).fetch_optional(&mut tx).await?;
+            let row = query(pick(&ATTEMPTS_FOR_UPDATE, pool))
+                .bind(key)
+                .fetch_optional(&mut tx)
+                .await?;
             let prev = match row {
                 Some(r) => Some(Counter {
                     failures: r.col("failures")?,

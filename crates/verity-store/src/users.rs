@@ -4,11 +4,10 @@ use std::collections::BTreeMap;
 
 use verity_core::identity::{UserData, Verification};
 
-use crate::query::{Spelt, spelt};
-use crate::{
-    Fields, Result, Store, StoreError, WritePool, conflict_or, dispatch, from_json, query,
-    storable, to_json,
-};
+use crate::dialect::{Backend, Spelt, data_columns, spelt};
+use crate::error::{Result, StoreError, conflict_or};
+use crate::sql::{Fields, from_json, query, storable, to_json};
+use crate::{Store, dispatch};
 
 /// An account as the sign-in step needs it.
 #[derive(Clone)]
@@ -208,24 +207,7 @@ impl Store {
     }
 }
 
-/// Select-list columns that read, beside another row, the claims data of the account whose
-/// uuid is in column `uuid` (joined as `u`: `LEFT JOIN users u ON u.uuid = <uuid>`), so that one
-/// statement (one round trip on PostgreSQL) reads both. Attributes and verifications come back
-/// as JSON arrays; [`data_from_row`] reads them.
-pub(crate) fn data_columns(postgres: bool, uuid: &str) -> String {
-    let (agg, empty) = if postgres {
-        ("coalesce(json_agg(json_build_array", "), '[]')::text")
-    } else {
-        ("json_group_array(json_array", ")")
-    };
-    format!(
-        "u.email AS data_email,
-         (SELECT {agg}(handle, value){empty} FROM user_attributes WHERE uuid = {uuid}) AS data_attributes,
-         (SELECT {agg}(grp, verified, subgroups){empty} FROM verifications WHERE uuid = {uuid}) AS data_verifications"
-    )
-}
-
-/// The claims data read by [`data_columns`] for account `uuid`; `None` when no such account.
+/// The claims data read by [`data_columns`] (`crate::dialect`) for account `uuid`; `None` when no such account.
 pub(crate) fn data_from_row(r: &impl Fields, uuid: &str) -> Result<Option<UserData>> {
     let Some(email) = r.col::<Option<String>>("data_email")? else {
         return Ok(None);

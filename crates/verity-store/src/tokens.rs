@@ -1,0 +1,213 @@
+//! Access and refresh tokens (by digest), each bound to the grant its code started.
+
+use verity_core::identity::UserData;
+
+use crate::audit::{AuditEvent, insert_audit_on};
+use crate::dialect::{Backend, Spelt, data_columns, spelt};
+use crate::error::Result;
+use crate::lite::{LiteRow, LiteTx};
+use crate::sql::{
+    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, to_json,
+};
+use crate::users::data_from_row;
+use crate::{Store, dispatch};
+
+/// A token with its account's claims data, in one statement.
+static TOKEN_AND_USER: Spelt = Spelt::new(|| {
+    [false, true].map(|pg| {
+        format!(
+            "SELECT t.*, {} FROM tokens t LEFT JOIN users u ON u.uuid = t.uuid
+             WHERE t.token_hash = $1",
+            data_columns(pg, "t.uuid")
+        )
+    })
+});
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+        }
+    }
+}
+
+/// An access or refresh token (by digest) and its grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub token_hash: String,
+    pub kind: TokenKind,
+    /// The code hash that started the family.
+    pub grant_id: String,
+    pub client_id: String,
+    pub uuid: String,
+    pub scopes: Vec<String>,
+    pub auth_time: i64,
+    pub mfa: bool,
+    pub eid: Option<String>,
+    pub sid: Option<String>,
+    /// The refresh token this one replaced.
+    pub parent_hash: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl FromRow for Token {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        let scopes: String = r.col("scopes")?;
+        let kind: String = r.col("kind")?;
+        Ok(Token {
+            token_hash: r.col("token_hash")?,
+            kind: if kind == "refresh" {
+                TokenKind::Refresh
+            } else {
+                TokenKind::Access
+            },
+            grant_id: r.col("grant_id")?,
+            client_id: r.col("client_id")?,
+            uuid: r.col("uuid")?,
+            scopes: from_json(&scopes)?,
+            auth_time: r.col("auth_time")?,
+            mfa: r.col("mfa")?,
+            eid: r.col("eid")?,
+            sid: r.col("sid")?,
+            parent_hash: r.col("parent_hash")?,
+            created_at: r.col("created_at")?,
+            expires_at: r.col("expires_at")?,
+            used_at: r.col("used_at")?,
+            revoked_at: r.col("revoked_at")?,
+        })
+    }
+}
+
+impl Record for Token {
+    const TABLE: &'static str = "tokens";
+    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
+        vec![
+            ("token_hash", (&self.token_hash).into()),
+            ("kind", self.kind.as_str().into()),
+            ("grant_id", (&self.grant_id).into()),
+            ("client_id", (&self.client_id).into()),
+            ("uuid", (&self.uuid).into()),
+            ("scopes", to_json(&self.scopes).into()),
+            ("auth_time", self.auth_time.into()),
+            ("mfa", self.mfa.into()),
+            ("eid", (&self.eid).into()),
+            ("sid", (&self.sid).into()),
+            ("parent_hash", (&self.parent_hash).into()),
+            ("created_at", self.created_at.into()),
+            ("expires_at", self.expires_at.into()),
+            ("used_at", self.used_at.into()),
+            ("revoked_at", self.revoked_at.into()),
+        ]
+    }
+}
+
+impl Store {
+    /// Stores the tokens of one issuance in one transaction (all or none).
+    pub async fn insert_tokens(&self, tokens: &[Token]) -> Result<()> {
+        dispatch!(self, pool, {
+            let mut tx = pool.begin_write().await?;
+            for t in tokens {
+                insert(t).execute(&mut tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Revokes every token of a grant (code replay, refresh-token reuse); returns how many.
+    pub async fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<u64> {
+        dispatch!(self, pool, {
+            let done = query(
+                "UPDATE tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(grant_id)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    /// A token by digest with its account and what claims are built from (`None` once the
+    /// account is deleted), read in one statement.
+    pub async fn find_token_and_user(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(Token, Option<UserData>)>> {
+        if !storable(token_hash) {
+            return Ok(None);
+        }
+        dispatch!(self, pool, {
+            let Some(row) = query(spelt(&TOKEN_AND_USER, pool))
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let token = Token::from_row(&row)?;
+            let user = data_from_row(&row, &token.uuid)?;
+            Ok(Some((token, user)))
+        })
+    }
+
+    /// A token by digest, whatever its state (the caller checks expiry and revocation).
+    pub async fn find_token(&self, token_hash: &str) -> Result<Option<Token>> {
+        if !storable(token_hash) {
+            return Ok(None);
+        }
+        dispatch!(self, pool, {
+            let row = query("SELECT * FROM tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(Token::from_row).transpose()
+        })
+    }
+
+    /// The apps that hold tokens from a session (to notify them at logout).
+    pub async fn find_session_clients(&self, sid: &str) -> Result<Vec<String>> {
+        if !storable(sid) {
+            return Ok(Vec::new());
+        }
+        dispatch!(self, pool, {
+            let rows =
+                query("SELECT DISTINCT client_id FROM tokens WHERE sid = $1 ORDER BY client_id")
+                    .bind(sid)
+                    .fetch_all(pool)
+                    .await?;
+            rows.iter().map(|r| r.col("client_id")).collect()
+        })
+    }
+}
+
+/// SQLite: [`crate::dialect::guarded_grant`]'s writes in the open write transaction `tx`:
+/// `guard`, then, only when it returned a row, `tokens` and `audit`. The row; `None`, with
+/// nothing written, when `guard` took nothing. The caller commits.
+pub(crate) async fn guarded_grant_in(
+    tx: &mut LiteTx,
+    guard: Query<'_>,
+    tokens: &[Token],
+    audit: Option<&AuditEvent>,
+) -> Result<Option<LiteRow>> {
+    let Some(row) = guard.fetch_optional(&mut *tx).await? else {
+        return Ok(None);
+    };
+    for t in tokens {
+        insert(t).execute(&mut *tx).await?;
+    }
+    if let Some(e) = audit {
+        insert_audit_on(&mut *tx, e).await?;
+    }
+    Ok(Some(row))
+}
