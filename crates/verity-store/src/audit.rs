@@ -1,8 +1,10 @@
 //! The audit trail: one row per security-relevant event. Callers never pass secrets or tokens.
 
+use crate::Store;
 use crate::error::Result;
-use crate::sql::{Exec, Fields, Record, Value, from_json, insert, query, storable, to_json};
-use crate::{Store, dispatch};
+use crate::sql::{
+    Exec, Fields, FromRow, Record, Value, from_json, insert, query, storable, to_json,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
@@ -39,9 +41,25 @@ pub(crate) async fn insert_audit_on<E: Exec>(on: E, e: &AuditEvent) -> Result<()
     Ok(())
 }
 
+impl FromRow for AuditEvent {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        let detail: String = r.col("detail")?;
+        Ok(AuditEvent {
+            at: r.col("at")?,
+            event: r.col("event")?,
+            uuid: r.col("uuid")?,
+            client_id: r.col("client_id")?,
+            address: r.col("address")?,
+            request_id: r.col("request_id")?,
+            detail: from_json(&detail)?,
+        })
+    }
+}
+
 impl Store {
     pub async fn insert_audit(&self, e: &AuditEvent) -> Result<()> {
-        dispatch!(self, pool, { insert_audit_on(pool, e).await })
+        self.exec(insert(e)).await?;
+        Ok(())
     }
 
     /// Events, newest first, optionally of one app or one user.
@@ -54,32 +72,13 @@ impl Store {
         if !client_id.is_none_or(storable) || !uuid.is_none_or(storable) {
             return Ok(Vec::new());
         }
-        dispatch!(self, pool, {
-            let rows = query(
-                "SELECT * FROM audit_events
+        let q = query(
+            "SELECT * FROM audit_events
              WHERE (CAST($1 AS TEXT) IS NULL OR client_id = $1)
                AND (CAST($2 AS TEXT) IS NULL OR uuid = $2)
              ORDER BY id DESC LIMIT $3",
-            )
-            .bind(client_id)
-            .bind(uuid)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    let detail: String = r.col("detail")?;
-                    Ok(AuditEvent {
-                        at: r.col("at")?,
-                        event: r.col("event")?,
-                        uuid: r.col("uuid")?,
-                        client_id: r.col("client_id")?,
-                        address: r.col("address")?,
-                        request_id: r.col("request_id")?,
-                        detail: from_json(&detail)?,
-                    })
-                })
-                .collect()
-        })
+        );
+        self.fetch_all(q.bind(client_id).bind(uuid).bind(limit))
+            .await
     }
 }

@@ -213,21 +213,15 @@ impl Record for Code {
 
 impl Store {
     pub async fn insert_code(&self, c: &Code) -> Result<()> {
-        dispatch!(self, pool, {
-            insert(c).execute(pool).await?;
-            Ok(())
-        })
+        self.exec(insert(c)).await?;
+        Ok(())
     }
 
     /// Deletes a code that was stored but not issued (see [`Store::find_signed_in_with_code`]).
     pub async fn delete_code(&self, code_hash: &str) -> Result<()> {
-        dispatch!(self, pool, {
-            query("DELETE FROM codes WHERE code_hash = $1 AND used_at IS NULL")
-                .bind(code_hash)
-                .execute(pool)
-                .await?;
-            Ok(())
-        })
+        let q = query("DELETE FROM codes WHERE code_hash = $1 AND used_at IS NULL");
+        self.exec(q.bind(code_hash)).await?;
+        Ok(())
     }
 
     /// Consumes a code: exactly one caller ever gets [`TakeCode::Fresh`] for a given code.
@@ -236,27 +230,19 @@ impl Store {
         if !storable(code_hash) {
             return Ok(TakeCode::Unknown);
         }
-        dispatch!(self, pool, {
-            let fresh = query(
+        let fresh = query(
             "UPDATE codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL RETURNING *",
-        )
-        .bind(now)
-        .bind(code_hash)
-        .fetch_optional(pool)
-        .await?;
-            if let Some(row) = fresh {
-                return Ok(TakeCode::Fresh(Code::from_row(&row)?));
-            }
-            let used = query("UPDATE codes SET replayed_at = $1 WHERE code_hash = $2 RETURNING *")
-                .bind(now)
-                .bind(code_hash)
-                .fetch_optional(pool)
-                .await?;
-            Ok(match used {
-                Some(row) => TakeCode::Replayed(Code::from_row(&row)?),
+        );
+        if let Some(code) = self.fetch_opt(fresh.bind(now).bind(code_hash)).await? {
+            return Ok(TakeCode::Fresh(code));
+        }
+        let used = query("UPDATE codes SET replayed_at = $1 WHERE code_hash = $2 RETURNING *");
+        Ok(
+            match self.fetch_opt(used.bind(now).bind(code_hash)).await? {
+                Some(code) => TakeCode::Replayed(code),
                 None => TakeCode::Unknown,
-            })
-        })
+            },
+        )
     }
 
     /// A code and its account, read in one statement, without consuming it: what the token
@@ -361,16 +347,9 @@ impl Store {
         if !storable(code_hash) {
             return Ok(false);
         }
-        dispatch!(self, pool, {
-            let row = query("SELECT replayed_at FROM codes WHERE code_hash = $1")
-                .bind(code_hash)
-                .fetch_optional(pool)
-                .await?;
-            Ok(match row {
-                Some(r) => r.col::<Option<i64>>("replayed_at")?.is_some(),
-                None => false,
-            })
-        })
+        let q = query("SELECT replayed_at FROM codes WHERE code_hash = $1");
+        let replayed_at: Option<Option<i64>> = self.fetch_opt(q.bind(code_hash)).await?;
+        Ok(replayed_at.flatten().is_some())
     }
 
     /// [`Store::find_signed_in`], and in the same step (one statement on PostgreSQL, one

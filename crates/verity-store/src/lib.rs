@@ -62,7 +62,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 pub use cache::{APP_CACHE_TTL, AppCache};
 pub use error::{Result, StoreError};
 pub use lite::LitePool;
-use sql::query;
+use sql::{FromRow, Query, query};
 
 /// The database behind Verity: SQLite (the embedded default) or PostgreSQL (several nodes).
 ///
@@ -210,12 +210,31 @@ impl Store {
         Ok(())
     }
 
+    /// Runs one statement on its own (no transaction); the rows it wrote.
+    pub(crate) async fn exec(&self, q: Query<'_>) -> Result<u64> {
+        dispatch!(self, pool, { Ok(q.execute(pool).await?.rows_affected()) })
+    }
+
+    /// The first row of one statement run on its own, if any.
+    pub(crate) async fn fetch_opt<T: FromRow>(&self, q: Query<'_>) -> Result<Option<T>> {
+        dispatch!(self, pool, {
+            let row = q.fetch_optional(pool).await?;
+            row.as_ref().map(T::from_row).transpose()
+        })
+    }
+
+    /// Every row of one statement run on its own.
+    pub(crate) async fn fetch_all<T: FromRow>(&self, q: Query<'_>) -> Result<Vec<T>> {
+        dispatch!(self, pool, {
+            let rows = q.fetch_all(pool).await?;
+            rows.iter().map(T::from_row).collect()
+        })
+    }
+
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<()> {
-        dispatch!(self, pool, {
-            query("SELECT 1").fetch_one(pool).await?;
-            Ok(())
-        })
+        self.exec(query("SELECT 1")).await?;
+        Ok(())
     }
 
     /// SQLite: copies the write-ahead log into the database file now, so that the next write

@@ -51,16 +51,10 @@ impl Store {
         if !storable(uuid) || !storable(code_hash) {
             return Ok(false);
         }
-        dispatch!(self, pool, {
-            let done = query(
-            "UPDATE recovery_codes SET used_at = $1 WHERE uuid = $2 AND code_hash = $3 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(uuid)
-        .bind(code_hash)
-        .execute(pool)
-        .await?;
-            Ok(done.rows_affected() == 1)
-        })
+        let q = query(
+            "UPDATE recovery_codes SET used_at = $1
+             WHERE uuid = $2 AND code_hash = $3 AND used_at IS NULL",
+        );
+        Ok(self.exec(q.bind(now).bind(uuid).bind(code_hash)).await? == 1)
     }
 }

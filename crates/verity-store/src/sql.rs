@@ -265,3 +265,26 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     // Serializing plain data (strings, vectors, maps) cannot fail.
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
+
+/// `UPDATE <table> SET <column> = <value>, ... WHERE <key> = <value>` for one record: every
+/// column but `key` and those in `unchanged`.
+pub(crate) fn update<'q, R: Record>(record: &'q R, key: &str, unchanged: &[&str]) -> Query<'q> {
+    let mut q = query("UPDATE ").push(R::TABLE).push(" SET ");
+    let mut key_value = None;
+    let mut first = true;
+    for (name, value) in record.fields() {
+        if name == key {
+            key_value = Some(value);
+        } else if !unchanged.contains(&name) {
+            q = q.push(if first { "" } else { ", " }).push(name).push(" = ");
+            q = q.push_bind(value);
+            first = false;
+        }
+    }
+    q = q.push(" WHERE ").push(key).push(" = ");
+    match key_value {
+        Some(v) => q.push_bind(v),
+        // A key that is not a column: a statement that fails, rather than one that updates all.
+        None => q.push("NULL AND FALSE"),
+    }
+}

@@ -72,23 +72,18 @@ impl Store {
 
     /// Gives back an attempt that succeeded (an address's counter counts failures only).
     pub async fn release_attempt(&self, key: &str) -> Result<()> {
-        dispatch!(self, pool, {
-            query("UPDATE auth_failures SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END WHERE key = $1")
-                .bind(key)
-                .execute(pool)
-                .await?;
-            Ok(())
-        })
+        let q = query(
+            "UPDATE auth_failures SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END
+             WHERE key = $1",
+        );
+        self.exec(q.bind(key)).await?;
+        Ok(())
     }
 
     /// A success clears the account's counter (an address counter keeps counting).
     pub async fn clear_failures(&self, key: &str) -> Result<()> {
-        dispatch!(self, pool, {
-            query("DELETE FROM auth_failures WHERE key = $1")
-                .bind(key)
-                .execute(pool)
-                .await?;
-            Ok(())
-        })
+        self.exec(query("DELETE FROM auth_failures WHERE key = $1").bind(key))
+            .await?;
+        Ok(())
     }
 }

@@ -126,16 +126,9 @@ impl Store {
 
     /// Revokes every token of a grant (code replay, refresh-token reuse); returns how many.
     pub async fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<u64> {
-        dispatch!(self, pool, {
-            let done = query(
-                "UPDATE tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(grant_id)
-            .execute(pool)
-            .await?;
-            Ok(done.rows_affected())
-        })
+        let q =
+            query("UPDATE tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL");
+        self.exec(q.bind(now).bind(grant_id)).await
     }
 
     /// A token by digest with its account and what claims are built from (`None` once the
@@ -166,13 +159,8 @@ impl Store {
         if !storable(token_hash) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
-            let row = query("SELECT * FROM tokens WHERE token_hash = $1")
-                .bind(token_hash)
-                .fetch_optional(pool)
-                .await?;
-            row.as_ref().map(Token::from_row).transpose()
-        })
+        let q = query("SELECT * FROM tokens WHERE token_hash = $1");
+        self.fetch_opt(q.bind(token_hash)).await
     }
 
     /// The apps that hold tokens from a session (to notify them at logout).
@@ -180,14 +168,8 @@ impl Store {
         if !storable(sid) {
             return Ok(Vec::new());
         }
-        dispatch!(self, pool, {
-            let rows =
-                query("SELECT DISTINCT client_id FROM tokens WHERE sid = $1 ORDER BY client_id")
-                    .bind(sid)
-                    .fetch_all(pool)
-                    .await?;
-            rows.iter().map(|r| r.col("client_id")).collect()
-        })
+        let q = query("SELECT DISTINCT client_id FROM tokens WHERE sid = $1 ORDER BY client_id");
+        self.fetch_all(q.bind(sid)).await
     }
 }
 
