@@ -1,11 +1,11 @@
 //! Organizations, apps and app secrets.
 
-use crate::dialect::Backend;
+use crate::Store;
 use crate::error::{Result, conflict_or};
+use crate::lite::Begin;
 use crate::sql::{
-    Exec, Fields, FromRow, Record, Value, from_json, insert, query, storable, to_json, update,
+    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, to_json, update,
 };
-use crate::{Store, dispatch};
 
 /// A registered relying party.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,12 +148,10 @@ impl FromRow for Organization {
 
 impl Store {
     pub async fn insert_organization(&self, org: &Organization) -> Result<()> {
-        dispatch!(self, pool, {
-            let mut tx = pool.begin_deferred().await?;
-            insert_organization_on(&mut tx, org).await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        self.write(Begin::Deferred, vec![insert_organization(org)])
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
     }
 
     pub async fn find_organization(&self, id: &str) -> Result<Option<Organization>> {
@@ -228,14 +226,10 @@ impl Store {
     }
 }
 
-/// The one INSERT of an organization, on a pool or inside a caller's transaction.
-pub(crate) async fn insert_organization_on<E: Exec>(on: E, org: &Organization) -> Result<()> {
+/// The one INSERT of an organization.
+pub(crate) fn insert_organization(org: &Organization) -> Query<'_> {
     query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
         .bind(&org.id)
         .bind(&org.name)
         .bind(org.created_at)
-        .execute(on)
-        .await
-        .map_err(conflict_or)?;
-    Ok(())
 }

@@ -2,9 +2,7 @@
 
 use crate::Store;
 use crate::error::Result;
-use crate::sql::{
-    Exec, Fields, FromRow, Record, Value, from_json, insert, query, storable, to_json,
-};
+use crate::sql::{Fields, FromRow, Record, Value, from_json, insert, query, storable, to_json};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
@@ -33,12 +31,6 @@ impl Record for AuditEvent {
             ("detail", to_json(&self.detail).into()),
         ]
     }
-}
-
-/// Writes one audit row on a pool or inside a transaction (with what it records).
-pub(crate) async fn insert_audit_on<E: Exec>(on: E, e: &AuditEvent) -> Result<()> {
-    insert(e).execute(on).await?;
-    Ok(())
 }
 
 impl FromRow for AuditEvent {

@@ -2,9 +2,10 @@
 
 use verity_core::identity::UserData;
 
-use crate::audit::{AuditEvent, insert_audit_on};
-use crate::dialect::{Backend, Spelt, code_grant, data_columns, read_then_insert, spelt};
+use crate::audit::AuditEvent;
+use crate::dialect::{Spelt, code_grant, data_columns, read_then_insert, spelt};
 use crate::error::{Result, StoreError};
+use crate::lite::Begin;
 use crate::sessions::{SIGNED_IN, Session, SignedIn, signed_in_from, signed_in_query};
 use crate::sql::{
     Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, to_json,
@@ -269,8 +270,8 @@ impl Store {
     /// Redeems a code in one step when the presentation holds: the statement that consumes the
     /// code checks it (the client, the redirect URI, the PKCE challenge, expiry, the account
     /// still there) and stores `issued` and `audit` (its `uuid` is the code's) with it,
-    /// atomically: one statement on PostgreSQL (see [`crate::dialect::guarded_grant`] for why a conditional
-    /// update in a statement is safe), one transaction on SQLite.
+    /// atomically: one statement on PostgreSQL (see `dialect::guarded_grant` for why a
+    /// conditional update in a statement is safe), one transaction on SQLite.
     ///
     /// `None`, with nothing written, when anything does not hold: the code is unknown, used,
     /// expired, bound to something else, or its account is gone. The caller then reads the code
@@ -318,26 +319,27 @@ impl Store {
                 row.as_ref().map(found_in).transpose()
             }
             Store::Sqlite(pool, ..) => {
-                let mut tx = pool.begin_write().await?;
-                // Nothing taken: the transaction rolls back as it is dropped.
-                if guard.fetch_optional(&mut tx).await?.is_none() {
-                    return Ok(None);
-                }
-                let row = query(spelt(&CODE_AND_USER, pool))
-                    .bind(code_hash)
-                    .fetch_one(&mut tx)
-                    .await?;
-                let (code, user) = found_in(&row)?;
-                for t in issued.rows(&code) {
-                    insert(&t).execute(&mut tx).await?;
-                }
-                let audit = AuditEvent {
-                    uuid: Some(code.uuid.clone()),
-                    ..audit.clone()
-                };
-                insert_audit_on(&mut tx, &audit).await?;
-                tx.commit().await?;
-                Ok(Some((code, user)))
+                pool.write(Begin::Write, |tx| {
+                    // Nothing taken: nothing is written.
+                    if tx.fetch_optional(guard)?.is_none() {
+                        return Ok(None);
+                    }
+                    let read = query(spelt(&CODE_AND_USER, pool)).bind(code_hash);
+                    let row = tx.fetch_optional(read)?.ok_or_else(|| {
+                        StoreError::Corrupt("a code taken is not there to read".into())
+                    })?;
+                    let (code, user) = found_in(&row)?;
+                    for t in issued.rows(&code) {
+                        tx.execute(insert(&t))?;
+                    }
+                    let audit = AuditEvent {
+                        uuid: Some(code.uuid.clone()),
+                        ..audit.clone()
+                    };
+                    tx.execute(insert(&audit))?;
+                    Ok(Some((code, user)))
+                })
+                .await
             }
         }
     }
@@ -377,17 +379,15 @@ impl Store {
                 signed_in_from(row.as_ref())
             }
             Store::Sqlite(pool, ..) => {
-                let mut tx = pool.begin_write().await?;
-                let signed_in = signed_in(spelt(&SIGNED_IN, pool));
-                let row = signed_in.fetch_optional(&mut tx).await?;
-                let Some(found) = signed_in_from(row.as_ref())? else {
-                    return Ok(None);
-                };
-                insert(&code.for_session(&found.session))
-                    .execute(&mut tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(Some(found))
+                pool.write(Begin::Write, |tx| {
+                    let row = tx.fetch_optional(signed_in(spelt(&SIGNED_IN, pool)))?;
+                    let Some(found) = signed_in_from(row.as_ref())? else {
+                        return Ok(None);
+                    };
+                    tx.execute(insert(&code.for_session(&found.session)))?;
+                    Ok(Some(found))
+                })
+                .await
             }
         }
     }

@@ -1,11 +1,11 @@
 //! Organizations' members and invitations, and the app management the console and the admin API
 //! share.
 
-use crate::apps::{App, Organization, insert_organization_on};
-use crate::dialect::Backend;
+use crate::Store;
+use crate::apps::{App, Organization, insert_organization};
 use crate::error::{Result, conflict_or};
+use crate::lite::Begin;
 use crate::sql::{Fields, FromRow, Query, Record, Value, insert, query, storable};
-use crate::{Store, dispatch};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
@@ -112,20 +112,15 @@ impl Store {
         org: &Organization,
         owner_uuid: &str,
     ) -> Result<()> {
-        dispatch!(self, pool, {
-            let mut tx = pool.begin_write().await?;
-            insert_organization_on(&mut tx, org).await?;
-            query(
-                "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES ($1, $2, 'owner', $3)",
-            )
-            .bind(&org.id)
-            .bind(owner_uuid)
-            .bind(org.created_at)
-            .execute(&mut tx)
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        let owner = query(
+            "INSERT INTO memberships (org_id, uuid, role, created_at) VALUES ($1, $2, 'owner', $3)",
+        );
+        let owner = owner.bind(&org.id).bind(owner_uuid).bind(org.created_at);
+        // A conflict can only be the organization's: its membership is as new as it is.
+        self.write(Begin::Write, vec![insert_organization(org), owner])
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
     }
 
     pub async fn find_organization_by_name(&self, name: &str) -> Result<Option<Organization>> {
@@ -205,34 +200,22 @@ impl Store {
         if !storable(token_hash) || !storable(uuid) || !storable(email) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
-            let mut tx = pool.begin_write().await?;
-            let row = query(
-                "UPDATE invitations SET accepted_at = $1
+        let accept = query(
+            "UPDATE invitations SET accepted_at = $1
              WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $3 AND email = $4
              RETURNING *",
-            )
-            .bind(now)
-            .bind(token_hash)
-            .bind(now)
-            .bind(email.to_lowercase())
-            .fetch_optional(&mut tx)
-            .await?;
-            let Some(row) = row else {
-                tx.rollback().await?;
-                return Ok(None);
+        );
+        let accept = accept.bind(now).bind(token_hash).bind(now);
+        let accept = accept.bind(email.to_lowercase());
+        self.write_after(vec![], accept, |found: Option<Invitation>| {
+            let Some(inv) = found else {
+                return Ok((vec![], None));
             };
-            let inv = Invitation::from_row(&row)?;
-            query(UPSERT_MEMBERSHIP)
-                .bind(&inv.org_id)
-                .bind(uuid)
-                .bind(&inv.role)
-                .bind(now)
-                .execute(&mut tx)
-                .await?;
-            tx.commit().await?;
-            Ok(Some(inv))
+            let member = query(UPSERT_MEMBERSHIP).bind(inv.org_id.clone()).bind(uuid);
+            let member = member.bind(inv.role.clone()).bind(now);
+            Ok((vec![member], Some(inv)))
         })
+        .await
     }
 
     pub async fn find_org_apps(&self, org_id: &str) -> Result<Vec<App>> {
@@ -245,21 +228,14 @@ impl Store {
 
     /// Deletes an app, its secrets and consents (cascade) and revokes its tokens.
     pub async fn delete_app(&self, client_id: &str, now: i64) -> Result<bool> {
-        dispatch!(self, pool, {
-            let mut tx = pool.begin_write().await?;
-            query("UPDATE tokens SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL")
-                .bind(now)
-                .bind(client_id)
-                .execute(&mut tx)
-                .await?;
-            let done = query("DELETE FROM apps WHERE client_id = $1")
-                .bind(client_id)
-                .execute(&mut tx)
-                .await?;
-            tx.commit().await?;
-            self.apps().forget(client_id);
-            Ok(done.rows_affected() == 1)
-        })
+        let revoke =
+            query("UPDATE tokens SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL");
+        let delete = query("DELETE FROM apps WHERE client_id = $1").bind(client_id);
+        let written = self
+            .write(Begin::Write, vec![revoke.bind(now).bind(client_id), delete])
+            .await?;
+        self.apps().forget(client_id);
+        Ok(written.get(1) == Some(&1))
     }
 
     pub async fn find_app_secrets(&self, client_id: &str) -> Result<Vec<SecretInfo>> {

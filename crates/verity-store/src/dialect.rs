@@ -6,54 +6,30 @@
 use std::sync::LazyLock;
 
 use sqlx::postgres::PgPool;
-use sqlx::{Postgres, Transaction};
 
 use crate::audit::AuditEvent;
-use crate::error::Result;
-use crate::lite::{LitePool, LiteTx};
+use crate::lite::LitePool;
 use crate::sql::{Query, Record, Value, to_json};
 
 /// What differs between the backends' pools.
 pub(crate) trait Backend {
-    type Tx<'a>
-    where
-        Self: 'a;
-    /// A transaction that will write. SQLite takes the write lock at once (`BEGIN IMMEDIATE`),
-    /// so that a read-then-write step cannot interleave with another writer; PostgreSQL uses
-    /// conditional updates (which wait on the row lock and re-check) and [`Backend::KEY_LOCK`].
-    fn begin_write(&self) -> impl std::future::Future<Output = Result<Self::Tx<'_>>> + Send;
-    /// A transaction that takes locks as it goes (SQLite: at its first write).
-    fn begin_deferred(&self) -> impl std::future::Future<Output = Result<Self::Tx<'_>>> + Send;
     /// A statement taking a transaction-scoped lock on the text `$1` (rows that may not exist
-    /// yet); `None` where the write transaction already excludes every other writer.
+    /// yet); `None` where the write transaction already excludes every other writer (SQLite
+    /// begins it with `BEGIN IMMEDIATE`: see `lite::Begin`).
     const KEY_LOCK: Option<&'static str>;
     /// Whether statements run on PostgreSQL: the index into a [`Spelt`] or [`PerBackend`].
     const POSTGRES: bool;
 }
 
 impl Backend for LitePool {
-    type Tx<'a> = LiteTx;
     const KEY_LOCK: Option<&'static str> = None;
     const POSTGRES: bool = false;
-    async fn begin_write(&self) -> Result<LiteTx> {
-        self.begin_immediate().await
-    }
-    async fn begin_deferred(&self) -> Result<LiteTx> {
-        LitePool::begin_deferred(self).await
-    }
 }
 
 impl Backend for PgPool {
-    type Tx<'a> = Transaction<'static, Postgres>;
     const KEY_LOCK: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
     const POSTGRES: bool = true;
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
-        Ok(self.begin().await?)
-    }
-    async fn begin_deferred(&self) -> Result<Transaction<'static, Postgres>> {
-        Ok(self.begin().await?)
-    }
 }
 
 /// [`Backend::KEY_LOCK`] of a pool value.

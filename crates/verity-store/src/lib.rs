@@ -23,14 +23,17 @@
 //!
 //! - `sql`: a statement and its arguments (`query`), rows (`FromRow`) and
 //!   records (`Record`), written once for both backends; runs on PostgreSQL through sqlx.
+//! - `exec`: how a method runs its statements: one on its own, or several in one transaction
+//!   whose logic is synchronous, so that nothing awaits inside a transaction.
 //! - `lite`: the SQLite driver (one connection, used on the calling thread).
 //! - `dialect`: every difference between the backends, and every PostgreSQL-only statement.
 //! - `error`: [`StoreError`].
 //! - `cache`: apps as last read.
 //!
 //! Modules depend one way: the aggregates on `dialect`, `sql`, `lite` and `error` (and on each
-//! other without cycles: `codes` on `tokens` and `sessions`, `sessions` and `tokens` on `users`);
-//! `dialect` on `sql`, `lite` and `audit`; `lite` on `sql`; `sql` on `error`.
+//! other without cycles: `codes` on `tokens` and `sessions`, `sessions` and `tokens` on `users`,
+//! `console` on `apps`); `dialect` on `sql`, `lite` and `audit`; `exec` and `lite` on `sql`;
+//! `sql` on `error`, which depends on nothing.
 
 pub mod apps;
 pub mod audit;
@@ -39,6 +42,7 @@ pub mod codes;
 pub mod console;
 mod dialect;
 mod error;
+mod exec;
 pub mod grants;
 pub mod keys;
 pub mod lifecycle;
@@ -62,12 +66,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 pub use cache::{APP_CACHE_TTL, AppCache};
 pub use error::{Result, StoreError};
 pub use lite::LitePool;
-use sql::{FromRow, Query, query};
+use sql::query;
 
 /// The database behind Verity: SQLite (the embedded default) or PostgreSQL (several nodes).
 ///
-/// Every method is written once: [`dispatch!`] expands its body for each backend's native
-/// driver, and the SQL is portable (numbered `$n` placeholders, which SQLite accepts too).
+/// Every method is written once: its statements run through `Store::exec`, `fetch_opt`,
+/// `fetch_all`, `write` and `write_after` (module `exec`), or a body that `dispatch!` expands for
+/// each backend's native driver; the SQL is portable (numbered `$n` placeholders, which SQLite
+/// accepts too), and what is not is in module `dialect`.
 #[derive(Debug, Clone)]
 pub enum Store {
     /// The connection, the lock file that stands in for advisory locks (`<database>.lock`; none
@@ -208,27 +214,6 @@ impl Store {
             Store::Postgres(pool, _) => migrator(true).run(pool).await?,
         }
         Ok(())
-    }
-
-    /// Runs one statement on its own (no transaction); the rows it wrote.
-    pub(crate) async fn exec(&self, q: Query<'_>) -> Result<u64> {
-        dispatch!(self, pool, { Ok(q.execute(pool).await?.rows_affected()) })
-    }
-
-    /// The first row of one statement run on its own, if any.
-    pub(crate) async fn fetch_opt<T: FromRow>(&self, q: Query<'_>) -> Result<Option<T>> {
-        dispatch!(self, pool, {
-            let row = q.fetch_optional(pool).await?;
-            row.as_ref().map(T::from_row).transpose()
-        })
-    }
-
-    /// Every row of one statement run on its own.
-    pub(crate) async fn fetch_all<T: FromRow>(&self, q: Query<'_>) -> Result<Vec<T>> {
-        dispatch!(self, pool, {
-            let rows = q.fetch_all(pool).await?;
-            rows.iter().map(T::from_row).collect()
-        })
     }
 
     /// Whether the database answers (for `/readyz`).

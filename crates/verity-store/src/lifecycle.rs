@@ -3,9 +3,9 @@
 
 use crate::Store;
 use crate::audit::AuditEvent;
-use crate::dialect::{Backend, FORGET_PREDECESSOR_RETRY, guarded_grant};
+use crate::dialect::{FORGET_PREDECESSOR_RETRY, guarded_grant};
 use crate::error::Result;
-use crate::lite::LitePool;
+use crate::lite::{Begin, LitePool};
 use crate::sql::{FromRow, Query, query, storable};
 use crate::tokens::{Token, TokenKind, guarded_grant_in};
 
@@ -207,22 +207,20 @@ async fn rotate_on_sqlite(
     successors: &[Token],
     audit: Option<&AuditEvent>,
 ) -> Result<Option<Token>> {
-    let mut tx = pool.begin_write().await?;
-    // Nothing taken: the transaction rolls back as it is dropped.
-    let Some(row) = guarded_grant_in(&mut tx, take, successors, audit).await? else {
-        return Ok(None);
-    };
-    let old = Token::from_row(&row)?;
-    // The old token's predecessor no longer needs its retry answer.
-    if let Some(parent) = &old.parent_hash {
-        query(
-            "UPDATE tokens SET retry_response = NULL, retry_until = NULL
-             WHERE token_hash = $1 AND retry_response IS NOT NULL",
-        )
-        .bind(parent)
-        .execute(&mut tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(Some(old))
+    pool.write(Begin::Write, |tx| {
+        let Some(row) = guarded_grant_in(tx, take, successors, audit)? else {
+            return Ok(None);
+        };
+        let old = Token::from_row(&row)?;
+        // The old token's predecessor no longer needs its retry answer.
+        if let Some(parent) = &old.parent_hash {
+            let forget = query(
+                "UPDATE tokens SET retry_response = NULL, retry_until = NULL
+                 WHERE token_hash = $1 AND retry_response IS NOT NULL",
+            );
+            tx.execute(forget.bind(parent))?;
+        }
+        Ok(Some(old))
+    })
+    .await
 }

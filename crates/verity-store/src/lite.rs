@@ -6,12 +6,11 @@
 //! one connection:
 //!
 //! - One connection per process, taken in turns on an async mutex (a task waits, not the
-//!   thread). A transaction ([`LiteTx`]) runs from `BEGIN` to `COMMIT` inside one poll of its
-//!   task: the store's methods await nothing but statements between the two, and those complete
-//!   at once here. So no task holds the connection (or SQLite's write lock) while it is
-//!   suspended, and SQLite's busy handler only ever waits for another process sharing the file.
-//!   A store method must not call another while it holds a transaction (it would wait for
-//!   itself).
+//!   thread). A transaction is a synchronous closure ([`LitePool::write`]) run from `BEGIN` to
+//!   `COMMIT` inside one turn: it cannot await, so no task holds the connection (or SQLite's
+//!   write lock) while it is suspended, SQLite's busy handler only ever waits for another
+//!   process sharing the file, and a transaction cannot call another store method (which would
+//!   wait for the turn it holds): the compiler refuses the `.await`.
 //! - Commits do not fsync (WAL with `synchronous=NORMAL` keeps every committed transaction across
 //!   a process crash); checkpoints, which do, run on the blocking pool every 200 ms instead of
 //!   inside whichever request happened to commit, and all but the last few pages of each while
@@ -21,7 +20,6 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::future::{Future, ready};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
@@ -155,27 +153,33 @@ impl LitePool {
     }
 
     /// Runs one statement.
-    pub(crate) async fn run(&self, q: &Query<'_>) -> Result<(Vec<LiteRow>, Done)> {
+    async fn run(&self, q: &Query<'_>) -> Result<(Vec<LiteRow>, Done)> {
         let turn = self.take().await?;
         run(conn_of(&turn), q)
     }
 
-    /// A write transaction: `BEGIN IMMEDIATE` takes SQLite's write lock at once, so that a
-    /// read-then-write step cannot interleave with another process's writer.
-    pub(crate) async fn begin_immediate(&self) -> Result<LiteTx> {
-        self.begin_with("BEGIN IMMEDIATE").await
-    }
-
-    /// A deferred transaction: its reads see one state of the database, and it takes SQLite's
-    /// write lock at its first write, if any.
-    pub(crate) async fn begin_deferred(&self) -> Result<LiteTx> {
-        self.begin_with("BEGIN").await
-    }
-
-    async fn begin_with(&self, sql: &str) -> Result<LiteTx> {
+    /// Runs `body` as one transaction, begun as `begin` says, inside one turn of the
+    /// connection: committed when it returns `Ok`, rolled back when it returns an error.
+    pub(crate) async fn write<T>(
+        &self,
+        begin: Begin,
+        body: impl FnOnce(&mut LiteTx<'_>) -> Result<T>,
+    ) -> Result<T> {
         let turn = self.take().await?;
-        conn_of(&turn).execute_batch(sql)?;
-        Ok(LiteTx { turn, open: true })
+        let conn = conn_of(&turn);
+        conn.execute_batch(begin.sql())?;
+        match body(&mut LiteTx { conn }) {
+            // If the commit fails, the next turn ends the transaction before using the connection.
+            Ok(out) => conn
+                .execute_batch("COMMIT")
+                .map(|()| out)
+                .map_err(StoreError::from),
+            Err(e) => {
+                // If this rollback fails too, the next turn ends the transaction likewise.
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 
     /// Copies the write-ahead log into the database during a turn, so that the next write starts
@@ -340,40 +344,40 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
 }
 
-/// A transaction on the connection: committed by [`LiteTx::commit`], rolled back otherwise.
-/// It holds the connection's turn until then.
-pub(crate) struct LiteTx {
-    turn: Turn,
-    open: bool,
+/// How a transaction begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Begin {
+    /// A transaction that will write: `BEGIN IMMEDIATE` takes SQLite's write lock at once, so
+    /// that a read-then-write step cannot interleave with another process's writer.
+    Write,
+    /// Its reads see one state of the database, and it takes the write lock at its first
+    /// write, if any.
+    Deferred,
 }
 
-impl LiteTx {
-    pub(crate) fn run(&mut self, q: &Query<'_>) -> Result<(Vec<LiteRow>, Done)> {
-        run(conn_of(&self.turn), q)
-    }
-
-    pub(crate) async fn commit(mut self) -> Result<()> {
-        self.open = false;
-        conn_of(&self.turn)
-            .execute_batch("COMMIT")
-            .map_err(StoreError::from)
-    }
-
-    pub(crate) async fn rollback(mut self) -> Result<()> {
-        self.open = false;
-        conn_of(&self.turn)
-            .execute_batch("ROLLBACK")
-            .map_err(StoreError::from)
-    }
-}
-
-impl Drop for LiteTx {
-    fn drop(&mut self) {
-        if self.open {
-            // An error or early return: nothing of the transaction is kept. If this rollback
-            // fails too, the next turn ends the transaction before using the connection.
-            let _ = conn_of(&self.turn).execute_batch("ROLLBACK");
+impl Begin {
+    fn sql(self) -> &'static str {
+        match self {
+            Begin::Write => "BEGIN IMMEDIATE",
+            Begin::Deferred => "BEGIN",
         }
+    }
+}
+
+/// The open transaction inside [`LitePool::write`]: statements run at once, on the calling
+/// thread, and it cannot outlive the closure.
+pub(crate) struct LiteTx<'c> {
+    conn: &'c Connection,
+}
+
+impl LiteTx<'_> {
+    /// Runs one statement; the rows it wrote.
+    pub(crate) fn execute(&mut self, q: Query<'_>) -> Result<u64> {
+        run(self.conn, &q).map(|(_, done)| done.rows_affected())
+    }
+
+    pub(crate) fn fetch_optional(&mut self, q: Query<'_>) -> Result<Option<LiteRow>> {
+        run(self.conn, &q).map(|(rows, _)| rows.into_iter().next())
     }
 }
 
@@ -413,17 +417,6 @@ impl Exec for &LitePool {
     }
     async fn execute(self, q: Query<'_>) -> Result<Done> {
         self.run(&q).await.map(|(_, done)| done)
-    }
-}
-
-// Inside a transaction, the futures are ready: a transaction runs in one poll.
-impl Exec for &mut LiteTx {
-    type Row = LiteRow;
-    fn rows(self, q: Query<'_>) -> impl Future<Output = Result<Vec<LiteRow>>> + Send {
-        ready(self.run(&q).map(|(rows, _)| rows))
-    }
-    fn execute(self, q: Query<'_>) -> impl Future<Output = Result<Done>> + Send {
-        ready(self.run(&q).map(|(_, done)| done))
     }
 }
 

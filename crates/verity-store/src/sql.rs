@@ -111,12 +111,6 @@ impl<'q> Query<'q> {
         Ok(e.rows(self).await?.into_iter().next())
     }
 
-    pub(crate) async fn fetch_one<E: Exec>(self, e: E) -> Result<E::Row> {
-        self.fetch_optional(e)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("a query that returns a row returned none".into()))
-    }
-
     pub(crate) async fn execute<E: Exec>(self, e: E) -> Result<Done> {
         e.execute(self).await
     }

@@ -2,9 +2,9 @@
 
 use verity_core::throttle::{Counter, next_attempt};
 
-use crate::dialect::{ATTEMPTS_FOR_UPDATE, Backend, key_lock, pick};
+use crate::dialect::{ATTEMPTS_FOR_UPDATE, key_lock, pick};
 use crate::error::Result;
-use crate::sql::{Fields, query};
+use crate::sql::{Fields, FromRow, query};
 use crate::{Store, dispatch};
 
 /// The state of one throttling key after an update.
@@ -14,6 +14,19 @@ pub struct Attempts {
     pub locked_until: i64,
     /// This attempt may go on to check the secret.
     pub allowed: bool,
+}
+
+/// A counter as stored.
+struct Stored(Counter);
+
+impl FromRow for Stored {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        Ok(Stored(Counter {
+            failures: r.col("failures")?,
+            window_start: r.col("window_start")?,
+            locked_until: r.col("locked_until")?,
+        }))
+    }
 }
 
 impl Store {
@@ -27,47 +40,39 @@ impl Store {
         limit: i64,
         lock: i64,
     ) -> Result<Attempts> {
-        dispatch!(self, pool, {
-            let mut tx = pool.begin_write().await?;
-            // Concurrent attempts on one key (on any node) take turns, even before its row exists.
-            if let Some(lock) = key_lock(pool) {
-                query(lock).bind(key).execute(&mut tx).await?;
-            }
-            // Read under a row lock: a concurrent `release_attempt` (one UPDATE) waits for this
-            // transaction rather than being overwritten by what it read before.
-            let row = query(pick(&ATTEMPTS_FOR_UPDATE, pool))
-                .bind(key)
-                .fetch_optional(&mut tx)
-                .await?;
-            let prev = match row {
-                Some(r) => Some(Counter {
-                    failures: r.col("failures")?,
-                    window_start: r.col("window_start")?,
-                    locked_until: r.col("locked_until")?,
-                }),
-                None => None,
-            };
+        let (key_lock, select) = dispatch!(self, pool, {
+            (key_lock(pool), pick(&ATTEMPTS_FOR_UPDATE, pool))
+        });
+        // Concurrent attempts on one key (on any node) take turns, even before its row exists.
+        let before = key_lock
+            .map(|lock| query(lock).bind(key))
+            .into_iter()
+            .collect();
+        // Read under a row lock: a concurrent `release_attempt` (one UPDATE) waits for this
+        // transaction rather than being overwritten by what it read before.
+        let read = query(select).bind(key);
+        self.write_after(before, read, |stored: Option<Stored>| {
+            let prev = stored.map(|s| s.0);
             let (c, allowed) = next_attempt(prev, now, window, limit, lock);
+            let mut writes = Vec::new();
             if Some(c) != prev {
-                query(
-                "INSERT INTO auth_failures (key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
-                    window_start = excluded.window_start, locked_until = excluded.locked_until",
-            )
-            .bind(key)
-            .bind(c.failures)
-            .bind(c.window_start)
-            .bind(c.locked_until)
-            .execute(&mut tx)
-            .await?;
+                let upsert = query(
+                    "INSERT INTO auth_failures (key, failures, window_start, locked_until)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
+                        window_start = excluded.window_start, locked_until = excluded.locked_until",
+                );
+                let upsert = upsert.bind(key).bind(c.failures);
+                writes.push(upsert.bind(c.window_start).bind(c.locked_until));
             }
-            tx.commit().await?;
-            Ok(Attempts {
+            let attempts = Attempts {
                 failures: c.failures,
                 locked_until: c.locked_until,
                 allowed,
-            })
+            };
+            Ok((writes, attempts))
         })
+        .await
     }
 
     /// Gives back an attempt that succeeded (an address's counter counts failures only).

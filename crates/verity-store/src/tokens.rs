@@ -2,10 +2,10 @@
 
 use verity_core::identity::UserData;
 
-use crate::audit::{AuditEvent, insert_audit_on};
-use crate::dialect::{Backend, Spelt, data_columns, spelt};
+use crate::audit::AuditEvent;
+use crate::dialect::{Spelt, data_columns, spelt};
 use crate::error::Result;
-use crate::lite::{LiteRow, LiteTx};
+use crate::lite::{Begin, LiteRow, LiteTx};
 use crate::sql::{
     Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, to_json,
 };
@@ -114,14 +114,9 @@ impl Record for Token {
 impl Store {
     /// Stores the tokens of one issuance in one transaction (all or none).
     pub async fn insert_tokens(&self, tokens: &[Token]) -> Result<()> {
-        dispatch!(self, pool, {
-            let mut tx = pool.begin_write().await?;
-            for t in tokens {
-                insert(t).execute(&mut tx).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+        self.write(Begin::Write, tokens.iter().map(insert).collect())
+            .await?;
+        Ok(())
     }
 
     /// Revokes every token of a grant (code replay, refresh-token reuse); returns how many.
@@ -175,21 +170,21 @@ impl Store {
 
 /// SQLite: [`crate::dialect::guarded_grant`]'s writes in the open write transaction `tx`:
 /// `guard`, then, only when it returned a row, `tokens` and `audit`. The row; `None`, with
-/// nothing written, when `guard` took nothing. The caller commits.
-pub(crate) async fn guarded_grant_in(
-    tx: &mut LiteTx,
+/// nothing written, when `guard` took nothing.
+pub(crate) fn guarded_grant_in(
+    tx: &mut LiteTx<'_>,
     guard: Query<'_>,
     tokens: &[Token],
     audit: Option<&AuditEvent>,
 ) -> Result<Option<LiteRow>> {
-    let Some(row) = guard.fetch_optional(&mut *tx).await? else {
+    let Some(row) = tx.fetch_optional(guard)? else {
         return Ok(None);
     };
     for t in tokens {
-        insert(t).execute(&mut *tx).await?;
+        tx.execute(insert(t))?;
     }
     if let Some(e) = audit {
-        insert_audit_on(&mut *tx, e).await?;
+        tx.execute(insert(e))?;
     }
     Ok(Some(row))
 }

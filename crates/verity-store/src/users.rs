@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use verity_core::identity::{UserData, Verification};
 
-use crate::dialect::{Backend, Spelt, data_columns, spelt};
+use crate::dialect::{Spelt, data_columns, spelt};
 use crate::error::{Result, StoreError, conflict_or};
+use crate::lite::Begin;
 use crate::sql::{Fields, FromRow, Record, Value, from_json, insert, query, storable, to_json};
 use crate::{Store, dispatch};
 
@@ -90,20 +91,17 @@ impl Store {
         user: &User,
         attributes: &BTreeMap<String, serde_json::Value>,
     ) -> Result<()> {
-        dispatch!(self, pool, {
-            let mut tx = pool.begin_write().await?;
-            insert(user).execute(&mut tx).await.map_err(conflict_or)?;
-            for (handle, value) in attributes {
-                query("INSERT INTO user_attributes (uuid, handle, value) VALUES ($1, $2, $3)")
-                    .bind(&user.uuid)
-                    .bind(handle)
-                    .bind(to_json(value))
-                    .execute(&mut tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+        let mut statements = vec![insert(user)];
+        for (handle, value) in attributes {
+            let insert =
+                query("INSERT INTO user_attributes (uuid, handle, value) VALUES ($1, $2, $3)");
+            statements.push(insert.bind(&user.uuid).bind(handle).bind(to_json(value)));
+        }
+        // A conflict can only be the account's: its attributes are as new as it is.
+        self.write(Begin::Write, statements)
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
     }
 
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
