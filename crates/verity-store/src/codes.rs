@@ -2,8 +2,9 @@
 
 use verity_core::identity::UserData;
 
+use crate::Store;
 use crate::audit::AuditEvent;
-use crate::dialect::{Spelt, code_grant, data_columns, read_then_insert, spelt};
+use crate::dialect::{Spelt, code_grant, data_columns, read_then_insert};
 use crate::error::{Result, StoreError};
 use crate::lite::Begin;
 use crate::sessions::{SIGNED_IN, Session, SignedIn, signed_in_from, signed_in_query};
@@ -12,7 +13,6 @@ use crate::sql::{
 };
 use crate::tokens::{Token, TokenKind};
 use crate::users::data_from_row;
-use crate::{Store, dispatch};
 
 /// A code with its account's claims data, in one statement.
 static CODE_AND_USER: Spelt = Spelt::new(|| {
@@ -108,6 +108,16 @@ impl<'a> CodeRequest<'a> {
         .push(", coalesce(s.sid, ''), ")
         .push_list([self.created_at.into(), self.expires_at.into()])
         .push(" FROM s WHERE s.data_email IS NOT NULL")
+    }
+}
+
+/// A row of [`CODE_AND_USER`].
+impl FromRow for FoundCode {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        let code = Code::from_row(r)?;
+        let used = r.col::<Option<i64>>("used_at")?.is_some();
+        let user = data_from_row(r, &code.uuid)?;
+        Ok(FoundCode { code, used, user })
     }
 }
 
@@ -252,19 +262,8 @@ impl Store {
         if !storable(code_hash) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
-            let Some(row) = query(spelt(&CODE_AND_USER, pool))
-                .bind(code_hash)
-                .fetch_optional(pool)
-                .await?
-            else {
-                return Ok(None);
-            };
-            let code = Code::from_row(&row)?;
-            let used = row.col::<Option<i64>>("used_at")?.is_some();
-            let user = data_from_row(&row, &code.uuid)?;
-            Ok(Some(FoundCode { code, used, user }))
-        })
+        let q = query(self.spelt(&CODE_AND_USER)).bind(code_hash);
+        self.fetch_opt(q).await
     }
 
     /// Redeems a code in one step when the presentation holds: the statement that consumes the
@@ -324,7 +323,7 @@ impl Store {
                     if tx.fetch_optional(guard)?.is_none() {
                         return Ok(None);
                     }
-                    let read = query(spelt(&CODE_AND_USER, pool)).bind(code_hash);
+                    let read = query(self.spelt(&CODE_AND_USER)).bind(code_hash);
                     let row = tx.fetch_optional(read)?.ok_or_else(|| {
                         StoreError::Corrupt("a code taken is not there to read".into())
                     })?;
@@ -372,7 +371,7 @@ impl Store {
         let signed_in = |sql| signed_in_query(sql, id_hash, now, code.client_id);
         match self {
             Store::Postgres(pool, _) => {
-                let statement = read_then_insert(signed_in(spelt(&SIGNED_IN, pool)), |q| {
+                let statement = read_then_insert(signed_in(self.spelt(&SIGNED_IN)), |q| {
                     code.insert_from_session(q)
                 });
                 let row = statement.fetch_optional(pool).await?;
@@ -380,7 +379,7 @@ impl Store {
             }
             Store::Sqlite(pool, ..) => {
                 pool.write(Begin::Write, |tx| {
-                    let row = tx.fetch_optional(signed_in(spelt(&SIGNED_IN, pool)))?;
+                    let row = tx.fetch_optional(signed_in(self.spelt(&SIGNED_IN)))?;
                     let Some(found) = signed_in_from(row.as_ref())? else {
                         return Ok(None);
                     };

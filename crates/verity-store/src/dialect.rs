@@ -1,56 +1,42 @@
-//! Every difference between the backends, in one place: how a transaction that writes begins,
-//! the few statements spelt differently (JSON aggregation, row and key locks), and the
-//! statements that exist only on PostgreSQL (advisory locks, and the `WITH` forms that make a
-//! whole business step one round trip). Everything else is portable SQL, written once.
+//! Every difference between the backends' SQL, in one place: the few statements spelt
+//! differently (JSON aggregation, row and key locks), and the statements that exist only on
+//! PostgreSQL (advisory locks, and the `WITH` forms that make a whole business step one round
+//! trip). Everything else is portable SQL, written once. (How a SQLite transaction begins,
+//! `BEGIN IMMEDIATE` or `BEGIN`, is the SQLite driver's: `lite::Begin`.)
 
 use std::sync::LazyLock;
 
-use sqlx::postgres::PgPool;
-
-use crate::audit::AuditEvent;
-use crate::lite::LitePool;
-use crate::sql::{Query, Record, Value, to_json};
-
-/// What differs between the backends' pools.
-pub(crate) trait Backend {
-    /// A statement taking a transaction-scoped lock on the text `$1` (rows that may not exist
-    /// yet); `None` where the write transaction already excludes every other writer (SQLite
-    /// begins it with `BEGIN IMMEDIATE`: see `lite::Begin`).
-    const KEY_LOCK: Option<&'static str>;
-    /// Whether statements run on PostgreSQL: the index into a [`Spelt`] or [`PerBackend`].
-    const POSTGRES: bool;
-}
-
-impl Backend for LitePool {
-    const KEY_LOCK: Option<&'static str> = None;
-    const POSTGRES: bool = false;
-}
-
-impl Backend for PgPool {
-    const KEY_LOCK: Option<&'static str> =
-        Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
-    const POSTGRES: bool = true;
-}
-
-/// [`Backend::KEY_LOCK`] of a pool value.
-pub(crate) fn key_lock<P: Backend>(_: &P) -> Option<&'static str> {
-    P::KEY_LOCK
-}
+use crate::Store;
+use crate::sql::{Query, Record};
 
 /// A statement written whole for SQLite (`[0]`) and PostgreSQL (`[1]`).
 pub(crate) type PerBackend = [&'static str; 2];
 
-/// The statement of `per` for the backend of `pool`.
-pub(crate) fn pick<P: Backend>(per: &PerBackend, _: &P) -> &'static str {
-    per[usize::from(P::POSTGRES)]
-}
-
 /// A statement spelt for SQLite (`[0]`) and PostgreSQL (`[1]`) from one text, built once.
 pub(crate) type Spelt = LazyLock<[String; 2]>;
 
-/// The statement of `spelt` for the backend of `pool`.
-pub(crate) fn spelt<P: Backend>(spelt: &'static Spelt, _: &P) -> &'static str {
-    &spelt[usize::from(P::POSTGRES)]
+impl Store {
+    fn postgres(&self) -> bool {
+        matches!(self, Store::Postgres(..))
+    }
+
+    /// The statement of `per` for this store's backend.
+    pub(crate) fn pick(&self, per: &PerBackend) -> &'static str {
+        per[usize::from(self.postgres())]
+    }
+
+    /// The statement of `spelt` for this store's backend.
+    pub(crate) fn spelt(&self, spelt: &'static Spelt) -> &'static str {
+        &spelt[usize::from(self.postgres())]
+    }
+
+    /// A statement taking a transaction-scoped lock on the text `$1` (rows that may not exist
+    /// yet); `None` on SQLite, where a write transaction already excludes every other writer
+    /// (it begins with `BEGIN IMMEDIATE`: see `lite::Begin`).
+    pub(crate) fn key_lock(&self) -> Option<&'static str> {
+        self.postgres()
+            .then_some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+    }
 }
 
 /// A throttling counter, read under a row lock on PostgreSQL: a concurrent single-statement
@@ -121,36 +107,46 @@ pub(crate) fn guarded_grant<'q, R: Record, A: Record>(
 ) -> Query<'q> {
     let mut q = guard.prepend("WITH guard AS (").push(")").push(also);
     if let Some(first) = rows.first() {
-        let names = column_names(first);
-        q = q
-            .push(", issued AS (INSERT INTO ")
-            .push(R::TABLE)
-            .push(&format!(" ({names}) SELECT v.* FROM guard, (VALUES "));
+        q = q.push(", issued AS (INSERT INTO ").push(R::TABLE).push(" ");
+        q = push_columns(q, first).push(" SELECT v.* FROM guard, (VALUES ");
         for (i, row) in rows.iter().enumerate() {
-            q = q
-                .push(if i == 0 { "" } else { ", " })
-                .push_tuple(values(row));
+            let values = row.fields().into_iter().map(|(_, v)| v);
+            q = q.push(if i == 0 { "" } else { ", " }).push_tuple(values);
         }
-        q = q.push(&format!(") AS v({names}) RETURNING 1)"));
+        q = push_columns(q.push(") AS v"), first).push(" RETURNING 1)");
     }
     if let Some(audit) = audit {
-        q = q
-            .push(", audited AS (INSERT INTO ")
-            .push(A::TABLE)
-            .push(&format!(" ({}) SELECT ", column_names(audit)))
-            .push_list(values(audit))
-            .push(" FROM guard RETURNING 1)");
+        q = insert_select(q.push(", audited AS ("), audit, &[]).push(" FROM guard RETURNING 1)");
     }
     q.push(" SELECT * FROM guard")
 }
 
-fn column_names<R: Record>(r: &R) -> String {
-    let names: Vec<&str> = r.fields().into_iter().map(|(name, _)| name).collect();
-    names.join(", ")
+/// `(<column>, ...)`: the columns of `record`.
+fn push_columns<'q, R: Record>(mut q: Query<'q>, record: &R) -> Query<'q> {
+    for (i, (name, _)) in record.fields().into_iter().enumerate() {
+        q = q.push(if i == 0 { "(" } else { ", " }).push(name);
+    }
+    q.push(")")
 }
 
-fn values<R: Record>(r: &R) -> Vec<Value<'_>> {
-    r.fields().into_iter().map(|(_, v)| v).collect()
+/// `INSERT INTO <table> (<columns>) SELECT <values>` for `record`: each value a placeholder, but
+/// those of the columns named in `selected`, which are the SQL given beside them (a column of
+/// the row the caller selects from).
+fn insert_select<'q, R: Record>(
+    q: Query<'q>,
+    record: &'q R,
+    selected: &[(&str, &str)],
+) -> Query<'q> {
+    let mut q = push_columns(q.push("INSERT INTO ").push(R::TABLE).push(" "), record);
+    q = q.push(" SELECT ");
+    for (i, (name, value)) in record.fields().into_iter().enumerate() {
+        q = q.push(if i == 0 { "" } else { ", " });
+        q = match selected.iter().find(|(column, _)| *column == name) {
+            Some((_, sql)) => q.push(sql),
+            None => q.push_bind(value),
+        };
+    }
+    q
 }
 
 /// One token of [`code_grant`]: its digest, kind, creation and expiry.
@@ -159,10 +155,10 @@ pub(crate) type NewToken<'q> = (&'q str, &'static str, i64, i64);
 /// PostgreSQL: a code's redemption as one statement. `guard` consumes the code; `tokens` and
 /// the audit row take their grant (account, scopes, authentication, session) from the row it
 /// returns, and the statement answers that row with the account's claims data.
-pub(crate) fn code_grant<'q>(
+pub(crate) fn code_grant<'q, A: Record>(
     guard: Query<'q>,
     tokens: &[NewToken<'q>],
-    audit: &'q AuditEvent,
+    audit: &'q A,
 ) -> Query<'q> {
     let mut q = guard.prepend("WITH guard AS (").push(
         "), issued AS (INSERT INTO tokens (token_hash, kind, grant_id, client_id, uuid, scopes,
@@ -180,22 +176,12 @@ pub(crate) fn code_grant<'q>(
         ];
         q = q.push(if i == 0 { "" } else { ", " }).push_tuple(row);
     }
-    q.push(
-        ") AS v(token_hash, kind, created_at, expires_at) RETURNING 1),
-         audited AS (INSERT INTO audit_events
-           (at, event, uuid, client_id, address, request_id, detail) SELECT ",
-    )
-    .push_list([audit.at.into(), (&audit.event).into()])
-    .push(", g.uuid, ")
-    .push_list([
-        (&audit.client_id).into(),
-        (&audit.address).into(),
-        (&audit.request_id).into(),
-        to_json(&audit.detail).into(),
-    ])
-    .push(" FROM guard g RETURNING 1) SELECT g.*, ")
-    .push(&data_columns(true, "g.uuid"))
-    .push(" FROM guard g LEFT JOIN users u ON u.uuid = g.uuid")
+    q = q.push(") AS v(token_hash, kind, created_at, expires_at) RETURNING 1), audited AS (");
+    // The audit row's account is the code's.
+    insert_select(q, audit, &[("uuid", "g.uuid")])
+        .push(" FROM guard g RETURNING 1) SELECT g.*, ")
+        .push(&data_columns(true, "g.uuid"))
+        .push(" FROM guard g LEFT JOIN users u ON u.uuid = g.uuid")
 }
 
 /// PostgreSQL: `read` (which names the session `s`), and in the same statement the row that

@@ -8,10 +8,20 @@
 //! comment, holds every method to that. Steps that only SQLite runs as a transaction take
 //! [`LitePool::write`](crate::lite::LitePool::write) directly, with the same guarantee.
 
+use crate::Store;
 use crate::error::Result;
 use crate::lite::Begin;
 use crate::sql::{FromRow, Query};
-use crate::{Store, dispatch};
+
+/// Runs `$body` with `$pool` bound to the backend's own pool type.
+macro_rules! dispatch {
+    ($store:expr, $pool:ident, $body:block) => {
+        match $store {
+            $crate::Store::Sqlite($pool, ..) => $body,
+            $crate::Store::Postgres($pool, _) => $body,
+        }
+    };
+}
 
 impl Store {
     /// Runs one statement on its own (no transaction); the rows it wrote.

@@ -32,8 +32,8 @@
 //!
 //! Modules depend one way: the aggregates on `dialect`, `sql`, `lite` and `error` (and on each
 //! other without cycles: `codes` on `tokens` and `sessions`, `sessions` and `tokens` on `users`,
-//! `console` on `apps`); `dialect` on `sql`, `lite` and `audit`; `exec` and `lite` on `sql`;
-//! `sql` on `error`, which depends on nothing.
+//! `console` on `apps`); `dialect`, `exec` and `lite` on `sql`; `sql` on `error`, which depends
+//! on nothing.
 
 pub mod apps;
 pub mod audit;
@@ -71,9 +71,10 @@ use sql::query;
 /// The database behind Verity: SQLite (the embedded default) or PostgreSQL (several nodes).
 ///
 /// Every method is written once: its statements run through `Store::exec`, `fetch_opt`,
-/// `fetch_all`, `write` and `write_after` (module `exec`), or a body that `dispatch!` expands for
-/// each backend's native driver; the SQL is portable (numbered `$n` placeholders, which SQLite
-/// accepts too), and what is not is in module `dialect`.
+/// `fetch_all`, `write` and `write_after` (module `exec`), which run them on each backend's
+/// native driver; the SQL is portable (numbered `$n` placeholders, which SQLite accepts too),
+/// and what is not is in module `dialect`. Only the steps that are one statement on PostgreSQL
+/// and a transaction on SQLite match on the backend themselves.
 #[derive(Debug, Clone)]
 pub enum Store {
     /// The connection, the lock file that stands in for advisory locks (`<database>.lock`; none
@@ -81,17 +82,6 @@ pub enum Store {
     Sqlite(LitePool, Option<Arc<Path>>, Arc<AppCache>),
     Postgres(PgPool, Arc<AppCache>),
 }
-
-/// Runs `$body` with `$pool` bound to the backend's own pool type.
-macro_rules! dispatch {
-    ($store:expr, $pool:ident, $body:block) => {
-        match $store {
-            $crate::Store::Sqlite($pool, ..) => $body,
-            $crate::Store::Postgres($pool, _) => $body,
-        }
-    };
-}
-pub(crate) use dispatch;
 
 /// The migrations of one backend. Migrations a newer version applied that this binary does not
 /// know are tolerated (they only add), so that a node of the previous version can still restart

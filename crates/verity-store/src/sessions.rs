@@ -2,11 +2,11 @@
 
 use verity_core::identity::UserData;
 
-use crate::dialect::{Spelt, data_columns, json_agg, spelt};
+use crate::Store;
+use crate::dialect::{Spelt, data_columns, json_agg};
 use crate::error::Result;
 use crate::sql::{Fields, FromRow, Query, Record, Value, from_json, insert, query, storable};
 use crate::users::{User, data_from_row};
-use crate::{Store, dispatch};
 
 /// A signed-in browser. `id_hash` is the SHA-256 of the cookie value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +103,15 @@ pub(crate) fn signed_in_from(row: Option<&impl Fields>) -> Result<Option<SignedI
         data,
         consents,
     }))
+}
+
+/// A row of [`SIGNED_IN`]: `None` when the session's account is gone.
+struct MaybeSignedIn(Option<SignedIn>);
+
+impl FromRow for MaybeSignedIn {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        signed_in_from(Some(r)).map(MaybeSignedIn)
+    }
 }
 
 impl FromRow for Session {
@@ -211,12 +220,9 @@ impl Store {
         if !storable(id_hash) || !storable(client_id) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
-            let row = signed_in_query(spelt(&SIGNED_IN, pool), id_hash, now, client_id)
-                .fetch_optional(pool)
-                .await?;
-            signed_in_from(row.as_ref())
-        })
+        let q = signed_in_query(self.spelt(&SIGNED_IN), id_hash, now, client_id);
+        let found: Option<MaybeSignedIn> = self.fetch_opt(q).await?;
+        Ok(found.and_then(|MaybeSignedIn(signed_in)| signed_in))
     }
 
     /// Marks a session as having passed the second factor.

@@ -2,10 +2,10 @@
 
 use verity_core::throttle::{Counter, next_attempt};
 
-use crate::dialect::{ATTEMPTS_FOR_UPDATE, key_lock, pick};
+use crate::Store;
+use crate::dialect::ATTEMPTS_FOR_UPDATE;
 use crate::error::Result;
 use crate::sql::{Fields, FromRow, query};
-use crate::{Store, dispatch};
 
 /// The state of one throttling key after an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,38 +40,36 @@ impl Store {
         limit: i64,
         lock: i64,
     ) -> Result<Attempts> {
-        let (key_lock, select) = dispatch!(self, pool, {
-            (key_lock(pool), pick(&ATTEMPTS_FOR_UPDATE, pool))
-        });
         // Concurrent attempts on one key (on any node) take turns, even before its row exists.
-        let before = key_lock
-            .map(|lock| query(lock).bind(key))
-            .into_iter()
-            .collect();
+        let before = self.key_lock().map(|lock| query(lock).bind(key));
         // Read under a row lock: a concurrent `release_attempt` (one UPDATE) waits for this
         // transaction rather than being overwritten by what it read before.
-        let read = query(select).bind(key);
-        self.write_after(before, read, |stored: Option<Stored>| {
-            let prev = stored.map(|s| s.0);
-            let (c, allowed) = next_attempt(prev, now, window, limit, lock);
-            let mut writes = Vec::new();
-            if Some(c) != prev {
-                let upsert = query(
-                    "INSERT INTO auth_failures (key, failures, window_start, locked_until)
+        let read = query(self.pick(&ATTEMPTS_FOR_UPDATE)).bind(key);
+        self.write_after(
+            before.into_iter().collect(),
+            read,
+            |stored: Option<Stored>| {
+                let prev = stored.map(|s| s.0);
+                let (c, allowed) = next_attempt(prev, now, window, limit, lock);
+                let mut writes = Vec::new();
+                if Some(c) != prev {
+                    let upsert = query(
+                        "INSERT INTO auth_failures (key, failures, window_start, locked_until)
                      VALUES ($1, $2, $3, $4)
                      ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
                         window_start = excluded.window_start, locked_until = excluded.locked_until",
-                );
-                let upsert = upsert.bind(key).bind(c.failures);
-                writes.push(upsert.bind(c.window_start).bind(c.locked_until));
-            }
-            let attempts = Attempts {
-                failures: c.failures,
-                locked_until: c.locked_until,
-                allowed,
-            };
-            Ok((writes, attempts))
-        })
+                    );
+                    let upsert = upsert.bind(key).bind(c.failures);
+                    writes.push(upsert.bind(c.window_start).bind(c.locked_until));
+                }
+                let attempts = Attempts {
+                    failures: c.failures,
+                    locked_until: c.locked_until,
+                    allowed,
+                };
+                Ok((writes, attempts))
+            },
+        )
         .await
     }
 

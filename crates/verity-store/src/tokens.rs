@@ -2,15 +2,15 @@
 
 use verity_core::identity::UserData;
 
+use crate::Store;
 use crate::audit::AuditEvent;
-use crate::dialect::{Spelt, data_columns, spelt};
+use crate::dialect::{Spelt, data_columns};
 use crate::error::Result;
 use crate::lite::{Begin, LiteRow, LiteTx};
 use crate::sql::{
     Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, to_json,
 };
 use crate::users::data_from_row;
-use crate::{Store, dispatch};
 
 /// A token with its account's claims data, in one statement.
 static TOKEN_AND_USER: Spelt = Spelt::new(|| {
@@ -88,6 +88,17 @@ impl FromRow for Token {
     }
 }
 
+/// A row of [`TOKEN_AND_USER`].
+struct TokenAndUser(Token, Option<UserData>);
+
+impl FromRow for TokenAndUser {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        let token = Token::from_row(r)?;
+        let user = data_from_row(r, &token.uuid)?;
+        Ok(TokenAndUser(token, user))
+    }
+}
+
 impl Record for Token {
     const TABLE: &'static str = "tokens";
     fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
@@ -135,18 +146,9 @@ impl Store {
         if !storable(token_hash) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
-            let Some(row) = query(spelt(&TOKEN_AND_USER, pool))
-                .bind(token_hash)
-                .fetch_optional(pool)
-                .await?
-            else {
-                return Ok(None);
-            };
-            let token = Token::from_row(&row)?;
-            let user = data_from_row(&row, &token.uuid)?;
-            Ok(Some((token, user)))
-        })
+        let q = query(self.spelt(&TOKEN_AND_USER)).bind(token_hash);
+        let found: Option<TokenAndUser> = self.fetch_opt(q).await?;
+        Ok(found.map(|TokenAndUser(token, user)| (token, user)))
     }
 
     /// A token by digest, whatever its state (the caller checks expiry and revocation).

@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use verity_core::identity::{UserData, Verification};
 
-use crate::dialect::{Spelt, data_columns, spelt};
+use crate::Store;
+use crate::dialect::{Spelt, data_columns};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::lite::Begin;
 use crate::sql::{Fields, FromRow, Record, Value, from_json, insert, query, storable, to_json};
-use crate::{Store, dispatch};
 
 /// An account as the sign-in step needs it.
 #[derive(Clone)]
@@ -67,6 +67,18 @@ impl Record for User {
             ("totp_last_step", self.totp_last_step.into()),
             ("created_at", self.created_at.into()),
         ]
+    }
+}
+
+/// A row of [`USER_AND_DATA`].
+struct UserAndData(User, UserData);
+
+impl FromRow for UserAndData {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        let user = User::from_row(r)?;
+        let data = data_from_row(r, &user.uuid)?
+            .ok_or_else(|| StoreError::Corrupt("an account read without its email".into()))?;
+        Ok(UserAndData(user, data))
     }
 }
 
@@ -130,19 +142,9 @@ impl Store {
         if !storable(uuid) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
-            let Some(row) = query(spelt(&USER_AND_DATA, pool))
-                .bind(uuid)
-                .fetch_optional(pool)
-                .await?
-            else {
-                return Ok(None);
-            };
-            let user = User::from_row(&row)?;
-            let data = data_from_row(&row, uuid)?
-                .ok_or_else(|| StoreError::Corrupt("an account read without its email".into()))?;
-            Ok(Some((user, data)))
-        })
+        let q = query(self.spelt(&USER_AND_DATA)).bind(uuid);
+        let found: Option<UserAndData> = self.fetch_opt(q).await?;
+        Ok(found.map(|UserAndData(user, data)| (user, data)))
     }
 
     pub async fn find_verifications(&self, uuid: &str) -> Result<Vec<VerificationRecord>> {
