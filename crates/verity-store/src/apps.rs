@@ -193,7 +193,8 @@ impl Store {
         now: i64,
     ) -> Result<()> {
         let q = query(
-            "INSERT INTO app_secrets (id, client_id, secret_hash, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO app_secrets (id, client_id, secret_hash, created_at)
+             VALUES ($1, $2, $3, $4)",
         );
         self.exec(q.bind(id).bind(client_id).bind(secret_hash).bind(now))
             .await

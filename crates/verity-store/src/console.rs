@@ -184,7 +184,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let q = query(
-            "SELECT * FROM invitations WHERE org_id = $1 AND accepted_at IS NULL ORDER BY created_at",
+            "SELECT * FROM invitations WHERE org_id = $1 AND accepted_at IS NULL
+             ORDER BY created_at",
         );
         self.fetch_all(q.bind(org_id)).await
     }

@@ -25,7 +25,8 @@
 //!   records (`Record`), written once for both backends; runs on PostgreSQL through sqlx.
 //! - `exec`: how a method runs its statements: one on its own, or several in one transaction
 //!   whose logic is synchronous, so that nothing awaits inside a transaction.
-//! - `lite`: the SQLite driver (one connection, used on the calling thread).
+//! - `lite`: the SQLite driver (one connection, used on the calling thread); `lite::checkpoint`
+//!   moves its write-ahead log into the database file in the background.
 //! - `dialect`: every difference between the backends, and every PostgreSQL-only statement.
 //! - `error`: [`StoreError`].
 //! - `cache`: apps as last read.

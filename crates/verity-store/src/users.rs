@@ -158,7 +158,8 @@ impl Store {
     /// Records (or replaces) the verification of one group.
     pub async fn upsert_verification(&self, uuid: &str, v: &VerificationRecord) -> Result<()> {
         let q = query(
-            "INSERT INTO verifications (uuid, grp, verified, subgroups, method, decided_by, decided_at)
+            "INSERT INTO verifications
+                (uuid, grp, verified, subgroups, method, decided_by, decided_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (uuid, grp) DO UPDATE SET verified = excluded.verified,
                 subgroups = excluded.subgroups, method = excluded.method,
@@ -185,7 +186,8 @@ impl Store {
     }
 }
 
-/// The claims data read by [`data_columns`] (`crate::dialect`) for account `uuid`; `None` when no such account.
+/// The claims data read by [`data_columns`] (`crate::dialect`) for account `uuid`; `None` when
+/// no such account.
 pub(crate) fn data_from_row(r: &impl Fields, uuid: &str) -> Result<Option<UserData>> {
     let Some(email) = r.col::<Option<String>>("data_email")? else {
         return Ok(None);
