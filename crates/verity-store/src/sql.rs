@@ -278,7 +278,75 @@ pub(crate) fn update<'q, R: Record>(record: &'q R, key: &str, unchanged: &[&str]
     q = q.push(" WHERE ").push(key).push(" = ");
     match key_value {
         Some(v) => q.push_bind(v),
-        // A key that is not a column: a statement that fails, rather than one that updates all.
-        None => q.push("NULL AND FALSE"),
+        // A key that is not a column: `= NULL` matches no row, rather than every row.
+        None => q.push("NULL"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Row {
+        a: i64,
+        b: String,
+        c: Option<String>,
+    }
+
+    impl Record for Row {
+        const TABLE: &'static str = "t";
+        fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
+            vec![
+                ("a", self.a.into()),
+                ("b", (&self.b).into()),
+                ("c", (&self.c).into()),
+            ]
+        }
+    }
+
+    fn row() -> Row {
+        Row {
+            a: 1,
+            b: "x".into(),
+            c: None,
+        }
+    }
+
+    #[test]
+    fn placeholders_are_numbered_after_the_arguments_so_far() {
+        let q = query("SELECT $1, $2").bind(1).bind(2).push(" WHERE a = ");
+        let q = q
+            .push_bind(3)
+            .push(" AND b IN ")
+            .push_tuple([4.into(), 5.into()]);
+        assert_eq!(q.sql(), "SELECT $1, $2 WHERE a = $3 AND b IN ($4, $5)");
+        assert_eq!(q.args().len(), 5);
+        let q = q.prepend("WITH w AS (").push(")");
+        assert_eq!(
+            q.sql(),
+            "WITH w AS (SELECT $1, $2 WHERE a = $3 AND b IN ($4, $5))"
+        );
+    }
+
+    #[test]
+    fn insert_names_each_column_beside_its_value() {
+        let r = row();
+        let q = insert(&r);
+        assert_eq!(q.sql(), "INSERT INTO t (a, b, c) VALUES ($1, $2, $3)");
+        assert!(matches!(
+            q.args(),
+            [Value::Int(Some(1)), Value::Text(Some(_)), Value::Text(None)]
+        ));
+    }
+
+    #[test]
+    fn update_sets_all_but_the_key_and_the_unchanged() {
+        let r = row();
+        let q = update(&r, "a", &["c"]);
+        assert_eq!(q.sql(), "UPDATE t SET b = $1 WHERE a = $2");
+        assert!(matches!(
+            q.args(),
+            [Value::Text(Some(_)), Value::Int(Some(1))]
+        ));
     }
 }

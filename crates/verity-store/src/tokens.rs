@@ -190,3 +190,56 @@ pub(crate) fn guarded_grant_in(
     }
     Ok(Some(row))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::guarded_grant;
+
+    #[test]
+    fn guarded_grant_numbers_its_rows_after_the_guard() {
+        let token = Token {
+            token_hash: "t".into(),
+            kind: TokenKind::Access,
+            grant_id: "g".into(),
+            client_id: "c".into(),
+            uuid: "u".into(),
+            scopes: vec![],
+            auth_time: 0,
+            mfa: false,
+            eid: None,
+            sid: None,
+            parent_hash: None,
+            created_at: 0,
+            expires_at: 0,
+            used_at: None,
+            revoked_at: None,
+        };
+        let audit = AuditEvent {
+            at: 0,
+            event: "e".into(),
+            uuid: None,
+            client_id: None,
+            address: None,
+            request_id: None,
+            detail: serde_json::Value::Null,
+        };
+        let tokens = [token];
+        let guard = query("UPDATE x SET a = $1 RETURNING *").bind(1);
+        let q = guarded_grant(guard, "", &tokens, Some(&audit));
+        let columns = "token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, eid, \
+                       sid, parent_hash, created_at, expires_at, used_at, revoked_at";
+        let values: Vec<String> = (2..=16).map(|n| format!("${n}")).collect();
+        let audited: Vec<String> = (17..=23).map(|n| format!("${n}")).collect();
+        let expected = format!(
+            "WITH guard AS (UPDATE x SET a = $1 RETURNING *), issued AS (INSERT INTO tokens \
+             ({columns}) SELECT v.* FROM guard, (VALUES ({})) AS v({columns}) RETURNING 1), \
+             audited AS (INSERT INTO audit_events (at, event, uuid, client_id, address, \
+             request_id, detail) SELECT {} FROM guard RETURNING 1) SELECT * FROM guard",
+            values.join(", "),
+            audited.join(", ")
+        );
+        assert_eq!(q.sql(), expected);
+        assert_eq!(q.args().len(), 23);
+    }
+}
