@@ -287,29 +287,19 @@ pub(crate) fn update<'q, R: Record>(record: &'q R, key: &str, unchanged: &[&str]
 mod tests {
     use super::*;
 
-    struct Row {
-        a: i64,
-        b: String,
-        c: Option<String>,
-    }
+    /// Three columns: an integer, a text and a null text.
+    struct Row(i64, String, Option<String>);
 
     impl Record for Row {
         const TABLE: &'static str = "t";
         fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
-            vec![
-                ("a", self.a.into()),
-                ("b", (&self.b).into()),
-                ("c", (&self.c).into()),
-            ]
+            let Row(a, b, c) = self;
+            vec![("a", a.into()), ("b", b.into()), ("c", c.into())]
         }
     }
 
     fn row() -> Row {
-        Row {
-            a: 1,
-            b: "x".into(),
-            c: None,
-        }
+        Row(1, "x".into(), None)
     }
 
     #[test]
