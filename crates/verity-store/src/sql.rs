@@ -2,8 +2,9 @@
 //! `$n` placeholders, which SQLite accepts too) and [`Query::bind`] its arguments in order; the
 //! few statements assembled from parts use [`Query::push`] and [`Query::push_bind`], which
 //! number the placeholders themselves. An [`Exec`] runs it: a PostgreSQL pool or transaction
-//! (here) or the SQLite connection (`lite`). The shape follows sqlx's (`bind`,
-//! `fetch_optional`, `execute`), so a method's body reads the same on either.
+//! (here) or the SQLite connection (`lite`); inside a SQLite transaction, `lite::LiteTx` runs it
+//! synchronously. The shape follows sqlx's (`bind`, `fetch_optional`, `execute`), so a
+//! method's body reads the same on either.
 //!
 //! Rows come back as a [`Fields`] (a column by name); [`FromRow`] turns one into a value, and a
 //! [`Record`] is a value stored as one row, its columns named beside their values.
