@@ -21,8 +21,8 @@
 //!
 //! Beneath them, private:
 //!
-//! - `sql`: a statement and its arguments (`query`), rows (`FromRow`) and
-//!   records (`Record`), written once for both backends; runs on PostgreSQL through sqlx.
+//! - `sql`: a statement and its arguments (`query`), rows (`FromRow`) and records (`Record`),
+//!   written once for both backends; runs on PostgreSQL through sqlx.
 //! - `exec`: how a method runs its statements: one on its own, or several in one transaction
 //!   whose logic is synchronous, so that nothing awaits inside a transaction.
 //! - `lite`: the SQLite driver (one connection, used on the calling thread); `lite::checkpoint`
