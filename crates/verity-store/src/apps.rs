@@ -1,7 +1,10 @@
 //! Organizations, apps and app secrets.
 
-use crate::{
-    Fields, Result, Store, WritePool, conflict_or, dispatch, from_json, query, storable, to_json,
+use crate::Store;
+use crate::error::{Result, conflict_or};
+use crate::lite::Begin;
+use crate::sql::{
+    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, to_json, update,
 };
 
 /// A registered relying party.
@@ -58,8 +61,10 @@ impl App {
             updated_at: now,
         }
     }
+}
 
-    pub(crate) fn from_row(row: &impl Fields) -> Result<Self> {
+impl FromRow for App {
+    fn from_row(row: &impl Fields) -> Result<Self> {
         Ok(App {
             client_id: row.col("client_id")?,
             org_id: row.col("org_id")?,
@@ -86,6 +91,44 @@ impl App {
     }
 }
 
+impl Record for App {
+    const TABLE: &'static str = "apps";
+    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
+        vec![
+            ("client_id", (&self.client_id).into()),
+            ("org_id", (&self.org_id).into()),
+            ("name", (&self.name).into()),
+            ("logo_url", (&self.logo_url).into()),
+            ("redirect_uris", to_json(&self.redirect_uris).into()),
+            (
+                "post_logout_redirect_uris",
+                to_json(&self.post_logout_redirect_uris).into(),
+            ),
+            ("policies", to_json(&self.policies).into()),
+            ("profile", (&self.profile).into()),
+            ("public", self.public.into()),
+            ("refresh_tokens", self.refresh_tokens.into()),
+            ("id_token_alg", (&self.id_token_alg).into()),
+            (
+                "userinfo_signed_response_alg",
+                (&self.userinfo_signed_response_alg).into(),
+            ),
+            ("code_ttl", self.code_ttl.into()),
+            ("access_ttl", self.access_ttl.into()),
+            ("refresh_ttl", self.refresh_ttl.into()),
+            ("userinfo_ttl", self.userinfo_ttl.into()),
+            ("jwks", (&self.jwks).into()),
+            ("jwks_uri", (&self.jwks_uri).into()),
+            (
+                "backchannel_logout_uri",
+                (&self.backchannel_logout_uri).into(),
+            ),
+            ("created_at", self.created_at.into()),
+            ("updated_at", self.updated_at.into()),
+        ]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
     pub id: String,
@@ -93,72 +136,37 @@ pub struct Organization {
     pub created_at: i64,
 }
 
-pub(crate) fn organization_from_row(r: &impl Fields) -> Result<Organization> {
-    Ok(Organization {
-        id: r.col("id")?,
-        name: r.col("name")?,
-        created_at: r.col("created_at")?,
-    })
+impl FromRow for Organization {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        Ok(Organization {
+            id: r.col("id")?,
+            name: r.col("name")?,
+            created_at: r.col("created_at")?,
+        })
+    }
 }
 
 impl Store {
     pub async fn insert_organization(&self, org: &Organization) -> Result<()> {
-        dispatch!(self, pool, {
-            let mut tx = pool.begin_deferred().await?;
-            insert_organization_in!(&mut tx, org)?;
-            tx.commit().await?;
-            Ok(())
-        })
+        self.write(Begin::Deferred, vec![insert_organization(org)])
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
     }
 
     pub async fn find_organization(&self, id: &str) -> Result<Option<Organization>> {
         if !storable(id) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
-            let row = query("SELECT id, name, created_at FROM organizations WHERE id = $1")
-                .bind(id)
-                .fetch_optional(pool)
-                .await?;
-            row.as_ref().map(organization_from_row).transpose()
-        })
+        self.fetch_opt(
+            query("SELECT id, name, created_at FROM organizations WHERE id = $1").bind(id),
+        )
+        .await
     }
 
     pub async fn insert_app(&self, app: &App) -> Result<()> {
-        dispatch!(self, pool, {
-            query(
-            "INSERT INTO apps (client_id, org_id, name, logo_url, redirect_uris, post_logout_redirect_uris,
-                policies, profile, public, refresh_tokens, id_token_alg, userinfo_signed_response_alg,
-                code_ttl, access_ttl, refresh_ttl, userinfo_ttl, jwks, jwks_uri, backchannel_logout_uri,
-                created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
-        )
-        .bind(&app.client_id)
-        .bind(&app.org_id)
-        .bind(&app.name)
-        .bind(&app.logo_url)
-        .bind(to_json(&app.redirect_uris))
-        .bind(to_json(&app.post_logout_redirect_uris))
-        .bind(to_json(&app.policies))
-        .bind(&app.profile)
-        .bind(app.public)
-        .bind(app.refresh_tokens)
-        .bind(&app.id_token_alg)
-        .bind(&app.userinfo_signed_response_alg)
-        .bind(app.code_ttl)
-        .bind(app.access_ttl)
-        .bind(app.refresh_ttl)
-        .bind(app.userinfo_ttl)
-        .bind(&app.jwks)
-        .bind(&app.jwks_uri)
-        .bind(&app.backchannel_logout_uri)
-        .bind(app.created_at)
-        .bind(app.updated_at)
-        .execute(pool)
-        .await
-        .map_err(conflict_or)?;
-            Ok(())
-        })
+        self.exec(insert(app)).await.map_err(conflict_or)?;
+        Ok(())
     }
 
     pub async fn find_app(&self, client_id: &str) -> Result<Option<App>> {
@@ -168,13 +176,8 @@ impl Store {
         if let Some(app) = self.apps().app(client_id) {
             return Ok(Some(app));
         }
-        let app = dispatch!(self, pool, {
-            let row = query("SELECT * FROM apps WHERE client_id = $1")
-                .bind(client_id)
-                .fetch_optional(pool)
-                .await?;
-            row.as_ref().map(App::from_row).transpose()?
-        });
+        let found = query("SELECT * FROM apps WHERE client_id = $1").bind(client_id);
+        let app: Option<App> = self.fetch_opt(found).await?;
         if let Some(app) = &app {
             self.apps().keep_app(app);
         }
@@ -189,20 +192,15 @@ impl Store {
         secret_hash: &str,
         now: i64,
     ) -> Result<()> {
-        dispatch!(self, pool, {
-            query(
-            "INSERT INTO app_secrets (id, client_id, secret_hash, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id)
-        .bind(client_id)
-        .bind(secret_hash)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map_err(conflict_or)?;
-            self.apps().forget(client_id);
-            Ok(())
-        })
+        let q = query(
+            "INSERT INTO app_secrets (id, client_id, secret_hash, created_at)
+             VALUES ($1, $2, $3, $4)",
+        );
+        self.exec(q.bind(id).bind(client_id).bind(secret_hash).bind(now))
+            .await
+            .map_err(conflict_or)?;
+        self.apps().forget(client_id);
+        Ok(())
     }
 
     /// The digests of every valid secret of an app.
@@ -213,73 +211,26 @@ impl Store {
         if let Some(hashes) = self.apps().secrets(client_id) {
             return Ok(hashes);
         }
-        let hashes: Vec<String> = dispatch!(self, pool, {
-            let rows = query(
-                "SELECT secret_hash FROM app_secrets WHERE client_id = $1 ORDER BY created_at",
-            )
-            .bind(client_id)
-            .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|r| r.col("secret_hash"))
-                .collect::<Result<_>>()?
-        });
+        let q =
+            query("SELECT secret_hash FROM app_secrets WHERE client_id = $1 ORDER BY created_at");
+        let hashes: Vec<String> = self.fetch_all(q.bind(client_id)).await?;
         self.apps().keep_secrets(client_id, &hashes);
         Ok(hashes)
     }
-}
 
-impl Store {
     /// Replaces an app's settings (not its secrets).
     pub async fn update_app(&self, app: &App) -> Result<()> {
-        dispatch!(self, pool, {
-            query(
-            "UPDATE apps SET name = $1, logo_url = $2, redirect_uris = $3, post_logout_redirect_uris = $4, policies = $5,
-                profile = $6, public = $7, refresh_tokens = $8, id_token_alg = $9, userinfo_signed_response_alg = $10,
-                code_ttl = $11, access_ttl = $12, refresh_ttl = $13, userinfo_ttl = $14, jwks = $15, jwks_uri = $16,
-                backchannel_logout_uri = $17, updated_at = $18
-             WHERE client_id = $19",
-        )
-        .bind(&app.name)
-        .bind(&app.logo_url)
-        .bind(to_json(&app.redirect_uris))
-        .bind(to_json(&app.post_logout_redirect_uris))
-        .bind(to_json(&app.policies))
-        .bind(&app.profile)
-        .bind(app.public)
-        .bind(app.refresh_tokens)
-        .bind(&app.id_token_alg)
-        .bind(&app.userinfo_signed_response_alg)
-        .bind(app.code_ttl)
-        .bind(app.access_ttl)
-        .bind(app.refresh_ttl)
-        .bind(app.userinfo_ttl)
-        .bind(&app.jwks)
-        .bind(&app.jwks_uri)
-        .bind(&app.backchannel_logout_uri)
-        .bind(app.updated_at)
-        .bind(&app.client_id)
-        .execute(pool)
-        .await?;
-            self.apps().forget(&app.client_id);
-            Ok(())
-        })
+        self.exec(update(app, "client_id", &["org_id", "created_at"]))
+            .await?;
+        self.apps().forget(&app.client_id);
+        Ok(())
     }
 }
 
-/// The one INSERT of an organization, inside a caller's transaction.
-/// (A macro: the same statement on either backend's transaction.)
-macro_rules! insert_organization_in {
-    ($tx:expr, $org:expr) => {{
-        let org: &$crate::apps::Organization = $org;
-        query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
-            .bind(&org.id)
-            .bind(&org.name)
-            .bind(org.created_at)
-            .execute(&mut *$tx)
-            .await
-            .map_err($crate::conflict_or)
-            .map(|_| ())
-    }};
+/// The one INSERT of an organization.
+pub(crate) fn insert_organization(org: &Organization) -> Query<'_> {
+    query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(&org.id)
+        .bind(&org.name)
+        .bind(org.created_at)
 }
-pub(crate) use insert_organization_in;

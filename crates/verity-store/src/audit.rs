@@ -1,9 +1,8 @@
 //! The audit trail: one row per security-relevant event. Callers never pass secrets or tokens.
 
-use std::sync::LazyLock;
-
-use crate::query::{Exec, Query, insert_sql};
-use crate::{Fields, Result, Store, dispatch, from_json, query, storable, to_json};
+use crate::Store;
+use crate::error::Result;
+use crate::sql::{Fields, FromRow, Record, Value, from_json, insert, query, storable, to_json};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
@@ -19,30 +18,40 @@ pub struct AuditEvent {
     pub detail: serde_json::Value,
 }
 
-/// The columns an audit row is written with, in the order [`bind_audit`] binds them.
-pub(crate) const AUDIT_COLUMNS: &str = "at, event, uuid, client_id, address, request_id, detail";
-
-/// Binds the values of an audit row, in the order of [`AUDIT_COLUMNS`].
-pub(crate) fn bind_audit<'q>(q: Query<'q>, e: &'q AuditEvent) -> Query<'q> {
-    q.bind(e.at)
-        .bind(&e.event)
-        .bind(&e.uuid)
-        .bind(&e.client_id)
-        .bind(&e.address)
-        .bind(&e.request_id)
-        .bind(to_json(&e.detail))
+impl Record for AuditEvent {
+    const TABLE: &'static str = "audit_events";
+    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
+        vec![
+            ("at", self.at.into()),
+            ("event", (&self.event).into()),
+            ("uuid", (&self.uuid).into()),
+            ("client_id", (&self.client_id).into()),
+            ("address", (&self.address).into()),
+            ("request_id", (&self.request_id).into()),
+            ("detail", to_json(&self.detail).into()),
+        ]
+    }
 }
 
-/// Writes one audit row on a pool or inside a transaction (with what it records).
-pub(crate) async fn insert_audit_on<E: Exec>(on: E, e: &AuditEvent) -> Result<()> {
-    static SQL: LazyLock<String> = LazyLock::new(|| insert_sql("audit_events", AUDIT_COLUMNS));
-    bind_audit(query(SQL.as_str()), e).execute(on).await?;
-    Ok(())
+impl FromRow for AuditEvent {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        let detail: String = r.col("detail")?;
+        Ok(AuditEvent {
+            at: r.col("at")?,
+            event: r.col("event")?,
+            uuid: r.col("uuid")?,
+            client_id: r.col("client_id")?,
+            address: r.col("address")?,
+            request_id: r.col("request_id")?,
+            detail: from_json(&detail)?,
+        })
+    }
 }
 
 impl Store {
     pub async fn insert_audit(&self, e: &AuditEvent) -> Result<()> {
-        dispatch!(self, pool, { insert_audit_on(pool, e).await })
+        self.exec(insert(e)).await?;
+        Ok(())
     }
 
     /// Events, newest first, optionally of one app or one user.
@@ -55,32 +64,13 @@ impl Store {
         if !client_id.is_none_or(storable) || !uuid.is_none_or(storable) {
             return Ok(Vec::new());
         }
-        dispatch!(self, pool, {
-            let rows = query(
-                "SELECT * FROM audit_events
+        let q = query(
+            "SELECT * FROM audit_events
              WHERE (CAST($1 AS TEXT) IS NULL OR client_id = $1)
                AND (CAST($2 AS TEXT) IS NULL OR uuid = $2)
              ORDER BY id DESC LIMIT $3",
-            )
-            .bind(client_id)
-            .bind(uuid)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    let detail: String = r.col("detail")?;
-                    Ok(AuditEvent {
-                        at: r.col("at")?,
-                        event: r.col("event")?,
-                        uuid: r.col("uuid")?,
-                        client_id: r.col("client_id")?,
-                        address: r.col("address")?,
-                        request_id: r.col("request_id")?,
-                        detail: from_json(&detail)?,
-                    })
-                })
-                .collect()
-        })
+        );
+        self.fetch_all(q.bind(client_id).bind(uuid).bind(limit))
+            .await
     }
 }

@@ -1,6 +1,8 @@
 //! Signing keys (private parts encrypted by the caller under the master key).
 
-use crate::{Fields, Result, Store, conflict_or, dispatch, query};
+use crate::Store;
+use crate::error::{Result, conflict_or};
+use crate::sql::{Fields, FromRow, Record, Value, insert, query};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredKey {
@@ -22,74 +24,67 @@ impl std::fmt::Debug for StoredKey {
     }
 }
 
-impl Store {
-    pub async fn insert_signing_key(&self, k: &StoredKey) -> Result<()> {
-        dispatch!(self, pool, {
-            query(
-            "INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at, retires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&k.kid)
-        .bind(&k.alg)
-        .bind(&k.private_key)
-        .bind(k.created_at)
-        .bind(k.activates_at)
-        .bind(k.retires_at)
-        .execute(pool)
-        .await
-        .map_err(conflict_or)?;
-            Ok(())
-        })
-    }
-
-    /// Keys not yet retired at `now`, oldest first.
-    pub async fn find_signing_keys(&self, now: i64) -> Result<Vec<StoredKey>> {
-        dispatch!(self, pool, {
-            let rows = query(
-            "SELECT * FROM signing_keys WHERE retires_at IS NULL OR retires_at > $1 ORDER BY activates_at, kid",
-        )
-        .bind(now)
-        .fetch_all(pool)
-        .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(StoredKey {
-                        kid: r.col("kid")?,
-                        alg: r.col("alg")?,
-                        private_key: r.col("private_key")?,
-                        created_at: r.col("created_at")?,
-                        activates_at: r.col("activates_at")?,
-                        retires_at: r.col("retires_at")?,
-                    })
-                })
-                .collect()
+impl FromRow for StoredKey {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        Ok(StoredKey {
+            kid: r.col("kid")?,
+            alg: r.col("alg")?,
+            private_key: r.col("private_key")?,
+            created_at: r.col("created_at")?,
+            activates_at: r.col("activates_at")?,
+            retires_at: r.col("retires_at")?,
         })
     }
 }
 
+impl Record for StoredKey {
+    const TABLE: &'static str = "signing_keys";
+    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
+        vec![
+            ("kid", (&self.kid).into()),
+            ("alg", (&self.alg).into()),
+            ("private_key", (&self.private_key).into()),
+            ("created_at", self.created_at.into()),
+            ("activates_at", self.activates_at.into()),
+            ("retires_at", self.retires_at.into()),
+        ]
+    }
+}
+
 impl Store {
+    pub async fn insert_signing_key(&self, k: &StoredKey) -> Result<()> {
+        self.exec(insert(k)).await.map_err(conflict_or)?;
+        Ok(())
+    }
+
+    /// Keys not yet retired at `now`, oldest first.
+    pub async fn find_signing_keys(&self, now: i64) -> Result<Vec<StoredKey>> {
+        let q = query(
+            "SELECT * FROM signing_keys WHERE retires_at IS NULL OR retires_at > $1
+             ORDER BY activates_at, kid",
+        );
+        self.fetch_all(q.bind(now)).await
+    }
+
     /// Sets when a key leaves the JWKS (only if not already set earlier).
     pub async fn update_signing_key_retirement(&self, kid: &str, retires_at: i64) -> Result<()> {
-        dispatch!(self, pool, {
-            query("UPDATE signing_keys SET retires_at = $1 WHERE kid = $2 AND (retires_at IS NULL OR retires_at > $3)")
-            .bind(retires_at)
-            .bind(kid)
-            .bind(retires_at)
-            .execute(pool)
+        let q = query(
+            "UPDATE signing_keys SET retires_at = $1
+             WHERE kid = $2 AND (retires_at IS NULL OR retires_at > $3)",
+        );
+        self.exec(q.bind(retires_at).bind(kid).bind(retires_at))
             .await?;
-            Ok(())
-        })
+        Ok(())
     }
 
     /// The longest lifetime of anything signed for any app (ID tokens live as long as access
     /// tokens; userinfo JWTs as long as `userinfo_ttl`), in seconds.
     pub async fn find_longest_signed_lifetime(&self) -> Result<i64> {
-        dispatch!(self, pool, {
-            let row = query("SELECT MAX(CASE WHEN access_ttl > userinfo_ttl THEN access_ttl ELSE userinfo_ttl END)
-                 AS longest FROM apps",)
-                .fetch_one(pool)
-                .await?;
-            Ok(row.col::<Option<i64>>("longest")?.unwrap_or(18_000))
-        })
+        let q = query(
+            "SELECT MAX(CASE WHEN access_ttl > userinfo_ttl THEN access_ttl ELSE userinfo_ttl END)
+             AS longest FROM apps",
+        );
+        let longest: Option<Option<i64>> = self.fetch_opt(q).await?;
+        Ok(longest.flatten().unwrap_or(18_000))
     }
 }

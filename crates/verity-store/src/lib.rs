@@ -8,26 +8,51 @@
 //! - [`apps`]: organizations, apps and their secrets.
 //! - [`users`]: accounts, attributes, verifications, TOTP.
 //! - [`sessions`]: browser sessions, interactions in progress, remembered consent.
-//! - [`grants`]: authorization codes and tokens.
+//! - [`codes`]: authorization codes, their redemption, and the single sign-on step that stores
+//!   one.
+//! - [`tokens`]: access and refresh tokens.
+//! - [`grants`]: [`codes`] and [`tokens`] under their former name (re-exports).
 //! - [`keys`]: signing keys.
 //! - [`console`]: members, invitations, app and secret management.
 //! - [`lifecycle`]: refresh rotation, revocation, assertion replay, purge.
 //! - [`mfa`]: TOTP enrolment and recovery codes.
 //! - [`throttle`]: failed-attempt counters.
 //! - [`audit`]: the audit trail.
+//!
+//! Beneath them, private:
+//!
+//! - `sql`: a statement and its arguments (`query`), rows (`FromRow`) and records (`Record`),
+//!   written once for both backends; runs on PostgreSQL through sqlx.
+//! - `exec`: how a method runs its statements: one on its own, or several in one transaction
+//!   whose logic is synchronous, so that nothing awaits inside a transaction.
+//! - `lite`: the SQLite driver (one connection, used on the calling thread); `lite::checkpoint`
+//!   moves its write-ahead log into the database file in the background.
+//! - `dialect`: every difference between the backends, and every PostgreSQL-only statement.
+//! - `error`: [`StoreError`].
+//! - `cache`: apps as last read.
+//!
+//! Modules depend one way: the aggregates on `dialect`, `sql`, `lite` and `error` (and on each
+//! other without cycles: `codes` on `tokens` and `sessions`, `sessions` and `tokens` on `users`,
+//! `console` on `apps`); `dialect`, `exec` and `lite` on `sql`; `sql` on `error`, which depends
+//! on nothing.
 
 pub mod apps;
 pub mod audit;
 mod cache;
+pub mod codes;
 pub mod console;
+mod dialect;
+mod error;
+mod exec;
 pub mod grants;
 pub mod keys;
 pub mod lifecycle;
 mod lite;
 pub mod mfa;
-mod query;
 pub mod sessions;
+mod sql;
 pub mod throttle;
+pub mod tokens;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -35,200 +60,28 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::Postgres;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{Postgres, Transaction};
 
 pub use cache::{APP_CACHE_TTL, AppCache};
+pub use error::{Result, StoreError};
 pub use lite::LitePool;
-use lite::{LiteRow, LiteTx};
-pub(crate) use query::query;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Database(sqlx::Error),
-    #[error("SQLite error: {0}")]
-    Sqlite(rusqlite::Error),
-    #[error("the database is closed")]
-    Closed,
-    #[error("I/O error: {0}")]
-    Io(String),
-    /// Text the database cannot hold (PostgreSQL refuses NUL characters): the input was bad.
-    #[error("text with a NUL character")]
-    InvalidText,
-    #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("stored data is malformed: {0}")]
-    Corrupt(String),
-    #[error("unsupported database URL (expected sqlite://... or postgres://...)")]
-    UnsupportedUrl,
-    #[error("already exists")]
-    Conflict,
-}
-
-impl StoreError {
-    /// The database could not be reached (as opposed to a query failing): answer 503.
-    pub fn is_unavailable(&self) -> bool {
-        match self {
-            StoreError::Database(e)
-            | StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => is_unavailable(e),
-            StoreError::Sqlite(e) => lite::is_unavailable(e),
-            StoreError::Closed | StoreError::Io(_) => true,
-            _ => false,
-        }
-    }
-
-    fn corrupt(e: impl std::fmt::Display) -> Self {
-        StoreError::Corrupt(e.to_string())
-    }
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        match &e {
-            // character_not_in_repertoire, untranslatable_character: a NUL in a bound string.
-            sqlx::Error::Database(db)
-                if matches!(db.code().as_deref(), Some("22021" | "22P05")) =>
-            {
-                StoreError::InvalidText
-            }
-            _ => StoreError::Database(e),
-        }
-    }
-}
-
-fn is_unavailable(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
-        sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
-        // PostgreSQL: connection exceptions (08), operator intervention such as a shutdown (57P),
-        // insufficient resources (53), and a server that is still starting (57P03).
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c.starts_with("53")),
-        _ => false,
-    }
-}
-
-pub type Result<T> = std::result::Result<T, StoreError>;
+use sql::query;
 
 /// The database behind Verity: SQLite (the embedded default) or PostgreSQL (several nodes).
 ///
-/// Every method is written once: [`dispatch!`] expands its body for each backend's native
-/// driver, and the SQL is portable (numbered `$n` placeholders, which SQLite accepts too).
+/// Every method is written once: its statements run through `Store::exec`, `fetch_opt`,
+/// `fetch_all`, `write` and `write_after` (module `exec`), which run them on each backend's
+/// native driver; the SQL is portable (numbered `$n` placeholders, which SQLite accepts too),
+/// and what is not is in module `dialect`. Only the steps that are one statement on PostgreSQL
+/// and a transaction on SQLite match on the backend themselves.
 #[derive(Debug, Clone)]
 pub enum Store {
     /// The connection, the lock file that stands in for advisory locks (`<database>.lock`; none
     /// for an in-memory database), and the apps as last read.
     Sqlite(LitePool, Option<Arc<Path>>, Arc<AppCache>),
     Postgres(PgPool, Arc<AppCache>),
-}
-
-/// Runs `$body` with `$pool` bound to the backend's own pool type.
-macro_rules! dispatch {
-    ($store:expr, $pool:ident, $body:block) => {
-        match $store {
-            $crate::Store::Sqlite($pool, ..) => $body,
-            $crate::Store::Postgres($pool, _) => $body,
-        }
-    };
-}
-pub(crate) use dispatch;
-
-/// Opening a write transaction on either backend.
-pub(crate) trait WritePool {
-    type Tx<'a>
-    where
-        Self: 'a;
-    /// A transaction that will write. SQLite takes the write lock at once (`BEGIN IMMEDIATE`),
-    /// so that a read-then-write step cannot interleave with another writer; PostgreSQL uses
-    /// conditional updates (which wait on the row lock and re-check) and [`WritePool::KEY_LOCK`].
-    fn begin_write(&self) -> impl std::future::Future<Output = Result<Self::Tx<'_>>> + Send;
-    /// A transaction that takes locks as it goes (SQLite: at its first write).
-    fn begin_deferred(&self) -> impl std::future::Future<Output = Result<Self::Tx<'_>>> + Send;
-    /// A statement taking a transaction-scoped lock on the text `$1` (rows that may not exist
-    /// yet); `None` where the write transaction already excludes every other writer.
-    const KEY_LOCK: Option<&'static str>;
-    /// The suffix of a `SELECT` whose rows the transaction goes on to write from what it read:
-    /// a row lock, so that a concurrent single-statement update waits instead of being lost.
-    /// Empty where the write transaction already excludes every other writer.
-    const FOR_UPDATE: &'static str;
-    /// Whether statements run on PostgreSQL (for the few that are spelt differently).
-    const POSTGRES: bool;
-}
-
-/// [`WritePool::FOR_UPDATE`] of a pool value.
-pub(crate) fn for_update<P: WritePool>(_: &P) -> &'static str {
-    P::FOR_UPDATE
-}
-
-/// [`WritePool::KEY_LOCK`] of a pool value.
-pub(crate) fn key_lock<P: WritePool>(_: &P) -> Option<&'static str> {
-    P::KEY_LOCK
-}
-
-impl WritePool for LitePool {
-    type Tx<'a> = LiteTx;
-    const KEY_LOCK: Option<&'static str> = None;
-    const FOR_UPDATE: &'static str = "";
-    const POSTGRES: bool = false;
-    async fn begin_write(&self) -> Result<LiteTx> {
-        self.begin_immediate().await
-    }
-    async fn begin_deferred(&self) -> Result<LiteTx> {
-        LitePool::begin_deferred(self).await
-    }
-}
-
-impl WritePool for PgPool {
-    type Tx<'a> = Transaction<'static, Postgres>;
-    const KEY_LOCK: Option<&'static str> =
-        Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
-    const FOR_UPDATE: &'static str = " FOR UPDATE";
-    const POSTGRES: bool = true;
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
-        Ok(self.begin().await?)
-    }
-    async fn begin_deferred(&self) -> Result<Transaction<'static, Postgres>> {
-        Ok(self.begin().await?)
-    }
-}
-
-/// A column decodable on both backends.
-pub(crate) trait Col: Sized {
-    fn sqlite(r: &LiteRow, name: &str) -> Result<Self>;
-    fn postgres(r: &PgRow, name: &str) -> Result<Self>;
-}
-
-impl<T> Col for T
-where
-    T: rusqlite::types::FromSql,
-    T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
-{
-    fn sqlite(r: &LiteRow, name: &str) -> Result<Self> {
-        r.get(name)
-    }
-    fn postgres(r: &PgRow, name: &str) -> Result<Self> {
-        Ok(sqlx::Row::try_get(r, name)?)
-    }
-}
-
-/// A row of either backend, for the `from_row` functions written once.
-pub(crate) trait Fields {
-    fn col<T: Col>(&self, name: &str) -> Result<T>;
-}
-
-impl Fields for LiteRow {
-    fn col<T: Col>(&self, name: &str) -> Result<T> {
-        T::sqlite(self, name)
-    }
-}
-
-impl Fields for PgRow {
-    fn col<T: Col>(&self, name: &str) -> Result<T> {
-        T::postgres(self, name)
-    }
 }
 
 /// The migrations of one backend. Migrations a newer version applied that this binary does not
@@ -356,10 +209,8 @@ impl Store {
 
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<()> {
-        dispatch!(self, pool, {
-            query("SELECT 1").fetch_one(pool).await?;
-            Ok(())
-        })
+        self.exec(query("SELECT 1")).await?;
+        Ok(())
     }
 
     /// SQLite: copies the write-ahead log into the database file now, so that the next write
@@ -432,13 +283,13 @@ impl Store {
                 // pool; if this process dies, the connection closes and the lock is released.
                 let mut conn = pool.acquire().await?;
                 let taken = if wait {
-                    sqlx::query("SELECT pg_advisory_lock($1)")
+                    sqlx::query(dialect::JOB_LOCK)
                         .bind(lock as i64)
                         .execute(&mut *conn)
                         .await?;
                     true
                 } else {
-                    sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    sqlx::query_scalar(dialect::JOB_TRY_LOCK)
                         .bind(lock as i64)
                         .fetch_one(&mut *conn)
                         .await?
@@ -468,7 +319,7 @@ enum Held {
 impl Held {
     async fn release(self) {
         if let Held::Advisory(mut conn, lock) = self {
-            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+            let unlocked = sqlx::query(dialect::JOB_UNLOCK)
                 .bind(lock as i64)
                 .execute(&mut *conn)
                 .await;
@@ -515,31 +366,4 @@ fn sqlite_in_memory(url: &str) -> bool {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     path == ":memory:" || query.split('&').any(|kv| kv == "mode=memory")
-}
-
-/// Whether a key can be stored at all: no stored key holds a NUL (PostgreSQL refuses them), so
-/// a lookup of one finds nothing, on either backend alike.
-fn storable(key: &str) -> bool {
-    !key.contains('\0')
-}
-
-/// JSON text column to a value.
-fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(StoreError::corrupt)
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    // Serializing plain data (strings, vectors, maps) cannot fail.
-    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
-}
-
-/// Maps a UNIQUE / PRIMARY KEY violation to [`StoreError::Conflict`].
-fn conflict_or(e: StoreError) -> StoreError {
-    match &e {
-        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            StoreError::Conflict
-        }
-        StoreError::Sqlite(e) if lite::is_unique_violation(e) => StoreError::Conflict,
-        _ => e,
-    }
 }

@@ -1,11 +1,13 @@
 //! The later life of grants: refresh-token rotation with reuse detection, revocation, client
 //! assertion replay protection, and the purge of expired rows.
 
+use crate::Store;
 use crate::audit::AuditEvent;
-use crate::grants::{Token, TokenKind, guarded_grant, guarded_grant_in, token_from_row};
-use crate::lite::LitePool;
-use crate::query::Query;
-use crate::{Fields, Result, Store, WritePool, dispatch, query, storable};
+use crate::dialect::{FORGET_PREDECESSOR_RETRY, guarded_grant};
+use crate::error::Result;
+use crate::lite::{Begin, LitePool};
+use crate::sql::{FromRow, Query, query, storable};
+use crate::tokens::{Token, TokenKind, guarded_grant_in};
 
 /// What presenting a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,16 +82,9 @@ impl Store {
         .bind(retry.map(|(r, _)| r))
         .bind(retry.map(|(_, until)| until));
         let rotated = match self {
-            Store::Postgres(pool, _) => {
-                // The old token's predecessor (an unchanging column of the row taken) no longer
-                // needs its retry answer: the old token, its successor, is being used.
-                let forget = ", forgotten AS (UPDATE tokens p SET retry_response = NULL, \
-                    retry_until = NULL FROM guard WHERE p.token_hash = guard.parent_hash \
-                    AND p.retry_response IS NOT NULL RETURNING 1)";
-                let row = guarded_grant(take, forget, successors, audit)
-                    .fetch_optional(pool)
-                    .await?;
-                row.as_ref().map(token_from_row).transpose()?
+            Store::Postgres(..) => {
+                let grant = guarded_grant(take, FORGET_PREDECESSOR_RETRY, successors, audit);
+                self.fetch_opt(grant).await?
             }
             Store::Sqlite(pool, ..) => rotate_on_sqlite(pool, take, successors, audit).await?,
         };
@@ -108,22 +103,14 @@ impl Store {
         if !storable(token_hash) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
-            let row = query(
-                "SELECT p.retry_response FROM tokens p
-                 JOIN tokens c ON c.parent_hash = p.token_hash AND c.kind = 'refresh'
-                 WHERE p.token_hash = $1 AND p.retry_until > $2 AND p.revoked_at IS NULL
-                   AND c.used_at IS NULL AND c.revoked_at IS NULL",
-            )
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(pool)
-            .await?;
-            Ok(match row {
-                Some(r) => r.col("retry_response")?,
-                None => None,
-            })
-        })
+        let q = query(
+            "SELECT p.retry_response FROM tokens p
+             JOIN tokens c ON c.parent_hash = p.token_hash AND c.kind = 'refresh'
+             WHERE p.token_hash = $1 AND p.retry_until > $2 AND p.revoked_at IS NULL
+               AND c.used_at IS NULL AND c.revoked_at IS NULL",
+        );
+        let retry: Option<Option<Vec<u8>>> = self.fetch_opt(q.bind(token_hash).bind(now)).await?;
+        Ok(retry.flatten())
     }
 
     /// RFC 7009: revokes one token; for a refresh token, the whole grant (RFC 7009 2.1 "SHOULD").
@@ -141,29 +128,15 @@ impl Store {
         if t.kind == TokenKind::Refresh {
             return Ok(self.revoke_grant(&t.grant_id, now).await? > 0);
         }
-        dispatch!(self, pool, {
-            let done = query(
-                "UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(token_hash)
-            .execute(pool)
-            .await?;
-            Ok(done.rows_affected() == 1)
-        })
+        let q =
+            query("UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL");
+        Ok(self.exec(q.bind(now).bind(token_hash)).await? == 1)
     }
 
     /// Revokes every token descended from a session (logout). Returns how many.
     pub async fn revoke_session_tokens(&self, sid: &str, now: i64) -> Result<u64> {
-        dispatch!(self, pool, {
-            let done =
-                query("UPDATE tokens SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL")
-                    .bind(now)
-                    .bind(sid)
-                    .execute(pool)
-                    .await?;
-            Ok(done.rows_affected())
-        })
+        let q = query("UPDATE tokens SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL");
+        self.exec(q.bind(now).bind(sid)).await
     }
 
     /// RFC 7523 3: records a client assertion's `jti`; false when it was seen before (a replay).
@@ -171,62 +144,43 @@ impl Store {
         if !storable(client_id) || !storable(jti) {
             return Ok(false);
         }
-        dispatch!(self, pool, {
-            let done = query(
-            "INSERT INTO used_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(client_id)
-        .bind(jti)
-        .bind(expires_at)
-        .execute(pool)
-        .await?;
-            Ok(done.rows_affected() == 1)
-        })
+        let q = query(
+            "INSERT INTO used_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        );
+        Ok(self
+            .exec(q.bind(client_id).bind(jti).bind(expires_at))
+            .await?
+            == 1)
     }
 
     /// Deletes what has expired: one step, called by a periodic task and directly by tests.
     /// Tokens are kept `grace` seconds past expiry so that a late replay is still recognised
-    /// (and answered as a replay rather than as an unknown token).
+    /// (and answered as a replay rather than as an unknown token). One statement at a time,
+    /// each on its own.
     pub async fn purge_expired(&self, now: i64, grace: i64) -> Result<Purged> {
-        dispatch!(self, pool, {
-            let cutoff = now - grace;
-            let mut p = Purged::default();
-            let run = |sql: &'static str, at: i64| query(sql).bind(at);
-            p.codes = run("DELETE FROM codes WHERE expires_at < $1", cutoff)
-                .execute(pool)
-                .await?
-                .rows_affected();
-            p.tokens = run("DELETE FROM tokens WHERE expires_at < $1", cutoff)
-                .execute(pool)
-                .await?
-                .rows_affected();
-            run(
-                "UPDATE tokens SET retry_response = NULL, retry_until = NULL WHERE retry_until < $1",
-                now,
-            )
-            .execute(pool)
-            .await?;
-            p.sessions = run("DELETE FROM sessions WHERE expires_at < $1", now)
-                .execute(pool)
-                .await?
-                .rows_affected();
-            p.interactions = run("DELETE FROM interactions WHERE expires_at < $1", now)
-                .execute(pool)
-                .await?
-                .rows_affected();
-            p.jtis = run("DELETE FROM used_jtis WHERE expires_at < $1", now)
-                .execute(pool)
-                .await?
-                .rows_affected();
-            p.auth_failures = run(
-                "DELETE FROM auth_failures WHERE window_start < $1 AND locked_until < $2",
-                cutoff,
-            )
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected();
-            Ok(p)
+        let cutoff = now - grace;
+        let before = |sql: &'static str, at: i64| self.exec(query(sql).bind(at));
+        let codes = before("DELETE FROM codes WHERE expires_at < $1", cutoff).await?;
+        let tokens = before("DELETE FROM tokens WHERE expires_at < $1", cutoff).await?;
+        before(
+            "UPDATE tokens SET retry_response = NULL, retry_until = NULL WHERE retry_until < $1",
+            now,
+        )
+        .await?;
+        let sessions = before("DELETE FROM sessions WHERE expires_at < $1", now).await?;
+        let interactions = before("DELETE FROM interactions WHERE expires_at < $1", now).await?;
+        let jtis = before("DELETE FROM used_jtis WHERE expires_at < $1", now).await?;
+        let failures =
+            query("DELETE FROM auth_failures WHERE window_start < $1 AND locked_until < $2");
+        let auth_failures = self.exec(failures.bind(cutoff).bind(now)).await?;
+        Ok(Purged {
+            codes,
+            tokens,
+            sessions,
+            interactions,
+            jtis,
+            auth_failures,
         })
     }
 
@@ -235,16 +189,12 @@ impl Store {
         if !storable(grant_id) {
             return Ok(0);
         }
-        dispatch!(self, pool, {
-            let row = query(
-            "SELECT COUNT(*) AS n FROM tokens WHERE grant_id = $1 AND revoked_at IS NULL AND used_at IS NULL AND expires_at > $2",
-        )
-        .bind(grant_id)
-        .bind(now)
-        .fetch_one(pool)
-        .await?;
-            Ok(row.col("n")?)
-        })
+        let q = query(
+            "SELECT COUNT(*) AS n FROM tokens
+             WHERE grant_id = $1 AND revoked_at IS NULL AND used_at IS NULL AND expires_at > $2",
+        );
+        let count: Option<i64> = self.fetch_opt(q.bind(grant_id).bind(now)).await?;
+        Ok(count.unwrap_or(0))
     }
 }
 
@@ -257,22 +207,20 @@ async fn rotate_on_sqlite(
     successors: &[Token],
     audit: Option<&AuditEvent>,
 ) -> Result<Option<Token>> {
-    let mut tx = pool.begin_write().await?;
-    // Nothing taken: the transaction rolls back as it is dropped.
-    let Some(row) = guarded_grant_in(&mut tx, take, successors, audit).await? else {
-        return Ok(None);
-    };
-    let old = token_from_row(&row)?;
-    // The old token's predecessor no longer needs its retry answer.
-    if let Some(parent) = &old.parent_hash {
-        query(
-            "UPDATE tokens SET retry_response = NULL, retry_until = NULL
-             WHERE token_hash = $1 AND retry_response IS NOT NULL",
-        )
-        .bind(parent)
-        .execute(&mut tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(Some(old))
+    pool.write(Begin::Write, |tx| {
+        let Some(row) = guarded_grant_in(tx, take, successors, audit)? else {
+            return Ok(None);
+        };
+        let old = Token::from_row(&row)?;
+        // The old token's predecessor no longer needs its retry answer.
+        if let Some(parent) = &old.parent_hash {
+            let forget = query(
+                "UPDATE tokens SET retry_response = NULL, retry_until = NULL
+                 WHERE token_hash = $1 AND retry_response IS NOT NULL",
+            );
+            tx.execute(forget.bind(parent))?;
+        }
+        Ok(Some(old))
+    })
+    .await
 }

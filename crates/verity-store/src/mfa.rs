@@ -1,46 +1,32 @@
 //! TOTP enrolment and recovery codes.
 
-use crate::{Result, Store, WritePool, dispatch, query, storable};
+use crate::Store;
+use crate::error::Result;
+use crate::lite::Begin;
+use crate::sql::{query, storable};
 
 impl Store {
     /// Sets (or with `None` removes) the sealed TOTP secret, resetting the replay guard.
     pub async fn update_user_totp(&self, uuid: &str, sealed_secret: Option<&[u8]>) -> Result<()> {
-        dispatch!(self, pool, {
-            let mut tx = pool.begin_write().await?;
-            query("UPDATE users SET totp_secret = $1, totp_last_step = NULL WHERE uuid = $2")
-                .bind(sealed_secret)
-                .bind(uuid)
-                .execute(&mut tx)
-                .await?;
-            if sealed_secret.is_none() {
-                query("DELETE FROM recovery_codes WHERE uuid = $1")
-                    .bind(uuid)
-                    .execute(&mut tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+        let update =
+            query("UPDATE users SET totp_secret = $1, totp_last_step = NULL WHERE uuid = $2");
+        let mut statements = vec![update.bind(sealed_secret).bind(uuid)];
+        if sealed_secret.is_none() {
+            statements.push(query("DELETE FROM recovery_codes WHERE uuid = $1").bind(uuid));
+        }
+        self.write(Begin::Write, statements).await?;
+        Ok(())
     }
 
     /// Replaces the user's recovery codes (digests).
     pub async fn replace_recovery_codes(&self, uuid: &str, code_hashes: &[String]) -> Result<()> {
-        dispatch!(self, pool, {
-            let mut tx = pool.begin_write().await?;
-            query("DELETE FROM recovery_codes WHERE uuid = $1")
-                .bind(uuid)
-                .execute(&mut tx)
-                .await?;
-            for h in code_hashes {
-                query("INSERT INTO recovery_codes (uuid, code_hash) VALUES ($1, $2)")
-                    .bind(uuid)
-                    .bind(h)
-                    .execute(&mut tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+        let mut statements = vec![query("DELETE FROM recovery_codes WHERE uuid = $1").bind(uuid)];
+        for h in code_hashes {
+            let insert = query("INSERT INTO recovery_codes (uuid, code_hash) VALUES ($1, $2)");
+            statements.push(insert.bind(uuid).bind(h));
+        }
+        self.write(Begin::Write, statements).await?;
+        Ok(())
     }
 
     /// Uses a recovery code once; false if unknown or already used.
@@ -48,16 +34,10 @@ impl Store {
         if !storable(uuid) || !storable(code_hash) {
             return Ok(false);
         }
-        dispatch!(self, pool, {
-            let done = query(
-            "UPDATE recovery_codes SET used_at = $1 WHERE uuid = $2 AND code_hash = $3 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(uuid)
-        .bind(code_hash)
-        .execute(pool)
-        .await?;
-            Ok(done.rows_affected() == 1)
-        })
+        let q = query(
+            "UPDATE recovery_codes SET used_at = $1
+             WHERE uuid = $2 AND code_hash = $3 AND used_at IS NULL",
+        );
+        Ok(self.exec(q.bind(now).bind(uuid).bind(code_hash)).await? == 1)
     }
 }

@@ -2,10 +2,11 @@
 
 use verity_core::identity::UserData;
 
-use crate::grants::{CODE_COLUMNS, CodeRequest, code_from_session, insert_code_query};
-use crate::query::{Query, Spelt, spelt};
-use crate::users::{User, data_columns, data_from_row};
-use crate::{Fields, Result, Store, WritePool, dispatch, from_json, query, storable};
+use crate::Store;
+use crate::dialect::{Spelt, data_columns, json_agg};
+use crate::error::Result;
+use crate::sql::{Fields, FromRow, Query, Record, Value, from_json, insert, query, storable};
+use crate::users::{User, data_from_row};
 
 /// A signed-in browser. `id_hash` is the SHA-256 of the cookie value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,13 +54,9 @@ const CONSENTS: &str = "SELECT scopes FROM consents WHERE uuid = $1 AND client_i
 
 /// A live session, its account, the account's claims data and its consents to app `$3`, in
 /// one statement.
-static SIGNED_IN: Spelt = Spelt::new(|| {
+pub(crate) static SIGNED_IN: Spelt = Spelt::new(|| {
     [false, true].map(|pg| {
-        let consents = if pg {
-            "coalesce(json_agg(scopes), '[]')::text"
-        } else {
-            "json_group_array(scopes)"
-        };
+        let consents = json_agg(pg, "scopes");
         format!(
             "SELECT s.*, u.password_hash AS user_password_hash, u.totp_secret AS user_totp_secret,
                 u.totp_last_step AS user_totp_last_step, u.created_at AS user_created_at, {},
@@ -72,7 +69,7 @@ static SIGNED_IN: Spelt = Spelt::new(|| {
 });
 
 /// [`SIGNED_IN`] (spelt `sql`) with its arguments.
-fn signed_in_query<'q>(
+pub(crate) fn signed_in_query<'q>(
     sql: &'static str,
     id_hash: &'q str,
     now: i64,
@@ -83,11 +80,11 @@ fn signed_in_query<'q>(
 
 /// The answer of [`SIGNED_IN`]; `None` when it found no live session, or the session's account
 /// is gone.
-fn signed_in_from(row: Option<&impl Fields>) -> Result<Option<SignedIn>> {
+pub(crate) fn signed_in_from(row: Option<&impl Fields>) -> Result<Option<SignedIn>> {
     let Some(row) = row else {
         return Ok(None);
     };
-    let session = session_from_row(row)?;
+    let session = Session::from_row(row)?;
     let Some(data) = data_from_row(row, &session.uuid)? else {
         return Ok(None);
     };
@@ -108,35 +105,99 @@ fn signed_in_from(row: Option<&impl Fields>) -> Result<Option<SignedIn>> {
     }))
 }
 
-fn session_from_row(r: &impl Fields) -> Result<Session> {
-    Ok(Session {
-        id_hash: r.col("id_hash")?,
-        sid: r.col::<Option<String>>("sid")?.unwrap_or_default(),
-        uuid: r.col("uuid")?,
-        auth_time: r.col("auth_time")?,
-        mfa: r.col("mfa")?,
-        created_at: r.col("created_at")?,
-        expires_at: r.col("expires_at")?,
-    })
+/// A row of [`SIGNED_IN`]: `None` when the session's account is gone.
+struct MaybeSignedIn(Option<SignedIn>);
+
+impl FromRow for MaybeSignedIn {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        signed_in_from(Some(r)).map(MaybeSignedIn)
+    }
+}
+
+impl FromRow for Session {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        Ok(Session {
+            id_hash: r.col("id_hash")?,
+            sid: r.col::<Option<String>>("sid")?.unwrap_or_default(),
+            uuid: r.col("uuid")?,
+            auth_time: r.col("auth_time")?,
+            mfa: r.col("mfa")?,
+            created_at: r.col("created_at")?,
+            expires_at: r.col("expires_at")?,
+        })
+    }
+}
+
+impl FromRow for Interaction {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        Ok(Interaction {
+            id: r.col("id")?,
+            client_id: r.col("client_id")?,
+            request: r.col("request")?,
+            browser_hash: r.col("browser_hash")?,
+            csrf_token: r.col("csrf_token")?,
+            uuid: r.col("uuid")?,
+            signed_in_here: r.col("signed_in_here")?,
+            verification_answered: r.col("verification_answered")?,
+            consented: r.col("consented")?,
+            created_at: r.col("created_at")?,
+            expires_at: r.col("expires_at")?,
+        })
+    }
+}
+
+impl Record for Interaction {
+    const TABLE: &'static str = "interactions";
+    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
+        vec![
+            ("id", (&self.id).into()),
+            ("client_id", (&self.client_id).into()),
+            ("request", (&self.request).into()),
+            ("browser_hash", (&self.browser_hash).into()),
+            ("csrf_token", (&self.csrf_token).into()),
+            ("uuid", (&self.uuid).into()),
+            ("signed_in_here", self.signed_in_here.into()),
+            ("verification_answered", self.verification_answered.into()),
+            ("consented", self.consented.into()),
+            ("created_at", self.created_at.into()),
+            ("expires_at", self.expires_at.into()),
+        ]
+    }
+}
+
+impl Record for Session {
+    const TABLE: &'static str = "sessions";
+    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
+        vec![
+            ("id_hash", (&self.id_hash).into()),
+            ("sid", (&self.sid).into()),
+            ("uuid", (&self.uuid).into()),
+            ("auth_time", self.auth_time.into()),
+            ("mfa", self.mfa.into()),
+            ("created_at", self.created_at.into()),
+            ("expires_at", self.expires_at.into()),
+        ]
+    }
+}
+
+/// A remembered consent as [`Store::find_user_consents`] lists it.
+struct UserConsent(String, String, String, i64);
+
+impl FromRow for UserConsent {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        Ok(UserConsent(
+            r.col("client_id")?,
+            r.col("name")?,
+            r.col("scopes")?,
+            r.col("created_at")?,
+        ))
+    }
 }
 
 impl Store {
     pub async fn insert_session(&self, s: &Session) -> Result<()> {
-        dispatch!(self, pool, {
-            query(
-            "INSERT INTO sessions (id_hash, sid, uuid, auth_time, mfa, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&s.id_hash)
-        .bind(&s.sid)
-        .bind(&s.uuid)
-        .bind(s.auth_time)
-        .bind(s.mfa)
-        .bind(s.created_at)
-        .bind(s.expires_at)
-        .execute(pool)
-        .await?;
-            Ok(())
-        })
+        self.exec(insert(s)).await?;
+        Ok(())
     }
 
     /// A live session (not expired at `now`).
@@ -144,14 +205,8 @@ impl Store {
         if !storable(id_hash) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
-            let row = query(LIVE_SESSION)
-                .bind(id_hash)
-                .bind(now)
-                .fetch_optional(pool)
-                .await?;
-            row.as_ref().map(session_from_row).transpose()
-        })
+        self.fetch_opt(query(LIVE_SESSION).bind(id_hash).bind(now))
+            .await
     }
 
     /// A live session with its account and the consents it gave `client_id`, in one statement.
@@ -165,153 +220,48 @@ impl Store {
         if !storable(id_hash) || !storable(client_id) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
-            let row = signed_in_query(spelt(&SIGNED_IN, pool), id_hash, now, client_id)
-                .fetch_optional(pool)
-                .await?;
-            signed_in_from(row.as_ref())
-        })
-    }
-
-    /// [`Store::find_signed_in`], and in the same step (one statement on PostgreSQL, one
-    /// transaction on SQLite) the code `code` for the session's account when there is one:
-    /// what single sign-on's authorization request issues, stored before the caller decides,
-    /// so that the usual request costs one round trip instead of two. A caller that then
-    /// decides not to issue the code deletes it ([`Store::delete_code`]); its value was never
-    /// given to anyone, and a code left behind by a crash in between expires unused.
-    pub async fn find_signed_in_with_code(
-        &self,
-        id_hash: &str,
-        now: i64,
-        code: &CodeRequest<'_>,
-    ) -> Result<Option<SignedIn>> {
-        if !storable(id_hash) || !storable(code.client_id) {
-            return Ok(None);
-        }
-        let signed_in = |sql| signed_in_query(sql, id_hash, now, code.client_id);
-        match self {
-            Store::Postgres(pool, _) => {
-                let signed_in = signed_in(spelt(&SIGNED_IN, pool));
-                let mut last = signed_in.args().len();
-                let sql = format!(
-                    "WITH s AS ({}), issued AS (INSERT INTO codes ({CODE_COLUMNS})
-                       SELECT {} FROM s WHERE s.data_email IS NOT NULL RETURNING 1)
-                     SELECT * FROM s",
-                    signed_in.sql(),
-                    code_from_session(&mut last)
-                );
-                let row = code
-                    .bind(signed_in.with_sql(sql))
-                    .fetch_optional(pool)
-                    .await?;
-                signed_in_from(row.as_ref())
-            }
-            Store::Sqlite(pool, ..) => {
-                let mut tx = pool.begin_write().await?;
-                let signed_in = signed_in(spelt(&SIGNED_IN, pool));
-                let row = signed_in.fetch_optional(&mut tx).await?;
-                let Some(found) = signed_in_from(row.as_ref())? else {
-                    return Ok(None);
-                };
-                insert_code_query(&code.for_session(&found.session))
-                    .execute(&mut tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(Some(found))
-            }
-        }
+        let q = signed_in_query(self.spelt(&SIGNED_IN), id_hash, now, client_id);
+        let found: Option<MaybeSignedIn> = self.fetch_opt(q).await?;
+        Ok(found.and_then(|MaybeSignedIn(signed_in)| signed_in))
     }
 
     /// Marks a session as having passed the second factor.
     pub async fn update_session_mfa(&self, id_hash: &str) -> Result<()> {
-        dispatch!(self, pool, {
-            query("UPDATE sessions SET mfa = TRUE WHERE id_hash = $1")
-                .bind(id_hash)
-                .execute(pool)
-                .await?;
-            Ok(())
-        })
+        let q = query("UPDATE sessions SET mfa = TRUE WHERE id_hash = $1");
+        self.exec(q.bind(id_hash)).await?;
+        Ok(())
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
-        dispatch!(self, pool, {
-            query("DELETE FROM sessions WHERE id_hash = $1")
-                .bind(id_hash)
-                .execute(pool)
-                .await?;
-            Ok(())
-        })
+        let q = query("DELETE FROM sessions WHERE id_hash = $1");
+        self.exec(q.bind(id_hash)).await?;
+        Ok(())
     }
 
     pub async fn insert_interaction(&self, i: &Interaction) -> Result<()> {
-        dispatch!(self, pool, {
-            query(
-            "INSERT INTO interactions (id, client_id, request, browser_hash, csrf_token, uuid, signed_in_here,
-                verification_answered, consented, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&i.id)
-        .bind(&i.client_id)
-        .bind(&i.request)
-        .bind(&i.browser_hash)
-        .bind(&i.csrf_token)
-        .bind(&i.uuid)
-        .bind(i.signed_in_here)
-        .bind(i.verification_answered)
-        .bind(i.consented)
-        .bind(i.created_at)
-        .bind(i.expires_at)
-        .execute(pool)
-        .await?;
-            Ok(())
-        })
+        self.exec(insert(i)).await?;
+        Ok(())
     }
 
     pub async fn find_interaction(&self, id: &str, now: i64) -> Result<Option<Interaction>> {
         if !storable(id) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
-            let row = query("SELECT * FROM interactions WHERE id = $1 AND expires_at > $2")
-                .bind(id)
-                .bind(now)
-                .fetch_optional(pool)
-                .await?;
-            row.map(|r| {
-                Ok(Interaction {
-                    id: r.col("id")?,
-                    client_id: r.col("client_id")?,
-                    request: r.col("request")?,
-                    browser_hash: r.col("browser_hash")?,
-                    csrf_token: r.col("csrf_token")?,
-                    uuid: r.col("uuid")?,
-                    signed_in_here: r.col("signed_in_here")?,
-                    verification_answered: r.col("verification_answered")?,
-                    consented: r.col("consented")?,
-                    created_at: r.col("created_at")?,
-                    expires_at: r.col("expires_at")?,
-                })
-            })
-            .transpose()
-        })
+        let q = query("SELECT * FROM interactions WHERE id = $1 AND expires_at > $2");
+        self.fetch_opt(q.bind(id).bind(now)).await
     }
 
     /// Saves the progress flags of an interaction.
     pub async fn update_interaction(&self, i: &Interaction) -> Result<()> {
-        dispatch!(self, pool, {
-            query(
-            "UPDATE interactions SET uuid = $1, signed_in_here = $2, verification_answered = $3, consented = $4
+        let q = query(
+            "UPDATE interactions SET uuid = $1, signed_in_here = $2, verification_answered = $3,
+                consented = $4
              WHERE id = $5",
-        )
-        .bind(&i.uuid)
-        .bind(i.signed_in_here)
-        .bind(i.verification_answered)
-        .bind(i.consented)
-        .bind(&i.id)
-        .execute(pool)
-        .await?;
-            Ok(())
-        })
+        );
+        let q = q.bind(&i.uuid).bind(i.signed_in_here);
+        let q = q.bind(i.verification_answered).bind(i.consented);
+        self.exec(q.bind(&i.id)).await?;
+        Ok(())
     }
 
     /// Ends an interaction (after its code was issued or it was denied); false if already gone.
@@ -319,13 +269,8 @@ impl Store {
         if !storable(id) {
             return Ok(false);
         }
-        dispatch!(self, pool, {
-            let done = query("DELETE FROM interactions WHERE id = $1")
-                .bind(id)
-                .execute(pool)
-                .await?;
-            Ok(done.rows_affected() == 1)
-        })
+        let q = query("DELETE FROM interactions WHERE id = $1");
+        Ok(self.exec(q.bind(id)).await? == 1)
     }
 
     pub async fn insert_consent(
@@ -335,19 +280,13 @@ impl Store {
         canonical_scopes: &str,
         now: i64,
     ) -> Result<()> {
-        dispatch!(self, pool, {
-            query(
-                "INSERT INTO consents (uuid, client_id, scopes, created_at) VALUES ($1, $2, $3, $4)
+        let q = query(
+            "INSERT INTO consents (uuid, client_id, scopes, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (uuid, client_id, scopes) DO NOTHING",
-            )
-            .bind(uuid)
-            .bind(client_id)
-            .bind(canonical_scopes)
-            .bind(now)
-            .execute(pool)
-            .await?;
-            Ok(())
-        })
+        );
+        let q = q.bind(uuid).bind(client_id).bind(canonical_scopes);
+        self.exec(q.bind(now)).await?;
+        Ok(())
     }
 
     /// Every remembered scope set (canonical form) for a user and app.
@@ -355,18 +294,10 @@ impl Store {
         if !storable(uuid) || !storable(client_id) {
             return Ok(Vec::new());
         }
-        dispatch!(self, pool, {
-            let rows = query(CONSENTS)
-                .bind(uuid)
-                .bind(client_id)
-                .fetch_all(pool)
-                .await?;
-            rows.iter().map(|r| r.col("scopes")).collect()
-        })
+        self.fetch_all(query(CONSENTS).bind(uuid).bind(client_id))
+            .await
     }
-}
 
-impl Store {
     /// Every remembered consent of a user: (client id, app name, canonical scopes, when).
     pub async fn find_user_consents(
         &self,
@@ -375,36 +306,21 @@ impl Store {
         if !storable(uuid) {
             return Ok(Vec::new());
         }
-        dispatch!(self, pool, {
-            let rows = query(
-            "SELECT c.client_id, a.name, c.scopes, c.created_at FROM consents c JOIN apps a ON a.client_id = c.client_id
+        let q = query(
+            "SELECT c.client_id, a.name, c.scopes, c.created_at
+             FROM consents c JOIN apps a ON a.client_id = c.client_id
              WHERE c.uuid = $1 ORDER BY a.name, c.scopes",
-        )
-        .bind(uuid)
-        .fetch_all(pool)
-        .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok((
-                        r.col("client_id")?,
-                        r.col("name")?,
-                        r.col("scopes")?,
-                        r.col("created_at")?,
-                    ))
-                })
-                .collect()
-        })
+        );
+        let consents: Vec<UserConsent> = self.fetch_all(q.bind(uuid)).await?;
+        Ok(consents
+            .into_iter()
+            .map(|UserConsent(client_id, name, scopes, at)| (client_id, name, scopes, at))
+            .collect())
     }
 
     /// Forgets every remembered consent of a user for one app; returns how many.
     pub async fn delete_consents(&self, uuid: &str, client_id: &str) -> Result<u64> {
-        dispatch!(self, pool, {
-            let done = query("DELETE FROM consents WHERE uuid = $1 AND client_id = $2")
-                .bind(uuid)
-                .bind(client_id)
-                .execute(pool)
-                .await?;
-            Ok(done.rows_affected())
-        })
+        let q = query("DELETE FROM consents WHERE uuid = $1 AND client_id = $2");
+        self.exec(q.bind(uuid).bind(client_id)).await
     }
 }

@@ -2,7 +2,10 @@
 
 use verity_core::throttle::{Counter, next_attempt};
 
-use crate::{Fields, Result, Store, WritePool, dispatch, for_update, key_lock, query};
+use crate::Store;
+use crate::dialect::ATTEMPTS_FOR_UPDATE;
+use crate::error::Result;
+use crate::sql::{Fields, FromRow, query};
 
 /// The state of one throttling key after an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +14,19 @@ pub struct Attempts {
     pub locked_until: i64,
     /// This attempt may go on to check the secret.
     pub allowed: bool,
+}
+
+/// A counter as stored.
+struct Stored(Counter);
+
+impl FromRow for Stored {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        Ok(Stored(Counter {
+            failures: r.col("failures")?,
+            window_start: r.col("window_start")?,
+            locked_until: r.col("locked_until")?,
+        }))
+    }
 }
 
 impl Store {
@@ -24,70 +40,53 @@ impl Store {
         limit: i64,
         lock: i64,
     ) -> Result<Attempts> {
-        dispatch!(self, pool, {
-            let mut tx = pool.begin_write().await?;
-            // Concurrent attempts on one key (on any node) take turns, even before its row exists.
-            if let Some(lock) = key_lock(pool) {
-                query(lock).bind(key).execute(&mut tx).await?;
-            }
-            // Read under a row lock: a concurrent `release_attempt` (one UPDATE) waits for this
-            // transaction rather than being overwritten by what it read before.
-            let select = if for_update(pool).is_empty() {
-                "SELECT failures, window_start, locked_until FROM auth_failures WHERE key = $1"
-            } else {
-                "SELECT failures, window_start, locked_until FROM auth_failures WHERE key = $1 FOR UPDATE"
-            };
-            let row = query(select).bind(key).fetch_optional(&mut tx).await?;
-            let prev = match row {
-                Some(r) => Some(Counter {
-                    failures: r.col("failures")?,
-                    window_start: r.col("window_start")?,
-                    locked_until: r.col("locked_until")?,
-                }),
-                None => None,
-            };
-            let (c, allowed) = next_attempt(prev, now, window, limit, lock);
-            if Some(c) != prev {
-                query(
-                "INSERT INTO auth_failures (key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
-                    window_start = excluded.window_start, locked_until = excluded.locked_until",
-            )
-            .bind(key)
-            .bind(c.failures)
-            .bind(c.window_start)
-            .bind(c.locked_until)
-            .execute(&mut tx)
-            .await?;
-            }
-            tx.commit().await?;
-            Ok(Attempts {
-                failures: c.failures,
-                locked_until: c.locked_until,
-                allowed,
-            })
-        })
+        // Concurrent attempts on one key (on any node) take turns, even before its row exists.
+        let before = self.key_lock().map(|lock| query(lock).bind(key));
+        // Read under a row lock: a concurrent `release_attempt` (one UPDATE) waits for this
+        // transaction rather than being overwritten by what it read before.
+        let read = query(self.pick(&ATTEMPTS_FOR_UPDATE)).bind(key);
+        self.write_after(
+            before.into_iter().collect(),
+            read,
+            |stored: Option<Stored>| {
+                let prev = stored.map(|s| s.0);
+                let (c, allowed) = next_attempt(prev, now, window, limit, lock);
+                let mut writes = Vec::new();
+                if Some(c) != prev {
+                    let upsert = query(
+                        "INSERT INTO auth_failures (key, failures, window_start, locked_until)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
+                        window_start = excluded.window_start, locked_until = excluded.locked_until",
+                    );
+                    let upsert = upsert.bind(key).bind(c.failures);
+                    writes.push(upsert.bind(c.window_start).bind(c.locked_until));
+                }
+                let attempts = Attempts {
+                    failures: c.failures,
+                    locked_until: c.locked_until,
+                    allowed,
+                };
+                Ok((writes, attempts))
+            },
+        )
+        .await
     }
 
     /// Gives back an attempt that succeeded (an address's counter counts failures only).
     pub async fn release_attempt(&self, key: &str) -> Result<()> {
-        dispatch!(self, pool, {
-            query("UPDATE auth_failures SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END WHERE key = $1")
-                .bind(key)
-                .execute(pool)
-                .await?;
-            Ok(())
-        })
+        let q = query(
+            "UPDATE auth_failures SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END
+             WHERE key = $1",
+        );
+        self.exec(q.bind(key)).await?;
+        Ok(())
     }
 
     /// A success clears the account's counter (an address counter keeps counting).
     pub async fn clear_failures(&self, key: &str) -> Result<()> {
-        dispatch!(self, pool, {
-            query("DELETE FROM auth_failures WHERE key = $1")
-                .bind(key)
-                .execute(pool)
-                .await?;
-            Ok(())
-        })
+        self.exec(query("DELETE FROM auth_failures WHERE key = $1").bind(key))
+            .await?;
+        Ok(())
     }
 }

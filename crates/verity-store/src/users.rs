@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use verity_core::identity::{UserData, Verification};
 
-use crate::query::{Spelt, spelt};
-use crate::{
-    Fields, Result, Store, StoreError, WritePool, conflict_or, dispatch, from_json, query,
-    storable, to_json,
-};
+use crate::Store;
+use crate::dialect::{Spelt, data_columns};
+use crate::error::{Result, StoreError, conflict_or};
+use crate::lite::Begin;
+use crate::sql::{Fields, FromRow, Record, Value, from_json, insert, query, storable, to_json};
 
 /// An account as the sign-in step needs it.
 #[derive(Clone)]
@@ -42,29 +42,58 @@ pub struct VerificationRecord {
     pub decided_at: i64,
 }
 
-pub(crate) fn user_from_row(r: &impl Fields) -> Result<User> {
-    Ok(User {
-        uuid: r.col("uuid")?,
-        email: r.col("email")?,
-        password_hash: r.col("password_hash")?,
-        totp_secret: r.col("totp_secret")?,
-        totp_last_step: r.col("totp_last_step")?,
-        created_at: r.col("created_at")?,
-    })
+impl FromRow for User {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        Ok(User {
+            uuid: r.col("uuid")?,
+            email: r.col("email")?,
+            password_hash: r.col("password_hash")?,
+            totp_secret: r.col("totp_secret")?,
+            totp_last_step: r.col("totp_last_step")?,
+            created_at: r.col("created_at")?,
+        })
+    }
 }
 
-const VERIFICATIONS: &str = "SELECT * FROM verifications WHERE uuid = $1 ORDER BY grp";
+/// As stored: emails are compared lower-cased.
+impl Record for User {
+    const TABLE: &'static str = "users";
+    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
+        vec![
+            ("uuid", (&self.uuid).into()),
+            ("email", self.email.to_lowercase().into()),
+            ("password_hash", (&self.password_hash).into()),
+            ("totp_secret", (&self.totp_secret).into()),
+            ("totp_last_step", self.totp_last_step.into()),
+            ("created_at", self.created_at.into()),
+        ]
+    }
+}
 
-fn verification_from_row(r: &impl Fields) -> Result<VerificationRecord> {
-    let subgroups: String = r.col("subgroups")?;
-    Ok(VerificationRecord {
-        group: r.col("grp")?,
-        verified: r.col("verified")?,
-        subgroups: from_json(&subgroups)?,
-        method: r.col("method")?,
-        decided_by: r.col("decided_by")?,
-        decided_at: r.col("decided_at")?,
-    })
+/// A row of [`USER_AND_DATA`].
+struct UserAndData(User, UserData);
+
+impl FromRow for UserAndData {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        let user = User::from_row(r)?;
+        let data = data_from_row(r, &user.uuid)?
+            .ok_or_else(|| StoreError::Corrupt("an account read without its email".into()))?;
+        Ok(UserAndData(user, data))
+    }
+}
+
+impl FromRow for VerificationRecord {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        let subgroups: String = r.col("subgroups")?;
+        Ok(VerificationRecord {
+            group: r.col("grp")?,
+            verified: r.col("verified")?,
+            subgroups: from_json(&subgroups)?,
+            method: r.col("method")?,
+            decided_by: r.col("decided_by")?,
+            decided_at: r.col("decided_at")?,
+        })
+    }
 }
 
 impl Store {
@@ -74,58 +103,33 @@ impl Store {
         user: &User,
         attributes: &BTreeMap<String, serde_json::Value>,
     ) -> Result<()> {
-        dispatch!(self, pool, {
-            let mut tx = pool.begin_write().await?;
-            query(
-            "INSERT INTO users (uuid, email, password_hash, totp_secret, totp_last_step, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&user.uuid)
-        .bind(user.email.to_lowercase())
-        .bind(&user.password_hash)
-        .bind(&user.totp_secret)
-        .bind(user.totp_last_step)
-        .bind(user.created_at)
-        .execute(&mut tx)
-        .await
-        .map_err(conflict_or)?;
-            for (handle, value) in attributes {
-                query("INSERT INTO user_attributes (uuid, handle, value) VALUES ($1, $2, $3)")
-                    .bind(&user.uuid)
-                    .bind(handle)
-                    .bind(to_json(value))
-                    .execute(&mut tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+        let mut statements = vec![insert(user)];
+        for (handle, value) in attributes {
+            let insert =
+                query("INSERT INTO user_attributes (uuid, handle, value) VALUES ($1, $2, $3)");
+            statements.push(insert.bind(&user.uuid).bind(handle).bind(to_json(value)));
+        }
+        // A conflict can only be the account's: its attributes are as new as it is.
+        self.write(Begin::Write, statements)
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
     }
 
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
         if !storable(email) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
-            let row = query("SELECT * FROM users WHERE email = $1")
-                .bind(email.trim().to_lowercase())
-                .fetch_optional(pool)
-                .await?;
-            row.as_ref().map(user_from_row).transpose()
-        })
+        let q = query("SELECT * FROM users WHERE email = $1");
+        self.fetch_opt(q.bind(email.trim().to_lowercase())).await
     }
 
     pub async fn find_user(&self, uuid: &str) -> Result<Option<User>> {
         if !storable(uuid) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
-            let row = query("SELECT * FROM users WHERE uuid = $1")
-                .bind(uuid)
-                .fetch_optional(pool)
-                .await?;
-            row.as_ref().map(user_from_row).transpose()
-        })
+        self.fetch_opt(query("SELECT * FROM users WHERE uuid = $1").bind(uuid))
+            .await
     }
 
     /// Everything claims are built from: attributes and verifications.
@@ -138,94 +142,52 @@ impl Store {
         if !storable(uuid) {
             return Ok(None);
         }
-        dispatch!(self, pool, {
-            let Some(row) = query(spelt(&USER_AND_DATA, pool))
-                .bind(uuid)
-                .fetch_optional(pool)
-                .await?
-            else {
-                return Ok(None);
-            };
-            let user = user_from_row(&row)?;
-            let data = data_from_row(&row, uuid)?
-                .ok_or_else(|| StoreError::Corrupt("an account read without its email".into()))?;
-            Ok(Some((user, data)))
-        })
+        let q = query(self.spelt(&USER_AND_DATA)).bind(uuid);
+        let found: Option<UserAndData> = self.fetch_opt(q).await?;
+        Ok(found.map(|UserAndData(user, data)| (user, data)))
     }
 
     pub async fn find_verifications(&self, uuid: &str) -> Result<Vec<VerificationRecord>> {
         if !storable(uuid) {
             return Ok(Vec::new());
         }
-        dispatch!(self, pool, {
-            let rows = query(VERIFICATIONS).bind(uuid).fetch_all(pool).await?;
-            rows.iter().map(verification_from_row).collect()
-        })
+        let q = query("SELECT * FROM verifications WHERE uuid = $1 ORDER BY grp");
+        self.fetch_all(q.bind(uuid)).await
     }
 
     /// Records (or replaces) the verification of one group.
     pub async fn upsert_verification(&self, uuid: &str, v: &VerificationRecord) -> Result<()> {
-        dispatch!(self, pool, {
-            query(
-            "INSERT INTO verifications (uuid, grp, verified, subgroups, method, decided_by, decided_at)
+        let q = query(
+            "INSERT INTO verifications
+                (uuid, grp, verified, subgroups, method, decided_by, decided_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (uuid, grp) DO UPDATE SET verified = excluded.verified,
                 subgroups = excluded.subgroups, method = excluded.method,
                 decided_by = excluded.decided_by, decided_at = excluded.decided_at",
-        )
-        .bind(uuid)
-        .bind(&v.group)
-        .bind(v.verified)
-        .bind(to_json(&v.subgroups))
-        .bind(&v.method)
-        .bind(&v.decided_by)
-        .bind(v.decided_at)
-        .execute(pool)
-        .await
-        .map_err(|e| match conflict_or(e) {
+        );
+        let q = q.bind(uuid).bind(&v.group).bind(v.verified);
+        let q = q.bind(to_json(&v.subgroups)).bind(&v.method);
+        let q = q.bind(&v.decided_by).bind(v.decided_at);
+        self.exec(q).await.map_err(|e| match conflict_or(e) {
             StoreError::Conflict => StoreError::Corrupt("verification conflict".into()),
             other => other,
         })?;
-            Ok(())
-        })
+        Ok(())
     }
 
     /// Records that TOTP `step` was used, only if it is newer than the last one: returns false
     /// when another request already used this or a later step (a replayed code).
     pub async fn take_totp_step(&self, uuid: &str, step: i64) -> Result<bool> {
-        dispatch!(self, pool, {
-            let done = query(
-                "UPDATE users SET totp_last_step = $1
+        let q = query(
+            "UPDATE users SET totp_last_step = $1
              WHERE uuid = $2 AND (totp_last_step IS NULL OR totp_last_step < $3)",
-            )
-            .bind(step)
-            .bind(uuid)
-            .bind(step)
-            .execute(pool)
-            .await?;
-            Ok(done.rows_affected() == 1)
-        })
+        );
+        Ok(self.exec(q.bind(step).bind(uuid).bind(step)).await? == 1)
     }
 }
 
-/// Select-list columns that read, beside another row, the claims data of the account whose
-/// uuid is in column `uuid` (joined as `u`: `LEFT JOIN users u ON u.uuid = <uuid>`), so that one
-/// statement (one round trip on PostgreSQL) reads both. Attributes and verifications come back
-/// as JSON arrays; [`data_from_row`] reads them.
-pub(crate) fn data_columns(postgres: bool, uuid: &str) -> String {
-    let (agg, empty) = if postgres {
-        ("coalesce(json_agg(json_build_array", "), '[]')::text")
-    } else {
-        ("json_group_array(json_array", ")")
-    };
-    format!(
-        "u.email AS data_email,
-         (SELECT {agg}(handle, value){empty} FROM user_attributes WHERE uuid = {uuid}) AS data_attributes,
-         (SELECT {agg}(grp, verified, subgroups){empty} FROM verifications WHERE uuid = {uuid}) AS data_verifications"
-    )
-}
-
-/// The claims data read by [`data_columns`] for account `uuid`; `None` when no such account.
+/// The claims data read by [`data_columns`] (`crate::dialect`) for account `uuid`; `None` when
+/// no such account.
 pub(crate) fn data_from_row(r: &impl Fields, uuid: &str) -> Result<Option<UserData>> {
     let Some(email) = r.col::<Option<String>>("data_email")? else {
         return Ok(None);

@@ -1,0 +1,245 @@
+//! Access and refresh tokens (by digest), each bound to the grant its code started.
+
+use verity_core::identity::UserData;
+
+use crate::Store;
+use crate::audit::AuditEvent;
+use crate::dialect::{Spelt, data_columns};
+use crate::error::Result;
+use crate::lite::{Begin, LiteRow, LiteTx};
+use crate::sql::{
+    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, to_json,
+};
+use crate::users::data_from_row;
+
+/// A token with its account's claims data, in one statement.
+static TOKEN_AND_USER: Spelt = Spelt::new(|| {
+    [false, true].map(|pg| {
+        format!(
+            "SELECT t.*, {} FROM tokens t LEFT JOIN users u ON u.uuid = t.uuid
+             WHERE t.token_hash = $1",
+            data_columns(pg, "t.uuid")
+        )
+    })
+});
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+        }
+    }
+}
+
+/// An access or refresh token (by digest) and its grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub token_hash: String,
+    pub kind: TokenKind,
+    /// The code hash that started the family.
+    pub grant_id: String,
+    pub client_id: String,
+    pub uuid: String,
+    pub scopes: Vec<String>,
+    pub auth_time: i64,
+    pub mfa: bool,
+    pub eid: Option<String>,
+    pub sid: Option<String>,
+    /// The refresh token this one replaced.
+    pub parent_hash: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl FromRow for Token {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        let scopes: String = r.col("scopes")?;
+        let kind: String = r.col("kind")?;
+        Ok(Token {
+            token_hash: r.col("token_hash")?,
+            kind: if kind == "refresh" {
+                TokenKind::Refresh
+            } else {
+                TokenKind::Access
+            },
+            grant_id: r.col("grant_id")?,
+            client_id: r.col("client_id")?,
+            uuid: r.col("uuid")?,
+            scopes: from_json(&scopes)?,
+            auth_time: r.col("auth_time")?,
+            mfa: r.col("mfa")?,
+            eid: r.col("eid")?,
+            sid: r.col("sid")?,
+            parent_hash: r.col("parent_hash")?,
+            created_at: r.col("created_at")?,
+            expires_at: r.col("expires_at")?,
+            used_at: r.col("used_at")?,
+            revoked_at: r.col("revoked_at")?,
+        })
+    }
+}
+
+/// A row of [`TOKEN_AND_USER`].
+struct TokenAndUser(Token, Option<UserData>);
+
+impl FromRow for TokenAndUser {
+    fn from_row(r: &impl Fields) -> Result<Self> {
+        let token = Token::from_row(r)?;
+        let user = data_from_row(r, &token.uuid)?;
+        Ok(TokenAndUser(token, user))
+    }
+}
+
+impl Record for Token {
+    const TABLE: &'static str = "tokens";
+    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
+        vec![
+            ("token_hash", (&self.token_hash).into()),
+            ("kind", self.kind.as_str().into()),
+            ("grant_id", (&self.grant_id).into()),
+            ("client_id", (&self.client_id).into()),
+            ("uuid", (&self.uuid).into()),
+            ("scopes", to_json(&self.scopes).into()),
+            ("auth_time", self.auth_time.into()),
+            ("mfa", self.mfa.into()),
+            ("eid", (&self.eid).into()),
+            ("sid", (&self.sid).into()),
+            ("parent_hash", (&self.parent_hash).into()),
+            ("created_at", self.created_at.into()),
+            ("expires_at", self.expires_at.into()),
+            ("used_at", self.used_at.into()),
+            ("revoked_at", self.revoked_at.into()),
+        ]
+    }
+}
+
+impl Store {
+    /// Stores the tokens of one issuance in one transaction (all or none).
+    pub async fn insert_tokens(&self, tokens: &[Token]) -> Result<()> {
+        self.write(Begin::Write, tokens.iter().map(insert).collect())
+            .await?;
+        Ok(())
+    }
+
+    /// Revokes every token of a grant (code replay, refresh-token reuse); returns how many.
+    pub async fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<u64> {
+        let q =
+            query("UPDATE tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL");
+        self.exec(q.bind(now).bind(grant_id)).await
+    }
+
+    /// A token by digest with its account and what claims are built from (`None` once the
+    /// account is deleted), read in one statement.
+    pub async fn find_token_and_user(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(Token, Option<UserData>)>> {
+        if !storable(token_hash) {
+            return Ok(None);
+        }
+        let q = query(self.spelt(&TOKEN_AND_USER)).bind(token_hash);
+        let found: Option<TokenAndUser> = self.fetch_opt(q).await?;
+        Ok(found.map(|TokenAndUser(token, user)| (token, user)))
+    }
+
+    /// A token by digest, whatever its state (the caller checks expiry and revocation).
+    pub async fn find_token(&self, token_hash: &str) -> Result<Option<Token>> {
+        if !storable(token_hash) {
+            return Ok(None);
+        }
+        let q = query("SELECT * FROM tokens WHERE token_hash = $1");
+        self.fetch_opt(q.bind(token_hash)).await
+    }
+
+    /// The apps that hold tokens from a session (to notify them at logout).
+    pub async fn find_session_clients(&self, sid: &str) -> Result<Vec<String>> {
+        if !storable(sid) {
+            return Ok(Vec::new());
+        }
+        let q = query("SELECT DISTINCT client_id FROM tokens WHERE sid = $1 ORDER BY client_id");
+        self.fetch_all(q.bind(sid)).await
+    }
+}
+
+/// SQLite: [`crate::dialect::guarded_grant`]'s writes in the open write transaction `tx`:
+/// `guard`, then, only when it returned a row, `tokens` and `audit`. The row; `None`, with
+/// nothing written, when `guard` took nothing.
+pub(crate) fn guarded_grant_in(
+    tx: &mut LiteTx<'_>,
+    guard: Query<'_>,
+    tokens: &[Token],
+    audit: Option<&AuditEvent>,
+) -> Result<Option<LiteRow>> {
+    let Some(row) = tx.fetch_optional(guard)? else {
+        return Ok(None);
+    };
+    for t in tokens {
+        tx.execute(insert(t))?;
+    }
+    if let Some(e) = audit {
+        tx.execute(insert(e))?;
+    }
+    Ok(Some(row))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::guarded_grant;
+
+    #[test]
+    fn guarded_grant_numbers_its_rows_after_the_guard() {
+        let token = Token {
+            token_hash: "t".into(),
+            kind: TokenKind::Access,
+            grant_id: "g".into(),
+            client_id: "c".into(),
+            uuid: "u".into(),
+            scopes: vec![],
+            auth_time: 0,
+            mfa: false,
+            eid: None,
+            sid: None,
+            parent_hash: None,
+            created_at: 0,
+            expires_at: 0,
+            used_at: None,
+            revoked_at: None,
+        };
+        let audit = AuditEvent {
+            at: 0,
+            event: "e".into(),
+            uuid: None,
+            client_id: None,
+            address: None,
+            request_id: None,
+            detail: serde_json::Value::Null,
+        };
+        let tokens = [token];
+        let guard = query("UPDATE x SET a = $1 RETURNING *").bind(1);
+        let q = guarded_grant(guard, "", &tokens, Some(&audit));
+        let columns = "token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, eid, \
+                       sid, parent_hash, created_at, expires_at, used_at, revoked_at";
+        let values: Vec<String> = (2..=16).map(|n| format!("${n}")).collect();
+        let audited: Vec<String> = (17..=23).map(|n| format!("${n}")).collect();
+        let expected = format!(
+            "WITH guard AS (UPDATE x SET a = $1 RETURNING *), issued AS (INSERT INTO tokens \
+             ({columns}) SELECT v.* FROM guard, (VALUES ({})) AS v({columns}) RETURNING 1), \
+             audited AS (INSERT INTO audit_events (at, event, uuid, client_id, address, \
+             request_id, detail) SELECT {} FROM guard RETURNING 1) SELECT * FROM guard",
+            values.join(", "),
+            audited.join(", ")
+        );
+        assert_eq!(q.sql(), expected);
+        assert_eq!(q.args().len(), 23);
+    }
+}
