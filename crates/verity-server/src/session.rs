@@ -7,7 +7,7 @@
 //! sign-in gets a new id (no fixation).
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use verity_core::authorize::Params;
@@ -112,30 +112,46 @@ pub fn csrf_for(state: &AppState, id_hash: &str) -> String {
     hex(&state.master_key.derive("account-csrf", id_hash.as_bytes()))
 }
 
-/// A form post from the signed-in person: the fields, after the CSRF check.
-pub async fn posted(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(Session, User, Params), PageError> {
-    let body = body.map_err(|_| PageError::bad_request("The form is too large."))?;
-    let form = body_params(BodyKind::Form, &body).map_err(PageError::bad_request)?;
-    let Some((session, user)) = signed_in(state, headers).await? else {
-        return Err(PageError::new(
-            StatusCode::UNAUTHORIZED,
-            "Signed out",
-            "Your session has ended. Open your account page again.",
-        ));
-    };
-    let sent = form.get("csrf_token").unwrap_or_default();
-    if !constant_time_eq(sent.as_bytes(), csrf_token(state, &session).as_bytes()) {
-        return Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "This form is no longer valid. Reload the page and try again.",
-        ));
+/// A form post from the signed-in person on Verity's own pages: the request's headers, the
+/// session and its account, and the form's fields, after the CSRF check.
+pub struct SignedInForm {
+    pub headers: HeaderMap,
+    pub session: Session,
+    pub user: User,
+    pub form: Params,
+}
+
+impl FromRequest<AppState> for SignedInForm {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, PageError> {
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| PageError::bad_request("The form is too large."))?;
+        let form = body_params(BodyKind::Form, &body).map_err(PageError::bad_request)?;
+        let Some((session, user)) = signed_in(state, &headers).await? else {
+            return Err(PageError::new(
+                StatusCode::UNAUTHORIZED,
+                "Signed out",
+                "Your session has ended. Open your account page again.",
+            ));
+        };
+        let sent = form.get("csrf_token").unwrap_or_default();
+        if !constant_time_eq(sent.as_bytes(), csrf_token(state, &session).as_bytes()) {
+            return Err(PageError::new(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form is no longer valid. Reload the page and try again.",
+            ));
+        }
+        Ok(SignedInForm {
+            headers,
+            session,
+            user,
+            form,
+        })
     }
-    Ok((session, user, form))
 }
 
 /// The redirect URI of the account client at this deployment's public URL.

@@ -6,8 +6,6 @@
 //! which goes through `/oauth/authorize` with PKCE and needs no consent screen.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -29,7 +27,7 @@ use crate::extract::{cookie, query_params, set_cookie};
 use crate::pages::Page;
 use crate::respond::{see_other, with_cookie};
 use crate::session::{
-    ACCOUNT_CLIENT_ID, LOGIN_COOKIE, csrf_token, local_path, posted, signed_in, start_login,
+    ACCOUNT_CLIENT_ID, LOGIN_COOKIE, SignedInForm, csrf_token, local_path, signed_in, start_login,
 };
 use crate::state::AppState;
 
@@ -197,10 +195,11 @@ fn pending_aad(uuid: &str) -> Vec<u8> {
 /// POST /account/totp/start: a new secret, held sealed in a short-lived cookie until confirmed.
 async fn start_enrolment(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    p: SignedInForm,
 ) -> Result<Response, PageError> {
-    let (_, user, _) = posted(&state, &headers, body).await?;
+    let SignedInForm {
+        headers: _, user, ..
+    } = p;
     let secret = random_bytes::<20>();
     let sealed = state
         .master_key
@@ -288,10 +287,14 @@ fn recovery_page(state: &AppState, codes: &[String]) -> Result<Response, PageErr
 /// POST /account/totp/confirm: a code from the new secret proves the app has it.
 async fn confirm_enrolment(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    p: SignedInForm,
 ) -> Result<Response, PageError> {
-    let (session, user, form) = posted(&state, &headers, body).await?;
+    let SignedInForm {
+        headers,
+        session,
+        user,
+        form,
+    } = p;
     if user.totp_secret.is_some() {
         // Replacing an authenticator goes through removal, which needs a current code.
         return Ok(see_other("/account"));
@@ -343,10 +346,14 @@ async fn confirm_enrolment(
 /// POST /account/totp/remove: needs a current code.
 async fn remove_totp(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    p: SignedInForm,
 ) -> Result<Response, PageError> {
-    let (session, user, form) = posted(&state, &headers, body).await?;
+    let SignedInForm {
+        headers,
+        session,
+        user,
+        form,
+    } = p;
     if !proves_second_factor(
         &state,
         &headers,
@@ -380,10 +387,14 @@ async fn remove_totp(
 /// POST /account/recovery-codes: new codes (the old ones stop working); needs a current code.
 async fn regenerate_recovery_codes(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    p: SignedInForm,
 ) -> Result<Response, PageError> {
-    let (session, user, form) = posted(&state, &headers, body).await?;
+    let SignedInForm {
+        headers,
+        session,
+        user,
+        form,
+    } = p;
     if !proves_second_factor(
         &state,
         &headers,
@@ -417,10 +428,14 @@ async fn regenerate_recovery_codes(
 /// POST /account/consents/revoke: forget what was allowed for an app.
 async fn revoke_consent(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    p: SignedInForm,
 ) -> Result<Response, PageError> {
-    let (_, user, form) = posted(&state, &headers, body).await?;
+    let SignedInForm {
+        headers,
+        user,
+        form,
+        ..
+    } = p;
     let client_id = form.get("client_id").unwrap_or_default().to_owned();
     if state.store.delete_consents(&user.uuid, &client_id).await? > 0 {
         state

@@ -2,6 +2,8 @@
 //! endpoints: RFC 6749 2.3.1 (`client_secret_basic`, `client_secret_post`) and public clients
 //! (`none`, bound to PKCE by the grant).
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
 use verity_core::authorize::Params;
 use verity_core::client_auth::{ClientAuthError, Presentation, presentation, secret_to_check};
@@ -141,21 +143,40 @@ async fn private_key_jwt(
     Ok(app)
 }
 
-/// RFC 7009 2.1 / RFC 7662 2.1: a client-authenticated POST naming one `token`.
-pub async fn token_request(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<(App, Params), ApiError> {
-    let params = crate::extract::client_request_params(headers, body)?;
-    let app = authenticate(state, headers, &params).await?;
-    if let Some(name) = params.first_repeated() {
-        return Err(ApiError::invalid_request(format!(
-            "parameter {name} is repeated"
-        )));
+/// A client's back-channel POST (token, revocation, introspection): its parameters (a form or
+/// JSON body, size-limited, none repeated) and the app that authenticated it.
+pub struct ClientRequest {
+    pub headers: HeaderMap,
+    pub app: App,
+    pub params: Params,
+}
+
+impl FromRequest<AppState> for ClientRequest {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state).await;
+        let params = crate::extract::client_request_params(&headers, body)?;
+        let app = authenticate(state, &headers, &params).await?;
+        if let Some(name) = params.first_repeated() {
+            return Err(ApiError::invalid_request(format!(
+                "parameter {name} is repeated"
+            )));
+        }
+        Ok(ClientRequest {
+            headers,
+            app,
+            params,
+        })
     }
-    if params.get("token").is_none() {
-        return Err(ApiError::invalid_request("token is missing"));
+}
+
+impl ClientRequest {
+    /// RFC 7009 2.1 / RFC 7662 2.1: the `token` the request names.
+    pub fn token(&self) -> Result<&str, ApiError> {
+        self.params
+            .get("token")
+            .ok_or_else(|| ApiError::invalid_request("token is missing"))
     }
-    Ok((app, params))
 }

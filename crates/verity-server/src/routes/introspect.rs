@@ -2,10 +2,8 @@
 //! own tokens only: any other token is reported `{"active": false}`.
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
@@ -13,6 +11,7 @@ use verity_core::secret::{is_token_shaped, token_hash};
 use verity_store::grants::TokenKind;
 
 use crate::error::ApiError;
+use crate::routes::client::ClientRequest;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -22,11 +21,10 @@ pub fn router() -> Router<AppState> {
 /// RFC 7662 2.1-2.2.
 async fn introspect(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    req: ClientRequest,
 ) -> Result<Response, ApiError> {
-    let (app, params) = crate::routes::client::token_request(&state, &headers, body).await?;
-    let token = params.get("token").unwrap_or_default();
+    let token = req.token()?;
+    let app = &req.app;
     let now = state.now();
     let found = if is_token_shaped(token) {
         state.store.find_token(&token_hash(token)).await?

@@ -1,9 +1,7 @@
 //! RFC 6749 3.2 / 4.1.3 / OIDC Core 3.1.3: the token endpoint (SPEC section 4).
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -21,9 +19,8 @@ use verity_store::lifecycle::Rotate;
 
 use crate::audit::AuditEvent;
 use crate::error::ApiError;
-use crate::extract::client_request_params;
 use crate::issuer::{Grant, respond_with, signing_key, token_rows};
-use crate::routes::client::authenticate;
+use crate::routes::client::ClientRequest;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -31,18 +28,12 @@ pub fn router() -> Router<AppState> {
 }
 
 /// RFC 6749 3.2: form or (SPEC 4) JSON body; client authentication; the grant.
-async fn token(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let params = client_request_params(&headers, body)?;
-    let app = authenticate(&state, &headers, &params).await?;
-    if let Some(name) = params.first_repeated() {
-        return Err(ApiError::invalid_request(format!(
-            "parameter {name} is repeated"
-        )));
-    }
+async fn token(State(state): State<AppState>, req: ClientRequest) -> Result<Response, ApiError> {
+    let ClientRequest {
+        headers,
+        app,
+        params,
+    } = req;
     let response = match params.get("grant_type") {
         None => return Err(ApiError::invalid_request("grant_type is missing")),
         Some("authorization_code") => authorization_code(&state, &app, &params, &headers).await?,

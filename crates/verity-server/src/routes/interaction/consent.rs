@@ -1,15 +1,13 @@
 //! SPEC 3: the consent page (`decision` = `allow` or `deny`), and cancelling the journey.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::json;
 use verity_core::identity::{self, AuthFacts, Policy, UserData};
 
-use super::{Journey, again, current_session, deny, load_post, next, render};
+use super::{Journey, Posted, again, current_session, deny, next, render};
 use crate::audit::AuditEvent;
 use crate::error::PageError;
 use crate::pages::Page;
@@ -79,11 +77,13 @@ pub(super) fn show(
 /// POST `/oauth/interaction/{id}/consent`.
 pub(super) async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    p: Posted,
 ) -> Result<Response, PageError> {
-    let (mut l, form) = load_post(&state, &headers, &id, body).await?;
+    let Posted {
+        headers,
+        mut l,
+        form,
+    } = p;
     match form.get("decision") {
         Some("allow") => {
             // Consent is remembered for the signed-in user, who must have been shown this page.
@@ -106,10 +106,8 @@ pub(super) async fn submit(
 /// POST `/oauth/interaction/{id}/cancel`: the person cancelled on the sign-in page.
 pub(super) async fn cancel(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    p: Posted,
 ) -> Result<Response, PageError> {
-    let (l, _) = load_post(&state, &headers, &id, body).await?;
+    let Posted { l, .. } = p;
     deny(&state, l).await
 }

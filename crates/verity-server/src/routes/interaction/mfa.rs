@@ -1,15 +1,13 @@
 //! SPEC 3: the second factor (`code`: RFC 6238, or a recovery code), checked by
 //! [`crate::auth::second_factor`].
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Journey, again, current_session, expired_page, load_post, next, render, too_many};
+use super::{Journey, Posted, again, current_session, expired_page, next, render, too_many};
 use crate::audit::AuditEvent;
 use crate::auth::second_factor::{self, Outcome};
 use crate::error::PageError;
@@ -39,11 +37,9 @@ pub(super) fn show(
 /// POST `/oauth/interaction/{id}/mfa`.
 pub(super) async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    p: Posted,
 ) -> Result<Response, PageError> {
-    let (l, form) = load_post(&state, &headers, &id, body).await?;
+    let Posted { headers, l, form } = p;
     let Some(session) = current_session(&state, &headers, &l.ix).await? else {
         return Ok(next(&l.ix.id));
     };

@@ -21,8 +21,7 @@ mod verify;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -150,24 +149,37 @@ async fn load(
     Ok(Loaded { ix, app, request })
 }
 
-/// A form post to an interaction: the parsed fields, after the CSRF and browser checks.
-async fn load_post(
-    state: &AppState,
-    headers: &HeaderMap,
-    id: &str,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(Loaded, Params), PageError> {
-    let body = body.map_err(|_| {
-        PageError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Too large",
-            "The form is too large.",
-        )
-    })?;
-    let form = body_params(BodyKind::Form, &body).map_err(PageError::bad_request)?;
-    let csrf = form.get("csrf_token").unwrap_or_default().to_owned();
-    let loaded = load(state, headers, id, Some(&csrf)).await?;
-    Ok((loaded, form))
+/// A form post to an interaction: the request's headers, the interaction (checked against the
+/// browser and the form's CSRF token) and the form's fields.
+struct Posted {
+    headers: HeaderMap,
+    l: Loaded,
+    form: Params,
+}
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, PageError> {
+        let (mut parts, body) = req.into_parts();
+        let Path(id) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|_| expired_page())?;
+        let headers = parts.headers.clone();
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|_| {
+                PageError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Too large",
+                    "The form is too large.",
+                )
+            })?;
+        let form = body_params(BodyKind::Form, &body).map_err(PageError::bad_request)?;
+        let csrf = form.get("csrf_token").unwrap_or_default();
+        let l = load(state, &headers, &id, Some(csrf)).await?;
+        Ok(Posted { headers, l, form })
+    }
 }
 
 /// The live session in this browser, if it belongs to the interaction's user (when one is set).

@@ -2,9 +2,7 @@
 //! `password_confirm`). Failures are limited per account and per client address; an unknown
 //! email is answered, counted and timed exactly like a wrong password.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
@@ -14,7 +12,7 @@ use verity_core::authorize::Op;
 use verity_core::secret::{constant_time_eq, new_token};
 use verity_store::users::User;
 
-use super::{Journey, Loaded, again, expired_page, load_post, next, render, too_many};
+use super::{Journey, Loaded, Posted, again, expired_page, next, render, too_many};
 use crate::audit::AuditEvent;
 use crate::auth::password;
 use crate::auth::throttle::Attempt;
@@ -71,11 +69,9 @@ pub(super) fn show_signup(
 /// POST `/oauth/interaction/{id}/signin`.
 pub(super) async fn signin(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    p: Posted,
 ) -> Result<Response, PageError> {
-    let (l, form) = load_post(&state, &headers, &id, body).await?;
+    let Posted { headers, l, form } = p;
     let email = form.get("email").unwrap_or_default().trim().to_owned();
     let password = form.get("password").unwrap_or_default().to_owned();
     if email.is_empty() || password.is_empty() || email.len() > 254 || password.len() > 1024 {
@@ -120,11 +116,9 @@ pub(super) async fn signin(
 /// POST `/oauth/interaction/{id}/signup`.
 pub(super) async fn signup(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    p: Posted,
 ) -> Result<Response, PageError> {
-    let (l, form) = load_post(&state, &headers, &id, body).await?;
+    let Posted { headers, l, form } = p;
     let email = normalize_email(form.get("email").unwrap_or_default());
     let password = form.get("password").unwrap_or_default().to_owned();
     let confirm = form.get("password_confirm").unwrap_or_default();

@@ -1,15 +1,13 @@
 //! SPEC 3: the verification page (`decision` = `verify` in the sandbox, `skip`, `deny`).
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 use verity_core::identity;
 use verity_store::users::VerificationRecord;
 
-use super::{Journey, again, current_session, deny, expired_page, load_post, next, render};
+use super::{Journey, Posted, again, current_session, deny, expired_page, next, render};
 use crate::error::PageError;
 use crate::pages::Page;
 use crate::state::AppState;
@@ -44,11 +42,13 @@ pub(super) fn show(
 /// POST `/oauth/interaction/{id}/verify`.
 pub(super) async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    p: Posted,
 ) -> Result<Response, PageError> {
-    let (mut l, form) = load_post(&state, &headers, &id, body).await?;
+    let Posted {
+        headers,
+        mut l,
+        form,
+    } = p;
     match form.get("decision") {
         Some("verify") if state.sandbox() => {
             let Some(session) = current_session(&state, &headers, &l.ix).await? else {
