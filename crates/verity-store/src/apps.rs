@@ -3,9 +3,7 @@
 use crate::Store;
 use crate::error::{Result, conflict_or};
 use crate::lite::Begin;
-use crate::sql::{
-    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, to_json, update,
-};
+use crate::sql::{Query, insert, query, storable, stored, update};
 
 /// A registered relying party.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,71 +61,13 @@ impl App {
     }
 }
 
-impl FromRow for App {
-    fn from_row(row: &impl Fields) -> Result<Self> {
-        Ok(App {
-            client_id: row.col("client_id")?,
-            org_id: row.col("org_id")?,
-            name: row.col("name")?,
-            logo_url: row.col("logo_url")?,
-            redirect_uris: from_json(&row.col::<String>("redirect_uris")?)?,
-            post_logout_redirect_uris: from_json(&row.col::<String>("post_logout_redirect_uris")?)?,
-            policies: from_json(&row.col::<String>("policies")?)?,
-            profile: row.col("profile")?,
-            public: row.col("public")?,
-            refresh_tokens: row.col("refresh_tokens")?,
-            id_token_alg: row.col("id_token_alg")?,
-            userinfo_signed_response_alg: row.col("userinfo_signed_response_alg")?,
-            code_ttl: row.col("code_ttl")?,
-            access_ttl: row.col("access_ttl")?,
-            refresh_ttl: row.col("refresh_ttl")?,
-            userinfo_ttl: row.col("userinfo_ttl")?,
-            jwks: row.col("jwks")?,
-            jwks_uri: row.col("jwks_uri")?,
-            backchannel_logout_uri: row.col("backchannel_logout_uri")?,
-            created_at: row.col("created_at")?,
-            updated_at: row.col("updated_at")?,
-        })
-    }
-}
-
-impl Record for App {
-    const TABLE: &'static str = "apps";
-    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
-        vec![
-            ("client_id", (&self.client_id).into()),
-            ("org_id", (&self.org_id).into()),
-            ("name", (&self.name).into()),
-            ("logo_url", (&self.logo_url).into()),
-            ("redirect_uris", to_json(&self.redirect_uris).into()),
-            (
-                "post_logout_redirect_uris",
-                to_json(&self.post_logout_redirect_uris).into(),
-            ),
-            ("policies", to_json(&self.policies).into()),
-            ("profile", (&self.profile).into()),
-            ("public", self.public.into()),
-            ("refresh_tokens", self.refresh_tokens.into()),
-            ("id_token_alg", (&self.id_token_alg).into()),
-            (
-                "userinfo_signed_response_alg",
-                (&self.userinfo_signed_response_alg).into(),
-            ),
-            ("code_ttl", self.code_ttl.into()),
-            ("access_ttl", self.access_ttl.into()),
-            ("refresh_ttl", self.refresh_ttl.into()),
-            ("userinfo_ttl", self.userinfo_ttl.into()),
-            ("jwks", (&self.jwks).into()),
-            ("jwks_uri", (&self.jwks_uri).into()),
-            (
-                "backchannel_logout_uri",
-                (&self.backchannel_logout_uri).into(),
-            ),
-            ("created_at", self.created_at.into()),
-            ("updated_at", self.updated_at.into()),
-        ]
-    }
-}
+stored!(App => "apps" {
+    client_id, org_id, name, logo_url,
+    redirect_uris [json], post_logout_redirect_uris [json], policies [json],
+    profile, public, refresh_tokens, id_token_alg, userinfo_signed_response_alg,
+    code_ttl, access_ttl, refresh_ttl, userinfo_ttl,
+    jwks, jwks_uri, backchannel_logout_uri, created_at, updated_at,
+});
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
@@ -136,15 +76,11 @@ pub struct Organization {
     pub created_at: i64,
 }
 
-impl FromRow for Organization {
-    fn from_row(r: &impl Fields) -> Result<Self> {
-        Ok(Organization {
-            id: r.col("id")?,
-            name: r.col("name")?,
-            created_at: r.col("created_at")?,
-        })
-    }
-}
+stored!(Organization {
+    id,
+    name,
+    created_at
+});
 
 impl Store {
     pub async fn insert_organization(&self, org: &Organization) -> Result<()> {

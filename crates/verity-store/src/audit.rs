@@ -2,7 +2,7 @@
 
 use crate::Store;
 use crate::error::Result;
-use crate::sql::{Fields, FromRow, Record, Value, from_json, insert, query, storable, to_json};
+use crate::sql::{insert, query, storable, stored};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
@@ -18,35 +18,9 @@ pub struct AuditEvent {
     pub detail: serde_json::Value,
 }
 
-impl Record for AuditEvent {
-    const TABLE: &'static str = "audit_events";
-    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
-        vec![
-            ("at", self.at.into()),
-            ("event", (&self.event).into()),
-            ("uuid", (&self.uuid).into()),
-            ("client_id", (&self.client_id).into()),
-            ("address", (&self.address).into()),
-            ("request_id", (&self.request_id).into()),
-            ("detail", to_json(&self.detail).into()),
-        ]
-    }
-}
-
-impl FromRow for AuditEvent {
-    fn from_row(r: &impl Fields) -> Result<Self> {
-        let detail: String = r.col("detail")?;
-        Ok(AuditEvent {
-            at: r.col("at")?,
-            event: r.col("event")?,
-            uuid: r.col("uuid")?,
-            client_id: r.col("client_id")?,
-            address: r.col("address")?,
-            request_id: r.col("request_id")?,
-            detail: from_json(&detail)?,
-        })
-    }
-}
+stored!(AuditEvent => "audit_events" {
+    at, event, uuid, client_id, address, request_id, detail [json],
+});
 
 impl Store {
     pub async fn insert_audit(&self, e: &AuditEvent) -> Result<()> {

@@ -8,9 +8,7 @@ use crate::dialect::{Spelt, code_grant, data_columns, read_then_insert};
 use crate::error::{Result, StoreError};
 use crate::lite::Begin;
 use crate::sessions::{SIGNED_IN, Session, SignedIn, signed_in_from, signed_in_query};
-use crate::sql::{
-    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, to_json,
-};
+use crate::sql::{Fields, FromRow, Query, insert, query, storable, stored, to_json};
 use crate::tokens::{Token, TokenKind};
 use crate::users::data_from_row;
 
@@ -180,47 +178,10 @@ pub enum TakeCode {
     Unknown,
 }
 
-impl FromRow for Code {
-    fn from_row(r: &impl Fields) -> Result<Self> {
-        let scopes: String = r.col("scopes")?;
-        Ok(Code {
-            code_hash: r.col("code_hash")?,
-            client_id: r.col("client_id")?,
-            uuid: r.col("uuid")?,
-            redirect_uri: r.col("redirect_uri")?,
-            scopes: from_json(&scopes)?,
-            nonce: r.col("nonce")?,
-            code_challenge: r.col("code_challenge")?,
-            auth_time: r.col("auth_time")?,
-            mfa: r.col("mfa")?,
-            eid: r.col("eid")?,
-            sid: r.col("sid")?,
-            created_at: r.col("created_at")?,
-            expires_at: r.col("expires_at")?,
-        })
-    }
-}
-
-impl Record for Code {
-    const TABLE: &'static str = "codes";
-    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
-        vec![
-            ("code_hash", (&self.code_hash).into()),
-            ("client_id", (&self.client_id).into()),
-            ("uuid", (&self.uuid).into()),
-            ("redirect_uri", (&self.redirect_uri).into()),
-            ("scopes", to_json(&self.scopes).into()),
-            ("nonce", (&self.nonce).into()),
-            ("code_challenge", (&self.code_challenge).into()),
-            ("auth_time", self.auth_time.into()),
-            ("mfa", self.mfa.into()),
-            ("eid", (&self.eid).into()),
-            ("sid", (&self.sid).into()),
-            ("created_at", self.created_at.into()),
-            ("expires_at", self.expires_at.into()),
-        ]
-    }
-}
+stored!(Code => "codes" {
+    code_hash, client_id, uuid, redirect_uri, scopes [json], nonce, code_challenge,
+    auth_time, mfa, eid, sid, created_at, expires_at,
+});
 
 impl Store {
     pub async fn insert_code(&self, c: &Code) -> Result<()> {

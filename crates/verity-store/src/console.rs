@@ -5,7 +5,7 @@ use crate::Store;
 use crate::apps::{App, Organization, insert_organization};
 use crate::error::{Result, conflict_or};
 use crate::lite::Begin;
-use crate::sql::{Fields, FromRow, Query, Record, Value, insert, query, storable};
+use crate::sql::{Fields, FromRow, Query, Record, Value, insert, query, storable, stored};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
@@ -15,6 +15,14 @@ pub struct Membership {
     pub email: String,
     pub role: String,
 }
+
+stored!(Membership {
+    org_id,
+    org_name,
+    uuid,
+    email,
+    role
+});
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invitation {
@@ -36,17 +44,7 @@ pub struct SecretInfo {
     pub created_at: i64,
 }
 
-impl FromRow for Membership {
-    fn from_row(r: &impl Fields) -> Result<Self> {
-        Ok(Membership {
-            org_id: r.col("org_id")?,
-            org_name: r.col("org_name")?,
-            uuid: r.col("uuid")?,
-            email: r.col("email")?,
-            role: r.col("role")?,
-        })
-    }
-}
+stored!(SecretInfo { id, created_at });
 
 impl FromRow for Invitation {
     fn from_row(r: &impl Fields) -> Result<Self> {
@@ -78,15 +76,6 @@ impl Record for Invitation {
             ("created_at", self.created_at.into()),
             ("expires_at", self.expires_at.into()),
         ]
-    }
-}
-
-impl FromRow for SecretInfo {
-    fn from_row(r: &impl Fields) -> Result<Self> {
-        Ok(SecretInfo {
-            id: r.col("id")?,
-            created_at: r.col("created_at")?,
-        })
     }
 }
 

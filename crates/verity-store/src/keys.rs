@@ -2,7 +2,7 @@
 
 use crate::Store;
 use crate::error::{Result, conflict_or};
-use crate::sql::{Fields, FromRow, Record, Value, insert, query};
+use crate::sql::{insert, query, stored};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredKey {
@@ -24,32 +24,9 @@ impl std::fmt::Debug for StoredKey {
     }
 }
 
-impl FromRow for StoredKey {
-    fn from_row(r: &impl Fields) -> Result<Self> {
-        Ok(StoredKey {
-            kid: r.col("kid")?,
-            alg: r.col("alg")?,
-            private_key: r.col("private_key")?,
-            created_at: r.col("created_at")?,
-            activates_at: r.col("activates_at")?,
-            retires_at: r.col("retires_at")?,
-        })
-    }
-}
-
-impl Record for StoredKey {
-    const TABLE: &'static str = "signing_keys";
-    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
-        vec![
-            ("kid", (&self.kid).into()),
-            ("alg", (&self.alg).into()),
-            ("private_key", (&self.private_key).into()),
-            ("created_at", self.created_at.into()),
-            ("activates_at", self.activates_at.into()),
-            ("retires_at", self.retires_at.into()),
-        ]
-    }
-}
+stored!(StoredKey => "signing_keys" {
+    kid, alg, private_key, created_at, activates_at, retires_at,
+});
 
 impl Store {
     pub async fn insert_signing_key(&self, k: &StoredKey) -> Result<()> {

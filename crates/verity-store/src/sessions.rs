@@ -5,7 +5,9 @@ use verity_core::identity::UserData;
 use crate::Store;
 use crate::dialect::{Spelt, data_columns, json_agg};
 use crate::error::Result;
-use crate::sql::{Fields, FromRow, Query, Record, Value, from_json, insert, query, storable};
+use crate::sql::{
+    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, stored,
+};
 use crate::users::{User, data_from_row};
 
 /// A signed-in browser. `id_hash` is the SHA-256 of the cookie value.
@@ -128,42 +130,10 @@ impl FromRow for Session {
     }
 }
 
-impl FromRow for Interaction {
-    fn from_row(r: &impl Fields) -> Result<Self> {
-        Ok(Interaction {
-            id: r.col("id")?,
-            client_id: r.col("client_id")?,
-            request: r.col("request")?,
-            browser_hash: r.col("browser_hash")?,
-            csrf_token: r.col("csrf_token")?,
-            uuid: r.col("uuid")?,
-            signed_in_here: r.col("signed_in_here")?,
-            verification_answered: r.col("verification_answered")?,
-            consented: r.col("consented")?,
-            created_at: r.col("created_at")?,
-            expires_at: r.col("expires_at")?,
-        })
-    }
-}
-
-impl Record for Interaction {
-    const TABLE: &'static str = "interactions";
-    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
-        vec![
-            ("id", (&self.id).into()),
-            ("client_id", (&self.client_id).into()),
-            ("request", (&self.request).into()),
-            ("browser_hash", (&self.browser_hash).into()),
-            ("csrf_token", (&self.csrf_token).into()),
-            ("uuid", (&self.uuid).into()),
-            ("signed_in_here", self.signed_in_here.into()),
-            ("verification_answered", self.verification_answered.into()),
-            ("consented", self.consented.into()),
-            ("created_at", self.created_at.into()),
-            ("expires_at", self.expires_at.into()),
-        ]
-    }
-}
+stored!(Interaction => "interactions" {
+    id, client_id, request, browser_hash, csrf_token, uuid,
+    signed_in_here, verification_answered, consented, created_at, expires_at,
+});
 
 impl Record for Session {
     const TABLE: &'static str = "sessions";

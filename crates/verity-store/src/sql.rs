@@ -229,6 +229,7 @@ value_from! {
     &'q i64 => |v| Value::Int(Some(*v)),
     &'q Option<i64> => |v| Value::Int(*v),
     bool => |v| Value::Bool(Some(v)),
+    &'q bool => |v| Value::Bool(Some(*v)),
     Option<bool> => |v| Value::Bool(v),
     &'q str => |v| Value::Text(Some(Cow::Borrowed(v))),
     &'q String => |v| Value::Text(Some(Cow::Borrowed(v))),
@@ -244,6 +245,43 @@ value_from! {
     Option<Vec<u8>> => |v| Value::Blob(v.map(Cow::Owned)),
     &'q Option<Vec<u8>> => |v| Value::Blob(v.as_deref().map(Cow::Borrowed)),
 }
+
+/// The row of a stored struct, declared once: its [`FromRow`], and with `=> "table"` its
+/// [`Record`] too, from one list of columns named like the fields, so that reading and writing
+/// cannot name different columns or drift apart. A field marked `[json]` is stored as JSON text.
+macro_rules! stored {
+    ($ty:ident { $($field:ident $([$codec:ident])?),* $(,)? }) => {
+        impl $crate::sql::FromRow for $ty {
+            fn from_row(r: &impl $crate::sql::Fields) -> $crate::error::Result<Self> {
+                Ok($ty {
+                    $($field: $crate::sql::stored!(@read r, $field $($codec)?),)*
+                })
+            }
+        }
+    };
+    ($ty:ident => $table:literal { $($field:ident $([$codec:ident])?),* $(,)? }) => {
+        $crate::sql::stored!($ty { $($field $([$codec])?),* });
+        impl $crate::sql::Record for $ty {
+            const TABLE: &'static str = $table;
+            fn fields(&self) -> Vec<(&'static str, $crate::sql::Value<'_>)> {
+                vec![$((stringify!($field), $crate::sql::stored!(@write self, $field $($codec)?)),)*]
+            }
+        }
+    };
+    (@read $r:ident, $field:ident) => {
+        $crate::sql::Fields::col($r, stringify!($field))?
+    };
+    (@read $r:ident, $field:ident json) => {
+        $crate::sql::from_json(&$crate::sql::Fields::col::<String>($r, stringify!($field))?)?
+    };
+    (@write $s:ident, $field:ident) => {
+        (&$s.$field).into()
+    };
+    (@write $s:ident, $field:ident json) => {
+        $crate::sql::to_json(&$s.$field).into()
+    };
+}
+pub(crate) use stored;
 
 /// Whether a key can be stored at all: no stored key holds a NUL (PostgreSQL refuses them), so
 /// a lookup of one finds nothing, on either backend alike.

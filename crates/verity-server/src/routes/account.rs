@@ -197,9 +197,7 @@ async fn start_enrolment(
     State(state): State<AppState>,
     p: SignedInForm,
 ) -> Result<Response, PageError> {
-    let SignedInForm {
-        headers: _, user, ..
-    } = p;
+    let user = p.user;
     let secret = random_bytes::<20>();
     let sealed = state
         .master_key
@@ -289,12 +287,7 @@ async fn confirm_enrolment(
     State(state): State<AppState>,
     p: SignedInForm,
 ) -> Result<Response, PageError> {
-    let SignedInForm {
-        headers,
-        session,
-        user,
-        form,
-    } = p;
+    let (headers, session, user, form) = (p.headers, p.session, p.user, p.form);
     if user.totp_secret.is_some() {
         // Replacing an authenticator goes through removal, which needs a current code.
         return Ok(see_other("/account"));
@@ -348,39 +341,14 @@ async fn remove_totp(
     State(state): State<AppState>,
     p: SignedInForm,
 ) -> Result<Response, PageError> {
-    let SignedInForm {
-        headers,
-        session,
-        user,
-        form,
-    } = p;
-    if !proves_second_factor(
-        &state,
-        &headers,
-        &user,
-        form.get("code").unwrap_or_default(),
-    )
-    .await?
-    {
-        let resp = render_account(
-            &state,
-            &session,
-            &user,
-            Some("That code is not valid: the authenticator app was not removed."),
-        )
-        .await?;
-        return Ok((StatusCode::BAD_REQUEST, resp).into_response());
+    let refusal = "That code is not valid: the authenticator app was not removed.";
+    if let Err(page) = second_factor_or(&state, &p, refusal).await? {
+        return Ok(page);
     }
-    state.store.update_user_totp(&user.uuid, None).await?;
-    state
-        .audit(
-            AuditEvent::MfaRemoved,
-            Some(&user.uuid),
-            None,
-            &headers,
-            json!({"method": "totp"}),
-        )
-        .await;
+    state.store.update_user_totp(&p.user.uuid, None).await?;
+    let (uuid, detail) = (Some(p.user.uuid.as_str()), json!({"method": "totp"}));
+    let event = AuditEvent::MfaRemoved;
+    state.audit(event, uuid, None, &p.headers, detail).await;
     Ok(see_other("/account"))
 }
 
@@ -389,39 +357,14 @@ async fn regenerate_recovery_codes(
     State(state): State<AppState>,
     p: SignedInForm,
 ) -> Result<Response, PageError> {
-    let SignedInForm {
-        headers,
-        session,
-        user,
-        form,
-    } = p;
-    if !proves_second_factor(
-        &state,
-        &headers,
-        &user,
-        form.get("code").unwrap_or_default(),
-    )
-    .await?
-    {
-        let resp = render_account(
-            &state,
-            &session,
-            &user,
-            Some("That code is not valid: no new recovery codes were made."),
-        )
-        .await?;
-        return Ok((StatusCode::BAD_REQUEST, resp).into_response());
+    let refusal = "That code is not valid: no new recovery codes were made.";
+    if let Err(page) = second_factor_or(&state, &p, refusal).await? {
+        return Ok(page);
     }
-    let codes = issue_recovery_codes(&state, &user).await?;
-    state
-        .audit(
-            AuditEvent::MfaRecoveryCodes,
-            Some(&user.uuid),
-            None,
-            &headers,
-            json!({}),
-        )
-        .await;
+    let codes = issue_recovery_codes(&state, &p.user).await?;
+    let uuid = Some(p.user.uuid.as_str());
+    let event = AuditEvent::MfaRecoveryCodes;
+    state.audit(event, uuid, None, &p.headers, json!({})).await;
     recovery_page(&state, &codes)
 }
 
@@ -430,12 +373,7 @@ async fn revoke_consent(
     State(state): State<AppState>,
     p: SignedInForm,
 ) -> Result<Response, PageError> {
-    let SignedInForm {
-        headers,
-        user,
-        form,
-        ..
-    } = p;
+    let (headers, user, form) = (p.headers, p.user, p.form);
     let client_id = form.get("client_id").unwrap_or_default().to_owned();
     if state.store.delete_consents(&user.uuid, &client_id).await? > 0 {
         state
@@ -451,15 +389,21 @@ async fn revoke_consent(
     Ok(see_other("/account"))
 }
 
-/// A current TOTP code (or an unused recovery code) of the signed-in user, limited like the
-/// sign-in's second step (the same counter).
-async fn proves_second_factor(
+/// The form's `code` as a current TOTP code (or an unused recovery code) of the signed-in
+/// person, limited like the sign-in's second step (the same counter); else `Err` with the
+/// account page (400) saying `refusal`.
+async fn second_factor_or(
     state: &AppState,
-    headers: &HeaderMap,
-    user: &User,
-    code: &str,
-) -> Result<bool, PageError> {
-    let address = crate::extract::client_address(headers);
-    let outcome = second_factor::check(state, user, code, address).await?;
-    Ok(matches!(outcome, Outcome::Accepted { .. }))
+    p: &SignedInForm,
+    refusal: &str,
+) -> Result<Result<(), Response>, PageError> {
+    let code = p.form.get("code").unwrap_or_default();
+    let address = crate::extract::client_address(&p.headers);
+    match second_factor::check(state, &p.user, code, address).await? {
+        Outcome::Accepted { .. } => Ok(Ok(())),
+        Outcome::Locked(_) | Outcome::Rejected => {
+            let page = render_account(state, &p.session, &p.user, Some(refusal)).await?;
+            Ok(Err((StatusCode::BAD_REQUEST, page).into_response()))
+        }
+    }
 }

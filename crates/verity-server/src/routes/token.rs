@@ -209,15 +209,15 @@ async fn spend(
     };
     let revoked = state.store.revoke_grant(code_hash, now).await?;
     tracing::warn!(client_id = %app.client_id, revoked, "authorization code replayed; its tokens are revoked");
-    state
-        .audit(
-            AuditEvent::CodeReplayed,
-            Some(&code.uuid),
-            Some(&app.client_id),
-            headers,
-            json!({"revoked": revoked}),
-        )
-        .await;
+    audit_grant(
+        state,
+        headers,
+        app,
+        &code.uuid,
+        AuditEvent::CodeReplayed,
+        json!({"revoked": revoked}),
+    )
+    .await;
     Ok(ApiError::invalid_grant("the code was already used"))
 }
 
@@ -306,29 +306,29 @@ async fn refresh_token(
                     .ok()
                     .and_then(|json| serde_json::from_slice::<TokenResponse>(&json).ok());
                 if let Some(again) = again {
-                    state
-                        .audit(
-                            AuditEvent::TokenRefreshed,
-                            Some(&old.uuid),
-                            Some(&app.client_id),
-                            headers,
-                            json!({"answered_again": true}),
-                        )
-                        .await;
+                    audit_grant(
+                        state,
+                        headers,
+                        app,
+                        &old.uuid,
+                        AuditEvent::TokenRefreshed,
+                        json!({"answered_again": true}),
+                    )
+                    .await;
                     return Ok(again);
                 }
             }
             let revoked = state.store.revoke_grant(&old.grant_id, now).await?;
             tracing::warn!(client_id = %app.client_id, revoked, "refresh token reused; its family is revoked");
-            state
-                .audit(
-                    AuditEvent::RefreshReused,
-                    Some(&old.uuid),
-                    Some(&app.client_id),
-                    headers,
-                    json!({"revoked": revoked}),
-                )
-                .await;
+            audit_grant(
+                state,
+                headers,
+                app,
+                &old.uuid,
+                AuditEvent::RefreshReused,
+                json!({"revoked": revoked}),
+            )
+            .await;
             return Err(ApiError::invalid_grant(
                 "the refresh token was already used",
             ));
@@ -345,4 +345,19 @@ fn retry_aad(token_hash: &str) -> String {
 
 fn grant_error(e: GrantError) -> ApiError {
     ApiError::bad_request(e.code(), e.to_string())
+}
+
+/// Audits an event of `app`'s grant to account `uuid`.
+async fn audit_grant(
+    state: &AppState,
+    headers: &HeaderMap,
+    app: &App,
+    uuid: &str,
+    event: AuditEvent,
+    detail: serde_json::Value,
+) {
+    let client_id = Some(app.client_id.as_str());
+    state
+        .audit(event, Some(uuid), client_id, headers, detail)
+        .await;
 }

@@ -1,15 +1,15 @@
 //! Registering and editing apps in the console, their secrets (shown once) and their audit log.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Value, json};
 use verity_store::apps::App;
 
-use super::{ConsoleForm, Member, OrgRef, field, forbidden, render};
+use super::{ConsoleForm, Manager, Member, OrgRef, field, render};
 use crate::admin::{self, AdminError, AppInput, app_json};
-use crate::audit::{AuditEvent, Change, Via};
+use crate::audit::Change;
 use crate::error::PageError;
 use crate::pages::Page;
 use crate::respond::see_other;
@@ -103,22 +103,6 @@ struct AuditRow {
     request_id: Option<String>,
     /// The event's details as JSON text.
     detail: String,
-}
-
-/// A console change to an app, audited with who made it.
-async fn audit(
-    state: &AppState,
-    headers: &HeaderMap,
-    member: &Member,
-    change: Change,
-    client_id: &str,
-    detail: Value,
-) {
-    let event = AuditEvent::Changed(Via::Console, change);
-    let uuid = Some(member.person.user.uuid.as_str());
-    state
-        .audit(event, uuid, Some(client_id), headers, detail)
-        .await;
 }
 
 /// GET /developer/orgs/{id}/apps/new.
@@ -234,7 +218,6 @@ fn echo(pairs: &[(String, String)], base: Value) -> Value {
 /// POST /developer/orgs/{id}/apps: registers an app and shows its first secret once.
 pub(super) async fn create_app(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
     member: Member,
     form: ConsoleForm,
@@ -247,7 +230,9 @@ pub(super) async fn create_app(
         }
     };
     let change = Change::AppCreated;
-    audit(&state, &headers, &member, change, &app.client_id, json!({})).await;
+    member
+        .audit(&state, change, Some(&app.client_id), json!({}))
+        .await;
     let page = CredentialsPage {
         app: app_json(&app),
         client_secret: secret.as_deref(),
@@ -280,7 +265,6 @@ pub(super) async fn app_page(
 /// POST /developer/apps/{client_id}: new settings; the audit row names those that changed.
 pub(super) async fn update_app(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(client_id): Path<String>,
     member: Member,
     form: ConsoleForm,
@@ -304,15 +288,9 @@ pub(super) async fn update_app(
         })
         .unwrap_or_default();
     let detail = json!({"fields": changed});
-    audit(
-        &state,
-        &headers,
-        &member,
-        Change::AppUpdated,
-        &client_id,
-        detail,
-    )
-    .await;
+    member
+        .audit(&state, Change::AppUpdated, Some(&client_id), detail)
+        .await;
     Ok(see_other(&format!("/developer/apps/{client_id}")))
 }
 
@@ -320,7 +298,6 @@ pub(super) async fn update_app(
 /// until deleted: rotation without downtime).
 pub(super) async fn add_secret(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(client_id): Path<String>,
     member: Member,
     _form: ConsoleForm,
@@ -328,15 +305,9 @@ pub(super) async fn add_secret(
     let app = member.app()?;
     let (id, secret) = admin::add_secret(&state, &client_id).await?;
     let detail = json!({"secret_id": id});
-    audit(
-        &state,
-        &headers,
-        &member,
-        Change::SecretCreated,
-        &client_id,
-        detail,
-    )
-    .await;
+    member
+        .audit(&state, Change::SecretCreated, Some(&client_id), detail)
+        .await;
     let page = CredentialsPage {
         app: app_json(app),
         client_secret: Some(&secret),
@@ -348,49 +319,29 @@ pub(super) async fn add_secret(
 /// POST /developer/apps/{client_id}/secrets/{id}/delete (owners and admins).
 pub(super) async fn delete_secret(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((client_id, id)): Path<(String, String)>,
-    member: Member,
+    Manager(member): Manager,
     _form: ConsoleForm,
 ) -> Result<Response, PageError> {
-    if !member.manages() {
-        return Err(forbidden());
-    }
     admin::delete_secret(&state, &client_id, &id).await?;
     let detail = json!({"secret_id": id});
-    audit(
-        &state,
-        &headers,
-        &member,
-        Change::SecretDeleted,
-        &client_id,
-        detail,
-    )
-    .await;
+    member
+        .audit(&state, Change::SecretDeleted, Some(&client_id), detail)
+        .await;
     Ok(see_other(&format!("/developer/apps/{client_id}")))
 }
 
 /// POST /developer/apps/{client_id}/delete (owners and admins).
 pub(super) async fn delete_app(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(client_id): Path<String>,
-    member: Member,
+    Manager(member): Manager,
     _form: ConsoleForm,
 ) -> Result<Response, PageError> {
-    if !member.manages() {
-        return Err(forbidden());
-    }
     admin::delete_app(&state, &client_id).await?;
-    audit(
-        &state,
-        &headers,
-        &member,
-        Change::AppDeleted,
-        &client_id,
-        json!({}),
-    )
-    .await;
+    member
+        .audit(&state, Change::AppDeleted, Some(&client_id), json!({}))
+        .await;
     Ok(see_other(&format!(
         "/developer/orgs/{}",
         member.membership.org_id

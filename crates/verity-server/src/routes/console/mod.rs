@@ -21,16 +21,18 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
+use serde_json::Value;
 use verity_core::secret::{constant_time_eq, token_hash};
 use verity_store::apps::App;
 use verity_store::console::Membership;
 use verity_store::users::User;
 
 use crate::admin;
+use crate::audit::{AuditEvent, Change, Via};
 use crate::error::PageError;
 use crate::pages::Page;
 use crate::session::{csrf_token, session_cookie, signed_in, start_login};
@@ -115,6 +117,8 @@ impl FromRequestParts<AppState> for Person {
 /// organization of the app `{client_id}` (which comes along). 404 otherwise: other
 /// organizations are never revealed.
 struct Member {
+    /// The request's headers, for the audit trail (client address, request id).
+    headers: HeaderMap,
     person: Person,
     membership: Membership,
     /// The app of an app route.
@@ -130,6 +134,21 @@ impl Member {
     /// The app of an app route.
     fn app(&self) -> Result<&App, PageError> {
         self.app.as_ref().ok_or_else(not_found)
+    }
+
+    /// Audits a change this member made in the console.
+    async fn audit(
+        &self,
+        state: &AppState,
+        change: Change,
+        client_id: Option<&str>,
+        detail: Value,
+    ) {
+        let event = AuditEvent::Changed(Via::Console, change);
+        let uuid = Some(self.person.user.uuid.as_str());
+        state
+            .audit(event, uuid, client_id, &self.headers, detail)
+            .await;
     }
 
     /// The organization as the pages show it.
@@ -175,11 +194,28 @@ impl FromRequestParts<AppState> for Member {
         };
         match found.await {
             Ok((membership, app)) => Ok(Member {
+                headers: parts.headers.clone(),
                 person,
                 membership,
                 app,
             }),
             Err(e) => Err(PageError::into_response(e)),
+        }
+    }
+}
+
+/// A [`Member`] who manages the organization (an owner or an admin); 403 for a developer.
+struct Manager(Member);
+
+impl FromRequestParts<AppState> for Manager {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let member = Member::from_request_parts(parts, state).await?;
+        if member.manages() {
+            Ok(Manager(member))
+        } else {
+            Err(forbidden().into_response())
         }
     }
 }

@@ -9,7 +9,7 @@ use verity_core::account::{normalize_email, valid_email};
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_store::console::Invitation;
 
-use super::{ConsoleForm, Member, OrgRef, Person, forbidden, not_found, render};
+use super::{ConsoleForm, Manager, Member, OrgRef, Person, forbidden, not_found, render};
 use crate::admin::{self, app_json};
 use crate::audit::{AuditEvent, Change, Via};
 use crate::error::PageError;
@@ -148,14 +148,10 @@ pub(super) async fn org_page(
 /// POST /developer/orgs/{id}/invitations: an invitation mailed to `email` with `role`.
 pub(super) async fn invite(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    member: Member,
+    Manager(member): Manager,
     form: ConsoleForm,
 ) -> Result<Response, PageError> {
-    if !member.manages() {
-        return Err(forbidden());
-    }
     let email = normalize_email(form.field("email").unwrap_or_default());
     let role = form.field("role").unwrap_or("developer");
     if !valid_email(&email) {
@@ -197,10 +193,10 @@ pub(super) async fn invite(
         body: &body,
     };
     crate::outbox::send(&state, mail).await;
-    let event = AuditEvent::Changed(Via::Console, Change::MemberInvited);
     let detail = json!({"organization": id, "role": role});
-    let uuid = Some(user.uuid.as_str());
-    state.audit(event, uuid, None, &headers, detail).await;
+    member
+        .audit(&state, Change::MemberInvited, None, detail)
+        .await;
     Ok(see_other(&format!("/developer/orgs/{id}")))
 }
 
@@ -236,13 +232,12 @@ pub(super) async fn accept_invitation(
 /// owner removes an owner; nobody removes themselves).
 pub(super) async fn remove_member(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((id, uuid)): Path<(String, String)>,
-    member: Member,
+    Manager(member): Manager,
     _form: ConsoleForm,
 ) -> Result<Response, PageError> {
     let me = &member.person.user.uuid;
-    if !member.manages() || &uuid == me {
+    if &uuid == me {
         return Err(forbidden());
     }
     let target = state
@@ -254,8 +249,9 @@ pub(super) async fn remove_member(
         return Err(forbidden());
     }
     state.store.delete_membership(&id, &uuid).await?;
-    let event = AuditEvent::Changed(Via::Console, Change::MemberRemoved);
     let detail = json!({"organization": id, "member": uuid});
-    state.audit(event, Some(me), None, &headers, detail).await;
+    member
+        .audit(&state, Change::MemberRemoved, None, detail)
+        .await;
     Ok(see_other(&format!("/developer/orgs/{id}")))
 }

@@ -79,11 +79,7 @@ pub(super) async fn submit(
     State(state): State<AppState>,
     p: Posted,
 ) -> Result<Response, PageError> {
-    let Posted {
-        headers,
-        mut l,
-        form,
-    } = p;
+    let (headers, mut l, form) = (p.headers, p.l, p.form);
     match form.get("decision") {
         Some("allow") => {
             // Consent is remembered for the signed-in user, who must have been shown this page.
@@ -108,6 +104,6 @@ pub(super) async fn cancel(
     State(state): State<AppState>,
     p: Posted,
 ) -> Result<Response, PageError> {
-    let Posted { l, .. } = p;
+    let l = p.l;
     deny(&state, l).await
 }

@@ -39,7 +39,7 @@ pub(super) async fn submit(
     State(state): State<AppState>,
     p: Posted,
 ) -> Result<Response, PageError> {
-    let Posted { headers, l, form } = p;
+    let (headers, l, form) = (p.headers, p.l, p.form);
     let Some(session) = current_session(&state, &headers, &l.ix).await? else {
         return Ok(next(&l.ix.id));
     };

@@ -71,7 +71,7 @@ pub(super) async fn signin(
     State(state): State<AppState>,
     p: Posted,
 ) -> Result<Response, PageError> {
-    let Posted { headers, l, form } = p;
+    let (headers, l, form) = (p.headers, p.l, p.form);
     let email = form.get("email").unwrap_or_default().trim().to_owned();
     let password = form.get("password").unwrap_or_default().to_owned();
     if email.is_empty() || password.is_empty() || email.len() > 254 || password.len() > 1024 {
@@ -118,7 +118,7 @@ pub(super) async fn signup(
     State(state): State<AppState>,
     p: Posted,
 ) -> Result<Response, PageError> {
-    let Posted { headers, l, form } = p;
+    let (headers, l, form) = (p.headers, p.l, p.form);
     let email = normalize_email(form.get("email").unwrap_or_default());
     let password = form.get("password").unwrap_or_default().to_owned();
     let confirm = form.get("password_confirm").unwrap_or_default();

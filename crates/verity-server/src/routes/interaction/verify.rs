@@ -44,11 +44,7 @@ pub(super) async fn submit(
     State(state): State<AppState>,
     p: Posted,
 ) -> Result<Response, PageError> {
-    let Posted {
-        headers,
-        mut l,
-        form,
-    } = p;
+    let (headers, mut l, form) = (p.headers, p.l, p.form);
     match form.get("decision") {
         Some("verify") if state.sandbox() => {
             let Some(session) = current_session(&state, &headers, &l.ix).await? else {
