@@ -6,46 +6,63 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use verity_proto::error::{ErrorCode, ErrorResponse};
 
-/// A JSON error answer.
+/// A JSON error answer. Its HTTP status follows from its code ([`status_of`]), decided here only.
 #[derive(Debug)]
 pub struct ApiError {
-    pub status: StatusCode,
     pub code: ErrorCode,
     pub description: String,
     pub www_authenticate: Option<String>,
+    /// The body was over the limit: 413 rather than the code's 400.
+    body_too_large: bool,
+}
+
+/// The HTTP status of each error code: RFC 6749 5.2 (400, and 401 for `invalid_client`),
+/// RFC 6750 3.1 (401 `invalid_token`, 403 `insufficient_scope`), SPEC section 11 (404, 409).
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidClient | ErrorCode::InvalidToken | ErrorCode::Unauthorized => {
+            StatusCode::UNAUTHORIZED
+        }
+        ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: ErrorCode, description: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
         ApiError {
-            status,
             code,
             description: description.into(),
             www_authenticate: None,
+            body_too_large: false,
         }
     }
 
-    pub fn bad_request(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, description)
-    }
-
     pub fn invalid_request(description: impl Into<String>) -> Self {
-        Self::bad_request(ErrorCode::InvalidRequest, description)
+        Self::new(ErrorCode::InvalidRequest, description)
     }
 
     pub fn invalid_grant(description: impl Into<String>) -> Self {
-        Self::bad_request(ErrorCode::InvalidGrant, description)
+        Self::new(ErrorCode::InvalidGrant, description)
+    }
+
+    /// 413 `invalid_request`: the body is over the limit.
+    pub fn body_too_large(description: impl Into<String>) -> Self {
+        ApiError {
+            body_too_large: true,
+            ..Self::invalid_request(description)
+        }
     }
 
     /// 401 `invalid_client` with a `WWW-Authenticate` challenge (RFC 6749 5.2).
     pub fn invalid_client(description: impl Into<String>) -> Self {
         ApiError {
             www_authenticate: Some(r#"Basic realm="verity", charset="UTF-8""#.into()),
-            ..Self::new(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::InvalidClient,
-                description,
-            )
+            ..Self::new(ErrorCode::InvalidClient, description)
         }
     }
 
@@ -53,11 +70,7 @@ impl ApiError {
     pub fn bearer_missing() -> Self {
         ApiError {
             www_authenticate: Some(r#"Bearer realm="verity""#.into()),
-            ..Self::new(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::InvalidToken,
-                "an access token is required",
-            )
+            ..Self::new(ErrorCode::InvalidToken, "an access token is required")
         }
     }
 
@@ -67,22 +80,49 @@ impl ApiError {
                 r#"Bearer realm="verity", error="invalid_token", error_description="{}""#,
                 description.replace('"', "'")
             )),
-            ..Self::new(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::InvalidToken,
-                description,
-            )
+            ..Self::new(ErrorCode::InvalidToken, description)
+        }
+    }
+
+    /// 401 for the admin API without a valid admin token.
+    pub fn admin_token_required() -> Self {
+        ApiError {
+            www_authenticate: Some(r#"Bearer realm="verity-admin""#.into()),
+            ..Self::new(ErrorCode::Unauthorized, "a valid admin token is required")
         }
     }
 
     /// An internal failure: logged here, answered as an opaque `server_error`.
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "{context}");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::ServerError,
-            "an internal error occurred",
-        )
+        Self::new(ErrorCode::ServerError, "an internal error occurred")
+    }
+
+    /// The status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        if self.body_too_large {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            status_of(self.code)
+        }
+    }
+}
+
+/// A grant that cannot be redeemed (RFC 6749 5.2: `invalid_grant`, or `invalid_scope`).
+impl From<verity_core::grant::GrantError> for ApiError {
+    fn from(e: verity_core::grant::GrantError) -> Self {
+        ApiError::new(e.code(), e.to_string())
+    }
+}
+
+/// A client that did not authenticate (`invalid_client` with its challenge) or a malformed
+/// authentication (`invalid_request`).
+impl From<verity_core::client_auth::ClientAuthError> for ApiError {
+    fn from(e: verity_core::client_auth::ClientAuthError) -> Self {
+        match e.code() {
+            ErrorCode::InvalidClient => ApiError::invalid_client(e.to_string()),
+            code => ApiError::new(code, e.to_string()),
+        }
     }
 }
 
@@ -92,16 +132,13 @@ impl From<verity_store::StoreError> for ApiError {
             e if e.is_unavailable() => {
                 tracing::error!(error = %e, "database unavailable");
                 ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
                     ErrorCode::TemporarilyUnavailable,
                     "the service is temporarily unavailable (its database cannot be reached); retry shortly",
                 )
             }
-            verity_store::StoreError::InvalidText => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidRequest,
-                "a parameter contains a NUL character",
-            ),
+            verity_store::StoreError::InvalidText => {
+                ApiError::invalid_request("a parameter contains a NUL character")
+            }
             other => ApiError::internal("store", other),
         }
     }
@@ -109,11 +146,12 @@ impl From<verity_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let status = self.status();
         let body = ErrorResponse {
             error: self.code,
             error_description: Some(self.description),
         };
-        let mut resp = (self.status, axum::Json(body)).into_response();
+        let mut resp = (status, axum::Json(body)).into_response();
         let h = resp.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
@@ -137,7 +175,7 @@ pub struct PageError {
 }
 
 impl PageError {
-    pub fn new(status: StatusCode, title: impl Into<String>, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, title: impl Into<String>, message: impl Into<String>) -> Self {
         PageError {
             status,
             title: title.into(),
@@ -151,6 +189,31 @@ impl PageError {
             "This request cannot be completed",
             message,
         )
+    }
+
+    /// 401: the person's session ended while they were on a page.
+    pub fn signed_out(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Signed out", message)
+    }
+
+    /// 403: a form whose CSRF token does not match (stale, or posted from elsewhere).
+    pub fn form_expired(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Form expired", message)
+    }
+
+    /// 403: the person may not do this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Not allowed", message)
+    }
+
+    /// 413: the form is over the body limit.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "Too large", message)
+    }
+
+    /// 503: too much work in progress; the person may retry shortly.
+    pub fn busy(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "Busy", message)
     }
 
     /// 404 for something that is not there, or that this person may not know is there.
@@ -237,15 +300,18 @@ impl From<AdminError> for ApiError {
     fn from(e: AdminError) -> Self {
         match e {
             AdminError::Invalid(_) => ApiError::invalid_request(e.to_string()),
-            AdminError::NotFound(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, e.to_string())
-            }
-            AdminError::Conflict(_) => {
-                ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, e.to_string())
-            }
+            AdminError::NotFound(_) => ApiError::new(ErrorCode::NotFound, e.to_string()),
+            AdminError::Conflict(_) => ApiError::new(ErrorCode::Conflict, e.to_string()),
             AdminError::Store(s) => s.into(),
             AdminError::Internal(i) => ApiError::internal("admin operation", i),
         }
+    }
+}
+
+/// A logout request that names the wrong app or carries a foreign hint: a page.
+impl From<verity_core::logout::LogoutError> for PageError {
+    fn from(e: verity_core::logout::LogoutError) -> Self {
+        PageError::bad_request(e.to_string())
     }
 }
 

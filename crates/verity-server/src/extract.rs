@@ -3,9 +3,8 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use verity_core::authorize::Params;
-use verity_proto::error::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -62,13 +61,7 @@ pub fn client_request_params(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Params, ApiError> {
-    let body = body.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::InvalidRequest,
-            "the request body is too large",
-        )
-    })?;
+    let body = body.map_err(|_| ApiError::body_too_large("the request body is too large"))?;
     let kind = body_kind(headers).ok_or_else(|| {
         ApiError::invalid_request(
             "the body must be application/x-www-form-urlencoded or application/json",

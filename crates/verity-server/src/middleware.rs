@@ -10,7 +10,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
-use axum::http::StatusCode;
 use verity_proto::error::ErrorCode;
 
 use crate::error::{ApiError, PageError};
@@ -68,7 +67,6 @@ pub async fn request_context(
             Err(_) => {
                 span.in_scope(|| tracing::warn!("request timed out"));
                 ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
                     ErrorCode::TemporarilyUnavailable,
                     "the request took too long",
                 )

@@ -8,7 +8,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use verity_core::authorize::Params;
 use verity_core::pkce;
@@ -131,17 +131,13 @@ impl FromRequest<AppState> for SignedInForm {
             .map_err(|_| PageError::bad_request("The form is too large."))?;
         let form = body_params(BodyKind::Form, &body).map_err(PageError::bad_request)?;
         let Some((session, user)) = signed_in(state, &headers).await? else {
-            return Err(PageError::new(
-                StatusCode::UNAUTHORIZED,
-                "Signed out",
+            return Err(PageError::signed_out(
                 "Your session has ended. Open your account page again.",
             ));
         };
         let sent = form.get("csrf_token").unwrap_or_default();
         if !constant_time_eq(sent.as_bytes(), csrf_token(state, &session).as_bytes()) {
-            return Err(PageError::new(
-                StatusCode::FORBIDDEN,
-                "Form expired",
+            return Err(PageError::form_expired(
                 "This form is no longer valid. Reload the page and try again.",
             ));
         }

@@ -2,7 +2,6 @@
 //! and bounded by [`crate::state::Shared::hashing_permit`] so that a storm of sign-ins queues
 //! instead of exhausting memory.
 
-use axum::http::StatusCode;
 use verity_store::users::User;
 
 use crate::error::PageError;
@@ -21,9 +20,7 @@ pub enum HashingError {
 impl From<HashingError> for PageError {
     fn from(e: HashingError) -> Self {
         match e {
-            HashingError::Busy => PageError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Busy",
+            HashingError::Busy => PageError::busy(
                 "Too many sign-ins are in progress right now. Please try again in a moment.",
             ),
             HashingError::Failed(e) => PageError::internal("password hashing", e),

@@ -21,31 +21,23 @@ pub async fn authenticate(
     params: &Params,
 ) -> Result<App, ApiError> {
     let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().ok());
-    let (client_id, secret) = match presentation(authorization, params).map_err(refused)? {
+    let (client_id, secret) = match presentation(authorization, params)? {
         Presentation::Assertion => return private_key_jwt(state, headers, params).await,
         Presentation::Secret { client_id, secret } => (client_id, secret),
     };
     if client_id.len() > 256 {
-        return Err(refused(ClientAuthError::UnknownClient));
+        return Err(ClientAuthError::UnknownClient.into());
     }
     let Some(app) = state.store.find_app(&client_id).await? else {
-        return Err(refused(ClientAuthError::UnknownClient));
+        return Err(ClientAuthError::UnknownClient.into());
     };
-    let Some(secret) = secret_to_check(app.public, secret.as_deref()).map_err(refused)? else {
+    let Some(secret) = secret_to_check(app.public, secret.as_deref())? else {
         return Ok(app);
     };
     if !secret_matches(state, &app.client_id, secret).await? {
-        return Err(refused(ClientAuthError::WrongSecret));
+        return Err(ClientAuthError::WrongSecret.into());
     }
     Ok(app)
-}
-
-/// A refused client: `invalid_client` (401 with a challenge) or `invalid_request`.
-fn refused(e: ClientAuthError) -> ApiError {
-    match e.code() {
-        verity_proto::error::ErrorCode::InvalidClient => ApiError::invalid_client(e.to_string()),
-        _ => ApiError::invalid_request(e.to_string()),
-    }
 }
 
 /// Compares against every valid secret of the app (rotation keeps several), in constant time each,

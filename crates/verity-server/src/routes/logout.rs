@@ -10,7 +10,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use verity_core::logout::{self, AfterLogout, LogoutError, Registered};
+use verity_core::logout::{self, AfterLogout, Registered};
 use verity_core::secret::token_hash;
 
 use crate::audit::AuditEvent;
@@ -59,12 +59,11 @@ async fn logout(
         Some(hint) => {
             let jwks: serde_json::Value = serde_json::from_str(&state.jwks_json())
                 .map_err(|e| PageError::internal("reading our JWKS", e))?;
-            logout::hinted_client(hint, &jwks, &state.issuer).map_err(refused)?
+            logout::hinted_client(hint, &jwks, &state.issuer)?
         }
     };
-    let client_id = logout::client_of(params.get("client_id"), hinted.as_deref())
-        .map_err(refused)?
-        .map(str::to_owned);
+    let client_id =
+        logout::client_of(params.get("client_id"), hinted.as_deref())?.map(str::to_owned);
     let target = params
         .get("post_logout_redirect_uri")
         .or_else(|| params.get("redirect_uri"));
@@ -115,10 +114,6 @@ async fn logout(
 fn signed_out_page(state: &AppState, unregistered: bool) -> Result<Response, PageError> {
     let page = SignedOutPage { unregistered };
     Ok(state.pages.show(state.sandbox(), &page)?.into_response())
-}
-
-fn refused(e: LogoutError) -> PageError {
-    PageError::bad_request(e.to_string())
 }
 
 /// The page after a logout that does not go back to an app.

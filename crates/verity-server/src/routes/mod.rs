@@ -18,7 +18,6 @@ pub mod token;
 pub mod userinfo;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use verity_proto::error::ErrorCode;
 
@@ -52,9 +51,5 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn not_found() -> impl IntoResponse {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        ErrorCode::NotFound,
-        "no such endpoint",
-    )
+    ApiError::new(ErrorCode::NotFound, "no such endpoint")
 }

@@ -7,9 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
 use verity_core::authorize::Params;
-use verity_core::grant::{
-    CodeBinding, GrantError, Presented, challenge_to_match, check_code, refresh_scopes,
-};
+use verity_core::grant::{CodeBinding, Presented, challenge_to_match, check_code, refresh_scopes};
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_proto::error::ErrorCode;
 use verity_proto::token::TokenResponse;
@@ -39,7 +37,7 @@ async fn token(State(state): State<AppState>, req: ClientRequest) -> Result<Resp
         Some("authorization_code") => authorization_code(&state, &app, &params, &headers).await?,
         Some("refresh_token") => refresh_token(&state, &app, &params, &headers).await?,
         Some(_) => {
-            return Err(ApiError::bad_request(
+            return Err(ApiError::new(
                 ErrorCode::UnsupportedGrantType,
                 "this grant type is not supported",
             ));
@@ -105,7 +103,7 @@ async fn authorization_code(
     };
     if let Err(e) = check_code(&binding, &presented) {
         // A failed presentation still consumes the code: it is never redeemable afterwards.
-        return Err(spend(state, app, &hash, now, headers, grant_error(e)).await?);
+        return Err(spend(state, app, &hash, now, headers, e.into()).await?);
     }
     if found.user.is_none() {
         return Err(ApiError::invalid_grant("the account no longer exists"));
@@ -257,8 +255,8 @@ async fn refresh_token(
             "refresh tokens are turned off for this app",
         ));
     }
-    let scopes =
-        refresh_scopes(&current.scopes, &app.policies, params.get("scope")).map_err(grant_error)?;
+    let scopes = refresh_scopes(&current.scopes, &app.policies, params.get("scope"))
+        .map_err(ApiError::from)?;
     let user = user.ok_or_else(|| ApiError::invalid_grant("the account no longer exists"))?;
     let access = new_token();
     let refresh = new_token();
@@ -341,10 +339,6 @@ async fn refresh_token(
 /// Binds a sealed retry answer to the refresh token it answers.
 fn retry_aad(token_hash: &str) -> String {
     format!("verity refresh retry {token_hash}")
-}
-
-fn grant_error(e: GrantError) -> ApiError {
-    ApiError::bad_request(e.code(), e.to_string())
 }
 
 /// Audits an event of `app`'s grant to account `uuid`.

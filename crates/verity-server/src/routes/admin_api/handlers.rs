@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use verity_proto::error::ErrorCode;
 
 use crate::admin::{self, AppInput, app_json};
 use crate::audit::{AuditEvent, Change, Via};
@@ -23,13 +22,7 @@ fn json_body<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
-    let body = body.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::InvalidRequest,
-            "the body is too large",
-        )
-    })?;
+    let body = body.map_err(|_| ApiError::body_too_large("the body is too large"))?;
     if crate::extract::body_kind(headers) != Some(crate::extract::BodyKind::Json) {
         return Err(ApiError::invalid_request(
             "the body must be application/json",

@@ -10,7 +10,7 @@ mod handlers;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -247,7 +247,6 @@ async fn openapi(State(state): State<AppState>) -> Response {
 async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(expected) = state.settings.admin_token.as_ref() else {
         return ApiError::new(
-            StatusCode::NOT_FOUND,
             ErrorCode::NotFound,
             "the admin API is disabled (set VERITY_ADMIN_TOKEN)",
         )
@@ -268,14 +267,6 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
             );
             resp
         }
-        _ => ApiError {
-            www_authenticate: Some(r#"Bearer realm="verity-admin""#.into()),
-            ..ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::Unauthorized,
-                "a valid admin token is required",
-            )
-        }
-        .into_response(),
+        _ => ApiError::admin_token_required().into_response(),
     }
 }

@@ -71,11 +71,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn forbidden() -> PageError {
-    PageError::new(
-        StatusCode::FORBIDDEN,
-        "Not allowed",
-        "Your role in this organization does not allow this.",
-    )
+    PageError::forbidden("Your role in this organization does not allow this.")
 }
 
 fn not_found() -> PageError {
@@ -102,9 +98,7 @@ impl FromRequestParts<AppState> for Person {
             Ok(None) if parts.method == Method::GET || parts.method == Method::HEAD => {
                 Err(start_login(state, parts.uri.path()).into_response())
             }
-            Ok(None) => Err(PageError::new(
-                StatusCode::UNAUTHORIZED,
-                "Signed out",
+            Ok(None) => Err(PageError::signed_out(
                 "Your session has ended. Open the console again.",
             )
             .into_response()),
@@ -252,9 +246,7 @@ impl FromRequest<AppState> for ConsoleForm {
         let sent = field(&pairs, "csrf_token").unwrap_or_default();
         let valid = expected.is_some_and(|e| constant_time_eq(sent.as_bytes(), e.as_bytes()));
         if !valid {
-            return Err(PageError::new(
-                StatusCode::FORBIDDEN,
-                "Form expired",
+            return Err(PageError::form_expired(
                 "This form is no longer valid. Reload the page and try again.",
             ));
         }

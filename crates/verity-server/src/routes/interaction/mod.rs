@@ -133,9 +133,7 @@ async fn load(
     if let Some(sent) = csrf
         && !constant_time_eq(sent.as_bytes(), ix.csrf_token.as_bytes())
     {
-        return Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            "Form expired",
+        return Err(PageError::form_expired(
             "This form is no longer valid (its security token does not match). Go back, reload the page and try again.",
         ));
     }
@@ -168,13 +166,7 @@ impl FromRequest<AppState> for Posted {
         let headers = parts.headers.clone();
         let body = Bytes::from_request(Request::from_parts(parts, body), state)
             .await
-            .map_err(|_| {
-                PageError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "Too large",
-                    "The form is too large.",
-                )
-            })?;
+            .map_err(|_| PageError::too_large("The form is too large."))?;
         let form = body_params(BodyKind::Form, &body).map_err(PageError::bad_request)?;
         let csrf = form.get("csrf_token").unwrap_or_default();
         let l = load(state, &headers, &id, Some(csrf)).await?;
