@@ -50,6 +50,16 @@ pub struct AppInput {
     pub backchannel_logout_uri: Option<Option<String>>,
 }
 
+/// A newly registered app as the API and the CLI answer it: [`app_json`] and, for a
+/// confidential app, its first secret (shown this once).
+pub fn new_app_json(app: &App, secret: Option<String>) -> Value {
+    let mut v = app_json(app);
+    if let Some(s) = secret {
+        v["client_secret"] = Value::String(s);
+    }
+    v
+}
+
 /// An app as the API and console show it: every setting, never a secret.
 pub fn app_json(app: &App) -> Value {
     json!({

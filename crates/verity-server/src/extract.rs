@@ -79,6 +79,13 @@ pub fn client_request_params(
     Ok(params)
 }
 
+/// The parameter `name`, which the request must carry: `invalid_request` when it does not.
+pub fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, ApiError> {
+    params
+        .get(name)
+        .ok_or_else(|| ApiError::invalid_request(format!("{name} is missing")))
+}
+
 /// The value of cookie `name`, if the request carries it.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

@@ -198,11 +198,7 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                 json!({}),
             )
             .await;
-            let mut v = app_json(&app);
-            if let Some(s) = secret {
-                v["client_secret"] = Value::String(s);
-            }
-            print(&v)
+            print(&admin::new_app_json(&app, secret))
         }
         AdminCommand::AppList { org } => {
             let apps: Vec<Value> = state

@@ -167,8 +167,6 @@ impl FromRequest<AppState> for ClientRequest {
 impl ClientRequest {
     /// RFC 7009 2.1 / RFC 7662 2.1: the `token` the request names.
     pub fn token(&self) -> Result<&str, ApiError> {
-        self.params
-            .get("token")
-            .ok_or_else(|| ApiError::invalid_request("token is missing"))
+        crate::extract::required(&self.params, "token")
     }
 }

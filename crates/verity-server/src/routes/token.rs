@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
-use verity_core::authorize::Params;
 use verity_core::grant::{CodeBinding, Presented, challenge_to_match, check_code, refresh_scopes};
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_proto::error::ErrorCode;
@@ -17,6 +16,7 @@ use verity_store::lifecycle::Rotate;
 
 use crate::audit::AuditEvent;
 use crate::error::ApiError;
+use crate::extract::required;
 use crate::issuer::{Grant, respond_with, signing_key, token_rows};
 use crate::routes::client::ClientRequest;
 use crate::state::AppState;
@@ -27,16 +27,10 @@ pub fn router() -> Router<AppState> {
 
 /// RFC 6749 3.2: form or (SPEC 4) JSON body; client authentication; the grant.
 async fn token(State(state): State<AppState>, req: ClientRequest) -> Result<Response, ApiError> {
-    let ClientRequest {
-        headers,
-        app,
-        params,
-    } = req;
-    let response = match params.get("grant_type") {
-        None => return Err(ApiError::invalid_request("grant_type is missing")),
-        Some("authorization_code") => authorization_code(&state, &app, &params, &headers).await?,
-        Some("refresh_token") => refresh_token(&state, &app, &params, &headers).await?,
-        Some(_) => {
+    let response = match required(&req.params, "grant_type")? {
+        "authorization_code" => authorization_code(&state, &req).await?,
+        "refresh_token" => refresh_token(&state, &req).await?,
+        _ => {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedGrantType,
                 "this grant type is not supported",
@@ -58,17 +52,12 @@ async fn token(State(state): State<AppState>, req: ClientRequest) -> Result<Resp
 /// why, and a refused presentation consumes it (a replay revokes its tokens).
 async fn authorization_code(
     state: &AppState,
-    app: &App,
-    params: &Params,
-    headers: &HeaderMap,
+    req: &ClientRequest,
 ) -> Result<TokenResponse, ApiError> {
+    let (app, params, headers) = (&req.app, &req.params, &req.headers);
     let now = state.now();
-    let code = params
-        .get("code")
-        .ok_or_else(|| ApiError::invalid_request("code is missing"))?;
-    let redirect_uri = params
-        .get("redirect_uri")
-        .ok_or_else(|| ApiError::invalid_request("redirect_uri is missing"))?;
+    let code = required(params, "code")?;
+    let redirect_uri = required(params, "redirect_uri")?;
     if !is_token_shaped(code) {
         return Err(invalid_code());
     }
@@ -222,16 +211,10 @@ async fn spend(
 /// RFC 6749 6 / RFC 9700 4.14: refresh with rotation. The presented token is consumed atomically
 /// together with the storing of its successors; presenting a used token again revokes the whole
 /// family (every token of the grant), the successor included.
-async fn refresh_token(
-    state: &AppState,
-    app: &App,
-    params: &Params,
-    headers: &HeaderMap,
-) -> Result<TokenResponse, ApiError> {
+async fn refresh_token(state: &AppState, req: &ClientRequest) -> Result<TokenResponse, ApiError> {
+    let (app, params, headers) = (&req.app, &req.params, &req.headers);
     let now = state.now();
-    let raw = params
-        .get("refresh_token")
-        .ok_or_else(|| ApiError::invalid_request("refresh_token is missing"))?;
+    let raw = required(params, "refresh_token")?;
     if !is_token_shaped(raw) {
         return Err(ApiError::invalid_grant("the refresh token is invalid"));
     }

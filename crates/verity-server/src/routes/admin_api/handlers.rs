@@ -108,11 +108,7 @@ pub(super) async fn create_app(
         json!({}),
     )
     .await;
-    let mut v = app_json(&app);
-    if let Some(s) = secret {
-        v["client_secret"] = Value::String(s);
-    }
-    Ok(created(v))
+    Ok(created(admin::new_app_json(&app, secret)))
 }
 
 pub(super) async fn read_app(
