@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use verity_proto::error::ErrorCode;
 
 use crate::pkce;
-use crate::redirect::is_registered;
+use crate::redirect::RedirectUri;
 use crate::scope::ScopeSet;
 
 /// The longest value accepted for any one parameter.
@@ -35,7 +35,7 @@ pub enum Delivery {
     Page,
     /// `redirect_uri?error=...&state=...`: the URI has already been matched against the app.
     Redirect {
-        redirect_uri: String,
+        redirect_uri: RedirectUri,
         state: Option<String>,
     },
 }
@@ -68,7 +68,7 @@ pub enum Op {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuthorizeRequest {
     pub client_id: String,
-    pub redirect_uri: String,
+    pub redirect_uri: RedirectUri,
     pub scope: ScopeSet,
     pub state: Option<String>,
     pub nonce: Option<String>,
@@ -229,18 +229,18 @@ pub fn validate(
     let redirect_uri = params
         .get("redirect_uri")
         .ok_or_else(|| page(ErrorCode::InvalidRequest, "redirect_uri is missing"))?;
-    if !is_registered(app.redirect_uris, redirect_uri) {
+    let Some(redirect_uri) = RedirectUri::registered(app.redirect_uris, redirect_uri) else {
         return Err(page(
             ErrorCode::InvalidRequest,
             "redirect_uri is not registered for this app",
         ));
-    }
+    };
 
     // From here on the redirect URI is trusted: errors go back to the app.
     let state = params.get("state").map(str::to_owned);
     let fail = |code: ErrorCode, description: &str| AuthorizeError {
         delivery: Delivery::Redirect {
-            redirect_uri: redirect_uri.to_owned(),
+            redirect_uri: redirect_uri.clone(),
             state: state.clone(),
         },
         code,
@@ -381,7 +381,7 @@ pub fn validate(
 
     Ok(AuthorizeRequest {
         client_id,
-        redirect_uri: redirect_uri.to_owned(),
+        redirect_uri,
         scope,
         state,
         nonce: params.get("nonce").map(str::to_owned),
@@ -501,7 +501,7 @@ mod tests {
             assert_eq!(
                 e.delivery,
                 Delivery::Redirect {
-                    redirect_uri: CB.into(),
+                    redirect_uri: RedirectUri::registered(&[CB.into()], CB).unwrap(),
                     state: Some("s1".into())
                 }
             );

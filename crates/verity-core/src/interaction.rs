@@ -100,7 +100,11 @@ mod tests {
     fn request() -> AuthorizeRequest {
         AuthorizeRequest {
             client_id: "c".into(),
-            redirect_uri: "https://a/cb".into(),
+            redirect_uri: crate::redirect::RedirectUri::registered(
+                &["https://a/cb".into()],
+                "https://a/cb",
+            )
+            .unwrap(),
             scope: ScopeSet::parse("openid").unwrap(),
             state: None,
             nonce: None,

@@ -57,6 +57,25 @@ pub fn validate_registration(raw: &str, sandbox: bool) -> Result<(), RedirectUri
     }
 }
 
+/// A redirect URI that equals one of an app's registered URIs character for character: the only
+/// kind of URI the provider sends a browser to with a code or an error, so that a function that
+/// redirects cannot be handed an unchecked string. Made by [`RedirectUri::registered`] (and read
+/// back from a request the provider validated and stored itself).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct RedirectUri(String);
+
+impl RedirectUri {
+    /// `candidate`, when it is one of `registered`.
+    pub fn registered(registered: &[String], candidate: &str) -> Option<Self> {
+        is_registered(registered, candidate).then(|| RedirectUri(candidate.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Whether `candidate` equals one of `registered`, character for character.
 pub fn is_registered(registered: &[String], candidate: &str) -> bool {
     registered.iter().any(|r| r == candidate)

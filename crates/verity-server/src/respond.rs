@@ -5,6 +5,8 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use verity_core::redirect::RedirectUri;
+
 use crate::error::PageError;
 
 /// `303 See Other` to `location` (after every POST that changes state).
@@ -30,10 +32,11 @@ pub enum After {
     Post,
 }
 
-/// `redirect_uri?code=...&state=...&iss=...` (RFC 6749 4.1.2, RFC 9207). Only ever called with a
-/// URI that matched the app's registration exactly (`verity_core::authorize` decides that).
+/// `redirect_uri?code=...&state=...&iss=...` (RFC 6749 4.1.2, RFC 9207). Only a URI that matched
+/// the app's registration exactly can be given ([`RedirectUri`]: `verity_core::authorize` makes
+/// them).
 pub fn redirect_to_client(
-    redirect_uri: &str,
+    redirect_uri: &RedirectUri,
     params: &[(&str, &str)],
     state: Option<&str>,
     issuer: &str,
@@ -47,6 +50,7 @@ pub fn redirect_to_client(
         query.append_pair("state", s);
     }
     query.append_pair("iss", issuer);
+    let redirect_uri = redirect_uri.as_str();
     let sep = if redirect_uri.contains('?') { '&' } else { '?' };
     let location = format!("{redirect_uri}{sep}{}", query.finish());
     let status = match after {

@@ -23,7 +23,7 @@ pub(super) fn request<'a>(
     CodeRequest {
         code_hash,
         client_id: &app.client_id,
-        redirect_uri: &req.redirect_uri,
+        redirect_uri: req.redirect_uri.as_str(),
         scopes: req.scope.as_slice(),
         nonce: req.nonce.as_deref(),
         code_challenge: req.code_challenge.as_deref(),
