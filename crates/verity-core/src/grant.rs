@@ -29,6 +29,12 @@ pub enum GrantError {
     BadScope(String),
     #[error("scope exceeds the original grant")]
     ScopeWidened,
+    #[error("the refresh token was issued to another client")]
+    RefreshOtherClient,
+    #[error("the refresh token has expired")]
+    RefreshExpired,
+    #[error("refresh tokens are turned off for this app")]
+    RefreshOff,
 }
 
 impl GrantError {
@@ -93,6 +99,43 @@ pub fn challenge_to_match(p: &Presented<'_>) -> Option<Option<String>> {
         None if p.public_client => None,
         None => Some(None),
     }
+}
+
+/// A refresh token as stored: what its redemption must match.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshGrant<'a> {
+    pub client_id: &'a str,
+    pub expires_at: i64,
+    pub scopes: &'a [String],
+}
+
+/// The app presenting a refresh token, as the rule needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshingApp<'a> {
+    pub client_id: &'a str,
+    /// Whether the app may use refresh tokens now (an app can turn them off).
+    pub refresh_tokens: bool,
+    pub policies: &'a [String],
+}
+
+/// RFC 6749 6: whether `app` may redeem `token` at `now`, and the scopes of the new grant
+/// (`asked` narrows them; see [`refresh_scopes`]).
+pub fn check_refresh(
+    token: &RefreshGrant<'_>,
+    app: &RefreshingApp<'_>,
+    asked: Option<&str>,
+    now: i64,
+) -> Result<Vec<String>, GrantError> {
+    if token.client_id != app.client_id {
+        return Err(GrantError::RefreshOtherClient);
+    }
+    if now >= token.expires_at {
+        return Err(GrantError::RefreshExpired);
+    }
+    if !app.refresh_tokens {
+        return Err(GrantError::RefreshOff);
+    }
+    refresh_scopes(token.scopes, app.policies, asked)
 }
 
 /// The scopes of a refreshed grant: what it held, less policies the app no longer has, narrowed
@@ -265,6 +308,51 @@ mod tests {
         assert_eq!(
             refresh_scopes(&granted, &app, Some("")).unwrap_err().code(),
             ErrorCode::InvalidScope
+        );
+    }
+
+    #[test]
+    fn refresh_rules() {
+        let scopes = vec!["openid".to_owned(), "military".to_owned()];
+        let policies = vec!["military".to_owned()];
+        let token = RefreshGrant {
+            client_id: "c",
+            expires_at: 100,
+            scopes: &scopes,
+        };
+        let app = RefreshingApp {
+            client_id: "c",
+            refresh_tokens: true,
+            policies: &policies,
+        };
+        assert_eq!(check_refresh(&token, &app, None, 10), Ok(scopes.clone()));
+        assert_eq!(
+            check_refresh(&token, &app, Some("openid"), 10),
+            Ok(vec!["openid".to_owned()])
+        );
+        let other = RefreshingApp {
+            client_id: "d",
+            ..app
+        };
+        assert_eq!(
+            check_refresh(&token, &other, None, 10),
+            Err(GrantError::RefreshOtherClient)
+        );
+        assert_eq!(
+            check_refresh(&token, &app, None, 100),
+            Err(GrantError::RefreshExpired)
+        );
+        let off = RefreshingApp {
+            refresh_tokens: false,
+            ..app
+        };
+        assert_eq!(
+            check_refresh(&token, &off, None, 10),
+            Err(GrantError::RefreshOff)
+        );
+        assert_eq!(
+            check_refresh(&token, &app, Some("student"), 10),
+            Err(GrantError::ScopeWidened)
         );
     }
 }

@@ -6,6 +6,7 @@
 //! - [`clock`]: the injectable [`clock::Clock`] (tests move time instead of sleeping).
 //! - [`secret`]: random tokens, hashing for storage, constant-time comparison.
 //! - [`scope`]: space-separated scope sets (RFC 6749 section 3.3).
+//! - [`registration`]: what an app's registration must be (names, URLs, lifetimes, algorithms).
 //! - [`redirect`]: redirect-URI registration rules and exact matching.
 //! - [`pkce`]: RFC 7636 S256 challenges and verifiers.
 //! - [`authorize`]: authorization-request validation, and where each error may be delivered.
@@ -38,6 +39,7 @@ pub mod net;
 pub mod password;
 pub mod pkce;
 pub mod redirect;
+pub mod registration;
 pub mod scope;
 pub mod secret;
 pub mod throttle;

@@ -7,7 +7,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use verity_core::account;
 use verity_core::identity::{self, COMPUTED};
-use verity_core::redirect::validate_registration;
 use verity_core::secret::{new_token, token_hash};
 use verity_store::apps::{App, Organization};
 use verity_store::users::{User, VerificationRecord};
@@ -87,96 +86,28 @@ pub fn app_json(app: &App) -> Value {
     })
 }
 
-fn check_url(what: &str, raw: &str, sandbox: bool, problems: &mut Vec<String>) {
-    match url::Url::parse(raw) {
-        Ok(u) => {
-            let loopback = matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-            if !(u.scheme() == "https" || (u.scheme() == "http" && (loopback || sandbox))) {
-                problems.push(format!(
-                    "{what} {raw:?} must be https (http only on a loopback host or in the sandbox)"
-                ));
-            }
-        }
-        Err(_) => problems.push(format!("{what} {raw:?} is not an absolute URL")),
-    }
-}
-
-/// A URL Verity itself calls (`jwks_uri`, `backchannel_logout_uri`): https, and outside the
-/// sandbox never a loopback, private or link-local literal host (no requests into our own network).
-fn check_server_url(what: &str, raw: &str, sandbox: bool, problems: &mut Vec<String>) {
-    let Ok(u) = url::Url::parse(raw) else {
-        problems.push(format!("{what} {raw:?} is not an absolute URL"));
-        return;
-    };
-    if sandbox {
-        if u.scheme() != "https" && u.scheme() != "http" {
-            problems.push(format!("{what} {raw:?} must be http(s)"));
-        }
-        return;
-    }
-    let internal = match u.host() {
-        Some(url::Host::Ipv4(ip)) => {
-            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
-        }
-        Some(url::Host::Ipv6(ip)) => {
-            ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00
-        }
-        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
-        None => true,
-    };
-    if u.scheme() != "https" || internal {
-        problems.push(format!(
-            "{what} {raw:?} must be an https URL on a public host"
-        ));
-    }
-}
-
-fn check_ttl(what: &str, value: Option<i64>, min: i64, max: i64, problems: &mut Vec<String>) {
-    if let Some(v) = value
-        && !(min..=max).contains(&v)
-    {
-        problems.push(format!("{what} must be between {min} and {max} seconds"));
-    }
-}
-
-/// Applies `input` to `app`, collecting every problem.
+/// Applies `input` to `app`, collecting every problem (`verity_core::registration`'s rules).
 fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminError> {
+    use verity_core::registration as rule;
     let sandbox = state.sandbox();
-    let mut problems = Vec::new();
+    let mut problems = rule::Problems::new();
     if let Some(name) = input.name {
         let name = name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            problems
-                .push("name must have 1 to 100 characters and no control characters".to_owned());
-        }
+        rule::check_name(&name, &mut problems);
         app.name = name;
     }
     if let Some(logo) = input.logo_url {
         if let Some(l) = &logo {
-            check_url("logo_url", l, sandbox, &mut problems);
+            rule::check_url("logo_url", l, sandbox, &mut problems);
         }
         app.logo_url = logo;
     }
     if let Some(uris) = input.redirect_uris {
-        if uris.is_empty() {
-            problems.push("redirect_uris needs at least one URI".to_owned());
-        }
-        if uris.len() > 20 {
-            problems.push("redirect_uris takes at most 20 URIs".to_owned());
-        }
-        for u in &uris {
-            if let Err(e) = validate_registration(u, sandbox) {
-                problems.push(format!("redirect URI {u:?}: {e}"));
-            }
-        }
+        rule::check_redirect_uris(&uris, sandbox, &mut problems);
         app.redirect_uris = uris;
     }
     if let Some(uris) = input.post_logout_redirect_uris {
-        for u in &uris {
-            if let Err(e) = validate_registration(u, sandbox) {
-                problems.push(format!("post-logout redirect URI {u:?}: {e}"));
-            }
-        }
+        rule::check_uris("post-logout redirect URI", &uris, sandbox, &mut problems);
         app.post_logout_redirect_uris = uris;
     }
     if let Some(policies) = input.policies {
@@ -185,18 +116,10 @@ fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminEr
                 problems.push(format!("unknown policy {p:?}"));
             }
         }
-        let mut unique = Vec::new();
-        for p in policies {
-            if !unique.contains(&p) {
-                unique.push(p);
-            }
-        }
-        app.policies = unique;
+        app.policies = rule::unique(policies);
     }
     if let Some(profile) = input.profile {
-        if profile != "idme" && profile != "oidc" {
-            problems.push("profile must be idme or oidc".to_owned());
-        }
+        rule::check_profile(&profile, &mut problems);
         app.profile = profile;
     }
     if let Some(public) = input.public {
@@ -206,61 +129,58 @@ fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminEr
         app.refresh_tokens = r;
     }
     if let Some(alg) = input.id_token_alg {
-        if alg != "RS256" && alg != "ES256" {
-            problems.push("id_token_alg must be RS256 or ES256".to_owned());
-        }
+        rule::check_id_token_alg(&alg, &mut problems);
         app.id_token_alg = alg;
     }
     if let Some(alg) = input.userinfo_signed_response_alg {
-        if alg.as_deref().is_some_and(|a| a != "RS256" && a != "ES256") {
-            problems.push("userinfo_signed_response_alg must be RS256, ES256 or null".to_owned());
-        }
+        rule::check_userinfo_alg(alg.as_deref(), &mut problems);
         app.userinfo_signed_response_alg = alg;
     }
-    check_ttl("code_ttl", input.code_ttl, 30, 600, &mut problems);
-    check_ttl(
-        "access_ttl",
-        input.access_ttl,
-        60,
-        MAX_SIGNED_TTL,
-        &mut problems,
-    );
-    check_ttl(
-        "refresh_ttl",
-        input.refresh_ttl,
-        300,
-        31_536_000,
-        &mut problems,
-    );
-    check_ttl(
-        "userinfo_ttl",
-        input.userinfo_ttl,
-        60,
-        86_400,
-        &mut problems,
-    );
-    app.code_ttl = input.code_ttl.unwrap_or(app.code_ttl);
-    app.access_ttl = input.access_ttl.unwrap_or(app.access_ttl);
-    app.refresh_ttl = input.refresh_ttl.unwrap_or(app.refresh_ttl);
-    app.userinfo_ttl = input.userinfo_ttl.unwrap_or(app.userinfo_ttl);
+    let ttls = [
+        (
+            "code_ttl",
+            input.code_ttl,
+            rule::CODE_TTL,
+            &mut app.code_ttl,
+        ),
+        (
+            "access_ttl",
+            input.access_ttl,
+            rule::ACCESS_TTL,
+            &mut app.access_ttl,
+        ),
+        (
+            "refresh_ttl",
+            input.refresh_ttl,
+            rule::REFRESH_TTL,
+            &mut app.refresh_ttl,
+        ),
+        (
+            "userinfo_ttl",
+            input.userinfo_ttl,
+            rule::USERINFO_TTL,
+            &mut app.userinfo_ttl,
+        ),
+    ];
+    for (what, value, bounds, field) in ttls {
+        rule::check_ttl(what, value, bounds, &mut problems);
+        *field = value.unwrap_or(*field);
+    }
     if let Some(jwks) = input.jwks {
-        match &jwks {
-            Some(set) if !set.get("keys").is_some_and(Value::is_array) => {
-                problems.push("jwks must be a JWK Set: {\"keys\": [...]}".to_owned());
-            }
-            _ => {}
+        if let Some(set) = &jwks {
+            rule::check_jwks(set, &mut problems);
         }
         app.jwks = jwks.map(|j| j.to_string());
     }
     if let Some(uri) = input.jwks_uri {
         if let Some(u) = &uri {
-            check_server_url("jwks_uri", u, sandbox, &mut problems);
+            rule::check_server_url("jwks_uri", u, sandbox, &mut problems);
         }
         app.jwks_uri = uri;
     }
     if let Some(uri) = input.backchannel_logout_uri {
         if let Some(u) = &uri {
-            check_server_url("backchannel_logout_uri", u, sandbox, &mut problems);
+            rule::check_server_url("backchannel_logout_uri", u, sandbox, &mut problems);
         }
         app.backchannel_logout_uri = uri;
     }

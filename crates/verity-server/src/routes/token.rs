@@ -6,7 +6,10 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
-use verity_core::grant::{CodeBinding, Presented, challenge_to_match, check_code, refresh_scopes};
+use verity_core::grant::{
+    CodeBinding, Presented, RefreshGrant, RefreshingApp, challenge_to_match, check_code,
+    check_refresh,
+};
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_proto::error::ErrorCode;
 use verity_proto::token::TokenResponse;
@@ -225,21 +228,17 @@ async fn refresh_token(state: &AppState, req: &ClientRequest) -> Result<TokenRes
         .await?
         .filter(|(t, _)| t.kind == TokenKind::Refresh)
         .ok_or_else(|| ApiError::invalid_grant("the refresh token is invalid"))?;
-    if current.client_id != app.client_id {
-        return Err(ApiError::invalid_grant(
-            "the refresh token was issued to another client",
-        ));
-    }
-    if now >= current.expires_at {
-        return Err(ApiError::invalid_grant("the refresh token has expired"));
-    }
-    if !app.refresh_tokens {
-        return Err(ApiError::invalid_grant(
-            "refresh tokens are turned off for this app",
-        ));
-    }
-    let scopes = refresh_scopes(&current.scopes, &app.policies, params.get("scope"))
-        .map_err(ApiError::from)?;
+    let token = RefreshGrant {
+        client_id: &current.client_id,
+        expires_at: current.expires_at,
+        scopes: &current.scopes,
+    };
+    let refreshing = RefreshingApp {
+        client_id: &app.client_id,
+        refresh_tokens: app.refresh_tokens,
+        policies: &app.policies,
+    };
+    let scopes = check_refresh(&token, &refreshing, params.get("scope"), now)?;
     let user = user.ok_or_else(|| ApiError::invalid_grant("the account no longer exists"))?;
     let access = new_token();
     let refresh = new_token();
