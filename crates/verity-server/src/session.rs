@@ -112,6 +112,20 @@ pub fn csrf_for(state: &AppState, id_hash: &str) -> String {
     hex(&state.master_key.derive("account-csrf", id_hash.as_bytes()))
 }
 
+/// The form's CSRF token `sent` against the session whose id has the digest `id_hash` (none: no
+/// session, nothing matches), compared in constant time: 403 `form_expired` when they differ.
+/// Shared by the account page's and the console's forms.
+pub fn check_csrf(state: &AppState, id_hash: Option<&str>, sent: &str) -> Result<(), PageError> {
+    let expected = id_hash.map(|h| csrf_for(state, h));
+    if expected.is_some_and(|e| constant_time_eq(sent.as_bytes(), e.as_bytes())) {
+        Ok(())
+    } else {
+        Err(PageError::form_expired(
+            "This form is no longer valid. Reload the page and try again.",
+        ))
+    }
+}
+
 /// A form post from the signed-in person on Verity's own pages: the request's headers, the
 /// session and its account, and the form's fields, after the CSRF check.
 pub struct SignedInForm {
@@ -136,11 +150,7 @@ impl FromRequest<AppState> for SignedInForm {
             ));
         };
         let sent = form.get("csrf_token").unwrap_or_default();
-        if !constant_time_eq(sent.as_bytes(), csrf_token(state, &session).as_bytes()) {
-            return Err(PageError::form_expired(
-                "This form is no longer valid. Reload the page and try again.",
-            ));
-        }
+        check_csrf(state, Some(&session.id_hash), sent)?;
         Ok(SignedInForm {
             headers,
             session,

@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::Value;
-use verity_core::secret::{constant_time_eq, token_hash};
+use verity_core::secret::token_hash;
 use verity_store::apps::App;
 use verity_store::console::Membership;
 use verity_store::users::User;
@@ -72,10 +72,6 @@ pub fn router() -> Router<AppState> {
 
 fn forbidden() -> PageError {
     PageError::forbidden("Your role in this organization does not allow this.")
-}
-
-fn not_found() -> PageError {
-    PageError::not_found()
 }
 
 /// Who is signed in, with the session's CSRF token. Extracting it from a signed-out request
@@ -127,7 +123,7 @@ impl Member {
 
     /// The app of an app route.
     fn app(&self) -> Result<&App, PageError> {
-        self.app.as_ref().ok_or_else(not_found)
+        self.app.as_ref().ok_or_else(PageError::not_found)
     }
 
     /// Audits a change this member made in the console.
@@ -165,25 +161,25 @@ impl FromRequestParts<AppState> for Member {
         let person = Person::from_request_parts(parts, state).await?;
         let params = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
-            .map_err(|_| not_found().into_response())?;
+            .map_err(|_| PageError::not_found().into_response())?;
         let found = async {
             let (org_id, app) = match params.get("client_id") {
                 Some(client_id) => {
                     let app = admin::find_app(state, client_id)
                         .await
-                        .map_err(|_| not_found())?;
+                        .map_err(|_| PageError::not_found())?;
                     (app.org_id.clone(), Some(app))
                 }
                 None => (params.get("id").cloned().unwrap_or_default(), None),
             };
             if org_id.len() > 64 {
-                return Err(not_found());
+                return Err(PageError::not_found());
             }
             let membership = state
                 .store
                 .find_membership(&org_id, &person.user.uuid)
                 .await?
-                .ok_or_else(not_found)?;
+                .ok_or_else(PageError::not_found)?;
             Ok((membership, app))
         };
         match found.await {
@@ -242,14 +238,8 @@ impl FromRequest<AppState> for ConsoleForm {
             .await
             .map_err(|_| PageError::bad_request("The form is too large."))?;
         let pairs = verity_core::authorize::form_urlencoded_pairs(&body);
-        let expected = session_hash.map(|id_hash| crate::session::csrf_for(state, &id_hash));
         let sent = field(&pairs, "csrf_token").unwrap_or_default();
-        let valid = expected.is_some_and(|e| constant_time_eq(sent.as_bytes(), e.as_bytes()));
-        if !valid {
-            return Err(PageError::form_expired(
-                "This form is no longer valid. Reload the page and try again.",
-            ));
-        }
+        crate::session::check_csrf(state, session_hash.as_deref(), sent)?;
         Ok(ConsoleForm { pairs })
     }
 }

@@ -9,7 +9,7 @@ use verity_core::account::{normalize_email, valid_email};
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_store::console::Invitation;
 
-use super::{ConsoleForm, Manager, Member, OrgRef, Person, forbidden, not_found, render};
+use super::{ConsoleForm, Manager, Member, OrgRef, Person, forbidden, render};
 use crate::admin::{self, app_json};
 use crate::audit::{AuditEvent, Change, Via};
 use crate::error::PageError;
@@ -209,7 +209,7 @@ pub(super) async fn accept_invitation(
     person: Person,
 ) -> Result<Response, PageError> {
     if !is_token_shaped(&token) {
-        return Err(not_found());
+        return Err(PageError::not_found());
     }
     let user = &person.user;
     let taken = state
@@ -244,7 +244,7 @@ pub(super) async fn remove_member(
         .store
         .find_membership(&id, &uuid)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(PageError::not_found)?;
     if target.role == "owner" && member.membership.role != "owner" {
         return Err(forbidden());
     }
