@@ -1,10 +1,13 @@
-//! Rules for redeeming grants at the token endpoint (RFC 6749 4.1.3 and 6, RFC 7636 4.6,
-//! RFC 9700 2.1.1): what a presented code must match, and which scopes a refresh may carry.
+//! The grants of the token endpoint, owned here from issue to redemption (RFC 6749 4.1 and 6,
+//! RFC 7636 4.6, RFC 9700 2.1.1 and 4.14): the code an authorization request issues, what its
+//! redemption must match, what a refresh may carry, and what tokens are issued for. The store
+//! only keeps what these decide (it takes a code or a refresh token once, and stores an
+//! issuance); the token endpoint runs them in order.
 
 use thiserror::Error;
 use verity_proto::error::ErrorCode;
 
-use crate::authorize::ALWAYS_ALLOWED_SCOPES;
+use crate::authorize::{ALWAYS_ALLOWED_SCOPES, AuthorizeRequest};
 use crate::pkce;
 use crate::scope::ScopeSet;
 
@@ -46,18 +49,66 @@ impl GrantError {
     }
 }
 
-/// What a code is bound to.
-#[derive(Debug, Clone, Copy)]
-pub struct CodeBinding<'a> {
-    pub client_id: &'a str,
-    pub redirect_uri: &'a str,
-    pub code_challenge: Option<&'a str>,
+/// An authorization code (RFC 6749 4.1.2) and everything it is bound to: the request it
+/// answers and the sign-in it was issued in. Kept by its digest; the value goes to the client
+/// only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Code {
+    pub code_hash: String,
+    pub client_id: String,
+    pub uuid: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: i64,
+    pub mfa: bool,
+    pub eid: Option<String>,
+    /// The session that authorized it (back-channel logout).
+    pub sid: Option<String>,
+    pub created_at: i64,
     pub expires_at: i64,
 }
 
-/// What the client presented with it.
+/// The sign-in a code is issued in: the account, when and how it authenticated, the session.
 #[derive(Debug, Clone, Copy)]
-pub struct Presented<'a> {
+pub struct SignIn<'a> {
+    pub uuid: &'a str,
+    pub auth_time: i64,
+    pub mfa: bool,
+    pub sid: &'a str,
+}
+
+/// RFC 6749 4.1.2: the code that answers `request` for `session`, kept as `code_hash` and
+/// redeemable for `ttl` seconds from `now`.
+pub fn issue(
+    request: &AuthorizeRequest,
+    session: SignIn<'_>,
+    code_hash: String,
+    now: i64,
+    ttl: i64,
+) -> Code {
+    Code {
+        code_hash,
+        client_id: request.client_id.clone(),
+        uuid: session.uuid.to_owned(),
+        redirect_uri: request.redirect_uri.as_str().to_owned(),
+        scopes: request.scope.as_slice().to_vec(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        auth_time: session.auth_time,
+        mfa: session.mfa,
+        eid: request.eid.clone(),
+        sid: Some(session.sid.to_owned()),
+        created_at: now,
+        expires_at: now + ttl,
+    }
+}
+
+/// What a token request presents with a code (RFC 6749 4.1.3, RFC 7636 4.6).
+#[derive(Debug, Clone, Copy)]
+pub struct TokenRequest<'a> {
+    /// The authenticated client.
     pub client_id: &'a str,
     pub public_client: bool,
     pub redirect_uri: &'a str,
@@ -65,8 +116,33 @@ pub struct Presented<'a> {
     pub now: i64,
 }
 
-/// Checks a freshly consumed code against the request that redeems it.
-pub fn check_code(code: &CodeBinding<'_>, p: &Presented<'_>) -> Result<(), GrantError> {
+/// What tokens are issued for, by a code or a refresh token: the grant (a family of tokens
+/// named by its first code's digest), the account and its sign-in, and the scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuance {
+    pub grant_id: String,
+    pub uuid: String,
+    pub scopes: Vec<String>,
+    pub auth_time: i64,
+    pub mfa: bool,
+    pub eid: Option<String>,
+    pub sid: Option<String>,
+    /// The ID token's `nonce`: the authorization request's, for a code's first ID token only.
+    pub nonce: Option<String>,
+    /// The refresh token this issuance rotates, when it comes from one.
+    pub parent: Option<String>,
+}
+
+impl Issuance {
+    /// Whether it carries an ID token (`openid` was granted).
+    pub fn has_id_token(&self) -> bool {
+        self.scopes.iter().any(|s| s == "openid")
+    }
+}
+
+/// RFC 6749 4.1.3 + RFC 7636 4.6: redeems a code, just taken (once) from the store, for the
+/// request that presents it. A refusal has consumed the code all the same.
+pub fn redeem(code: &Code, p: &TokenRequest<'_>) -> Result<Issuance, GrantError> {
     if code.client_id != p.client_id {
         return Err(GrantError::OtherClient);
     }
@@ -76,37 +152,41 @@ pub fn check_code(code: &CodeBinding<'_>, p: &Presented<'_>) -> Result<(), Grant
     if code.redirect_uri != p.redirect_uri {
         return Err(GrantError::RedirectMismatch);
     }
-    match (code.code_challenge, p.code_verifier) {
-        (Some(challenge), Some(verifier)) if pkce::verify(challenge, verifier) => Ok(()),
-        (Some(_), Some(_)) => Err(GrantError::VerifierMismatch),
-        (Some(_), None) => Err(GrantError::VerifierMissing),
+    match (code.code_challenge.as_deref(), p.code_verifier) {
+        (Some(challenge), Some(verifier)) if pkce::verify(challenge, verifier) => {}
+        (Some(_), Some(_)) => return Err(GrantError::VerifierMismatch),
+        (Some(_), None) => return Err(GrantError::VerifierMissing),
         // A verifier for a code issued without a challenge is a downgrade attempt.
-        (None, Some(_)) => Err(GrantError::VerifierWithoutChallenge),
-        (None, None) if p.public_client => Err(GrantError::PublicWithoutPkce),
-        (None, None) => Ok(()),
+        (None, Some(_)) => return Err(GrantError::VerifierWithoutChallenge),
+        (None, None) if p.public_client => return Err(GrantError::PublicWithoutPkce),
+        (None, None) => {}
     }
+    Ok(Issuance {
+        grant_id: code.code_hash.clone(),
+        uuid: code.uuid.clone(),
+        scopes: code.scopes.clone(),
+        auth_time: code.auth_time,
+        mfa: code.mfa,
+        eid: code.eid.clone(),
+        sid: code.sid.clone(),
+        nonce: code.nonce.clone(),
+        parent: None,
+    })
 }
 
-/// The challenge a code must have been issued with for `p` to pass [`check_code`], when the
-/// rest of the check is a matter of equality with `p` (client, redirect URI, unexpired at
-/// `p.now`), so that the store can check it as it consumes the code: `Some(Some(S256 of the
-/// verifier))`, or `Some(None)` (a code issued without a challenge) for a confidential client
-/// that sent no verifier. `None` when `p` passes no code at all (a public client without PKCE,
-/// a malformed verifier), for [`check_code`] to say why.
-pub fn challenge_to_match(p: &Presented<'_>) -> Option<Option<String>> {
-    match p.code_verifier {
-        Some(verifier) => pkce::challenge_of(verifier).map(Some),
-        None if p.public_client => None,
-        None => Some(None),
-    }
-}
-
-/// A refresh token as stored: what its redemption must match.
+/// A refresh token as stored: its grant, and what its redemption must match.
 #[derive(Debug, Clone, Copy)]
 pub struct RefreshGrant<'a> {
+    pub token_hash: &'a str,
+    pub grant_id: &'a str,
     pub client_id: &'a str,
-    pub expires_at: i64,
+    pub uuid: &'a str,
     pub scopes: &'a [String],
+    pub auth_time: i64,
+    pub mfa: bool,
+    pub eid: Option<&'a str>,
+    pub sid: Option<&'a str>,
+    pub expires_at: i64,
 }
 
 /// The app presenting a refresh token, as the rule needs it.
@@ -118,14 +198,15 @@ pub struct RefreshingApp<'a> {
     pub policies: &'a [String],
 }
 
-/// RFC 6749 6: whether `app` may redeem `token` at `now`, and the scopes of the new grant
-/// (`asked` narrows them; see [`refresh_scopes`]).
-pub fn check_refresh(
+/// RFC 6749 6: redeems refresh token `token` for `app` at `now`: the issuance of its
+/// successors, in the same grant, with the scopes `asked` narrows them to (see
+/// [`refresh_scopes`]).
+pub fn refresh(
     token: &RefreshGrant<'_>,
     app: &RefreshingApp<'_>,
     asked: Option<&str>,
     now: i64,
-) -> Result<Vec<String>, GrantError> {
+) -> Result<Issuance, GrantError> {
     if token.client_id != app.client_id {
         return Err(GrantError::RefreshOtherClient);
     }
@@ -135,7 +216,18 @@ pub fn check_refresh(
     if !app.refresh_tokens {
         return Err(GrantError::RefreshOff);
     }
-    refresh_scopes(token.scopes, app.policies, asked)
+    Ok(Issuance {
+        grant_id: token.grant_id.to_owned(),
+        uuid: token.uuid.to_owned(),
+        scopes: refresh_scopes(token.scopes, app.policies, asked)?,
+        auth_time: token.auth_time,
+        mfa: token.mfa,
+        eid: token.eid.map(str::to_owned),
+        sid: token.sid.map(str::to_owned),
+        // OIDC Core 12.2: a refreshed ID token carries no nonce.
+        nonce: None,
+        parent: Some(token.token_hash.to_owned()),
+    })
 }
 
 /// The scopes of a refreshed grant: what it held, less policies the app no longer has, narrowed
@@ -163,21 +255,32 @@ pub fn refresh_scopes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authorize::{Op, Prompt};
+    use crate::redirect::RedirectUri;
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-    fn code(challenge: Option<&'static str>) -> CodeBinding<'static> {
-        CodeBinding {
-            client_id: "c",
-            redirect_uri: "https://a/cb",
-            code_challenge: challenge,
+    fn code(challenge: Option<&'static str>) -> Code {
+        Code {
+            code_hash: "h".into(),
+            client_id: "c".into(),
+            uuid: "u".into(),
+            redirect_uri: "https://a/cb".into(),
+            scopes: vec!["openid".into()],
+            nonce: Some("n".into()),
+            code_challenge: challenge.map(str::to_owned),
+            auth_time: 5,
+            mfa: true,
+            eid: None,
+            sid: Some("s".into()),
+            created_at: 0,
             expires_at: 100,
         }
     }
 
-    fn presented(verifier: Option<&'static str>) -> Presented<'static> {
-        Presented {
+    fn presented(verifier: Option<&'static str>) -> TokenRequest<'static> {
+        TokenRequest {
             client_id: "c",
             public_client: false,
             redirect_uri: "https://a/cb",
@@ -186,107 +289,114 @@ mod tests {
         }
     }
 
+    /// A code carries the request and the sign-in it was issued in, and redeems into an
+    /// issuance of the same grant with the request's nonce.
+    #[test]
+    fn a_code_issued_redeems_into_its_grant() {
+        let request = AuthorizeRequest {
+            client_id: "c".into(),
+            redirect_uri: RedirectUri::registered(&["https://a/cb".to_owned()], "https://a/cb")
+                .unwrap(),
+            scope: ScopeSet::parse("openid military").unwrap(),
+            state: Some("st".into()),
+            nonce: Some("n".into()),
+            code_challenge: Some(CHALLENGE.into()),
+            prompt: Prompt::default(),
+            max_age: None,
+            login_hint: None,
+            op: Op::default(),
+            eid: Some("e".into()),
+        };
+        let session = SignIn {
+            uuid: "u",
+            auth_time: 5,
+            mfa: true,
+            sid: "s",
+        };
+        let code = issue(&request, session, "h".into(), 7, 60);
+        assert_eq!((code.created_at, code.expires_at), (7, 67));
+        assert_eq!(code.scopes, ["openid", "military"]);
+        let issuance = redeem(&code, &presented(Some(VERIFIER))).unwrap();
+        assert_eq!(
+            issuance,
+            Issuance {
+                grant_id: "h".into(),
+                uuid: "u".into(),
+                scopes: vec!["openid".into(), "military".into()],
+                auth_time: 5,
+                mfa: true,
+                eid: Some("e".into()),
+                sid: Some("s".into()),
+                nonce: Some("n".into()),
+                parent: None,
+            }
+        );
+        assert!(issuance.has_id_token());
+    }
+
     #[test]
     fn code_bindings() {
+        let check = |c: &Code, p: &TokenRequest<'_>| redeem(c, p).map(|_| ());
         assert_eq!(
-            check_code(&code(Some(CHALLENGE)), &presented(Some(VERIFIER))),
+            check(&code(Some(CHALLENGE)), &presented(Some(VERIFIER))),
             Ok(())
         );
-        assert_eq!(check_code(&code(None), &presented(None)), Ok(()));
+        assert_eq!(check(&code(None), &presented(None)), Ok(()));
         assert_eq!(
-            check_code(&code(Some(CHALLENGE)), &presented(None)),
+            check(&code(Some(CHALLENGE)), &presented(None)),
             Err(GrantError::VerifierMissing)
         );
         assert_eq!(
-            check_code(&code(None), &presented(Some(VERIFIER))),
+            check(&code(None), &presented(Some(VERIFIER))),
             Err(GrantError::VerifierWithoutChallenge)
         );
         assert_eq!(
-            check_code(
+            check(
                 &code(Some(CHALLENGE)),
                 &presented(Some("x".repeat(43).leak()))
             ),
             Err(GrantError::VerifierMismatch)
         );
         assert_eq!(
-            check_code(
-                &code(None),
-                &Presented {
+            check(
+                &code(Some(CHALLENGE)),
+                &presented(Some("x".repeat(42).leak()))
+            ),
+            Err(GrantError::VerifierMismatch)
+        );
+        let cases = [
+            (
+                TokenRequest {
                     client_id: "d",
                     ..presented(None)
-                }
+                },
+                GrantError::OtherClient,
             ),
-            Err(GrantError::OtherClient)
-        );
-        assert_eq!(
-            check_code(
-                &code(None),
-                &Presented {
+            (
+                TokenRequest {
                     now: 100,
                     ..presented(None)
-                }
+                },
+                GrantError::Expired,
             ),
-            Err(GrantError::Expired)
-        );
-        assert_eq!(
-            check_code(
-                &code(None),
-                &Presented {
+            (
+                TokenRequest {
                     redirect_uri: "https://a/cb/",
                     ..presented(None)
-                }
+                },
+                GrantError::RedirectMismatch,
             ),
-            Err(GrantError::RedirectMismatch)
-        );
-        assert_eq!(
-            check_code(
-                &code(None),
-                &Presented {
+            (
+                TokenRequest {
                     public_client: true,
                     ..presented(None)
-                }
+                },
+                GrantError::PublicWithoutPkce,
             ),
-            Err(GrantError::PublicWithoutPkce)
-        );
-    }
-
-    /// `challenge_to_match` agrees with `check_code`: a code with that challenge passes, a code
-    /// with another (or none) fails, and `None` means no code passes.
-    #[test]
-    fn the_challenge_to_match_is_what_check_code_accepts() {
-        let malformed = "x".repeat(42);
-        for public_client in [false, true] {
-            for verifier in [None, Some(VERIFIER), Some(malformed.as_str())] {
-                let p = Presented {
-                    public_client,
-                    code_verifier: verifier,
-                    ..presented(None)
-                };
-                let bindings = [None, Some(CHALLENGE)];
-                match challenge_to_match(&p) {
-                    Some(wanted) => {
-                        for challenge in bindings {
-                            let passes = check_code(&code(challenge), &p).is_ok();
-                            assert_eq!(
-                                passes,
-                                challenge == wanted.as_deref(),
-                                "{p:?} {challenge:?}"
-                            );
-                        }
-                    }
-                    None => {
-                        for challenge in bindings {
-                            assert!(check_code(&code(challenge), &p).is_err(), "{p:?}");
-                        }
-                    }
-                }
-            }
+        ];
+        for (p, refusal) in cases {
+            assert_eq!(check(&code(None), &p), Err(refusal));
         }
-        assert_eq!(
-            challenge_to_match(&presented(Some(VERIFIER))),
-            Some(Some(CHALLENGE.to_owned()))
-        );
-        assert_eq!(challenge_to_match(&presented(None)), Some(None));
     }
 
     #[test]
@@ -316,42 +426,56 @@ mod tests {
         let scopes = vec!["openid".to_owned(), "military".to_owned()];
         let policies = vec!["military".to_owned()];
         let token = RefreshGrant {
+            token_hash: "rt",
+            grant_id: "g",
             client_id: "c",
-            expires_at: 100,
+            uuid: "u",
             scopes: &scopes,
+            auth_time: 5,
+            mfa: false,
+            eid: None,
+            sid: Some("s"),
+            expires_at: 100,
         };
         let app = RefreshingApp {
             client_id: "c",
             refresh_tokens: true,
             policies: &policies,
         };
-        assert_eq!(check_refresh(&token, &app, None, 10), Ok(scopes.clone()));
+        let issued = refresh(&token, &app, None, 10).unwrap();
+        assert_eq!(issued.scopes, scopes);
         assert_eq!(
-            check_refresh(&token, &app, Some("openid"), 10),
-            Ok(vec!["openid".to_owned()])
+            (
+                issued.grant_id.as_str(),
+                issued.parent.as_deref(),
+                issued.nonce
+            ),
+            ("g", Some("rt"), None)
+        );
+        assert_eq!(issued.sid.as_deref(), Some("s"));
+        assert_eq!(
+            refresh(&token, &app, Some("openid"), 10).unwrap().scopes,
+            ["openid"]
         );
         let other = RefreshingApp {
             client_id: "d",
             ..app
         };
         assert_eq!(
-            check_refresh(&token, &other, None, 10),
+            refresh(&token, &other, None, 10),
             Err(GrantError::RefreshOtherClient)
         );
         assert_eq!(
-            check_refresh(&token, &app, None, 100),
+            refresh(&token, &app, None, 100),
             Err(GrantError::RefreshExpired)
         );
         let off = RefreshingApp {
             refresh_tokens: false,
             ..app
         };
+        assert_eq!(refresh(&token, &off, None, 10), Err(GrantError::RefreshOff));
         assert_eq!(
-            check_refresh(&token, &off, None, 10),
-            Err(GrantError::RefreshOff)
-        );
-        assert_eq!(
-            check_refresh(&token, &app, Some("student"), 10),
+            refresh(&token, &app, Some("student"), 10),
             Err(GrantError::ScopeWidened)
         );
     }

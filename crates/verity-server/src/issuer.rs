@@ -5,100 +5,62 @@
 use std::sync::Arc;
 
 use verity_core::claims::{self, Authentication, Issue};
+use verity_core::grant::Issuance;
 use verity_core::identity::{AuthFacts, Family, UserData};
 use verity_core::keys::{Alg, SigningKey, at_hash};
 use verity_core::secret::token_hash;
 use verity_proto::token::TokenResponse;
 use verity_store::apps::App;
-use verity_store::grants::{Code, Token, TokenKind};
+use verity_store::grants::{Token, TokenKind};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// What tokens are issued for, whether from a code or a refresh token.
-pub struct Grant<'a> {
-    pub grant_id: &'a str,
-    pub uuid: &'a str,
-    pub scopes: &'a [String],
-    pub auth_time: i64,
-    pub mfa: bool,
-    pub eid: Option<&'a str>,
-    pub sid: Option<&'a str>,
-    pub nonce: Option<&'a str>,
-    pub parent: Option<&'a str>,
-}
-
-impl<'a> Grant<'a> {
-    pub fn from_code(code: &'a Code) -> Self {
-        Grant {
-            grant_id: &code.code_hash,
-            uuid: &code.uuid,
-            scopes: &code.scopes,
-            auth_time: code.auth_time,
-            mfa: code.mfa,
-            eid: code.eid.as_deref(),
-            sid: code.sid.as_deref(),
-            nonce: code.nonce.as_deref(),
-            parent: None,
-        }
-    }
-
-    pub fn from_token(t: &'a Token, scopes: &'a [String]) -> Self {
-        Grant {
-            grant_id: &t.grant_id,
-            uuid: &t.uuid,
-            scopes,
-            auth_time: t.auth_time,
-            mfa: t.mfa,
-            eid: t.eid.as_deref(),
-            sid: t.sid.as_deref(),
-            // OIDC Core 12.2: a refreshed ID token carries no nonce.
-            nonce: None,
-            parent: Some(&t.token_hash),
-        }
-    }
-}
-
-/// The rows of a refresh grant's successors: an access token and the next refresh token.
-pub fn token_rows(app: &App, g: &Grant<'_>, now: i64, access: &str, refresh: &str) -> Vec<Token> {
+/// The rows of an issuance's tokens: an access token, and a refresh token when `refresh` is
+/// given (the successor of the one it rotates, if any).
+pub fn token_rows(
+    app: &App,
+    g: &Issuance,
+    now: i64,
+    access: &str,
+    refresh: Option<&str>,
+) -> Vec<Token> {
     let token = |kind: TokenKind, raw: &str, ttl: i64| Token {
         token_hash: token_hash(raw),
         kind,
-        grant_id: g.grant_id.to_owned(),
+        grant_id: g.grant_id.clone(),
         client_id: app.client_id.clone(),
-        uuid: g.uuid.to_owned(),
-        scopes: g.scopes.to_vec(),
+        uuid: g.uuid.clone(),
+        scopes: g.scopes.clone(),
         auth_time: g.auth_time,
         mfa: g.mfa,
-        eid: g.eid.map(str::to_owned),
-        sid: g.sid.map(str::to_owned),
-        parent_hash: if kind == TokenKind::Refresh {
-            g.parent.map(str::to_owned)
-        } else {
-            None
+        eid: g.eid.clone(),
+        sid: g.sid.clone(),
+        parent_hash: match kind {
+            TokenKind::Refresh => g.parent.clone(),
+            TokenKind::Access => None,
         },
         created_at: now,
         expires_at: now + ttl,
         used_at: None,
         revoked_at: None,
     };
-    vec![
-        token(TokenKind::Access, access, app.access_ttl),
-        token(TokenKind::Refresh, refresh, app.refresh_ttl),
-    ]
+    let mut rows = vec![token(TokenKind::Access, access, app.access_ttl)];
+    rows.extend(refresh.map(|r| token(TokenKind::Refresh, r, app.refresh_ttl)));
+    rows
 }
 
 /// The token response, with an ID token when `openid` was granted.
 pub async fn respond_with(
     state: &AppState,
     app: &App,
-    g: &Grant<'_>,
+    g: &Issuance,
     user: &UserData,
     now: i64,
     access: String,
     refresh: Option<String>,
 ) -> Result<TokenResponse, ApiError> {
-    let id_token = if g.scopes.iter().any(|s| s == "openid") {
+    let id_token = if g.has_id_token() {
         Some(id_token(state, app, g, user, &access, now).await?)
     } else {
         None
@@ -150,7 +112,7 @@ pub fn signing_key(state: &AppState, alg: &str) -> Result<Arc<SigningKey>, ApiEr
 async fn id_token(
     state: &AppState,
     app: &App,
-    g: &Grant<'_>,
+    g: &Issuance,
     user: &UserData,
     access: &str,
     now: i64,
@@ -168,10 +130,10 @@ async fn id_token(
         user,
         &Authentication {
             auth_time: g.auth_time,
-            nonce: g.nonce,
+            nonce: g.nonce.as_deref(),
             at_hash: Some(at_hash(access)),
             auth,
-            sid: g.sid,
+            sid: g.sid.as_deref(),
         },
         attributes,
     );

@@ -1,5 +1,6 @@
 //! Authorization codes and the tokens issued from them, under the name other crates use: the
-//! two aggregates live in [`crate::codes`] and [`crate::tokens`].
+//! two aggregates live in [`crate::codes`] and [`crate::tokens`] (a code itself is
+//! [`verity_core::grant::Code`]).
 
-pub use crate::codes::{Code, CodePresentation, CodeRequest, FoundCode, Issued, TakeCode};
+pub use crate::codes::{Issued, TakeCode};
 pub use crate::tokens::{Token, TokenKind};

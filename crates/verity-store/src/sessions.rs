@@ -2,6 +2,8 @@
 
 use verity_core::identity::UserData;
 
+use verity_core::grant::SignIn;
+
 use crate::Store;
 use crate::dialect::{Spelt, data_columns, json_agg};
 use crate::error::Result;
@@ -21,6 +23,18 @@ pub struct Session {
     pub mfa: bool,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+impl Session {
+    /// The sign-in a code issued in this session carries.
+    pub fn sign_in(&self) -> SignIn<'_> {
+        SignIn {
+            uuid: &self.uuid,
+            auth_time: self.auth_time,
+            mfa: self.mfa,
+            sid: &self.sid,
+        }
+    }
 }
 
 /// A live session with its account, what claims are built from, and the scope sets the
@@ -56,7 +70,7 @@ const CONSENTS: &str = "SELECT scopes FROM consents WHERE uuid = $1 AND client_i
 
 /// A live session, its account, the account's claims data and its consents to app `$3`, in
 /// one statement.
-pub(crate) static SIGNED_IN: Spelt = Spelt::new(|| {
+static SIGNED_IN: Spelt = Spelt::new(|| {
     [false, true].map(|pg| {
         let consents = json_agg(pg, "scopes");
         format!(
@@ -71,7 +85,7 @@ pub(crate) static SIGNED_IN: Spelt = Spelt::new(|| {
 });
 
 /// [`SIGNED_IN`] (spelt `sql`) with its arguments.
-pub(crate) fn signed_in_query<'q>(
+fn signed_in_query<'q>(
     sql: &'static str,
     id_hash: &'q str,
     now: i64,
@@ -82,7 +96,7 @@ pub(crate) fn signed_in_query<'q>(
 
 /// The answer of [`SIGNED_IN`]; `None` when it found no live session, or the session's account
 /// is gone.
-pub(crate) fn signed_in_from(row: Option<&impl Fields>) -> Result<Option<SignedIn>> {
+fn signed_in_from(row: Option<&impl Fields>) -> Result<Option<SignedIn>> {
     let Some(row) = row else {
         return Ok(None);
     };

@@ -268,6 +268,23 @@ macro_rules! stored {
             }
         }
     };
+    // Another crate's type, read through a local wrapper `$wrap($ty)` (the blanket
+    // `FromRow for T: Col` rules out an impl on a foreign type itself).
+    ($wrap:ident($ty:ident) => $table:literal { $($field:ident $([$codec:ident])?),* $(,)? }) => {
+        impl $crate::sql::FromRow for $wrap {
+            fn from_row(r: &impl $crate::sql::Fields) -> $crate::error::Result<Self> {
+                Ok($wrap($ty {
+                    $($field: $crate::sql::stored!(@read r, $field $($codec)?),)*
+                }))
+            }
+        }
+        impl $crate::sql::Record for $ty {
+            const TABLE: &'static str = $table;
+            fn fields(&self) -> Vec<(&'static str, $crate::sql::Value<'_>)> {
+                vec![$((stringify!($field), $crate::sql::stored!(@write self, $field $($codec)?)),)*]
+            }
+        }
+    };
     (@read $r:ident, $field:ident) => {
         $crate::sql::Fields::col($r, stringify!($field))?
     };

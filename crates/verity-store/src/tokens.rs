@@ -1,5 +1,6 @@
 //! Access and refresh tokens (by digest), each bound to the grant its code started.
 
+use verity_core::grant::RefreshGrant;
 use verity_core::identity::UserData;
 
 use crate::Store;
@@ -85,6 +86,24 @@ impl FromRow for Token {
             used_at: r.col("used_at")?,
             revoked_at: r.col("revoked_at")?,
         })
+    }
+}
+
+impl Token {
+    /// What its redemption as a refresh token must match (`verity_core::grant::refresh`).
+    pub fn as_refresh(&self) -> RefreshGrant<'_> {
+        RefreshGrant {
+            token_hash: &self.token_hash,
+            grant_id: &self.grant_id,
+            client_id: &self.client_id,
+            uuid: &self.uuid,
+            scopes: &self.scopes,
+            auth_time: self.auth_time,
+            mfa: self.mfa,
+            eid: self.eid.as_deref(),
+            sid: self.sid.as_deref(),
+            expires_at: self.expires_at,
+        }
     }
 }
 

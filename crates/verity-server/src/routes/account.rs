@@ -14,8 +14,9 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::Serialize;
 use serde_json::json;
+use verity_core::grant::{self, TokenRequest};
 use verity_core::secret::{constant_time_eq, is_token_shaped, random_bytes, token_hash};
-use verity_core::{pkce, totp};
+use verity_core::totp;
 use verity_store::grants::TakeCode;
 use verity_store::sessions::Session;
 use verity_store::users::User;
@@ -27,7 +28,8 @@ use crate::extract::{cookie, query_params, set_cookie};
 use crate::pages::Page;
 use crate::respond::{see_other, with_cookie};
 use crate::session::{
-    ACCOUNT_CLIENT_ID, LOGIN_COOKIE, SignedInForm, csrf_token, local_path, signed_in, start_login,
+    ACCOUNT_CLIENT_ID, LOGIN_COOKIE, SignedInForm, callback_uri, csrf_token, local_path, signed_in,
+    start_login,
 };
 use crate::state::AppState;
 
@@ -166,16 +168,19 @@ async fn callback(
         .get("code")
         .filter(|c| is_token_shaped(c))
         .ok_or_else(|| PageError::bad_request("The sign-in did not complete."))?;
-    match state
-        .store
-        .take_code(&token_hash(code), state.now())
-        .await?
-    {
-        TakeCode::Fresh(c)
-            if c.client_id == ACCOUNT_CLIENT_ID
-                && c.code_challenge
-                    .as_deref()
-                    .is_some_and(|ch| pkce::verify(ch, verifier)) => {}
+    // The account page is a public client of Verity's own: its code is redeemed by the same
+    // rule as any app's, here instead of at the token endpoint.
+    let now = state.now();
+    let redirect_uri = callback_uri(&state.public_url);
+    let presented = TokenRequest {
+        client_id: ACCOUNT_CLIENT_ID,
+        public_client: true,
+        redirect_uri: &redirect_uri,
+        code_verifier: Some(verifier),
+        now,
+    };
+    match state.store.take_code(&token_hash(code), now).await? {
+        TakeCode::Fresh(c, _) if grant::redeem(&c, &presented).is_ok() => {}
         _ => {
             return Err(PageError::bad_request(
                 "The sign-in did not complete. Open your account page again.",

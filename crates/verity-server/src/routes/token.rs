@@ -6,21 +6,18 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
-use verity_core::grant::{
-    CodeBinding, Presented, RefreshGrant, RefreshingApp, challenge_to_match, check_code,
-    check_refresh,
-};
+use verity_core::grant::{self, Code, RefreshingApp, TokenRequest};
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_proto::error::ErrorCode;
 use verity_proto::token::TokenResponse;
 use verity_store::apps::App;
-use verity_store::grants::{CodePresentation, Issued, TakeCode, TokenKind};
+use verity_store::grants::{Issued, TakeCode, TokenKind};
 use verity_store::lifecycle::Rotate;
 
 use crate::audit::AuditEvent;
 use crate::error::ApiError;
 use crate::extract::required;
-use crate::issuer::{Grant, respond_with, signing_key, token_rows};
+use crate::issuer::{respond_with, signing_key, token_rows};
 use crate::routes::client::ClientRequest;
 use crate::state::AppState;
 
@@ -47,12 +44,9 @@ async fn token(State(state): State<AppState>, req: ClientRequest) -> Result<Resp
     Ok(resp)
 }
 
-/// RFC 6749 4.1.3 + RFC 7636 4.6: redeem a code.
-///
-/// The usual presentation is checked by the statement that consumes the code and stores its
-/// tokens ([`verity_store::Store::redeem_presented`]: one round trip on PostgreSQL), and the ID
-/// token is signed after it. When that takes nothing (or is not tried), the code is read to say
-/// why, and a refused presentation consumes it (a replay revokes its tokens).
+/// RFC 6749 4.1.3 + RFC 7636 4.6: redeem a code. It is taken from the store once (a second
+/// presentation is a replay, which revokes what it issued), [`grant::redeem`] decides, and the
+/// tokens are stored with their audit row before the answer is signed.
 async fn authorization_code(
     state: &AppState,
     req: &ClientRequest,
@@ -65,139 +59,78 @@ async fn authorization_code(
         return Err(invalid_code());
     }
     let hash = token_hash(code);
-    let presented = Presented {
+    if signing_key(state, &app.id_token_alg).is_err() {
+        // No key signs for the app (a misconfiguration): a code that needs an ID token is
+        // left unconsumed, for the client to present again once there is one.
+        let code = state.store.find_code(&hash).await?;
+        if code.is_some_and(|c| c.scopes.iter().any(|s| s == "openid")) {
+            signing_key(state, &app.id_token_alg)?;
+        }
+    }
+    let (code, user) = match state.store.take_code(&hash, now).await? {
+        TakeCode::Fresh(code, user) => (code, user),
+        TakeCode::Replayed(code) => return Err(replayed(state, app, &code, now, headers).await?),
+        TakeCode::Unknown => return Err(invalid_code()),
+    };
+    let presented = TokenRequest {
         client_id: &app.client_id,
         public_client: app.public,
         redirect_uri,
         code_verifier: params.get("code_verifier"),
         now,
     };
-    // Tried only with a key to sign the ID token with: without one, the code is left unconsumed.
-    let can_sign = signing_key(state, &app.id_token_alg).is_ok();
-    if let (true, Some(challenge)) = (can_sign, challenge_to_match(&presented)) {
-        let redeemed = redeem(state, app, headers, &hash, &presented, challenge.as_deref());
-        if let Some(response) = redeemed.await? {
-            return Ok(response);
-        }
-    }
-    let Some(found) = state.store.find_code_and_user(&hash).await? else {
-        return Err(invalid_code());
-    };
-    if found.used {
-        return Err(spend(state, app, &hash, now, headers, invalid_code()).await?);
-    }
-    let code = found.code;
-    let binding = CodeBinding {
-        client_id: &code.client_id,
-        redirect_uri: &code.redirect_uri,
-        code_challenge: code.code_challenge.as_deref(),
-        expires_at: code.expires_at,
-    };
-    if let Err(e) = check_code(&binding, &presented) {
-        // A failed presentation still consumes the code: it is never redeemable afterwards.
-        return Err(spend(state, app, &hash, now, headers, e.into()).await?);
-    }
-    if found.user.is_none() {
-        return Err(ApiError::invalid_grant("the account no longer exists"));
-    }
-    // Every check holds: no key signs for the app (an error, the code unconsumed, when it
-    // needs an ID token), or the code changed since the one-step write.
-    if code.scopes.iter().any(|s| s == "openid") {
-        signing_key(state, &app.id_token_alg)?;
-    }
-    let redeemed = redeem(
-        state,
-        app,
-        headers,
-        &hash,
-        &presented,
-        binding.code_challenge,
-    );
-    match redeemed.await? {
-        Some(response) => Ok(response),
-        // Another presentation consumed the code since it was read.
-        None => Err(spend(state, app, &hash, now, headers, invalid_code()).await?),
-    }
-}
-
-/// [`verity_store::Store::redeem_presented`] with `challenge` (what the verifier hashes to,
-/// [`challenge_to_match`]), then the answer. `None`, with nothing written, when the code is
-/// not one `presented` redeems. The ID token is signed after the commit: should signing fail,
-/// the tokens nobody was given are revoked, and the client starts a new authorization.
-async fn redeem(
-    state: &AppState,
-    app: &App,
-    headers: &HeaderMap,
-    hash: &str,
-    presented: &Presented<'_>,
-    challenge: Option<&str>,
-) -> Result<Option<TokenResponse>, ApiError> {
-    let now = presented.now;
+    // A refused presentation has consumed the code all the same: it is never redeemable again.
+    let issuance = grant::redeem(&code, &presented)?;
+    let user = user.ok_or_else(|| ApiError::invalid_grant("the account no longer exists"))?;
     let access = new_token();
     let refresh = app.refresh_tokens.then(new_token);
-    let access_hash = token_hash(&access);
-    let refresh_hash = refresh.as_deref().map(token_hash);
-    let issued = Issued {
-        access: (&access_hash, now + app.access_ttl),
-        refresh: refresh_hash.as_deref().map(|h| (h, now + app.refresh_ttl)),
-        created_at: now,
-    };
-    let at_store = CodePresentation {
-        client_id: presented.client_id,
-        redirect_uri: presented.redirect_uri,
-        challenge,
-        now,
-    };
-    let mut audit = state.audit_event(
+    let tokens = token_rows(app, &issuance, now, &access, refresh.as_deref());
+    let audit = state.audit_event(
         AuditEvent::TokenIssued,
-        None,
+        Some(&code.uuid),
         Some(&app.client_id),
         headers,
         json!({"grant": "authorization_code"}),
     );
-    let Some((code, user)) = state
+    // Presented again since it was taken, the code's tokens are stored revoked (the replay's
+    // revocation covers them, RFC 9700 4.5), and the answer goes out as it would have a moment
+    // earlier, its tokens dead.
+    let stored = state
         .store
-        .redeem_presented(hash, &at_store, &issued, &audit)
-        .await?
-    else {
-        return Ok(None);
-    };
-    audit.uuid = Some(code.uuid.clone());
-    let grant = Grant::from_code(&code);
-    let response = match respond_with(state, app, &grant, &user, now, access, refresh).await {
+        .insert_issuance(&hash, &tokens, &audit, now)
+        .await?;
+    if stored == Issued::NoCode {
+        return Err(invalid_code());
+    }
+    let response = match respond_with(state, app, &issuance, &user, now, access, refresh).await {
         Ok(response) => response,
         Err(e) => {
             // Tokens nobody was given: revoke them, so that they are not live while the
             // client's retry is refused as a replay.
-            if let Err(revoking) = state.store.revoke_grant(hash, now).await {
+            if let Err(revoking) = state.store.revoke_grant(&hash, now).await {
                 tracing::error!(error = %revoking, "revoking the tokens of a grant that was not answered");
             }
             return Err(e);
         }
     };
     state.audited(&audit);
-    Ok(Some(response))
+    Ok(response)
 }
 
 fn invalid_code() -> ApiError {
     ApiError::invalid_grant("the code is invalid")
 }
 
-/// Spends a code that is refused, and answers `refusal` if this was its first use. If it was
-/// used already, this is a replay (RFC 6749 4.1.2 / RFC 9700 4.5): it is marked, the tokens the
-/// code produced are revoked, and the answer says the code was used.
-async fn spend(
+/// A code presented again (RFC 6749 4.1.2 / RFC 9700 4.5): the tokens it produced are revoked,
+/// and the answer says the code was used.
+async fn replayed(
     state: &AppState,
     app: &App,
-    code_hash: &str,
+    code: &Code,
     now: i64,
     headers: &HeaderMap,
-    refusal: ApiError,
 ) -> Result<ApiError, ApiError> {
-    let TakeCode::Replayed(code) = state.store.take_code(code_hash, now).await? else {
-        return Ok(refusal);
-    };
-    let revoked = state.store.revoke_grant(code_hash, now).await?;
+    let revoked = state.store.revoke_grant(&code.code_hash, now).await?;
     tracing::warn!(client_id = %app.client_id, revoked, "authorization code replayed; its tokens are revoked");
     audit_grant(
         state,
@@ -228,24 +161,18 @@ async fn refresh_token(state: &AppState, req: &ClientRequest) -> Result<TokenRes
         .await?
         .filter(|(t, _)| t.kind == TokenKind::Refresh)
         .ok_or_else(|| ApiError::invalid_grant("the refresh token is invalid"))?;
-    let token = RefreshGrant {
-        client_id: &current.client_id,
-        expires_at: current.expires_at,
-        scopes: &current.scopes,
-    };
     let refreshing = RefreshingApp {
         client_id: &app.client_id,
         refresh_tokens: app.refresh_tokens,
         policies: &app.policies,
     };
-    let scopes = check_refresh(&token, &refreshing, params.get("scope"), now)?;
+    let issuance = grant::refresh(&current.as_refresh(), &refreshing, params.get("scope"), now)?;
     let user = user.ok_or_else(|| ApiError::invalid_grant("the account no longer exists"))?;
     let access = new_token();
     let refresh = new_token();
-    let grant = Grant::from_token(&current, &scopes);
-    let tokens = token_rows(app, &grant, now, &access, &refresh);
+    let tokens = token_rows(app, &issuance, now, &access, Some(&refresh));
     // The answer is made before the rotation commits, so that it can be kept (sealed) with it.
-    let response = respond_with(state, app, &grant, &user, now, access, Some(refresh)).await?;
+    let response = respond_with(state, app, &issuance, &user, now, access, Some(refresh)).await?;
     let window = state.settings.refresh_retry_window;
     let sealed = if window > 0 {
         let json = serde_json::to_vec(&response)

@@ -1,8 +1,8 @@
 //! Authorization codes and the tokens issued from them.
 
+use verity_core::grant::Code;
 use verity_store::Store;
-use verity_store::audit::AuditEvent;
-use verity_store::grants::{Code, CodePresentation, Issued, TakeCode, Token, TokenKind};
+use verity_store::grants::{Issued, TakeCode, Token, TokenKind};
 use verity_store::lifecycle::Rotate;
 
 use verity_store::users::VerificationRecord;
@@ -28,7 +28,7 @@ async fn take_code_once(store: &Store) {
     assert!(!store.find_code_replayed("code-1").await.unwrap());
     assert_eq!(
         store.take_code("code-1", NOW + 1).await.unwrap(),
-        TakeCode::Fresh(full.clone())
+        TakeCode::Fresh(full.clone(), None)
     );
     assert!(!store.find_code_replayed("code-1").await.unwrap());
     assert_eq!(
@@ -44,7 +44,7 @@ async fn take_code_once(store: &Store) {
     // Expiry is the caller's decision: a code past its expiry is still taken once.
     assert_eq!(
         store.take_code("code-2", NOW + 10_000).await.unwrap(),
-        TakeCode::Fresh(bare.clone())
+        TakeCode::Fresh(bare.clone(), None)
     );
     assert_eq!(
         store.take_code("code-2", NOW + 10_001).await.unwrap(),
@@ -166,20 +166,22 @@ async fn tokens_with_their_audit_row(store: &Store) {
     for grant in ["grant-1", "grant-2"] {
         store.insert_code(&code(grant, "c-1", "u-1")).await.unwrap();
     }
-    let c = code("grant-1", "c-1", "u-1");
-    let issued = Issued {
-        access: ("at-1", NOW + 3600),
-        refresh: None,
-        created_at: NOW,
-    };
-    assert!(
+    for grant in ["grant-1", "grant-2"] {
+        assert!(matches!(
+            store.take_code(grant, NOW).await.unwrap(),
+            TakeCode::Fresh(..)
+        ));
+    }
+    let access = token("at-1", TokenKind::Access, "grant-1", "c-1");
+    let issued = std::slice::from_ref(&access);
+    let audit = audit_event("token.issued");
+    assert_eq!(
         store
-            .redeem_presented("grant-1", &right(&c), &issued, &audit_event("token.issued"))
+            .insert_issuance("grant-1", issued, &audit, NOW)
             .await
-            .unwrap()
-            .is_some()
+            .unwrap(),
+        Issued::Live
     );
-    let access = issued.rows(&c).remove(0);
     assert_eq!(
         store.find_token("at-1").await.unwrap(),
         Some(access.clone())
@@ -190,19 +192,12 @@ async fn tokens_with_their_audit_row(store: &Store) {
     );
 
     // A batch that fails (a duplicate token) leaves no audit row either.
-    let duplicate = Issued {
-        access: ("at-2", NOW + 3600),
-        refresh: Some(("at-1", NOW + 3600)),
-        created_at: NOW,
-    };
-    let again = code("grant-2", "c-1", "u-1");
+    let duplicate = [
+        token("at-2", TokenKind::Access, "grant-2", "c-1"),
+        token("at-1", TokenKind::Refresh, "grant-2", "c-1"),
+    ];
     store
-        .redeem_presented(
-            "grant-2",
-            &right(&again),
-            &duplicate,
-            &audit_event("token.again"),
-        )
+        .insert_issuance("grant-2", &duplicate, &audit_event("token.again"), NOW)
         .await
         .unwrap_err();
     assert_eq!(store.find_token("at-2").await.unwrap(), None);
@@ -242,10 +237,11 @@ async fn tokens_with_their_audit_row(store: &Store) {
     );
 }
 
-/// Redemption consumes a code together with storing the tokens and their audit row: once. A
-/// second redemption, or one of an unknown code, writes nothing; a batch that fails leaves the
-/// code unconsumed. The token endpoint reads a code with its account without consuming it.
-async fn redeem_code_once(store: &Store) {
+/// A code is taken with its account's claims data (`None` once the account is gone), and the
+/// tokens it was redeemed for are stored with their audit row, all or none. After a replay in
+/// between (the code presented again after it was taken) they are stored revoked; for an
+/// unknown code nothing is stored.
+async fn take_then_issue(store: &Store) {
     user(store, "u-1", "alice@example.com").await;
     store
         .upsert_verification(
@@ -262,285 +258,81 @@ async fn redeem_code_once(store: &Store) {
         .await
         .unwrap();
     let c = code("code-1", "c-1", "u-1");
-    store.insert_code(&c).await.unwrap();
-    store
-        .insert_code(&code("code-orphan", "c-1", "u-none"))
-        .await
-        .unwrap();
-
-    let found = store.find_code_and_user("code-1").await.unwrap().unwrap();
-    assert_eq!(found.code, c);
-    assert!(!found.used);
-    assert_eq!(found.user, store.find_user_data("u-1").await.unwrap());
-    assert!(found.user.unwrap().is_verified("identity"));
-    let orphan = store
-        .find_code_and_user("code-orphan")
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(orphan.user.is_none());
-    assert!(
-        store
-            .find_code_and_user("code-none")
-            .await
-            .unwrap()
-            .is_none()
-    );
-
-    // A failing batch (a token that exists already) rolls the consumption back.
-    let existing = token("at-0", TokenKind::Access, "grant-0", "c-1");
-    store
-        .insert_tokens(std::slice::from_ref(&existing))
-        .await
-        .unwrap();
-    let failing = Issued {
-        access: ("at-1", NOW + 3600),
-        refresh: Some(("at-0", NOW + 3600)),
-        created_at: NOW + 1,
-    };
-    store
-        .redeem_presented("code-1", &right(&c), &failing, &audit_event("x"))
-        .await
-        .unwrap_err();
-    assert!(
-        !store
-            .find_code_and_user("code-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .used
-    );
-    assert_eq!(store.find_token("at-1").await.unwrap(), None);
-
-    let issued = Issued {
-        access: ("at-1", NOW + 3600),
-        refresh: Some(("rt-1", NOW + 7200)),
-        created_at: NOW + 1,
-    };
-    assert!(
-        store
-            .redeem_presented("code-1", &right(&c), &issued, &audit_event("token.issued"))
-            .await
-            .unwrap()
-            .is_some()
-    );
-    let rows = issued.rows(&c);
-    assert_eq!(
-        store.find_token("at-1").await.unwrap().as_ref(),
-        Some(&rows[0])
-    );
-    assert_eq!(
-        store.find_token("rt-1").await.unwrap().as_ref(),
-        Some(&rows[1])
-    );
-    assert_eq!(
-        store.find_audit(Some("c-1"), None, 10).await.unwrap(),
-        vec![audit_event("token.issued")]
-    );
-    assert!(
-        store
-            .find_code_and_user("code-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .used
-    );
-
-    // Once only: the second redemption and an unknown code write nothing.
-    let again = Issued {
-        access: ("at-2", NOW + 3600),
-        refresh: None,
-        created_at: NOW + 2,
-    };
-    for hash in ["code-1", "code-none"] {
-        assert!(
-            store
-                .redeem_presented(hash, &right(&c), &again, &audit_event("again"))
-                .await
-                .unwrap()
-                .is_none()
-        );
-    }
-    assert_eq!(store.find_token("at-2").await.unwrap(), None);
-    assert_eq!(
-        store.find_audit(Some("c-1"), None, 10).await.unwrap().len(),
-        1
-    );
-    // The consumed code is a replay for `take_code`.
-    assert!(matches!(
-        store.take_code("code-1", NOW + 3).await.unwrap(),
-        TakeCode::Replayed(_)
-    ));
-}
-
-/// The presentation that redeems `c` (at [`NOW`] + 1).
-fn right(c: &Code) -> CodePresentation<'_> {
-    CodePresentation {
-        client_id: &c.client_id,
-        redirect_uri: &c.redirect_uri,
-        challenge: c.code_challenge.as_deref(),
-        now: NOW + 1,
-    }
-}
-
-/// A presented code is redeemed in one step only when every check holds (client, redirect URI,
-/// the verifier's challenge or none, expiry, the account); any other presentation writes
-/// nothing and leaves the code unused. The one that holds consumes it, stores the tokens with
-/// the code's grant and the audit row with the code's account, and answers the code with the
-/// account's claims data: once.
-async fn redeem_presented_checks_the_presentation(store: &Store) {
-    user(store, "u-1", "alice@example.com").await;
-    let c = code("code-1", "c-1", "u-1");
-    let plain = Code {
-        code_challenge: None,
-        ..code("code-2", "c-1", "u-1")
-    };
-    for stored in [&c, &plain, &code("code-orphan", "c-1", "u-none")] {
+    for stored in [
+        &c,
+        &code("code-2", "c-1", "u-1"),
+        &code("code-orphan", "c-1", "u-none"),
+    ] {
         store.insert_code(stored).await.unwrap();
     }
-    let right = right(&c);
-    let issued = Issued {
-        access: ("at-1", NOW + 301),
-        refresh: Some(("rt-1", NOW + 3601)),
-        created_at: NOW + 1,
-    };
-    let audit = AuditEvent {
-        uuid: None,
-        ..audit_event("token.issued")
-    };
-    let wrong = [
-        ("code-none", right),
-        ("code-orphan", right),
-        (
-            "code-1",
-            CodePresentation {
-                client_id: "c-2",
-                ..right
-            },
-        ),
-        (
-            "code-1",
-            CodePresentation {
-                redirect_uri: "https://rp.example/other",
-                ..right
-            },
-        ),
-        (
-            "code-1",
-            CodePresentation {
-                challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cX"),
-                ..right
-            },
-        ),
-        (
-            "code-1",
-            CodePresentation {
-                challenge: None,
-                ..right
-            },
-        ),
-        (
-            "code-1",
-            CodePresentation {
-                now: c.expires_at,
-                ..right
-            },
-        ),
-        ("code-2", right),
-        // Not storable (PostgreSQL refuses NUL in text): refused without a database error.
-        (
-            "code-1",
-            CodePresentation {
-                redirect_uri: "https://rp.example/callback\0",
-                ..right
-            },
-        ),
-        (
-            "code-1",
-            CodePresentation {
-                client_id: "c-1\0",
-                ..right
-            },
-        ),
-    ];
-    for (hash, presented) in wrong {
-        let answer = store
-            .redeem_presented(hash, &presented, &issued, &audit)
-            .await
-            .unwrap();
-        assert!(answer.is_none(), "{hash} {presented:?}");
-    }
-    for hash in ["code-1", "code-2", "code-orphan"] {
-        assert!(
-            !store.find_code_and_user(hash).await.unwrap().unwrap().used,
-            "{hash}"
-        );
-    }
-    assert_eq!(store.find_token("at-1").await.unwrap(), None);
-    assert!(audit_names(store, "c-1").await.is_empty());
+    assert_eq!(store.find_code("code-1").await.unwrap(), Some(c.clone()));
+    assert_eq!(store.find_code("code-none").await.unwrap(), None);
 
-    let (redeemed, data) = store
-        .redeem_presented("code-1", &right, &issued, &audit)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(redeemed, c);
-    assert_eq!(Some(data), store.find_user_data("u-1").await.unwrap());
-    let rows = issued.rows(&c);
-    assert_eq!(rows.len(), 2);
+    let TakeCode::Fresh(taken, data) = store.take_code("code-1", NOW + 1).await.unwrap() else {
+        panic!("code-1 is fresh");
+    };
+    assert_eq!(taken, c);
+    assert_eq!(data, store.find_user_data("u-1").await.unwrap());
+    assert!(data.unwrap().is_verified("identity"));
+    assert_eq!(
+        store.take_code("code-orphan", NOW + 1).await.unwrap(),
+        TakeCode::Fresh(code("code-orphan", "c-1", "u-none"), None)
+    );
+
+    let rows = [
+        token("at-1", TokenKind::Access, "code-1", "c-1"),
+        token("rt-1", TokenKind::Refresh, "code-1", "c-1"),
+    ];
+    let audit = audit_event("token.issued");
+    assert_eq!(
+        store
+            .insert_issuance("code-1", &rows, &audit, NOW + 1)
+            .await
+            .unwrap(),
+        Issued::Live
+    );
     for t in &rows {
-        assert_eq!(t.grant_id, "code-1");
-        assert_eq!((t.uuid.as_str(), t.sid.as_deref()), ("u-1", Some("sid-1")));
         assert_eq!(
             store.find_token(&t.token_hash).await.unwrap().as_ref(),
             Some(t)
         );
     }
-    assert_eq!(rows[1].kind, TokenKind::Refresh);
-    assert_eq!(rows[1].expires_at, NOW + 3601);
-    assert_eq!(
-        store.find_audit(Some("c-1"), None, 10).await.unwrap(),
-        vec![audit_event("token.issued")]
-    );
-    assert!(
-        store
-            .find_code_and_user("code-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .used
-    );
+    assert_eq!(audit_names(store, "c-1").await, ["token.issued"]);
 
-    // Once only.
-    let again = Issued {
-        access: ("at-2", NOW + 302),
-        refresh: None,
-        created_at: NOW + 2,
-    };
-    assert!(
-        store
-            .redeem_presented("code-1", &right, &again, &audit)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert_eq!(store.find_token("at-2").await.unwrap(), None);
-
-    // A code issued without a challenge is redeemed without a verifier, and only without one.
-    let plain_right = CodePresentation {
-        challenge: None,
-        ..right
-    };
-    let (redeemed, _) = store
-        .redeem_presented("code-2", &plain_right, &again, &audit)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(redeemed, plain);
+    // code-2 is taken, then presented again before its tokens are stored: they are stored
+    // revoked, with their audit row.
+    assert!(matches!(
+        store.take_code("code-2", NOW + 1).await.unwrap(),
+        TakeCode::Fresh(..)
+    ));
+    assert!(matches!(
+        store.take_code("code-2", NOW + 2).await.unwrap(),
+        TakeCode::Replayed(_)
+    ));
+    let late = [token("at-2", TokenKind::Access, "code-2", "c-1")];
     assert_eq!(
-        store.find_token("at-2").await.unwrap(),
-        Some(again.rows(&plain)[0].clone())
+        store
+            .insert_issuance("code-2", &late, &audit_event("late"), NOW + 3)
+            .await
+            .unwrap(),
+        Issued::Revoked
     );
+    let stored = store.find_token("at-2").await.unwrap().unwrap();
+    assert_eq!(stored.revoked_at, Some(NOW + 3));
+    assert_eq!(store.count_live_tokens("code-2", NOW).await.unwrap(), 0);
+    // An unknown code, or one that cannot be stored, issues nothing.
+    let stray = [token("at-3", TokenKind::Access, "code-none", "c-1")];
+    for hash in ["code-none", "code-1\0"] {
+        assert_eq!(
+            store
+                .insert_issuance(hash, &stray, &audit_event("stray"), NOW)
+                .await
+                .unwrap(),
+            Issued::NoCode
+        );
+    }
+    assert_eq!(store.find_token("at-3").await.unwrap(), None);
+    assert_eq!(audit_names(store, "c-1").await, ["late", "token.issued"]);
 }
 
 /// A token read with its account's claims data; `None` for the data once the account is gone.
@@ -567,8 +359,7 @@ async fn token_and_user_at_once(store: &Store) {
 }
 
 on_each_backend!(
-    redeem_code_once,
-    redeem_presented_checks_the_presentation,
+    take_then_issue,
     token_and_user_at_once,
     tokens_with_their_audit_row,
     take_code_once,

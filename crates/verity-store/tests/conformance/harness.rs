@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use verity_core::grant::Code;
 use verity_store::apps::{App, Organization};
 use verity_store::audit::AuditEvent;
-use verity_store::grants::{Code, Token, TokenKind};
+use verity_store::grants::{Token, TokenKind};
 use verity_store::sessions::{Interaction, Session};
 use verity_store::users::User;
 use verity_store::{PoolOptions, Store};

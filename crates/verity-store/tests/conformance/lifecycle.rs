@@ -1,7 +1,8 @@
 //! Refresh rotation, revocation, assertion replay and the purge.
 
+use verity_core::grant::Code;
 use verity_store::Store;
-use verity_store::grants::{Code, TakeCode, Token, TokenKind};
+use verity_store::grants::{TakeCode, Token, TokenKind};
 use verity_store::lifecycle::{Purged, Rotate};
 
 use crate::harness::{NOW, code, interaction, session, token, user};
@@ -311,7 +312,7 @@ async fn purge_expired(store: &Store) {
     for hash in ["code-edge", "code-new"] {
         assert!(matches!(
             store.take_code(hash, NOW).await.unwrap(),
-            TakeCode::Fresh(_)
+            TakeCode::Fresh(..)
         ));
     }
     assert_eq!(store.find_token("t-old").await.unwrap(), None);

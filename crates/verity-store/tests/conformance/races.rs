@@ -2,10 +2,10 @@
 //! running on PostgreSQL: conditional updates and locks must hold across connections.
 
 use verity_store::Store;
-use verity_store::grants::{TakeCode, Token, TokenKind};
+use verity_store::grants::{Issued, TakeCode, Token, TokenKind};
 use verity_store::lifecycle::Rotate;
 
-use crate::harness::{NOW, code, token};
+use crate::harness::{NOW, audit_event, code, token};
 
 /// Concurrent callers per race.
 const N: usize = 16;
@@ -46,7 +46,7 @@ async fn concurrent_take_code(store: &Store) {
     .await;
     let fresh = outcomes
         .iter()
-        .filter(|o| matches!(o, TakeCode::Fresh(_)))
+        .filter(|o| matches!(o, TakeCode::Fresh(..)))
         .count();
     let replayed = outcomes
         .iter()
@@ -54,6 +54,48 @@ async fn concurrent_take_code(store: &Store) {
         .count();
     assert_eq!((fresh, replayed), (1, N - 1), "{outcomes:?}");
     assert!(store.find_code_replayed("code-1").await.unwrap());
+}
+
+/// A code presented by `N` callers at once, as the token endpoint does it: the one that takes
+/// it stores its tokens, each replay revokes the grant. However they interleave, the tokens are
+/// stored once and none is left live (a replay either comes before the issuance, which then
+/// revokes what it stores, or waits for it and revokes it).
+async fn replays_race_the_issuance(store: &Store) {
+    for round in 0..4 {
+        let hash = format!("code-race-{round}");
+        store.insert_code(&code(&hash, "c-1", "u-1")).await.unwrap();
+        let issued = race(store, |store, i| {
+            let hash = hash.clone();
+            async move {
+                match store.take_code(&hash, NOW + i as i64).await.unwrap() {
+                    TakeCode::Fresh(..) => {
+                        let rows = [token(
+                            &format!("at-{hash}"),
+                            TokenKind::Access,
+                            &hash,
+                            "c-1",
+                        )];
+                        let audit = audit_event("token.issued");
+                        let now = NOW + i as i64;
+                        let stored = store.insert_issuance(&hash, &rows, &audit, now).await;
+                        stored.unwrap() != Issued::NoCode
+                    }
+                    TakeCode::Replayed(_) => {
+                        store.revoke_grant(&hash, NOW + i as i64).await.unwrap();
+                        false
+                    }
+                    TakeCode::Unknown => panic!("{hash} is stored"),
+                }
+            }
+        })
+        .await;
+        assert_eq!(issued.iter().filter(|&&stored| stored).count(), 1);
+        assert_eq!(
+            store.count_live_tokens(&hash, NOW).await.unwrap(),
+            0,
+            "{hash}"
+        );
+    }
 }
 
 /// Of `N` concurrent rotations of one refresh token exactly one rotates and stores its successors;
@@ -222,6 +264,7 @@ async fn concurrent_single_use(store: &Store) {
 
 on_each_backend!(
     concurrent_take_code,
+    replays_race_the_issuance,
     concurrent_rotate_refresh_token,
     concurrent_take_attempt,
     concurrent_attempts_and_releases_balance,

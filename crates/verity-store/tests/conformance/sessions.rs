@@ -1,7 +1,11 @@
 //! Browser sessions, interactions in progress and remembered consent.
 
+use verity_core::authorize::{AuthorizeRequest, Op, Prompt};
+use verity_core::grant;
+use verity_core::redirect::RedirectUri;
+use verity_core::scope::ScopeSet;
 use verity_store::Store;
-use verity_store::grants::{CodeRequest, TakeCode};
+use verity_store::grants::TakeCode;
 use verity_store::sessions::{Interaction, Session};
 
 use crate::harness::{NOW, app, interaction, org, session, user};
@@ -231,85 +235,61 @@ async fn signed_in_at_once(store: &Store) {
     );
 }
 
-/// Single sign-on's read stores the request's code for the session's account in the same
-/// step, and only when there is a live session; `delete_code` removes an
-/// unused code and never a used one.
-async fn signed_in_with_code(store: &Store) {
+/// A code issued in a session (`verity_core::grant::issue` with the session's sign-in) carries
+/// the session's account, authentication time, second factor and `sid`, and comes back field
+/// for field when taken.
+async fn code_issued_in_a_session(store: &Store) {
     user(store, "u-1", "alice@example.com").await;
-    let live = session("id-hash-1", "sid-1", "u-1", NOW + 3600);
-    store.insert_session(&live).await.unwrap();
-    let scopes = vec!["openid".to_owned(), "email".to_owned()];
-    let request = |code_hash| CodeRequest {
-        code_hash,
-        client_id: "c-a",
-        redirect_uri: "https://rp.example/callback",
-        scopes: &scopes,
-        nonce: Some("n-1"),
-        code_challenge: None,
-        eid: None,
-        created_at: NOW,
-        expires_at: NOW + 300,
+    let live = Session {
+        mfa: true,
+        ..session("id-hash-1", "sid-1", "u-1", NOW + 3600)
     };
-
-    let found = store
-        .find_signed_in_with_code("id-hash-1", NOW, &request("code-1"))
-        .await
-        .unwrap()
-        .unwrap();
-    let read = store
+    store.insert_session(&live).await.unwrap();
+    let signed_in = store
         .find_signed_in("id-hash-1", NOW, "c-a")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((&found.session, &found.data), (&read.session, &read.data));
-    let stored = store.find_code_and_user("code-1").await.unwrap().unwrap();
-    assert_eq!(stored.code, request("code-1").for_session(&live));
+    let request = AuthorizeRequest {
+        client_id: "c-a".into(),
+        redirect_uri: RedirectUri::registered(&[CALLBACK.to_owned()], CALLBACK).unwrap(),
+        scope: ScopeSet::parse("openid email").unwrap(),
+        state: None,
+        nonce: Some("n-1".into()),
+        code_challenge: None,
+        prompt: Prompt::default(),
+        max_age: None,
+        login_hint: None,
+        op: Op::default(),
+        eid: None,
+    };
+    let code = grant::issue(
+        &request,
+        signed_in.session.sign_in(),
+        "code-1".into(),
+        NOW,
+        300,
+    );
     assert_eq!(
         (
-            stored.code.uuid.as_str(),
-            stored.code.auth_time,
-            stored.code.sid.as_deref()
+            code.uuid.as_str(),
+            code.auth_time,
+            code.mfa,
+            code.sid.as_deref()
         ),
-        ("u-1", live.auth_time, Some("sid-1"))
+        ("u-1", live.auth_time, true, Some("sid-1"))
     );
-
-    // No live session: nothing read, nothing stored.
-    for (id_hash, now, code_hash) in [
-        ("id-hash-none", NOW, "code-2"),
-        ("id-hash-1", NOW + 3600, "code-4"),
-    ] {
-        let found = store
-            .find_signed_in_with_code(id_hash, now, &request(code_hash))
-            .await
-            .unwrap();
-        assert!(found.is_none(), "{id_hash}");
-        assert!(store.find_code_and_user(code_hash).await.unwrap().is_none());
-    }
-
-    store.delete_code("code-1").await.unwrap();
-    assert!(store.find_code_and_user("code-1").await.unwrap().is_none());
-    store
-        .find_signed_in_with_code("id-hash-1", NOW, &request("code-5"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(matches!(
-        store.take_code("code-5", NOW + 1).await.unwrap(),
-        TakeCode::Fresh(_)
-    ));
-    store.delete_code("code-5").await.unwrap();
-    assert!(
-        store
-            .find_code_and_user("code-5")
-            .await
-            .unwrap()
-            .unwrap()
-            .used
+    store.insert_code(&code).await.unwrap();
+    assert_eq!(
+        store.take_code("code-1", NOW + 1).await.unwrap(),
+        TakeCode::Fresh(code, Some(signed_in.data))
     );
 }
 
+const CALLBACK: &str = "https://rp.example/callback";
+
 on_each_backend!(
-    signed_in_with_code,
+    code_issued_in_a_session,
     session_lifecycle,
     interaction_lifecycle,
     consents,

@@ -3,9 +3,9 @@
 
 use axum::response::Response;
 use verity_core::authorize::AuthorizeRequest;
+use verity_core::grant;
 use verity_core::secret::{new_token, token_hash};
 use verity_store::apps::App;
-use verity_store::grants::CodeRequest;
 use verity_store::sessions::{Interaction, Session};
 
 use super::{Entry, expired_page};
@@ -13,28 +13,8 @@ use crate::error::PageError;
 use crate::respond::{After, redirect_to_client};
 use crate::state::AppState;
 
-/// The code `code_hash` of `req`, to be issued in a session.
-pub(super) fn request<'a>(
-    app: &'a App,
-    req: &'a AuthorizeRequest,
-    code_hash: &'a str,
-    now: i64,
-) -> CodeRequest<'a> {
-    CodeRequest {
-        code_hash,
-        client_id: &app.client_id,
-        redirect_uri: req.redirect_uri.as_str(),
-        scopes: req.scope.as_slice(),
-        nonce: req.nonce.as_deref(),
-        code_challenge: req.code_challenge.as_deref(),
-        eid: req.eid.as_deref(),
-        created_at: now,
-        expires_at: now + app.code_ttl,
-    }
-}
-
 /// The redirect that gives the client its code.
-pub(super) fn issued(
+fn issued(
     state: &AppState,
     app: &App,
     req: &AuthorizeRequest,
@@ -73,10 +53,7 @@ pub(super) async fn issue(
             .await?;
     }
     let code = new_token();
-    let hash = token_hash(&code);
-    state
-        .store
-        .insert_code(&request(app, req, &hash, now).for_session(session))
-        .await?;
+    let stored = grant::issue(req, session.sign_in(), token_hash(&code), now, app.code_ttl);
+    state.store.insert_code(&stored).await?;
     Ok(issued(state, app, req, &code, entry.after))
 }

@@ -263,37 +263,21 @@ fn render<P: Page>(
     Ok((status, state.pages.show(state.sandbox(), page)?).into_response())
 }
 
-/// The session in this browser with its account and consents, if it may continue `ix`. A fresh
-/// request with a session (single sign-on) also stores the code it would issue in the same
-/// step (one round trip instead of two): that code is returned too, to be deleted unless the
-/// request issues it.
+/// The session in this browser with its account and consents, if it may continue `ix`.
 async fn read_signed_in(
     state: &AppState,
     headers: &HeaderMap,
     ix: &Interaction,
     app: &App,
-    req: &AuthorizeRequest,
-    fresh: bool,
-) -> Result<(Option<SignedIn>, Option<String>), PageError> {
-    let now = state.now();
+) -> Result<Option<SignedIn>, PageError> {
     let Some(raw) = session_cookie(headers) else {
-        return Ok((None, None));
+        return Ok(None);
     };
-    if !fresh {
-        let found = state
-            .store
-            .find_signed_in(&token_hash(raw), now, &app.client_id)
-            .await?;
-        return Ok((found.filter(|s| fits(ix, &s.session.uuid)), None));
-    }
-    let code = new_token();
-    let hash = token_hash(&code);
     let found = state
         .store
-        .find_signed_in_with_code(&token_hash(raw), now, &code::request(app, req, &hash, now))
+        .find_signed_in(&token_hash(raw), state.now(), &app.client_id)
         .await?;
-    let speculative = found.is_some().then_some(code);
-    Ok((found.filter(|s| fits(ix, &s.session.uuid)), speculative))
+    Ok(found.filter(|s| fits(ix, &s.session.uuid)))
 }
 
 /// Decides the next step and renders it, or issues the code.
@@ -306,8 +290,7 @@ async fn advance(
     entry: Entry<'_>,
 ) -> Result<Response, PageError> {
     let now = state.now();
-    let (signed_in, speculative) =
-        read_signed_in(state, headers, &ix, app, req, entry.fresh).await?;
+    let signed_in = read_signed_in(state, headers, &ix, app).await?;
     let (session, user, data, consents) = match signed_in {
         Some(s) => (Some(s.session), Some(s.user), Some(s.data), s.consents),
         None => (None, None, None, Vec::new()),
@@ -346,12 +329,6 @@ async fn advance(
         (Step::SignIn | Step::SignUp, Some(Op::Signin)) => Step::SignIn,
         (s, _) => s,
     };
-    if let Some(code) = speculative
-        .as_deref()
-        .filter(|_| !matches!(step, Step::Issue))
-    {
-        state.store.delete_code(&token_hash(code)).await?;
-    }
     if entry.fresh && !matches!(step, Step::Fail(_) | Step::Issue) {
         state.store.insert_interaction(&ix).await?;
     }
@@ -396,9 +373,6 @@ async fn advance(
             let (Some(session), Some(_)) = (session, user) else {
                 return Err(expired_page());
             };
-            if let Some(code) = speculative {
-                return Ok(code::issued(state, app, req, &code, entry.after));
-            }
             code::issue(state, &ix, app, req, &session, entry).await
         }
     }
