@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use crate::keys::MAX_SIGNED_TTL;
+use crate::identity::Family;
+use crate::keys::{Alg, MAX_SIGNED_TTL};
 use crate::redirect::validate_registration;
 
 /// The problems found so far with one submission.
@@ -105,26 +106,37 @@ pub fn check_ttl(what: &str, value: Option<i64>, (min, max): (i64, i64), problem
 }
 
 /// `idme` (ID.me's wire format) or `oidc` (standard OpenID Connect claims).
-pub fn check_profile(profile: &str, problems: &mut Problems) {
-    if profile != "idme" && profile != "oidc" {
-        problems.push("profile must be idme or oidc".to_owned());
-    }
+pub fn profile(raw: &str, problems: &mut Problems) -> Option<Family> {
+    let family = match raw {
+        "idme" => Family::Idme,
+        "oidc" => Family::Oidc,
+        _ => {
+            problems.push("profile must be idme or oidc".to_owned());
+            return None;
+        }
+    };
+    Some(family)
 }
 
-/// The algorithms Verity signs with.
-fn signing_alg(alg: &str) -> bool {
-    alg == "RS256" || alg == "ES256"
-}
-
-pub fn check_id_token_alg(alg: &str, problems: &mut Problems) {
-    if !signing_alg(alg) {
+/// The algorithm Verity signs an app's ID tokens with.
+pub fn id_token_alg(raw: &str, problems: &mut Problems) -> Option<Alg> {
+    let alg = Alg::parse(raw).ok();
+    if alg.is_none() {
         problems.push("id_token_alg must be RS256 or ES256".to_owned());
     }
+    alg
 }
 
-pub fn check_userinfo_alg(alg: Option<&str>, problems: &mut Problems) {
-    if alg.is_some_and(|a| !signing_alg(a)) {
-        problems.push("userinfo_signed_response_alg must be RS256, ES256 or null".to_owned());
+/// The algorithm Verity signs an app's userinfo answers with, or none (plain JSON). `None`
+/// when `raw` names no algorithm Verity signs with.
+pub fn userinfo_alg(raw: Option<&str>, problems: &mut Problems) -> Option<Option<Alg>> {
+    match raw.map(Alg::parse) {
+        None => Some(None),
+        Some(Ok(alg)) => Some(Some(alg)),
+        Some(Err(_)) => {
+            problems.push("userinfo_signed_response_alg must be RS256, ES256 or null".to_owned());
+            None
+        }
     }
 }
 
@@ -196,10 +208,18 @@ mod tests {
         assert_eq!(problems(|p| check_name("", p)).len(), 1);
         assert_eq!(problems(|p| check_name("a\u{7}b", p)).len(), 1);
         assert!(problems(|p| check_name("Acme", p)).is_empty());
-        assert_eq!(problems(|p| check_id_token_alg("HS256", p)).len(), 1);
-        assert!(problems(|p| check_userinfo_alg(None, p)).is_empty());
-        assert_eq!(problems(|p| check_userinfo_alg(Some("none"), p)).len(), 1);
-        assert_eq!(problems(|p| check_profile("saml", p)).len(), 1);
+        let mut refused = Problems::new();
+        assert_eq!(id_token_alg("HS256", &mut refused), None);
+        assert_eq!(userinfo_alg(Some("none"), &mut refused), None);
+        assert_eq!(profile("saml", &mut refused), None);
+        assert_eq!(refused.len(), 3);
+        assert_eq!(id_token_alg("ES256", &mut vec![]), Some(Alg::ES256));
+        assert_eq!(userinfo_alg(None, &mut vec![]), Some(None));
+        assert_eq!(
+            userinfo_alg(Some("RS256"), &mut vec![]),
+            Some(Some(Alg::RS256))
+        );
+        assert_eq!(profile("oidc", &mut vec![]), Some(Family::Oidc));
         assert_eq!(
             problems(|p| check_jwks(&serde_json::json!({"keys": {}}), p)).len(),
             1

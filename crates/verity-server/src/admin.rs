@@ -118,9 +118,11 @@ fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminEr
         }
         app.policies = rule::unique(policies);
     }
-    if let Some(profile) = input.profile {
-        rule::check_profile(&profile, &mut problems);
-        app.profile = profile;
+    if let Some(family) = input
+        .profile
+        .and_then(|raw| rule::profile(&raw, &mut problems))
+    {
+        app.profile = family;
     }
     if let Some(public) = input.public {
         app.public = public;
@@ -128,12 +130,16 @@ fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminEr
     if let Some(r) = input.refresh_tokens {
         app.refresh_tokens = r;
     }
-    if let Some(alg) = input.id_token_alg {
-        rule::check_id_token_alg(&alg, &mut problems);
+    if let Some(alg) = input
+        .id_token_alg
+        .and_then(|raw| rule::id_token_alg(&raw, &mut problems))
+    {
         app.id_token_alg = alg;
     }
-    if let Some(alg) = input.userinfo_signed_response_alg {
-        rule::check_userinfo_alg(alg.as_deref(), &mut problems);
+    if let Some(alg) = input
+        .userinfo_signed_response_alg
+        .and_then(|raw| rule::userinfo_alg(raw.as_deref(), &mut problems))
+    {
         app.userinfo_signed_response_alg = alg;
     }
     let ttls = [

@@ -45,8 +45,7 @@ pub async fn notify_logout(state: &AppState, session: &Session) {
             "sid": session.sid,
             "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
         });
-        let token = match crate::issuer::sign(state, &app.id_token_alg, "logout+jwt", claims).await
-        {
+        let token = match crate::issuer::sign(state, app.id_token_alg, "logout+jwt", claims).await {
             Ok(t) => t,
             Err(_) => continue,
         };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use verity_core::claims::{self, Authentication, Issue};
 use verity_core::grant::Issuance;
-use verity_core::identity::{AuthFacts, Family, UserData};
+use verity_core::identity::{AuthFacts, UserData};
 use verity_core::keys::{Alg, SigningKey, at_hash};
 use verity_core::secret::token_hash;
 use verity_proto::token::TokenResponse;
@@ -76,20 +76,11 @@ pub async fn respond_with(
     })
 }
 
-/// The claim family an app's profile asks for (`oidc`: standard claims; `idme`: ID.me's).
-pub fn family(app: &App) -> Family {
-    if app.profile == "oidc" {
-        Family::Oidc
-    } else {
-        Family::Idme
-    }
-}
-
 /// Signs a claim set with the app's algorithm, off the async threads (an RS256 signature is
 /// about 0.2 ms of CPU).
 pub async fn sign(
     state: &AppState,
-    alg: &str,
+    alg: Alg,
     typ: &'static str,
     claims: serde_json::Value,
 ) -> Result<String, ApiError> {
@@ -101,8 +92,7 @@ pub async fn sign(
 }
 
 /// The active key for an app's signing algorithm.
-pub fn signing_key(state: &AppState, alg: &str) -> Result<Arc<SigningKey>, ApiError> {
-    let alg = Alg::parse(alg).map_err(|e| ApiError::internal("app signing algorithm", e))?;
+pub fn signing_key(state: &AppState, alg: Alg) -> Result<Arc<SigningKey>, ApiError> {
     state
         .signing_key(alg)
         .ok_or_else(|| ApiError::internal("signing", format!("no active {} key", alg.as_str())))
@@ -119,7 +109,7 @@ async fn id_token(
 ) -> Result<String, ApiError> {
     let auth = AuthFacts { mfa: g.mfa };
     let policies = state.policies_for(g.scopes.iter().map(String::as_str));
-    let attributes = claims::attribute_claims(&policies, family(app), user, auth);
+    let attributes = claims::attribute_claims(&policies, app.profile, user, auth);
     let claims = claims::id_token(
         &Issue {
             issuer: &state.issuer,
@@ -137,5 +127,5 @@ async fn id_token(
         },
         attributes,
     );
-    sign(state, &app.id_token_alg, "JWT", claims).await
+    sign(state, app.id_token_alg, "JWT", claims).await
 }

@@ -1,5 +1,8 @@
 //! Organizations, apps and app secrets.
 
+use verity_core::identity::Family;
+use verity_core::keys::Alg;
+
 use crate::Store;
 use crate::error::{Result, conflict_or};
 use crate::lite::Begin;
@@ -15,12 +18,12 @@ pub struct App {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub policies: Vec<String>,
-    /// `idme` or `oidc`: the userinfo wire format and the built-in policies' claim names.
-    pub profile: String,
+    /// The userinfo wire format and the built-in policies' claim names (`idme` or `oidc`).
+    pub profile: Family,
     pub public: bool,
     pub refresh_tokens: bool,
-    pub id_token_alg: String,
-    pub userinfo_signed_response_alg: Option<String>,
+    pub id_token_alg: Alg,
+    pub userinfo_signed_response_alg: Option<Alg>,
     pub code_ttl: i64,
     pub access_ttl: i64,
     pub refresh_ttl: i64,
@@ -43,10 +46,10 @@ impl App {
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             policies: vec![],
-            profile: "idme".into(),
+            profile: Family::Idme,
             public: false,
             refresh_tokens: true,
-            id_token_alg: "RS256".into(),
+            id_token_alg: Alg::RS256,
             userinfo_signed_response_alg: None,
             code_ttl: 300,
             access_ttl: 300,
@@ -64,7 +67,8 @@ impl App {
 stored!(App => "apps" {
     client_id, org_id, name, logo_url,
     redirect_uris [json], post_logout_redirect_uris [json], policies [json],
-    profile, public, refresh_tokens, id_token_alg, userinfo_signed_response_alg,
+    profile [name], public, refresh_tokens, id_token_alg [name],
+    userinfo_signed_response_alg [name],
     code_ttl, access_ttl, refresh_ttl, userinfo_ttl,
     jwks, jwks_uri, backchannel_logout_uri, created_at, updated_at,
 });

@@ -291,8 +291,14 @@ macro_rules! stored {
     (@read $r:ident, $field:ident json) => {
         $crate::sql::from_json(&$crate::sql::Fields::col::<String>($r, stringify!($field))?)?
     };
+    (@read $r:ident, $field:ident name) => {
+        $crate::sql::from_name($crate::sql::Fields::col($r, stringify!($field))?)?
+    };
     (@write $s:ident, $field:ident) => {
         (&$s.$field).into()
+    };
+    (@write $s:ident, $field:ident name) => {
+        $crate::sql::to_name(&$s.$field).into()
     };
     (@write $s:ident, $field:ident json) => {
         $crate::sql::to_json(&$s.$field).into()
@@ -309,6 +315,21 @@ pub(crate) fn storable(key: &str) -> bool {
 /// JSON text column to a value.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(StoreError::corrupt)
+}
+
+/// A protocol enum (an algorithm, a claim family; or an optional one) from the name it is
+/// stored by, its serde name: a name it does not know is a corrupt row.
+pub(crate) fn from_name<T: serde::de::DeserializeOwned>(name: Option<String>) -> Result<T> {
+    let value = name.map_or(serde_json::Value::Null, serde_json::Value::String);
+    serde_json::from_value(value).map_err(StoreError::corrupt)
+}
+
+/// The name a protocol enum is stored by (`None` for an optional one that is absent).
+pub(crate) fn to_name<T: serde::Serialize>(value: &T) -> Option<String> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => Some(name),
+        _ => None,
+    }
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use verity_client::{AuditLog, CallbackError, ClientAuth, Error, PrivateKey, Session};
+use verity_core::identity::Family;
+use verity_core::keys::Alg;
 
 use crate::helpers::*;
 
@@ -113,8 +115,7 @@ async fn every_persona_through_the_whole_flow() {
 #[tokio::test]
 async fn every_client_authentication_method() {
     let op = spawn_provider().await;
-    let (key, der) =
-        verity_core::keys::SigningKey::generate(verity_core::keys::Alg::ES256).unwrap();
+    let (key, der) = verity_core::keys::SigningKey::generate(Alg::ES256).unwrap();
     let jwk = serde_json::to_value(key.jwk()).unwrap();
     op.create_app("jwt-app", |a| {
         a.jwks = Some(serde_json::json!({"keys": [jwk]}).to_string());
@@ -205,12 +206,12 @@ async fn declined_consent_is_access_denied_and_forged_state_is_refused() {
 #[tokio::test]
 async fn oidc_profile_plain_json_and_application_jwt() {
     let op = spawn_provider().await;
-    op.create_app("oidc-plain", |a| a.profile = "oidc".into())
+    op.create_app("oidc-plain", |a| a.profile = Family::Oidc)
         .await;
     op.create_app("oidc-signed", |a| {
-        a.profile = "oidc".into();
-        a.id_token_alg = "ES256".into();
-        a.userinfo_signed_response_alg = Some("ES256".into());
+        a.profile = Family::Oidc;
+        a.id_token_alg = Alg::ES256;
+        a.userinfo_signed_response_alg = Some(Alg::ES256);
     })
     .await;
     for (client_id, signed) in [("oidc-plain", false), ("oidc-signed", true)] {

@@ -59,12 +59,12 @@ async fn authorization_code(
         return Err(invalid_code());
     }
     let hash = token_hash(code);
-    if signing_key(state, &app.id_token_alg).is_err() {
+    if signing_key(state, app.id_token_alg).is_err() {
         // No key signs for the app (a misconfiguration): a code that needs an ID token is
         // left unconsumed, for the client to present again once there is one.
         let code = state.store.find_code(&hash).await?;
         if code.is_some_and(|c| c.scopes.iter().any(|s| s == "openid")) {
-            signing_key(state, &app.id_token_alg)?;
+            signing_key(state, app.id_token_alg)?;
         }
     }
     let (code, user) = match state.store.take_code(&hash, now).await? {

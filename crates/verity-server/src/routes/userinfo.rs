@@ -8,14 +8,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use verity_core::claims::{self, Issue};
 use verity_core::client_auth::parse_bearer;
-use verity_core::identity::{self, AuthFacts, UserData};
+use verity_core::identity::{self, AuthFacts, Family, UserData};
+use verity_core::keys::Alg;
 use verity_core::secret::{is_token_shaped, token_hash};
 use verity_store::apps::App;
 use verity_store::grants::{Token, TokenKind};
 
 use crate::error::ApiError;
 use crate::extract::query_params;
-use crate::issuer::{family, sign};
+use crate::issuer::sign;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -103,27 +104,26 @@ async fn userinfo(
     let Bearer { token, app, user } = bearer(&state, &headers, query.as_deref()).await?;
     let auth = AuthFacts { mfa: token.mfa };
     let policies = state.policies_for(token.scopes.iter().map(String::as_str));
-    let attributes = claims::attribute_claims(&policies, family(&app), &user, auth);
+    let attributes = claims::attribute_claims(&policies, app.profile, &user, auth);
     let issue = Issue {
         issuer: &state.issuer,
         client_id: &app.client_id,
         now: state.now(),
         ttl: app.userinfo_ttl,
     };
-    let resp = match (app.profile.as_str(), &app.userinfo_signed_response_alg) {
-        ("oidc", None) => axum::Json(claims::userinfo_object(&user, attributes)).into_response(),
-        ("oidc", Some(alg)) => {
+    let resp = match (app.profile, app.userinfo_signed_response_alg) {
+        (Family::Oidc, None) => {
+            axum::Json(claims::userinfo_object(&user, attributes)).into_response()
+        }
+        (Family::Oidc, Some(alg)) => {
             let jwt = signed_userinfo(&state, &token, alg, || {
                 claims::userinfo_jwt(&issue, &user, attributes)
             })
             .await?;
             ([(header::CONTENT_TYPE, "application/jwt")], jwt).into_response()
         }
-        _ => {
-            let alg = app
-                .userinfo_signed_response_alg
-                .as_deref()
-                .unwrap_or(&app.id_token_alg);
+        (Family::Idme, alg) => {
+            let alg = alg.unwrap_or(app.id_token_alg);
             let jwt = signed_userinfo(&state, &token, alg, || {
                 claims::userinfo_jwt(&issue, &user, attributes)
             })
@@ -140,17 +140,24 @@ async fn userinfo(
 async fn signed_userinfo(
     state: &AppState,
     token: &verity_store::grants::Token,
-    alg: &str,
+    alg: Alg,
     claims: impl FnOnce() -> serde_json::Value,
 ) -> Result<String, ApiError> {
     let now = state.now();
-    if let Some(jwt) = state.userinfo_cache.get(&token.token_hash, alg, now) {
+    if let Some(jwt) = state
+        .userinfo_cache
+        .get(&token.token_hash, alg.as_str(), now)
+    {
         return Ok(jwt);
     }
     let jwt = sign(state, alg, "JWT", claims()).await?;
-    state
-        .userinfo_cache
-        .put(&token.token_hash, alg, token.expires_at, now, jwt.clone());
+    state.userinfo_cache.put(
+        &token.token_hash,
+        alg.as_str(),
+        token.expires_at,
+        now,
+        jwt.clone(),
+    );
     Ok(jwt)
 }
 

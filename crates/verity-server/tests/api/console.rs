@@ -3,6 +3,8 @@
 
 use reqwest::StatusCode;
 use serde_json::Value;
+use verity_core::identity::Family;
+use verity_core::keys::Alg;
 
 use crate::helpers::*;
 
@@ -264,12 +266,8 @@ async fn an_integrator_registers_an_app_in_the_console_and_a_user_signs_in_with_
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let changed = app.store.find_app(&client_id).await.unwrap().unwrap();
     assert_eq!(
-        (
-            changed.name.as_str(),
-            changed.profile.as_str(),
-            changed.id_token_alg.as_str()
-        ),
-        ("Deals 2", "oidc", "ES256")
+        (changed.name.as_str(), changed.profile, changed.id_token_alg),
+        ("Deals 2", Family::Oidc, Alg::ES256)
     );
     assert!(
         !changed.refresh_tokens,

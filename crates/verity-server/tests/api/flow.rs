@@ -3,6 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use verity_core::clock::Clock;
+use verity_core::identity::Family;
+use verity_core::keys::Alg;
 
 use crate::helpers::*;
 
@@ -399,12 +401,12 @@ async fn access_tokens_expire() {
 #[tokio::test]
 async fn oidc_profile_app_gets_plain_json_or_signed_jwt_and_es256() {
     let app = spawn_app().await;
-    app.create_app("oidc-plain", |a| a.profile = "oidc".into())
+    app.create_app("oidc-plain", |a| a.profile = Family::Oidc)
         .await;
     app.create_app("oidc-signed", |a| {
-        a.profile = "oidc".into();
-        a.id_token_alg = "ES256".into();
-        a.userinfo_signed_response_alg = Some("ES256".into());
+        a.profile = Family::Oidc;
+        a.id_token_alg = Alg::ES256;
+        a.userinfo_signed_response_alg = Some(Alg::ES256);
     })
     .await;
     let jwks = app.jwks().await;

@@ -9,12 +9,14 @@ use openidconnect::{
     PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
 
+use verity_core::identity::Family;
+
 use crate::helpers::*;
 
 #[tokio::test]
 async fn openidconnect_crate_completes_the_flow_for_every_persona() {
     let app = spawn_app().await;
-    app.create_app("outside-rp", |a| a.profile = "oidc".into())
+    app.create_app("outside-rp", |a| a.profile = Family::Oidc)
         .await;
     let http = openidconnect::reqwest::ClientBuilder::new()
         .redirect(openidconnect::reqwest::redirect::Policy::none())

@@ -1,5 +1,7 @@
 //! Organizations, apps and app secrets.
 
+use verity_core::identity::Family;
+use verity_core::keys::Alg;
 use verity_store::apps::{App, Organization};
 use verity_store::console::SecretInfo;
 use verity_store::{Store, StoreError};
@@ -19,11 +21,11 @@ fn full_app(client_id: &str, org_id: &str) -> App {
         ],
         post_logout_redirect_uris: vec!["https://rp.example/bye".into()],
         policies: vec!["http://idmanagement.gov/ns/assurance/ial/2/aal/2".into()],
-        profile: "oidc".into(),
+        profile: Family::Oidc,
         public: true,
         refresh_tokens: false,
-        id_token_alg: "ES256".into(),
-        userinfo_signed_response_alg: Some("RS256".into()),
+        id_token_alg: Alg::ES256,
+        userinfo_signed_response_alg: Some(Alg::RS256),
         code_ttl: 60,
         access_ttl: 900,
         refresh_ttl: 86_400,
