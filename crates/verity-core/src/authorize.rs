@@ -11,6 +11,7 @@ use verity_proto::error::ErrorCode;
 use crate::pkce;
 use crate::redirect::RedirectUri;
 use crate::scope::ScopeSet;
+use crate::values::{ClientId, Nonce, PkceChallenge};
 
 /// The longest value accepted for any one parameter.
 pub const MAX_PARAM_LEN: usize = 4096;
@@ -67,12 +68,12 @@ pub enum Op {
 /// A validated authorization request: every field has been checked against the app.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuthorizeRequest {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub redirect_uri: RedirectUri,
     pub scope: ScopeSet,
     pub state: Option<String>,
-    pub nonce: Option<String>,
-    pub code_challenge: Option<String>,
+    pub nonce: Option<Nonce>,
+    pub code_challenge: Option<PkceChallenge>,
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
@@ -207,7 +208,7 @@ pub fn client_id(params: &Params) -> Result<&str, AuthorizeError> {
     let id = params
         .get("client_id")
         .ok_or_else(|| page(ErrorCode::InvalidRequest, "client_id is missing"))?;
-    if id.len() > 256 {
+    if id.len() > ClientId::MAX_LEN {
         return Err(page(
             ErrorCode::InvalidRequest,
             "client_id is not a known app",
@@ -221,7 +222,7 @@ pub fn validate(
     params: &Params,
     app: Option<&AppView<'_>>,
 ) -> Result<AuthorizeRequest, AuthorizeError> {
-    let client_id = client_id(params)?.to_owned();
+    let client_id = ClientId::new(client_id(params)?);
     let app = app.ok_or_else(|| page(ErrorCode::InvalidRequest, "client_id is not a known app"))?;
     if params.is_repeated("redirect_uri") {
         return Err(page(ErrorCode::InvalidRequest, "redirect_uri is repeated"));
@@ -384,7 +385,7 @@ pub fn validate(
         redirect_uri,
         scope,
         state,
-        nonce: params.get("nonce").map(str::to_owned),
+        nonce: params.get("nonce").map(Nonce::new),
         code_challenge,
         prompt,
         max_age,

@@ -10,6 +10,7 @@ use verity_proto::error::ErrorCode;
 use crate::authorize::{ALWAYS_ALLOWED_SCOPES, AuthorizeRequest};
 use crate::pkce;
 use crate::scope::ScopeSet;
+use crate::values::{ClientId, Nonce, PkceChallenge};
 
 /// Why a grant cannot be redeemed; every case is `invalid_grant` except a widened scope.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -55,12 +56,12 @@ impl GrantError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Code {
     pub code_hash: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub uuid: String,
     pub redirect_uri: String,
     pub scopes: Vec<String>,
-    pub nonce: Option<String>,
-    pub code_challenge: Option<String>,
+    pub nonce: Option<Nonce>,
+    pub code_challenge: Option<PkceChallenge>,
     pub auth_time: i64,
     pub mfa: bool,
     pub eid: Option<String>,
@@ -109,7 +110,7 @@ pub fn issue(
 #[derive(Debug, Clone, Copy)]
 pub struct TokenRequest<'a> {
     /// The authenticated client.
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub public_client: bool,
     pub redirect_uri: &'a str,
     pub code_verifier: Option<&'a str>,
@@ -128,7 +129,7 @@ pub struct Issuance {
     pub eid: Option<String>,
     pub sid: Option<String>,
     /// The ID token's `nonce`: the authorization request's, for a code's first ID token only.
-    pub nonce: Option<String>,
+    pub nonce: Option<Nonce>,
     /// The refresh token this issuance rotates, when it comes from one.
     pub parent: Option<String>,
 }
@@ -143,7 +144,7 @@ impl Issuance {
 /// RFC 6749 4.1.3 + RFC 7636 4.6: redeems a code, just taken (once) from the store, for the
 /// request that presents it. A refusal has consumed the code all the same.
 pub fn redeem(code: &Code, p: &TokenRequest<'_>) -> Result<Issuance, GrantError> {
-    if code.client_id != p.client_id {
+    if code.client_id != *p.client_id {
         return Err(GrantError::OtherClient);
     }
     if p.now >= code.expires_at {
@@ -179,7 +180,7 @@ pub fn redeem(code: &Code, p: &TokenRequest<'_>) -> Result<Issuance, GrantError>
 pub struct RefreshGrant<'a> {
     pub token_hash: &'a str,
     pub grant_id: &'a str,
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub uuid: &'a str,
     pub scopes: &'a [String],
     pub auth_time: i64,
@@ -192,7 +193,7 @@ pub struct RefreshGrant<'a> {
 /// The app presenting a refresh token, as the rule needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct RefreshingApp<'a> {
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     /// Whether the app may use refresh tokens now (an app can turn them off).
     pub refresh_tokens: bool,
     pub policies: &'a [String],
@@ -261,6 +262,10 @@ mod tests {
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
+    fn id(client_id: &str) -> &'static ClientId {
+        Box::leak(Box::new(ClientId::new(client_id)))
+    }
+
     fn code(challenge: Option<&'static str>) -> Code {
         Code {
             code_hash: "h".into(),
@@ -269,7 +274,7 @@ mod tests {
             redirect_uri: "https://a/cb".into(),
             scopes: vec!["openid".into()],
             nonce: Some("n".into()),
-            code_challenge: challenge.map(str::to_owned),
+            code_challenge: challenge.and_then(PkceChallenge::parse),
             auth_time: 5,
             mfa: true,
             eid: None,
@@ -281,7 +286,7 @@ mod tests {
 
     fn presented(verifier: Option<&'static str>) -> TokenRequest<'static> {
         TokenRequest {
-            client_id: "c",
+            client_id: id("c"),
             public_client: false,
             redirect_uri: "https://a/cb",
             code_verifier: verifier,
@@ -300,7 +305,7 @@ mod tests {
             scope: ScopeSet::parse("openid military").unwrap(),
             state: Some("st".into()),
             nonce: Some("n".into()),
-            code_challenge: Some(CHALLENGE.into()),
+            code_challenge: PkceChallenge::parse(CHALLENGE),
             prompt: Prompt::default(),
             max_age: None,
             login_hint: None,
@@ -367,7 +372,7 @@ mod tests {
         let cases = [
             (
                 TokenRequest {
-                    client_id: "d",
+                    client_id: id("d"),
                     ..presented(None)
                 },
                 GrantError::OtherClient,
@@ -428,7 +433,7 @@ mod tests {
         let token = RefreshGrant {
             token_hash: "rt",
             grant_id: "g",
-            client_id: "c",
+            client_id: id("c"),
             uuid: "u",
             scopes: &scopes,
             auth_time: 5,
@@ -438,7 +443,7 @@ mod tests {
             expires_at: 100,
         };
         let app = RefreshingApp {
-            client_id: "c",
+            client_id: id("c"),
             refresh_tokens: true,
             policies: &policies,
         };
@@ -458,7 +463,7 @@ mod tests {
             ["openid"]
         );
         let other = RefreshingApp {
-            client_id: "d",
+            client_id: id("d"),
             ..app
         };
         assert_eq!(

@@ -10,7 +10,9 @@
 //! - [`redirect`]: redirect-URI registration rules and exact matching.
 //! - [`pkce`]: RFC 7636 S256 challenges and verifiers.
 //! - [`authorize`]: authorization-request validation, and where each error may be delivered.
-//! - [`grant`]: what a redeemed code must match; the scopes a refresh may carry.
+//! - [`values`]: the protocol values that travel ([`values::ClientId`], [`values::Nonce`],
+//!   [`values::PkceChallenge`]).
+//! - [`grant`]: the code and refresh grants, from issue to redemption, and what they issue.
 //! - [`interaction`]: which page of the sign-in journey comes next.
 //! - [`identity`]: attributes, groups, policies, and the claims a grant releases.
 //! - [`claims`]: the ID-token and userinfo claim sets.
@@ -44,3 +46,4 @@ pub mod scope;
 pub mod secret;
 pub mod throttle;
 pub mod totp;
+pub mod values;

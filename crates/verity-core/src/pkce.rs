@@ -5,6 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use thiserror::Error;
 
 use crate::secret::{constant_time_eq, sha256};
+use crate::values::PkceChallenge;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum PkceError {
@@ -24,23 +25,16 @@ fn is_unreserved(b: u8) -> bool {
 pub fn validate_challenge(
     challenge: Option<&str>,
     method: Option<&str>,
-) -> Result<Option<String>, PkceError> {
+) -> Result<Option<PkceChallenge>, PkceError> {
     match (challenge, method) {
         (None, None) => Ok(None),
         (None, Some(_)) => Err(PkceError::MethodWithoutChallenge),
         // A missing method means `plain` (RFC 7636 4.3), which we refuse.
         (Some(_), None) => Err(PkceError::MethodNotS256),
         (Some(_), Some(m)) if m != "S256" => Err(PkceError::MethodNotS256),
-        (Some(c), Some(_)) => {
-            let ok = c.len() == 43
-                && c.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if ok {
-                Ok(Some(c.to_owned()))
-            } else {
-                Err(PkceError::MalformedChallenge)
-            }
-        }
+        (Some(c), Some(_)) => PkceChallenge::parse(c)
+            .map(Some)
+            .ok_or(PkceError::MalformedChallenge),
     }
 }
 
@@ -108,7 +102,8 @@ mod tests {
         #[test]
         fn matching_verifiers_verify(verifier in "[A-Za-z0-9._~-]{43,128}") {
             let c = s256(&verifier);
-            prop_assert_eq!(validate_challenge(Some(&c), Some("S256")), Ok(Some(c.clone())));
+            prop_assert_eq!(validate_challenge(Some(&c), Some("S256")), Ok(PkceChallenge::parse(&c)));
+            prop_assert!(PkceChallenge::parse(&c).is_some());
             prop_assert!(verify(&c, &verifier));
         }
 

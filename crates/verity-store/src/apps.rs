@@ -2,6 +2,7 @@
 
 use verity_core::identity::Family;
 use verity_core::keys::Alg;
+use verity_core::values::ClientId;
 
 use crate::Store;
 use crate::error::{Result, conflict_or};
@@ -11,7 +12,7 @@ use crate::sql::{Query, insert, query, storable, stored, update};
 /// A registered relying party.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct App {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub org_id: String,
     pub name: String,
     pub logo_url: Option<String>,
@@ -39,7 +40,7 @@ impl App {
     /// An app with SPEC section 4's default lifetimes.
     pub fn new(client_id: &str, org_id: &str, name: &str, now: i64) -> Self {
         App {
-            client_id: client_id.to_owned(),
+            client_id: ClientId::new(client_id),
             org_id: org_id.to_owned(),
             name: name.to_owned(),
             logo_url: None,
@@ -65,10 +66,10 @@ impl App {
 }
 
 stored!(App => "apps" {
-    client_id, org_id, name, logo_url,
+    client_id [text], org_id, name, logo_url,
     redirect_uris [json], post_logout_redirect_uris [json], policies [json],
-    profile [name], public, refresh_tokens, id_token_alg [name],
-    userinfo_signed_response_alg [name],
+    profile [text], public, refresh_tokens, id_token_alg [text],
+    userinfo_signed_response_alg [text],
     code_ttl, access_ttl, refresh_ttl, userinfo_ttl,
     jwks, jwks_uri, backchannel_logout_uri, created_at, updated_at,
 });

@@ -42,7 +42,8 @@ pub enum Issued {
 }
 
 stored!(Stored(Code) => "codes" {
-    code_hash, client_id, uuid, redirect_uri, scopes [json], nonce, code_challenge,
+    code_hash, client_id [text], uuid, redirect_uri, scopes [json], nonce [text],
+    code_challenge [text],
     auth_time, mfa, eid, sid, created_at, expires_at,
 });
 

@@ -3,6 +3,7 @@
 use verity_core::identity::UserData;
 
 use verity_core::grant::SignIn;
+use verity_core::values::ClientId;
 
 use crate::Store;
 use crate::dialect::{Spelt, data_columns, json_agg};
@@ -52,7 +53,7 @@ pub struct SignedIn {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interaction {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The validated request as JSON (`verity_core::authorize::AuthorizeRequest`).
     pub request: String,
     pub browser_hash: String,
@@ -145,7 +146,7 @@ impl FromRow for Session {
 }
 
 stored!(Interaction => "interactions" {
-    id, client_id, request, browser_hash, csrf_token, uuid,
+    id, client_id [text], request, browser_hash, csrf_token, uuid,
     signed_in_here, verification_answered, consented, created_at, expires_at,
 });
 

@@ -291,14 +291,14 @@ macro_rules! stored {
     (@read $r:ident, $field:ident json) => {
         $crate::sql::from_json(&$crate::sql::Fields::col::<String>($r, stringify!($field))?)?
     };
-    (@read $r:ident, $field:ident name) => {
-        $crate::sql::from_name($crate::sql::Fields::col($r, stringify!($field))?)?
+    (@read $r:ident, $field:ident text) => {
+        $crate::sql::from_text($crate::sql::Fields::col($r, stringify!($field))?)?
     };
     (@write $s:ident, $field:ident) => {
         (&$s.$field).into()
     };
-    (@write $s:ident, $field:ident name) => {
-        $crate::sql::to_name(&$s.$field).into()
+    (@write $s:ident, $field:ident text) => {
+        $crate::sql::to_text(&$s.$field).into()
     };
     (@write $s:ident, $field:ident json) => {
         $crate::sql::to_json(&$s.$field).into()
@@ -317,15 +317,16 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T>
     serde_json::from_str(text).map_err(StoreError::corrupt)
 }
 
-/// A protocol enum (an algorithm, a claim family; or an optional one) from the name it is
-/// stored by, its serde name: a name it does not know is a corrupt row.
-pub(crate) fn from_name<T: serde::de::DeserializeOwned>(name: Option<String>) -> Result<T> {
+/// A protocol value (an algorithm or a claim family by name, a client id, a nonce; or an
+/// optional one) from the text it is stored as, its serde string: a text it does not take is
+/// a corrupt row.
+pub(crate) fn from_text<T: serde::de::DeserializeOwned>(name: Option<String>) -> Result<T> {
     let value = name.map_or(serde_json::Value::Null, serde_json::Value::String);
     serde_json::from_value(value).map_err(StoreError::corrupt)
 }
 
-/// The name a protocol enum is stored by (`None` for an optional one that is absent).
-pub(crate) fn to_name<T: serde::Serialize>(value: &T) -> Option<String> {
+/// The text a protocol value is stored as (`None` for an optional one that is absent).
+pub(crate) fn to_text<T: serde::Serialize>(value: &T) -> Option<String> {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(name)) => Some(name),
         _ => None,

@@ -2,6 +2,7 @@
 
 use verity_core::grant::RefreshGrant;
 use verity_core::identity::UserData;
+use verity_core::values::ClientId;
 
 use crate::Store;
 use crate::audit::AuditEvent;
@@ -46,7 +47,7 @@ pub struct Token {
     pub kind: TokenKind,
     /// The code hash that started the family.
     pub grant_id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub uuid: String,
     pub scopes: Vec<String>,
     pub auth_time: i64,
@@ -73,7 +74,7 @@ impl FromRow for Token {
                 TokenKind::Access
             },
             grant_id: r.col("grant_id")?,
-            client_id: r.col("client_id")?,
+            client_id: ClientId::new(r.col::<String>("client_id")?),
             uuid: r.col("uuid")?,
             scopes: from_json(&scopes)?,
             auth_time: r.col("auth_time")?,
@@ -125,7 +126,7 @@ impl Record for Token {
             ("token_hash", (&self.token_hash).into()),
             ("kind", self.kind.as_str().into()),
             ("grant_id", (&self.grant_id).into()),
-            ("client_id", (&self.client_id).into()),
+            ("client_id", self.client_id.as_str().into()),
             ("uuid", (&self.uuid).into()),
             ("scopes", to_json(&self.scopes).into()),
             ("auth_time", self.auth_time.into()),

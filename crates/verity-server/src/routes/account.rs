@@ -17,6 +17,7 @@ use serde_json::json;
 use verity_core::grant::{self, TokenRequest};
 use verity_core::secret::{constant_time_eq, is_token_shaped, random_bytes, token_hash};
 use verity_core::totp;
+use verity_core::values::ClientId;
 use verity_store::grants::TakeCode;
 use verity_store::sessions::Session;
 use verity_store::users::User;
@@ -172,8 +173,9 @@ async fn callback(
     // rule as any app's, here instead of at the token endpoint.
     let now = state.now();
     let redirect_uri = callback_uri(&state.public_url);
+    let account_client = ClientId::new(ACCOUNT_CLIENT_ID);
     let presented = TokenRequest {
-        client_id: ACCOUNT_CLIENT_ID,
+        client_id: &account_client,
         public_client: true,
         redirect_uri: &redirect_uri,
         code_verifier: Some(verifier),

@@ -280,7 +280,7 @@ async fn delete_app_cascades(store: &Store) {
     let keep = app(store, "c-1", "o-1", "Alpha").await;
     let elsewhere = app(store, "c-9", "o-2", "Aardvark").await;
     let names = |apps: Vec<verity_store::apps::App>| -> Vec<String> {
-        apps.into_iter().map(|a| a.client_id).collect()
+        apps.into_iter().map(|a| a.client_id.into()).collect()
     };
     assert_eq!(
         names(store.find_org_apps("o-1").await.unwrap()),

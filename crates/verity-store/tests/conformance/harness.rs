@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use verity_core::grant::Code;
+use verity_core::values::PkceChallenge;
 use verity_store::apps::{App, Organization};
 use verity_store::audit::AuditEvent;
 use verity_store::grants::{Token, TokenKind};
@@ -119,7 +120,7 @@ pub fn code(code_hash: &str, client_id: &str, uuid: &str) -> Code {
         redirect_uri: "https://rp.example/callback".into(),
         scopes: vec!["openid".into(), "email".into()],
         nonce: Some("n-0S6_WzA2Mj".into()),
-        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        code_challenge: PkceChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
         auth_time: NOW - 30,
         mfa: true,
         eid: Some("eid-1".into()),
