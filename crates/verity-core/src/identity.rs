@@ -549,19 +549,9 @@ mod tests {
         let refs: Vec<&Policy> = ps.iter().collect();
         let resp = attributes_response(&refs, &veteran(), AuthFacts::default());
         let handles: Vec<&str> = resp.attributes.iter().map(|a| a.handle.as_str()).collect();
-        assert_eq!(
-            handles,
-            [
-                "uuid",
-                "email",
-                "fname",
-                "lname",
-                "zip",
-                "military_branch",
-                "military_service_component",
-                "military_service_started"
-            ]
-        );
+        let expected = "uuid email fname lname zip military_branch military_service_component \
+                        military_service_started";
+        assert_eq!(handles, expected.split_whitespace().collect::<Vec<_>>());
         assert_eq!(resp.attributes[4].value, Value::Null);
         assert_eq!(
             resp.status,

@@ -7,7 +7,7 @@ use verity_core::identity::UserData;
 
 use crate::Store;
 use crate::audit::AuditEvent;
-use crate::dialect::{Spelt, data_columns, guarded_grant};
+use crate::dialect::{Spelt, data_columns, guarded_grant, row_with_user};
 use crate::error::Result;
 use crate::lite::Begin;
 use crate::sql::{FromRow, insert, query, storable, stored};
@@ -63,15 +63,7 @@ static TAKE_FRESH: Spelt = Spelt::new(|| {
 });
 
 /// A code with its account's claims data, in one statement.
-static CODE_AND_USER: Spelt = Spelt::new(|| {
-    [false, true].map(|pg| {
-        format!(
-            "SELECT c.*, {} FROM codes c LEFT JOIN users u ON u.uuid = c.uuid
-             WHERE c.code_hash = $1",
-            data_columns(pg, "c.uuid")
-        )
-    })
-});
+static CODE_AND_USER: Spelt = Spelt::new(|| row_with_user("codes", "code_hash"));
 
 /// A code with its account's claims data.
 struct Taken(Code, Option<UserData>);

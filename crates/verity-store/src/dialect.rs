@@ -75,6 +75,19 @@ pub(crate) fn data_columns(postgres: bool, uuid: &str) -> String {
     )
 }
 
+/// `SELECT` of the row of `table` whose `key` is `$1`, with the claims data of its account (the
+/// row's `uuid`), spelt for both backends: a code or a token with what its claims are built
+/// from, in one statement.
+pub(crate) fn row_with_user(table: &str, key: &str) -> [String; 2] {
+    [false, true].map(|pg| {
+        format!(
+            "SELECT r.*, {} FROM {table} r LEFT JOIN users u ON u.uuid = r.uuid
+             WHERE r.{key} = $1",
+            data_columns(pg, "r.uuid")
+        )
+    })
+}
+
 /// PostgreSQL: a session-level advisory lock on a job's key `$1`, waiting for it.
 pub(crate) const JOB_LOCK: &str = "SELECT pg_advisory_lock($1)";
 /// PostgreSQL: the same without waiting; whether it was taken.

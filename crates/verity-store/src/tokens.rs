@@ -6,7 +6,7 @@ use verity_core::values::ClientId;
 
 use crate::Store;
 use crate::audit::AuditEvent;
-use crate::dialect::{Spelt, data_columns};
+use crate::dialect::{Spelt, row_with_user};
 use crate::error::Result;
 use crate::lite::{Begin, LiteRow, LiteTx};
 use crate::sql::{
@@ -15,15 +15,7 @@ use crate::sql::{
 use crate::users::data_from_row;
 
 /// A token with its account's claims data, in one statement.
-static TOKEN_AND_USER: Spelt = Spelt::new(|| {
-    [false, true].map(|pg| {
-        format!(
-            "SELECT t.*, {} FROM tokens t LEFT JOIN users u ON u.uuid = t.uuid
-             WHERE t.token_hash = $1",
-            data_columns(pg, "t.uuid")
-        )
-    })
-});
+static TOKEN_AND_USER: Spelt = Spelt::new(|| row_with_user("tokens", "token_hash"));
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
