@@ -7,7 +7,7 @@ use verity_core::identity::UserData;
 
 use crate::Store;
 use crate::audit::AuditEvent;
-use crate::dialect::{Spelt, data_columns, guarded_grant, row_with_user};
+use crate::dialect::{PerBackend, Spelt, data_columns, guarded_grant, row_with_user};
 use crate::error::Result;
 use crate::lite::Begin;
 use crate::sql::{FromRow, insert, query, storable, stored};
@@ -61,6 +61,16 @@ static TAKE_FRESH: Spelt = Spelt::new(|| {
         ),
     ]
 });
+
+/// The code `$1`'s `replayed_at`, read so that no replay can mark it until the transaction
+/// ends: SQLite's write transaction already excludes every other writer, so a read is enough
+/// (and writes no page); PostgreSQL locks the row as [`guarded_grant`]'s guard (a replay's
+/// update waits for the statement to commit, and a replay committed first is what the locking
+/// read returns).
+const HOLD_CODE: PerBackend = [
+    "SELECT replayed_at FROM codes WHERE code_hash = $1",
+    "SELECT replayed_at FROM codes WHERE code_hash = $1 FOR NO KEY UPDATE",
+];
 
 /// A code with its account's claims data, in one statement.
 static CODE_AND_USER: Spelt = Spelt::new(|| row_with_user("codes", "code_hash"));
@@ -143,10 +153,7 @@ impl Store {
         if !storable(code_hash) {
             return Ok(Issued::NoCode);
         }
-        let guard = query(
-            "UPDATE codes SET replayed_at = replayed_at WHERE code_hash = $1 RETURNING replayed_at",
-        )
-        .bind(code_hash);
+        let guard = query(self.pick(&HOLD_CODE)).bind(code_hash);
         let replayed_at: Option<Option<i64>> = match self {
             Store::Postgres(..) => {
                 self.fetch_opt(guarded_grant(guard, "", tokens, Some(audit)))

@@ -9,27 +9,18 @@ use crate::audit::AuditEvent;
 use crate::dialect::{Spelt, row_with_user};
 use crate::error::Result;
 use crate::lite::{Begin, LiteRow, LiteTx};
-use crate::sql::{
-    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, to_json,
-};
+use crate::sql::{Fields, FromRow, Query, insert, query, storable, stored};
 use crate::users::data_from_row;
 
 /// A token with its account's claims data, in one statement.
 static TOKEN_AND_USER: Spelt = Spelt::new(|| row_with_user("tokens", "token_hash"));
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Stored by name: a row of another kind is corrupt, never taken for an access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TokenKind {
     Access,
     Refresh,
-}
-
-impl TokenKind {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            TokenKind::Access => "access",
-            TokenKind::Refresh => "refresh",
-        }
-    }
 }
 
 /// An access or refresh token (by digest) and its grant.
@@ -54,33 +45,10 @@ pub struct Token {
     pub revoked_at: Option<i64>,
 }
 
-impl FromRow for Token {
-    fn from_row(r: &impl Fields) -> Result<Self> {
-        let scopes: String = r.col("scopes")?;
-        let kind: String = r.col("kind")?;
-        Ok(Token {
-            token_hash: r.col("token_hash")?,
-            kind: if kind == "refresh" {
-                TokenKind::Refresh
-            } else {
-                TokenKind::Access
-            },
-            grant_id: r.col("grant_id")?,
-            client_id: ClientId::new(r.col::<String>("client_id")?),
-            uuid: r.col("uuid")?,
-            scopes: from_json(&scopes)?,
-            auth_time: r.col("auth_time")?,
-            mfa: r.col("mfa")?,
-            eid: r.col("eid")?,
-            sid: r.col("sid")?,
-            parent_hash: r.col("parent_hash")?,
-            created_at: r.col("created_at")?,
-            expires_at: r.col("expires_at")?,
-            used_at: r.col("used_at")?,
-            revoked_at: r.col("revoked_at")?,
-        })
-    }
-}
+stored!(Token => "tokens" {
+    token_hash, kind [text], grant_id, client_id [text], uuid, scopes [json], auth_time, mfa,
+    eid, sid, parent_hash, created_at, expires_at, used_at, revoked_at,
+});
 
 impl Token {
     /// What its redemption as a refresh token must match (`verity_core::grant::refresh`).
@@ -108,29 +76,6 @@ impl FromRow for TokenAndUser {
         let token = Token::from_row(r)?;
         let user = data_from_row(r, &token.uuid)?;
         Ok(TokenAndUser(token, user))
-    }
-}
-
-impl Record for Token {
-    const TABLE: &'static str = "tokens";
-    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
-        vec![
-            ("token_hash", (&self.token_hash).into()),
-            ("kind", self.kind.as_str().into()),
-            ("grant_id", (&self.grant_id).into()),
-            ("client_id", self.client_id.as_str().into()),
-            ("uuid", (&self.uuid).into()),
-            ("scopes", to_json(&self.scopes).into()),
-            ("auth_time", self.auth_time.into()),
-            ("mfa", self.mfa.into()),
-            ("eid", (&self.eid).into()),
-            ("sid", (&self.sid).into()),
-            ("parent_hash", (&self.parent_hash).into()),
-            ("created_at", self.created_at.into()),
-            ("expires_at", self.expires_at.into()),
-            ("used_at", self.used_at.into()),
-            ("revoked_at", self.revoked_at.into()),
-        ]
     }
 }
 

@@ -70,6 +70,46 @@ async fn checkpoint_starts_the_log_over(db: &TestDb) {
     }
 }
 
+/// A row the store does not understand is reported corrupt, not read as a default (an app's
+/// unknown algorithm is not taken for RS256), and a token of an unknown kind cannot be stored
+/// at all (the schema's check), so it is never taken for an access token.
+async fn unknown_stored_values_are_corrupt(db: &TestDb) {
+    let store = &db.store;
+    let t = crate::harness::token("at-odd", TokenKind::Access, "grant-1", "c-1");
+    store.insert_tokens(&[t]).await.unwrap();
+    crate::harness::org(store, "o-1", "Org").await;
+    crate::harness::app(store, "c-1", "o-1", "App").await;
+    let kind = "UPDATE tokens SET kind = 'bearer' WHERE token_hash = 'at-odd'";
+    assert!(!raw(db, kind).await, "the schema refuses a token kind");
+    assert!(
+        raw(
+            db,
+            "UPDATE apps SET id_token_alg = 'HS256' WHERE client_id = 'c-1'"
+        )
+        .await
+    );
+    let app = store.find_app("c-1").await;
+    assert!(matches!(app, Err(StoreError::Corrupt(_))), "{app:?}");
+    assert_eq!(
+        store.find_token("at-odd").await.unwrap().unwrap().kind,
+        TokenKind::Access
+    );
+}
+
+/// Runs `sql` on the test database behind the store's back; whether it succeeded.
+async fn raw(db: &TestDb, sql: &str) -> bool {
+    if let Some(path) = db.url.strip_prefix("sqlite://") {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute(sql, []).is_ok()
+    } else {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        let done = sqlx::query(sql).execute(&mut conn).await.is_ok();
+        conn.close().await.unwrap();
+        done
+    }
+}
+
 /// A closed store answers errors that count as "unavailable" (503), not as failed queries.
 async fn closed_store_is_unavailable(db: &TestDb) {
     let store = db.node().await;
@@ -120,6 +160,7 @@ async fn job_lock_runs_the_job(store: &Store) {
 
 on_each_backend!(migrate_is_idempotent, job_lock_runs_the_job);
 on_each_backend!(db: pool_options_are_applied, closed_store_is_unavailable, checkpoint_starts_the_log_over);
+on_each_backend!(db: unknown_stored_values_are_corrupt);
 
 /// `sqlite::memory:` is a private database in memory: it migrates and works, two are apart, and
 /// nothing is written to the working directory (sqlx names such a database like a file).
