@@ -15,6 +15,8 @@
 //! - [`grant`]: the code and refresh grants, from issue to redemption, and what they issue.
 //! - [`interaction`]: which page of the sign-in journey comes next.
 //! - [`identity`]: attributes, groups, policies, and the claims a grant releases.
+//! - [`verification`]: verification cases (SPEC 12): methods, states and transitions, accepted
+//!   email domains, lifetimes.
 //! - [`claims`]: the ID-token and userinfo claim sets.
 //! - [`keys`]: signing keys (RS256, ES256), JWKs, JWT signing, the master key.
 //! - [`logout`]: which app a logout names and where the browser may go afterwards.
@@ -47,3 +49,4 @@ pub mod secret;
 pub mod throttle;
 pub mod totp;
 pub mod values;
+pub mod verification;
