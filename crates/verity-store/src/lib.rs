@@ -8,8 +8,8 @@
 //! - [`apps`]: organizations, apps and their secrets.
 //! - [`users`]: accounts, attributes, verifications, TOTP.
 //! - [`sessions`]: browser sessions, interactions in progress, remembered consent.
-//! - [`codes`]: authorization codes, their redemption, and the single sign-on step that stores
-//!   one.
+//! - [`codes`]: authorization codes: stored when issued, taken once, and the issuance of their
+//!   tokens.
 //! - [`tokens`]: access and refresh tokens.
 //! - [`grants`]: [`codes`] and [`tokens`] under their former name (re-exports).
 //! - [`keys`]: signing keys.
@@ -18,6 +18,7 @@
 //! - [`mfa`]: TOTP enrolment and recovery codes.
 //! - [`throttle`]: failed-attempt counters.
 //! - [`audit`]: the audit trail.
+//! - [`cases`]: verification cases (SPEC 12) and their sealed evidence.
 //!
 //! Beneath them, private:
 //!
@@ -39,6 +40,7 @@
 pub mod apps;
 pub mod audit;
 mod cache;
+pub mod cases;
 pub mod codes;
 pub mod console;
 mod dialect;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use verity_store::grants::TokenKind;
 use verity_store::{JobLock, PoolOptions, Store, StoreError};
 
-use crate::harness::{Backend, NOW, TestDb, org};
+use crate::harness::{Backend, NOW, TestDb, org, raw};
 
 /// `backend()` names the backend, `ping()` answers, and migrating again changes nothing (the
 /// data stays and no migration runs twice).
@@ -94,20 +94,6 @@ async fn unknown_stored_values_are_corrupt(db: &TestDb) {
         store.find_token("at-odd").await.unwrap().unwrap().kind,
         TokenKind::Access
     );
-}
-
-/// Runs `sql` on the test database behind the store's back; whether it succeeded.
-async fn raw(db: &TestDb, sql: &str) -> bool {
-    if let Some(path) = db.url.strip_prefix("sqlite://") {
-        let conn = rusqlite::Connection::open(path).unwrap();
-        conn.execute(sql, []).is_ok()
-    } else {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-        let done = sqlx::query(sql).execute(&mut conn).await.is_ok();
-        conn.close().await.unwrap();
-        done
-    }
 }
 
 /// A closed store answers errors that count as "unavailable" (503), not as failed queries.

@@ -204,3 +204,17 @@ pub async fn audit_names(store: &Store, client_id: &str) -> Vec<String> {
         .map(|e| e.event)
         .collect()
 }
+
+/// Runs `sql` on the test database behind the store's back; whether it succeeded.
+pub async fn raw(db: &TestDb, sql: &str) -> bool {
+    if let Some(path) = db.url.strip_prefix("sqlite://") {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute(sql, []).is_ok()
+    } else {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        let done = sqlx::query(sql).execute(&mut conn).await.is_ok();
+        conn.close().await.unwrap();
+        done
+    }
+}

@@ -11,7 +11,7 @@
 //! - [`harness`]: fresh databases, their clean-up, fixtures.
 //! - [`database`]: connecting, migrating, pings, pools, errors, job locks.
 //! - [`apps`], [`users`], [`sessions`], [`grants`], [`lifecycle`], [`keys`], [`mfa`],
-//!   [`throttle`], [`audit`], [`console`]: one module per store module.
+//!   [`throttle`], [`audit`], [`console`], [`cases`]: one module per store module.
 //! - [`nul`]: lookups of keys PostgreSQL cannot hold.
 //! - [`races`]: single-use items and counters under concurrent callers.
 
@@ -56,6 +56,7 @@ mod harness;
 
 mod apps;
 mod audit;
+mod cases;
 mod console;
 mod database;
 mod grants;

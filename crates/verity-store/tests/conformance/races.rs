@@ -1,7 +1,9 @@
 //! Single-use items and counters under concurrent callers (tokio tasks on one pool), the point of
 //! running on PostgreSQL: conditional updates and locks must hold across connections.
 
+use verity_core::verification::{CaseState, Method};
 use verity_store::Store;
+use verity_store::cases::Case;
 use verity_store::grants::{Issued, TakeCode, Token, TokenKind};
 use verity_store::lifecycle::Rotate;
 
@@ -262,6 +264,43 @@ async fn concurrent_single_use(store: &Store) {
     assert_eq!(wins(steps), 1, "TOTP step");
 }
 
+/// Two nodes (or reviewers) deciding one case at once: of `N` concurrent decisions exactly one
+/// is recorded; of `N` concurrent claims by different reviewers exactly one holds the case.
+async fn concurrent_case_decisions(store: &Store) {
+    crate::harness::user(store, "u-1", "jane@example.com").await;
+    let case = Case::new("case-1", "u-1", "military", Method::Document, NOW);
+    store.insert_case(&case).await.unwrap();
+    let claims = race(store, |store, i| async move {
+        let reviewer = format!("r-{i}");
+        store
+            .claim_case("case-1", &reviewer, NOW, NOW + 600)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(claims.iter().filter(|&&held| held).count(), 1);
+    let decisions = race(store, |store, i| {
+        let decided = Case {
+            state: if i % 2 == 0 {
+                CaseState::Verified
+            } else {
+                CaseState::Rejected
+            },
+            decided_by: Some(format!("r-{i}")),
+            decided_at: Some(NOW + i as i64),
+            ..case.clone()
+        };
+        async move {
+            store
+                .update_case(&decided, CaseState::InReview)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    assert_eq!(decisions.iter().filter(|&&won| won).count(), 1);
+}
+
 on_each_backend!(
     concurrent_take_code,
     replays_race_the_issuance,
@@ -269,4 +308,5 @@ on_each_backend!(
     concurrent_take_attempt,
     concurrent_attempts_and_releases_balance,
     concurrent_single_use,
+    concurrent_case_decisions,
 );

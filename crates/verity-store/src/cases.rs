@@ -1,0 +1,216 @@
+//! Verification cases and their evidence (SPEC 12). What a case may become is
+//! `verity_core::verification`'s; here a case is written, read, and changed only if it is still
+//! in the state it was read in, so that of two decisions taken at once exactly one is recorded.
+
+use std::collections::BTreeMap;
+
+use verity_core::verification::{CaseState, Method, RejectReason};
+
+use crate::Store;
+use crate::error::{Result, conflict_or};
+use crate::sql::{insert, query, storable, stored, update};
+
+/// A verification case: one account, one group (or `identity`), one method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    pub id: String,
+    pub uuid: String,
+    /// The group handle, or `identity`.
+    pub grp: String,
+    pub method: Method,
+    pub state: CaseState,
+    /// `email_domain`: the address the code goes to (normalized).
+    pub address: Option<String>,
+    /// `email_domain`: the SHA-256 of the code sent last.
+    pub code_hash: Option<String>,
+    pub code_expires_at: Option<i64>,
+    /// Wrong codes entered so far.
+    pub code_tries: i64,
+    pub code_sent_at: Option<i64>,
+    /// `document`: the kind of document the person said they uploaded.
+    pub document_type: Option<String>,
+    pub subgroups: Vec<String>,
+    /// `identity`: what the reviewer read from the document.
+    pub attributes: BTreeMap<String, String>,
+    pub reason: Option<RejectReason>,
+    /// The reviewer holding the case, until `claimed_until`.
+    pub claimed_by: Option<String>,
+    pub claimed_until: Option<i64>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    /// The end of the verification's lifetime, when it has one.
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Case {
+    /// A new case in the state its method starts it in.
+    pub fn new(id: &str, uuid: &str, grp: &str, method: Method, now: i64) -> Self {
+        Case {
+            id: id.to_owned(),
+            uuid: uuid.to_owned(),
+            grp: grp.to_owned(),
+            method,
+            state: verity_core::verification::initial_state(method),
+            address: None,
+            code_hash: None,
+            code_expires_at: None,
+            code_tries: 0,
+            code_sent_at: None,
+            document_type: None,
+            subgroups: Vec::new(),
+            attributes: BTreeMap::new(),
+            reason: None,
+            claimed_by: None,
+            claimed_until: None,
+            decided_by: None,
+            decided_at: None,
+            expires_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+stored!(Case => "verification_cases" {
+    id, uuid, grp, method [text], state [text], address, code_hash, code_expires_at, code_tries,
+    code_sent_at, document_type, subgroups [json], attributes [json], reason [text], claimed_by,
+    claimed_until, decided_by, decided_at, expires_at, created_at, updated_at,
+});
+
+/// A file of a document case. `sealed` is the encrypted content (`None` once purged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub id: String,
+    pub case_id: String,
+    /// `document` or `selfie`.
+    pub kind: String,
+    /// Sniffed from the content.
+    pub content_type: String,
+    pub size: i64,
+    /// Names the key it is sealed under (the key ring's).
+    pub key_id: String,
+    pub sealed: Option<Vec<u8>>,
+    pub created_at: i64,
+    pub purged_at: Option<i64>,
+}
+
+stored!(Evidence => "verification_evidence" {
+    id, case_id, kind, content_type, size, key_id, sealed, created_at, purged_at,
+});
+
+/// How many open cases, and a page of them, a queue read answers at most.
+pub const QUEUE_PAGE: i64 = 100;
+
+impl Store {
+    /// Stores a new case. [`crate::StoreError::Conflict`] when the account already has an open
+    /// case for the group, or the address verifies another account for it.
+    pub async fn insert_case(&self, c: &Case) -> Result<()> {
+        self.exec(insert(c)).await.map_err(conflict_or)?;
+        Ok(())
+    }
+
+    pub async fn find_case(&self, id: &str) -> Result<Option<Case>> {
+        if !storable(id) {
+            return Ok(None);
+        }
+        let q = query("SELECT * FROM verification_cases WHERE id = $1");
+        self.fetch_opt(q.bind(id)).await
+    }
+
+    /// An account's cases, newest first.
+    pub async fn find_user_cases(&self, uuid: &str) -> Result<Vec<Case>> {
+        let q =
+            query("SELECT * FROM verification_cases WHERE uuid = $1 ORDER BY created_at DESC, id");
+        self.fetch_all(q.bind(uuid)).await
+    }
+
+    /// The account's open case for a group, if any (at most one: the schema's unique index).
+    pub async fn find_open_case(&self, uuid: &str, grp: &str) -> Result<Option<Case>> {
+        let q = query(
+            "SELECT * FROM verification_cases WHERE uuid = $1 AND grp = $2
+               AND state IN ('pending_code', 'in_review')",
+        );
+        self.fetch_opt(q.bind(uuid).bind(grp)).await
+    }
+
+    /// The reviewers' queue: cases in review, oldest first (at most [`QUEUE_PAGE`]).
+    pub async fn find_case_queue(&self) -> Result<Vec<Case>> {
+        let q = query(
+            "SELECT * FROM verification_cases WHERE state = 'in_review'
+             ORDER BY created_at, id LIMIT $1",
+        );
+        self.fetch_all(q.bind(QUEUE_PAGE)).await
+    }
+
+    /// Writes `c` (every column but its account, group, method and creation) if the case is
+    /// still in state `was`; whether it was written. `false`: another change came first (a
+    /// second decision, a concurrent expiry), and nothing was written.
+    pub async fn update_case(&self, c: &Case, was: CaseState) -> Result<bool> {
+        let q = update(c, "id", &["uuid", "grp", "method", "created_at"]);
+        let was = state_name(was);
+        Ok(self.exec(q.push(" AND state = ").push_bind(was)).await? == 1)
+    }
+
+    /// Gives case `id`, in review, to `reviewer` until `until`, unless another reviewer holds
+    /// it at `now`; whether they hold it now.
+    pub async fn claim_case(&self, id: &str, reviewer: &str, now: i64, until: i64) -> Result<bool> {
+        let q = query(
+            "UPDATE verification_cases SET claimed_by = $1, claimed_until = $2, updated_at = $3
+             WHERE id = $4 AND state = 'in_review'
+               AND (claimed_by IS NULL OR claimed_by = $1 OR claimed_until <= $3)",
+        );
+        let claimed = q.bind(reviewer).bind(until).bind(now).bind(id);
+        Ok(self.exec(claimed).await? == 1)
+    }
+
+    pub async fn insert_evidence(&self, e: &Evidence) -> Result<()> {
+        self.exec(insert(e)).await?;
+        Ok(())
+    }
+
+    /// A case's files, without their content (`sealed` is `None` in every row answered).
+    pub async fn find_case_evidence(&self, case_id: &str) -> Result<Vec<Evidence>> {
+        let q = query(
+            "SELECT id, case_id, kind, content_type, size, key_id, NULL AS sealed, created_at,
+                    purged_at
+             FROM verification_evidence WHERE case_id = $1 ORDER BY created_at, id",
+        );
+        self.fetch_all(q.bind(case_id)).await
+    }
+
+    /// One file with its sealed content (`None` in `sealed` once purged).
+    pub async fn find_evidence(&self, id: &str) -> Result<Option<Evidence>> {
+        if !storable(id) {
+            return Ok(None);
+        }
+        let q = query("SELECT * FROM verification_evidence WHERE id = $1");
+        self.fetch_opt(q.bind(id)).await
+    }
+
+    /// Deletes the content of a case's files (withdrawal); how many were purged.
+    pub async fn purge_case_evidence(&self, case_id: &str, now: i64) -> Result<u64> {
+        let q = query(
+            "UPDATE verification_evidence SET sealed = NULL, purged_at = $1
+             WHERE case_id = $2 AND purged_at IS NULL",
+        );
+        self.exec(q.bind(now).bind(case_id)).await
+    }
+
+    /// Deletes the content of every file whose case was decided before `cutoff` (the
+    /// retention period's start); how many were purged.
+    pub async fn purge_decided_evidence(&self, cutoff: i64, now: i64) -> Result<u64> {
+        let q = query(
+            "UPDATE verification_evidence SET sealed = NULL, purged_at = $1
+             WHERE purged_at IS NULL AND case_id IN
+               (SELECT id FROM verification_cases WHERE decided_at < $2)",
+        );
+        self.exec(q.bind(now).bind(cutoff)).await
+    }
+}
+
+/// A state's stored name.
+fn state_name(state: CaseState) -> String {
+    crate::sql::to_text(&state).unwrap_or_default()
+}

@@ -1,0 +1,393 @@
+//! Verification cases and their evidence.
+
+use verity_core::verification::{CaseState, Method, RejectReason};
+use verity_store::cases::{Case, Evidence};
+use verity_store::users::VerificationRecord;
+use verity_store::{Store, StoreError};
+
+use crate::harness::{NOW, TestDb, raw, user};
+
+/// A case with every optional field set.
+fn full_case(id: &str, uuid: &str) -> Case {
+    Case {
+        address: Some("jane@va.gov".into()),
+        code_hash: Some("code-hash".into()),
+        code_expires_at: Some(NOW + 900),
+        code_tries: 2,
+        code_sent_at: Some(NOW),
+        document_type: Some("dd214".into()),
+        subgroups: vec!["Veteran".into()],
+        attributes: [("fname".to_owned(), "Jane".to_owned())].into(),
+        reason: Some(RejectReason::Mismatch),
+        claimed_by: Some("u-reviewer".into()),
+        claimed_until: Some(NOW + 600),
+        decided_by: Some("u-reviewer".into()),
+        decided_at: Some(NOW + 5),
+        expires_at: Some(NOW + 1000),
+        ..Case::new(id, uuid, "government", Method::EmailDomain, NOW)
+    }
+}
+
+/// Cases come back field for field (states and methods by name, JSON subgroups and
+/// attributes, NULLs); an account's cases newest first; its open case per group.
+async fn cases_round_trip(store: &Store) {
+    user(store, "u-1", "jane@example.com").await;
+    let full = full_case("case-1", "u-1");
+    store.insert_case(&full).await.unwrap();
+    let bare = Case::new("case-2", "u-1", "military", Method::Document, NOW + 1);
+    store.insert_case(&bare).await.unwrap();
+    assert_eq!(bare.state, CaseState::InReview);
+
+    assert_eq!(store.find_case("case-1").await.unwrap(), Some(full.clone()));
+    assert_eq!(store.find_case("case-2").await.unwrap(), Some(bare.clone()));
+    assert_eq!(store.find_case("case-none").await.unwrap(), None);
+    assert_eq!(
+        store.find_user_cases("u-1").await.unwrap(),
+        [bare.clone(), full.clone()]
+    );
+    assert_eq!(
+        store.find_open_case("u-1", "government").await.unwrap(),
+        Some(full)
+    );
+    assert_eq!(
+        store.find_open_case("u-1", "military").await.unwrap(),
+        Some(bare)
+    );
+    assert_eq!(store.find_open_case("u-1", "student").await.unwrap(), None);
+}
+
+/// At most one open case per account and group, and one address per group at a time; a case
+/// once decided leaves room for the next.
+async fn one_open_case_per_group(store: &Store) {
+    user(store, "u-1", "jane@example.com").await;
+    user(store, "u-2", "john@example.com").await;
+    let first = full_case("case-1", "u-1");
+    store.insert_case(&first).await.unwrap();
+    let again = Case::new("case-2", "u-1", "government", Method::Document, NOW);
+    assert!(matches!(
+        store.insert_case(&again).await,
+        Err(StoreError::Conflict)
+    ));
+    // The same address for another account, same group: refused; another group: fine.
+    let other = Case {
+        address: Some("jane@va.gov".into()),
+        ..Case::new("case-3", "u-2", "government", Method::EmailDomain, NOW)
+    };
+    assert!(matches!(
+        store.insert_case(&other).await,
+        Err(StoreError::Conflict)
+    ));
+    let elsewhere = Case {
+        grp: "student".into(),
+        ..other.clone()
+    };
+    store.insert_case(&elsewhere).await.unwrap();
+
+    let rejected = Case {
+        state: CaseState::Withdrawn,
+        updated_at: NOW + 1,
+        ..first.clone()
+    };
+    assert!(
+        store
+            .update_case(&rejected, CaseState::PendingCode)
+            .await
+            .unwrap()
+    );
+    store.insert_case(&again).await.unwrap();
+    let other = Case {
+        id: "case-4".into(),
+        ..other
+    };
+    store.insert_case(&other).await.unwrap();
+}
+
+/// A change is written only while the case is in the state it was read in: a replayed
+/// decision writes nothing, and the account, group, method and creation never change.
+async fn decisions_are_recorded_once(store: &Store) {
+    user(store, "u-1", "jane@example.com").await;
+    let case = Case::new("case-1", "u-1", "military", Method::Document, NOW);
+    store.insert_case(&case).await.unwrap();
+    let approved = Case {
+        state: CaseState::Verified,
+        subgroups: vec!["Veteran".into()],
+        decided_by: Some("u-reviewer".into()),
+        decided_at: Some(NOW + 10),
+        updated_at: NOW + 10,
+        ..case.clone()
+    };
+    assert!(
+        store
+            .update_case(&approved, CaseState::InReview)
+            .await
+            .unwrap()
+    );
+    let rejected = Case {
+        state: CaseState::Rejected,
+        reason: Some(RejectReason::Unreadable),
+        ..approved.clone()
+    };
+    assert!(
+        !store
+            .update_case(&rejected, CaseState::InReview)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.find_case("case-1").await.unwrap(),
+        Some(approved.clone())
+    );
+
+    let moved = Case {
+        uuid: "u-other".into(),
+        grp: "student".into(),
+        method: Method::Operator,
+        created_at: 0,
+        state: CaseState::Revoked,
+        ..approved.clone()
+    };
+    assert!(
+        store
+            .update_case(&moved, CaseState::Verified)
+            .await
+            .unwrap()
+    );
+    let stored = store.find_case("case-1").await.unwrap().unwrap();
+    assert_eq!(stored.state, CaseState::Revoked);
+    assert_eq!(
+        (
+            stored.uuid.as_str(),
+            stored.grp.as_str(),
+            stored.method,
+            stored.created_at
+        ),
+        ("u-1", "military", Method::Document, NOW)
+    );
+    let unknown = Case {
+        id: "case-none".into(),
+        ..approved
+    };
+    assert!(
+        !store
+            .update_case(&unknown, CaseState::Verified)
+            .await
+            .unwrap()
+    );
+}
+
+/// A case in review is held by one reviewer until their claim runs out; the queue lists cases
+/// in review, oldest first.
+async fn claims_and_the_queue(store: &Store) {
+    user(store, "u-1", "jane@example.com").await;
+    user(store, "u-2", "john@example.com").await;
+    let older = Case::new("case-b", "u-1", "military", Method::Document, NOW);
+    let newer = Case::new("case-a", "u-2", "military", Method::Document, NOW + 5);
+    let code = Case::new("case-c", "u-1", "government", Method::EmailDomain, NOW - 5);
+    for c in [&newer, &older, &code] {
+        store.insert_case(c).await.unwrap();
+    }
+    let queue = store.find_case_queue().await.unwrap();
+    let ids: Vec<&str> = queue.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["case-b", "case-a"]);
+
+    assert!(
+        store
+            .claim_case("case-b", "r-1", NOW, NOW + 600)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_case("case-b", "r-2", NOW + 1, NOW + 601)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_case("case-b", "r-1", NOW + 2, NOW + 602)
+            .await
+            .unwrap()
+    );
+    // Once the claim runs out, another reviewer may take the case.
+    assert!(
+        store
+            .claim_case("case-b", "r-2", NOW + 602, NOW + 1200)
+            .await
+            .unwrap()
+    );
+    let held = store.find_case("case-b").await.unwrap().unwrap();
+    assert_eq!(
+        (held.claimed_by.as_deref(), held.claimed_until),
+        (Some("r-2"), Some(NOW + 1200))
+    );
+    // Only cases in review are claimed.
+    assert!(
+        !store
+            .claim_case("case-c", "r-1", NOW, NOW + 600)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_case("case-none", "r-1", NOW, NOW + 600)
+            .await
+            .unwrap()
+    );
+}
+
+/// Evidence is listed without its content, read with it, and purged (the row stays): on
+/// withdrawal, or once its case was decided before the retention period's start.
+async fn evidence_is_sealed_and_purged(store: &Store) {
+    user(store, "u-1", "jane@example.com").await;
+    let decided = Case {
+        state: CaseState::Verified,
+        decided_at: Some(NOW),
+        ..Case::new("case-1", "u-1", "military", Method::Document, NOW - 10)
+    };
+    let open = Case::new("case-2", "u-1", "identity", Method::Document, NOW);
+    for c in [&decided, &open] {
+        store.insert_case(c).await.unwrap();
+    }
+    let file = |id: &str, case_id: &str, kind: &str| Evidence {
+        id: id.into(),
+        case_id: case_id.into(),
+        kind: kind.into(),
+        content_type: "image/png".into(),
+        size: 4,
+        key_id: "k-1".into(),
+        sealed: Some(vec![0, 1, 2, 255]),
+        created_at: NOW,
+        purged_at: None,
+    };
+    let files = [
+        file("ev-1", "case-1", "document"),
+        file("ev-2", "case-2", "document"),
+        file("ev-3", "case-2", "selfie"),
+    ];
+    for f in &files {
+        store.insert_evidence(f).await.unwrap();
+    }
+    assert_eq!(
+        store.find_evidence("ev-1").await.unwrap(),
+        Some(files[0].clone())
+    );
+    let listed = store.find_case_evidence("case-2").await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|e| e.sealed.is_none()), "{listed:?}");
+    assert_eq!(listed[1].kind, "selfie");
+
+    // Decided before the cutoff: purged; the open case's files stay.
+    assert_eq!(
+        store
+            .purge_decided_evidence(NOW + 1, NOW + 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .purge_decided_evidence(NOW + 1, NOW + 101)
+            .await
+            .unwrap(),
+        0
+    );
+    let purged = store.find_evidence("ev-1").await.unwrap().unwrap();
+    assert_eq!((purged.sealed, purged.purged_at), (None, Some(NOW + 100)));
+    assert!(
+        store
+            .find_evidence("ev-2")
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed
+            .is_some()
+    );
+
+    assert_eq!(
+        store
+            .purge_case_evidence("case-2", NOW + 200)
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(
+        store
+            .find_evidence("ev-3")
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed
+            .is_none()
+    );
+}
+
+/// Migration 0008 makes every verification recorded before it a decided case: the sandbox's
+/// of method `sandbox`, any other an operator's; a verification recorded as not verified a
+/// revoked case. (Its data step, run again here on a database that has verifications.)
+async fn recorded_verifications_become_cases(db: &TestDb) {
+    let store = &db.store;
+    user(store, "u-1", "jane@example.com").await;
+    for (grp, verified, method) in [("military", true, "sandbox"), ("student", false, "admin")] {
+        let record = VerificationRecord {
+            group: grp.into(),
+            verified,
+            subgroups: vec!["Veteran".into()],
+            method: method.into(),
+            decided_by: "ops@example.com".into(),
+            decided_at: NOW,
+        };
+        store.upsert_verification("u-1", &record).await.unwrap();
+    }
+    let migration = if db.url.starts_with("sqlite://") {
+        include_str!("../../migrations/sqlite/0008_verification_cases.sql")
+    } else {
+        include_str!("../../migrations/postgres/0008_verification_cases.sql")
+    };
+    let data_step = &migration[migration.rfind("INSERT INTO verification_cases").unwrap()..];
+    assert!(raw(db, data_step).await);
+    let mut cases = store.find_user_cases("u-1").await.unwrap();
+    cases.sort_by(|a, b| a.grp.cmp(&b.grp));
+    let seen: Vec<_> = cases
+        .iter()
+        .map(|c| {
+            (
+                c.grp.as_str(),
+                c.method,
+                c.state,
+                c.decided_at,
+                c.subgroups.len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "military",
+                Method::Sandbox,
+                CaseState::Verified,
+                Some(NOW),
+                1
+            ),
+            (
+                "student",
+                Method::Operator,
+                CaseState::Revoked,
+                Some(NOW),
+                1
+            ),
+        ]
+    );
+    assert_eq!(cases[0].id.len(), 32);
+    assert_ne!(cases[0].id, cases[1].id);
+}
+
+on_each_backend!(db: recorded_verifications_become_cases);
+
+on_each_backend!(
+    cases_round_trip,
+    one_open_case_per_group,
+    decisions_are_recorded_once,
+    claims_and_the_queue,
+    evidence_is_sealed_and_purged,
+);
