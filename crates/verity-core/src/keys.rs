@@ -271,6 +271,18 @@ impl MasterKey {
         out
     }
 
+    /// A key of its own for one purpose (evidence, ...), derived from this one: what it seals
+    /// cannot be opened with the master key itself, nor with another purpose's key.
+    pub fn derived(&self, label: &str) -> MasterKey {
+        MasterKey(self.derive(label, b""))
+    }
+
+    /// A short public name of this key (16 hex characters of a hash of it), stored beside what
+    /// it sealed so that the right key of a ring is found after the master key is rotated.
+    pub fn fingerprint(&self) -> String {
+        crate::secret::hex(&self.derive("verity key fingerprint", b"")[..8])
+    }
+
     /// The text form written to `master.key`.
     pub fn to_hex(&self) -> String {
         crate::secret::hex(&self.0)

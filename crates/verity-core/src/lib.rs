@@ -16,7 +16,8 @@
 //! - [`interaction`]: which page of the sign-in journey comes next.
 //! - [`identity`]: attributes, groups, policies, and the claims a grant releases.
 //! - [`verification`]: verification cases (SPEC 12): methods, states and transitions, accepted
-//!   email domains, lifetimes.
+//!   email domains, lifetimes, emailed codes.
+//! - [`evidence`]: the files of a `document` case: which are taken, and how they are sealed.
 //! - [`claims`]: the ID-token and userinfo claim sets.
 //! - [`keys`]: signing keys (RS256, ES256), JWKs, JWT signing, the master key.
 //! - [`logout`]: which app a logout names and where the browser may go afterwards.
@@ -33,6 +34,7 @@ pub mod authorize;
 pub mod claims;
 pub mod client_auth;
 pub mod clock;
+pub mod evidence;
 pub mod grant;
 pub mod identity;
 pub mod interaction;

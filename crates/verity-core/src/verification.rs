@@ -10,6 +10,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::keys::MasterKey;
+
 /// The pseudo-group of identity verification (IAL2), beside the group handles of SPEC 8.
 pub const IDENTITY: &str = "identity";
 
@@ -300,6 +302,63 @@ pub fn expires_at(group: &str, decided_at: i64, configured: &[GroupMethods]) -> 
         .map(|lifetime| decided_at + lifetime)
 }
 
+/// A new emailed code: [`CODE_DIGITS`] decimal digits, uniformly random.
+pub fn new_code() -> String {
+    // 2^32 - (2^32 mod 10^6) is the largest multiple of 10^6 below 2^32: drawing below it keeps
+    // every code equally likely.
+    const SPAN: u32 = 1_000_000;
+    const LIMIT: u32 = u32::MAX - (u32::MAX % SPAN);
+    loop {
+        let n = u32::from_be_bytes(crate::secret::random_bytes::<4>());
+        if n < LIMIT {
+            return format!("{:0width$}", n % SPAN, width = CODE_DIGITS);
+        }
+    }
+}
+
+/// The digest a code is kept as: keyed (HMAC under a key derived from the master key), so that
+/// a copy of the database does not give the code away by trying a million candidates, and
+/// bound to its case.
+pub fn code_digest(master: &MasterKey, case_id: &str, code: &str) -> String {
+    let data = format!("{case_id}\0{}", code.trim());
+    crate::secret::hex(&master.derive("verity email code", data.as_bytes()))
+}
+
+/// What entering a code does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// The right code, in time: the case is verified.
+    Confirmed,
+    /// A wrong code; the person may try again this many times.
+    Wrong { tries_left: u32 },
+    /// The code ran out (its time, or its last try): the case expires and a new one starts.
+    Expired,
+}
+
+/// Checks the digest of an entered code against a case's: `tries` wrong codes were entered
+/// before this one. Compared in constant time.
+pub fn check_code(stored: &str, expires_at: i64, tries: u32, now: i64, entered: &str) -> CodeCheck {
+    if now >= expires_at || tries >= CODE_TRIES {
+        return CodeCheck::Expired;
+    }
+    if crate::secret::constant_time_eq(stored.as_bytes(), entered.as_bytes()) {
+        return CodeCheck::Confirmed;
+    }
+    match CODE_TRIES - tries - 1 {
+        0 => CodeCheck::Expired,
+        tries_left => CodeCheck::Wrong { tries_left },
+    }
+}
+
+/// Whether a code may be sent now, the last one having gone at `last_sent` (for the case, or
+/// to the address): `Err` with the seconds to wait.
+pub fn may_send_code(last_sent: Option<i64>, now: i64) -> Result<(), i64> {
+    match last_sent {
+        Some(at) if now < at + RESEND_INTERVAL => Err(at + RESEND_INTERVAL - now),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,6 +509,41 @@ mod tests {
         assert_eq!(expires_at("student", 10, &defaults), Some(10 + YEAR));
         assert_eq!(expires_at("government", 10, &defaults), None);
         assert_eq!(expires_at("military", 10, &defaults), None);
+    }
+
+    #[test]
+    fn codes_are_six_digits_keyed_and_tried_five_times() {
+        let codes: Vec<String> = (0..200).map(|_| new_code()).collect();
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()))
+        );
+        assert!(codes.iter().collect::<std::collections::HashSet<_>>().len() > 190);
+
+        let master = MasterKey::generate();
+        let stored = code_digest(&master, "case-1", "123456");
+        assert_eq!(stored, code_digest(&master, "case-1", " 123456 "));
+        assert_ne!(stored, code_digest(&master, "case-2", "123456"));
+        assert_ne!(
+            stored,
+            code_digest(&MasterKey::generate(), "case-1", "123456")
+        );
+        assert!(!stored.contains("123456"));
+        let wrong = code_digest(&master, "case-1", "654321");
+
+        let check = |tries, now, entered: &str| check_code(&stored, 100, tries, now, entered);
+        assert_eq!(check(0, 10, &stored), CodeCheck::Confirmed);
+        assert_eq!(check(4, 99, &stored), CodeCheck::Confirmed);
+        assert_eq!(check(0, 100, &stored), CodeCheck::Expired);
+        assert_eq!(check(5, 10, &stored), CodeCheck::Expired);
+        assert_eq!(check(0, 10, &wrong), CodeCheck::Wrong { tries_left: 4 });
+        assert_eq!(check(3, 10, &wrong), CodeCheck::Wrong { tries_left: 1 });
+        assert_eq!(check(4, 10, &wrong), CodeCheck::Expired);
+
+        assert_eq!(may_send_code(None, 0), Ok(()));
+        assert_eq!(may_send_code(Some(100), 130), Err(30));
+        assert_eq!(may_send_code(Some(100), 100 + RESEND_INTERVAL), Ok(()));
     }
 
     #[test]
