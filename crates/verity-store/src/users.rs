@@ -3,8 +3,11 @@
 use std::collections::BTreeMap;
 
 use verity_core::identity::{UserData, Verification};
+use verity_core::secret::new_token;
+use verity_core::verification::{CaseState, Method};
 
 use crate::Store;
+use crate::cases::Case;
 use crate::dialect::{Spelt, data_columns};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::lite::Begin;
@@ -155,7 +158,10 @@ impl Store {
         self.fetch_all(q.bind(uuid)).await
     }
 
-    /// Records (or replaces) the verification of one group.
+    /// Records (or replaces) the verification of one group, an operator's assertion or the
+    /// sandbox's (by `v.method`), together with the decided case that is its record (SPEC 12:
+    /// method `sandbox` or `operator`, state `verified`, or `revoked` for a recorded "not
+    /// verified").
     pub async fn upsert_verification(&self, uuid: &str, v: &VerificationRecord) -> Result<()> {
         let q = query(
             "INSERT INTO verifications
@@ -168,7 +174,24 @@ impl Store {
         let q = q.bind(uuid).bind(&v.group).bind(v.verified);
         let q = q.bind(to_json(&v.subgroups)).bind(&v.method);
         let q = q.bind(&v.decided_by).bind(v.decided_at);
-        self.exec(q).await.map_err(|e| match conflict_or(e) {
+        let method = if v.method == "sandbox" {
+            Method::Sandbox
+        } else {
+            Method::Operator
+        };
+        let case = Case {
+            state: if v.verified {
+                CaseState::Verified
+            } else {
+                CaseState::Revoked
+            },
+            subgroups: v.subgroups.clone(),
+            decided_by: Some(v.decided_by.clone()),
+            decided_at: Some(v.decided_at),
+            ..Case::new(&new_token(), uuid, &v.group, method, v.decided_at)
+        };
+        let recorded = self.write(Begin::Write, vec![insert(&case), q]).await;
+        recorded.map_err(|e| match conflict_or(e) {
             StoreError::Conflict => StoreError::Corrupt("verification conflict".into()),
             other => other,
         })?;

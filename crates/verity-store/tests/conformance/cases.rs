@@ -321,6 +321,67 @@ async fn evidence_is_sealed_and_purged(store: &Store) {
     );
 }
 
+/// A verification recorded by an operator or the sandbox is recorded with its decided case, in
+/// one transaction: a replaced verification keeps the earlier case as history.
+async fn recorded_verifications_have_cases(store: &Store) {
+    user(store, "u-1", "jane@example.com").await;
+    let record = |verified, method: &str, at| VerificationRecord {
+        group: "military".into(),
+        verified,
+        subgroups: vec!["Veteran".into()],
+        method: method.into(),
+        decided_by: "ops@example.com".into(),
+        decided_at: at,
+    };
+    store
+        .upsert_verification("u-1", &record(true, "sandbox", NOW))
+        .await
+        .unwrap();
+    store
+        .upsert_verification("u-1", &record(false, "admin", NOW + 1))
+        .await
+        .unwrap();
+    let cases = store.find_user_cases("u-1").await.unwrap();
+    let seen: Vec<_> = cases
+        .iter()
+        .map(|c| {
+            (
+                c.method,
+                c.state,
+                c.decided_by.as_deref(),
+                c.decided_at,
+                c.created_at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                Method::Operator,
+                CaseState::Revoked,
+                Some("ops@example.com"),
+                Some(NOW + 1),
+                NOW + 1
+            ),
+            (
+                Method::Sandbox,
+                CaseState::Verified,
+                Some("ops@example.com"),
+                Some(NOW),
+                NOW
+            ),
+        ]
+    );
+    assert_eq!(cases[1].subgroups, ["Veteran"]);
+    // An unknown account: neither is written.
+    let err = store
+        .upsert_verification("u-none", &record(true, "admin", NOW))
+        .await;
+    assert!(err.is_err());
+    assert_eq!(store.find_user_cases("u-none").await.unwrap(), []);
+}
+
 /// Migration 0008 makes every verification recorded before it a decided case: the sandbox's
 /// of method `sandbox`, any other an operator's; a verification recorded as not verified a
 /// revoked case. (Its data step, run again here on a database that has verifications.)
@@ -344,6 +405,9 @@ async fn recorded_verifications_become_cases(db: &TestDb) {
         include_str!("../../migrations/postgres/0008_verification_cases.sql")
     };
     let data_step = &migration[migration.rfind("INSERT INTO verification_cases").unwrap()..];
+    // Recorded now, each verification has its case already: start from none, as before 0008.
+    assert_eq!(store.find_user_cases("u-1").await.unwrap().len(), 2);
+    assert!(raw(db, "DELETE FROM verification_cases").await);
     assert!(raw(db, data_step).await);
     let mut cases = store.find_user_cases("u-1").await.unwrap();
     cases.sort_by(|a, b| a.grp.cmp(&b.grp));
@@ -385,6 +449,7 @@ async fn recorded_verifications_become_cases(db: &TestDb) {
 on_each_backend!(db: recorded_verifications_become_cases);
 
 on_each_backend!(
+    recorded_verifications_have_cases,
     cases_round_trip,
     one_open_case_per_group,
     decisions_are_recorded_once,
