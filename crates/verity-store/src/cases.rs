@@ -4,11 +4,15 @@
 
 use std::collections::BTreeMap;
 
+use verity_core::secret::new_token;
 use verity_core::verification::{CaseState, Method, RejectReason};
 
 use crate::Store;
-use crate::error::{Result, conflict_or};
+use crate::audit::AuditEvent;
+use crate::error::{Result, StoreError, conflict_or};
+use crate::lite::Begin;
 use crate::sql::{insert, query, storable, stored, update};
+use crate::users::{VerificationRecord, verification_upsert};
 
 /// A verification case: one account, one group (or `identity`), one method.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +104,9 @@ stored!(Evidence => "verification_evidence" {
     id, case_id, kind, content_type, size, key_id, sealed, created_at, purged_at,
 });
 
+/// What a change never writes: a case's account, group, method and creation.
+const UNCHANGED: &[&str] = &["uuid", "grp", "method", "created_at"];
+
 /// How many open cases, and a page of them, a queue read answers at most.
 pub const QUEUE_PAGE: i64 = 100;
 
@@ -135,22 +142,87 @@ impl Store {
         self.fetch_opt(q.bind(uuid).bind(grp)).await
     }
 
-    /// The reviewers' queue: cases in review, oldest first (at most [`QUEUE_PAGE`]).
-    pub async fn find_case_queue(&self) -> Result<Vec<Case>> {
-        let q = query(
-            "SELECT * FROM verification_cases WHERE state = 'in_review'
-             ORDER BY created_at, id LIMIT $1",
-        );
-        self.fetch_all(q.bind(QUEUE_PAGE)).await
-    }
-
     /// Writes `c` (every column but its account, group, method and creation) if the case is
     /// still in state `was`; whether it was written. `false`: another change came first (a
     /// second decision, a concurrent expiry), and nothing was written.
     pub async fn update_case(&self, c: &Case, was: CaseState) -> Result<bool> {
-        let q = update(c, "id", &["uuid", "grp", "method", "created_at"]);
+        let q = update(c, "id", UNCHANGED);
         let was = state_name(was);
         Ok(self.exec(q.push(" AND state = ").push_bind(was)).await? == 1)
+    }
+
+    /// Records (or replaces) the verification of one group, an operator's assertion or the
+    /// sandbox's (by `v.method`), together with the decided case that is its record (SPEC 12:
+    /// method `sandbox` or `operator`, state `verified`, or `revoked` for a recorded "not
+    /// verified").
+    pub async fn upsert_verification(&self, uuid: &str, v: &VerificationRecord) -> Result<()> {
+        let q = verification_upsert(uuid, v);
+        let method = if v.method == "sandbox" {
+            Method::Sandbox
+        } else {
+            Method::Operator
+        };
+        let case = Case {
+            state: if v.verified {
+                CaseState::Verified
+            } else {
+                CaseState::Revoked
+            },
+            subgroups: v.subgroups.clone(),
+            decided_by: Some(v.decided_by.clone()),
+            decided_at: Some(v.decided_at),
+            ..Case::new(&new_token(), uuid, &v.group, method, v.decided_at)
+        };
+        let recorded = self.write(Begin::Write, vec![insert(&case), q]).await;
+        recorded.map_err(|e| match conflict_or(e) {
+            StoreError::Conflict => StoreError::Corrupt("verification conflict".into()),
+            other => other,
+        })?;
+        Ok(())
+    }
+
+    /// Records a decision on a case (an approval, a rejection, a revocation, an expiry): `c` is
+    /// written if the case is still in state `was`, and with it, in the same transaction,
+    /// `outcome` (the account's verification of the group, which claims are built from) and
+    /// `audit`. Whether it was written; `false`: another decision came first, and nothing was.
+    pub async fn decide_case(
+        &self,
+        c: &Case,
+        was: CaseState,
+        outcome: Option<&VerificationRecord>,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let changed = update(c, "id", UNCHANGED)
+            .push(" AND state = ")
+            .push_bind(state_name(was))
+            .push(" RETURNING id");
+        self.write_after(Vec::new(), changed, |found: Option<String>| {
+            if found.is_none() {
+                return Ok((Vec::new(), false));
+            }
+            let mut writes = vec![insert(audit)];
+            writes.extend(outcome.map(|v| verification_upsert(&c.uuid, v)));
+            Ok((writes, true))
+        })
+        .await
+    }
+
+    /// Cases in `state`, oldest first (at most [`QUEUE_PAGE`]).
+    pub async fn find_cases_in(&self, state: CaseState) -> Result<Vec<Case>> {
+        let q = query(
+            "SELECT * FROM verification_cases WHERE state = $1 ORDER BY created_at, id LIMIT $2",
+        );
+        self.fetch_all(q.bind(state_name(state)).bind(QUEUE_PAGE))
+            .await
+    }
+
+    /// The account's latest verified case for a group, if it has one.
+    pub async fn find_verified_case(&self, uuid: &str, grp: &str) -> Result<Option<Case>> {
+        let q = query(
+            "SELECT * FROM verification_cases WHERE uuid = $1 AND grp = $2 AND state = 'verified'
+             ORDER BY decided_at DESC, id LIMIT 1",
+        );
+        self.fetch_opt(q.bind(uuid).bind(grp)).await
     }
 
     /// Gives case `id`, in review, to `reviewer` until `until`, unless another reviewer holds

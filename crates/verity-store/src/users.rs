@@ -3,15 +3,14 @@
 use std::collections::BTreeMap;
 
 use verity_core::identity::{UserData, Verification};
-use verity_core::secret::new_token;
-use verity_core::verification::{CaseState, Method};
 
 use crate::Store;
-use crate::cases::Case;
 use crate::dialect::{Spelt, data_columns};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::lite::Begin;
-use crate::sql::{Fields, FromRow, Record, Value, from_json, insert, query, storable, to_json};
+use crate::sql::{
+    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, to_json,
+};
 
 /// An account as the sign-in step needs it.
 #[derive(Clone)]
@@ -158,46 +157,6 @@ impl Store {
         self.fetch_all(q.bind(uuid)).await
     }
 
-    /// Records (or replaces) the verification of one group, an operator's assertion or the
-    /// sandbox's (by `v.method`), together with the decided case that is its record (SPEC 12:
-    /// method `sandbox` or `operator`, state `verified`, or `revoked` for a recorded "not
-    /// verified").
-    pub async fn upsert_verification(&self, uuid: &str, v: &VerificationRecord) -> Result<()> {
-        let q = query(
-            "INSERT INTO verifications
-                (uuid, grp, verified, subgroups, method, decided_by, decided_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (uuid, grp) DO UPDATE SET verified = excluded.verified,
-                subgroups = excluded.subgroups, method = excluded.method,
-                decided_by = excluded.decided_by, decided_at = excluded.decided_at",
-        );
-        let q = q.bind(uuid).bind(&v.group).bind(v.verified);
-        let q = q.bind(to_json(&v.subgroups)).bind(&v.method);
-        let q = q.bind(&v.decided_by).bind(v.decided_at);
-        let method = if v.method == "sandbox" {
-            Method::Sandbox
-        } else {
-            Method::Operator
-        };
-        let case = Case {
-            state: if v.verified {
-                CaseState::Verified
-            } else {
-                CaseState::Revoked
-            },
-            subgroups: v.subgroups.clone(),
-            decided_by: Some(v.decided_by.clone()),
-            decided_at: Some(v.decided_at),
-            ..Case::new(&new_token(), uuid, &v.group, method, v.decided_at)
-        };
-        let recorded = self.write(Begin::Write, vec![insert(&case), q]).await;
-        recorded.map_err(|e| match conflict_or(e) {
-            StoreError::Conflict => StoreError::Corrupt("verification conflict".into()),
-            other => other,
-        })?;
-        Ok(())
-    }
-
     /// Records that TOTP `step` was used, only if it is newer than the last one: returns false
     /// when another request already used this or a later step (a replayed code).
     pub async fn take_totp_step(&self, uuid: &str, step: i64) -> Result<bool> {
@@ -250,3 +209,18 @@ static USER_AND_DATA: Spelt = Spelt::new(|| {
         )
     })
 });
+
+/// The statement that records (or replaces) account `uuid`'s verification of one group.
+pub(crate) fn verification_upsert<'q>(uuid: &'q str, v: &'q VerificationRecord) -> Query<'q> {
+    let q = query(
+        "INSERT INTO verifications
+            (uuid, grp, verified, subgroups, method, decided_by, decided_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (uuid, grp) DO UPDATE SET verified = excluded.verified,
+            subgroups = excluded.subgroups, method = excluded.method,
+            decided_by = excluded.decided_by, decided_at = excluded.decided_at",
+    );
+    let q = q.bind(uuid).bind(&v.group).bind(v.verified);
+    let q = q.bind(to_json(&v.subgroups)).bind(&v.method);
+    q.bind(&v.decided_by).bind(v.decided_at)
+}

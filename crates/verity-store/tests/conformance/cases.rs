@@ -175,6 +175,83 @@ async fn decisions_are_recorded_once(store: &Store) {
     );
 }
 
+/// A decision writes the case, the account's verification and the audit row together, once:
+/// a replayed decision writes none of them.
+async fn a_decision_is_recorded_with_its_outcome(store: &Store) {
+    user(store, "u-1", "jane@example.com").await;
+    let case = Case::new("case-1", "u-1", "military", Method::Document, NOW);
+    store.insert_case(&case).await.unwrap();
+    let approved = Case {
+        state: CaseState::Verified,
+        subgroups: vec!["Veteran".into()],
+        decided_by: Some("r-1".into()),
+        decided_at: Some(NOW + 10),
+        updated_at: NOW + 10,
+        ..case.clone()
+    };
+    let outcome = VerificationRecord {
+        group: "military".into(),
+        verified: true,
+        subgroups: vec!["Veteran".into()],
+        method: "document".into(),
+        decided_by: "r-1".into(),
+        decided_at: NOW + 10,
+    };
+    let audit = crate::harness::audit_event("verification.approved");
+    assert!(
+        store
+            .decide_case(&approved, CaseState::InReview, Some(&outcome), &audit)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.find_case("case-1").await.unwrap(),
+        Some(approved.clone())
+    );
+    let data = store.find_user_data("u-1").await.unwrap().unwrap();
+    assert!(data.is_verified("military"));
+    assert_eq!(
+        store.find_verified_case("u-1", "military").await.unwrap(),
+        Some(approved.clone())
+    );
+    assert_eq!(
+        crate::harness::audit_names(store, "c-1").await,
+        ["verification.approved"]
+    );
+
+    // Replayed (as a rejection): nothing is written.
+    let rejected = Case {
+        state: CaseState::Rejected,
+        reason: Some(RejectReason::Mismatch),
+        ..approved.clone()
+    };
+    let not_verified = VerificationRecord {
+        verified: false,
+        ..outcome.clone()
+    };
+    let again = crate::harness::audit_event("verification.rejected");
+    assert!(
+        !store
+            .decide_case(&rejected, CaseState::InReview, Some(&not_verified), &again)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.find_case("case-1").await.unwrap(), Some(approved));
+    assert!(
+        store
+            .find_user_data("u-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .is_verified("military")
+    );
+    assert_eq!(crate::harness::audit_names(store, "c-1").await.len(), 1);
+    assert_eq!(
+        store.find_verified_case("u-1", "student").await.unwrap(),
+        None
+    );
+}
+
 /// A case in review is held by one reviewer until their claim runs out; the queue lists cases
 /// in review, oldest first.
 async fn claims_and_the_queue(store: &Store) {
@@ -186,7 +263,7 @@ async fn claims_and_the_queue(store: &Store) {
     for c in [&newer, &older, &code] {
         store.insert_case(c).await.unwrap();
     }
-    let queue = store.find_case_queue().await.unwrap();
+    let queue = store.find_cases_in(CaseState::InReview).await.unwrap();
     let ids: Vec<&str> = queue.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["case-b", "case-a"]);
 
@@ -450,6 +527,7 @@ on_each_backend!(db: recorded_verifications_become_cases);
 
 on_each_backend!(
     recorded_verifications_have_cases,
+    a_decision_is_recorded_with_its_outcome,
     cases_round_trip,
     one_open_case_per_group,
     decisions_are_recorded_once,
