@@ -125,12 +125,12 @@ impl Store {
         )
     }
 
-    /// A code by digest, without consuming it.
-    pub async fn find_code(&self, code_hash: &str) -> Result<Option<Code>> {
+    /// A code by digest that was never presented, without consuming it.
+    pub async fn find_unused_code(&self, code_hash: &str) -> Result<Option<Code>> {
         if !storable(code_hash) {
             return Ok(None);
         }
-        let q = query("SELECT * FROM codes WHERE code_hash = $1");
+        let q = query("SELECT * FROM codes WHERE code_hash = $1 AND used_at IS NULL");
         let found: Option<Stored> = self.fetch_opt(q.bind(code_hash)).await?;
         Ok(found.map(|Stored(code)| code))
     }

@@ -59,11 +59,22 @@ async fn authorization_code(
         return Err(invalid_code());
     }
     let hash = token_hash(code);
+    let presented = TokenRequest {
+        client_id: &app.client_id,
+        public_client: app.public,
+        redirect_uri,
+        code_verifier: params.get("code_verifier"),
+        now,
+    };
     if signing_key(state, app.id_token_alg).is_err() {
-        // No key signs for the app (a misconfiguration): a code that needs an ID token is
-        // left unconsumed, for the client to present again once there is one.
-        let code = state.store.find_code(&hash).await?;
-        if code.is_some_and(|c| c.scopes.iter().any(|s| s == "openid")) {
+        // No key signs for the app (a misconfiguration): a code that would be redeemed for an
+        // ID token is left unconsumed, for the client to present again once there is one. Any
+        // other presentation (a replay, a refusal, a grant without `openid`) goes on below.
+        let unused = state.store.find_unused_code(&hash).await?;
+        let issuance = unused
+            .as_ref()
+            .and_then(|c| grant::redeem(c, &presented).ok());
+        if issuance.is_some_and(|i| i.has_id_token()) {
             signing_key(state, app.id_token_alg)?;
         }
     }
@@ -71,13 +82,6 @@ async fn authorization_code(
         TakeCode::Fresh(code, user) => (code, user),
         TakeCode::Replayed(code) => return Err(replayed(state, app, &code, now, headers).await?),
         TakeCode::Unknown => return Err(invalid_code()),
-    };
-    let presented = TokenRequest {
-        client_id: &app.client_id,
-        public_client: app.public,
-        redirect_uri,
-        code_verifier: params.get("code_verifier"),
-        now,
     };
     // A refused presentation has consumed the code all the same: it is never redeemable again.
     let issuance = grant::redeem(&code, &presented)?;

@@ -265,8 +265,11 @@ async fn take_then_issue(store: &Store) {
     ] {
         store.insert_code(stored).await.unwrap();
     }
-    assert_eq!(store.find_code("code-1").await.unwrap(), Some(c.clone()));
-    assert_eq!(store.find_code("code-none").await.unwrap(), None);
+    assert_eq!(
+        store.find_unused_code("code-1").await.unwrap(),
+        Some(c.clone())
+    );
+    assert_eq!(store.find_unused_code("code-none").await.unwrap(), None);
 
     let TakeCode::Fresh(taken, data) = store.take_code("code-1", NOW + 1).await.unwrap() else {
         panic!("code-1 is fresh");
@@ -274,6 +277,7 @@ async fn take_then_issue(store: &Store) {
     assert_eq!(taken, c);
     assert_eq!(data, store.find_user_data("u-1").await.unwrap());
     assert!(data.unwrap().is_verified("identity"));
+    assert_eq!(store.find_unused_code("code-1").await.unwrap(), None);
     assert_eq!(
         store.take_code("code-orphan", NOW + 1).await.unwrap(),
         TakeCode::Fresh(code("code-orphan", "c-1", "u-none"), None)
