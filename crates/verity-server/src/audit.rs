@@ -89,6 +89,10 @@ pub enum AuditEvent {
     RefreshReused,
     AssertionReplayed,
     KeyRotated,
+    /// SPEC 12: a verification case decided (approved or rejected) or revoked.
+    VerificationApproved,
+    VerificationRejected,
+    VerificationRevoked,
     Changed(Via, Change),
 }
 
@@ -117,6 +121,9 @@ impl AuditEvent {
             AuditEvent::RefreshReused => "refresh.reused",
             AuditEvent::AssertionReplayed => "assertion.replayed",
             AuditEvent::KeyRotated => "key.rotated",
+            AuditEvent::VerificationApproved => "verification.approved",
+            AuditEvent::VerificationRejected => "verification.rejected",
+            AuditEvent::VerificationRevoked => "verification.revoked",
             AuditEvent::Changed(via, change) => {
                 return Cow::Owned(format!("{}.{}", via.prefix(), change.suffix()));
             }

@@ -23,6 +23,7 @@
 //!   client that sends a person through the sign-in journey).
 //! - [`auth`]: passwords, failed-attempt limits and the second factor, in one place each.
 //! - [`audit`]: the [`audit::AuditEvent`] vocabulary of the audit trail.
+//! - [`verification`]: verification cases (SPEC 12) decided and revoked.
 //! - [`routes`]: one module per endpoint; `routes::router` is the whole route table.
 
 pub mod admin;
@@ -45,6 +46,7 @@ pub mod session;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod verification;
 
 pub use axum::http::HeaderMap;
 pub use settings::{Environment, LogFormat, ServeArgs, Settings};

@@ -573,3 +573,190 @@ async fn outside_the_sandbox_urls_verity_calls_must_be_public_https() {
         "control characters in a name",
     );
 }
+
+/// SPEC 12's admin routes for cases: the queue, a case with its history, a decision recorded
+/// once (with the account's verification, which the claims then carry), a refused decision, a
+/// revocation; each error as the RFC-style JSON body.
+#[tokio::test]
+async fn verification_cases_are_decided_and_revoked() {
+    use verity_core::clock::Clock;
+    use verity_core::verification::{self, CaseState};
+    use verity_store::cases::Case;
+
+    let app = admin_app().await;
+    let (s, user) = ok(
+        &app,
+        Method::POST,
+        "/users",
+        Some(json!({"email": "case.vet@example.test", "password": "long enough password"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{user}");
+    let uuid = user["uuid"].as_str().unwrap().to_owned();
+    let now = app.clock.now();
+    let case = Case {
+        document_type: Some("dd214".into()),
+        ..Case::new(
+            "case-1",
+            &uuid,
+            "military",
+            verification::Method::Document,
+            now,
+        )
+    };
+    app.store.insert_case(&case).await.unwrap();
+    let other = Case::new(
+        "case-2",
+        &uuid,
+        "student",
+        verification::Method::Document,
+        now + 1,
+    );
+    app.store.insert_case(&other).await.unwrap();
+
+    let (s, queue) = ok(&app, Method::GET, "/verification-cases", None).await;
+    assert_eq!(s, StatusCode::OK, "{queue}");
+    let ids: Vec<&str> = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["case-1", "case-2"]);
+    assert_eq!(queue[0]["state"], "in_review");
+    assert_eq!(queue[0]["method"], "document");
+    let (s, b) = ok(&app, Method::GET, "/verification-cases?state=lost", None).await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST, "unknown state");
+
+    // Refused decisions change nothing.
+    for (body, expected) in [
+        (json!({"decision": "maybe"}), StatusCode::BAD_REQUEST),
+        (json!({"decision": "reject"}), StatusCode::BAD_REQUEST),
+        (
+            json!({"decision": "approve", "subgroups": ["Pirate"]}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"decision": "approve", "reason": "mismatch"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"decision": "reject", "reason": "bored"}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (s, b) = ok(
+            &app,
+            Method::POST,
+            "/verification-cases/case-1/decision",
+            Some(body.clone()),
+        )
+        .await;
+        assert_error(s, &b, expected, &body.to_string());
+    }
+    let (s, b) = ok(
+        &app,
+        Method::POST,
+        "/verification-cases/case-none/decision",
+        Some(json!({"decision": "approve"})),
+    )
+    .await;
+    assert_error(s, &b, StatusCode::NOT_FOUND, "unknown case");
+
+    let (s, approved) = ok(
+        &app,
+        Method::POST,
+        "/verification-cases/case-1/decision",
+        Some(json!({"decision": "approve", "subgroups": ["Veteran"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{approved}");
+    assert_eq!(approved["state"], "verified");
+    assert_eq!(approved["subgroups"], json!(["Veteran"]));
+    assert_eq!(approved["decided_by"], "admin API");
+    let data = app.store.find_user_data(&uuid).await.unwrap().unwrap();
+    assert!(data.is_verified("military"));
+    // Once: a second decision, either way, is a conflict.
+    let (s, b) = ok(
+        &app,
+        Method::POST,
+        "/verification-cases/case-1/decision",
+        Some(json!({"decision": "reject", "reason": "mismatch"})),
+    )
+    .await;
+    assert_error(s, &b, StatusCode::CONFLICT, "replayed decision");
+
+    let (s, rejected) = ok(
+        &app,
+        Method::POST,
+        "/verification-cases/case-2/decision",
+        Some(json!({"decision": "reject", "reason": "unreadable"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{rejected}");
+    assert_eq!(
+        (rejected["state"].as_str(), rejected["reason"].as_str()),
+        (Some("rejected"), Some("unreadable"))
+    );
+    assert!(
+        !app.store
+            .find_user_data(&uuid)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_verified("student")
+    );
+    assert_eq!(
+        app.store.find_case("case-2").await.unwrap().unwrap().state,
+        CaseState::Rejected
+    );
+
+    let (s, read) = ok(&app, Method::GET, "/verification-cases/case-1", None).await;
+    assert_eq!(s, StatusCode::OK, "{read}");
+    assert_eq!(read["document_type"], "dd214");
+    assert_eq!(read["evidence"], json!([]));
+    let events: Vec<&str> = read["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["verification.approved"]);
+    let (s, b) = ok(&app, Method::GET, "/verification-cases/case-none", None).await;
+    assert_error(s, &b, StatusCode::NOT_FOUND, "unknown case");
+
+    // Revocation: the verification is taken back, and there is nothing left to revoke.
+    let revoke = format!("/users/{uuid}/verifications/military/revoke");
+    let (s, b) = ok(&app, Method::POST, &revoke, Some(json!({"reason": ""}))).await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST, "empty reason");
+    let (s, revoked) = ok(
+        &app,
+        Method::POST,
+        &revoke,
+        Some(json!({"reason": "discharge papers withdrawn"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{revoked}");
+    assert_eq!(
+        (revoked["id"].as_str(), revoked["state"].as_str()),
+        (Some("case-1"), Some("revoked"))
+    );
+    assert!(
+        !app.store
+            .find_user_data(&uuid)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_verified("military")
+    );
+    let (s, b) = ok(
+        &app,
+        Method::POST,
+        &revoke,
+        Some(json!({"reason": "again"})),
+    )
+    .await;
+    assert_error(s, &b, StatusCode::NOT_FOUND, "nothing to revoke");
+    let (s, _) = call(&app, Method::GET, "/verification-cases", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}

@@ -18,7 +18,7 @@ use crate::error::{AdminError, ApiError};
 use crate::state::AppState;
 
 /// A JSON body into `T`, with the parser's complaint as the description.
-fn json_body<T: DeserializeOwned>(
+pub(super) fn json_body<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {

@@ -6,6 +6,7 @@
 //! `/api/admin/v1/openapi.json` are built, so the two cannot drift apart; the handlers are in
 //! [`handlers`].
 
+mod cases;
 mod handlers;
 
 use axum::Router;
@@ -72,6 +73,45 @@ fn new_app_schema() -> Value {
         props.insert(
             "client_secret".into(),
             json!({"type": "string", "description": "shown once; absent for public apps"}),
+        );
+    }
+    v
+}
+
+const REJECT_REASONS: [&str; 5] = [
+    "unreadable",
+    "expired_document",
+    "mismatch",
+    "not_eligible",
+    "suspected_fraud",
+];
+
+fn case_schema() -> Value {
+    let text = || json!({"type": ["string", "null"]});
+    let time = || json!({"type": ["integer", "null"]});
+    json!({"type": "object", "properties": {
+        "id": s("string"), "uuid": s("string"), "group": s("string"),
+        "method": {"type": "string", "enum": ["email_domain", "document", "sandbox", "operator"]},
+        "state": {"type": "string", "enum": ["pending_code", "in_review", "verified", "rejected", "expired", "revoked", "withdrawn"]},
+        "address": text(), "document_type": text(),
+        "subgroups": {"type": "array", "items": s("string")},
+        "attributes": {"type": "object", "additionalProperties": s("string")},
+        "reason": {"type": ["string", "null"], "enum": [REJECT_REASONS[0], REJECT_REASONS[1], REJECT_REASONS[2], REJECT_REASONS[3], REJECT_REASONS[4], null]},
+        "claimed_by": text(), "claimed_until": time(), "decided_by": text(), "decided_at": time(),
+        "expires_at": time(), "created_at": s("integer"), "updated_at": s("integer")
+    }})
+}
+
+fn case_with_history_schema() -> Value {
+    let mut v = case_schema();
+    if let Some(props) = v["properties"].as_object_mut() {
+        props.insert("evidence".into(), json!({"type": "array", "items": {"type": "object", "properties": {
+            "id": s("string"), "kind": s("string"), "content_type": s("string"), "size": s("integer"),
+            "created_at": s("integer"), "purged_at": {"type": ["integer", "null"]}}}}));
+        props.insert(
+            "history".into(),
+            json!({"type": "array", "items": {"type": "object", "properties": {
+            "at": s("integer"), "event": s("string"), "detail": s("object")}}}),
         );
     }
     v
@@ -176,6 +216,51 @@ pub const ROUTES: &[AdminRoute] = &[
         success: 200,
         response: || json!({"type": "object", "properties": {"uuid": s("string"), "group": s("string"), "verified": s("boolean"), "subgroups": {"type": "array", "items": s("string")}}}),
         router: || put(handlers::set_verification),
+    },
+    AdminRoute {
+        method: "get",
+        path: "/verification-cases",
+        summary: "List verification cases in a state (query `state`, default in_review), oldest first",
+        request: None,
+        success: 200,
+        response: || json!({"type": "array", "items": case_schema()}),
+        router: || get(cases::list_cases),
+    },
+    AdminRoute {
+        method: "get",
+        path: "/verification-cases/{id}",
+        summary: "Read a verification case, its evidence list (no content) and its history",
+        request: None,
+        success: 200,
+        response: case_with_history_schema,
+        router: || get(cases::read_case),
+    },
+    AdminRoute {
+        method: "post",
+        path: "/verification-cases/{id}/decision",
+        summary: "Approve (with subgroups, and for identity the attributes read) or reject (with a reason) a case in review",
+        request: Some(|| {
+            json!({"type": "object", "required": ["decision"], "additionalProperties": false, "properties": {
+                "decision": {"type": "string", "enum": ["approve", "reject"]},
+                "subgroups": {"type": "array", "items": s("string")},
+                "reason": {"type": "string", "enum": REJECT_REASONS},
+                "attributes": {"type": "object", "additionalProperties": s("string")}}})
+        }),
+        success: 200,
+        response: case_schema,
+        router: || post(cases::decide),
+    },
+    AdminRoute {
+        method: "post",
+        path: "/users/{uuid}/verifications/{group}/revoke",
+        summary: "Revoke a user's verification of a group; answers its case, now revoked",
+        request: Some(|| {
+            json!({"type": "object", "required": ["reason"], "additionalProperties": false,
+                   "properties": {"reason": s("string")}})
+        }),
+        success: 200,
+        response: case_schema,
+        router: || post(cases::revoke),
     },
     AdminRoute {
         method: "post",
