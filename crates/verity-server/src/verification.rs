@@ -177,6 +177,46 @@ pub fn case_json(c: &Case) -> Value {
     })
 }
 
+/// A case with its evidence (ids, types, sizes; never the content) and its history (the
+/// audit events that name it), as the admin API and `verity admin case-get` answer it.
+pub async fn case_details(state: &AppState, id: &str) -> Result<Value, AdminError> {
+    let case = state
+        .store
+        .find_case(id)
+        .await?
+        .ok_or(AdminError::NotFound("case"))?;
+    let evidence: Vec<Value> = state
+        .store
+        .find_case_evidence(id)
+        .await?
+        .iter()
+        .map(|e| {
+            json!({"id": e.id, "kind": e.kind, "content_type": e.content_type, "size": e.size,
+                   "created_at": e.created_at, "purged_at": e.purged_at})
+        })
+        .collect();
+    let history: Vec<Value> = state
+        .store
+        .find_audit(None, Some(&case.uuid), 200)
+        .await?
+        .into_iter()
+        .filter(|e| e.detail.get("case").and_then(Value::as_str) == Some(id))
+        .map(|e| json!({"at": e.at, "event": e.event, "detail": e.detail}))
+        .collect();
+    let mut answer = case_json(&case);
+    answer["evidence"] = Value::Array(evidence);
+    answer["history"] = Value::Array(history);
+    Ok(answer)
+}
+
+/// The cases in a state named as on the wire (`in_review`, ...), oldest first.
+pub async fn cases_in(state: &AppState, name: &str) -> Result<Vec<Value>, AdminError> {
+    let wanted: CaseState = serde_json::from_value(Value::String(name.to_owned()))
+        .map_err(|_| AdminError::Invalid(vec![format!("unknown state {name:?}")]))?;
+    let cases = state.store.find_cases_in(wanted).await?;
+    Ok(cases.iter().map(case_json).collect())
+}
+
 fn transition(case: &Case, action: Action) -> Result<CaseState, AdminError> {
     verification::transition(case.state, action).map_err(|_| already_decided())
 }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use verity_server::admin::{self, AppInput, app_json};
 use verity_server::audit::{AuditEvent, Change, Via};
 use verity_server::state::{AppState, SystemClock};
+use verity_server::verification;
 use verity_server::{ServeArgs, Settings};
 
 #[derive(Debug, Args)]
@@ -90,6 +91,37 @@ pub enum AdminCommand {
         verified: bool,
         #[arg(long = "subgroup")]
         subgroups: Vec<String>,
+    },
+    /// List verification cases in a state (SPEC 12), oldest first.
+    CaseList {
+        #[arg(long, default_value = "in_review")]
+        state: String,
+    },
+    /// Show a verification case with its evidence list and history.
+    CaseGet { id: String },
+    /// Approve or reject a verification case in review.
+    CaseDecide {
+        id: String,
+        /// approve or reject.
+        #[arg(long)]
+        decision: String,
+        /// A subgroup the approval grants. Repeatable.
+        #[arg(long = "subgroup")]
+        subgroups: Vec<String>,
+        /// A reject reason: unreadable, expired_document, mismatch, not_eligible,
+        /// suspected_fraud.
+        #[arg(long)]
+        reason: Option<String>,
+        /// For identity: an attribute read from the document, as handle=value. Repeatable.
+        #[arg(long = "attribute")]
+        attributes: Vec<String>,
+    },
+    /// Revoke a user's verification of a group.
+    VerificationRevoke {
+        uuid: String,
+        group: String,
+        #[arg(long)]
+        reason: String,
     },
     /// Start a signing-key rollover.
     KeysRotate,
@@ -279,6 +311,53 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             print(
                 &json!({"uuid": uuid, "group": group, "verified": verified, "subgroups": subgroups}),
             )
+        }
+        AdminCommand::CaseList { state: wanted } => {
+            let cases = verification::cases_in(state, &wanted).await.map_err(fail)?;
+            print(&Value::Array(cases))
+        }
+        AdminCommand::CaseGet { id } => {
+            print(&verification::case_details(state, &id).await.map_err(fail)?)
+        }
+        AdminCommand::CaseDecide {
+            id,
+            decision,
+            subgroups,
+            reason,
+            attributes,
+        } => {
+            let mut read = BTreeMap::new();
+            for a in attributes {
+                let (handle, value) = a.split_once('=').context("an attribute is handle=value")?;
+                read.insert(handle.to_owned(), value.to_owned());
+            }
+            let reason = reason
+                .map(|r| serde_json::from_value(Value::String(r.clone())))
+                .transpose()
+                .map_err(|_| anyhow::anyhow!("unknown reject reason"))?;
+            let d = verification::Decision {
+                decision,
+                subgroups,
+                reason,
+                attributes: read,
+            };
+            let no_request = verity_server::HeaderMap::new();
+            let case = verification::decide(state, &id, &d, "verity admin", &no_request)
+                .await
+                .map_err(fail)?;
+            print(&verification::case_json(&case))
+        }
+        AdminCommand::VerificationRevoke {
+            uuid,
+            group,
+            reason,
+        } => {
+            let no_request = verity_server::HeaderMap::new();
+            let case =
+                verification::revoke(state, &uuid, &group, &reason, "verity admin", &no_request)
+                    .await
+                    .map_err(fail)?;
+            print(&verification::case_json(&case))
         }
         AdminCommand::KeysRotate => {
             let kids = verity_server::maintenance::rotate(state).await?;

@@ -331,3 +331,97 @@ async fn two_serve_processes_serve_interchangeably_and_survive_a_kill_9() {
     drop(b);
     drop(db);
 }
+
+/// Runs `verity admin <args>` on `db`: its exit status, standard output as JSON (or `Null`),
+/// and standard error.
+fn admin(db: &Database, data_dir: &std::path::Path, args: &[&str]) -> (bool, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_verity"))
+        .arg("admin")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &db.url)
+        .env("VERITY_DATA_DIR", data_dir)
+        .env("VERITY_MASTER_KEY", MASTER_KEY)
+        .env("VERITY_NEW_USER_PASSWORD", "a long enough password")
+        .env("VERITY_ARGON2_MEMORY_KIB", "64")
+        .env("VERITY_ARGON2_ITERATIONS", "1")
+        .output()
+        .expect("verity admin runs");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.success(),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// SPEC 12's cases from the shell: an operator's verification is a case, listed, shown with
+/// its history, revoked; a decision on an unknown case fails with the reason.
+#[tokio::test]
+async fn verity_admin_lists_shows_and_revokes_cases() {
+    let db = Database::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, user, err) = admin(
+        &db,
+        dir.path(),
+        &["user-create", "--email", "cli.vet@example.test"],
+    );
+    assert!(ok, "{err}");
+    let uuid = user["uuid"].as_str().unwrap().to_owned();
+    let set = [
+        "verification-set",
+        &uuid,
+        "military",
+        "--verified",
+        "true",
+        "--subgroup",
+        "Veteran",
+    ];
+    let (ok, _, err) = admin(&db, dir.path(), &set);
+    assert!(ok, "{err}");
+    let (ok, listed, err) = admin(&db, dir.path(), &["case-list", "--state", "verified"]);
+    assert!(ok, "{err}");
+    let mine: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["uuid"] == uuid.as_str())
+        .collect();
+    assert_eq!(mine.len(), 1, "{listed}");
+    assert_eq!(
+        (mine[0]["method"].as_str(), mine[0]["subgroups"][0].as_str()),
+        (Some("operator"), Some("Veteran"))
+    );
+    let id = mine[0]["id"].as_str().unwrap().to_owned();
+
+    let (ok, revoked, err) = admin(
+        &db,
+        dir.path(),
+        &[
+            "verification-revoke",
+            &uuid,
+            "military",
+            "--reason",
+            "papers withdrawn",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        (revoked["id"].as_str(), revoked["state"].as_str()),
+        (Some(id.as_str()), Some("revoked"))
+    );
+    let (ok, shown, err) = admin(&db, dir.path(), &["case-get", &id]);
+    assert!(ok, "{err}");
+    assert_eq!(shown["history"][0]["event"], "verification.revoked");
+    assert_eq!(shown["history"][0]["detail"]["reason"], "papers withdrawn");
+
+    let (ok, _, err) = admin(
+        &db,
+        dir.path(),
+        &["case-decide", "case-none", "--decision", "approve"],
+    );
+    assert!(!ok && err.contains("case not found"), "{err}");
+    let (ok, _, err) = admin(&db, dir.path(), &["case-list", "--state", "lost"]);
+    assert!(!ok && err.contains("unknown state"), "{err}");
+}
