@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { createHmac } from 'node:crypto';
@@ -170,4 +170,65 @@ test('an integrator registers an app in the console and a user signs in with it'
   const attrs = await (await fetch(`${base}/api/public/v3/attributes.json`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json();
   assert.deepEqual(attrs.status, [{ group: 'military', subgroups: ['Veteran'], verified: true }]);
   await user.close();
+});
+
+// Issue 20: a person verifies their government status on Verity's own pages with a code sent to
+// their .gov address, and lands back at the app with the group verified.
+test('a person verifies government status with a code sent to a .gov address', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const p = await ctx.newPage();
+  let callback;
+  await p.route('http://127.0.0.1:8090/**', async (route) => {
+    callback = new URL(route.request().url());
+    await route.fulfill({ status: 200, contentType: 'text/html', body: '<p>outside client</p>' });
+  });
+  const authorize = new URL(`${base}/oauth/authorize`);
+  authorize.search = new URLSearchParams({
+    client_id: 'sandbox-confidential', redirect_uri: CALLBACK, response_type: 'code',
+    scope: 'openid government', state: 'gov-state', nonce: 'gov-nonce',
+  }).toString();
+  await p.goto(authorize.toString());
+  await p.getByLabel('Email').fill('unverified@sandbox.test');
+  await p.getByLabel('Password').fill('sandbox-password');
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('heading', { name: 'Verification needed' }).waitFor();
+  await shot(p, '20-verification-needed-phone');
+  await p.getByRole('link', { name: /verify with your email/ }).click();
+  await p.getByLabel('Email address').waitFor();
+  await p.getByLabel('Email address').fill('jane.doe@example.com');
+  await p.getByRole('button', { name: 'Send the code' }).click();
+  assert.match(await p.textContent('#email-error'), /Use an address at \*\.gov or \*\.mil/);
+  await shot(p, '21-verify-email-refused-phone');
+  await p.getByLabel('Email address').fill('jane.doe@va.gov');
+  await p.getByRole('button', { name: 'Send the code' }).click();
+  await p.getByLabel('Code from the email').waitFor();
+  await shot(p, '22-verify-code-phone');
+  const outbox = join(dataDir, 'outbox');
+  const mail = readdirSync(outbox)
+    .map((f) => readFileSync(join(outbox, f), 'utf8'))
+    .find((m) => m.includes('To: jane.doe@va.gov'));
+  const code = mail.match(/Subject: Your verification code: (\d{6})/)[1];
+  await p.getByLabel('Code from the email').fill(code === '000000' ? '111111' : '000000');
+  await p.getByRole('button', { name: 'Verify' }).click();
+  assert.match(await p.textContent('#code-error'), /That code is not right/);
+  await shot(p, '23-verify-code-wrong-phone');
+  await p.getByLabel('Code from the email').fill(code);
+  await p.getByRole('button', { name: 'Verify' }).click();
+  await p.getByRole('button', { name: 'Allow' }).waitFor();
+  await p.getByRole('button', { name: 'Allow' }).click();
+  await p.waitForURL(/127\.0\.0\.1:8090\/callback/);
+  assert.equal(callback.searchParams.get('state'), 'gov-state');
+  const resp = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: 'Basic ' + Buffer.from('sandbox-confidential:sandbox-secret').toString('base64'),
+    },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code'), redirect_uri: CALLBACK }),
+  });
+  assert.equal(resp.status, 200);
+  const tokens = await resp.json();
+  const attrs = await (await fetch(`${base}/api/public/v3/attributes.json`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json();
+  assert.deepEqual(attrs.status, [{ group: 'government', subgroups: [], verified: true }]);
+  await ctx.close();
 });

@@ -90,8 +90,11 @@ pub enum AuditEvent {
     AssertionReplayed,
     KeyRotated,
     /// SPEC 12: a verification case decided (approved or rejected) or revoked.
+    VerificationStarted,
+    VerificationCodeSent,
     VerificationApproved,
     VerificationRejected,
+    VerificationExpired,
     VerificationRevoked,
     Changed(Via, Change),
 }
@@ -121,7 +124,10 @@ impl AuditEvent {
             AuditEvent::RefreshReused => "refresh.reused",
             AuditEvent::AssertionReplayed => "assertion.replayed",
             AuditEvent::KeyRotated => "key.rotated",
+            AuditEvent::VerificationStarted => "verification.started",
+            AuditEvent::VerificationCodeSent => "verification.code_sent",
             AuditEvent::VerificationApproved => "verification.approved",
+            AuditEvent::VerificationExpired => "verification.expired",
             AuditEvent::VerificationRejected => "verification.rejected",
             AuditEvent::VerificationRevoked => "verification.revoked",
             AuditEvent::Changed(via, change) => {

@@ -39,6 +39,7 @@ impl Pages {
             "signup.html",
             "mfa.html",
             "verify.html",
+            "verify_group.html",
             "consent.html",
             "error.html",
             "signed_out.html",

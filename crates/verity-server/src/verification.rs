@@ -9,7 +9,8 @@ use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use verity_core::identity;
-use verity_core::verification::{self, Action, CaseState, RejectReason};
+use verity_core::secret::new_token;
+use verity_core::verification::{self, Action, CaseState, CodeCheck, Method, RejectReason};
 use verity_store::cases::Case;
 use verity_store::users::VerificationRecord;
 
@@ -152,6 +153,255 @@ pub async fn revoke(
     )
     .await?;
     Ok(revoked)
+}
+
+/// Why an address cannot start an `email_domain` case, in words for the person (shown beside
+/// the field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailRefusal {
+    NotAnAddress,
+    DomainNotAccepted(String),
+    /// The address verifies another account for the group.
+    InUse,
+    /// A code went out a moment ago: wait this many seconds.
+    TooSoon(i64),
+}
+
+impl EmailRefusal {
+    pub fn message(&self) -> String {
+        match self {
+            EmailRefusal::NotAnAddress => "Enter an email address, like name@agency.gov.".into(),
+            EmailRefusal::DomainNotAccepted(accepted) => {
+                format!("Use an address at {accepted}.")
+            }
+            EmailRefusal::InUse => {
+                "This address already verifies another account. Use another address.".into()
+            }
+            EmailRefusal::TooSoon(wait) => format!(
+                "A code was sent a moment ago. You can send a new one in {}.",
+                verity_core::throttle::wait_text(*wait)
+            ),
+        }
+    }
+}
+
+/// The accepted domains of a group as a person reads them (`*.gov or *.mil`); `None` when the
+/// group is not verified by email.
+pub fn accepted_domains(state: &AppState, group: &str) -> Option<String> {
+    let methods = &state.verification_methods;
+    let rules: Vec<String> = methods
+        .iter()
+        .filter(|g| g.group == group)
+        .flat_map(|g| g.domains.iter().map(|d| d.as_written()))
+        .collect();
+    (!rules.is_empty()).then(|| rules.join(" or "))
+}
+
+/// Starts (or restarts) account `uuid`'s `email_domain` case for `group` at `address` and
+/// mails it a code. An open code case for another address is withdrawn first; one for the same
+/// address gets a new code, no sooner than the resend interval allows.
+pub async fn send_email_code(
+    state: &AppState,
+    uuid: &str,
+    group: &str,
+    address: &str,
+    headers: &HeaderMap,
+) -> Result<Result<Case, EmailRefusal>, AdminError> {
+    let Some((address, domain)) = verification::email_domain(address) else {
+        return Ok(Err(EmailRefusal::NotAnAddress));
+    };
+    let methods = &state.verification_methods;
+    if !verification::domain_accepted(group, &domain, methods) {
+        let accepted = accepted_domains(state, group).unwrap_or_default();
+        return Ok(Err(EmailRefusal::DomainNotAccepted(accepted)));
+    }
+    let now = state.now();
+    let open = state.store.find_open_case(uuid, group).await?;
+    let case = match open {
+        Some(c) if c.method == Method::EmailDomain && c.address.as_deref() == Some(&address) => {
+            if let Err(wait) = verification::may_send_code(c.code_sent_at, now) {
+                return Ok(Err(EmailRefusal::TooSoon(wait)));
+            }
+            Some(c)
+        }
+        Some(other) => {
+            // Another address (or another method): the person changed their mind.
+            let withdrawn = Case {
+                state: transition(&other, Action::Withdraw)?,
+                updated_at: now,
+                ..other.clone()
+            };
+            if !state.store.update_case(&withdrawn, other.state).await? {
+                return Err(already_decided());
+            }
+            state.store.purge_case_evidence(&other.id, now).await?;
+            new_email_case(state, uuid, group, &address, now, headers).await?
+        }
+        None => new_email_case(state, uuid, group, &address, now, headers).await?,
+    };
+    let Some(case) = case else {
+        return Ok(Err(EmailRefusal::InUse));
+    };
+    let code = verification::new_code();
+    let sent = Case {
+        code_hash: Some(verification::code_digest(
+            &state.master_key,
+            &case.id,
+            &code,
+        )),
+        code_expires_at: Some(now + verification::CODE_TTL),
+        code_tries: 0,
+        code_sent_at: Some(now),
+        updated_at: now,
+        ..case.clone()
+    };
+    if !state.store.update_case(&sent, case.state).await? {
+        return Err(already_decided());
+    }
+    let group_name = identity::group(group).map_or(group, |g| g.name);
+    let body = format!(
+        "Your Verity code to verify your {group_name} status is {code}.\n\n\
+         It works for 15 minutes. If you did not ask for it, ignore this message: nothing \
+         changes without the code."
+    );
+    let subject = format!("Your verification code: {code}");
+    crate::outbox::send(
+        state,
+        crate::outbox::Mail {
+            to: &address,
+            subject: &subject,
+            body: &body,
+        },
+    )
+    .await;
+    let detail = json!({"case": sent.id, "group": group, "method": "email_domain"});
+    state
+        .audit(
+            AuditEvent::VerificationCodeSent,
+            Some(uuid),
+            None,
+            headers,
+            detail,
+        )
+        .await;
+    Ok(Ok(sent))
+}
+
+/// A new `email_domain` case; `None` when the address verifies another account already.
+async fn new_email_case(
+    state: &AppState,
+    uuid: &str,
+    group: &str,
+    address: &str,
+    now: i64,
+    headers: &HeaderMap,
+) -> Result<Option<Case>, AdminError> {
+    let case = Case {
+        address: Some(address.to_owned()),
+        ..Case::new(&new_token(), uuid, group, Method::EmailDomain, now)
+    };
+    match state.store.insert_case(&case).await {
+        Ok(()) => {}
+        Err(verity_store::StoreError::Conflict) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let detail = json!({"case": case.id, "group": group, "method": "email_domain"});
+    state
+        .audit(
+            AuditEvent::VerificationStarted,
+            Some(uuid),
+            None,
+            headers,
+            detail,
+        )
+        .await;
+    Ok(Some(case))
+}
+
+/// Who decides an `email_domain` case: the code itself.
+const EMAIL_CODE: &str = "email code";
+
+/// What entering a code did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeEntered {
+    /// The group is verified.
+    Verified,
+    /// A wrong code: this many tries are left.
+    Wrong(u32),
+    /// The code ran out (time or tries): the case expired; a new code must be sent.
+    Expired,
+    /// No code case is open for the group.
+    NoCase,
+}
+
+/// Checks a code entered for account `uuid`'s open `email_domain` case of `group`.
+pub async fn enter_code(
+    state: &AppState,
+    uuid: &str,
+    group: &str,
+    code: &str,
+    headers: &HeaderMap,
+) -> Result<CodeEntered, AdminError> {
+    let open = state.store.find_open_case(uuid, group).await?;
+    let Some(case) = open.filter(|c| c.state == CaseState::PendingCode) else {
+        return Ok(CodeEntered::NoCase);
+    };
+    let (Some(stored), Some(expires_at)) = (&case.code_hash, case.code_expires_at) else {
+        return Ok(CodeEntered::NoCase);
+    };
+    let now = state.now();
+    let entered = verification::code_digest(&state.master_key, &case.id, code);
+    let tries = u32::try_from(case.code_tries).unwrap_or(u32::MAX);
+    match verification::check_code(stored, expires_at, tries, now, &entered) {
+        CodeCheck::Confirmed => {
+            let verified = Case {
+                state: transition(&case, Action::ConfirmCode)?,
+                code_hash: None,
+                decided_by: Some(EMAIL_CODE.to_owned()),
+                decided_at: Some(now),
+                expires_at: verification::expires_at(group, now, &state.verification_methods),
+                updated_at: now,
+                ..case.clone()
+            };
+            let outcome = outcome(&verified, true, EMAIL_CODE, now);
+            let detail = json!({"case": verified.id, "group": group, "method": "email_domain"});
+            let event = AuditEvent::VerificationApproved;
+            record(
+                state,
+                &verified,
+                case.state,
+                Some(&outcome),
+                event,
+                detail,
+                headers,
+            )
+            .await?;
+            Ok(CodeEntered::Verified)
+        }
+        CodeCheck::Wrong { tries_left } => {
+            let counted = Case {
+                code_tries: case.code_tries + 1,
+                updated_at: now,
+                ..case.clone()
+            };
+            if !state.store.update_case(&counted, case.state).await? {
+                return Err(already_decided());
+            }
+            Ok(CodeEntered::Wrong(tries_left))
+        }
+        CodeCheck::Expired => {
+            let expired = Case {
+                state: transition(&case, Action::Expire)?,
+                code_hash: None,
+                updated_at: now,
+                ..case.clone()
+            };
+            let detail = json!({"case": expired.id, "group": group, "method": "email_domain"});
+            let event = AuditEvent::VerificationExpired;
+            record(state, &expired, case.state, None, event, detail, headers).await?;
+            Ok(CodeEntered::Expired)
+        }
+    }
 }
 
 /// The case as the admin API answers it (no code digest).

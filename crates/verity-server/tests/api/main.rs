@@ -19,3 +19,4 @@ mod nodes;
 mod openidconnect_rp;
 mod operations;
 mod token_errors;
+mod verification;

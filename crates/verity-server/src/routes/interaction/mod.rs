@@ -18,6 +18,7 @@ mod consent;
 mod mfa;
 mod signin;
 mod verify;
+mod verify_group;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -49,6 +50,10 @@ pub fn router() -> Router<AppState> {
         .route("/oauth/interaction/{id}/signup", post(signin::signup))
         .route("/oauth/interaction/{id}/mfa", post(mfa::submit))
         .route("/oauth/interaction/{id}/verify", post(verify::submit))
+        .route(
+            "/oauth/interaction/{id}/verify/{group}",
+            get(verify_group::show).post(verify_group::submit),
+        )
         .route("/oauth/interaction/{id}/consent", post(consent::submit))
         .route("/oauth/interaction/{id}/cancel", post(consent::cancel))
 }
@@ -160,9 +165,13 @@ impl FromRequest<AppState> for Posted {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, PageError> {
         let (mut parts, body) = req.into_parts();
-        let Path(id) = Path::<String>::from_request_parts(&mut parts, state)
-            .await
-            .map_err(|_| expired_page())?;
+        // The interaction's id, also under a route with more parameters (`.../verify/{group}`).
+        let Path(path) = Path::<std::collections::HashMap<String, String>>::from_request_parts(
+            &mut parts, state,
+        )
+        .await
+        .map_err(|_| expired_page())?;
+        let id = path.get("id").cloned().unwrap_or_default();
         let headers = parts.headers.clone();
         let body = Bytes::from_request(Request::from_parts(parts, body), state)
             .await
@@ -412,6 +421,11 @@ async fn too_many(
         *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     }
     Ok(resp)
+}
+
+/// `303 See Other` to a group's verification page (after a code was sent).
+fn respond_again(id: &str, group: &str) -> Response {
+    see_other(&format!("/oauth/interaction/{id}/verify/{group}"))
 }
 
 /// `303 See Other` to the interaction page, which shows what comes next.

@@ -16,8 +16,17 @@ use crate::state::AppState;
 struct VerifyPage<'a> {
     #[serde(flatten)]
     journey: Journey<'a>,
-    /// The names of the groups still to verify.
-    groups: Vec<&'a str>,
+    /// The groups still to verify.
+    groups: Vec<Missing<'a>>,
+}
+
+/// A group still to verify, and whether a person can verify it on Verity's pages now.
+#[derive(Debug, Serialize)]
+struct Missing<'a> {
+    handle: &'a str,
+    name: &'a str,
+    /// Verified with a code sent to an address at one of these domains.
+    by_email: Option<String>,
 }
 
 impl Page for VerifyPage<'_> {
@@ -33,7 +42,11 @@ pub(super) fn show(
 ) -> Result<Response, PageError> {
     let groups = groups
         .iter()
-        .map(|g| identity::group(g).map_or(g.as_str(), |d| d.name))
+        .map(|g| Missing {
+            handle: g,
+            name: identity::group(g).map_or(g.as_str(), |d| d.name),
+            by_email: crate::verification::accepted_domains(state, g),
+        })
         .collect();
     let page = VerifyPage { journey, groups };
     render(state, &page, error, StatusCode::BAD_REQUEST)
@@ -64,6 +77,23 @@ pub(super) async fn submit(
                     .await?;
             }
             l.ix.verification_answered = true;
+        }
+        // Outside the sandbox, `verify` leads to the methods of the first group to verify.
+        Some("verify") => {
+            let Some(session) = current_session(&state, &headers, &l.ix).await? else {
+                return Ok(next(&l.ix.id));
+            };
+            let data = state
+                .store
+                .find_user_data(&session.uuid)
+                .await?
+                .ok_or_else(expired_page)?;
+            let policies = state.policies_for(l.request.scope.iter());
+            let missing = identity::missing_verifications(&policies, &data);
+            return Ok(match missing.first() {
+                Some(group) => super::respond_again(&l.ix.id, group),
+                None => next(&l.ix.id),
+            });
         }
         Some("skip") => {
             // Only a signed-in user's answer counts: one posted before sign-in would skip the page

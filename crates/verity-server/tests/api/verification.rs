@@ -1,0 +1,385 @@
+//! SPEC 12 in the journey: a person verifies a group with a code sent to an address at an
+//! accepted domain, on Verity's own pages, and the app then sees the group verified; wrong
+//! codes, refused addresses and a code that ran out each get their page.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use verity_core::verification::CaseState;
+
+use crate::helpers::*;
+
+/// The code of the newest message in the outbox sent to `to`.
+fn code_sent_to(app: &TestApp, to: &str) -> String {
+    let outbox = app.data_dir.path().join("outbox");
+    let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            (
+                e.metadata().unwrap().modified().unwrap(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .filter(|(_, m)| m.contains(&format!("To: {to}\r\n")))
+        .collect();
+    mails.sort();
+    let mail = &mails.last().expect("a mail to the address").1;
+    let subject = mail.lines().find(|l| l.starts_with("Subject: ")).unwrap();
+    subject.rsplit(' ').next().unwrap().to_owned()
+}
+
+/// Signs `email` in from a fresh browser for `scope`, up to the verification page: the browser
+/// and the interaction's URL.
+async fn at_the_verification_page(
+    app: &TestApp,
+    email: &str,
+    scope: &str,
+) -> (reqwest::Client, String) {
+    let browser = new_browser();
+    let params = app.confidential_request(scope);
+    let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let html = browser
+        .get(app.authorize_url(&pairs))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let action = form_action(&html, "/signin").unwrap();
+    let csrf = hidden_value(&html, "csrf_token").unwrap();
+    let resp = browser
+        .post(app.url(&action))
+        .form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let interaction = resp.headers()["location"].to_str().unwrap().to_owned();
+    let page = browser
+        .get(app.url(&interaction))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Verification needed"), "{page}");
+    (browser, interaction)
+}
+
+async fn post(
+    browser: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form = fields.to_vec();
+    form.push(("csrf_token", csrf));
+    browser
+        .post(app.url(path))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn government_is_verified_by_a_code_sent_to_a_gov_address() {
+    let app = spawn_app().await;
+    let (browser, interaction) =
+        at_the_verification_page(&app, "unverified@sandbox.test", "openid government").await;
+    let verify_page = browser
+        .get(app.url(&interaction))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let group_path = format!("{interaction}/verify/government");
+    assert!(
+        verify_page.contains(&format!("href=\"{group_path}\"")),
+        "{verify_page}"
+    );
+
+    let html = browser
+        .get(app.url(&group_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("*.gov or *.mil"), "{html}");
+    let csrf = hidden_value(&html, "csrf_token").unwrap();
+
+    // Refused addresses: the page again, the message beside the field, nothing sent.
+    for (email, says) in [
+        ("jane@example.com", "Use an address at *.gov or *.mil."),
+        ("not an address", "Enter an email address"),
+        ("jane@gov", "Use an address at *.gov or *.mil."),
+    ] {
+        let resp = post(
+            &browser,
+            &app,
+            &group_path,
+            &csrf,
+            &[("method", "email_domain"), ("email", email)],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{email}");
+        let page = resp.text().await.unwrap();
+        assert!(
+            page.contains(says) && page.contains("aria-invalid=\"true\""),
+            "{email}: {page}"
+        );
+    }
+    assert!(!app.data_dir.path().join("outbox").exists());
+
+    let resp = post(
+        &browser,
+        &app,
+        &group_path,
+        &csrf,
+        &[("method", "email_domain"), ("email", "Jane.Doe@VA.GOV")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()["location"], group_path.as_str());
+    let html = browser
+        .get(app.url(&group_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("We sent a 6-digit code to <strong>Jane.Doe@va.gov</strong>"),
+        "{html}"
+    );
+    let code = code_sent_to(&app, "Jane.Doe@va.gov");
+    assert_eq!(code.len(), 6);
+    // Sending again at once is refused: wait for the resend interval.
+    let resp = post(
+        &browser,
+        &app,
+        &group_path,
+        &csrf,
+        &[("method", "email_domain"), ("email", "Jane.Doe@va.gov")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("You can send a new one in")
+    );
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let resp = post(&browser, &app, &group_path, &csrf, &[("code", wrong)]).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("That code is not right. You can try 4 more times."),
+        "{page}"
+    );
+    let resp = post(&browser, &app, &group_path, &csrf, &[("code", &code)]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()["location"], interaction.as_str());
+
+    // The journey goes on to consent and back to the app, with the group verified.
+    let resp = browser.get(app.url(&interaction)).send().await.unwrap();
+    let (cb, trace) = app
+        .journey_from(&browser, resp, &Journey::persona("unverified@sandbox.test"))
+        .await;
+    assert_eq!(trace.pages, ["consent"]);
+    let tokens = app.exchange(cb.code()).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let attrs: Value = app
+        .get_bearer("/api/public/v3/attributes.json", access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        attrs["status"],
+        json!([{"group": "government", "subgroups": [], "verified": true}])
+    );
+
+    let uuid = app
+        .store
+        .find_user_by_email("unverified@sandbox.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .uuid;
+    let cases = app.store.find_user_cases(&uuid).await.unwrap();
+    let case = cases.iter().find(|c| c.grp == "government").unwrap();
+    assert_eq!(case.state, CaseState::Verified);
+    assert_eq!(case.address.as_deref(), Some("Jane.Doe@va.gov"));
+    assert_eq!(
+        case.code_hash, None,
+        "the code's digest goes once it is used"
+    );
+    let events: Vec<String> = app
+        .store
+        .find_audit(None, Some(&uuid), 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .filter(|e| e.starts_with("verification."))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "verification.approved",
+            "verification.code_sent",
+            "verification.started"
+        ]
+    );
+}
+
+/// Five wrong codes, or fifteen minutes, and the code has run out: the case expires and the
+/// person is asked for an address again; an address that verifies another account is refused.
+#[tokio::test]
+async fn a_code_runs_out_and_an_address_verifies_one_account() {
+    let app = spawn_app().await;
+    let (browser, interaction) =
+        at_the_verification_page(&app, "unverified@sandbox.test", "openid government").await;
+    let group_path = format!("{interaction}/verify/government");
+    let html = browser
+        .get(app.url(&group_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_value(&html, "csrf_token").unwrap();
+    post(
+        &browser,
+        &app,
+        &group_path,
+        &csrf,
+        &[("method", "email_domain"), ("email", "sam@army.mil")],
+    )
+    .await;
+    let code = code_sent_to(&app, "sam@army.mil");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for left in [4, 3, 2, 1] {
+        let page = post(&browser, &app, &group_path, &csrf, &[("code", wrong)])
+            .await
+            .text()
+            .await
+            .unwrap();
+        let plural = if left == 1 { "" } else { "s" };
+        assert!(
+            page.contains(&format!("try {left} more time{plural}.")),
+            "{page}"
+        );
+    }
+    let resp = post(&browser, &app, &group_path, &csrf, &[("code", wrong)]).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("That code has run out. Send a new one.")
+    );
+    // Even the right code no longer works.
+    let page = post(&browser, &app, &group_path, &csrf, &[("code", &code)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("That code has run out."), "{page}");
+
+    // A new code, then fifteen minutes pass.
+    app.clock.advance(60);
+    post(
+        &browser,
+        &app,
+        &group_path,
+        &csrf,
+        &[("method", "email_domain"), ("email", "sam@army.mil")],
+    )
+    .await;
+    let code = code_sent_to(&app, "sam@army.mil");
+    app.clock.advance(15 * 60);
+    let page = post(&browser, &app, &group_path, &csrf, &[("code", &code)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("That code has run out."), "{page}");
+
+    // Another account, the same address: refused while the first has it pending.
+    app.clock.advance(60);
+    post(
+        &browser,
+        &app,
+        &group_path,
+        &csrf,
+        &[("method", "email_domain"), ("email", "sam@army.mil")],
+    )
+    .await;
+    let (other, other_ix) =
+        at_the_verification_page(&app, "student@sandbox.test", "openid government").await;
+    let other_path = format!("{other_ix}/verify/government");
+    let html = other
+        .get(app.url(&other_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let other_csrf = hidden_value(&html, "csrf_token").unwrap();
+    let resp = post(
+        &other,
+        &app,
+        &other_path,
+        &other_csrf,
+        &[("method", "email_domain"), ("email", "sam@army.mil")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("already verifies another account")
+    );
+    let uuid = app
+        .store
+        .find_user_by_email("unverified@sandbox.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .uuid;
+    let states: Vec<CaseState> = app
+        .store
+        .find_user_cases(&uuid)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.state)
+        .collect();
+    assert_eq!(
+        states,
+        [
+            CaseState::PendingCode,
+            CaseState::Expired,
+            CaseState::Expired
+        ]
+    );
+}
