@@ -1,0 +1,289 @@
+//! Verification cases (SPEC 12) as the server runs them. `verity_core::verification` decides
+//! whether a decision or a revocation applies to a case; this builds the case's new row and its
+//! outcome (the account's verification of the group, which claims are built from), and the
+//! store records both with their audit row in one transaction, once.
+//!
+//! - this module: decisions, revocations, and a case as the admin API shows it;
+//! - [`email`]: the `email_domain` method (a code mailed to an address at an accepted domain).
+
+mod email;
+
+pub use email::{CodeEntered, EmailRefusal, accepted_domains, enter_code, send_email_code};
+
+use std::collections::BTreeMap;
+
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use verity_core::identity;
+use verity_core::verification::{self, Action, CaseState, RejectReason};
+use verity_store::cases::Case;
+use verity_store::users::VerificationRecord;
+
+use crate::audit::AuditEvent;
+use crate::error::AdminError;
+use crate::state::AppState;
+
+/// A reviewer's (or the admin API's) decision on a case in review (SPEC 12).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// `approve` or `reject`.
+    pub decision: String,
+    #[serde(default)]
+    pub subgroups: Vec<String>,
+    /// A reject reason code.
+    #[serde(default)]
+    pub reason: Option<RejectReason>,
+    /// `identity`: what was read from the document.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Decides case `id`: approve (with the group's subgroups, and for `identity` the attributes
+/// read) or reject (with a reason). `decided_by` names who decided (a reviewer, the admin API).
+pub async fn decide(
+    state: &AppState,
+    id: &str,
+    d: &Decision,
+    decided_by: &str,
+    headers: &HeaderMap,
+) -> Result<Case, AdminError> {
+    let case = state
+        .store
+        .find_case(id)
+        .await?
+        .ok_or(AdminError::NotFound("case"))?;
+    let action = match (d.decision.as_str(), d.reason) {
+        ("approve", None) => Action::Approve,
+        ("approve", Some(_)) => {
+            return Err(AdminError::Invalid(vec![
+                "an approval takes no reason".into(),
+            ]));
+        }
+        ("reject", Some(reason)) => Action::Reject(reason),
+        ("reject", None) => {
+            return Err(AdminError::Invalid(vec![
+                "a rejection needs a reason".into(),
+            ]));
+        }
+        _ => {
+            return Err(AdminError::Invalid(vec![
+                "decision must be approve or reject".into(),
+            ]));
+        }
+    };
+    if action == Action::Approve {
+        check_subgroups(&case.grp, &d.subgroups)?;
+    }
+    let to = transition(&case, action)?;
+    let now = state.now();
+    let decided = Case {
+        state: to,
+        subgroups: if to == CaseState::Verified {
+            d.subgroups.clone()
+        } else {
+            Vec::new()
+        },
+        attributes: d.attributes.clone(),
+        reason: d.reason,
+        claimed_by: None,
+        claimed_until: None,
+        decided_by: Some(decided_by.to_owned()),
+        decided_at: Some(now),
+        expires_at: (to == CaseState::Verified)
+            .then(|| verification::expires_at(&case.grp, now, &state.verification_methods))
+            .flatten(),
+        updated_at: now,
+        ..case.clone()
+    };
+    let outcome = (to == CaseState::Verified).then(|| outcome(&decided, true, decided_by, now));
+    let event = if to == CaseState::Verified {
+        AuditEvent::VerificationApproved
+    } else {
+        AuditEvent::VerificationRejected
+    };
+    let detail = json!({"case": decided.id, "group": decided.grp, "reason": decided.reason});
+    record(
+        state,
+        &decided,
+        case.state,
+        outcome.as_ref(),
+        event,
+        detail,
+        headers,
+    )
+    .await?;
+    Ok(decided)
+}
+
+/// Takes back account `uuid`'s verification of `group` (SPEC 12 `revoke`), with a reason.
+pub async fn revoke(
+    state: &AppState,
+    uuid: &str,
+    group: &str,
+    reason: &str,
+    revoked_by: &str,
+    headers: &HeaderMap,
+) -> Result<Case, AdminError> {
+    if reason.trim().is_empty() || reason.len() > 500 {
+        return Err(AdminError::Invalid(vec![
+            "reason must be 1 to 500 characters".into(),
+        ]));
+    }
+    let case = state
+        .store
+        .find_verified_case(uuid, group)
+        .await?
+        .ok_or(AdminError::NotFound("verification"))?;
+    let to = transition(&case, Action::Revoke)?;
+    let now = state.now();
+    let revoked = Case {
+        state: to,
+        decided_by: Some(revoked_by.to_owned()),
+        decided_at: Some(now),
+        updated_at: now,
+        ..case.clone()
+    };
+    let outcome = outcome(&revoked, false, revoked_by, now);
+    let detail = json!({"case": revoked.id, "group": revoked.grp, "reason": reason.trim()});
+    let event = AuditEvent::VerificationRevoked;
+    record(
+        state,
+        &revoked,
+        case.state,
+        Some(&outcome),
+        event,
+        detail,
+        headers,
+    )
+    .await?;
+    Ok(revoked)
+}
+
+/// The case as the admin API answers it (no code digest).
+pub fn case_json(c: &Case) -> Value {
+    json!({
+        "id": c.id,
+        "uuid": c.uuid,
+        "group": c.grp,
+        "method": c.method,
+        "state": c.state,
+        "address": c.address,
+        "document_type": c.document_type,
+        "subgroups": c.subgroups,
+        "attributes": c.attributes,
+        "reason": c.reason,
+        "claimed_by": c.claimed_by,
+        "claimed_until": c.claimed_until,
+        "decided_by": c.decided_by,
+        "decided_at": c.decided_at,
+        "expires_at": c.expires_at,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+    })
+}
+
+/// A case with its evidence (ids, types, sizes; never the content) and its history (the
+/// audit events that name it), as the admin API and `verity admin case-get` answer it.
+pub async fn case_details(state: &AppState, id: &str) -> Result<Value, AdminError> {
+    let case = state
+        .store
+        .find_case(id)
+        .await?
+        .ok_or(AdminError::NotFound("case"))?;
+    let evidence: Vec<Value> = state
+        .store
+        .find_case_evidence(id)
+        .await?
+        .iter()
+        .map(|e| {
+            json!({"id": e.id, "kind": e.kind, "content_type": e.content_type, "size": e.size,
+                   "created_at": e.created_at, "purged_at": e.purged_at})
+        })
+        .collect();
+    let history: Vec<Value> = state
+        .store
+        .find_audit(None, Some(&case.uuid), 200)
+        .await?
+        .into_iter()
+        .filter(|e| e.detail.get("case").and_then(Value::as_str) == Some(id))
+        .map(|e| json!({"at": e.at, "event": e.event, "detail": e.detail}))
+        .collect();
+    let mut answer = case_json(&case);
+    answer["evidence"] = Value::Array(evidence);
+    answer["history"] = Value::Array(history);
+    Ok(answer)
+}
+
+/// The cases in a state named as on the wire (`in_review`, ...), oldest first.
+pub async fn cases_in(state: &AppState, name: &str) -> Result<Vec<Value>, AdminError> {
+    let wanted: CaseState = serde_json::from_value(Value::String(name.to_owned()))
+        .map_err(|_| AdminError::Invalid(vec![format!("unknown state {name:?}")]))?;
+    let cases = state.store.find_cases_in(wanted).await?;
+    Ok(cases.iter().map(case_json).collect())
+}
+
+fn transition(case: &Case, action: Action) -> Result<CaseState, AdminError> {
+    verification::transition(case.state, action).map_err(|_| already_decided())
+}
+
+fn already_decided() -> AdminError {
+    AdminError::Conflict("the case is not in a state this applies to (decided already?)".into())
+}
+
+/// Subgroups of SPEC 8 that `group` has.
+fn check_subgroups(group: &str, subgroups: &[String]) -> Result<(), AdminError> {
+    let known = identity::group(group).map_or(&[][..], |g| g.subgroups);
+    let bad: Vec<String> = subgroups
+        .iter()
+        .filter(|s| !known.contains(&s.as_str()))
+        .map(|s| format!("{s:?} is not a subgroup of {group}"))
+        .collect();
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(bad))
+    }
+}
+
+/// The account's verification of the case's group after a decision.
+fn outcome(c: &Case, verified: bool, by: &str, now: i64) -> VerificationRecord {
+    VerificationRecord {
+        group: c.grp.clone(),
+        verified,
+        subgroups: if verified {
+            c.subgroups.clone()
+        } else {
+            Vec::new()
+        },
+        method: serde_json::to_value(c.method)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        decided_by: by.to_owned(),
+        decided_at: now,
+    }
+}
+
+/// Records a decision with its outcome and audit row; a decision that lost a race is refused.
+async fn record(
+    state: &AppState,
+    decided: &Case,
+    was: CaseState,
+    outcome: Option<&VerificationRecord>,
+    event: AuditEvent,
+    detail: Value,
+    headers: &HeaderMap,
+) -> Result<(), AdminError> {
+    let audit = state.audit_event(event, Some(&decided.uuid), None, headers, detail);
+    if !state
+        .store
+        .decide_case(decided, was, outcome, &audit)
+        .await?
+    {
+        return Err(already_decided());
+    }
+    state.audited(&audit);
+    Ok(())
+}
