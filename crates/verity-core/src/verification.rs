@@ -266,6 +266,67 @@ pub fn default_methods() -> Vec<GroupMethods> {
     ]
 }
 
+/// SPEC 12's methods as a deployment configures them: [`default_methods`], with the accepted
+/// domains of the groups named in `domains` replaced (`teacher=*.k12.ca.us,schools.example;
+/// nurse=*.hospital.example`; an empty list turns email off for that group) and their lifetimes
+/// in `lifetime_days` (`student=365;government=0`, 0: until revoked). The message names the
+/// part that is wrong.
+pub fn configure(
+    domains: Option<&str>,
+    lifetime_days: Option<&str>,
+) -> Result<Vec<GroupMethods>, String> {
+    let mut methods = default_methods();
+    let entry = |methods: &mut Vec<GroupMethods>, group: &str| -> Result<usize, String> {
+        let known = crate::identity::group(group).is_some() || group == IDENTITY;
+        if !known {
+            return Err(format!("unknown group {group:?}"));
+        }
+        if let Some(i) = methods.iter().position(|g| g.group == group) {
+            return Ok(i);
+        }
+        methods.push(GroupMethods {
+            group: group.to_owned(),
+            domains: Vec::new(),
+            lifetime: None,
+        });
+        Ok(methods.len() - 1)
+    };
+    for (group, value) in pairs(domains.unwrap_or_default())? {
+        let i = entry(&mut methods, group)?;
+        let mut rules = Vec::new();
+        for raw in value.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            rules.push(
+                DomainRule::parse(raw).ok_or_else(|| format!("{raw:?} is not a domain rule"))?,
+            );
+        }
+        methods[i].domains = rules;
+    }
+    for (group, value) in pairs(lifetime_days.unwrap_or_default())? {
+        let i = entry(&mut methods, group)?;
+        let days: i64 = value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|d| (0..=3650).contains(d))
+            .ok_or_else(|| format!("the lifetime of {group} must be 0 to 3650 days"))?;
+        methods[i].lifetime = (days > 0).then_some(days * 24 * 60 * 60);
+    }
+    Ok(methods)
+}
+
+/// `group=value;group=value` pairs (blank ones ignored).
+fn pairs(text: &str) -> Result<Vec<(&str, &str)>, String> {
+    text.split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.split_once('=')
+                .map(|(g, v)| (g.trim(), v))
+                .ok_or_else(|| format!("{p:?} is not group=value"))
+        })
+        .collect()
+}
+
 /// The methods a person may use for `group` (SPEC 12): an address at an accepted domain when
 /// the group has rules, documents always, and in the sandbox the instant verification.
 pub fn methods_for(group: &str, configured: &[GroupMethods], sandbox: bool) -> Vec<Method> {
@@ -544,6 +605,36 @@ mod tests {
         assert_eq!(may_send_code(None, 0), Ok(()));
         assert_eq!(may_send_code(Some(100), 130), Err(30));
         assert_eq!(may_send_code(Some(100), 100 + RESEND_INTERVAL), Ok(()));
+    }
+
+    #[test]
+    fn deployments_configure_domains_and_lifetimes() {
+        let methods = configure(
+            Some("teacher=*.k12.ca.us, Schools.Example; nurse="),
+            Some("student=0;government=30"),
+        )
+        .unwrap();
+        assert!(domain_accepted("teacher", "lincoln.k12.ca.us", &methods));
+        assert!(domain_accepted("teacher", "schools.example", &methods));
+        assert!(
+            domain_accepted("government", "va.gov", &methods),
+            "untouched defaults stay"
+        );
+        assert_eq!(methods_for("nurse", &methods, false), [Method::Document]);
+        assert_eq!(expires_at("student", 0, &methods), None);
+        assert_eq!(expires_at("government", 0, &methods), Some(30 * 86_400));
+        assert_eq!(expires_at("teacher", 0, &methods), Some(YEAR));
+        assert_eq!(configure(None, None).unwrap(), default_methods());
+        for (domains, lifetimes, says) in [
+            (Some("astronaut=*.nasa.gov"), None, "unknown group"),
+            (Some("teacher"), None, "is not group=value"),
+            (Some("teacher=1.2.3.4"), None, "is not a domain rule"),
+            (None, Some("student=forever"), "0 to 3650 days"),
+            (None, Some("student=-1"), "0 to 3650 days"),
+        ] {
+            let err = configure(domains, lifetimes).unwrap_err();
+            assert!(err.contains(says), "{err}");
+        }
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub const PURGE_GRACE: i64 = 3600;
 pub struct Report {
     pub purged: Purged,
     pub rotated: Vec<String>,
+    /// Verifications whose lifetime ended, now expired.
+    pub verifications_expired: u64,
+    /// Files of decided cases deleted after the retention period.
+    pub evidence_purged: u64,
     /// Another node held the maintenance lock: this node only reloaded keys.
     pub skipped: bool,
 }
@@ -59,9 +63,21 @@ async fn cluster_jobs(state: &AppState) -> anyhow::Result<Report> {
     if purged.total() > 0 {
         tracing::info!(?purged, "purged expired rows");
     }
+    let (verifications_expired, evidence_purged) = crate::verification::expire_and_purge(state)
+        .await
+        .map_err(|e| anyhow::anyhow!("expiring verifications: {e}"))?;
+    if verifications_expired + evidence_purged > 0 {
+        tracing::info!(
+            verifications_expired,
+            evidence_purged,
+            "verification upkeep"
+        );
+    }
     Ok(Report {
         purged,
         rotated,
+        verifications_expired,
+        evidence_purged,
         skipped: false,
     })
 }

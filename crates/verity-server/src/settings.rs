@@ -125,6 +125,18 @@ pub struct ServeArgs {
     /// of their own beside them [default: one per core].
     #[arg(long, env = "VERITY_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
+    /// The email domains that verify a group (SPEC 12), replacing the defaults of the groups
+    /// named: `teacher=*.k12.ca.us,schools.example;nurse=*.hospital.example` [default:
+    /// government=*.gov,*.mil;student=*.edu].
+    #[arg(long, env = "VERITY_VERIFICATION_DOMAINS")]
+    pub verification_domains: Option<String>,
+    /// How many days a group's verification lasts, 0 for until revoked:
+    /// `student=365;teacher=365` [default: student and teacher 365, the others 0].
+    #[arg(long, env = "VERITY_VERIFICATION_LIFETIMES")]
+    pub verification_lifetimes: Option<String>,
+    /// Days a decided case's documents are kept before they are deleted [default: 30].
+    #[arg(long, env = "VERITY_EVIDENCE_RETENTION_DAYS")]
+    pub evidence_retention_days: Option<i64>,
 }
 
 /// Resolved settings.
@@ -157,6 +169,10 @@ pub struct Settings {
     pub db_pool: PoolOptions,
     /// The async runtime's worker threads (`verity serve` builds its runtime with them).
     pub worker_threads: usize,
+    /// How each group is verified (SPEC 12): accepted email domains and lifetimes.
+    pub verification_methods: Vec<verity_core::verification::GroupMethods>,
+    /// Days a decided case's documents are kept.
+    pub evidence_retention_days: i64,
 }
 
 /// The default of [`Settings::worker_threads`]: one per core, as tokio's own default.
@@ -289,6 +305,20 @@ impl Settings {
                 .smtp_from
                 .or(file.smtp_from)
                 .unwrap_or_else(|| "verity@localhost".to_owned()),
+            verification_methods: verity_core::verification::configure(
+                args.verification_domains
+                    .or(file.verification_domains)
+                    .as_deref(),
+                args.verification_lifetimes
+                    .or(file.verification_lifetimes)
+                    .as_deref(),
+            )
+            .map_err(|e| anyhow::anyhow!("verification settings: {e}"))?,
+            evidence_retention_days: args
+                .evidence_retention_days
+                .or(file.evidence_retention_days)
+                .unwrap_or(30)
+                .clamp(0, 3650),
         })
     }
 
@@ -321,6 +351,8 @@ impl Settings {
             trusted_proxies: Vec::new(),
             db_pool: PoolOptions::default(),
             worker_threads: default_worker_threads(),
+            verification_methods: verity_core::verification::default_methods(),
+            evidence_retention_days: 30,
         }
     }
 

@@ -101,7 +101,6 @@ pub async fn prepare_state(
         client_jwks_cache: Default::default(),
         metrics: Default::default(),
         userinfo_cache: Default::default(),
-        verification_methods: verity_core::verification::default_methods(),
         // One argon2id run per core, each in one of the hasher's kept buffers.
         hashing: tokio::sync::Semaphore::new(hashing_slots),
         settings,

@@ -32,9 +32,6 @@ pub struct Shared {
     /// Replaced as a whole when keys change, so a reader never sees half a rotation.
     pub keys: RwLock<Arc<KeyRing>>,
     pub policies: Vec<Policy>,
-    /// How each group is verified: its accepted email domains and lifetime (SPEC 12's
-    /// defaults; settings of their own come with the email method).
-    pub verification_methods: Vec<verity_core::verification::GroupMethods>,
     pub pages: Pages,
     /// The discovery document, serialized once.
     pub discovery_json: String,

@@ -216,6 +216,16 @@ impl Store {
             .await
     }
 
+    /// Verified cases whose lifetime ended by `now` (at most [`QUEUE_PAGE`], the oldest end
+    /// first), for the maintenance task to expire.
+    pub async fn find_cases_ending(&self, now: i64) -> Result<Vec<Case>> {
+        let q = query(
+            "SELECT * FROM verification_cases WHERE state = 'verified' AND expires_at <= $1
+             ORDER BY expires_at, id LIMIT $2",
+        );
+        self.fetch_all(q.bind(now).bind(QUEUE_PAGE)).await
+    }
+
     /// The account's latest verified case for a group, if it has one.
     pub async fn find_verified_case(&self, uuid: &str, grp: &str) -> Result<Option<Case>> {
         let q = query(

@@ -46,7 +46,7 @@ impl EmailRefusal {
 /// The accepted domains of a group as a person reads them (`*.gov or *.mil`); `None` when the
 /// group is not verified by email.
 pub fn accepted_domains(state: &AppState, group: &str) -> Option<String> {
-    let methods = &state.verification_methods;
+    let methods = &state.settings.verification_methods;
     let rules: Vec<String> = methods
         .iter()
         .filter(|g| g.group == group)
@@ -68,7 +68,7 @@ pub async fn send_email_code(
     let Some((address, domain)) = verification::email_domain(address) else {
         return Ok(Err(EmailRefusal::NotAnAddress));
     };
-    let methods = &state.verification_methods;
+    let methods = &state.settings.verification_methods;
     if !verification::domain_accepted(group, &domain, methods) {
         let accepted = accepted_domains(state, group).unwrap_or_default();
         return Ok(Err(EmailRefusal::DomainNotAccepted(accepted)));
@@ -217,7 +217,11 @@ pub async fn enter_code(
                 code_hash: None,
                 decided_by: Some(EMAIL_CODE.to_owned()),
                 decided_at: Some(now),
-                expires_at: verification::expires_at(group, now, &state.verification_methods),
+                expires_at: verification::expires_at(
+                    group,
+                    now,
+                    &state.settings.verification_methods,
+                ),
                 updated_at: now,
                 ..case.clone()
             };

@@ -92,7 +92,7 @@ pub async fn decide(
         decided_by: Some(decided_by.to_owned()),
         decided_at: Some(now),
         expires_at: (to == CaseState::Verified)
-            .then(|| verification::expires_at(&case.grp, now, &state.verification_methods))
+            .then(|| verification::expires_at(&case.grp, now, &state.settings.verification_methods))
             .flatten(),
         updated_at: now,
         ..case.clone()
@@ -159,6 +159,46 @@ pub async fn revoke(
     )
     .await?;
     Ok(revoked)
+}
+
+/// The maintenance task's part (SPEC 12): verifications whose lifetime ended are expired (the
+/// case, and the account's verification reported `"verified": false`), and the documents of
+/// cases decided more than the retention period ago are deleted. How many of each.
+pub async fn expire_and_purge(state: &AppState) -> Result<(u64, u64), AdminError> {
+    let now = state.now();
+    let no_request = HeaderMap::new();
+    let mut expired = 0;
+    for case in state.store.find_cases_ending(now).await? {
+        let ended = Case {
+            state: transition(&case, Action::Expire)?,
+            updated_at: now,
+            ..case.clone()
+        };
+        let outcome = outcome(&ended, false, "lifetime", now);
+        let detail = json!({"case": ended.id, "group": ended.grp});
+        let event = AuditEvent::VerificationExpired;
+        let recorded = record(
+            state,
+            &ended,
+            case.state,
+            Some(&outcome),
+            event,
+            detail,
+            &no_request,
+        );
+        match recorded.await {
+            Ok(()) => expired += 1,
+            // Revoked or withdrawn meanwhile: nothing to expire.
+            Err(AdminError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let retention = state.settings.evidence_retention_days * 86_400;
+    let purged = state
+        .store
+        .purge_decided_evidence(now - retention, now)
+        .await?;
+    Ok((expired, purged))
 }
 
 /// The case as the admin API answers it (no code digest).

@@ -383,3 +383,107 @@ async fn a_code_runs_out_and_an_address_verifies_one_account() {
         ]
     );
 }
+
+/// Takes `persona` through `group`'s email verification at `address` up to the right code.
+async fn verify_by_email(app: &TestApp, persona: &str, group: &str, address: &str) {
+    let (browser, interaction) =
+        at_the_verification_page(app, persona, &format!("openid {group}")).await;
+    let group_path = format!("{interaction}/verify/{group}");
+    let html = browser
+        .get(app.url(&group_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_value(&html, "csrf_token").unwrap();
+    let sent = post(
+        &browser,
+        app,
+        &group_path,
+        &csrf,
+        &[("method", "email_domain"), ("email", address)],
+    )
+    .await;
+    assert_eq!(
+        sent.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        sent.text().await.unwrap()
+    );
+    let code = code_sent_to(app, address);
+    let resp = post(&browser, app, &group_path, &csrf, &[("code", &code)]).await;
+    assert_eq!(resp.headers()["location"], interaction.as_str());
+}
+
+/// A student's verification lasts a year (SPEC 12's default): the maintenance task then expires
+/// it, and the group is reported not verified. A deployment's own domains and lifetimes apply.
+#[tokio::test]
+async fn verifications_end_with_their_lifetime_and_settings_apply() {
+    let methods =
+        verity_core::verification::configure(Some("teacher=schools.example"), Some("teacher=30"))
+            .unwrap();
+    let app = spawn_with(|s| s.verification_methods = methods).await;
+    verify_by_email(&app, "unverified@sandbox.test", "student", "ada@mit.edu").await;
+    verify_by_email(
+        &app,
+        "unverified@sandbox.test",
+        "teacher",
+        "ada@schools.example",
+    )
+    .await;
+    let uuid = app
+        .store
+        .find_user_by_email("unverified@sandbox.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .uuid;
+    let verified = |group: &'static str| {
+        let store = app.store.clone();
+        let uuid = uuid.clone();
+        async move {
+            store
+                .find_user_data(&uuid)
+                .await
+                .unwrap()
+                .unwrap()
+                .is_verified(group)
+        }
+    };
+    assert!(verified("student").await && verified("teacher").await);
+
+    app.clock.advance(30 * 86_400);
+    let report = verity_server::maintenance::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(report.verifications_expired, 1);
+    assert!(verified("student").await && !verified("teacher").await);
+    app.clock.advance(336 * 86_400);
+    let report = verity_server::maintenance::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(report.verifications_expired, 1);
+    assert!(!verified("student").await);
+    let mut states: Vec<(String, CaseState)> = app
+        .store
+        .find_user_cases(&uuid)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.grp, c.state))
+        .collect();
+    states.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        states,
+        [
+            ("student".to_owned(), CaseState::Expired),
+            ("teacher".to_owned(), CaseState::Expired)
+        ]
+    );
+    let report = verity_server::maintenance::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(report.verifications_expired, 0);
+}
