@@ -230,5 +230,10 @@ test('a person verifies government status with a code sent to a .gov address', a
   const tokens = await resp.json();
   const attrs = await (await fetch(`${base}/api/public/v3/attributes.json`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json();
   assert.deepEqual(attrs.status, [{ group: 'government', subgroups: [], verified: true }]);
+  // The person's own list of verifications, in words.
+  await p.goto(`${base}/account/verifications`);
+  await p.getByRole('heading', { name: 'Government Employee: Verified' }).waitFor();
+  assert.match(await p.textContent('body'), /By a code sent to jane\.doe@va\.gov, started \d{1,2} [A-Z][a-z]+ \d{4}/);
+  await shot(p, '24-account-verifications-phone');
   await ctx.close();
 });

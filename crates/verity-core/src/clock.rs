@@ -49,3 +49,51 @@ impl Clock for ManualClock {
         self.0.load(Ordering::SeqCst)
     }
 }
+
+/// A moment as a person reads it: the UTC date in words, `5 December 2026`.
+pub fn date_words(unix: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    // Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
+    let z = unix.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let name = usize::try_from(month - 1)
+        .ok()
+        .and_then(|m| MONTHS.get(m))
+        .copied()
+        .unwrap_or("?");
+    format!("{day} {name} {year}")
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::date_words;
+
+    #[test]
+    fn dates_read_in_words() {
+        assert_eq!(date_words(0), "1 January 1970");
+        assert_eq!(date_words(1_796_428_800 + 86_399), "5 December 2026");
+        assert_eq!(date_words(951_782_400), "29 February 2000");
+        assert_eq!(date_words(-86_400), "31 December 1969");
+        assert_eq!(date_words(4_102_444_799), "31 December 2099");
+    }
+}

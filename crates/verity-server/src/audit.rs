@@ -96,6 +96,7 @@ pub enum AuditEvent {
     VerificationRejected,
     VerificationExpired,
     VerificationRevoked,
+    VerificationWithdrawn,
     Changed(Via, Change),
 }
 
@@ -130,6 +131,7 @@ impl AuditEvent {
             AuditEvent::VerificationExpired => "verification.expired",
             AuditEvent::VerificationRejected => "verification.rejected",
             AuditEvent::VerificationRevoked => "verification.revoked",
+            AuditEvent::VerificationWithdrawn => "verification.withdrawn",
             AuditEvent::Changed(via, change) => {
                 return Cow::Owned(format!("{}.{}", via.prefix(), change.suffix()));
             }

@@ -40,6 +40,7 @@ impl Pages {
             "mfa.html",
             "verify.html",
             "verify_group.html",
+            "account_verifications.html",
             "consent.html",
             "error.html",
             "signed_out.html",

@@ -16,6 +16,7 @@ pub mod policies;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
+pub mod verifications;
 
 use axum::Router;
 use axum::response::IntoResponse;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(userinfo::router())
         .merge(policies::router())
         .merge(account::router())
+        .merge(verifications::router())
         .merge(console::router())
         .merge(admin_api::router(state.clone()))
         .merge(assets::router())

@@ -161,6 +161,45 @@ pub async fn revoke(
     Ok(revoked)
 }
 
+/// The person takes back their case `id` (SPEC 12 `withdrawn`): an open one stops, a verified
+/// one is no longer reported, and the case's documents are deleted at once.
+pub async fn withdraw(
+    state: &AppState,
+    uuid: &str,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<Case, AdminError> {
+    let case = state
+        .store
+        .find_case(id)
+        .await?
+        .filter(|c| c.uuid == uuid)
+        .ok_or(AdminError::NotFound("case"))?;
+    let now = state.now();
+    let withdrawn = Case {
+        state: transition(&case, Action::Withdraw)?,
+        code_hash: None,
+        updated_at: now,
+        ..case.clone()
+    };
+    let outcome =
+        (case.state == CaseState::Verified).then(|| outcome(&withdrawn, false, "the person", now));
+    let detail = json!({"case": withdrawn.id, "group": withdrawn.grp});
+    let event = AuditEvent::VerificationWithdrawn;
+    record(
+        state,
+        &withdrawn,
+        case.state,
+        outcome.as_ref(),
+        event,
+        detail,
+        headers,
+    )
+    .await?;
+    state.store.purge_case_evidence(&withdrawn.id, now).await?;
+    Ok(withdrawn)
+}
+
 /// The maintenance task's part (SPEC 12): verifications whose lifetime ended are expired (the
 /// case, and the account's verification reported `"verified": false`), and the documents of
 /// cases decided more than the retention period ago are deleted. How many of each.

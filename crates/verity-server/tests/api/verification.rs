@@ -384,8 +384,14 @@ async fn a_code_runs_out_and_an_address_verifies_one_account() {
     );
 }
 
-/// Takes `persona` through `group`'s email verification at `address` up to the right code.
-async fn verify_by_email(app: &TestApp, persona: &str, group: &str, address: &str) {
+/// Takes `persona` through `group`'s email verification at `address` up to the right code; the
+/// browser, signed in.
+async fn verify_by_email(
+    app: &TestApp,
+    persona: &str,
+    group: &str,
+    address: &str,
+) -> reqwest::Client {
     let (browser, interaction) =
         at_the_verification_page(app, persona, &format!("openid {group}")).await;
     let group_path = format!("{interaction}/verify/{group}");
@@ -415,6 +421,7 @@ async fn verify_by_email(app: &TestApp, persona: &str, group: &str, address: &st
     let code = code_sent_to(app, address);
     let resp = post(&browser, app, &group_path, &csrf, &[("code", &code)]).await;
     assert_eq!(resp.headers()["location"], interaction.as_str());
+    browser
 }
 
 /// A student's verification lasts a year (SPEC 12's default): the maintenance task then expires
@@ -486,4 +493,146 @@ async fn verifications_end_with_their_lifetime_and_settings_apply() {
         .await
         .unwrap();
     assert_eq!(report.verifications_expired, 0);
+}
+
+/// `/account/verifications`: the person's cases in words (how, where each stands, a rejection's
+/// reason, dates), and withdrawing one, which stops it counting; only their own, with the
+/// form's CSRF token.
+#[tokio::test]
+async fn a_person_sees_and_withdraws_their_verifications() {
+    use verity_core::clock::Clock;
+    use verity_core::verification::Method;
+    use verity_server::verification::{Decision, decide};
+    use verity_store::cases::Case;
+
+    let app = spawn_app().await;
+    let browser =
+        verify_by_email(&app, "unverified@sandbox.test", "government", "jane@va.gov").await;
+    let uuid = app
+        .store
+        .find_user_by_email("unverified@sandbox.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .uuid;
+    let documents = Case::new(
+        "case-docs",
+        &uuid,
+        "military",
+        Method::Document,
+        app.clock.now(),
+    );
+    app.store.insert_case(&documents).await.unwrap();
+    let reject = Decision {
+        decision: "reject".into(),
+        subgroups: vec![],
+        reason: Some(verity_core::verification::RejectReason::Unreadable),
+        attributes: Default::default(),
+    };
+    decide(
+        &app.state,
+        "case-docs",
+        &reject,
+        "r-1",
+        &reqwest::header::HeaderMap::new(),
+    )
+    .await
+    .unwrap();
+
+    let resp = browser
+        .get(app.url("/account/verifications"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    let today = verity_core::clock::date_words(app.clock.now());
+    for expected in [
+        "Government Employee: Verified",
+        "By a code sent to jane@va.gov, started ",
+        "Military: Not accepted",
+        "The documents could not be read. Upload clearer copies.",
+        &today,
+    ] {
+        assert!(html.contains(expected), "{expected}: {html}");
+    }
+    let government = app
+        .store
+        .find_verified_case(&uuid, "government")
+        .await
+        .unwrap()
+        .unwrap();
+    let action = format!("/account/verifications/{}/withdraw", government.id);
+    assert!(html.contains(&action), "{html}");
+    assert!(
+        !html.contains("/account/verifications/case-docs/withdraw"),
+        "a rejected case is final"
+    );
+    let csrf = hidden_value(&html, "csrf_token").unwrap();
+
+    // Without the form's token, or another person's case: refused, nothing changes.
+    let resp = browser
+        .post(app.url(&action))
+        .form(&[("csrf_token", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let other = app
+        .store
+        .find_user_by_email("veteran@sandbox.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .uuid;
+    let theirs = app
+        .store
+        .find_verified_case(&other, "military")
+        .await
+        .unwrap()
+        .unwrap();
+    let resp = browser
+        .post(app.url(&format!("/account/verifications/{}/withdraw", theirs.id)))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(
+        app.store
+            .find_user_data(&other)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_verified("military")
+    );
+
+    let resp = browser
+        .post(app.url(&action))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert!(
+        !app.store
+            .find_user_data(&uuid)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_verified("government")
+    );
+    let html = browser
+        .get(app.url("/account/verifications"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Government Employee: Withdrawn by you"),
+        "{html}"
+    );
+    assert!(!html.contains(&action));
 }
