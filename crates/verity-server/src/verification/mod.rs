@@ -49,11 +49,7 @@ pub async fn decide(
     decided_by: &str,
     headers: &HeaderMap,
 ) -> Result<Case, AdminError> {
-    let case = state
-        .store
-        .find_case(id)
-        .await?
-        .ok_or(AdminError::NotFound("case"))?;
+    let case = find(state, id, None).await?;
     let action = match (d.decision.as_str(), d.reason) {
         ("approve", None) => Action::Approve,
         ("approve", Some(_)) => {
@@ -169,12 +165,7 @@ pub async fn withdraw(
     id: &str,
     headers: &HeaderMap,
 ) -> Result<Case, AdminError> {
-    let case = state
-        .store
-        .find_case(id)
-        .await?
-        .filter(|c| c.uuid == uuid)
-        .ok_or(AdminError::NotFound("case"))?;
+    let case = find(state, id, Some(uuid)).await?;
     let now = state.now();
     let withdrawn = Case {
         state: transition(&case, Action::Withdraw)?,
@@ -266,11 +257,7 @@ pub fn case_json(c: &Case) -> Value {
 /// A case with its evidence (ids, types, sizes; never the content) and its history (the
 /// audit events that name it), as the admin API and `verity admin case-get` answer it.
 pub async fn case_details(state: &AppState, id: &str) -> Result<Value, AdminError> {
-    let case = state
-        .store
-        .find_case(id)
-        .await?
-        .ok_or(AdminError::NotFound("case"))?;
+    let case = find(state, id, None).await?;
     let evidence: Vec<Value> = state
         .store
         .find_case_evidence(id)
@@ -301,6 +288,14 @@ pub async fn cases_in(state: &AppState, name: &str) -> Result<Vec<Value>, AdminE
         .map_err(|_| AdminError::Invalid(vec![format!("unknown state {name:?}")]))?;
     let cases = state.store.find_cases_in(wanted).await?;
     Ok(cases.iter().map(case_json).collect())
+}
+
+/// Case `id` (of account `owner` when given: another's is not found either).
+async fn find(state: &AppState, id: &str, owner: Option<&str>) -> Result<Case, AdminError> {
+    let found = state.store.find_case(id).await?;
+    found
+        .filter(|c| owner.is_none_or(|uuid| c.uuid == uuid))
+        .ok_or(AdminError::NotFound("case"))
 }
 
 fn transition(case: &Case, action: Action) -> Result<CaseState, AdminError> {

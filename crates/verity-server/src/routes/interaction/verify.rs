@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
+use verity_core::authorize::AuthorizeRequest;
 use verity_core::identity;
 use verity_store::users::VerificationRecord;
 
@@ -59,17 +60,21 @@ pub(super) async fn submit(
 ) -> Result<Response, PageError> {
     let (headers, mut l, form) = (p.headers, p.l, p.form);
     match form.get("decision") {
-        Some("verify") if state.sandbox() => {
+        Some("verify") => {
             let Some(session) = current_session(&state, &headers, &l.ix).await? else {
                 return Ok(next(&l.ix.id));
             };
-            let data = state
-                .store
-                .find_user_data(&session.uuid)
+            let missing = missing_groups(&state, &l.request, &session.uuid)
                 .await?
                 .ok_or_else(expired_page)?;
-            let policies = state.policies_for(l.request.scope.iter());
-            for group in identity::missing_verifications(&policies, &data) {
+            // Outside the sandbox, `verify` leads to the methods of the first group to verify.
+            if !state.sandbox() {
+                return Ok(match missing.first() {
+                    Some(group) => super::respond_again(&l.ix.id, group),
+                    None => next(&l.ix.id),
+                });
+            }
+            for group in missing {
                 let record = sandbox_verification(group, state.now());
                 state
                     .store
@@ -77,23 +82,6 @@ pub(super) async fn submit(
                     .await?;
             }
             l.ix.verification_answered = true;
-        }
-        // Outside the sandbox, `verify` leads to the methods of the first group to verify.
-        Some("verify") => {
-            let Some(session) = current_session(&state, &headers, &l.ix).await? else {
-                return Ok(next(&l.ix.id));
-            };
-            let data = state
-                .store
-                .find_user_data(&session.uuid)
-                .await?
-                .ok_or_else(expired_page)?;
-            let policies = state.policies_for(l.request.scope.iter());
-            let missing = identity::missing_verifications(&policies, &data);
-            return Ok(match missing.first() {
-                Some(group) => super::respond_again(&l.ix.id, group),
-                None => next(&l.ix.id),
-            });
         }
         Some("skip") => {
             // Only a signed-in user's answer counts: one posted before sign-in would skip the page
@@ -111,6 +99,20 @@ pub(super) async fn submit(
     }
     state.store.update_interaction(&l.ix).await?;
     Ok(next(&l.ix.id))
+}
+
+/// The groups account `uuid` still lacks for the request's policies (`None`: the account is
+/// gone).
+pub(super) async fn missing_groups(
+    state: &AppState,
+    request: &AuthorizeRequest,
+    uuid: &str,
+) -> Result<Option<Vec<String>>, PageError> {
+    let Some(data) = state.store.find_user_data(uuid).await? else {
+        return Ok(None);
+    };
+    let policies = state.policies_for(request.scope.iter());
+    Ok(Some(identity::missing_verifications(&policies, &data)))
 }
 
 /// What the sandbox records for a group verified on this page (`military` as a veteran).

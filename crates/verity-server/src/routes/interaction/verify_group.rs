@@ -121,13 +121,8 @@ async fn missing(
     uuid: &str,
     group: &str,
 ) -> Result<bool, PageError> {
-    let Some(data) = state.store.find_user_data(uuid).await? else {
-        return Ok(false);
-    };
-    let policies = state.policies_for(request.scope.iter());
-    Ok(identity::missing_verifications(&policies, &data)
-        .iter()
-        .any(|g| g == group))
+    let missing = super::verify::missing_groups(state, request, uuid).await?;
+    Ok(missing.is_some_and(|groups| groups.iter().any(|g| g == group)))
 }
 
 /// The page for `group`, as its case stands, with `shown`'s messages.
