@@ -18,6 +18,7 @@ const binary =
   process.env.VERITY_BIN ??
   join(resolve(root, process.env.CARGO_TARGET_DIR ?? 'target'), 'debug', 'verity');
 const CALLBACK = 'http://127.0.0.1:8090/callback';
+const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
 let server, base, browser, dataDir;
 
 function totp(base32, now = Date.now()) {
@@ -43,6 +44,7 @@ before(async () => {
       VERITY_ARGON2_MEMORY_KIB: '1024',
       VERITY_ARGON2_ITERATIONS: '1',
       VERITY_LOG: 'warn',
+      VERITY_ADMIN_TOKEN: ADMIN_TOKEN,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -235,5 +237,74 @@ test('a person verifies government status with a code sent to a .gov address', a
   await p.getByRole('heading', { name: 'Government Employee: Verified' }).waitFor();
   assert.match(await p.textContent('body'), /By a code sent to jane\.doe@va\.gov, started \d{1,2} [A-Z][a-z]+ \d{4}/);
   await shot(p, '24-account-verifications-phone');
+  await ctx.close();
+});
+
+// Issue 20: a person uploads a DD-214 for military; it waits in review while they go on to the
+// app; once a reviewer approves it (here through the admin API), their next sign-in carries it.
+test('a person uploads a DD-214 and a reviewer approves it', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const p = await ctx.newPage();
+  let callback;
+  await p.route('http://127.0.0.1:8090/**', async (route) => {
+    callback = new URL(route.request().url());
+    await route.fulfill({ status: 200, contentType: 'text/html', body: '<p>outside client</p>' });
+  });
+  const authorize = new URL(`${base}/oauth/authorize`);
+  authorize.search = new URLSearchParams({
+    client_id: 'sandbox-confidential', redirect_uri: CALLBACK, response_type: 'code',
+    scope: 'openid military', state: 'mil-state', nonce: 'mil-nonce',
+  }).toString();
+  await p.goto(authorize.toString());
+  await p.getByLabel('Email').fill('student@sandbox.test');
+  await p.getByLabel('Password').fill('sandbox-password');
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('heading', { name: 'Verification needed' }).waitFor();
+  await p.getByRole('button', { name: 'Continue without verifying' }).waitFor();
+  // The sandbox's instant choice stays; the real methods are one page away.
+  await p.goto(`${p.url()}/verify/military`);
+  await p.getByLabel('Kind of document').selectOption('dd214');
+  await p.getByLabel('Files').setInputFiles({
+    name: 'dd214.pdf', mimeType: 'application/pdf',
+    buffer: Buffer.from('%PDF-1.7\n% a discharge paper\n%%EOF\n'),
+  });
+  await shot(p, '25-upload-documents-phone');
+  await p.getByRole('button', { name: 'Upload for review' }).click();
+  await p.getByText('Your documents are in review.').waitFor();
+  await shot(p, '26-in-review-phone');
+  await p.getByRole('button', { name: 'Continue without it for now' }).click();
+  await p.getByRole('button', { name: 'Allow' }).click();
+  await p.waitForURL(/127\.0\.0\.1:8090\/callback/);
+
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+  const queue = await (await fetch(`${base}/api/admin/v1/verification-cases`, { headers: admin })).json();
+  const mine = queue.find((c) => c.group === 'military' && c.document_type === 'dd214');
+  assert.ok(mine, JSON.stringify(queue));
+  const decided = await fetch(`${base}/api/admin/v1/verification-cases/${mine.id}/decision`, {
+    method: 'POST', headers: admin, body: JSON.stringify({ decision: 'approve', subgroups: ['Veteran'] }),
+  });
+  assert.equal(decided.status, 200);
+
+  // Signed in and consented already: the authorization answers with the redirect at once (a
+  // redirect the page's route does not intercept, so the request itself is read).
+  const [redirected] = await Promise.all([
+    p.waitForRequest(/127\.0\.0\.1:8090\/callback/),
+    p.goto(authorize.toString()).catch(() => {}),
+  ]);
+  callback = new URL(redirected.url());
+  const resp = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: 'Basic ' + Buffer.from('sandbox-confidential:sandbox-secret').toString('base64'),
+    },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code'), redirect_uri: CALLBACK }),
+  });
+  const tokens = await resp.json();
+  const attrs = await (await fetch(`${base}/api/public/v3/attributes.json`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json();
+  assert.deepEqual(attrs.status, [{ group: 'military', subgroups: ['Veteran'], verified: true }]);
+  await p.goto(`${base}/account/verifications`);
+  await p.getByRole('heading', { name: 'Military: Verified' }).waitFor();
+  await shot(p, '27-account-verified-by-review-phone');
   await ctx.close();
 });

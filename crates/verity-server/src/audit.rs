@@ -92,6 +92,7 @@ pub enum AuditEvent {
     /// SPEC 12: a verification case decided (approved or rejected) or revoked.
     VerificationStarted,
     VerificationCodeSent,
+    VerificationSubmitted,
     VerificationApproved,
     VerificationRejected,
     VerificationExpired,
@@ -127,6 +128,7 @@ impl AuditEvent {
             AuditEvent::KeyRotated => "key.rotated",
             AuditEvent::VerificationStarted => "verification.started",
             AuditEvent::VerificationCodeSent => "verification.code_sent",
+            AuditEvent::VerificationSubmitted => "verification.submitted",
             AuditEvent::VerificationApproved => "verification.approved",
             AuditEvent::VerificationExpired => "verification.expired",
             AuditEvent::VerificationRejected => "verification.rejected",

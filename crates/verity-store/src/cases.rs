@@ -247,6 +247,23 @@ impl Store {
         Ok(self.exec(claimed).await? == 1)
     }
 
+    /// Stores a new case with its files and the audit row of its submission, all or none.
+    /// [`crate::StoreError::Conflict`] as [`Store::insert_case`].
+    pub async fn insert_case_with_evidence(
+        &self,
+        c: &Case,
+        files: &[Evidence],
+        audit: &AuditEvent,
+    ) -> Result<()> {
+        let mut writes = vec![insert(c)];
+        writes.extend(files.iter().map(insert));
+        writes.push(insert(audit));
+        self.write(Begin::Write, writes)
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
+    }
+
     pub async fn insert_evidence(&self, e: &Evidence) -> Result<()> {
         self.exec(insert(e)).await?;
         Ok(())

@@ -4,10 +4,13 @@
 //! store records both with their audit row in one transaction, once.
 //!
 //! - this module: decisions, revocations, and a case as the admin API shows it;
-//! - [`email`]: the `email_domain` method (a code mailed to an address at an accepted domain).
+//! - [`email`]: the `email_domain` method (a code mailed to an address at an accepted domain);
+//! - [`document`]: the `document` method (files sealed at rest, a case in review).
 
+mod document;
 mod email;
 
+pub use document::{Upload, UploadRefusal, submit_documents};
 pub use email::{CodeEntered, EmailRefusal, accepted_domains, enter_code, send_email_code};
 
 use std::collections::BTreeMap;

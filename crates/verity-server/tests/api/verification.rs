@@ -636,3 +636,317 @@ async fn a_person_sees_and_withdraws_their_verifications() {
     );
     assert!(!html.contains(&action));
 }
+
+const BOUNDARY: &str = "verity-test-boundary-7MA4YWxkTrZu0gW";
+
+/// A multipart/form-data body of `parts` (name, file name, content).
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, file, content) in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        let disposition = match file {
+            Some(f) => format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            ),
+            None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
+        };
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+async fn upload(
+    browser: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    browser
+        .post(app.url(path))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-a-small-test-image";
+const PDF: &[u8] = b"%PDF-1.7\n% a DD-214, as far as this test knows\n%%EOF\n";
+
+/// SPEC 12's `document` method: the files are refused beside the field when they are not
+/// right (type by content, size, count, kind of document, the form's token), a broken or
+/// oversized body gets a page, and a good upload becomes a case in review whose files are
+/// sealed at rest; the person then goes on without the group, and a reviewer's approval makes
+/// the next sign-in carry it.
+#[tokio::test]
+async fn documents_go_to_review_sealed() {
+    let app = spawn_app().await;
+    let (browser, interaction) =
+        at_the_verification_page(&app, "unverified@sandbox.test", "openid military").await;
+    let group_path = format!("{interaction}/verify/military");
+    let html = browser
+        .get(app.url(&group_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let upload_path = format!("{group_path}/upload");
+    assert!(
+        html.contains(&format!("action=\"{upload_path}\"")),
+        "{html}"
+    );
+    assert!(html.contains("DD-214"), "{html}");
+    let csrf = hidden_value(&html, "csrf_token").unwrap();
+    let csrf = csrf.as_bytes();
+
+    let big = {
+        let mut b = PDF.to_vec();
+        b.resize(10 * 1024 * 1024 + 1, b' ');
+        b
+    };
+    let refused: Vec<(Vec<u8>, &str)> = vec![
+        (
+            multipart(&[
+                ("csrf_token", None, csrf),
+                ("document_type", None, b"dd214"),
+                ("file", Some("photo.png"), b"<html><script>"),
+            ]),
+            "Upload a PDF, PNG or JPEG file.",
+        ),
+        (
+            multipart(&[
+                ("csrf_token", None, csrf),
+                ("document_type", None, b"passport"),
+                ("file", Some("a.pdf"), PDF),
+            ]),
+            "Choose the kind of document.",
+        ),
+        (
+            multipart(&[
+                ("csrf_token", None, csrf),
+                ("document_type", None, b"dd214"),
+                ("file", Some(""), b""),
+            ]),
+            "Choose at least one file.",
+        ),
+        (
+            multipart(&[
+                ("csrf_token", None, csrf),
+                ("document_type", None, b"dd214"),
+                ("file", Some("big.pdf"), &big),
+            ]),
+            "Each file must be 10 MB or smaller.",
+        ),
+        (
+            multipart(&[
+                ("csrf_token", None, csrf),
+                ("document_type", None, b"dd214"),
+                ("file", Some("1.pdf"), PDF),
+                ("file", Some("2.pdf"), PDF),
+                ("file", Some("3.pdf"), PDF),
+                ("file", Some("4.pdf"), PDF),
+                ("file", Some("5.pdf"), PDF),
+                ("file", Some("6.pdf"), PDF),
+            ]),
+            "Upload at most 5 files.",
+        ),
+    ];
+    for (body, says) in refused {
+        let resp = upload(&browser, &app, &upload_path, body).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{says}");
+        let page = resp.text().await.unwrap();
+        assert!(
+            page.contains(says) && page.contains("id=\"upload-error\""),
+            "{says}: {page}"
+        );
+    }
+    // A forged token, a body cut short, a body over the limit: a page, nothing stored.
+    let forged = multipart(&[
+        ("csrf_token", None, b"forged"),
+        ("document_type", None, b"dd214"),
+        ("file", Some("a.pdf"), PDF),
+    ]);
+    assert_eq!(
+        upload(&browser, &app, &upload_path, forged).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let mut cut = multipart(&[
+        ("csrf_token", None, csrf),
+        ("document_type", None, b"dd214"),
+        ("file", Some("a.pdf"), PDF),
+    ]);
+    cut.truncate(cut.len() - 30);
+    let resp = upload(&browser, &app, &upload_path, cut).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("The upload did not arrive whole.")
+    );
+    let huge = vec![b'x'; 51 * 1024 * 1024];
+    let over = multipart(&[
+        ("csrf_token", None, csrf),
+        ("document_type", None, b"dd214"),
+        ("file", Some("huge.pdf"), &huge),
+    ]);
+    assert_eq!(
+        upload(&browser, &app, &upload_path, over).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let uuid = app
+        .store
+        .find_user_by_email("unverified@sandbox.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .uuid;
+    assert_eq!(app.store.find_user_cases(&uuid).await.unwrap(), []);
+
+    let good = multipart(&[
+        ("csrf_token", None, csrf),
+        ("document_type", None, b"dd214"),
+        ("file", Some("dd214.pdf"), PDF),
+        ("file", Some("back.png"), PNG),
+    ]);
+    let resp = upload(&browser, &app, &upload_path, good).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()["location"], group_path.as_str());
+    let html = browser
+        .get(app.url(&group_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Your documents are in review."), "{html}");
+
+    let case = app
+        .store
+        .find_open_case(&uuid, "military")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (case.state, case.document_type.as_deref()),
+        (CaseState::InReview, Some("dd214"))
+    );
+    let files = app.store.find_case_evidence(&case.id).await.unwrap();
+    let types: Vec<&str> = files.iter().map(|f| f.content_type.as_str()).collect();
+    assert_eq!(types.len(), 2);
+    assert!(
+        types.contains(&"application/pdf") && types.contains(&"image/png"),
+        "{types:?}"
+    );
+    let keys = verity_core::evidence::EvidenceKeys::new(&app.state.master_key, &[]);
+    for listed in &files {
+        let stored = app.store.find_evidence(&listed.id).await.unwrap().unwrap();
+        let sealed = stored.sealed.clone().unwrap();
+        let original = if stored.content_type == "application/pdf" {
+            PDF
+        } else {
+            PNG
+        };
+        assert!(
+            !sealed.windows(original.len()).any(|w| w == original),
+            "stored bytes are not the file"
+        );
+        let opened = keys
+            .open(
+                &verity_core::evidence::Sealed {
+                    key_id: stored.key_id.clone(),
+                    bytes: sealed,
+                },
+                &case.id,
+                &stored.id,
+            )
+            .unwrap();
+        assert_eq!(opened, original);
+    }
+    // A second upload while the first is in review is refused.
+    let again = multipart(&[
+        ("csrf_token", None, csrf),
+        ("document_type", None, b"dd214"),
+        ("file", Some("a.pdf"), PDF),
+    ]);
+    let resp = upload(&browser, &app, &upload_path, again).await;
+    assert!(resp.text().await.unwrap().contains("already in review"));
+
+    // The person goes on without the group; a reviewer approves; the next sign-in carries it.
+    let in_review = browser
+        .get(app.url(&group_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let action = form_action(&in_review, "/verify").unwrap();
+    let resp = browser
+        .post(app.url(&action))
+        .form(&[
+            ("decision", "skip"),
+            ("csrf_token", std::str::from_utf8(csrf).unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (cb, _) = app
+        .journey_from(&browser, resp, &Journey::persona("unverified@sandbox.test"))
+        .await;
+    let tokens = app.exchange(cb.code()).await;
+    let attrs: Value = app
+        .get_bearer(
+            "/api/public/v3/attributes.json",
+            tokens["access_token"].as_str().unwrap(),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        attrs["status"],
+        json!([{"group": "military", "subgroups": [], "verified": false}])
+    );
+    let approve = verity_server::verification::Decision {
+        decision: "approve".into(),
+        subgroups: vec!["Veteran".into()],
+        reason: None,
+        attributes: Default::default(),
+    };
+    verity_server::verification::decide(
+        &app.state,
+        &case.id,
+        &approve,
+        "r-1",
+        &reqwest::header::HeaderMap::new(),
+    )
+    .await
+    .unwrap();
+    let cb = app
+        .authorize_as("unverified@sandbox.test", "openid military")
+        .await;
+    let tokens = app.exchange(cb.code()).await;
+    let attrs: Value = app
+        .get_bearer(
+            "/api/public/v3/attributes.json",
+            tokens["access_token"].as_str().unwrap(),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        attrs["status"],
+        json!([{"group": "military", "subgroups": ["Veteran"], "verified": true}])
+    );
+}

@@ -525,6 +525,49 @@ async fn recorded_verifications_become_cases(db: &TestDb) {
 
 on_each_backend!(db: recorded_verifications_become_cases);
 
+/// A submission stores its case, files and audit row together, or nothing (a second open case
+/// for the group is refused whole).
+async fn a_submission_is_stored_whole(store: &Store) {
+    user(store, "u-1", "jane@example.com").await;
+    let file = |id: &str, case_id: &str| Evidence {
+        id: id.into(),
+        case_id: case_id.into(),
+        kind: "document".into(),
+        content_type: "application/pdf".into(),
+        size: 3,
+        key_id: "k-1".into(),
+        sealed: Some(vec![1, 2, 3]),
+        created_at: NOW,
+        purged_at: None,
+    };
+    let case = Case::new("case-1", "u-1", "military", Method::Document, NOW);
+    let audit = crate::harness::audit_event("verification.submitted");
+    store
+        .insert_case_with_evidence(
+            &case,
+            &[file("ev-1", "case-1"), file("ev-2", "case-1")],
+            &audit,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.find_case_evidence("case-1").await.unwrap().len(), 2);
+    assert_eq!(
+        crate::harness::audit_names(store, "c-1").await,
+        ["verification.submitted"]
+    );
+
+    let again = Case::new("case-2", "u-1", "military", Method::Document, NOW);
+    let err = store
+        .insert_case_with_evidence(&again, &[file("ev-3", "case-2")], &audit)
+        .await;
+    assert!(matches!(err, Err(StoreError::Conflict)), "{err:?}");
+    assert_eq!(store.find_case("case-2").await.unwrap(), None);
+    assert_eq!(store.find_evidence("ev-3").await.unwrap(), None);
+    assert_eq!(crate::harness::audit_names(store, "c-1").await.len(), 1);
+}
+
+on_each_backend!(a_submission_is_stored_whole);
+
 on_each_backend!(
     recorded_verifications_have_cases,
     a_decision_is_recorded_with_its_outcome,

@@ -2,17 +2,20 @@
 //! group. Today the emailed code (`method=email_domain` with `email`, then `code`); after the
 //! right code the journey goes on to consent.
 
-use axum::extract::{Path, State};
+use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
+use verity_core::evidence;
 use verity_core::identity;
+use verity_core::verification::{CaseState, IDENTITY};
 
 use super::{Journey, Posted, current_session, load, next, render};
 use crate::error::PageError;
 use crate::pages::Page;
 use crate::state::AppState;
-use crate::verification::{self, CodeEntered};
+use crate::verification::{self, CodeEntered, Upload};
 
 #[derive(Debug, Serialize)]
 struct GroupPage<'a> {
@@ -29,6 +32,15 @@ struct GroupPage<'a> {
     email: &'a str,
     email_error: Option<String>,
     code_error: Option<String>,
+    /// Documents were uploaded: the case is in review.
+    in_review: bool,
+    /// The kinds of document the upload offers: (handle, label).
+    document_types: &'static [(&'static str, &'static str)],
+    /// `identity`: the upload also takes a selfie.
+    selfie: bool,
+    upload_error: Option<String>,
+    /// Days the documents are kept after the decision.
+    retention_days: i64,
 }
 
 impl Page for GroupPage<'_> {
@@ -41,6 +53,7 @@ struct Shown<'a> {
     email: &'a str,
     email_error: Option<String>,
     code_error: Option<String>,
+    upload_error: Option<String>,
 }
 
 /// GET: the methods of `group`, or the code step when a code was sent.
@@ -114,6 +127,78 @@ pub(super) async fn submit(
     }
 }
 
+/// POST `/oauth/interaction/{id}/verify/{group}/upload` (multipart: `csrf_token`,
+/// `document_type`, `file` repeated, and for `identity` `selfie`): the documents go to review.
+pub(super) async fn upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, group)): Path<(String, String)>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, PageError> {
+    let mut multipart =
+        multipart.map_err(|_| PageError::bad_request("The upload must be a form with files."))?;
+    let mut fields = UploadFields::default();
+    while let Some(field) = multipart.next_field().await.map_err(upload_failed)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let content = field.bytes().await.map_err(upload_failed)?;
+        fields.take(&name, content.to_vec());
+    }
+    let l = load(&state, &headers, &id, Some(&fields.csrf_token)).await?;
+    let Some(session) = current_session(&state, &headers, &l.ix).await? else {
+        return Ok(next(&l.ix.id));
+    };
+    if !missing(&state, &l.request, &session.uuid, &group).await? {
+        return Ok(next(&l.ix.id));
+    }
+    let sent = Upload {
+        document_type: fields.document_type,
+        files: fields.files,
+        selfie: fields.selfie,
+    };
+    let submitted = verification::submit_documents(&state, &session.uuid, &group, sent, &headers);
+    match submitted.await.map_err(PageError::from)? {
+        Ok(_) => Ok(super::respond_again(&l.ix.id, &group)),
+        Err(refusal) => {
+            let shown = Shown {
+                upload_error: Some(refusal.message()),
+                ..Shown::default()
+            };
+            page(&state, &headers, &l, &group, shown).await
+        }
+    }
+}
+
+/// The parts of an upload; a file input left empty sends an empty part, which is no file.
+#[derive(Default)]
+struct UploadFields {
+    csrf_token: String,
+    document_type: String,
+    files: Vec<Vec<u8>>,
+    selfie: Option<Vec<u8>>,
+}
+
+impl UploadFields {
+    fn take(&mut self, name: &str, content: Vec<u8>) {
+        let text = || String::from_utf8_lossy(&content).trim().to_owned();
+        match name {
+            "csrf_token" => self.csrf_token = text(),
+            "document_type" => self.document_type = text(),
+            "file" if !content.is_empty() => self.files.push(content),
+            "selfie" if !content.is_empty() => self.selfie = Some(content),
+            _ => {}
+        }
+    }
+}
+
+/// A multipart body that ended early, broke its format, or outgrew the limit.
+fn upload_failed(e: MultipartError) -> PageError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        PageError::too_large("The upload is too large: at most 5 files of 10 MB each.")
+    } else {
+        PageError::bad_request("The upload did not arrive whole. Try again.")
+    }
+}
+
 /// Whether account `uuid` still lacks `group` for the request's policies.
 async fn missing(
     state: &AppState,
@@ -140,11 +225,15 @@ async fn page(
         return Ok(next(&l.ix.id));
     }
     let open = state.store.find_open_case(&session.uuid, group).await?;
+    let in_review = open
+        .as_ref()
+        .is_some_and(|c| c.state == CaseState::InReview);
     let address = open
-        .filter(|c| c.state == verity_core::verification::CaseState::PendingCode)
+        .filter(|c| c.state == CaseState::PendingCode)
         .and_then(|c| c.address)
-        .filter(|_| shown.email_error.is_none());
-    let error = shown.email_error.is_some() || shown.code_error.is_some();
+        .filter(|_| shown.email_error.is_none() && shown.upload_error.is_none());
+    let error =
+        shown.email_error.is_some() || shown.code_error.is_some() || shown.upload_error.is_some();
     let page = GroupPage {
         journey: Journey {
             interaction_id: &l.ix.id,
@@ -160,6 +249,11 @@ async fn page(
         email: shown.email,
         email_error: shown.email_error,
         code_error: shown.code_error,
+        in_review,
+        document_types: evidence::document_types(group),
+        selfie: group == IDENTITY,
+        upload_error: shown.upload_error,
+        retention_days: state.settings.evidence_retention_days,
     };
     render(state, &page, error, StatusCode::BAD_REQUEST)
 }
