@@ -113,7 +113,41 @@ pub async fn decide(
         headers,
     )
     .await?;
+    mail_decision(state, &decided).await?;
     Ok(decided)
+}
+
+/// Mails a reviewer's decision to the person's sign-in address (SPEC 12), through the outbox.
+async fn mail_decision(state: &AppState, decided: &Case) -> Result<(), AdminError> {
+    let Some(user) = state.store.find_user(&decided.uuid).await? else {
+        return Ok(());
+    };
+    let group = identity::group(&decided.grp).map_or("identity", |g| g.name);
+    let (subject, body) = match decided.reason {
+        None => (
+            format!("Your {group} verification is approved"),
+            format!(
+                "Your documents were checked and your {group} status is verified.\n\n\
+                 Apps you allow will see it from your next sign-in."
+            ),
+        ),
+        Some(reason) => (
+            format!("Your {group} verification was not accepted"),
+            format!(
+                "Your documents were checked and could not be accepted: {}\n\n\
+                 You can send new documents the next time an app asks for this verification, \
+                 and see your verifications on your Verity account page.",
+                reason.explanation()
+            ),
+        ),
+    };
+    let mail = crate::outbox::Mail {
+        to: &user.email,
+        subject: &subject,
+        body: &body,
+    };
+    crate::outbox::send(state, mail).await;
+    Ok(())
 }
 
 /// Takes back account `uuid`'s verification of `group` (SPEC 12 `revoke`), with a reason.

@@ -710,6 +710,23 @@ async fn verification_cases_are_decided_and_revoked() {
         app.store.find_case("case-2").await.unwrap().unwrap().state,
         CaseState::Rejected
     );
+    // Each decision is mailed to the person's sign-in address, the rejection with its reason.
+    let outbox = app.data_dir.path().join("outbox");
+    let mails: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|m| m.contains("To: case.vet@example.test\r\n"))
+        .collect();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("Subject: Your Military verification is approved"))
+    );
+    assert!(mails.iter().any(
+        |m| m.contains("Subject: Your Student verification was not accepted")
+            && m.contains("The documents could not be read.")
+    ));
 
     let (s, read) = ok(&app, Method::GET, "/verification-cases/case-1", None).await;
     assert_eq!(s, StatusCode::OK, "{read}");
