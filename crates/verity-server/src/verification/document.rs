@@ -91,25 +91,44 @@ pub async fn submit_documents(
         document_type: Some(upload.document_type.clone()),
         ..Case::new(&new_token(), uuid, group, Method::Document, now)
     };
+    let kinds: Vec<_> = checked.iter().map(|(kind, t, _)| (*kind, *t)).collect();
+    // The files in the order checked: the documents, then an identity case's selfie.
+    let contents: Vec<Vec<u8>> = upload
+        .files
+        .into_iter()
+        .chain(upload.selfie.filter(|_| group == IDENTITY))
+        .collect();
+    // Sealing up to 50 MiB is CPU work: off the async threads.
     let keys = EvidenceKeys::new(&state.master_key, &[]);
-    let mut files = Vec::with_capacity(checked.len());
-    for (kind, content_type, content) in checked {
-        let id = new_token();
-        let sealed = keys
-            .seal(content, &case.id, &id)
-            .map_err(|e| AdminError::Internal(e.to_string()))?;
-        files.push(Evidence {
+    let case_id = case.id.clone();
+    let sealed = tokio::task::spawn_blocking(move || {
+        contents
+            .iter()
+            .map(|content| {
+                let id = new_token();
+                let sealed = keys.seal(content, &case_id, &id)?;
+                Ok((id, content.len(), sealed))
+            })
+            .collect::<Result<Vec<_>, evidence::SealError>>()
+    })
+    .await
+    .map_err(|e| AdminError::Internal(e.to_string()))?
+    .map_err(|e| AdminError::Internal(e.to_string()))?;
+    let files: Vec<Evidence> = sealed
+        .into_iter()
+        .zip(kinds)
+        .map(|((id, size, sealed), (kind, content_type))| Evidence {
             id,
             case_id: case.id.clone(),
             kind: kind.to_owned(),
             content_type: content_type.mime().to_owned(),
-            size: i64::try_from(content.len()).unwrap_or(i64::MAX),
+            size: i64::try_from(size).unwrap_or(i64::MAX),
             key_id: sealed.key_id,
             sealed: Some(sealed.bytes),
             created_at: now,
             purged_at: None,
-        });
-    }
+        })
+        .collect();
     let detail =
         json!({"case": case.id, "group": group, "method": "document", "files": files.len()});
     let audit = state.audit_event(
