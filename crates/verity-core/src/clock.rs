@@ -84,9 +84,31 @@ pub fn date_words(unix: i64) -> String {
     format!("{day} {name} {year}")
 }
 
+/// A length of time as a person reads it, rounded down to its largest unit: `less than a
+/// minute`, `1 minute`, `3 hours`, `2 days`.
+pub fn duration_words(seconds: i64) -> String {
+    let (n, unit) = match seconds.max(0) {
+        s if s < 60 => return "less than a minute".into(),
+        s if s < 3_600 => (s / 60, "minute"),
+        s if s < 86_400 => (s / 3_600, "hour"),
+        s => (s / 86_400, "day"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod date_tests {
-    use super::date_words;
+    use super::{date_words, duration_words};
+
+    #[test]
+    fn durations_read_in_words() {
+        assert_eq!(duration_words(-5), "less than a minute");
+        assert_eq!(duration_words(59), "less than a minute");
+        assert_eq!(duration_words(60), "1 minute");
+        assert_eq!(duration_words(3_599), "59 minutes");
+        assert_eq!(duration_words(7_200), "2 hours");
+        assert_eq!(duration_words(86_400 * 3 + 5), "3 days");
+    }
 
     #[test]
     fn dates_read_in_words() {

@@ -46,6 +46,7 @@ pub mod password;
 pub mod pkce;
 pub mod redirect;
 pub mod registration;
+pub mod review;
 pub mod scope;
 pub mod secret;
 pub mod throttle;

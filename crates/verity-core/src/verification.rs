@@ -84,6 +84,29 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    pub const ALL: [RejectReason; 5] = [
+        RejectReason::Unreadable,
+        RejectReason::ExpiredDocument,
+        RejectReason::Mismatch,
+        RejectReason::NotEligible,
+        RejectReason::SuspectedFraud,
+    ];
+
+    /// The reason's code on the wire (`unreadable`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::Unreadable => "unreadable",
+            RejectReason::ExpiredDocument => "expired_document",
+            RejectReason::Mismatch => "mismatch",
+            RejectReason::NotEligible => "not_eligible",
+            RejectReason::SuspectedFraud => "suspected_fraud",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == code)
+    }
+
     /// What the person reads on their verifications page.
     pub fn explanation(self) -> &'static str {
         match self {

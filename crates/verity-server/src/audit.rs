@@ -41,6 +41,8 @@ pub enum Change {
     SecretDeleted,
     UserCreated,
     VerificationSet,
+    RoleGranted,
+    RoleRevoked,
 }
 
 impl Change {
@@ -58,6 +60,8 @@ impl Change {
             Change::SecretDeleted => "secret.deleted",
             Change::UserCreated => "user.created",
             Change::VerificationSet => "verification.set",
+            Change::RoleGranted => "role.granted",
+            Change::RoleRevoked => "role.revoked",
         }
     }
 }
@@ -93,11 +97,17 @@ pub enum AuditEvent {
     VerificationStarted,
     VerificationCodeSent,
     VerificationSubmitted,
+    /// A reviewer took a case in review (`/review`).
+    VerificationClaimed,
     VerificationApproved,
     VerificationRejected,
     VerificationExpired,
     VerificationRevoked,
     VerificationWithdrawn,
+    /// A reviewer opened one of a case's files.
+    VerificationEvidenceViewed,
+    /// A case's files were deleted (retention ran out).
+    VerificationEvidencePurged,
     Changed(Via, Change),
 }
 
@@ -129,11 +139,14 @@ impl AuditEvent {
             AuditEvent::VerificationStarted => "verification.started",
             AuditEvent::VerificationCodeSent => "verification.code_sent",
             AuditEvent::VerificationSubmitted => "verification.submitted",
+            AuditEvent::VerificationClaimed => "verification.claimed",
             AuditEvent::VerificationApproved => "verification.approved",
             AuditEvent::VerificationExpired => "verification.expired",
             AuditEvent::VerificationRejected => "verification.rejected",
             AuditEvent::VerificationRevoked => "verification.revoked",
             AuditEvent::VerificationWithdrawn => "verification.withdrawn",
+            AuditEvent::VerificationEvidenceViewed => "verification.evidence_viewed",
+            AuditEvent::VerificationEvidencePurged => "verification.evidence_purged",
             AuditEvent::Changed(via, change) => {
                 return Cow::Owned(format!("{}.{}", via.prefix(), change.suffix()));
             }

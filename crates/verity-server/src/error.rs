@@ -206,6 +206,11 @@ impl PageError {
         Self::new(StatusCode::FORBIDDEN, "Not allowed", message)
     }
 
+    /// 409: what the form asks was already done (a decision taken meanwhile).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "Already done", message)
+    }
+
     /// 413: the form is over the body limit.
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "Too large", message)
@@ -318,9 +323,8 @@ impl From<verity_core::logout::LogoutError> for PageError {
 impl From<AdminError> for PageError {
     fn from(e: AdminError) -> Self {
         match e {
-            AdminError::Invalid(_) | AdminError::Conflict(_) => {
-                PageError::bad_request(e.to_string())
-            }
+            AdminError::Invalid(_) => PageError::bad_request(e.to_string()),
+            AdminError::Conflict(_) => PageError::conflict(e.to_string()),
             AdminError::NotFound(_) => PageError::not_found(),
             AdminError::Store(s) => s.into(),
             AdminError::Internal(i) => PageError::internal("console", i),

@@ -23,7 +23,7 @@ pub struct Report {
     pub rotated: Vec<String>,
     /// Verifications whose lifetime ended, now expired.
     pub verifications_expired: u64,
-    /// Files of decided cases deleted after the retention period.
+    /// Decided cases whose files were deleted after the retention period.
     pub evidence_purged: u64,
     /// Another node held the maintenance lock: this node only reloaded keys.
     pub skipped: bool,

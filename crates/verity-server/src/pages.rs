@@ -52,7 +52,9 @@ impl Pages {
             "console_org.html",
             "console_app_form.html",
             "console_credentials.html",
-            "console_audit.html"
+            "console_audit.html",
+            "review_queue.html",
+            "review_case.html"
         );
         Ok(Pages { env })
     }

@@ -11,7 +11,7 @@ use crate::Store;
 use crate::audit::AuditEvent;
 use crate::error::{Result, StoreError, conflict_or};
 use crate::lite::Begin;
-use crate::sql::{insert, query, storable, stored, update};
+use crate::sql::{insert, query, storable, stored, to_json, update};
 use crate::users::{VerificationRecord, verification_upsert};
 
 /// A verification case: one account, one group (or `identity`), one method.
@@ -190,6 +190,7 @@ impl Store {
         c: &Case,
         was: CaseState,
         outcome: Option<&VerificationRecord>,
+        attributes: &BTreeMap<String, String>,
         audit: &AuditEvent,
     ) -> Result<bool> {
         let changed = update(c, "id", UNCHANGED)
@@ -202,6 +203,14 @@ impl Store {
             }
             let mut writes = vec![insert(audit)];
             writes.extend(outcome.map(|v| verification_upsert(&c.uuid, v)));
+            for (handle, value) in attributes {
+                let upsert = query(
+                    "INSERT INTO user_attributes (uuid, handle, value) VALUES ($1, $2, $3)
+                     ON CONFLICT (uuid, handle) DO UPDATE SET value = excluded.value",
+                );
+                let value = to_json(&serde_json::Value::String(value.clone()));
+                writes.push(upsert.bind(&c.uuid).bind(handle).bind(value));
+            }
             Ok((writes, true))
         })
         .await
@@ -236,15 +245,39 @@ impl Store {
     }
 
     /// Gives case `id`, in review, to `reviewer` until `until`, unless another reviewer holds
-    /// it at `now`; whether they hold it now.
-    pub async fn claim_case(&self, id: &str, reviewer: &str, now: i64, until: i64) -> Result<bool> {
+    /// it at `now` (or it is the reviewer's own), with the audit row of the claim; whether they
+    /// hold it now.
+    pub async fn claim_case(
+        &self,
+        id: &str,
+        reviewer: &str,
+        now: i64,
+        until: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
         let q = query(
             "UPDATE verification_cases SET claimed_by = $1, claimed_until = $2, updated_at = $3
-             WHERE id = $4 AND state = 'in_review'
-               AND (claimed_by IS NULL OR claimed_by = $1 OR claimed_until <= $3)",
+             WHERE id = $4 AND state = 'in_review' AND uuid <> $1
+               AND (claimed_by IS NULL OR claimed_by = $1 OR claimed_until <= $3)
+             RETURNING id",
         );
         let claimed = q.bind(reviewer).bind(until).bind(now).bind(id);
-        Ok(self.exec(claimed).await? == 1)
+        self.write_after(Vec::new(), claimed, |found: Option<String>| {
+            Ok(match found {
+                Some(_) => (vec![insert(audit)], true),
+                None => (Vec::new(), false),
+            })
+        })
+        .await
+    }
+
+    /// `reviewer` lets case `id` go back to the queue; whether they held it.
+    pub async fn release_case(&self, id: &str, reviewer: &str, now: i64) -> Result<bool> {
+        let q = query(
+            "UPDATE verification_cases SET claimed_by = NULL, claimed_until = NULL, updated_at = $1
+             WHERE id = $2 AND state = 'in_review' AND claimed_by = $3",
+        );
+        Ok(self.exec(q.bind(now).bind(id).bind(reviewer)).await? == 1)
     }
 
     /// Stores a new case with its files and the audit row of its submission, all or none.
@@ -288,24 +321,41 @@ impl Store {
         self.fetch_opt(q.bind(id)).await
     }
 
-    /// Deletes the content of a case's files (withdrawal); how many were purged.
-    pub async fn purge_case_evidence(&self, case_id: &str, now: i64) -> Result<u64> {
-        let q = query(
+    /// Deletes the content of case `id`'s files, with the audit row that says so; whether it
+    /// held any (nothing is written otherwise).
+    pub async fn purge_case_evidence(
+        &self,
+        case_id: &str,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let held = query(
+            "SELECT id FROM verification_evidence WHERE case_id = $1 AND purged_at IS NULL LIMIT 1",
+        );
+        let purge = query(
             "UPDATE verification_evidence SET sealed = NULL, purged_at = $1
              WHERE case_id = $2 AND purged_at IS NULL",
         );
-        self.exec(q.bind(now).bind(case_id)).await
+        let purge = purge.bind(now).bind(case_id);
+        self.write_after(Vec::new(), held.bind(case_id), |found: Option<String>| {
+            Ok(match found {
+                Some(_) => (vec![purge, insert(audit)], true),
+                None => (Vec::new(), false),
+            })
+        })
+        .await
     }
 
-    /// Deletes the content of every file whose case was decided before `cutoff` (the
-    /// retention period's start); how many were purged.
-    pub async fn purge_decided_evidence(&self, cutoff: i64, now: i64) -> Result<u64> {
+    /// Cases decided before `cutoff` (the retention period's start) that still hold files (at
+    /// most [`QUEUE_PAGE`]).
+    pub async fn find_cases_to_purge(&self, cutoff: i64) -> Result<Vec<Case>> {
         let q = query(
-            "UPDATE verification_evidence SET sealed = NULL, purged_at = $1
-             WHERE purged_at IS NULL AND case_id IN
-               (SELECT id FROM verification_cases WHERE decided_at < $2)",
+            "SELECT c.* FROM verification_cases c
+             WHERE c.decided_at < $1 AND EXISTS (SELECT 1 FROM verification_evidence e
+                   WHERE e.case_id = c.id AND e.purged_at IS NULL)
+             ORDER BY c.decided_at, c.id LIMIT $2",
         );
-        self.exec(q.bind(now).bind(cutoff)).await
+        self.fetch_all(q.bind(cutoff).bind(QUEUE_PAGE)).await
     }
 }
 

@@ -51,6 +51,7 @@ pub mod keys;
 pub mod lifecycle;
 mod lite;
 pub mod mfa;
+pub mod roles;
 pub mod sessions;
 mod sql;
 pub mod throttle;

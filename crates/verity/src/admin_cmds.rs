@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use verity_server::admin::{self, AppInput, app_json};
 use verity_server::audit::{AuditEvent, Change, Via};
 use verity_server::state::{AppState, SystemClock};
-use verity_server::verification;
+use verity_server::verification::{self, review, review::Role};
 use verity_server::{ServeArgs, Settings};
 
 #[derive(Debug, Args)]
@@ -122,6 +122,19 @@ pub enum AdminCommand {
         group: String,
         #[arg(long)]
         reason: String,
+    },
+    /// Give an account (uuid or sign-in email) a deployment role: `reviewer` works the
+    /// verification queue at /review.
+    RoleGrant {
+        user: String,
+        #[arg(long, default_value = "reviewer")]
+        role: String,
+    },
+    /// Take a deployment role back from an account (uuid or sign-in email).
+    RoleRevoke {
+        user: String,
+        #[arg(long, default_value = "reviewer")]
+        role: String,
     },
     /// Start a signing-key rollover.
     KeysRotate,
@@ -359,11 +372,24 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                     .map_err(fail)?;
             print(&verification::case_json(&case))
         }
+        AdminCommand::RoleGrant { user, role } => change_role(state, &user, &role, true).await,
+        AdminCommand::RoleRevoke { user, role } => change_role(state, &user, &role, false).await,
         AdminCommand::KeysRotate => {
             let kids = verity_server::maintenance::rotate(state).await?;
             print(&json!({"kids": kids}))
         }
     }
+}
+
+/// `role-grant` and `role-revoke`: the account's roles afterwards.
+async fn change_role(state: &AppState, user: &str, role: &str, grant: bool) -> anyhow::Result<()> {
+    let role = Role::parse(role).context("unknown role (roles: reviewer)")?;
+    let no_request = verity_server::HeaderMap::new();
+    let roles = review::change_role(state, user, role, Via::Cli, &no_request, grant)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    print(&json!({"user": user, "roles": names}))
 }
 
 /// Records what a command did in the audit trail, as the admin API does, about a person

@@ -13,6 +13,7 @@ pub mod introspect;
 pub mod logout;
 pub mod metrics;
 pub mod policies;
+pub mod review;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(account::router())
         .merge(verifications::router())
         .merge(console::router())
+        .merge(review::router())
         .merge(admin_api::router(state.clone()))
         .merge(assets::router())
         .route("/metrics", axum::routing::get(metrics::metrics))

@@ -92,7 +92,6 @@ pub async fn send_email_code(
             if !state.store.update_case(&withdrawn, other.state).await? {
                 return Err(already_decided());
             }
-            state.store.purge_case_evidence(&other.id, now).await?;
             new_email_case(state, uuid, group, &address, now, headers).await?
         }
         None => new_email_case(state, uuid, group, &address, now, headers).await?,

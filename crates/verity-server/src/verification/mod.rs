@@ -9,9 +9,11 @@
 
 mod document;
 mod email;
+pub mod review;
 
 pub use document::{Upload, UploadRefusal, submit_documents};
 pub use email::{CodeEntered, EmailRefusal, accepted_domains, enter_code, send_email_code};
+pub use review::Opened;
 
 use std::collections::BTreeMap;
 
@@ -72,9 +74,13 @@ pub async fn decide(
             ]));
         }
     };
-    if action == Action::Approve {
+    let read = if action == Action::Approve {
         check_subgroups(&case.grp, &d.subgroups)?;
-    }
+        verity_core::review::check_attributes(&case.grp, &d.attributes)
+            .map_err(AdminError::Invalid)?
+    } else {
+        BTreeMap::new()
+    };
     let to = transition(&case, action)?;
     let now = state.now();
     let decided = Case {
@@ -84,7 +90,7 @@ pub async fn decide(
         } else {
             Vec::new()
         },
-        attributes: d.attributes.clone(),
+        attributes: read.clone(),
         reason: d.reason,
         claimed_by: None,
         claimed_until: None,
@@ -224,13 +230,14 @@ pub async fn withdraw(
         headers,
     )
     .await?;
-    state.store.purge_case_evidence(&withdrawn.id, now).await?;
+    purge(state, &withdrawn, now, headers).await?;
     Ok(withdrawn)
 }
 
 /// The maintenance task's part (SPEC 12): verifications whose lifetime ended are expired (the
 /// case, and the account's verification reported `"verified": false`), and the documents of
-/// cases decided more than the retention period ago are deleted. How many of each.
+/// cases decided more than the retention period ago are deleted. How many verifications
+/// expired, and how many cases' documents were deleted.
 pub async fn expire_and_purge(state: &AppState) -> Result<(u64, u64), AdminError> {
     let now = state.now();
     let no_request = HeaderMap::new();
@@ -261,11 +268,33 @@ pub async fn expire_and_purge(state: &AppState) -> Result<(u64, u64), AdminError
         }
     }
     let retention = state.settings.evidence_retention_days * 86_400;
-    let purged = state
-        .store
-        .purge_decided_evidence(now - retention, now)
-        .await?;
+    let mut purged = 0;
+    for c in state.store.find_cases_to_purge(now - retention).await? {
+        let detail = json!({"case": c.id, "why": "retention"});
+        let event = AuditEvent::VerificationEvidencePurged;
+        let audit = state.audit_event(event, Some(&c.uuid), None, &no_request, detail);
+        if state.store.purge_case_evidence(&c.id, now, &audit).await? {
+            state.audited(&audit);
+            purged += 1;
+        }
+    }
     Ok((expired, purged))
+}
+
+/// Deletes a withdrawn case's files at once, audited.
+async fn purge(
+    state: &AppState,
+    c: &Case,
+    now: i64,
+    headers: &HeaderMap,
+) -> Result<(), AdminError> {
+    let detail = json!({"case": c.id, "why": "withdrawn"});
+    let event = AuditEvent::VerificationEvidencePurged;
+    let audit = state.audit_event(event, Some(&c.uuid), None, headers, detail);
+    if state.store.purge_case_evidence(&c.id, now, &audit).await? {
+        state.audited(&audit);
+    }
+    Ok(())
 }
 
 /// The case as the admin API answers it (no code digest).
@@ -328,7 +357,11 @@ pub async fn cases_in(state: &AppState, name: &str) -> Result<Vec<Value>, AdminE
 }
 
 /// Case `id` (of account `owner` when given: another's is not found either).
-async fn find(state: &AppState, id: &str, owner: Option<&str>) -> Result<Case, AdminError> {
+pub(crate) async fn find(
+    state: &AppState,
+    id: &str,
+    owner: Option<&str>,
+) -> Result<Case, AdminError> {
     let found = state.store.find_case(id).await?;
     found
         .filter(|c| owner.is_none_or(|uuid| c.uuid == uuid))
@@ -377,7 +410,8 @@ fn outcome(c: &Case, verified: bool, by: &str, now: i64) -> VerificationRecord {
     }
 }
 
-/// Records a decision with its outcome and audit row; a decision that lost a race is refused.
+/// Records a decision with its outcome (the account's verification, and the attributes an
+/// identity document gave it) and audit row; a decision that lost a race is refused.
 async fn record(
     state: &AppState,
     decided: &Case,
@@ -388,9 +422,15 @@ async fn record(
     headers: &HeaderMap,
 ) -> Result<(), AdminError> {
     let audit = state.audit_event(event, Some(&decided.uuid), None, headers, detail);
+    // An approved identity case gives the account what was read from the document.
+    let attributes = if decided.state == CaseState::Verified {
+        verity_core::review::account_attributes(&decided.attributes)
+    } else {
+        BTreeMap::new()
+    };
     if !state
         .store
-        .decide_case(decided, was, outcome, &audit)
+        .decide_case(decided, was, outcome, &attributes, &audit)
         .await?
     {
         return Err(already_decided());

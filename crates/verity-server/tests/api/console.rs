@@ -7,51 +7,7 @@ use verity_core::identity::Family;
 use verity_core::keys::Alg;
 
 use crate::helpers::*;
-
-/// Opens `path` in `browser`, signing in as `email` when asked and following Verity's own
-/// redirects; returns the final page.
-async fn open(
-    app: &TestApp,
-    browser: &reqwest::Client,
-    path: &str,
-    email: &str,
-) -> (StatusCode, String) {
-    let mut url = app.url(path);
-    for _ in 0..6 {
-        let resp = browser.get(&url).send().await.unwrap();
-        if resp.status() != StatusCode::SEE_OTHER {
-            let s = resp.status();
-            return (s, resp.text().await.unwrap());
-        }
-        let location = resp.headers()["location"].to_str().unwrap().to_owned();
-        url = if location.contains("/oauth/authorize") {
-            let (cb, _) = app
-                .journey(browser, &location, &Journey::persona(email))
-                .await;
-            cb.location
-        } else {
-            app.url(&location)
-        };
-    }
-    panic!("too many redirects from {path}");
-}
-
-async fn post(
-    app: &TestApp,
-    browser: &reqwest::Client,
-    path: &str,
-    csrf: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut form: Vec<(&str, &str)> = fields.to_vec();
-    form.push(("csrf_token", csrf));
-    browser
-        .post(app.url(path))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-}
+use crate::helpers::{open_as as open, post_form as post};
 
 fn between(html: &str, start: &str, end: &str) -> String {
     html.split(start)

@@ -662,3 +662,49 @@ pub fn kids(jwks: &serde_json::Value) -> Vec<String> {
 pub fn kid_of(jwt: &str) -> String {
     jsonwebtoken::decode_header(jwt).unwrap().kid.unwrap()
 }
+
+/// Opens `path` in `browser`, signing in as `email` when asked and following Verity's own
+/// redirects; returns the final page.
+pub async fn open_as(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    path: &str,
+    email: &str,
+) -> (StatusCode, String) {
+    let mut url = app.url(path);
+    for _ in 0..6 {
+        let resp = browser.get(&url).send().await.unwrap();
+        if resp.status() != StatusCode::SEE_OTHER {
+            let s = resp.status();
+            return (s, resp.text().await.unwrap());
+        }
+        let location = resp.headers()["location"].to_str().unwrap().to_owned();
+        url = if location.contains("/oauth/authorize") {
+            let (cb, _) = app
+                .journey(browser, &location, &Journey::persona(email))
+                .await;
+            cb.location
+        } else {
+            app.url(&location)
+        };
+    }
+    panic!("too many redirects from {path}");
+}
+
+/// Posts a form of Verity's own pages with the page's CSRF token added.
+pub async fn post_form(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    path: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    form.push(("csrf_token", csrf));
+    browser
+        .post(app.url(path))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}

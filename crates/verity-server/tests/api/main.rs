@@ -18,5 +18,6 @@ mod malformed;
 mod nodes;
 mod openidconnect_rp;
 mod operations;
+mod review;
 mod token_errors;
 mod verification;

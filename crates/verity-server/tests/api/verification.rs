@@ -9,7 +9,7 @@ use verity_core::verification::CaseState;
 use crate::helpers::*;
 
 /// The code of the newest message in the outbox sent to `to`.
-fn code_sent_to(app: &TestApp, to: &str) -> String {
+pub(crate) fn code_sent_to(app: &TestApp, to: &str) -> String {
     let outbox = app.data_dir.path().join("outbox");
     let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&outbox)
         .unwrap()
@@ -30,7 +30,7 @@ fn code_sent_to(app: &TestApp, to: &str) -> String {
 
 /// Signs `email` in from a fresh browser for `scope`, up to the verification page: the browser
 /// and the interaction's URL.
-async fn at_the_verification_page(
+pub(crate) async fn at_the_verification_page(
     app: &TestApp,
     email: &str,
     scope: &str,
@@ -72,23 +72,6 @@ async fn at_the_verification_page(
     (browser, interaction)
 }
 
-async fn post(
-    browser: &reqwest::Client,
-    app: &TestApp,
-    path: &str,
-    csrf: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut form = fields.to_vec();
-    form.push(("csrf_token", csrf));
-    browser
-        .post(app.url(path))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn government_is_verified_by_a_code_sent_to_a_gov_address() {
     let app = spawn_app().await;
@@ -125,9 +108,9 @@ async fn government_is_verified_by_a_code_sent_to_a_gov_address() {
         ("not an address", "Enter an email address"),
         ("jane@gov", "Use an address at *.gov or *.mil."),
     ] {
-        let resp = post(
-            &browser,
+        let resp = post_form(
             &app,
+            &browser,
             &group_path,
             &csrf,
             &[("method", "email_domain"), ("email", email)],
@@ -142,9 +125,9 @@ async fn government_is_verified_by_a_code_sent_to_a_gov_address() {
     }
     assert!(!app.data_dir.path().join("outbox").exists());
 
-    let resp = post(
-        &browser,
+    let resp = post_form(
         &app,
+        &browser,
         &group_path,
         &csrf,
         &[("method", "email_domain"), ("email", "Jane.Doe@VA.GOV")],
@@ -167,9 +150,9 @@ async fn government_is_verified_by_a_code_sent_to_a_gov_address() {
     let code = code_sent_to(&app, "Jane.Doe@va.gov");
     assert_eq!(code.len(), 6);
     // Sending again at once is refused: wait for the resend interval.
-    let resp = post(
-        &browser,
+    let resp = post_form(
         &app,
+        &browser,
         &group_path,
         &csrf,
         &[("method", "email_domain"), ("email", "Jane.Doe@va.gov")],
@@ -184,14 +167,14 @@ async fn government_is_verified_by_a_code_sent_to_a_gov_address() {
     );
 
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let resp = post(&browser, &app, &group_path, &csrf, &[("code", wrong)]).await;
+    let resp = post_form(&app, &browser, &group_path, &csrf, &[("code", wrong)]).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let page = resp.text().await.unwrap();
     assert!(
         page.contains("That code is not right. You can try 4 more times."),
         "{page}"
     );
-    let resp = post(&browser, &app, &group_path, &csrf, &[("code", &code)]).await;
+    let resp = post_form(&app, &browser, &group_path, &csrf, &[("code", &code)]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()["location"], interaction.as_str());
 
@@ -265,9 +248,9 @@ async fn a_code_runs_out_and_an_address_verifies_one_account() {
         .await
         .unwrap();
     let csrf = hidden_value(&html, "csrf_token").unwrap();
-    post(
-        &browser,
+    post_form(
         &app,
+        &browser,
         &group_path,
         &csrf,
         &[("method", "email_domain"), ("email", "sam@army.mil")],
@@ -276,7 +259,7 @@ async fn a_code_runs_out_and_an_address_verifies_one_account() {
     let code = code_sent_to(&app, "sam@army.mil");
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for left in [4, 3, 2, 1] {
-        let page = post(&browser, &app, &group_path, &csrf, &[("code", wrong)])
+        let page = post_form(&app, &browser, &group_path, &csrf, &[("code", wrong)])
             .await
             .text()
             .await
@@ -287,7 +270,7 @@ async fn a_code_runs_out_and_an_address_verifies_one_account() {
             "{page}"
         );
     }
-    let resp = post(&browser, &app, &group_path, &csrf, &[("code", wrong)]).await;
+    let resp = post_form(&app, &browser, &group_path, &csrf, &[("code", wrong)]).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert!(
         resp.text()
@@ -296,7 +279,7 @@ async fn a_code_runs_out_and_an_address_verifies_one_account() {
             .contains("That code has run out. Send a new one.")
     );
     // Even the right code no longer works.
-    let page = post(&browser, &app, &group_path, &csrf, &[("code", &code)])
+    let page = post_form(&app, &browser, &group_path, &csrf, &[("code", &code)])
         .await
         .text()
         .await
@@ -305,9 +288,9 @@ async fn a_code_runs_out_and_an_address_verifies_one_account() {
 
     // A new code, then fifteen minutes pass.
     app.clock.advance(60);
-    post(
-        &browser,
+    post_form(
         &app,
+        &browser,
         &group_path,
         &csrf,
         &[("method", "email_domain"), ("email", "sam@army.mil")],
@@ -315,7 +298,7 @@ async fn a_code_runs_out_and_an_address_verifies_one_account() {
     .await;
     let code = code_sent_to(&app, "sam@army.mil");
     app.clock.advance(15 * 60);
-    let page = post(&browser, &app, &group_path, &csrf, &[("code", &code)])
+    let page = post_form(&app, &browser, &group_path, &csrf, &[("code", &code)])
         .await
         .text()
         .await
@@ -324,9 +307,9 @@ async fn a_code_runs_out_and_an_address_verifies_one_account() {
 
     // Another account, the same address: refused while the first has it pending.
     app.clock.advance(60);
-    post(
-        &browser,
+    post_form(
         &app,
+        &browser,
         &group_path,
         &csrf,
         &[("method", "email_domain"), ("email", "sam@army.mil")],
@@ -344,9 +327,9 @@ async fn a_code_runs_out_and_an_address_verifies_one_account() {
         .await
         .unwrap();
     let other_csrf = hidden_value(&html, "csrf_token").unwrap();
-    let resp = post(
-        &other,
+    let resp = post_form(
         &app,
+        &other,
         &other_path,
         &other_csrf,
         &[("method", "email_domain"), ("email", "sam@army.mil")],
@@ -404,9 +387,9 @@ async fn verify_by_email(
         .await
         .unwrap();
     let csrf = hidden_value(&html, "csrf_token").unwrap();
-    let sent = post(
-        &browser,
+    let sent = post_form(
         app,
+        &browser,
         &group_path,
         &csrf,
         &[("method", "email_domain"), ("email", address)],
@@ -419,7 +402,7 @@ async fn verify_by_email(
         sent.text().await.unwrap()
     );
     let code = code_sent_to(app, address);
-    let resp = post(&browser, app, &group_path, &csrf, &[("code", &code)]).await;
+    let resp = post_form(app, &browser, &group_path, &csrf, &[("code", &code)]).await;
     assert_eq!(resp.headers()["location"], interaction.as_str());
     browser
 }
@@ -637,10 +620,10 @@ async fn a_person_sees_and_withdraws_their_verifications() {
     assert!(!html.contains(&action));
 }
 
-const BOUNDARY: &str = "verity-test-boundary-7MA4YWxkTrZu0gW";
+pub(crate) const BOUNDARY: &str = "verity-test-boundary-7MA4YWxkTrZu0gW";
 
 /// A multipart/form-data body of `parts` (name, file name, content).
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+pub(crate) fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, file, content) in parts {
         body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
@@ -658,7 +641,7 @@ fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
     body
 }
 
-async fn upload(
+pub(crate) async fn upload(
     browser: &reqwest::Client,
     app: &TestApp,
     path: &str,
@@ -676,8 +659,8 @@ async fn upload(
         .unwrap()
 }
 
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-a-small-test-image";
-const PDF: &[u8] = b"%PDF-1.7\n% a DD-214, as far as this test knows\n%%EOF\n";
+pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-a-small-test-image";
+pub(crate) const PDF: &[u8] = b"%PDF-1.7\n% a DD-214, as far as this test knows\n%%EOF\n";
 
 /// SPEC 12's `document` method: the files are refused beside the field when they are not
 /// right (type by content, size, count, kind of document, the form's token), a broken or

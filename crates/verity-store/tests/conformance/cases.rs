@@ -1,6 +1,7 @@
 //! Verification cases and their evidence.
 
 use verity_core::verification::{CaseState, Method, RejectReason};
+use verity_store::audit::AuditEvent;
 use verity_store::cases::{Case, Evidence};
 use verity_store::users::VerificationRecord;
 use verity_store::{Store, StoreError};
@@ -198,9 +199,17 @@ async fn a_decision_is_recorded_with_its_outcome(store: &Store) {
         decided_at: NOW + 10,
     };
     let audit = crate::harness::audit_event("verification.approved");
+    // What a reviewer read from an identity document becomes the account's attribute.
+    let read = [("fname".to_owned(), "Janet".to_owned())].into();
     assert!(
         store
-            .decide_case(&approved, CaseState::InReview, Some(&outcome), &audit)
+            .decide_case(
+                &approved,
+                CaseState::InReview,
+                Some(&outcome),
+                &read,
+                &audit
+            )
             .await
             .unwrap()
     );
@@ -210,6 +219,7 @@ async fn a_decision_is_recorded_with_its_outcome(store: &Store) {
     );
     let data = store.find_user_data("u-1").await.unwrap().unwrap();
     assert!(data.is_verified("military"));
+    assert_eq!(data.attributes["fname"], serde_json::json!("Janet"));
     assert_eq!(
         store.find_verified_case("u-1", "military").await.unwrap(),
         Some(approved.clone())
@@ -232,7 +242,13 @@ async fn a_decision_is_recorded_with_its_outcome(store: &Store) {
     let again = crate::harness::audit_event("verification.rejected");
     assert!(
         !store
-            .decide_case(&rejected, CaseState::InReview, Some(&not_verified), &again)
+            .decide_case(
+                &rejected,
+                CaseState::InReview,
+                Some(&not_verified),
+                &Default::default(),
+                &again
+            )
             .await
             .unwrap()
     );
@@ -269,26 +285,50 @@ async fn claims_and_the_queue(store: &Store) {
 
     assert!(
         store
-            .claim_case("case-b", "r-1", NOW, NOW + 600)
+            .claim_case(
+                "case-b",
+                "r-1",
+                NOW,
+                NOW + 600,
+                &crate::harness::audit_event("verification.claimed")
+            )
             .await
             .unwrap()
     );
     assert!(
         !store
-            .claim_case("case-b", "r-2", NOW + 1, NOW + 601)
+            .claim_case(
+                "case-b",
+                "r-2",
+                NOW + 1,
+                NOW + 601,
+                &crate::harness::audit_event("verification.claimed")
+            )
             .await
             .unwrap()
     );
     assert!(
         store
-            .claim_case("case-b", "r-1", NOW + 2, NOW + 602)
+            .claim_case(
+                "case-b",
+                "r-1",
+                NOW + 2,
+                NOW + 602,
+                &crate::harness::audit_event("verification.claimed")
+            )
             .await
             .unwrap()
     );
     // Once the claim runs out, another reviewer may take the case.
     assert!(
         store
-            .claim_case("case-b", "r-2", NOW + 602, NOW + 1200)
+            .claim_case(
+                "case-b",
+                "r-2",
+                NOW + 602,
+                NOW + 1200,
+                &crate::harness::audit_event("verification.claimed")
+            )
             .await
             .unwrap()
     );
@@ -300,16 +340,58 @@ async fn claims_and_the_queue(store: &Store) {
     // Only cases in review are claimed.
     assert!(
         !store
-            .claim_case("case-c", "r-1", NOW, NOW + 600)
+            .claim_case(
+                "case-c",
+                "r-1",
+                NOW,
+                NOW + 600,
+                &crate::harness::audit_event("verification.claimed")
+            )
             .await
             .unwrap()
     );
     assert!(
         !store
-            .claim_case("case-none", "r-1", NOW, NOW + 600)
+            .claim_case(
+                "case-none",
+                "r-1",
+                NOW,
+                NOW + 600,
+                &crate::harness::audit_event("verification.claimed")
+            )
             .await
             .unwrap()
     );
+    // Four eyes: nobody claims their own case, even a free one.
+    assert!(
+        !store
+            .claim_case(
+                "case-a",
+                "u-2",
+                NOW,
+                NOW + 600,
+                &crate::harness::audit_event("verification.claimed")
+            )
+            .await
+            .unwrap()
+    );
+    // Each claim that took the case is audited; refused claims are not.
+    assert_eq!(crate::harness::audit_names(store, "c-1").await.len(), 3);
+    // Only the holder lets a case go.
+    assert!(
+        !store
+            .release_case("case-b", "r-1", NOW + 603)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .release_case("case-b", "r-2", NOW + 603)
+            .await
+            .unwrap()
+    );
+    let free = store.find_case("case-b").await.unwrap().unwrap();
+    assert_eq!((free.claimed_by, free.claimed_until), (None, None));
 }
 
 /// Evidence is listed without its content, read with it, and purged (the row stays): on
@@ -353,20 +435,40 @@ async fn evidence_is_sealed_and_purged(store: &Store) {
     assert!(listed.iter().all(|e| e.sealed.is_none()), "{listed:?}");
     assert_eq!(listed[1].kind, "selfie");
 
-    // Decided before the cutoff: purged; the open case's files stay.
-    assert_eq!(
+    // Decided before the cutoff: listed for the purge; the open case's files stay.
+    let due = store.find_cases_to_purge(NOW + 1).await.unwrap();
+    let [due] = &due[..] else { panic!("{due:?}") };
+    let (due_case, due_owner) = (&due.id, &due.uuid);
+    let purged_event = |case: &str| AuditEvent {
+        at: NOW + 100,
+        event: "verification.evidence_purged".into(),
+        uuid: Some(due_owner.clone()),
+        client_id: None,
+        address: None,
+        request_id: None,
+        detail: serde_json::json!({"case": case}),
+    };
+    assert!(
         store
-            .purge_decided_evidence(NOW + 1, NOW + 100)
+            .purge_case_evidence(due_case, NOW + 100, &purged_event(due_case))
             .await
-            .unwrap(),
-        1
+            .unwrap()
     );
-    assert_eq!(
-        store
-            .purge_decided_evidence(NOW + 1, NOW + 101)
+    // Nothing left to purge: no second audit row.
+    assert!(
+        !store
+            .purge_case_evidence(due_case, NOW + 101, &purged_event(due_case))
             .await
-            .unwrap(),
-        0
+            .unwrap()
+    );
+    assert_eq!(store.find_cases_to_purge(NOW + 1).await.unwrap(), []);
+    let trail = store.find_audit(None, Some(due_owner), 10).await.unwrap();
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|e| e.event == "verification.evidence_purged")
+            .count(),
+        1
     );
     let purged = store.find_evidence("ev-1").await.unwrap().unwrap();
     assert_eq!((purged.sealed, purged.purged_at), (None, Some(NOW + 100)));
@@ -380,12 +482,11 @@ async fn evidence_is_sealed_and_purged(store: &Store) {
             .is_some()
     );
 
-    assert_eq!(
+    assert!(
         store
-            .purge_case_evidence("case-2", NOW + 200)
+            .purge_case_evidence("case-2", NOW + 200, &purged_event("case-2"))
             .await
-            .unwrap(),
-        2
+            .unwrap()
     );
     assert!(
         store

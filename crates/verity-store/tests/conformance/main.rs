@@ -11,7 +11,7 @@
 //! - [`harness`]: fresh databases, their clean-up, fixtures.
 //! - [`database`]: connecting, migrating, pings, pools, errors, job locks.
 //! - [`apps`], [`users`], [`sessions`], [`grants`], [`lifecycle`], [`keys`], [`mfa`],
-//!   [`throttle`], [`audit`], [`console`], [`cases`]: one module per store module.
+//!   [`throttle`], [`audit`], [`console`], [`cases`], [`roles`]: one module per store module.
 //! - [`nul`]: lookups of keys PostgreSQL cannot hold.
 //! - [`races`]: single-use items and counters under concurrent callers.
 
@@ -65,6 +65,7 @@ mod lifecycle;
 mod mfa;
 mod nul;
 mod races;
+mod roles;
 mod sessions;
 mod throttle;
 mod users;

@@ -273,7 +273,13 @@ async fn concurrent_case_decisions(store: &Store) {
     let claims = race(store, |store, i| async move {
         let reviewer = format!("r-{i}");
         store
-            .claim_case("case-1", &reviewer, NOW, NOW + 600)
+            .claim_case(
+                "case-1",
+                &reviewer,
+                NOW,
+                NOW + 600,
+                &crate::harness::audit_event("verification.claimed"),
+            )
             .await
             .unwrap()
     })

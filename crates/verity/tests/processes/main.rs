@@ -424,4 +424,17 @@ async fn verity_admin_lists_shows_and_revokes_cases() {
     assert!(!ok && err.contains("case not found"), "{err}");
     let (ok, _, err) = admin(&db, dir.path(), &["case-list", "--state", "lost"]);
     assert!(!ok && err.contains("unknown state"), "{err}");
+
+    // The reviewer role, by sign-in email: granted, taken back; unknown roles and accounts fail.
+    let grant = ["role-grant", "cli.vet@example.test"];
+    let (ok, roles, err) = admin(&db, dir.path(), &grant);
+    assert!(ok, "{err}");
+    assert_eq!(roles["roles"], serde_json::json!(["reviewer"]));
+    let (ok, roles, err) = admin(&db, dir.path(), &["role-revoke", &uuid]);
+    assert!(ok, "{err}");
+    assert_eq!(roles["roles"], serde_json::json!([]));
+    let (ok, _, err) = admin(&db, dir.path(), &["role-grant", &uuid, "--role", "owner"]);
+    assert!(!ok && err.contains("unknown role"), "{err}");
+    let (ok, _, err) = admin(&db, dir.path(), &["role-grant", "nobody@example.test"]);
+    assert!(!ok && err.contains("user not found"), "{err}");
 }

@@ -1,5 +1,5 @@
 //! The admin API's verification cases (SPEC 12's table): the queue, one case with its evidence
-//! list and history, a decision, a revocation. The decisions are [`crate::verification`]'s.
+//! list and history, a decision, a revocation; and the `reviewer` role, granted and taken back. The decisions are [`crate::verification`]'s.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -7,12 +7,16 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde_json::json;
+use verity_core::review::Role;
+use verity_proto::error::ErrorCode;
 
 use super::handlers::json_body;
+use crate::audit::Via;
 use crate::error::ApiError;
 use crate::extract::query_params;
 use crate::state::AppState;
-use crate::verification::{self, Decision, case_json};
+use crate::verification::{self, Decision, case_json, review};
 
 /// Who decides through the admin API (the caller holds the admin token, not an account).
 const ADMIN: &str = "admin API";
@@ -63,4 +67,41 @@ pub(super) async fn revoke(
     let b: RevokeBody = json_body(&headers, body)?;
     let case = verification::revoke(&state, &uuid, &group, &b.reason, ADMIN, &headers).await?;
     Ok(axum::Json(case_json(&case)).into_response())
+}
+
+/// The role a path names (`reviewer`); 404 for another.
+fn role(name: &str) -> Result<Role, ApiError> {
+    Role::parse(name).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("no role {name:?} (roles: reviewer)"),
+        )
+    })
+}
+
+fn roles_json(uuid: &str, roles: &[Role]) -> Response {
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    axum::Json(json!({"uuid": uuid, "roles": names})).into_response()
+}
+
+/// `PUT /users/{uuid}/roles/{role}`: grant (again: no change).
+pub(super) async fn grant_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((uuid, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let role = role(&name)?;
+    let roles = review::change_role(&state, &uuid, role, Via::Admin, &headers, true).await?;
+    Ok(roles_json(&uuid, &roles))
+}
+
+/// `DELETE /users/{uuid}/roles/{role}`: take back (not held: no change).
+pub(super) async fn revoke_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((uuid, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let role = role(&name)?;
+    let roles = review::change_role(&state, &uuid, role, Via::Admin, &headers, false).await?;
+    Ok(roles_json(&uuid, &roles))
 }

@@ -102,6 +102,11 @@ fn case_schema() -> Value {
     }})
 }
 
+fn roles_schema() -> Value {
+    json!({"type": "object", "properties": {"uuid": s("string"),
+        "roles": {"type": "array", "items": {"type": "string", "enum": ["reviewer"]}}}})
+}
+
 fn case_with_history_schema() -> Value {
     let mut v = case_schema();
     if let Some(props) = v["properties"].as_object_mut() {
@@ -261,6 +266,24 @@ pub const ROUTES: &[AdminRoute] = &[
         success: 200,
         response: case_schema,
         router: || post(cases::revoke),
+    },
+    AdminRoute {
+        method: "put",
+        path: "/users/{uuid}/roles/{role}",
+        summary: "Grant a deployment role (reviewer: works the verification queue at /review); answers the roles held",
+        request: None,
+        success: 200,
+        response: roles_schema,
+        router: || put(cases::grant_role),
+    },
+    AdminRoute {
+        method: "delete",
+        path: "/users/{uuid}/roles/{role}",
+        summary: "Take a deployment role back; answers the roles held",
+        request: None,
+        success: 200,
+        response: roles_schema,
+        router: || delete(cases::revoke_role),
     },
     AdminRoute {
         method: "post",

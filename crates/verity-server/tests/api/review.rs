@@ -1,0 +1,502 @@
+//! SPEC 12 "Review" over HTTP: the `reviewer` role granted through the admin API, the queue at
+//! `/review`, claims, the files shown only to the reviewer holding the case (no-store, each view
+//! audited), approvals and rejections from the case page, the four-eyes rule, and 403/404 for
+//! everyone else, never the files.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use verity_core::clock::Clock;
+use verity_core::verification::{CaseState, IDENTITY, Method};
+use verity_store::cases::Case;
+
+use crate::helpers::*;
+use crate::verification::{PDF, PNG, at_the_verification_page, multipart, upload};
+
+const TOKEN: &str = "test-admin-token-review-0123456789";
+
+async fn review_app() -> TestApp {
+    spawn_with(|s| s.admin_token = Some(verity_server::settings::Secret(TOKEN.into()))).await
+}
+
+async fn uuid_of(app: &TestApp, email: &str) -> String {
+    let user = app.store.find_user_by_email(email).await.unwrap().unwrap();
+    user.uuid
+}
+
+/// `PUT` or `DELETE /users/{who}/roles/reviewer` through the admin API: status and answer.
+async fn set_reviewer(app: &TestApp, who: &str, grant: bool) -> (StatusCode, Value) {
+    let url = app.url(&format!("/api/admin/v1/users/{who}/roles/reviewer"));
+    let req = if grant {
+        app.http.put(url)
+    } else {
+        app.http.delete(url)
+    };
+    let resp = req.bearer_auth(TOKEN).send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap())
+}
+
+/// `email` uploads a DD-214 (a PDF and a PNG) for `military` in an authorization flow; the
+/// case's id.
+async fn documents_in_review(app: &TestApp, email: &str) -> String {
+    let (browser, interaction) = at_the_verification_page(app, email, "openid military").await;
+    let group_path = format!("{interaction}/verify/military");
+    let html = browser
+        .get(app.url(&group_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_value(&html, "csrf_token").unwrap();
+    let body = multipart(&[
+        ("csrf_token", None, csrf.as_bytes()),
+        ("document_type", None, b"dd214"),
+        ("file", Some("dd214.pdf"), PDF),
+        ("file", Some("back.png"), PNG),
+    ]);
+    let resp = upload(&browser, app, &format!("{group_path}/upload"), body).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let uuid = uuid_of(app, email).await;
+    let case = app.store.find_open_case(&uuid, "military").await.unwrap();
+    case.unwrap().id
+}
+
+/// The file links of a case page (the templates escape `/` in attributes).
+fn file_urls(html: &str, case_id: &str) -> Vec<String> {
+    let html = html.replace("&#x2f;", "/");
+    let prefix = format!("/review/cases/{case_id}/files/");
+    let mut urls: Vec<String> = html
+        .match_indices(&prefix)
+        .map(|(i, _)| html[i..].split(['"', '<', ' ']).next().unwrap().to_owned())
+        .collect();
+    urls.sort();
+    urls.dedup();
+    urls
+}
+
+async fn events(app: &TestApp, uuid: &str) -> Vec<String> {
+    let trail = app.store.find_audit(None, Some(uuid), 50).await.unwrap();
+    trail.into_iter().map(|e| e.event).collect()
+}
+
+#[tokio::test]
+async fn reviewers_claim_view_and_decide_cases_others_cannot() {
+    let app = review_app().await;
+    let case_id = documents_in_review(&app, "unverified@sandbox.test").await;
+    let person = uuid_of(&app, "unverified@sandbox.test").await;
+    let case_path = format!("/review/cases/{case_id}");
+
+    // Signed out: the sign-in journey. Signed in without the role: 403 everywhere.
+    let resp = new_browser().get(app.url("/review")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert!(location(&resp).unwrap().contains("/oauth/authorize"));
+    let outsider = new_browser();
+    let (s, page) = open_as(&app, &outsider, "/review", "student@sandbox.test").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(page.contains("for the provider&#x27;s reviewers"), "{page}");
+    for path in [case_path.clone(), format!("{case_path}/files/anything")] {
+        let resp = outsider.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+
+    // The role through the admin API: by uuid, or by sign-in email; unknown ones are 404.
+    let (s, granted) = set_reviewer(&app, "veteran@sandbox.test", true).await;
+    assert_eq!(s, StatusCode::OK, "{granted}");
+    assert_eq!(granted["roles"], json!(["reviewer"]));
+    let multi = uuid_of(&app, "multi@sandbox.test").await;
+    assert_eq!(set_reviewer(&app, &multi, true).await.0, StatusCode::OK);
+    assert_eq!(
+        set_reviewer(&app, "nobody@sandbox.test", true).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let resp = app
+        .http
+        .put(app.url(&format!("/api/admin/v1/users/{multi}/roles/owner")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+
+    // Reviewer A sees the queue with its figures, and the case without its files until claimed.
+    let a = new_browser();
+    let (s, queue) = open_as(&app, &a, "/review", "veteran@sandbox.test").await;
+    assert_eq!(s, StatusCode::OK);
+    for expected in [
+        "Review queue",
+        "<strong>1</strong> in review",
+        "<strong>1</strong> waiting for a reviewer",
+        "DD-214 (discharge papers)",
+        "(2 files)",
+        &case_path,
+    ] {
+        assert!(queue.contains(expected), "{expected}: {queue}");
+    }
+    let csrf_a = hidden_value(&queue, "csrf_token").unwrap();
+    let (s, unclaimed) = open_as(&app, &a, &case_path, "veteran@sandbox.test").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(unclaimed.contains("Claim this case"), "{unclaimed}");
+    assert_eq!(file_urls(&unclaimed, &case_id), Vec::<String>::new());
+    let files = app.store.find_case_evidence(&case_id).await.unwrap();
+    let first_file = format!("{case_path}/files/{}", files[0].id);
+    let resp = a.get(app.url(&first_file)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    // A forged form token claims nothing; "Take the next case" claims the oldest.
+    let resp = post_form(&app, &a, "/review/next", "forged", &[]).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = post_form(&app, &a, "/review/next", &csrf_a, &[]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&resp).unwrap(), case_path);
+    let (s, working) = open_as(&app, &a, &case_path, "veteran@sandbox.test").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        working.contains("You hold this case for 30 minutes more."),
+        "{working}"
+    );
+    assert!(working.contains("value=\"Veteran\""), "{working}");
+    let urls = file_urls(&working, &case_id);
+    assert_eq!(urls.len(), 2, "{working}");
+
+    // Each file opens for the holder only, unchanged, never cached, and each view is audited.
+    let mut opened = Vec::new();
+    for url in &urls {
+        let resp = a.get(app.url(url)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["cache-control"], "no-store, private");
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+        let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        opened.push((ct, resp.bytes().await.unwrap().to_vec()));
+    }
+    opened.sort();
+    assert_eq!(
+        opened,
+        [
+            ("application/pdf".to_owned(), PDF.to_vec()),
+            ("image/png".to_owned(), PNG.to_vec())
+        ]
+    );
+    let trail = events(&app, &person).await;
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|e| *e == "verification.evidence_viewed")
+            .count(),
+        2
+    );
+    assert!(trail.contains(&"verification.claimed".to_owned()));
+    let resp = a
+        .get(app.url(&format!("{case_path}/files/not-a-file")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+
+    // Reviewer B: the case is held, so no files, no claim, no decision.
+    let b = new_browser();
+    let (s, held) = open_as(&app, &b, &case_path, "multi@sandbox.test").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(held.contains("Another reviewer is working on this case."));
+    assert_eq!(file_urls(&held, &case_id), Vec::<String>::new());
+    for url in &urls {
+        let resp = b.get(app.url(url)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    }
+    let (_, b_queue) = open_as(&app, &b, "/review", "multi@sandbox.test").await;
+    let csrf_b = hidden_value(&b_queue, "csrf_token").unwrap();
+    let claim = post_form(&app, &b, &format!("{case_path}/claim"), &csrf_b, &[]).await;
+    assert_eq!(claim.status(), StatusCode::FORBIDDEN);
+    let decide = post_form(
+        &app,
+        &b,
+        &format!("{case_path}/decision"),
+        &csrf_b,
+        &[("decision", "approve")],
+    )
+    .await;
+    assert_eq!(decide.status(), StatusCode::FORBIDDEN);
+
+    // A's decision: a wrong subgroup is refused beside the form, then Veteran is approved.
+    let decision = format!("{case_path}/decision");
+    let resp = post_form(
+        &app,
+        &a,
+        &decision,
+        &csrf_a,
+        &[("decision", "approve"), ("subgroup", "Astronaut")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("\"Astronaut\" is not a subgroup of military")
+            || page.contains("&quot;Astronaut&quot; is not a subgroup of military"),
+        "{page}"
+    );
+    let resp = post_form(&app, &a, &decision, &csrf_a, &[("decision", "reject")]).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Choose why the documents are not accepted.")
+    );
+    let resp = post_form(
+        &app,
+        &a,
+        &decision,
+        &csrf_a,
+        &[("decision", "approve"), ("subgroup", "Veteran")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&resp).unwrap(), "/review?done=approved");
+    let case = app.store.find_case(&case_id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            case.state,
+            case.subgroups.clone(),
+            case.decided_by.as_deref()
+        ),
+        (
+            CaseState::Verified,
+            vec!["Veteran".to_owned()],
+            Some("veteran@sandbox.test")
+        )
+    );
+    // Replayed: the case is no longer in review; nothing changes.
+    let resp = post_form(
+        &app,
+        &a,
+        &decision,
+        &csrf_a,
+        &[("decision", "reject"), ("reason", "mismatch")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        app.store.find_case(&case_id).await.unwrap().unwrap().state,
+        CaseState::Verified
+    );
+    // Decided: its files are no longer shown to anyone.
+    let resp = a.get(app.url(&urls[0])).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+
+    // Taken back: the former reviewer is refused.
+    let (s, after) = set_reviewer(&app, "veteran@sandbox.test", false).await;
+    assert_eq!((s, after["roles"].clone()), (StatusCode::OK, json!([])));
+    let resp = a.get(app.url("/review")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let veteran = uuid_of(&app, "veteran@sandbox.test").await;
+    let trail = events(&app, &veteran).await;
+    assert!(
+        trail.contains(&"admin.role.granted".to_owned())
+            && trail.contains(&"admin.role.revoked".to_owned()),
+        "{trail:?}"
+    );
+}
+
+/// The four-eyes rule: a reviewer's own case is listed, but they cannot claim, see or decide it;
+/// a rejection's reason reaches the person's page and their mail.
+#[tokio::test]
+async fn nobody_reviews_their_own_case_and_a_rejection_reaches_the_person() {
+    let app = review_app().await;
+    let case_id = documents_in_review(&app, "unverified@sandbox.test").await;
+    assert_eq!(
+        set_reviewer(&app, "unverified@sandbox.test", true).await.0,
+        StatusCode::OK
+    );
+    let own = new_browser();
+    let (_, queue) = open_as(&app, &own, "/review", "unverified@sandbox.test").await;
+    assert!(
+        queue.contains("your own: another reviewer decides it"),
+        "{queue}"
+    );
+    assert!(
+        queue.contains("<strong>0</strong> waiting for a reviewer"),
+        "{queue}"
+    );
+    let csrf = hidden_value(&queue, "csrf_token").unwrap();
+    let case_path = format!("/review/cases/{case_id}");
+    let resp = post_form(&app, &own, &format!("{case_path}/claim"), &csrf, &[]).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(resp.text().await.unwrap().contains("This is your own case"));
+    let resp = post_form(&app, &own, "/review/next", &csrf, &[]).await;
+    assert_eq!(location(&resp).unwrap(), "/review?done=empty");
+    let (s, page) = open_as(&app, &own, &case_path, "unverified@sandbox.test").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(file_urls(&page, &case_id), Vec::<String>::new());
+
+    // Another reviewer rejects it as unreadable.
+    set_reviewer(&app, "student@sandbox.test", true).await;
+    let r = new_browser();
+    let (_, queue) = open_as(&app, &r, "/review", "student@sandbox.test").await;
+    let csrf = hidden_value(&queue, "csrf_token").unwrap();
+    assert_eq!(
+        post_form(&app, &r, &format!("{case_path}/claim"), &csrf, &[])
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    // An unknown reason is refused; a known one decides.
+    let decision = format!("{case_path}/decision");
+    let resp = post_form(
+        &app,
+        &r,
+        &decision,
+        &csrf,
+        &[("decision", "reject"), ("reason", "bored")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = post_form(
+        &app,
+        &r,
+        &decision,
+        &csrf,
+        &[("decision", "reject"), ("reason", "unreadable")],
+    )
+    .await;
+    assert_eq!(location(&resp).unwrap(), "/review?done=rejected");
+    let (_, mine) = open_as(
+        &app,
+        &own,
+        "/account/verifications",
+        "unverified@sandbox.test",
+    )
+    .await;
+    assert!(
+        mine.contains("Military: Not accepted")
+            && mine.contains("The documents could not be read. Upload clearer copies."),
+        "{mine}"
+    );
+    let outbox = app.data_dir.path().join("outbox");
+    let mails: Vec<String> = std::fs::read_dir(outbox)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("To: unverified@sandbox.test")
+                && m.contains("Your Military verification was not accepted")),
+        "{mails:?}"
+    );
+}
+
+/// An identity case approved from the page: what the document says becomes the person's
+/// details and their identity assurance level 2; missing or malformed details are refused
+/// beside the form. A claim runs out after 30 minutes and another reviewer may take the case.
+#[tokio::test]
+async fn an_identity_approval_sets_the_persons_details_and_claims_run_out() {
+    let app = review_app().await;
+    let person = uuid_of(&app, "unverified@sandbox.test").await;
+    let case = Case::new(
+        "case-identity",
+        &person,
+        IDENTITY,
+        Method::Document,
+        app.clock.now(),
+    );
+    let case = Case {
+        state: CaseState::InReview,
+        document_type: Some("passport".into()),
+        ..case
+    };
+    app.store.insert_case(&case).await.unwrap();
+    set_reviewer(&app, "veteran@sandbox.test", true).await;
+    set_reviewer(&app, "student@sandbox.test", true).await;
+    let r = new_browser();
+    let (_, queue) = open_as(&app, &r, "/review", "veteran@sandbox.test").await;
+    let csrf = hidden_value(&queue, "csrf_token").unwrap();
+    post_form(&app, &r, "/review/cases/case-identity/claim", &csrf, &[]).await;
+    let (_, page) = open_as(
+        &app,
+        &r,
+        "/review/cases/case-identity",
+        "veteran@sandbox.test",
+    )
+    .await;
+    for label in [
+        "Birth date (YYYY-MM-DD)",
+        "Issuing country or state",
+        "for=\"f-lname\"",
+    ] {
+        assert!(page.contains(label), "{label}: {page}");
+    }
+
+    let decision = "/review/cases/case-identity/decision";
+    let resp = post_form(
+        &app,
+        &r,
+        decision,
+        &csrf,
+        &[
+            ("decision", "approve"),
+            ("fname", "Ada"),
+            ("birth_date", "10/12/1815"),
+            ("document_issuer", "GB"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("write the date as YYYY-MM-DD"), "{page}");
+    assert!(page.contains("Last name is needed"), "{page}");
+    // What was typed stays in the form.
+    assert!(page.contains("value=\"Ada\""), "{page}");
+
+    // Reviewer B cannot take it while A holds it; after 30 minutes, B can.
+    let b = new_browser();
+    let (_, b_queue) = open_as(&app, &b, "/review", "student@sandbox.test").await;
+    let csrf_b = hidden_value(&b_queue, "csrf_token").unwrap();
+    let claim = "/review/cases/case-identity/claim";
+    assert_eq!(
+        post_form(&app, &b, claim, &csrf_b, &[]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    app.clock.advance(30 * 60);
+    assert_eq!(
+        post_form(&app, &b, claim, &csrf_b, &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // A's claim ran out: A may no longer decide.
+    let resp = post_form(
+        &app,
+        &r,
+        decision,
+        &csrf,
+        &[("decision", "reject"), ("reason", "mismatch")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    let resp = post_form(
+        &app,
+        &b,
+        decision,
+        &csrf_b,
+        &[
+            ("decision", "approve"),
+            ("fname", "Ada"),
+            ("lname", "Lovelace"),
+            ("birth_date", "1815-12-10"),
+            ("document_issuer", "GB"),
+            ("document_number", "P1234567"),
+        ],
+    )
+    .await;
+    assert_eq!(location(&resp).unwrap(), "/review?done=approved");
+    let data = app.store.find_user_data(&person).await.unwrap().unwrap();
+    assert!(data.is_verified(IDENTITY));
+    assert_eq!(data.attributes["lname"], json!("Lovelace"));
+    assert_eq!(data.attributes["birth_date"], json!("1815-12-10"));
+    assert!(
+        !data.attributes.contains_key("document_number"),
+        "the document's own details stay on the case"
+    );
+    let case = app.store.find_case("case-identity").await.unwrap().unwrap();
+    assert_eq!(case.attributes["document_number"], "P1234567");
+}

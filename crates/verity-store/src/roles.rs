@@ -1,0 +1,64 @@
+//! Deployment-wide roles (SPEC 12 "Review"): who may work the verification queue. Each grant
+//! and withdrawal is written with its audit row, together.
+
+use verity_core::review::Role;
+
+use crate::Store;
+use crate::audit::AuditEvent;
+use crate::error::Result;
+use crate::sql::{insert, query, storable};
+
+impl Store {
+    /// Gives account `uuid` the role (again: the first grant stays); whether it was new (the
+    /// audit row is written only then).
+    pub async fn grant_role(
+        &self,
+        uuid: &str,
+        role: Role,
+        by: &str,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let grant = query(
+            "INSERT INTO user_roles (uuid, role, granted_by, granted_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (uuid, role) DO NOTHING RETURNING uuid",
+        );
+        let grant = grant.bind(uuid).bind(role.as_str()).bind(by).bind(now);
+        self.write_after(Vec::new(), grant, |found: Option<String>| {
+            Ok(match found {
+                Some(_) => (vec![insert(audit)], true),
+                None => (Vec::new(), false),
+            })
+        })
+        .await
+    }
+
+    /// Takes the role from account `uuid`; whether it held it (the audit row is written only
+    /// then).
+    pub async fn revoke_role(&self, uuid: &str, role: Role, audit: &AuditEvent) -> Result<bool> {
+        let delete = query("DELETE FROM user_roles WHERE uuid = $1 AND role = $2 RETURNING uuid");
+        let delete = delete.bind(uuid).bind(role.as_str());
+        self.write_after(Vec::new(), delete, |found: Option<String>| {
+            Ok(match found {
+                Some(_) => (vec![insert(audit)], true),
+                None => (Vec::new(), false),
+            })
+        })
+        .await
+    }
+
+    /// The roles account `uuid` holds.
+    pub async fn find_roles(&self, uuid: &str) -> Result<Vec<Role>> {
+        if !storable(uuid) {
+            return Ok(Vec::new());
+        }
+        let q = query("SELECT role FROM user_roles WHERE uuid = $1 ORDER BY role");
+        let names: Vec<String> = self.fetch_all(q.bind(uuid)).await?;
+        Ok(names.iter().filter_map(|n| Role::parse(n)).collect())
+    }
+
+    /// Whether account `uuid` holds `role`.
+    pub async fn has_role(&self, uuid: &str, role: Role) -> Result<bool> {
+        Ok(self.find_roles(uuid).await?.contains(&role))
+    }
+}
