@@ -240,57 +240,95 @@ test('a person verifies government status with a code sent to a .gov address', a
   await ctx.close();
 });
 
-// Issue 20: a person uploads a DD-214 for military; it waits in review while they go on to the
-// app; once a reviewer approves it (here through the admin API), their next sign-in carries it.
-test('a person uploads a DD-214 and a reviewer approves it', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+// A person starts at the app with `scope`, signs in as `email`, and uploads `files` for `group`
+// on Verity's own pages; then goes on to the app without it. Returns the page and the request.
+async function uploadForReview(ctx, { email, scope, group, documentType, files, shots: names = [] }) {
   const p = await ctx.newPage();
-  let callback;
-  await p.route('http://127.0.0.1:8090/**', async (route) => {
-    callback = new URL(route.request().url());
-    await route.fulfill({ status: 200, contentType: 'text/html', body: '<p>outside client</p>' });
-  });
+  await p.route('http://127.0.0.1:8090/**', (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html', body: '<p>outside client</p>' }));
   const authorize = new URL(`${base}/oauth/authorize`);
   authorize.search = new URLSearchParams({
     client_id: 'sandbox-confidential', redirect_uri: CALLBACK, response_type: 'code',
-    scope: 'openid military', state: 'mil-state', nonce: 'mil-nonce',
+    scope, state: `${group}-state`, nonce: `${group}-nonce`,
   }).toString();
   await p.goto(authorize.toString());
-  await p.getByLabel('Email').fill('student@sandbox.test');
+  await p.getByLabel('Email').fill(email);
   await p.getByLabel('Password').fill('sandbox-password');
   await p.getByRole('button', { name: 'Sign in' }).click();
   await p.getByRole('heading', { name: 'Verification needed' }).waitFor();
   await p.getByRole('button', { name: 'Continue without verifying' }).waitFor();
   // The sandbox's instant choice stays; the real methods are one page away.
-  await p.goto(`${p.url()}/verify/military`);
-  await p.getByLabel('Kind of document').selectOption('dd214');
-  await p.getByLabel('Files').setInputFiles({
-    name: 'dd214.pdf', mimeType: 'application/pdf',
-    buffer: Buffer.from('%PDF-1.7\n% a discharge paper\n%%EOF\n'),
-  });
-  await shot(p, '25-upload-documents-phone');
+  await p.goto(`${p.url()}/verify/${group}`);
+  await p.getByLabel('Kind of document').selectOption(documentType);
+  await p.getByLabel('Files').setInputFiles(files);
+  if (names[0]) await shot(p, names[0]);
   await p.getByRole('button', { name: 'Upload for review' }).click();
   await p.getByText('Your documents are in review.').waitFor();
-  await shot(p, '26-in-review-phone');
+  if (names[1]) await shot(p, names[1]);
   await p.getByRole('button', { name: 'Continue without it for now' }).click();
   await p.getByRole('button', { name: 'Allow' }).click();
   await p.waitForURL(/127\.0\.0\.1:8090\/callback/);
+  return { p, authorize };
+}
 
-  const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
-  const queue = await (await fetch(`${base}/api/admin/v1/verification-cases`, { headers: admin })).json();
-  const mine = queue.find((c) => c.group === 'military' && c.document_type === 'dd214');
-  assert.ok(mine, JSON.stringify(queue));
-  const decided = await fetch(`${base}/api/admin/v1/verification-cases/${mine.id}/decision`, {
-    method: 'POST', headers: admin, body: JSON.stringify({ decision: 'approve', subgroups: ['Veteran'] }),
+// A reviewer's browser (desktop), signed in at /review as `email`, who was given the role
+// through the admin API.
+async function reviewer(email) {
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const granted = await fetch(`${base}/api/admin/v1/users/${email}/roles/reviewer`, { method: 'PUT', headers: admin });
+  assert.equal(granted.status, 200);
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const r = await ctx.newPage();
+  await r.goto(`${base}/review`);
+  await r.getByLabel('Email').fill(email);
+  await r.getByLabel('Password').fill('sandbox-password');
+  await r.getByRole('button', { name: 'Sign in' }).click();
+  await r.getByRole('heading', { name: 'Review queue' }).waitFor();
+  return { ctx, r };
+}
+
+const PNG_1PX = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64');
+
+// Issue 20: a person uploads a DD-214 for military; it waits in review while they go on to the
+// app; a reviewer claims it at /review, looks at the files and approves it with subgroup Veteran;
+// the person's next sign-in carries it.
+test('a person uploads a DD-214 and a reviewer approves it', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const { p, authorize } = await uploadForReview(ctx, {
+    email: 'student@sandbox.test', scope: 'openid military', group: 'military', documentType: 'dd214',
+    files: [
+      { name: 'dd214.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.7\n% a discharge paper\n%%EOF\n') },
+      { name: 'dd214-page2.png', mimeType: 'image/png', buffer: PNG_1PX },
+    ],
+    shots: ['25-upload-documents-phone', '26-in-review-phone'],
   });
-  assert.equal(decided.status, 200);
+
+  const { ctx: rctx, r } = await reviewer('multi@sandbox.test');
+  assert.match(await r.textContent('body'), /DD-214 \(discharge papers\)/);
+  await shot(r, '28-review-queue');
+  await r.getByRole('button', { name: 'Take the next case' }).click();
+  await r.getByRole('heading', { name: /Military: DD-214/ }).waitFor();
+  await r.getByRole('img', { name: /Document \(image\) sent by the person/ }).waitFor();
+  const pdf = r.getByRole('link', { name: /Open the Document \(PDF\)/ });
+  const opened = await r.request.get(new URL(await pdf.getAttribute('href'), base).toString());
+  assert.equal(opened.status(), 200);
+  assert.equal(opened.headers()['cache-control'], 'no-store, private');
+  assert.match((await opened.body()).toString(), /^%PDF-1\.7/);
+  await shot(r, '29-review-case');
+  await r.getByLabel('Veteran').check();
+  await r.getByRole('button', { name: 'Approve' }).click();
+  await r.getByText('Approved. The person has been told.').waitFor();
+  await shot(r, '30-review-approved');
+  await rctx.close();
 
   // Signed in and consented already: the authorization answers with the redirect at once. It is
   // read with the page's own cookies, without navigating to the app's (absent) redirect URI.
   const again = await p.request.get(authorize.toString(), { maxRedirects: 0 });
   assert.equal(again.status(), 302);
-  callback = new URL(again.headers()['location']);
-  assert.equal(callback.searchParams.get('state'), 'mil-state');
+  const callback = new URL(again.headers()['location']);
+  assert.equal(callback.searchParams.get('state'), 'military-state');
   const resp = await fetch(`${base}/oauth/token`, {
     method: 'POST',
     headers: {
@@ -305,5 +343,30 @@ test('a person uploads a DD-214 and a reviewer approves it', async () => {
   await p.goto(`${base}/account/verifications`);
   await p.getByRole('heading', { name: 'Military: Verified' }).waitFor();
   await shot(p, '27-account-verified-by-review-phone');
+  await ctx.close();
+});
+
+// Issue 20: a reviewer rejects a student's documents as unreadable; the person reads the reason on
+// /account/verifications.
+test('a rejected case shows its reason on the person\'s verifications page', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const { p } = await uploadForReview(ctx, {
+    email: 'unverified@sandbox.test', scope: 'openid student', group: 'student',
+    documentType: 'student_id',
+    files: [{ name: 'card.png', mimeType: 'image/png', buffer: PNG_1PX }],
+  });
+  const { ctx: rctx, r } = await reviewer('multi@sandbox.test');
+  await r.getByRole('button', { name: 'Take the next case' }).click();
+  await r.getByRole('heading', { name: /Student: Student ID card/ }).waitFor();
+  await r.getByLabel('Why (the person reads this)').selectOption('unreadable');
+  await shot(r, '31-review-reject');
+  await r.getByRole('button', { name: 'Reject' }).click();
+  await r.getByText('Rejected. The person has been told why.').waitFor();
+  await rctx.close();
+
+  await p.goto(`${base}/account/verifications`);
+  await p.getByRole('heading', { name: 'Student: Not accepted' }).waitFor();
+  assert.match(await p.textContent('body'), /The documents could not be read\. Upload clearer copies\./);
+  await shot(p, '32-account-rejected-phone');
   await ctx.close();
 });
