@@ -54,7 +54,8 @@ impl Pages {
             "console_credentials.html",
             "console_audit.html",
             "review_queue.html",
-            "review_case.html"
+            "review_case.html",
+            "sandbox_outbox.html"
         );
         Ok(Pages { env })
     }

@@ -1,5 +1,11 @@
-//! The sandbox of SPEC section 9: six personas, `Sandbox Org` and its two apps. Seeding is
+//! The sandbox of SPEC section 9: the personas, `Sandbox Org` and its two apps. Seeding is
 //! idempotent: what exists is left alone, what is missing is created.
+//!
+//! Besides the personas with fixed verifications, two are scripted for integrators (SPEC 12):
+//! the documents [`DOCUMENTS_APPROVED`] uploads are approved, and those of
+//! [`DOCUMENTS_REJECTED`] rejected as `unreadable`, by a built-in reviewer [`REVIEW_DELAY`]
+//! seconds later ([`review_scripted`]), so that an app sees every state without a human. Codes
+//! sent to any address (a `*.gov` one, say) are readable at `/sandbox/outbox`.
 
 use std::collections::BTreeMap;
 
@@ -8,9 +14,14 @@ use verity_core::identity::IDENTITY;
 use verity_core::keys::MasterKey;
 use verity_core::password::Passwords;
 use verity_core::secret::{hex, sha256, token_hash};
+use verity_core::verification::{CaseState, RejectReason};
 use verity_store::Store;
 use verity_store::apps::{App, Organization};
 use verity_store::users::{User, VerificationRecord};
+
+use crate::error::AdminError;
+use crate::state::AppState;
+use crate::verification::{Decision, decide};
 
 pub const PASSWORD: &str = "sandbox-password";
 /// Base32 TOTP secret of every persona with a verified identity.
@@ -22,6 +33,15 @@ pub const REDIRECT_URIS: [&str; 2] = [
     "http://127.0.0.1:8090/callback",
     "http://localhost:8090/callback",
 ];
+
+/// The persona whose uploaded documents the built-in sandbox reviewer approves.
+pub const DOCUMENTS_APPROVED: &str = "documents.approved@sandbox.test";
+/// The persona whose uploaded documents the built-in sandbox reviewer rejects as `unreadable`.
+pub const DOCUMENTS_REJECTED: &str = "documents.rejected@sandbox.test";
+/// How long (seconds) the built-in reviewer takes.
+pub const REVIEW_DELAY: i64 = 5;
+/// Who the built-in reviewer's decisions name.
+pub const SANDBOX_REVIEWER: &str = "sandbox reviewer";
 
 /// A persona: email, attributes, verifications `(group, subgroups)`, TOTP enrolled.
 struct Persona {
@@ -90,6 +110,21 @@ fn personas() -> Vec<Persona> {
                 ("teacher", &[]),
                 ("responder", &[]),
             ],
+            totp: false,
+        },
+        Persona {
+            email: DOCUMENTS_APPROVED,
+            attributes: json!({
+                "fname": "Robin", "lname": "Taylor", "birth_date": "1988-07-04",
+                "street": "77 Main St", "city": "Columbus", "state": "OH", "zip": "43215", "country": "US",
+            }),
+            verified: &[],
+            totp: false,
+        },
+        Persona {
+            email: DOCUMENTS_REJECTED,
+            attributes: json!({"fname": "Pat", "lname": "Quinn"}),
+            verified: &[],
             totp: false,
         },
     ]
@@ -194,6 +229,97 @@ pub async fn seed(
         }
     }
     Ok(())
+}
+
+/// The built-in sandbox reviewer: decides the cases of [`DOCUMENTS_APPROVED`] (approved; a
+/// military case as `Veteran`, an identity case with the persona's details) and
+/// [`DOCUMENTS_REJECTED`] (rejected as `unreadable`) once they have waited [`REVIEW_DELAY`]
+/// seconds. How many it decided.
+pub async fn review_scripted(state: &AppState) -> anyhow::Result<usize> {
+    let now = state.now();
+    let approving = persona_uuid(DOCUMENTS_APPROVED);
+    let rejecting = persona_uuid(DOCUMENTS_REJECTED);
+    let waiting = state.store.find_cases_in(CaseState::InReview).await?;
+    let due = waiting
+        .iter()
+        .filter(|c| c.uuid == approving || c.uuid == rejecting)
+        .filter(|c| c.created_at + REVIEW_DELAY <= now);
+    let mut decided = 0;
+    for case in due {
+        let d = if case.uuid == approving {
+            approval(&case.grp)
+        } else {
+            Decision {
+                decision: "reject".into(),
+                subgroups: Vec::new(),
+                reason: Some(RejectReason::Unreadable),
+                attributes: BTreeMap::new(),
+            }
+        };
+        let no_request = axum::http::HeaderMap::new();
+        match decide(state, &case.id, &d, SANDBOX_REVIEWER, &no_request).await {
+            Ok(_) => decided += 1,
+            // Withdrawn or decided meanwhile: nothing to do.
+            Err(AdminError::Conflict(_) | AdminError::NotFound(_)) => {}
+            Err(e) => return Err(anyhow::anyhow!("sandbox review: {e}")),
+        }
+    }
+    Ok(decided)
+}
+
+/// What the built-in reviewer approves for a group.
+fn approval(group: &str) -> Decision {
+    let persona = personas()
+        .into_iter()
+        .find(|p| p.email == DOCUMENTS_APPROVED);
+    let attributes = match (group, persona) {
+        (IDENTITY, Some(p)) => {
+            let mut read: BTreeMap<String, String> = [
+                "fname",
+                "lname",
+                "birth_date",
+                "street",
+                "city",
+                "state",
+                "zip",
+                "country",
+            ]
+            .iter()
+            .filter_map(|k| Some(((*k).to_owned(), p.attributes.get(*k)?.as_str()?.to_owned())))
+            .collect();
+            read.insert("document_issuer".into(), "US-OH".into());
+            read
+        }
+        _ => BTreeMap::new(),
+    };
+    Decision {
+        decision: "approve".into(),
+        subgroups: if group == "military" {
+            vec!["Veteran".into()]
+        } else {
+            Vec::new()
+        },
+        reason: None,
+        attributes,
+    }
+}
+
+/// Runs [`review_scripted`] every second (sandbox only; not when maintenance is off, as in
+/// tests, which call it themselves).
+pub fn spawn_reviewer(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
+    if !state.sandbox() || state.settings.maintenance_interval == 0 {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(e) = review_scripted(&state).await {
+                tracing::error!(error = %e, "sandbox review failed");
+            }
+        }
+    }))
 }
 
 /// Another node seeding at the same moment is not an error.

@@ -222,6 +222,7 @@ impl Verity {
         ));
         tracing::info!(issuer = %self.state.issuer, addr = %self.addr, env = ?self.state.settings.environment, "verity is listening");
         let maintenance = crate::maintenance::spawn(self.state.clone());
+        let sandbox_reviewer = crate::sandbox::spawn_reviewer(self.state.clone());
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -229,7 +230,7 @@ impl Verity {
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving")?;
-        if let Some(task) = maintenance {
+        for task in [maintenance, sandbox_reviewer].into_iter().flatten() {
             task.abort();
         }
         self.state.store.close().await;

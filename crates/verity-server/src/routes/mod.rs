@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod policies;
 pub mod review;
 pub mod revoke;
+pub mod sandbox;
 pub mod token;
 pub mod userinfo;
 pub mod verifications;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(verifications::router())
         .merge(console::router())
         .merge(review::router())
+        .merge(sandbox::router())
         .merge(admin_api::router(state.clone()))
         .merge(assets::router())
         .route("/metrics", axum::routing::get(metrics::metrics))

@@ -500,3 +500,101 @@ async fn an_identity_approval_sets_the_persons_details_and_claims_run_out() {
     let case = app.store.find_case("case-identity").await.unwrap().unwrap();
     assert_eq!(case.attributes["document_number"], "P1234567");
 }
+
+/// SPEC 12's scripted sandbox personas: the built-in reviewer approves the uploads of one
+/// persona and rejects those of the other as `unreadable`, a few seconds (by the clock) after
+/// they were sent; codes sent to any address are readable on the sandbox outbox page, which
+/// production does not have.
+#[tokio::test]
+async fn the_sandbox_reviewer_decides_the_scripted_personas_cases() {
+    use verity_server::sandbox::{
+        DOCUMENTS_APPROVED, DOCUMENTS_REJECTED, REVIEW_DELAY, SANDBOX_REVIEWER, review_scripted,
+    };
+    let app = review_app().await;
+    let approved = documents_in_review(&app, DOCUMENTS_APPROVED).await;
+    let rejected = documents_in_review(&app, DOCUMENTS_REJECTED).await;
+    // Another person's case is left to the humans.
+    let other = documents_in_review(&app, "unverified@sandbox.test").await;
+    app.clock.advance(REVIEW_DELAY - 1);
+    assert_eq!(review_scripted(&app.state).await.unwrap(), 0);
+    app.clock.advance(1);
+    assert_eq!(review_scripted(&app.state).await.unwrap(), 2);
+    assert_eq!(review_scripted(&app.state).await.unwrap(), 0);
+
+    let case = app.store.find_case(&approved).await.unwrap().unwrap();
+    assert_eq!(
+        (case.state, case.subgroups, case.decided_by.as_deref()),
+        (
+            CaseState::Verified,
+            vec!["Veteran".to_owned()],
+            Some(SANDBOX_REVIEWER)
+        )
+    );
+    let case = app.store.find_case(&rejected).await.unwrap().unwrap();
+    assert_eq!(
+        (case.state, case.reason),
+        (
+            CaseState::Rejected,
+            Some(verity_core::verification::RejectReason::Unreadable)
+        )
+    );
+    let case = app.store.find_case(&other).await.unwrap().unwrap();
+    assert_eq!(case.state, CaseState::InReview);
+    // The approved persona's next sign-in carries the group.
+    let tokens = app.tokens_for(DOCUMENTS_APPROVED, "openid military").await;
+    let attrs: Value = app
+        .get_bearer(
+            "/api/public/v3/attributes.json",
+            tokens["access_token"].as_str().unwrap(),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        attrs["status"],
+        json!([{"group": "military", "subgroups": ["Veteran"], "verified": true}])
+    );
+
+    // A code sent to a *.gov address is on the sandbox outbox page, with the decisions' mail.
+    let (browser, interaction) =
+        at_the_verification_page(&app, "unverified@sandbox.test", "openid government").await;
+    let group_path = format!("{interaction}/verify/government");
+    let html = browser
+        .get(app.url(&group_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("/sandbox/outbox"),
+        "the code page points to it: {html}"
+    );
+    let csrf = hidden_value(&html, "csrf_token").unwrap();
+    let fields = [("method", "email_domain"), ("email", "sam@agency.gov")];
+    post_form(&app, &browser, &group_path, &csrf, &fields).await;
+    let code = crate::verification::code_sent_to(&app, "sam@agency.gov");
+    let resp = new_browser()
+        .get(app.url("/sandbox/outbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let outbox = resp.text().await.unwrap();
+    let newest = outbox.find("sam@agency.gov").unwrap();
+    assert!(outbox[..newest + 200].contains(&code), "{outbox}");
+    assert!(
+        outbox.contains("Your Military verification was not accepted"),
+        "{outbox}"
+    );
+
+    let production = spawn_with(|s| s.environment = verity_server::Environment::Production).await;
+    let resp = new_browser()
+        .get(production.url("/sandbox/outbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}
