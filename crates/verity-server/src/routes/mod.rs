@@ -7,6 +7,7 @@ pub mod authorize;
 pub mod client;
 pub mod console;
 pub mod discovery;
+pub mod group_methods;
 pub mod health;
 pub mod interaction;
 pub mod introspect;

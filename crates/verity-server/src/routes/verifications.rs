@@ -1,5 +1,7 @@
 //! SPEC 12: `/account/verifications`, a person's verification cases: where each stands (with a
-//! rejection's reason), and withdrawing one (its documents are deleted at once).
+//! rejection's reason), withdrawing one (its documents are deleted at once), and starting one
+//! outside any app at `/account/verifications/{group}` (the same methods as in the journey,
+//! [`crate::routes::group_methods`]).
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -9,25 +11,42 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use verity_core::clock::date_words;
 use verity_core::identity;
-use verity_core::verification::{CaseState, Method};
+use verity_core::verification::{self, CaseState, Method};
 use verity_store::cases::Case;
 
 use crate::error::PageError;
 use crate::pages::Page;
 use crate::respond::see_other;
-use crate::session::{SignedInForm, csrf_token, signed_in, start_login};
+use crate::routes::group_methods::{self, At, Shown, UPLOAD_LIMIT, UploadFields};
+use crate::session::{SignedInForm, check_csrf, csrf_token, signed_in, start_login};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/account/verifications", get(show))
         .route("/account/verifications/{id}/withdraw", post(withdraw))
+        .route(
+            "/account/verifications/{group}",
+            get(group_page).post(group_submit),
+        )
+        .route(
+            "/account/verifications/{group}/upload",
+            post(group_upload).layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
 }
 
 #[derive(Debug, Serialize)]
 struct VerificationsPage {
     csrf_token: String,
     cases: Vec<CaseRow>,
+    /// What the person may start: groups (and identity) neither verified nor in progress.
+    startable: Vec<Startable>,
+}
+
+#[derive(Debug, Serialize)]
+struct Startable {
+    handle: &'static str,
+    name: &'static str,
 }
 
 impl Page for VerificationsPage {
@@ -97,9 +116,25 @@ async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
         return start_login(&state, "/account/verifications");
     };
     let cases = state.store.find_user_cases(&user.uuid).await?;
+    let now = state.now();
+    let busy = |handle: &str| {
+        cases.iter().any(|c| {
+            c.grp == handle
+                && (c.state.is_open() || verification::is_current(c.state, c.expires_at, now))
+        })
+    };
+    let startable = identity::GROUPS
+        .iter()
+        .filter(|g| !busy(g.handle))
+        .map(|g| Startable {
+            handle: g.handle,
+            name: g.name,
+        })
+        .collect();
     let page = VerificationsPage {
         csrf_token: csrf_token(&state, &session),
         cases: cases.iter().map(row).collect(),
+        startable,
     };
     Ok(state.pages.show(state.sandbox(), &page)?.into_response())
 }
@@ -112,4 +147,77 @@ async fn withdraw(
 ) -> Result<Response, PageError> {
     crate::verification::withdraw(&state, &p.user.uuid, &id, &p.headers).await?;
     Ok(see_other("/account/verifications"))
+}
+
+/// The group a path names (a group handle or `identity`); 404 for another.
+fn known(group: &str) -> Result<(), PageError> {
+    identity::group(group)
+        .map(|_| ())
+        .ok_or_else(PageError::not_found)
+}
+
+/// GET `/account/verifications/{group}`: the group's methods, outside any app.
+async fn group_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(group): Path<String>,
+) -> Result<Response, PageError> {
+    known(&group)?;
+    let Some((session, user)) = signed_in(&state, &headers).await? else {
+        return start_login(&state, &format!("/account/verifications/{group}"));
+    };
+    let csrf = csrf_token(&state, &session);
+    group_methods::show(
+        &state,
+        At::Account,
+        &csrf,
+        &user.uuid,
+        &group,
+        Shown::default(),
+    )
+    .await
+}
+
+/// POST `/account/verifications/{group}`: send a code or enter one; verified, back to the list.
+async fn group_submit(
+    State(state): State<AppState>,
+    Path(group): Path<String>,
+    p: SignedInForm,
+) -> Result<Response, PageError> {
+    known(&group)?;
+    let uuid = &p.user.uuid;
+    match group_methods::email_step(&state, uuid, &group, &p.form, &p.headers).await? {
+        None => Ok(see_other("/account/verifications")),
+        Some(shown) if !shown.any_error() => {
+            Ok(see_other(&format!("/account/verifications/{group}")))
+        }
+        Some(shown) => {
+            let csrf = csrf_token(&state, &p.session);
+            group_methods::show(&state, At::Account, &csrf, uuid, &group, shown).await
+        }
+    }
+}
+
+/// POST `/account/verifications/{group}/upload` (multipart, as in the journey).
+async fn group_upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(group): Path<String>,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, PageError> {
+    known(&group)?;
+    let fields = UploadFields::read(multipart).await?;
+    let Some((session, user)) = signed_in(&state, &headers).await? else {
+        return Err(PageError::signed_out(
+            "Your session has ended. Open your verifications again.",
+        ));
+    };
+    check_csrf(&state, Some(&session.id_hash), &fields.csrf_token)?;
+    match fields.submit(&state, &user.uuid, &group, &headers).await? {
+        None => Ok(see_other(&format!("/account/verifications/{group}"))),
+        Some(shown) => {
+            let csrf = csrf_token(&state, &session);
+            group_methods::show(&state, At::Account, &csrf, &user.uuid, &group, shown).await
+        }
+    }
 }

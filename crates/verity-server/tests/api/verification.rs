@@ -933,3 +933,92 @@ async fn documents_go_to_review_sealed() {
         json!([{"group": "military", "subgroups": ["Veteran"], "verified": true}])
     );
 }
+
+/// SPEC 12: the methods are reachable outside any app, from `/account/verifications`: a person
+/// verifies `student` with a code and sends documents for `military`; what is verified or in
+/// progress is no longer offered. Signed out, the sign-in comes first; a forged form changes
+/// nothing; an unknown group is not found.
+#[tokio::test]
+async fn a_person_starts_verifications_from_their_account() {
+    let app = spawn_app().await;
+    let resp = new_browser()
+        .get(app.url("/account/verifications/student"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert!(location(&resp).unwrap().contains("/oauth/authorize"));
+
+    let browser = new_browser();
+    let email = "unverified@sandbox.test";
+    let (s, list) = open_as(&app, &browser, "/account/verifications", email).await;
+    assert_eq!(s, StatusCode::OK);
+    for link in [
+        "/account/verifications/student",
+        "/account/verifications/military",
+    ] {
+        assert!(list.contains(&format!("href=\"{link}\"")), "{link}: {list}");
+    }
+    let (s, _) = open_as(&app, &browser, "/account/verifications/astronaut", email).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let path = "/account/verifications/student";
+    let (s, page) = open_as(&app, &browser, path, email).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains(&format!("action=\"{path}\"")), "{page}");
+    assert!(!page.contains("Continue without it"), "no app here: {page}");
+    let csrf = hidden_value(&page, "csrf_token").unwrap();
+    let fields = [("method", "email_domain"), ("email", "sam@state.edu")];
+    let resp = post_form(&app, &browser, path, "forged", &fields).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = post_form(
+        &app,
+        &browser,
+        path,
+        &csrf,
+        &[("method", "email_domain"), ("email", "sam@gmail.com")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.text().await.unwrap().contains("id=\"email-error\""));
+    let resp = post_form(&app, &browser, path, &csrf, &fields).await;
+    assert_eq!(location(&resp).unwrap(), path);
+    let code = code_sent_to(&app, "sam@state.edu");
+    let resp = post_form(&app, &browser, path, &csrf, &[("code", &code)]).await;
+    assert_eq!(location(&resp).unwrap(), "/account/verifications");
+
+    // Documents for military, outside any app: in review, and the page says so.
+    let upload_path = "/account/verifications/military/upload";
+    let forged = multipart(&[
+        ("csrf_token", None, b"forged"),
+        ("document_type", None, b"dd214"),
+        ("file", Some("a.pdf"), PDF),
+    ]);
+    let resp = upload(&browser, &app, upload_path, forged).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let good = multipart(&[
+        ("csrf_token", None, csrf.as_bytes()),
+        ("document_type", None, b"dd214"),
+        ("file", Some("a.pdf"), PDF),
+    ]);
+    let resp = upload(&browser, &app, upload_path, good).await;
+    assert_eq!(location(&resp).unwrap(), "/account/verifications/military");
+    let (_, page) = open_as(&app, &browser, "/account/verifications/military", email).await;
+    assert!(page.contains("Your documents are in review."), "{page}");
+    assert!(page.contains("We will email you the decision."), "{page}");
+
+    let (_, list) = open_as(&app, &browser, "/account/verifications", email).await;
+    for expected in ["Student: Verified", "Military: In review"] {
+        assert!(list.contains(expected), "{expected}: {list}");
+    }
+    for gone in [
+        "href=\"/account/verifications/student\"",
+        "href=\"/account/verifications/military\"",
+    ] {
+        assert!(!list.contains(gone), "{gone}: {list}");
+    }
+    assert!(
+        list.contains("href=\"/account/verifications/government\""),
+        "{list}"
+    );
+}

@@ -56,7 +56,9 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/oauth/interaction/{id}/verify/{group}/upload",
-            post(verify_group::upload).layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT)),
+            post(verify_group::upload).layer(axum::extract::DefaultBodyLimit::max(
+                crate::routes::group_methods::UPLOAD_LIMIT,
+            )),
         )
         .route("/oauth/interaction/{id}/consent", post(consent::submit))
         .route("/oauth/interaction/{id}/cancel", post(consent::cancel))
@@ -426,10 +428,6 @@ async fn too_many(
     }
     Ok(resp)
 }
-
-/// The largest upload body: SPEC 12's five files of 10 MiB, and the form's other fields.
-const UPLOAD_LIMIT: usize =
-    verity_core::evidence::MAX_FILES * verity_core::evidence::MAX_FILE_BYTES + 64 * 1024;
 
 /// `303 See Other` to a group's verification page (after a code was sent).
 fn respond_again(id: &str, group: &str) -> Response {
