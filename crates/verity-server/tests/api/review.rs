@@ -598,3 +598,74 @@ async fn the_sandbox_reviewer_decides_the_scripted_personas_cases() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
+
+/// Two nodes of one deployment decide the same case at the same moment through the admin API
+/// (one approves, the other rejects): exactly one decision is recorded and answered 200, the
+/// other 409, and the trail names one decision. Several rounds, to let either side win.
+#[tokio::test]
+async fn two_nodes_deciding_one_case_at_once_record_exactly_one() {
+    let a = review_app().await;
+    let b = a.second_node().await;
+    let person = uuid_of(&a, "unverified@sandbox.test").await;
+    for group in [
+        "military",
+        "student",
+        "teacher",
+        "nurse",
+        "government",
+        "responder",
+    ] {
+        let case = Case {
+            state: CaseState::InReview,
+            document_type: Some("other".into()),
+            ..Case::new(
+                &format!("race-{group}"),
+                &person,
+                group,
+                Method::Document,
+                a.clock.now(),
+            )
+        };
+        a.store.insert_case(&case).await.unwrap();
+        let path = format!("/api/admin/v1/verification-cases/{}/decision", case.id);
+        let approve = a
+            .http
+            .post(a.url(&path))
+            .bearer_auth(TOKEN)
+            .json(&json!({"decision": "approve"}))
+            .send();
+        let reject = b
+            .http
+            .post(b.url(&path))
+            .bearer_auth(TOKEN)
+            .json(&json!({"decision": "reject", "reason": "mismatch"}))
+            .send();
+        let (approved, rejected) = tokio::join!(approve, reject);
+        let statuses = [approved.unwrap().status(), rejected.unwrap().status()];
+        assert!(
+            statuses == [StatusCode::OK, StatusCode::CONFLICT]
+                || statuses == [StatusCode::CONFLICT, StatusCode::OK],
+            "{group}: {statuses:?}"
+        );
+        let decided = a.store.find_case(&case.id).await.unwrap().unwrap();
+        let expected = if statuses[0] == StatusCode::OK {
+            CaseState::Verified
+        } else {
+            CaseState::Rejected
+        };
+        assert_eq!(decided.state, expected, "{group}");
+        let trail = a.store.find_audit(None, Some(&person), 200).await.unwrap();
+        let decisions = trail
+            .iter()
+            .filter(|e| e.detail["case"] == case.id.as_str())
+            .filter(|e| e.event == "verification.approved" || e.event == "verification.rejected")
+            .count();
+        assert_eq!(decisions, 1, "{group}");
+        let data = a.store.find_user_data(&person).await.unwrap().unwrap();
+        assert_eq!(
+            data.is_verified(group),
+            expected == CaseState::Verified,
+            "{group}"
+        );
+    }
+}
