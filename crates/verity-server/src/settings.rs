@@ -137,6 +137,9 @@ pub struct ServeArgs {
     /// Days a decided case's documents are kept before they are deleted [default: 30].
     #[arg(long, env = "VERITY_EVIDENCE_RETENTION_DAYS")]
     pub evidence_retention_days: Option<i64>,
+    /// Uploads read at once; more get 503 (each may hold up to 50 MiB in memory) [default: 4].
+    #[arg(long, env = "VERITY_MAX_CONCURRENT_UPLOADS")]
+    pub max_concurrent_uploads: Option<usize>,
 }
 
 /// Resolved settings.
@@ -173,6 +176,8 @@ pub struct Settings {
     pub verification_methods: Vec<verity_core::verification::GroupMethods>,
     /// Days a decided case's documents are kept.
     pub evidence_retention_days: i64,
+    /// Uploads read at once (each may hold up to 50 MiB in memory); more are answered 503.
+    pub max_concurrent_uploads: usize,
 }
 
 /// The default of [`Settings::worker_threads`]: one per core, as tokio's own default.
@@ -319,6 +324,11 @@ impl Settings {
                 .or(file.evidence_retention_days)
                 .unwrap_or(30)
                 .clamp(0, 3650),
+            max_concurrent_uploads: args
+                .max_concurrent_uploads
+                .or(file.max_concurrent_uploads)
+                .unwrap_or(4)
+                .clamp(1, 1024),
         })
     }
 
@@ -353,6 +363,7 @@ impl Settings {
             worker_threads: default_worker_threads(),
             verification_methods: verity_core::verification::default_methods(),
             evidence_retention_days: 30,
+            max_concurrent_uploads: 4,
         }
     }
 

@@ -103,6 +103,7 @@ pub async fn prepare_state(
         userinfo_cache: Default::default(),
         // One argon2id run per core, each in one of the hasher's kept buffers.
         hashing: tokio::sync::Semaphore::new(hashing_slots),
+        uploads: Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_uploads)),
         settings,
     }))
 }

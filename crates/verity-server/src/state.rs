@@ -40,6 +40,8 @@ pub struct Shared {
     /// Bounds concurrent argon2id runs (19 MiB and a core each): a storm of sign-ins queues here
     /// instead of exhausting memory and starving every other request.
     pub hashing: tokio::sync::Semaphore,
+    /// Uploads being read (SPEC 12's documents), bounded by `max_concurrent_uploads`.
+    pub uploads: Arc<tokio::sync::Semaphore>,
     /// Apps' `jwks_uri` documents: client id -> (fetched at, JWKS).
     pub client_jwks_cache:
         std::sync::Mutex<std::collections::HashMap<String, (i64, serde_json::Value)>>,
@@ -183,6 +185,11 @@ impl Shared {
                 ))
             }
         }
+    }
+
+    /// A slot for one upload, at once or not at all (`None`: answer 503).
+    pub fn upload_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.uploads.clone().try_acquire_owned().ok()
     }
 
     /// A slot for one password hash, waiting at most 10 s (`None`: too busy, answer 503).

@@ -183,12 +183,13 @@ pub async fn email_step<'f>(
 }
 
 /// The parts of an upload; a file input left empty sends an empty part, which is no file.
-#[derive(Default)]
 pub struct UploadFields {
     pub csrf_token: String,
     document_type: String,
     files: Vec<Vec<u8>>,
     selfie: Option<Vec<u8>>,
+    /// The upload's slot, held until its files are sealed and stored.
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl UploadFields {
@@ -205,12 +206,26 @@ impl UploadFields {
 
     /// Reads a multipart body (`csrf_token`, `document_type`, `file` repeated, `selfie`); a
     /// body that is not multipart, broke off or outgrew the limit gets a page.
+    /// At most `max_concurrent_uploads` are read at once (each may hold 50 MiB): over that,
+    /// 503 before the body is read.
     pub async fn read(
+        state: &AppState,
         multipart: Result<Multipart, MultipartRejection>,
     ) -> Result<UploadFields, PageError> {
+        let Some(slot) = state.upload_permit() else {
+            return Err(PageError::busy(
+                "Many documents are being uploaded right now. Try again in a minute.",
+            ));
+        };
         let mut multipart = multipart
             .map_err(|_| PageError::bad_request("The upload must be a form with files."))?;
-        let mut fields = UploadFields::default();
+        let mut fields = UploadFields {
+            csrf_token: String::new(),
+            document_type: String::new(),
+            files: Vec::new(),
+            selfie: None,
+            _slot: slot,
+        };
         while let Some(field) = multipart.next_field().await.map_err(upload_failed)? {
             let name = field.name().unwrap_or_default().to_owned();
             let content = field.bytes().await.map_err(upload_failed)?;

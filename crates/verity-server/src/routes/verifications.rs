@@ -206,7 +206,7 @@ async fn group_upload(
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, PageError> {
     known(&group)?;
-    let fields = UploadFields::read(multipart).await?;
+    let fields = UploadFields::read(&state, multipart).await?;
     let Some((session, user)) = signed_in(&state, &headers).await? else {
         return Err(PageError::signed_out(
             "Your session has ended. Open your verifications again.",

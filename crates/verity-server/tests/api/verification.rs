@@ -1022,3 +1022,83 @@ async fn a_person_starts_verifications_from_their_account() {
         "{list}"
     );
 }
+
+/// Uploads are bounded (each may hold 50 MiB): while `max_concurrent_uploads` bodies are being
+/// read, another upload is answered 503 at once, and takes nothing; once the slow one ends (here
+/// cut off), uploads go through again.
+#[tokio::test]
+async fn uploads_beyond_the_limit_are_turned_away() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_with(|s| s.max_concurrent_uploads = 1).await;
+    let browser = new_browser();
+    let email = "unverified@sandbox.test";
+    let (_, page) = open_as(&app, &browser, "/account/verifications/military", email).await;
+    let csrf = hidden_value(&page, "csrf_token").unwrap();
+    let path = "/account/verifications/military/upload";
+    let body = || {
+        multipart(&[
+            ("csrf_token", None, csrf.as_bytes()),
+            ("document_type", None, b"dd214"),
+            ("file", Some("a.pdf"), PDF),
+        ])
+    };
+
+    // A slow client: headers and half a body, then nothing.
+    let full = body();
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n",
+        full.len()
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&full[..full.len() / 2]).await.unwrap();
+    slow.flush().await.unwrap();
+
+    // Until the server holds the slow upload's slot, a forged form is refused (403, nothing
+    // stored); once it does, every upload is turned away first.
+    let forged = || {
+        multipart(&[
+            ("csrf_token", None, b"forged"),
+            ("document_type", None, b"dd214"),
+            ("file", Some("a.pdf"), PDF),
+        ])
+    };
+    let mut busy = None;
+    for _ in 0..500 {
+        let resp = upload(&browser, &app, path, forged()).await;
+        if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+            busy = Some(resp.text().await.unwrap());
+            break;
+        }
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        tokio::task::yield_now().await;
+    }
+    let busy = busy.expect("the slow upload holds the only slot");
+    assert!(busy.contains("Try again in a minute."), "{busy}");
+    let resp = upload(&browser, &app, path, body()).await;
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let uuid = app
+        .store
+        .find_user_by_email(email)
+        .await
+        .unwrap()
+        .unwrap()
+        .uuid;
+    assert_eq!(app.store.find_user_cases(&uuid).await.unwrap(), []);
+
+    // The slow client goes away: its slot is freed, and the next upload goes through.
+    drop(slow);
+    let mut through = false;
+    for _ in 0..500 {
+        let resp = upload(&browser, &app, path, body()).await;
+        if resp.status() == StatusCode::SEE_OTHER {
+            through = true;
+            break;
+        }
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        tokio::task::yield_now().await;
+    }
+    assert!(through, "the slot came back");
+    assert_eq!(app.store.find_user_cases(&uuid).await.unwrap().len(), 1);
+}

@@ -47,7 +47,7 @@ pub(super) async fn upload(
     Path((id, group)): Path<(String, String)>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
-    let fields = UploadFields::read(multipart).await?;
+    let fields = UploadFields::read(&state, multipart).await?;
     let l = load(&state, &headers, &id, Some(&fields.csrf_token)).await?;
     let Some(uuid) = lacking(&state, &headers, &l, &group).await? else {
         return Ok(next(&l.ix.id));
