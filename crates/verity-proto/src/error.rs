@@ -27,6 +27,8 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     Unauthorized,
+    /// The caller is known but may not do this (the admin API: a reviewer's own case).
+    Forbidden,
 }
 
 impl ErrorCode {
@@ -54,6 +56,7 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
             Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
         }
     }
 }

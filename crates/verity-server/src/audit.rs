@@ -108,6 +108,9 @@ pub enum AuditEvent {
     VerificationEvidenceViewed,
     /// A case's files were deleted (retention ran out).
     VerificationEvidencePurged,
+    /// A reviewer created (or replaced) their own admin-API token at `/review`.
+    ReviewTokenCreated,
+    ReviewTokenDeleted,
     Changed(Via, Change),
 }
 
@@ -147,6 +150,8 @@ impl AuditEvent {
             AuditEvent::VerificationWithdrawn => "verification.withdrawn",
             AuditEvent::VerificationEvidenceViewed => "verification.evidence_viewed",
             AuditEvent::VerificationEvidencePurged => "verification.evidence_purged",
+            AuditEvent::ReviewTokenCreated => "review.token_created",
+            AuditEvent::ReviewTokenDeleted => "review.token_deleted",
             AuditEvent::Changed(via, change) => {
                 return Cow::Owned(format!("{}.{}", via.prefix(), change.suffix()));
             }

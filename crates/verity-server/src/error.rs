@@ -23,7 +23,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::InvalidClient | ErrorCode::InvalidToken | ErrorCode::Unauthorized => {
             StatusCode::UNAUTHORIZED
         }
-        ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+        ErrorCode::InsufficientScope | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,

@@ -61,4 +61,46 @@ impl Store {
     pub async fn has_role(&self, uuid: &str, role: Role) -> Result<bool> {
         Ok(self.find_roles(uuid).await?.contains(&role))
     }
+
+    /// Sets (or with `None` removes) the token of account `uuid`'s role; whether it holds the
+    /// role.
+    pub async fn set_role_token(
+        &self,
+        uuid: &str,
+        role: Role,
+        token_hash: Option<&str>,
+        now: i64,
+    ) -> Result<bool> {
+        let q = query(
+            "UPDATE user_roles SET token_hash = $1, token_created_at = $2
+             WHERE uuid = $3 AND role = $4",
+        );
+        let q = q.bind(token_hash).bind(token_hash.map(|_| now));
+        Ok(self.exec(q.bind(uuid).bind(role.as_str())).await? == 1)
+    }
+
+    /// The account and role a token was created for, if any still holds it.
+    pub async fn find_role_by_token(&self, token_hash: &str) -> Result<Option<(String, Role)>> {
+        if !storable(token_hash) {
+            return Ok(None);
+        }
+        let q = query("SELECT uuid || ' ' || role FROM user_roles WHERE token_hash = $1");
+        let found: Option<String> = self.fetch_opt(q.bind(token_hash)).await?;
+        Ok(found.and_then(|both| {
+            let (uuid, role) = both.split_once(' ')?;
+            Some((uuid.to_owned(), Role::parse(role)?))
+        }))
+    }
+
+    /// When account `uuid`'s role token was created, if it has one.
+    pub async fn find_role_token_created(&self, uuid: &str, role: Role) -> Result<Option<i64>> {
+        if !storable(uuid) {
+            return Ok(None);
+        }
+        let q = query(
+            "SELECT token_created_at FROM user_roles
+             WHERE uuid = $1 AND role = $2 AND token_hash IS NOT NULL",
+        );
+        self.fetch_opt(q.bind(uuid).bind(role.as_str())).await
+    }
 }

@@ -42,6 +42,8 @@ pub fn router() -> Router<AppState> {
         .route("/review/cases/{id}/release", post(release))
         .route("/review/cases/{id}/decision", post(decide))
         .route("/review/cases/{id}/files/{file}", get(file))
+        .route("/review/token", post(create_token))
+        .route("/review/token/delete", post(delete_token))
 }
 
 /// A signed-in account with the `reviewer` role. A signed-out page view goes through the
@@ -142,6 +144,12 @@ struct QueuePage {
     oldest_wait: Option<String>,
     /// What just happened (a decision, an empty queue), in words.
     notice: Option<String>,
+    /// When the reviewer's own admin-API token was created, if they have one.
+    token_created: Option<String>,
+    /// A token just created, shown this once.
+    new_token: Option<String>,
+    /// The admin API's address, for the token's example.
+    api: String,
 }
 
 impl Page for QueuePage {
@@ -179,7 +187,25 @@ async fn queue(
     r: Reviewer,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let q = review::queue(&state, &r.user.uuid).await?;
+    let params = query_params(query.as_deref());
+    let notice = match params.get("done") {
+        Some("approved") => Some("Approved. The person has been told."),
+        Some("rejected") => Some("Rejected. The person has been told why."),
+        Some("released") => Some("The case is back in the queue."),
+        Some("empty") => Some("No case is waiting for you."),
+        Some("token_deleted") => Some("Your API token is deleted."),
+        _ => None,
+    };
+    show_queue(&state, r, notice.map(str::to_owned), None).await
+}
+
+async fn show_queue(
+    state: &AppState,
+    r: Reviewer,
+    notice: Option<String>,
+    new_token: Option<String>,
+) -> Result<Response, PageError> {
+    let q = review::queue(state, &r.user.uuid).await?;
     let now = state.now();
     let mut rows = Vec::with_capacity(q.cases.len());
     for c in &q.cases {
@@ -202,14 +228,11 @@ async fn queue(
             own: c.uuid == r.user.uuid,
         });
     }
-    let params = query_params(query.as_deref());
-    let notice = match params.get("done") {
-        Some("approved") => Some("Approved. The person has been told.".to_owned()),
-        Some("rejected") => Some("Rejected. The person has been told why.".to_owned()),
-        Some("released") => Some("The case is back in the queue.".to_owned()),
-        Some("empty") => Some("No case is waiting for you.".to_owned()),
-        _ => None,
-    };
+    let token_created = state
+        .store
+        .find_role_token_created(&r.user.uuid, Role::Reviewer)
+        .await?
+        .map(date_words);
     let page = QueuePage {
         csrf_token: r.csrf,
         reviewer: r.user.email,
@@ -219,8 +242,26 @@ async fn queue(
         mine: q.mine,
         oldest_wait: q.oldest.map(|t| duration_words(now - t)),
         notice,
+        token_created,
+        new_token,
+        api: format!("{}/api/admin/v1", state.public_url),
     };
-    render(&state, StatusCode::OK, &page)
+    render(state, StatusCode::OK, &page)
+}
+
+/// POST `/review/token`: a new admin-API token for this reviewer (replacing theirs), shown once.
+async fn create_token(State(state): State<AppState>, f: ReviewForm) -> Result<Response, PageError> {
+    let r = f.reviewer;
+    let token = review::create_token(&state, &r.user.uuid, &r.headers).await?;
+    let notice = "Your API token is below. Copy it now: it is not shown again.".to_owned();
+    show_queue(&state, r, Some(notice), Some(token)).await
+}
+
+/// POST `/review/token/delete`.
+async fn delete_token(State(state): State<AppState>, f: ReviewForm) -> Result<Response, PageError> {
+    let r = &f.reviewer;
+    review::delete_token(&state, &r.user.uuid, &r.headers).await?;
+    Ok(see_other("/review?done=token_deleted"))
 }
 
 /// POST `/review/next`: claim the oldest case this reviewer may take.

@@ -254,3 +254,45 @@ pub async fn decide_as(
     }
     Ok(Ok(decide(state, id, d, &reviewer.email, headers).await?))
 }
+
+/// Creates (or replaces) `reviewer`'s own admin-API token for the verification-case routes;
+/// the token, shown once (only its SHA-256 is kept).
+pub async fn create_token(
+    state: &AppState,
+    reviewer: &str,
+    headers: &HeaderMap,
+) -> Result<String, AdminError> {
+    let token = verity_core::secret::new_token();
+    let hash = verity_core::secret::token_hash(&token);
+    let now = state.now();
+    if !state
+        .store
+        .set_role_token(reviewer, Role::Reviewer, Some(&hash), now)
+        .await?
+    {
+        return Err(AdminError::NotFound("reviewer role"));
+    }
+    let event = AuditEvent::ReviewTokenCreated;
+    state
+        .audit(event, Some(reviewer), None, headers, json!({}))
+        .await;
+    Ok(token)
+}
+
+/// Deletes `reviewer`'s token.
+pub async fn delete_token(
+    state: &AppState,
+    reviewer: &str,
+    headers: &HeaderMap,
+) -> Result<(), AdminError> {
+    let now = state.now();
+    state
+        .store
+        .set_role_token(reviewer, Role::Reviewer, None, now)
+        .await?;
+    let event = AuditEvent::ReviewTokenDeleted;
+    state
+        .audit(event, Some(reviewer), None, headers, json!({}))
+        .await;
+    Ok(())
+}

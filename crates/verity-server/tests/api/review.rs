@@ -669,3 +669,90 @@ async fn two_nodes_deciding_one_case_at_once_record_exactly_one() {
         );
     }
 }
+
+/// SPEC 12: "a reviewer's own token from the console". Created at /review (shown once), it opens
+/// the verification-case routes of the admin API and nothing else; decisions made with it are
+/// the reviewer's, under the review rules (never their own case, never one another reviewer
+/// holds); deleted, it stops working.
+#[tokio::test]
+async fn a_reviewers_own_token_decides_cases_under_the_review_rules() {
+    let app = review_app().await;
+    let theirs = documents_in_review(&app, "unverified@sandbox.test").await;
+    let own = documents_in_review(&app, "student@sandbox.test").await;
+    set_reviewer(&app, "student@sandbox.test", true).await;
+    let r = new_browser();
+    let (_, queue) = open_as(&app, &r, "/review", "student@sandbox.test").await;
+    assert!(queue.contains("Create a token"), "{queue}");
+    let csrf = hidden_value(&queue, "csrf_token").unwrap();
+    let resp = post_form(&app, &r, "/review/token", &csrf, &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let page = resp.text().await.unwrap();
+    let token = page
+        .split("id=\"new-token\">")
+        .nth(1)
+        .and_then(|t| t.split('<').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(token.len(), 32, "{page}");
+    let (_, queue) = open_as(&app, &r, "/review", "student@sandbox.test").await;
+    assert!(!queue.contains(&token), "shown once");
+    assert!(queue.contains("You have a token, created"), "{queue}");
+
+    let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        let req = app
+            .http
+            .request(method, app.url(&format!("/api/admin/v1{path}")))
+            .bearer_auth(&token);
+        let req = match body {
+            Some(b) => req.json(&b),
+            None => req,
+        };
+        async move { req.send().await.unwrap() }
+    };
+    let listed: Value = call(reqwest::Method::GET, "/verification-cases", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    for path in ["/organizations/x/apps", "/apps/sandbox-confidential"] {
+        let resp = call(reqwest::Method::GET, path, None).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let approve = json!({"decision": "approve", "subgroups": ["Veteran"]});
+    let resp = call(
+        reqwest::Method::POST,
+        &format!("/verification-cases/{own}/decision"),
+        Some(approve.clone()),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "forbidden");
+
+    // Held by another reviewer: refused; once free, decided as this reviewer.
+    set_reviewer(&app, "multi@sandbox.test", true).await;
+    let other = new_browser();
+    let (_, q) = open_as(&app, &other, "/review", "multi@sandbox.test").await;
+    let other_csrf = hidden_value(&q, "csrf_token").unwrap();
+    let claim = format!("/review/cases/{theirs}/claim");
+    post_form(&app, &other, &claim, &other_csrf, &[]).await;
+    let path = format!("/verification-cases/{theirs}/decision");
+    let resp = call(reqwest::Method::POST, &path, Some(approve.clone())).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let release = format!("/review/cases/{theirs}/release");
+    post_form(&app, &other, &release, &other_csrf, &[]).await;
+    let resp = call(reqwest::Method::POST, &path, Some(approve)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let decided: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (decided["state"].as_str(), decided["decided_by"].as_str()),
+        (Some("verified"), Some("student@sandbox.test"))
+    );
+
+    // Deleted: the token opens nothing.
+    let resp = post_form(&app, &r, "/review/token/delete", &csrf, &[]).await;
+    assert_eq!(location(&resp).unwrap(), "/review?done=token_deleted");
+    let resp = call(reqwest::Method::GET, "/verification-cases", None).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}

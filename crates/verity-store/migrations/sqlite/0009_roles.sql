@@ -6,5 +6,9 @@ CREATE TABLE user_roles (
     role        TEXT NOT NULL CHECK (role IN ('reviewer')),
     granted_by  TEXT NOT NULL,
     granted_at  INTEGER NOT NULL,
+    -- The holder's own admin-API token for the verification-case routes (SPEC 12), created at
+    -- /review and shown once: its SHA-256, never the token. Gone with the role.
+    token_hash  TEXT UNIQUE,
+    token_created_at INTEGER,
     PRIMARY KEY (uuid, role)
 );

@@ -31,6 +31,39 @@ async fn roles_are_granted_and_taken_back_once(store: &Store) {
     assert!(!store.has_role("u-\0", Role::Reviewer).await.unwrap());
     assert_eq!(audit_names(store, "c-1").await, ["admin.role.granted"]);
 
+    // The holder's own token: found while the role is held, replaced, gone with the role.
+    assert!(
+        !store
+            .set_role_token("u-2", Role::Reviewer, Some("h-2"), NOW)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .set_role_token("u-1", Role::Reviewer, Some("h-1"), NOW)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.find_role_by_token("h-1").await.unwrap(),
+        Some(("u-1".to_owned(), Role::Reviewer))
+    );
+    assert_eq!(
+        store
+            .find_role_token_created("u-1", Role::Reviewer)
+            .await
+            .unwrap(),
+        Some(NOW)
+    );
+    assert!(
+        store
+            .set_role_token("u-1", Role::Reviewer, Some("h-3"), NOW + 1)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.find_role_by_token("h-1").await.unwrap(), None);
+    assert_eq!(store.find_role_by_token("h-\0").await.unwrap(), None);
+
     let revoked = verity_store::audit::AuditEvent {
         at: NOW + 1,
         ..audit_event("admin.role.revoked")
@@ -48,6 +81,14 @@ async fn roles_are_granted_and_taken_back_once(store: &Store) {
             .unwrap()
     );
     assert!(!store.has_role("u-1", Role::Reviewer).await.unwrap());
+    assert_eq!(store.find_role_by_token("h-3").await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_role_token_created("u-1", Role::Reviewer)
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         audit_names(store, "c-1").await,
         ["admin.role.revoked", "admin.role.granted"]

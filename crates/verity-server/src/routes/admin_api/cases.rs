@@ -3,14 +3,15 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use verity_core::review::Role;
+use verity_core::review::{Refusal, Role};
 use verity_proto::error::ErrorCode;
 
+use super::Caller;
 use super::handlers::json_body;
 use crate::audit::Via;
 use crate::error::ApiError;
@@ -39,16 +40,37 @@ pub(super) async fn read_case(
     Ok(axum::Json(verification::case_details(&state, &id).await?).into_response())
 }
 
-/// `POST /verification-cases/{id}/decision`.
+/// `POST /verification-cases/{id}/decision`. A reviewer's token decides under the review rules:
+/// the case is claimed for them first (never their own, nor one another reviewer holds: 403).
 pub(super) async fn decide(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let d: Decision = json_body(&headers, body)?;
-    let case = verification::decide(&state, &id, &d, ADMIN, &headers).await?;
+    let case = match caller {
+        Caller::Admin => verification::decide(&state, &id, &d, ADMIN, &headers).await?,
+        Caller::Reviewer(user) => {
+            review::claim(&state, &id, &user.uuid, &headers)
+                .await?
+                .map_err(refused)?;
+            review::decide_as(&state, &id, &d, &user, &headers)
+                .await?
+                .map_err(refused)?
+        }
+    };
     Ok(axum::Json(case_json(&case)).into_response())
+}
+
+/// A review rule's refusal as the admin API answers it.
+fn refused(refusal: Refusal) -> ApiError {
+    let code = match refusal {
+        Refusal::NotInReview => ErrorCode::Conflict,
+        _ => ErrorCode::Forbidden,
+    };
+    ApiError::new(code, refusal.explanation())
 }
 
 #[derive(Deserialize)]

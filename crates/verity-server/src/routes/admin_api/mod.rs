@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use serde_json::{Value, json};
 use verity_core::client_auth::parse_bearer;
-use verity_core::secret::constant_time_eq;
+use verity_core::secret::{constant_time_eq, is_token_shaped};
 use verity_proto::error::ErrorCode;
 
 use crate::error::ApiError;
@@ -351,8 +351,19 @@ async fn openapi(State(state): State<AppState>) -> Response {
     axum::Json(openapi_document(&state.public_url)).into_response()
 }
 
-/// `Authorization: Bearer <VERITY_ADMIN_TOKEN>`, compared in constant time.
-async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Who calls the admin API.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// The holder of `VERITY_ADMIN_TOKEN`: every route.
+    Admin,
+    /// A reviewer with their own token (created at `/review`): the verification-case routes
+    /// only, deciding as themselves under the review rules.
+    Reviewer(verity_store::users::User),
+}
+
+/// `Authorization: Bearer <VERITY_ADMIN_TOKEN>`, compared in constant time; or a reviewer's own
+/// token (looked up by its SHA-256) on the verification-case routes.
+async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(expected) = state.settings.admin_token.as_ref() else {
         return ApiError::new(
             ErrorCode::NotFound,
@@ -364,17 +375,49 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(parse_bearer);
-    match sent {
+        .and_then(parse_bearer)
+        .map(str::to_owned);
+    let caller = match sent {
         Some(token) if constant_time_eq(token.as_bytes(), expected.0.as_bytes()) => {
-            let mut resp = next.run(req).await;
-            // Answers may carry a client secret: never cached.
-            resp.headers_mut().insert(
-                header::CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("no-store"),
-            );
-            resp
+            Some(Caller::Admin)
         }
-        _ => ApiError::admin_token_required().into_response(),
-    }
+        Some(token) if is_case_route(req.uri().path()) && is_token_shaped(&token) => {
+            match reviewer_by_token(&state, &token).await {
+                Ok(found) => found.map(Caller::Reviewer),
+                Err(e) => return e.into_response(),
+            }
+        }
+        _ => None,
+    };
+    let Some(caller) = caller else {
+        return ApiError::admin_token_required().into_response();
+    };
+    req.extensions_mut().insert(caller);
+    let mut resp = next.run(req).await;
+    // Answers may carry a client secret: never cached.
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    resp
+}
+
+/// The verification-case routes a reviewer's token may call (the path as the nested router
+/// sees it, or with the prefix).
+fn is_case_route(path: &str) -> bool {
+    path.strip_prefix(PREFIX)
+        .unwrap_or(path)
+        .starts_with("/verification-cases")
+}
+
+/// The reviewer a token was created for, while they hold the role.
+async fn reviewer_by_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<verity_store::users::User>, ApiError> {
+    let hash = verity_core::secret::token_hash(token);
+    let Some((uuid, _role)) = state.store.find_role_by_token(&hash).await? else {
+        return Ok(None);
+    };
+    Ok(state.store.find_user(&uuid).await?)
 }
