@@ -100,6 +100,27 @@ async fn reviewers_claim_view_and_decide_cases_others_cannot() {
         let resp = outsider.get(app.url(&path)).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{path}");
     }
+    // Every form of the console, too (the role is checked before anything else).
+    let (_, account) = open_as(
+        &app,
+        &outsider,
+        "/account/verifications",
+        "student@sandbox.test",
+    )
+    .await;
+    let outsider_csrf = hidden_value(&account, "csrf_token").unwrap();
+    for path in [
+        "/review/next".to_owned(),
+        format!("{case_path}/claim"),
+        format!("{case_path}/release"),
+        format!("{case_path}/decision"),
+        "/review/token".to_owned(),
+        "/review/token/delete".to_owned(),
+    ] {
+        let fields = [("decision", "approve"), ("subgroup", "Veteran")];
+        let resp = post_form(&app, &outsider, &path, &outsider_csrf, &fields).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{path}");
+    }
 
     // The role through the admin API: by uuid, or by sign-in email; unknown ones are 404.
     let (s, granted) = set_reviewer(&app, "veteran@sandbox.test", true).await;
@@ -208,6 +229,14 @@ async fn reviewers_claim_view_and_decide_cases_others_cannot() {
     let csrf_b = hidden_value(&b_queue, "csrf_token").unwrap();
     let claim = post_form(&app, &b, &format!("{case_path}/claim"), &csrf_b, &[]).await;
     assert_eq!(claim.status(), StatusCode::FORBIDDEN);
+    // B cannot let A's case go either.
+    let resp = post_form(&app, &b, &format!("{case_path}/release"), &csrf_b, &[]).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let still = app.store.find_case(&case_id).await.unwrap().unwrap();
+    assert_eq!(
+        still.claimed_by,
+        Some(uuid_of(&app, "veteran@sandbox.test").await)
+    );
     let decide = post_form(
         &app,
         &b,
