@@ -223,9 +223,15 @@ pub fn at_hash(access_token: &str) -> String {
     b64(&sha256(access_token.as_bytes())[..16])
 }
 
-/// The key that encrypts private signing keys (and TOTP secrets) at rest: AES-256-GCM.
+/// The key that encrypts private signing keys (and TOTP secrets, and through a derived key the
+/// verification evidence) at rest: AES-256-GCM. It may carry the keys it replaced
+/// ([`MasterKey::with_previous`]): what they sealed still opens, while everything new is sealed
+/// under this one, so that the master key can be rotated.
 #[derive(Clone)]
-pub struct MasterKey([u8; 32]);
+pub struct MasterKey {
+    key: [u8; 32],
+    previous: Vec<MasterKey>,
+}
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -235,7 +241,28 @@ impl std::fmt::Debug for MasterKey {
 
 impl MasterKey {
     pub fn generate() -> Self {
-        Self(random_bytes::<32>())
+        Self::from_bytes(random_bytes::<32>())
+    }
+
+    fn from_bytes(key: [u8; 32]) -> Self {
+        MasterKey {
+            key,
+            previous: Vec::new(),
+        }
+    }
+
+    /// This key, still opening what `previous` keys sealed (after a rotation).
+    pub fn with_previous(mut self, previous: Vec<MasterKey>) -> Self {
+        self.previous = previous
+            .into_iter()
+            .map(|p| MasterKey::from_bytes(p.key))
+            .collect();
+        self
+    }
+
+    /// The keys this one replaced, newest first.
+    pub fn previous(&self) -> &[MasterKey] {
+        &self.previous
     }
 
     /// Parses 64 hex characters or base64 (standard or url-safe, padded or not) of 32 bytes.
@@ -256,12 +283,12 @@ impl MasterKey {
                 .map_err(|_| KeyError::MasterKeyFormat)?
         };
         let arr: [u8; 32] = bytes.try_into().map_err(|_| KeyError::MasterKeyFormat)?;
-        Ok(Self(arr))
+        Ok(Self::from_bytes(arr))
     }
 
     /// A key for one purpose derived from the master key: HMAC-SHA256(master, label || data).
     pub fn derive(&self, label: &str, data: &[u8]) -> [u8; 32] {
-        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.0);
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.key);
         let mut ctx = aws_lc_rs::hmac::Context::with_key(&key);
         ctx.update(label.as_bytes());
         ctx.update(&[0]);
@@ -274,7 +301,7 @@ impl MasterKey {
     /// A key of its own for one purpose (evidence, ...), derived from this one: what it seals
     /// cannot be opened with the master key itself, nor with another purpose's key.
     pub fn derived(&self, label: &str) -> MasterKey {
-        MasterKey(self.derive(label, b""))
+        MasterKey::from_bytes(self.derive(label, b""))
     }
 
     /// A short public name of this key (16 hex characters of a hash of it), stored beside what
@@ -285,12 +312,12 @@ impl MasterKey {
 
     /// The text form written to `master.key`.
     pub fn to_hex(&self) -> String {
-        crate::secret::hex(&self.0)
+        crate::secret::hex(&self.key)
     }
 
     fn key(&self) -> Result<LessSafeKey, KeyError> {
         let unbound =
-            UnboundKey::new(&AES_256_GCM, &self.0).map_err(|_| KeyError::MasterKeyFormat)?;
+            UnboundKey::new(&AES_256_GCM, &self.key).map_err(|_| KeyError::MasterKeyFormat)?;
         Ok(LessSafeKey::new(unbound))
     }
 
@@ -310,7 +337,19 @@ impl MasterKey {
         Ok(out)
     }
 
+    /// Opens what [`MasterKey::encrypt`] sealed under this key or one it replaced.
     pub fn decrypt(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let mut opened = self.decrypt_own(sealed, aad);
+        for older in &self.previous {
+            if opened.is_ok() {
+                break;
+            }
+            opened = older.decrypt_own(sealed, aad);
+        }
+        opened
+    }
+
+    fn decrypt_own(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, KeyError> {
         if sealed.len() < NONCE_LEN {
             return Err(KeyError::Decrypt);
         }
@@ -344,6 +383,22 @@ mod tests {
     }
 
     #[test]
+    fn a_rotated_master_key_still_opens_what_the_old_one_sealed() {
+        let old = MasterKey::generate();
+        let sealed = old.encrypt(b"secret", b"aad").unwrap();
+        let new = MasterKey::generate();
+        assert!(new.decrypt(&sealed, b"aad").is_err());
+        let rotated = new.clone().with_previous(vec![old.clone()]);
+        assert_eq!(rotated.decrypt(&sealed, b"aad").unwrap(), b"secret");
+        assert!(rotated.decrypt(&sealed, b"other aad").is_err());
+        // New sealing uses the new key only.
+        let fresh = rotated.encrypt(b"new", b"aad").unwrap();
+        assert!(old.decrypt(&fresh, b"aad").is_err());
+        assert_eq!(new.decrypt(&fresh, b"aad").unwrap(), b"new");
+        assert_eq!(rotated.fingerprint(), new.fingerprint());
+    }
+
+    #[test]
     fn rfc7638_thumbprint_example() {
         // RFC 7638 section 3.1.
         let jwk = Jwk {
@@ -370,7 +425,7 @@ mod tests {
         assert_eq!(mk.decrypt(&sealed, b"kid-1").unwrap(), b"private");
         assert!(mk.decrypt(&sealed, b"kid-2").is_err());
         assert!(MasterKey::generate().decrypt(&sealed, b"kid-1").is_err());
-        assert_eq!(MasterKey::parse(&mk.to_hex()).unwrap().0, mk.0);
+        assert_eq!(MasterKey::parse(&mk.to_hex()).unwrap().key, mk.key);
         assert!(MasterKey::parse("short").is_err());
     }
 

@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// 32-byte key (hex or base64) that encrypts private keys at rest [default: <data dir>/master.key, created if missing].
     #[arg(long, env = "VERITY_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<Secret>,
+    /// Master keys this one replaced, comma-separated: what they sealed still opens, everything
+    /// new is sealed under VERITY_MASTER_KEY (a rotation; see the operators' guide).
+    #[arg(long, env = "VERITY_PREVIOUS_MASTER_KEYS", hide_env_values = true)]
+    pub previous_master_keys: Option<Secret>,
     /// argon2id memory cost in KiB [default: 19456, OWASP's minimum].
     #[arg(long, env = "VERITY_ARGON2_MEMORY_KIB")]
     pub argon2_memory_kib: Option<u32>,
@@ -154,6 +158,8 @@ pub struct Settings {
     pub admin_token: Option<Secret>,
     pub log_format: LogFormat,
     pub master_key: Option<Secret>,
+    /// Master keys the current one replaced (comma-separated in the setting).
+    pub previous_master_keys: Option<Secret>,
     pub password_cost: Cost,
     pub session_ttl: i64,
     /// How long a person has to finish the sign-in pages of one authorization request.
@@ -271,6 +277,7 @@ impl Settings {
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
             master_key: args.master_key.or(file.master_key),
+            previous_master_keys: args.previous_master_keys.or(file.previous_master_keys),
             password_cost: Cost {
                 memory_kib: args
                     .argon2_memory_kib
@@ -344,6 +351,7 @@ impl Settings {
             admin_token: None,
             log_format: LogFormat::Text,
             master_key: None,
+            previous_master_keys: None,
             password_cost: Cost {
                 memory_kib: 64,
                 iterations: 1,

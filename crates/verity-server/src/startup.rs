@@ -133,11 +133,21 @@ pub fn deployment_master_key(
         "a PostgreSQL deployment needs VERITY_MASTER_KEY, the same on every node (it encrypts the \
          signing keys that all nodes share); generate one with `openssl rand -hex 32`"
     );
-    load_master_key(
+    let current = load_master_key(
         settings.master_key.as_ref().map(|s| s.0.as_str()),
         &settings.data_dir,
     )
-    .context("loading the master key")
+    .context("loading the master key")?;
+    let previous = settings
+        .previous_master_keys
+        .as_ref()
+        .map(|s| s.0.split(',').filter(|k| !k.trim().is_empty()))
+        .into_iter()
+        .flatten()
+        .map(verity_core::keys::MasterKey::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading VERITY_PREVIOUS_MASTER_KEYS (64 hex characters or base64 each, comma-separated)")?;
+    Ok(current.with_previous(previous))
 }
 
 /// Creates the data dir (and parents) readable by this user only: it holds the master key and

@@ -99,7 +99,7 @@ pub async fn submit_documents(
         .chain(upload.selfie.filter(|_| group == IDENTITY))
         .collect();
     // Sealing up to 50 MiB is CPU work: off the async threads.
-    let keys = EvidenceKeys::new(&state.master_key, &[]);
+    let keys = EvidenceKeys::new(&state.master_key, state.master_key.previous());
     let case_id = case.id.clone();
     let sealed = tokio::task::spawn_blocking(move || {
         contents

@@ -223,7 +223,7 @@ pub async fn open_evidence(
     // Recorded before the content leaves: no view goes unaudited.
     state.store.insert_audit(&audit).await?;
     state.audited(&audit);
-    let keys = EvidenceKeys::new(&state.master_key, &[]);
+    let keys = EvidenceKeys::new(&state.master_key, state.master_key.previous());
     let sealed = Sealed {
         key_id: file.key_id.clone(),
         bytes: sealed,

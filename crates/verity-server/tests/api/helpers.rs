@@ -108,9 +108,15 @@ pub async fn spawn_with_database(
 
 impl TestApp {
     /// Stops this server and starts it again on the same data dir and database.
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.restart_with(|_| {}).await
+    }
+
+    /// [`TestApp::restart`] with changed settings.
+    pub async fn restart_with(mut self, configure: impl FnOnce(&mut Settings)) -> TestApp {
         let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap());
-        let settings = self.settings.clone();
+        let mut settings = self.settings.clone();
+        configure(&mut settings);
         let pg = self.pg.take();
         let clock = self.clock.clone();
         self.stop().await;

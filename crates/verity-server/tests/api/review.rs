@@ -785,3 +785,68 @@ async fn a_reviewers_own_token_decides_cases_under_the_review_rules() {
     let resp = call(reqwest::Method::GET, "/verification-cases", None).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// The master key rotates (issue 20's key ring): restarted with a new `VERITY_MASTER_KEY` and the
+/// old one in `VERITY_PREVIOUS_MASTER_KEYS`, the deployment still opens what the old key sealed
+/// (the signing keys, a persona's TOTP secret, a case's documents), and seals new documents under
+/// the new key.
+#[tokio::test]
+async fn a_rotated_master_key_still_opens_what_the_old_one_sealed() {
+    let app = review_app().await;
+    let sealed_before = documents_in_review(&app, "unverified@sandbox.test").await;
+    let old = app.state.master_key.to_hex();
+    let new = verity_core::keys::MasterKey::generate().to_hex();
+    let app = app
+        .restart_with(|s| {
+            s.master_key = Some(verity_server::settings::Secret(new.clone()));
+            s.previous_master_keys = Some(verity_server::settings::Secret(format!(" {old} ,")));
+        })
+        .await;
+    assert_eq!(app.state.master_key.to_hex(), new);
+
+    // The signing keys opened (the server started and signs); the TOTP persona signs in.
+    let tokens = app
+        .tokens_for("veteran@sandbox.test", "openid military")
+        .await;
+    verify_jwt(
+        tokens["id_token"].as_str().unwrap(),
+        &app.jwks().await,
+        &app.issuer,
+        CONFIDENTIAL,
+    );
+
+    // The documents sealed before open for a reviewer; new ones are sealed under the new key.
+    let sealed_after = documents_in_review(&app, "student@sandbox.test").await;
+    set_reviewer(&app, "multi@sandbox.test", true).await;
+    let r = new_browser();
+    let (_, queue) = open_as(&app, &r, "/review", "multi@sandbox.test").await;
+    let csrf = hidden_value(&queue, "csrf_token").unwrap();
+    let new_fingerprint = verity_core::evidence::EvidenceKeys::new(&app.state.master_key, &[]);
+    for (case_id, under_new) in [(&sealed_before, false), (&sealed_after, true)] {
+        let claim = format!("/review/cases/{case_id}/claim");
+        assert_eq!(
+            post_form(&app, &r, &claim, &csrf, &[]).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        let files = app.store.find_case_evidence(case_id).await.unwrap();
+        let pdf = files
+            .iter()
+            .find(|f| f.content_type == "application/pdf")
+            .unwrap();
+        let url = format!("/review/cases/{case_id}/files/{}", pdf.id);
+        let resp = r.get(app.url(&url)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{case_id}");
+        assert_eq!(resp.bytes().await.unwrap().as_ref(), PDF);
+        // Sealed under the key its fingerprint names: the new one only for the new upload.
+        let stored = app.store.find_evidence(&pdf.id).await.unwrap().unwrap();
+        let sealed = verity_core::evidence::Sealed {
+            key_id: stored.key_id.clone(),
+            bytes: stored.sealed.unwrap(),
+        };
+        assert_eq!(
+            new_fingerprint.open(&sealed, case_id, &pdf.id).is_ok(),
+            under_new,
+            "{case_id}"
+        );
+    }
+}
