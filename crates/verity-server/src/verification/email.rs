@@ -21,7 +21,7 @@ pub enum EmailRefusal {
     DomainNotAccepted(String),
     /// The address verifies another account for the group.
     InUse,
-    /// A code went out a moment ago: wait this many seconds.
+    /// A code went out a moment ago, or too many this hour: wait this many seconds.
     TooSoon(i64),
 }
 
@@ -36,7 +36,7 @@ impl EmailRefusal {
                 "This address already verifies another account. Use another address.".into()
             }
             EmailRefusal::TooSoon(wait) => format!(
-                "A code was sent a moment ago. You can send a new one in {}.",
+                "A code was sent only a short while ago. You can send a new one in {}.",
                 verity_core::throttle::wait_text(*wait)
             ),
         }
@@ -57,7 +57,9 @@ pub fn accepted_domains(state: &AppState, group: &str) -> Option<String> {
 
 /// Starts (or restarts) account `uuid`'s `email_domain` case for `group` at `address` and
 /// mails it a code. An open code case for another address is withdrawn first; one for the same
-/// address gets a new code, no sooner than the resend interval allows.
+/// address gets a new code, no sooner than the resend interval allows. At most
+/// `CODE_MAILS_PER_ACCOUNT` codes per account and `CODE_MAILS_PER_ADDRESS` per address are
+/// mailed in an hour (counted in the shared throttle table, so on every node).
 pub async fn send_email_code(
     state: &AppState,
     uuid: &str,
@@ -75,11 +77,30 @@ pub async fn send_email_code(
     }
     let now = state.now();
     let open = state.store.find_open_case(uuid, group).await?;
+    let resend = open
+        .as_ref()
+        .filter(|c| c.method == Method::EmailDomain && c.address.as_deref() == Some(&address));
+    if let Some(c) = resend
+        && let Err(wait) = verification::may_send_code(c.code_sent_at, now)
+    {
+        return Ok(Err(EmailRefusal::TooSoon(wait)));
+    }
+    // Per account and per address, whatever the groups and the addresses switched between.
+    for (key, limit) in verification::code_mail_keys(uuid, &address) {
+        let counted = state.store.take_attempt(
+            &key,
+            now,
+            verification::CODE_MAIL_WINDOW,
+            limit,
+            verification::CODE_MAIL_LOCK,
+        );
+        let attempts = counted.await?;
+        if !attempts.allowed {
+            return Ok(Err(EmailRefusal::TooSoon(attempts.locked_until - now)));
+        }
+    }
     let case = match open {
         Some(c) if c.method == Method::EmailDomain && c.address.as_deref() == Some(&address) => {
-            if let Err(wait) = verification::may_send_code(c.code_sent_at, now) {
-                return Ok(Err(EmailRefusal::TooSoon(wait)));
-            }
             Some(c)
         }
         Some(other) => {

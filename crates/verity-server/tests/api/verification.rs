@@ -1102,3 +1102,78 @@ async fn uploads_beyond_the_limit_are_turned_away() {
     assert!(through, "the slot came back");
     assert_eq!(app.store.find_user_cases(&uuid).await.unwrap().len(), 1);
 }
+
+/// Code mail is limited per account (switching addresses does not get around it) and per address
+/// (other accounts cannot flood it), across groups, on the shared throttle table; an hour later
+/// codes go out again.
+#[tokio::test]
+async fn code_mail_is_limited_per_account_and_per_address() {
+    use verity_core::verification::{
+        CODE_MAIL_LOCK, CODE_MAIL_WINDOW, CODE_MAILS_PER_ACCOUNT, CODE_MAILS_PER_ADDRESS,
+    };
+    let app = spawn_app().await;
+    let browser = new_browser();
+    let email = "unverified@sandbox.test";
+    let path = "/account/verifications/government";
+    let (_, page) = open_as(&app, &browser, path, email).await;
+    let csrf = hidden_value(&page, "csrf_token").unwrap();
+    let send = |to: String| {
+        let (app, browser, csrf) = (&app, &browser, &csrf);
+        async move {
+            let fields = [("method", "email_domain"), ("email", to.as_str())];
+            post_form(app, browser, path, csrf, &fields).await
+        }
+    };
+    for i in 0..CODE_MAILS_PER_ACCOUNT {
+        let resp = send(format!("person{i}@agency.gov")).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "mail {i}");
+    }
+    let resp = send("another@agency.gov".into()).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("You can send a new one in"), "{page}");
+    let outbox = app.data_dir.path().join("outbox");
+    assert!(
+        !std::fs::read_dir(&outbox)
+            .unwrap()
+            .any(|e| std::fs::read_to_string(e.unwrap().path())
+                .unwrap()
+                .contains("To: another@agency.gov")),
+        "refused: nothing mailed"
+    );
+
+    // One address, many accounts (each lets it go again for an address of its own, as the
+    // unique pending address requires): past the address's limit, refused.
+    let target = "victim@agency.gov";
+    let accounts = [
+        "student@sandbox.test",
+        "veteran@sandbox.test",
+        "hyphen@sandbox.test",
+        "international@sandbox.test",
+        "multi@sandbox.test",
+        "documents.approved@sandbox.test",
+    ];
+    for (i, who) in accounts.iter().enumerate() {
+        let b = new_browser();
+        let (_, page) = open_as(&app, &b, path, who).await;
+        let c = hidden_value(&page, "csrf_token").unwrap();
+        let to_target = [("method", "email_domain"), ("email", target)];
+        let resp = post_form(&app, &b, path, &c, &to_target).await;
+        if (i as i64) < CODE_MAILS_PER_ADDRESS {
+            assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{who}");
+            let own = format!("own{i}@agency.gov");
+            let to_own = [("method", "email_domain"), ("email", own.as_str())];
+            let resp = post_form(&app, &b, path, &c, &to_own).await;
+            assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{who}");
+        } else {
+            assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{who}");
+            let page = resp.text().await.unwrap();
+            assert!(page.contains("You can send a new one in"), "{page}");
+        }
+    }
+
+    // After the window (and the lock), codes go out again.
+    app.clock.advance(CODE_MAIL_WINDOW.max(CODE_MAIL_LOCK) + 1);
+    let resp = send("another@agency.gov".into()).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+}
