@@ -17,6 +17,9 @@ use crate::state::AppState;
 /// Tokens are kept this long past expiry, so a late replay is recognised as one.
 pub const PURGE_GRACE: i64 = 3600;
 
+/// Audit rows deleted per maintenance run at most (a backlog goes over several runs).
+pub const AUDIT_PURGE_BATCH: i64 = 10_000;
+
 #[derive(Debug, Default)]
 pub struct Report {
     pub purged: Purged,
@@ -25,6 +28,8 @@ pub struct Report {
     pub verifications_expired: u64,
     /// Decided cases whose files were deleted after the retention period.
     pub evidence_purged: u64,
+    /// Audit rows older than `VERITY_AUDIT_RETENTION_DAYS`, deleted.
+    pub audit_purged: u64,
     /// Another node held the maintenance lock: this node only reloaded keys.
     pub skipped: bool,
 }
@@ -45,6 +50,16 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<Report> {
 async fn cluster_jobs(state: &AppState) -> anyhow::Result<Report> {
     let now = state.now();
     let purged = state.store.purge_expired(now, PURGE_GRACE).await?;
+    let retention = state.settings.audit_retention_days;
+    let audit_purged = if retention > 0 {
+        let cutoff = now - retention * 86_400;
+        state.store.purge_audit(cutoff, AUDIT_PURGE_BATCH).await?
+    } else {
+        0
+    };
+    if audit_purged > 0 {
+        tracing::info!(audit_purged, "purged old audit rows");
+    }
     let mut rotated = Vec::new();
     let period = state.settings.key_rotation_days * 86_400;
     if period > 0 {
@@ -78,6 +93,7 @@ async fn cluster_jobs(state: &AppState) -> anyhow::Result<Report> {
         rotated,
         verifications_expired,
         evidence_purged,
+        audit_purged,
         skipped: false,
     })
 }

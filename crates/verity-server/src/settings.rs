@@ -141,6 +141,10 @@ pub struct ServeArgs {
     /// Days a decided case's documents are kept before they are deleted [default: 30].
     #[arg(long, env = "VERITY_EVIDENCE_RETENTION_DAYS")]
     pub evidence_retention_days: Option<i64>,
+    /// Days audit rows are kept before the maintenance task deletes them; 0 keeps them forever
+    /// [default: 400].
+    #[arg(long, env = "VERITY_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<i64>,
     /// Uploads read at once; more get 503 (each may hold up to 50 MiB in memory) [default: 4].
     #[arg(long, env = "VERITY_MAX_CONCURRENT_UPLOADS")]
     pub max_concurrent_uploads: Option<usize>,
@@ -182,6 +186,8 @@ pub struct Settings {
     pub verification_methods: Vec<verity_core::verification::GroupMethods>,
     /// Days a decided case's documents are kept.
     pub evidence_retention_days: i64,
+    /// Days audit rows are kept (0: forever).
+    pub audit_retention_days: i64,
     /// Uploads read at once (each may hold up to 50 MiB in memory); more are answered 503.
     pub max_concurrent_uploads: usize,
 }
@@ -331,6 +337,11 @@ impl Settings {
                 .or(file.evidence_retention_days)
                 .unwrap_or(30)
                 .clamp(0, 3650),
+            audit_retention_days: args
+                .audit_retention_days
+                .or(file.audit_retention_days)
+                .unwrap_or(400)
+                .clamp(0, 36_500),
             max_concurrent_uploads: args
                 .max_concurrent_uploads
                 .or(file.max_concurrent_uploads)
@@ -371,6 +382,7 @@ impl Settings {
             worker_threads: default_worker_threads(),
             verification_methods: verity_core::verification::default_methods(),
             evidence_retention_days: 30,
+            audit_retention_days: 400,
             max_concurrent_uploads: 4,
         }
     }

@@ -23,6 +23,17 @@ stored!(AuditEvent => "audit_events" {
 });
 
 impl Store {
+    /// Deletes audit rows written before `cutoff`, at most `batch` of them (the oldest); how
+    /// many. The maintenance task calls it each run, so a first purge of a large backlog is
+    /// spread over runs instead of one long transaction.
+    pub async fn purge_audit(&self, cutoff: i64, batch: i64) -> Result<u64> {
+        let q = query(
+            "DELETE FROM audit_events WHERE id IN
+               (SELECT id FROM audit_events WHERE at < $1 ORDER BY at LIMIT $2)",
+        );
+        self.exec(q.bind(cutoff).bind(batch)).await
+    }
+
     pub async fn insert_audit(&self, e: &AuditEvent) -> Result<()> {
         self.exec(insert(e)).await?;
         Ok(())

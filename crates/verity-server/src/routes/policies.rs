@@ -1,5 +1,5 @@
-//! ID.me's `GET /api/public/v3/policies?client_id=&client_secret=` (SPEC section 7): the
-//! policies the app is provisioned with.
+//! ID.me's `GET /api/public/v3/policies?client_id=&client_secret=` (SPEC section 7), also as
+//! `policies.json`: the policies the app is provisioned with.
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
@@ -13,8 +13,11 @@ use crate::extract::query_params;
 use crate::routes::client::authenticate;
 use crate::state::AppState;
 
+/// Both spellings: ID.me's own demo client calls `policies.json`, as it does `attributes.json`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/public/v3/policies", get(policies))
+    Router::new()
+        .route("/api/public/v3/policies", get(policies))
+        .route("/api/public/v3/policies.json", get(policies))
 }
 
 async fn policies(

@@ -978,3 +978,46 @@ async fn a_password_alone_does_not_open_the_account_page_or_the_console() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Audit rows are kept `VERITY_AUDIT_RETENTION_DAYS` (here 2) and then deleted by the maintenance
+/// task; 0 keeps them forever.
+#[tokio::test]
+async fn the_maintenance_task_deletes_audit_rows_past_their_retention() {
+    let app = spawn_with(|s| s.audit_retention_days = 2).await;
+    app.tokens_for("student@sandbox.test", "openid student")
+        .await;
+    let count = |app: &TestApp| {
+        let store = app.store.clone();
+        async move {
+            store
+                .find_audit(Some(CONFIDENTIAL), None, 1000)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    let before = count(&app).await;
+    assert!(before > 0);
+    app.clock.advance(2 * 86_400 - 10);
+    let report = verity_server::maintenance::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!((report.audit_purged, count(&app).await), (0, before));
+    app.clock.advance(20);
+    let report = verity_server::maintenance::run_once(&app.state)
+        .await
+        .unwrap();
+    assert!(report.audit_purged >= before as u64, "{report:?}");
+    assert_eq!(count(&app).await, 0);
+
+    let forever = spawn_with(|s| s.audit_retention_days = 0).await;
+    forever
+        .tokens_for("student@sandbox.test", "openid student")
+        .await;
+    let kept = count(&forever).await;
+    forever.clock.advance(100_000 * 86_400);
+    let report = verity_server::maintenance::run_once(&forever.state)
+        .await
+        .unwrap();
+    assert_eq!((report.audit_purged, count(&forever).await), (0, kept));
+}

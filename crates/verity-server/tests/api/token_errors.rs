@@ -630,6 +630,18 @@ async fn policies_lists_the_apps_policies_for_the_right_secret_only() {
     let sandbox = app.store.find_app(CONFIDENTIAL).await.unwrap().unwrap();
     let handles: Vec<&str> = list.iter().map(|p| p["handle"].as_str().unwrap()).collect();
     assert_eq!(handles, sandbox.policies);
+    // ID.me's demo client asks for `policies.json`: the same answer.
+    let json_form: Vec<Value> = app
+        .http
+        .get(app.url("/api/public/v3/policies.json"))
+        .query(&[("client_id", CONFIDENTIAL), ("client_secret", SECRET)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json_form, list);
     for p in &list {
         let mut keys: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort_unstable();

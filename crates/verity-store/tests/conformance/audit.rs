@@ -100,4 +100,26 @@ async fn audit_newest_is_last_recorded(store: &Store) {
     );
 }
 
-on_each_backend!(audit_filters_and_order, audit_newest_is_last_recorded);
+/// Rows older than the cutoff go, oldest first, a batch at a time; newer ones stay.
+async fn old_audit_rows_are_purged_in_batches(store: &Store) {
+    for (n, at) in [(1, NOW - 300), (2, NOW - 200), (3, NOW - 100), (4, NOW)] {
+        store
+            .insert_audit(&AuditEvent {
+                at,
+                ..event(n, Some("c-1"), None)
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.purge_audit(NOW - 50, 2).await.unwrap(), 2);
+    assert_eq!(audit_names(store, "c-1").await, ["event.4", "event.3"]);
+    assert_eq!(store.purge_audit(NOW - 50, 2).await.unwrap(), 1);
+    assert_eq!(store.purge_audit(NOW - 50, 2).await.unwrap(), 0);
+    assert_eq!(audit_names(store, "c-1").await, ["event.4"]);
+}
+
+on_each_backend!(
+    audit_filters_and_order,
+    audit_newest_is_last_recorded,
+    old_audit_rows_are_purged_in_batches
+);
