@@ -192,6 +192,28 @@ impl EvidenceKeys {
     }
 }
 
+impl EvidenceKeys {
+    /// The fingerprint new files are sealed under.
+    pub fn current_id(&self) -> Option<&str> {
+        self.ring.first().map(|(id, _)| id.as_str())
+    }
+
+    /// What a file sealed under a previous key becomes under the current one (`None`: sealed
+    /// under the current one already).
+    pub fn reseal(
+        &self,
+        sealed: &Sealed,
+        case_id: &str,
+        evidence_id: &str,
+    ) -> Result<Option<Sealed>, SealError> {
+        if Some(sealed.key_id.as_str()) == self.current_id() {
+            return Ok(None);
+        }
+        let content = self.open(sealed, case_id, evidence_id)?;
+        self.seal(&content, case_id, evidence_id).map(Some)
+    }
+}
+
 fn aad(case_id: &str, evidence_id: &str) -> Vec<u8> {
     format!("verity evidence {case_id} {evidence_id}").into_bytes()
 }

@@ -349,6 +349,16 @@ impl MasterKey {
         opened
     }
 
+    /// What `sealed` becomes under this key alone: `None` when this key sealed it already,
+    /// the new ciphertext when one of the keys it replaced did (a rotation's re-encryption).
+    pub fn reseal(&self, sealed: &[u8], aad: &[u8]) -> Result<Option<Vec<u8>>, KeyError> {
+        if self.decrypt_own(sealed, aad).is_ok() {
+            return Ok(None);
+        }
+        let plain = self.decrypt(sealed, aad)?;
+        Ok(Some(self.encrypt(&plain, aad)?))
+    }
+
     fn decrypt_own(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, KeyError> {
         if sealed.len() < NONCE_LEN {
             return Err(KeyError::Decrypt);
@@ -396,6 +406,14 @@ mod tests {
         assert!(old.decrypt(&fresh, b"aad").is_err());
         assert_eq!(new.decrypt(&fresh, b"aad").unwrap(), b"new");
         assert_eq!(rotated.fingerprint(), new.fingerprint());
+        // Resealing moves what the old key sealed under the new one, and leaves the rest.
+        let moved = rotated.reseal(&sealed, b"aad").unwrap().unwrap();
+        assert_eq!(new.decrypt(&moved, b"aad").unwrap(), b"secret");
+        assert_eq!(rotated.reseal(&fresh, b"aad").unwrap(), None);
+        assert!(
+            new.reseal(&sealed, b"aad").is_err(),
+            "a key it does not know"
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
+
 use verity_store::JobLock;
 use verity_store::lifecycle::Purged;
 
@@ -138,4 +140,91 @@ pub fn spawn(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
             }
         }
     }))
+}
+
+/// What [`rewrap`] re-encrypted under the current master key.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Rewrapped {
+    pub signing_keys: u64,
+    pub totp_secrets: u64,
+    pub evidence: u64,
+}
+
+/// The second half of a master-key rotation (operators' guide, section 10): everything sealed
+/// under a key in `VERITY_PREVIOUS_MASTER_KEYS` (signing keys, TOTP secrets, verification
+/// documents) is sealed again under `VERITY_MASTER_KEY`, row by row, each row only if it did not
+/// change meanwhile. Run once every node has the new key (`verity keys rewrap`); afterwards the
+/// previous keys can be dropped. Running it again finds nothing to do.
+pub async fn rewrap(state: &AppState) -> anyhow::Result<Rewrapped> {
+    const PAGE: i64 = 500;
+    let master = &state.master_key;
+    let mut done = Rewrapped::default();
+    for k in state.store.find_all_signing_keys().await? {
+        if let Some(sealed) = master
+            .reseal(&k.private_key, k.kid.as_bytes())
+            .with_context(|| format!("signing key {} opens with none of the master keys", k.kid))?
+            && state
+                .store
+                .update_signing_key_sealed(&k.kid, &k.private_key, &sealed)
+                .await?
+        {
+            done.signing_keys += 1;
+        }
+    }
+    let mut after = String::new();
+    loop {
+        let users = state.store.find_users_with_totp(&after, PAGE).await?;
+        let Some(last) = users.last() else { break };
+        after = last.uuid.clone();
+        for u in &users {
+            let Some(was) = &u.totp_secret else { continue };
+            let resealed = master.reseal(was, u.uuid.as_bytes());
+            let Some(sealed) = resealed.with_context(|| {
+                format!("the TOTP secret of {} opens with no master key", u.uuid)
+            })?
+            else {
+                continue;
+            };
+            if state
+                .store
+                .update_totp_sealed(&u.uuid, was, &sealed)
+                .await?
+            {
+                done.totp_secrets += 1;
+            }
+        }
+    }
+    let keys = verity_core::evidence::EvidenceKeys::new(master, master.previous());
+    let current = keys.current_id().unwrap_or_default().to_owned();
+    let mut after = String::new();
+    loop {
+        let files = state
+            .store
+            .find_evidence_sealed_elsewhere(&current, &after, PAGE)
+            .await?;
+        let Some(last) = files.last() else { break };
+        after = last.id.clone();
+        for f in &files {
+            let Some(bytes) = f.sealed.clone() else {
+                continue;
+            };
+            let sealed = verity_core::evidence::Sealed {
+                key_id: f.key_id.clone(),
+                bytes,
+            };
+            let resealed = keys
+                .reseal(&sealed, &f.case_id, &f.id)
+                .map_err(|e| anyhow::anyhow!("evidence {}: {e}", f.id))?;
+            if let Some(new) = resealed
+                && state
+                    .store
+                    .update_evidence_sealed(&f.id, &f.key_id, &new.key_id, &new.bytes)
+                    .await?
+            {
+                done.evidence += 1;
+            }
+        }
+    }
+    tracing::info!(?done, "re-encrypted under the current master key");
+    Ok(done)
 }

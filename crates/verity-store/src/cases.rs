@@ -363,3 +363,39 @@ impl Store {
 fn state_name(state: CaseState) -> String {
     crate::sql::to_text(&state).unwrap_or_default()
 }
+
+impl Store {
+    /// Files (with content) sealed under another key than `key_id`, `limit` at a time after
+    /// `after` (by id): what a master-key rotation re-encrypts.
+    pub async fn find_evidence_sealed_elsewhere(
+        &self,
+        key_id: &str,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<Evidence>> {
+        let q = query(
+            "SELECT * FROM verification_evidence
+             WHERE key_id <> $1 AND sealed IS NOT NULL AND id > $2 ORDER BY id LIMIT $3",
+        );
+        self.fetch_all(q.bind(key_id).bind(after).bind(limit)).await
+    }
+
+    /// Replaces a file's sealed content and key, if it is still sealed under `was_key` and not
+    /// purged; whether it was.
+    pub async fn update_evidence_sealed(
+        &self,
+        id: &str,
+        was_key: &str,
+        key_id: &str,
+        sealed: &[u8],
+    ) -> Result<bool> {
+        let q = query(
+            "UPDATE verification_evidence SET sealed = $1, key_id = $2
+             WHERE id = $3 AND key_id = $4 AND sealed IS NOT NULL",
+        );
+        Ok(self
+            .exec(q.bind(sealed).bind(key_id).bind(id).bind(was_key))
+            .await?
+            == 1)
+    }
+}

@@ -34,6 +34,24 @@ impl Store {
         Ok(())
     }
 
+    /// Every stored key, retired ones too (a master-key rotation re-encrypts them all).
+    pub async fn find_all_signing_keys(&self) -> Result<Vec<StoredKey>> {
+        self.fetch_all(query("SELECT * FROM signing_keys ORDER BY created_at, kid"))
+            .await
+    }
+
+    /// Replaces a key's sealed private key, if it is still `was`; whether it was.
+    pub async fn update_signing_key_sealed(
+        &self,
+        kid: &str,
+        was: &[u8],
+        sealed: &[u8],
+    ) -> Result<bool> {
+        let q =
+            query("UPDATE signing_keys SET private_key = $1 WHERE kid = $2 AND private_key = $3");
+        Ok(self.exec(q.bind(sealed).bind(kid).bind(was)).await? == 1)
+    }
+
     /// Keys not yet retired at `now`, oldest first.
     pub async fn find_signing_keys(&self, now: i64) -> Result<Vec<StoredKey>> {
         let q = query(

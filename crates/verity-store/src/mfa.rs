@@ -4,6 +4,7 @@ use crate::Store;
 use crate::error::Result;
 use crate::lite::Begin;
 use crate::sql::{query, storable};
+use crate::users::User;
 
 impl Store {
     /// Sets (or with `None` removes) the sealed TOTP secret, resetting the replay guard.
@@ -39,5 +40,21 @@ impl Store {
              WHERE uuid = $2 AND code_hash = $3 AND used_at IS NULL",
         );
         Ok(self.exec(q.bind(now).bind(uuid).bind(code_hash)).await? == 1)
+    }
+
+    /// Accounts with a TOTP secret, `limit` at a time after `after` (by uuid).
+    pub async fn find_users_with_totp(&self, after: &str, limit: i64) -> Result<Vec<User>> {
+        let q = query(
+            "SELECT * FROM users WHERE totp_secret IS NOT NULL AND uuid > $1
+             ORDER BY uuid LIMIT $2",
+        );
+        self.fetch_all(q.bind(after).bind(limit)).await
+    }
+
+    /// Replaces an account's sealed TOTP secret with the same secret sealed anew (a master-key
+    /// rotation), if it is still `was` (not re-enrolled meanwhile); the replay guard stays.
+    pub async fn update_totp_sealed(&self, uuid: &str, was: &[u8], sealed: &[u8]) -> Result<bool> {
+        let q = query("UPDATE users SET totp_secret = $1 WHERE uuid = $2 AND totp_secret = $3");
+        Ok(self.exec(q.bind(sealed).bind(uuid).bind(was)).await? == 1)
     }
 }

@@ -48,6 +48,10 @@ enum KeysCommand {
     /// publication delay; the old keys retire once their tokens have expired. Running servers
     /// pick it up at their next maintenance run.
     Rotate(ServeArgs),
+    /// Finish a master-key rotation: seal again under VERITY_MASTER_KEY everything sealed under
+    /// a key in VERITY_PREVIOUS_MASTER_KEYS (signing keys, TOTP secrets, verification documents).
+    /// Run once every node has the new key; afterwards drop the previous keys.
+    Rewrap(ServeArgs),
 }
 
 /// Logs go to standard error: standard output carries answers (JSON from `verity admin`). Off a
@@ -125,6 +129,9 @@ fn main() -> anyhow::Result<()> {
         Command::Keys {
             command: KeysCommand::Rotate(args),
         } => block_on(workers, rotate_keys(args)),
+        Command::Keys {
+            command: KeysCommand::Rewrap(args),
+        } => block_on(workers, with_text_logs(rewrap_keys(args))),
         Command::Migrate(args) => block_on(workers, migrate(args)),
     }
 }
@@ -160,6 +167,25 @@ async fn rotate_keys(args: ServeArgs) -> anyhow::Result<()> {
             settings.key_publication_delay
         );
     }
+    Ok(())
+}
+
+/// `verity keys rewrap`.
+async fn rewrap_keys(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(args).context("reading settings")?;
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.listen));
+    let clock = std::sync::Arc::new(verity_server::state::SystemClock);
+    let state = verity_server::startup::prepare_state(settings, clock, public_url, false).await?;
+    let done = verity_server::maintenance::rewrap(&state).await;
+    state.store.close().await;
+    let done = done?;
+    println!(
+        "re-encrypted under the current master key: {} signing keys, {} TOTP secrets, {} documents",
+        done.signing_keys, done.totp_secrets, done.evidence
+    );
     Ok(())
 }
 

@@ -789,7 +789,7 @@ async fn a_reviewers_own_token_decides_cases_under_the_review_rules() {
 /// The master key rotates (issue 20's key ring): restarted with a new `VERITY_MASTER_KEY` and the
 /// old one in `VERITY_PREVIOUS_MASTER_KEYS`, the deployment still opens what the old key sealed
 /// (the signing keys, a persona's TOTP secret, a case's documents), and seals new documents under
-/// the new key.
+/// the new key. `rewrap` then seals everything under the new key, so that the old one can go.
 #[tokio::test]
 async fn a_rotated_master_key_still_opens_what_the_old_one_sealed() {
     let app = review_app().await;
@@ -848,5 +848,41 @@ async fn a_rotated_master_key_still_opens_what_the_old_one_sealed() {
             under_new,
             "{case_id}"
         );
+    }
+
+    // Everything the old key sealed is sealed again under the new one; once is enough.
+    let done = verity_server::maintenance::rewrap(&app.state)
+        .await
+        .unwrap();
+    assert!(done.signing_keys >= 2, "{done:?}");
+    assert!(done.totp_secrets >= 3, "{done:?}");
+    assert_eq!(done.evidence, 2, "{done:?}");
+    let again = verity_server::maintenance::rewrap(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(again, verity_server::maintenance::Rewrapped::default());
+
+    // The old key dropped: the deployment starts, signs, takes TOTP and opens every document.
+    let app = app.restart_with(|s| s.previous_master_keys = None).await;
+    assert!(app.state.master_key.previous().is_empty());
+    let tokens = app
+        .tokens_for("veteran@sandbox.test", "openid military")
+        .await;
+    verify_jwt(
+        tokens["id_token"].as_str().unwrap(),
+        &app.jwks().await,
+        &app.issuer,
+        CONFIDENTIAL,
+    );
+    let (_, queue) = open_as(&app, &r, "/review", "multi@sandbox.test").await;
+    let csrf = hidden_value(&queue, "csrf_token").unwrap();
+    for case_id in [&sealed_before, &sealed_after] {
+        let claim = format!("/review/cases/{case_id}/claim");
+        post_form(&app, &r, &claim, &csrf, &[]).await;
+        for f in app.store.find_case_evidence(case_id).await.unwrap() {
+            let url = format!("/review/cases/{case_id}/files/{}", f.id);
+            let resp = r.get(app.url(&url)).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{url}");
+        }
     }
 }

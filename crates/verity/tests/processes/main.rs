@@ -438,3 +438,50 @@ async fn verity_admin_lists_shows_and_revokes_cases() {
     let (ok, _, err) = admin(&db, dir.path(), &["role-grant", "nobody@example.test"]);
     assert!(!ok && err.contains("user not found"), "{err}");
 }
+
+/// `verity keys rewrap` finishes a master-key rotation from the shell: with the new key and the
+/// old one as previous it re-encrypts the signing keys, then finds nothing more to do, and the
+/// deployment runs on the new key alone (the old one alone no longer opens it).
+#[tokio::test]
+async fn verity_keys_rewrap_moves_a_deployment_to_a_new_master_key() {
+    let db = Database::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A deployment created under MASTER_KEY (its signing keys sealed under it).
+    let (ok, _, err) = admin(&db, dir.path(), &["case-list"]);
+    assert!(ok, "{err}");
+    let new_key = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
+    let run = |args: &[&str], master: &str, previous: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_verity"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &db.url)
+            .env("VERITY_DATA_DIR", dir.path())
+            .env("VERITY_MASTER_KEY", master);
+        if let Some(p) = previous {
+            cmd.env("VERITY_PREVIOUS_MASTER_KEYS", p);
+        }
+        let out = cmd.output().expect("verity runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(&["keys", "rewrap"], new_key, Some(MASTER_KEY));
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("re-encrypted under the current master key: 2 signing keys"),
+        "{out}"
+    );
+    let (ok, out, err) = run(&["keys", "rewrap"], new_key, None);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(": 0 signing keys, 0 TOTP secrets, 0 documents"),
+        "{out}"
+    );
+    let (ok, _, err) = run(&["admin", "case-list"], new_key, None);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&["admin", "case-list"], MASTER_KEY, None);
+    assert!(!ok && err.contains("master key"), "{err}");
+}
