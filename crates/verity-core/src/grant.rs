@@ -253,10 +253,42 @@ pub fn refresh_scopes(
     Ok(asked.as_slice().to_vec())
 }
 
+/// One token of an answer as stored: when it was revoked (if it was) and when it expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Liveness {
+    pub revoked_at: Option<i64>,
+    pub expires_at: i64,
+}
+
+/// Whether a refresh answer that was lost may be given again at `now` (RFC 9700 4.14's
+/// rotation, with a retry window): only while every token in it still works. `None` is a token
+/// of the answer that is no longer stored (purged), which does not work either.
+pub fn may_answer_again(tokens: &[Option<Liveness>], now: i64) -> bool {
+    tokens
+        .iter()
+        .all(|t| t.is_some_and(|t| t.revoked_at.is_none() && now < t.expires_at))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::authorize::{Op, Prompt};
+
+    #[test]
+    fn a_lost_answer_is_given_again_only_while_its_tokens_work() {
+        let live = Some(Liveness {
+            revoked_at: None,
+            expires_at: 100,
+        });
+        assert!(may_answer_again(&[live, live], 99));
+        assert!(!may_answer_again(&[live, live], 100), "expired");
+        let revoked = Some(Liveness {
+            revoked_at: Some(50),
+            expires_at: 100,
+        });
+        assert!(!may_answer_again(&[live, revoked], 60));
+        assert!(!may_answer_again(&[live, None], 60), "purged");
+    }
     use crate::redirect::RedirectUri;
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";

@@ -217,6 +217,13 @@ async fn refresh_token(state: &AppState, req: &ClientRequest) -> Result<TokenRes
                     .ok()
                     .and_then(|json| serde_json::from_slice::<TokenResponse>(&json).ok());
                 if let Some(again) = again {
+                    // Never a token that no longer works (revoked or expired meanwhile).
+                    if !answer_still_works(state, &again, now).await? {
+                        return Err(ApiError::invalid_grant(
+                            "the refresh token was already used, and what it was answered no \
+                             longer works",
+                        ));
+                    }
                     audit_grant(
                         state,
                         headers,
@@ -247,6 +254,24 @@ async fn refresh_token(state: &AppState, req: &ClientRequest) -> Result<TokenRes
         Rotate::Unknown => return Err(ApiError::invalid_grant("the refresh token is invalid")),
     }
     Ok(response)
+}
+
+/// Whether every token of an answer given before still works (`grant::may_answer_again`).
+async fn answer_still_works(
+    state: &AppState,
+    answer: &TokenResponse,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let raws = std::iter::once(&answer.access_token).chain(answer.refresh_token.as_ref());
+    let mut tokens = Vec::new();
+    for raw in raws {
+        let found = state.store.find_token(&token_hash(raw)).await?;
+        tokens.push(found.map(|t| grant::Liveness {
+            revoked_at: t.revoked_at,
+            expires_at: t.expires_at,
+        }));
+    }
+    Ok(grant::may_answer_again(&tokens, now))
 }
 
 /// Binds a sealed retry answer to the refresh token it answers.

@@ -1021,3 +1021,36 @@ async fn the_maintenance_task_deletes_audit_rows_past_their_retention() {
         .unwrap();
     assert_eq!((report.audit_purged, count(&forever).await), (0, kept));
 }
+
+/// Issue 21: within the retry window, a used refresh token presented again gets the lost answer
+/// again only while every token in it still works. Once the client revoked the answer's access
+/// token (RFC 7009), the retry is `invalid_grant`, never 200 with a dead token.
+#[tokio::test]
+async fn a_retried_refresh_never_answers_a_dead_token() {
+    let app = spawn_app().await;
+    let first = app
+        .tokens_for("student@sandbox.test", "openid student")
+        .await;
+    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+    let second: Value = app.refresh(&r1).await.json().await.unwrap();
+    let a2 = second["access_token"].as_str().unwrap().to_owned();
+    // The answer again, while it works.
+    let again = app.refresh(&r1).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.json::<Value>().await.unwrap(), second);
+
+    let revoked = app
+        .http
+        .post(app.url("/oauth/revoke"))
+        .basic_auth(CONFIDENTIAL, Some(SECRET))
+        .form(&[("token", a2.as_str()), ("token_type_hint", "access_token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert_eq!(app.introspect(&a2).await["active"], false);
+    let resp = app.refresh(&r1).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+}
