@@ -9,6 +9,7 @@ use verity_core::account;
 use verity_core::identity::{self, COMPUTED};
 use verity_core::secret::{new_token, token_hash};
 use verity_store::apps::{App, Organization};
+use verity_store::console::SecretInfo;
 use verity_store::users::{User, VerificationRecord};
 
 pub use crate::error::AdminError;
@@ -51,12 +52,30 @@ pub struct AppInput {
 
 /// A newly registered app as the API and the CLI answer it: [`app_json`] and, for a
 /// confidential app, its first secret (shown this once).
-pub fn new_app_json(app: &App, secret: Option<String>) -> Value {
-    let mut v = app_json(app);
+pub fn new_app_json(app: &App, secret: Option<String>, secrets: &[SecretInfo]) -> Value {
+    let mut v = app_with_secrets_json(app, secrets);
     if let Some(s) = secret {
         v["client_secret"] = Value::String(s);
     }
     v
+}
+
+/// An app with the list of its secrets (ids and times; never a secret), as the admin API and
+/// `verity admin` answer it.
+pub fn app_with_secrets_json(app: &App, secrets: &[SecretInfo]) -> Value {
+    let mut v = app_json(app);
+    v["secrets"] = secrets
+        .iter()
+        .map(|s| json!({"id": s.id, "created_at": s.created_at, "last_used_at": s.last_used_at}))
+        .collect();
+    v
+}
+
+/// App `client_id` with its secrets, as the admin API answers it.
+pub async fn app_details(state: &AppState, client_id: &str) -> Result<Value, AdminError> {
+    let app = find_app(state, client_id).await?;
+    let secrets = state.store.find_app_secrets(client_id).await?;
+    Ok(app_with_secrets_json(&app, &secrets))
 }
 
 /// An app as the API and console show it: every setting, never a secret.

@@ -144,19 +144,40 @@ impl Store {
         Ok(())
     }
 
-    /// The digests of every valid secret of an app.
-    pub async fn find_app_secret_hashes(&self, client_id: &str) -> Result<Vec<String>> {
+    /// Every valid secret of an app: its id, digest and last use.
+    pub async fn find_app_secret_digests(&self, client_id: &str) -> Result<Vec<SecretDigest>> {
         if !storable(client_id) {
             return Ok(Vec::new());
         }
-        if let Some(hashes) = self.apps().secrets(client_id) {
-            return Ok(hashes);
+        if let Some(digests) = self.apps().secrets(client_id) {
+            return Ok(digests);
         }
-        let q =
-            query("SELECT secret_hash FROM app_secrets WHERE client_id = $1 ORDER BY created_at");
-        let hashes: Vec<String> = self.fetch_all(q.bind(client_id)).await?;
-        self.apps().keep_secrets(client_id, &hashes);
-        Ok(hashes)
+        let q = query(
+            "SELECT id, secret_hash, last_used_at FROM app_secrets WHERE client_id = $1
+             ORDER BY created_at, id",
+        );
+        let digests: Vec<SecretDigest> = self.fetch_all(q.bind(client_id)).await?;
+        self.apps().keep_secrets(client_id, &digests);
+        Ok(digests)
+    }
+
+    /// Records that secret `id` of `client_id` authenticated at `now`, unless that was recorded
+    /// less than `every` seconds ago (one write an hour, not one per request).
+    pub async fn touch_app_secret(
+        &self,
+        client_id: &str,
+        id: &str,
+        now: i64,
+        every: i64,
+    ) -> Result<()> {
+        let q = query(
+            "UPDATE app_secrets SET last_used_at = $1
+             WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)",
+        );
+        if self.exec(q.bind(now).bind(id).bind(now - every)).await? == 1 {
+            self.apps().forget(client_id);
+        }
+        Ok(())
     }
 
     /// Replaces an app's settings (not its secrets).
@@ -167,6 +188,21 @@ impl Store {
         Ok(())
     }
 }
+
+/// A client secret as authentication reads it (never the secret itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretDigest {
+    pub id: String,
+    /// SHA-256 of the secret.
+    pub secret_hash: String,
+    pub last_used_at: Option<i64>,
+}
+
+stored!(SecretDigest {
+    id,
+    secret_hash,
+    last_used_at
+});
 
 /// The one INSERT of an organization.
 pub(crate) fn insert_organization(org: &Organization) -> Query<'_> {

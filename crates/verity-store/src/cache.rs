@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::apps::App;
+use crate::apps::{App, SecretDigest};
 
 /// How long a read app (or its secrets) is used before it is read again.
 pub const APP_CACHE_TTL: Duration = Duration::from_secs(1);
@@ -20,7 +20,7 @@ const MAX_ENTRIES: usize = 4096;
 #[derive(Default)]
 pub struct AppCache {
     apps: Mutex<HashMap<String, (Instant, App)>>,
-    secrets: Mutex<HashMap<String, (Instant, Vec<String>)>>,
+    secrets: Mutex<HashMap<String, (Instant, Vec<SecretDigest>)>>,
 }
 
 impl std::fmt::Debug for AppCache {
@@ -53,12 +53,12 @@ impl AppCache {
         keep(&self.apps, &app.client_id, app.clone());
     }
 
-    pub(crate) fn secrets(&self, client_id: &str) -> Option<Vec<String>> {
+    pub(crate) fn secrets(&self, client_id: &str) -> Option<Vec<SecretDigest>> {
         fresh(&self.secrets, client_id)
     }
 
-    pub(crate) fn keep_secrets(&self, client_id: &str, hashes: &[String]) {
-        keep(&self.secrets, client_id, hashes.to_vec());
+    pub(crate) fn keep_secrets(&self, client_id: &str, digests: &[SecretDigest]) {
+        keep(&self.secrets, client_id, digests.to_vec());
     }
 
     /// Drops what is kept of `client_id` (after a change to it).

@@ -42,9 +42,15 @@ pub struct Invitation {
 pub struct SecretInfo {
     pub id: String,
     pub created_at: i64,
+    /// When it last authenticated its app, to the hour.
+    pub last_used_at: Option<i64>,
 }
 
-stored!(SecretInfo { id, created_at });
+stored!(SecretInfo {
+    id,
+    created_at,
+    last_used_at
+});
 
 impl FromRow for Invitation {
     fn from_row(r: &impl Fields) -> Result<Self> {
@@ -233,7 +239,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let q = query(
-            "SELECT id, created_at FROM app_secrets WHERE client_id = $1 ORDER BY created_at, id",
+            "SELECT id, created_at, last_used_at FROM app_secrets WHERE client_id = $1
+             ORDER BY created_at, id",
         );
         self.fetch_all(q.bind(client_id)).await
     }

@@ -243,7 +243,8 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                 json!({}),
             )
             .await;
-            print(&admin::new_app_json(&app, secret))
+            let secrets = state.store.find_app_secrets(&app.client_id).await?;
+            print(&admin::new_app_json(&app, secret, &secrets))
         }
         AdminCommand::AppList { org } => {
             let apps: Vec<Value> = state
@@ -255,9 +256,9 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                 .collect();
             print(&Value::Array(apps))
         }
-        AdminCommand::AppGet { client_id } => print(&app_json(
-            &admin::find_app(state, &client_id).await.map_err(fail)?,
-        )),
+        AdminCommand::AppGet { client_id } => {
+            print(&admin::app_details(state, &client_id).await.map_err(fail)?)
+        }
         AdminCommand::AppDelete { client_id } => {
             admin::delete_app(state, &client_id).await.map_err(fail)?;
             audit(state, Change::AppDeleted, None, Some(&client_id), json!({})).await;

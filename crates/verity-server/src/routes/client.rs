@@ -41,14 +41,36 @@ pub async fn authenticate(
 }
 
 /// Compares against every valid secret of the app (rotation keeps several), in constant time each,
-/// without stopping at the first match.
+/// without stopping at the first match. The secret that matched has its last use recorded, at
+/// most once an hour ([`SECRET_USE_EVERY`]).
 async fn secret_matches(state: &AppState, client_id: &str, secret: &str) -> Result<bool, ApiError> {
     let presented = token_hash(secret);
-    let stored = state.store.find_app_secret_hashes(client_id).await?;
-    Ok(stored.iter().fold(false, |found, h| {
-        constant_time_eq(h.as_bytes(), presented.as_bytes()) | found
-    }))
+    let stored = state.store.find_app_secret_digests(client_id).await?;
+    let matched = stored.iter().fold(None, |found, d| {
+        if constant_time_eq(d.secret_hash.as_bytes(), presented.as_bytes()) {
+            Some(d)
+        } else {
+            found
+        }
+    });
+    let Some(secret) = matched else {
+        return Ok(false);
+    };
+    let now = state.now();
+    if secret
+        .last_used_at
+        .is_none_or(|at| at <= now - SECRET_USE_EVERY)
+    {
+        let touched = state
+            .store
+            .touch_app_secret(client_id, &secret.id, now, SECRET_USE_EVERY);
+        touched.await?;
+    }
+    Ok(true)
 }
+
+/// How often a secret's last use is written at most (seconds).
+pub const SECRET_USE_EVERY: i64 = 3600;
 
 /// RFC 7523 2.2 / OIDC Core 9 `private_key_jwt`: a JWT signed with a key of the app's registered
 /// `jwks` (or `jwks_uri`), `iss` = `sub` = the client, `aud` the token endpoint or the issuer,

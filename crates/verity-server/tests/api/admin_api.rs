@@ -354,6 +354,10 @@ async fn a_registered_app_signs_a_user_in_and_secret_rotation_keeps_both_valid()
     .await;
     let client_id = created["client_id"].as_str().unwrap().to_owned();
     let old_secret = created["client_secret"].as_str().unwrap().to_owned();
+    // The creation answers the first secret's id (never the secret twice), unused yet.
+    let old_id = created["secrets"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["secrets"][0]["last_used_at"], Value::Null);
+    assert!(!created["secrets"].to_string().contains(&old_secret));
     let (_, user) = ok(&app, Method::POST, "/users", Some(json!({"email": "api.user@example.test", "password": "a fine password", "attributes": {"fname": "Api", "lname": "User"}}))).await;
     ok(
         &app,
@@ -426,15 +430,19 @@ async fn a_registered_app_signs_a_user_in_and_secret_rotation_keeps_both_valid()
         "new secret valid"
     );
     let new_id = second["id"].as_str().unwrap();
-    let old_id = app
-        .store
-        .find_app_secrets(&client_id)
-        .await
+    // Both listed, with their last use (to the hour): the old one was used, so was the new one.
+    let (_, read) = ok(&app, Method::GET, &format!("/apps/{client_id}"), None).await;
+    let mut listed: Vec<(&str, bool)> = read["secrets"]
+        .as_array()
         .unwrap()
-        .into_iter()
-        .find(|s| s.id != new_id)
-        .unwrap()
-        .id;
+        .iter()
+        .map(|s| (s["id"].as_str().unwrap(), s["last_used_at"].is_i64()))
+        .collect();
+    listed.sort_unstable();
+    let mut expected = [(old_id.as_str(), true), (new_id, true)];
+    expected.sort_unstable();
+    assert_eq!(listed, expected, "{read}");
+    assert!(!read.to_string().contains(&old_secret) && !read.to_string().contains(&new_secret));
     ok(
         &app,
         Method::DELETE,

@@ -123,9 +123,43 @@ async fn duplicate_ids_conflict(store: &Store) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    assert_eq!(hashes(store, "c-1").await, vec!["hash-1".to_owned()]);
+}
+
+/// The digests of an app's secrets, oldest first.
+async fn hashes(store: &Store, client_id: &str) -> Vec<String> {
+    let digests = store.find_app_secret_digests(client_id).await.unwrap();
+    digests.into_iter().map(|d| d.secret_hash).collect()
+}
+
+/// A secret's last use is written at most once in `every` seconds.
+async fn a_secrets_last_use_is_recorded_hourly(store: &Store) {
+    org(store, "o-1", "Org One").await;
+    app(store, "c-1", "o-1", "One").await;
+    store
+        .insert_app_secret("s-1", "c-1", "hash-1", NOW)
+        .await
+        .unwrap();
+    let last_use = || async { store.find_app_secret_digests("c-1").await.unwrap()[0].last_used_at };
+    assert_eq!(last_use().await, None);
+    store
+        .touch_app_secret("c-1", "s-1", NOW + 10, 3600)
+        .await
+        .unwrap();
+    assert_eq!(last_use().await, Some(NOW + 10), "the cache was dropped");
+    store
+        .touch_app_secret("c-1", "s-1", NOW + 3000, 3600)
+        .await
+        .unwrap();
+    assert_eq!(last_use().await, Some(NOW + 10));
+    store
+        .touch_app_secret("c-1", "s-1", NOW + 3610, 3600)
+        .await
+        .unwrap();
+    assert_eq!(last_use().await, Some(NOW + 3610));
     assert_eq!(
-        store.find_app_secret_hashes("c-1").await.unwrap(),
-        vec!["hash-1".to_owned()]
+        store.find_app_secrets("c-1").await.unwrap()[0].last_used_at,
+        Some(NOW + 3610)
     );
 }
 
@@ -149,7 +183,7 @@ async fn app_secrets(store: &Store) {
         .unwrap();
 
     assert_eq!(
-        store.find_app_secret_hashes("c-1").await.unwrap(),
+        hashes(store, "c-1").await,
         vec!["hash-old".to_owned(), "hash-new".to_owned()]
     );
     assert_eq!(
@@ -157,34 +191,24 @@ async fn app_secrets(store: &Store) {
         vec![
             SecretInfo {
                 id: "s-old".into(),
-                created_at: NOW
+                created_at: NOW,
+                last_used_at: None,
             },
             SecretInfo {
                 id: "s-new".into(),
-                created_at: NOW + 10
+                created_at: NOW + 10,
+                last_used_at: None,
             },
         ]
     );
-    assert!(
-        store
-            .find_app_secret_hashes("c-none")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(hashes(store, "c-none").await.is_empty());
     assert!(store.find_app_secrets("c-none").await.unwrap().is_empty());
 
     assert!(!store.delete_app_secret("c-2", "s-old").await.unwrap());
     assert!(store.delete_app_secret("c-1", "s-old").await.unwrap());
     assert!(!store.delete_app_secret("c-1", "s-old").await.unwrap());
-    assert_eq!(
-        store.find_app_secret_hashes("c-1").await.unwrap(),
-        vec!["hash-new".to_owned()]
-    );
-    assert_eq!(
-        store.find_app_secret_hashes("c-2").await.unwrap(),
-        vec!["hash-other".to_owned()]
-    );
+    assert_eq!(hashes(store, "c-1").await, vec!["hash-new".to_owned()]);
+    assert_eq!(hashes(store, "c-2").await, vec!["hash-other".to_owned()]);
 }
 
 /// Apps and secrets are kept in memory after a read (`AppCache`); a change made through the
@@ -193,13 +217,7 @@ async fn changes_are_read_back_at_once(store: &Store) {
     org(store, "o-1", "Org One").await;
     app(store, "c-1", "o-1", "Before").await;
     assert_eq!(store.find_app("c-1").await.unwrap().unwrap().name, "Before");
-    assert!(
-        store
-            .find_app_secret_hashes("c-1")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(hashes(store, "c-1").await.is_empty());
 
     let mut renamed = store.find_app("c-1").await.unwrap().unwrap();
     renamed.name = "After".into();
@@ -210,24 +228,16 @@ async fn changes_are_read_back_at_once(store: &Store) {
         .insert_app_secret("s-1", "c-1", "hash-1", NOW)
         .await
         .unwrap();
-    assert_eq!(
-        store.find_app_secret_hashes("c-1").await.unwrap(),
-        vec!["hash-1".to_owned()]
-    );
+    assert_eq!(hashes(store, "c-1").await, vec!["hash-1".to_owned()]);
     assert!(store.delete_app_secret("c-1", "s-1").await.unwrap());
-    assert!(
-        store
-            .find_app_secret_hashes("c-1")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(hashes(store, "c-1").await.is_empty());
 
     assert!(store.delete_app("c-1", NOW).await.unwrap());
     assert_eq!(store.find_app("c-1").await.unwrap(), None);
 }
 
 on_each_backend!(
+    a_secrets_last_use_is_recorded_hourly,
     changes_are_read_back_at_once,
     app_round_trip,
     update_app_replaces_settings,

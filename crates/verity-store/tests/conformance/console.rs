@@ -322,7 +322,7 @@ async fn delete_app_cascades(store: &Store) {
     assert!(store.find_app_secrets("c-2").await.unwrap().is_empty());
     assert!(
         store
-            .find_app_secret_hashes("c-2")
+            .find_app_secret_digests("c-2")
             .await
             .unwrap()
             .is_empty()

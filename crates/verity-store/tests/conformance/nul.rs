@@ -117,9 +117,9 @@ async fn other_lookups(store: &Store) -> Vec<Outcome> {
             store.find_app_secrets(key).await.map(|f| f.is_empty()),
         );
         note(
-            "find_app_secret_hashes",
+            "find_app_secret_digests",
             store
-                .find_app_secret_hashes(key)
+                .find_app_secret_digests(key)
                 .await
                 .map(|f| f.is_empty()),
         );

@@ -108,14 +108,15 @@ pub(super) async fn create_app(
         json!({}),
     )
     .await;
-    Ok(created(admin::new_app_json(&app, secret)))
+    let secrets = state.store.find_app_secrets(&app.client_id).await?;
+    Ok(created(admin::new_app_json(&app, secret, &secrets)))
 }
 
 pub(super) async fn read_app(
     State(state): State<AppState>,
     Path(client_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(axum::Json(app_json(&admin::find_app(&state, &client_id).await?)).into_response())
+    Ok(axum::Json(admin::app_details(&state, &client_id).await?).into_response())
 }
 
 pub(super) async fn update_app(
@@ -145,7 +146,7 @@ pub(super) async fn update_app(
         json!({"fields": changed}),
     )
     .await;
-    Ok(axum::Json(app_json(&app)).into_response())
+    Ok(axum::Json(admin::app_details(&state, &app.client_id).await?).into_response())
 }
 
 pub(super) async fn delete_app(

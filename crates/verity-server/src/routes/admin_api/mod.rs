@@ -63,6 +63,12 @@ fn app_schema() -> Value {
         }
         props.insert("created_at".into(), s("integer"));
         props.insert("updated_at".into(), s("integer"));
+        props.insert(
+            "secrets".into(),
+            json!({"type": "array", "description": "the app's client secrets (never a secret itself; last use to the hour)",
+                   "items": {"type": "object", "properties": {"id": s("string"), "created_at": s("integer"),
+                             "last_used_at": {"type": ["integer", "null"]}}}}),
+        );
     }
     v
 }

@@ -66,7 +66,10 @@ struct PolicyChoice<'a> {
 #[derive(Debug, Serialize)]
 struct SecretRow<'a> {
     id: &'a str,
-    created_at: i64,
+    /// In words, as every date a person reads.
+    created: String,
+    /// To the hour (it is recorded at most once an hour).
+    last_used: Option<String>,
 }
 
 /// The credentials of an app, with a new secret shown once.
@@ -253,7 +256,8 @@ pub(super) async fn app_page(
             .iter()
             .map(|s| SecretRow {
                 id: &s.id,
-                created_at: s.created_at,
+                created: verity_core::clock::date_words(s.created_at),
+                last_used: s.last_used_at.map(verity_core::clock::date_words),
             })
             .collect(),
         manages: member.manages(),
