@@ -378,3 +378,33 @@ test('a rejected case shows its reason on the person\'s verifications page', asy
   await shot(p, '32-account-rejected-phone');
   await ctx.close();
 });
+
+// Issue 21: response_mode=form_post. After the consent page the browser receives a page whose
+// form it posts to the app at once: the page's one script runs under its CSP (by hash).
+test('form_post delivers the code as a form the browser posts to the app', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const p = await ctx.newPage();
+  let posted;
+  await p.route('http://127.0.0.1:8090/**', async (route) => {
+    const req = route.request();
+    posted = { method: req.method(), body: req.postData() ?? '' };
+    await route.fulfill({ status: 200, contentType: 'text/html', body: '<p>outside client</p>' });
+  });
+  const authorize = new URL(`${base}/oauth/authorize`);
+  authorize.search = new URLSearchParams({
+    client_id: 'sandbox-confidential', redirect_uri: CALLBACK, response_type: 'code',
+    scope: 'openid student', state: 'fp-state', nonce: 'fp-nonce', response_mode: 'form_post',
+  }).toString();
+  await p.goto(authorize.toString());
+  await p.getByLabel('Email').fill('student@sandbox.test');
+  await p.getByLabel('Password').fill('sandbox-password');
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('button', { name: 'Allow' }).click();
+  await p.waitForURL(/127\.0\.0\.1:8090\/callback/);
+  assert.equal(posted.method, 'POST');
+  const fields = new URLSearchParams(posted.body);
+  assert.equal(fields.get('state'), 'fp-state');
+  assert.match(fields.get('code') ?? '', /^[0-9a-f]{32}$/);
+  assert.equal(fields.get('iss'), `${base}/oidc`);
+  await ctx.close();
+});

@@ -38,6 +38,8 @@ pub enum Delivery {
     Redirect {
         redirect_uri: RedirectUri,
         state: Option<String>,
+        /// How the answer reaches the redirect URI.
+        response_mode: ResponseMode,
     },
 }
 
@@ -70,6 +72,9 @@ pub enum Op {
 pub struct AuthorizeRequest {
     pub client_id: ClientId,
     pub redirect_uri: RedirectUri,
+    /// How the answer reaches the redirect URI (requests stored before it existed: `query`).
+    #[serde(default)]
+    pub response_mode: ResponseMode,
     pub scope: ScopeSet,
     pub state: Option<String>,
     pub nonce: Option<Nonce>,
@@ -79,6 +84,16 @@ pub struct AuthorizeRequest {
     pub login_hint: Option<String>,
     pub op: Op,
     pub eid: Option<String>,
+}
+
+/// How an authorization answer reaches the app: in the redirect URI's query (RFC 6749 4.1.2), or
+/// posted by the browser as a form (OAuth 2.0 Form Post Response Mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    #[default]
+    Query,
+    FormPost,
 }
 
 /// Parameters of one request with repeated names remembered (RFC 6749 3.1: a parameter must not
@@ -239,10 +254,16 @@ pub fn validate(
 
     // From here on the redirect URI is trusted: errors go back to the app.
     let state = params.get("state").map(str::to_owned);
+    // Errors use the mode asked for when it is one Verity answers in (else the query).
+    let response_mode = match params.get("response_mode") {
+        Some("form_post") => ResponseMode::FormPost,
+        _ => ResponseMode::Query,
+    };
     let fail = |code: ErrorCode, description: &str| AuthorizeError {
         delivery: Delivery::Redirect {
             redirect_uri: redirect_uri.clone(),
             state: state.clone(),
+            response_mode,
         },
         code,
         description: description.to_owned(),
@@ -292,11 +313,11 @@ pub fn validate(
         }
     }
     match params.get("response_mode") {
-        None | Some("query") => {}
+        None | Some("query") | Some("form_post") => {}
         Some(_) => {
             return Err(fail(
                 ErrorCode::InvalidRequest,
-                "only response_mode=query is supported",
+                "response_mode must be query or form_post",
             ));
         }
     }
@@ -383,6 +404,7 @@ pub fn validate(
     Ok(AuthorizeRequest {
         client_id,
         redirect_uri,
+        response_mode,
         scope,
         state,
         nonce: params.get("nonce").map(Nonce::new),
@@ -503,7 +525,8 @@ mod tests {
                 e.delivery,
                 Delivery::Redirect {
                     redirect_uri: RedirectUri::registered(&[CB.into()], CB).unwrap(),
-                    state: Some("s1".into())
+                    state: Some("s1".into()),
+                    response_mode: ResponseMode::Query,
                 }
             );
         }

@@ -332,6 +332,7 @@ mod tests {
     fn a_code_issued_redeems_into_its_grant() {
         let request = AuthorizeRequest {
             client_id: "c".into(),
+            response_mode: Default::default(),
             redirect_uri: RedirectUri::registered(&["https://a/cb".to_owned()], "https://a/cb")
                 .unwrap(),
             scope: ScopeSet::parse("openid military").unwrap(),

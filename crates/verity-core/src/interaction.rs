@@ -100,6 +100,7 @@ mod tests {
     fn request() -> AuthorizeRequest {
         AuthorizeRequest {
             client_id: "c".into(),
+            response_mode: Default::default(),
             redirect_uri: crate::redirect::RedirectUri::registered(
                 &["https://a/cb".into()],
                 "https://a/cb",

@@ -5,6 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use verity_core::authorize::ResponseMode;
 use verity_core::redirect::RedirectUri;
 
 use crate::error::PageError;
@@ -35,21 +36,29 @@ pub enum After {
 /// `redirect_uri?code=...&state=...&iss=...` (RFC 6749 4.1.2, RFC 9207). Only a URI that matched
 /// the app's registration exactly can be given ([`RedirectUri`]: `verity_core::authorize` makes
 /// them).
+///
+/// With `response_mode=form_post` the same parameters are posted by the browser instead
+/// ([`form_post`]).
 pub fn redirect_to_client(
     redirect_uri: &RedirectUri,
+    mode: ResponseMode,
     params: &[(&str, &str)],
     state: Option<&str>,
     issuer: &str,
     after: After,
 ) -> Response {
+    let mut all: Vec<(&str, &str)> = params.to_vec();
+    if let Some(s) = state {
+        all.push(("state", s));
+    }
+    all.push(("iss", issuer));
+    if mode == ResponseMode::FormPost {
+        return form_post(redirect_uri, &all);
+    }
     let mut query = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in params {
+    for (k, v) in &all {
         query.append_pair(k, v);
     }
-    if let Some(s) = state {
-        query.append_pair("state", s);
-    }
-    query.append_pair("iss", issuer);
     let redirect_uri = redirect_uri.as_str();
     let sep = if redirect_uri.contains('?') { '&' } else { '?' };
     let location = format!("{redirect_uri}{sep}{}", query.finish());
@@ -68,4 +77,63 @@ pub fn redirect_to_client(
             .into_response(),
         Err(_) => PageError::bad_request("The redirect URI cannot be used.").into_response(),
     }
+}
+
+/// The one script of the form-post page: it submits the form at once.
+const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
+
+/// OAuth 2.0 Form Post Response Mode: a page whose form posts `params` to the redirect URI,
+/// submitted by a script the page's content security policy allows by its hash (and by hand,
+/// with the button, where scripts do not run). Never cached.
+fn form_post(redirect_uri: &RedirectUri, params: &[(&str, &str)]) -> Response {
+    let escape = |v: &str| {
+        v.replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('\'', "&#x27;")
+    };
+    let inputs: String = params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(k),
+                escape(v)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Returning to the app · Verity</title></head><body>\
+         <form method=\"post\" action=\"{}\">{inputs}\
+         <p>Returning you to the app…</p><button type=\"submit\">Continue</button></form>\
+         <script>{FORM_POST_SCRIPT}</script></body></html>\n",
+        escape(redirect_uri.as_str())
+    );
+    let hash = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        verity_core::secret::sha256(FORM_POST_SCRIPT.as_bytes()),
+    );
+    let csp = format!(
+        "default-src 'none'; script-src 'sha256-{hash}'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    let mut resp = (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    resp
 }

@@ -83,10 +83,12 @@ fn respond(app_state: &AppState, result: Result<Response, Failure>) -> Response 
             Delivery::Redirect {
                 redirect_uri,
                 state,
+                response_mode,
             } => {
                 // The URI was matched exactly against the app's registration by core.
                 redirect_to_client(
                     &redirect_uri,
+                    response_mode,
                     &error_params(e.code.as_str(), &e.description),
                     state.as_deref(),
                     &app_state.issuer,

@@ -70,7 +70,7 @@ pub fn metadata(public_url: &str, policy_handles: &[String]) -> ProviderMetadata
         end_session_endpoint: format!("{public_url}/oauth/logout"),
         scopes_supported: scopes,
         response_types_supported: strings(&["code"]),
-        response_modes_supported: strings(&["query"]),
+        response_modes_supported: strings(&["query", "form_post"]),
         grant_types_supported: strings(&["authorization_code", "refresh_token"]),
         subject_types_supported: strings(&["public"]),
         id_token_signing_alg_values_supported: strings(&["RS256", "ES256"]),

@@ -483,3 +483,112 @@ async fn signing_keys_and_data_survive_a_restart() {
     let cb = again.authorize_as("student@sandbox.test", "openid").await;
     assert!(cb.get("code").is_some());
 }
+
+/// The hidden fields of a form-post page, by name.
+fn posted_fields(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|part| {
+            let attr = |name: &str| {
+                part.split(&format!("{name}=\""))
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .unwrap_or_default()
+                    .replace("&amp;", "&")
+                    .replace("&quot;", "\"")
+            };
+            (attr("name"), attr("value"))
+        })
+        .collect()
+}
+
+/// OAuth 2.0 Form Post Response Mode: with `response_mode=form_post` the answer (a code, or an
+/// error) comes as a page whose form the browser posts to the redirect URI, submitted by the
+/// one script the page's CSP allows by its hash; other modes are refused through the query.
+#[tokio::test]
+async fn form_post_answers_with_a_page_that_posts_to_the_app() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let browser = new_browser();
+    let params = app.confidential_request("openid military");
+    let mut pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (first, _) = app
+        .journey(
+            &browser,
+            &app.authorize_url(&pairs),
+            &Journey::persona("veteran@sandbox.test"),
+        )
+        .await;
+    assert!(first.get("code").is_some());
+
+    pairs.push(("response_mode", "form_post"));
+    let resp = browser.get(app.authorize_url(&pairs)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains(&format!("<form method=\"post\" action=\"{CALLBACK}\">")),
+        "{html}"
+    );
+    let fields = posted_fields(&html);
+    let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(names, ["code", "state", "iss"], "{html}");
+    assert_eq!(fields[2].1, app.issuer);
+    // The CSP allows exactly the page's script.
+    let script = html
+        .split("<script>")
+        .nth(1)
+        .unwrap()
+        .split("</script>")
+        .next()
+        .unwrap();
+    let hash = base64::engine::general_purpose::STANDARD
+        .encode(verity_core::secret::sha256(script.as_bytes()));
+    assert!(
+        csp.contains(&format!("script-src 'sha256-{hash}'")),
+        "{csp}"
+    );
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    // The code it posts is a good one.
+    let tokens = app.exchange(&fields[0].1).await;
+    assert!(tokens["access_token"].is_string());
+
+    // An error goes the same way.
+    let mut bad = pairs.clone();
+    bad.retain(|(k, _)| *k != "scope");
+    bad.push(("scope", "openid nonsense"));
+    let html = browser
+        .get(app.authorize_url(&bad))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let fields = posted_fields(&html);
+    assert_eq!(
+        fields[0],
+        ("error".to_owned(), "invalid_scope".to_owned()),
+        "{html}"
+    );
+
+    // A mode Verity does not answer in: refused, through the query.
+    let mut fragment = pairs.clone();
+    fragment.retain(|(k, _)| *k != "response_mode");
+    fragment.push(("response_mode", "fragment"));
+    let resp = browser
+        .get(app.authorize_url(&fragment))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    let location = resp.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with(CALLBACK) && location.contains("error=invalid_request"),
+        "{location}"
+    );
+}

@@ -252,6 +252,7 @@ async fn code_issued_in_a_session(store: &Store) {
         .unwrap();
     let request = AuthorizeRequest {
         client_id: "c-a".into(),
+        response_mode: Default::default(),
         redirect_uri: RedirectUri::registered(&[CALLBACK.to_owned()], CALLBACK).unwrap(),
         scope: ScopeSet::parse("openid email").unwrap(),
         state: None,

@@ -24,6 +24,7 @@ fn issued(
     tracing::info!(client_id = %app.client_id, "authorization code issued");
     redirect_to_client(
         &req.redirect_uri,
+        req.response_mode,
         &[("code", code)],
         req.state.as_deref(),
         &state.issuer,

@@ -372,6 +372,7 @@ async fn advance(
             }
             Ok(redirect_to_client(
                 &req.redirect_uri,
+                req.response_mode,
                 &[
                     ("error", code.as_str()),
                     (
@@ -447,6 +448,7 @@ async fn deny(state: &AppState, l: Loaded) -> Result<Response, PageError> {
     tracing::info!(client_id = %l.app.client_id, "the user declined");
     Ok(redirect_to_client(
         &l.request.redirect_uri,
+        l.request.response_mode,
         &[
             ("error", "access_denied"),
             ("error_description", "the user declined the request"),
