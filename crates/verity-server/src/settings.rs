@@ -145,6 +145,13 @@ pub struct ServeArgs {
     /// [default: 400].
     #[arg(long, env = "VERITY_AUDIT_RETENTION_DAYS")]
     pub audit_retention_days: Option<i64>,
+    /// Seconds a client has to send a request's headers, and that a kept-alive connection may
+    /// wait for its next request [default: 10].
+    #[arg(long, env = "VERITY_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Option<u64>,
+    /// Connections served at once; more are answered 503 and closed [default: 4096].
+    #[arg(long, env = "VERITY_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// Uploads read at once; more get 503 (each may hold up to 50 MiB in memory) [default: 4].
     #[arg(long, env = "VERITY_MAX_CONCURRENT_UPLOADS")]
     pub max_concurrent_uploads: Option<usize>,
@@ -190,6 +197,10 @@ pub struct Settings {
     pub audit_retention_days: i64,
     /// Uploads read at once (each may hold up to 50 MiB in memory); more are answered 503.
     pub max_concurrent_uploads: usize,
+    /// Seconds for a request's headers, and for an idle kept-alive connection.
+    pub header_read_timeout: u64,
+    /// Connections served at once.
+    pub max_connections: usize,
 }
 
 /// The default of [`Settings::worker_threads`]: one per core, as tokio's own default.
@@ -342,6 +353,16 @@ impl Settings {
                 .or(file.audit_retention_days)
                 .unwrap_or(400)
                 .clamp(0, 36_500),
+            header_read_timeout: args
+                .header_read_timeout
+                .or(file.header_read_timeout)
+                .unwrap_or(10)
+                .clamp(1, 3600),
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(4096)
+                .clamp(1, 1_000_000),
             max_concurrent_uploads: args
                 .max_concurrent_uploads
                 .or(file.max_concurrent_uploads)
@@ -384,6 +405,8 @@ impl Settings {
             evidence_retention_days: 30,
             audit_retention_days: 400,
             max_concurrent_uploads: 4,
+            header_read_timeout: 10,
+            max_connections: 4096,
         }
     }
 

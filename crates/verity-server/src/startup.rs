@@ -234,13 +234,13 @@ impl Verity {
         tracing::info!(issuer = %self.state.issuer, addr = %self.addr, env = ?self.state.settings.environment, "verity is listening");
         let maintenance = crate::maintenance::spawn(self.state.clone());
         let sandbox_reviewer = crate::sandbox::spawn_reviewer(self.state.clone());
-        axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving")?;
+        let limits = ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(
+                self.state.settings.header_read_timeout,
+            ),
+            max_connections: self.state.settings.max_connections,
+        };
+        serve(self.listener, app, limits, shutdown).await;
         for task in [maintenance, sandbox_reviewer].into_iter().flatten() {
             task.abort();
         }
@@ -248,6 +248,82 @@ impl Verity {
         tracing::info!("verity stopped");
         Ok(())
     }
+}
+
+/// What one client may hold of the server: see [`serve`].
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    header_read_timeout: std::time::Duration,
+    max_connections: usize,
+}
+
+/// The answer to a connection over the cap, written before it is closed.
+const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\
+    Retry-After: 1\r\nConnection: close\r\nContent-Length: 28\r\n\r\nToo many connections; retry.";
+
+/// Serves `app` on `listener` with hyper's HTTP/1 server under axum's router, until `shutdown`,
+/// then lets the requests in flight finish. Unlike `axum::serve`, it bounds what one client can
+/// hold (issue 21):
+///
+/// - a request's headers must arrive within `header_read_timeout`, and a kept-alive connection
+///   waiting for its next request is closed after the same time (hyper starts the timer when it
+///   waits for a request head), so half a request line or an idle socket cannot be kept open;
+/// - at most `max_connections` are served at once; a connection over the cap is answered 503
+///   (`Retry-After: 1`) and closed at once, without reading it, so the others are still served.
+async fn serve(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tokio::io::AsyncWriteExt;
+    use tower::ServiceExt;
+
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let (mut stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tokio::spawn(async move {
+                let answer = stream.write_all(OVER_CAPACITY);
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), answer).await;
+            });
+            continue;
+        };
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                app.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 /// Completes on SIGTERM or Ctrl-C.

@@ -9,6 +9,7 @@ mod helpers;
 mod account;
 mod admin_api;
 mod authorize_errors;
+mod connections;
 mod console;
 mod discovery;
 mod flow;
