@@ -212,8 +212,10 @@ pub async fn rewrap(state: &AppState) -> anyhow::Result<Rewrapped> {
                 key_id: f.key_id.clone(),
                 bytes,
             };
-            let resealed = keys
-                .reseal(&sealed, &f.case_id, &f.id)
+            // Up to 10 MiB of AES-GCM each way: on the blocking pool, as sealing is.
+            let (ring, case_id, id) = (keys.clone(), f.case_id.clone(), f.id.clone());
+            let resealed = tokio::task::spawn_blocking(move || ring.reseal(&sealed, &case_id, &id))
+                .await?
                 .map_err(|e| anyhow::anyhow!("evidence {}: {e}", f.id))?;
             if let Some(new) = resealed
                 && state

@@ -55,7 +55,8 @@ impl Pages {
             "console_audit.html",
             "review_queue.html",
             "review_case.html",
-            "sandbox_outbox.html"
+            "sandbox_outbox.html",
+            "form_post.html"
         );
         Ok(Pages { env })
     }

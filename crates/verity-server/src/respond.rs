@@ -9,6 +9,8 @@ use verity_core::authorize::ResponseMode;
 use verity_core::redirect::RedirectUri;
 
 use crate::error::PageError;
+use crate::pages::Page;
+use crate::state::AppState;
 
 /// `303 See Other` to `location` (after every POST that changes state).
 pub fn see_other(location: &str) -> Response {
@@ -44,16 +46,16 @@ pub fn redirect_to_client(
     mode: ResponseMode,
     params: &[(&str, &str)],
     state: Option<&str>,
-    issuer: &str,
+    app_state: &AppState,
     after: After,
 ) -> Response {
     let mut all: Vec<(&str, &str)> = params.to_vec();
     if let Some(s) = state {
         all.push(("state", s));
     }
-    all.push(("iss", issuer));
+    all.push(("iss", &app_state.issuer));
     if mode == ResponseMode::FormPost {
-        return form_post(redirect_uri, &all);
+        return form_post(app_state, redirect_uri, &all);
     }
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (k, v) in &all {
@@ -79,39 +81,34 @@ pub fn redirect_to_client(
     }
 }
 
+/// The form-post page: the redirect URI, the answer's parameters, and the one script.
+#[derive(serde::Serialize)]
+struct FormPostPage<'a> {
+    action: &'a str,
+    params: &'a [(&'a str, &'a str)],
+    script: &'static str,
+}
+
+impl Page for FormPostPage<'_> {
+    const TEMPLATE: &'static str = "form_post.html";
+}
+
 /// The one script of the form-post page: it submits the form at once.
 const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
 
 /// OAuth 2.0 Form Post Response Mode: a page whose form posts `params` to the redirect URI,
 /// submitted by a script the page's content security policy allows by its hash (and by hand,
 /// with the button, where scripts do not run). Never cached.
-fn form_post(redirect_uri: &RedirectUri, params: &[(&str, &str)]) -> Response {
-    let escape = |v: &str| {
-        v.replace('&', "&amp;")
-            .replace('"', "&quot;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('\'', "&#x27;")
+fn form_post(state: &AppState, redirect_uri: &RedirectUri, params: &[(&str, &str)]) -> Response {
+    let page = FormPostPage {
+        action: redirect_uri.as_str(),
+        params,
+        script: FORM_POST_SCRIPT,
     };
-    let inputs: String = params
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                escape(k),
-                escape(v)
-            )
-        })
-        .collect();
-    let body = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Returning to the app · Verity</title></head><body>\
-         <form method=\"post\" action=\"{}\">{inputs}\
-         <p>Returning you to the app…</p><button type=\"submit\">Continue</button></form>\
-         <script>{FORM_POST_SCRIPT}</script></body></html>\n",
-        escape(redirect_uri.as_str())
-    );
+    let body = match state.pages.show(false, &page) {
+        Ok(html) => html.0,
+        Err(e) => return e.into_response(),
+    };
     let hash = base64::Engine::encode(
         &base64::engine::general_purpose::STANDARD,
         verity_core::secret::sha256(FORM_POST_SCRIPT.as_bytes()),

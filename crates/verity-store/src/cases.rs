@@ -225,6 +225,18 @@ impl Store {
             .await
     }
 
+    /// How many files each case in review holds (cases without files are absent), for the
+    /// reviewers' queue, in one query.
+    pub async fn count_evidence_in_review(&self) -> Result<BTreeMap<String, i64>> {
+        let q = query(
+            "SELECT e.case_id, COUNT(*) AS files FROM verification_evidence e
+             JOIN verification_cases c ON c.id = e.case_id
+             WHERE c.state = 'in_review' GROUP BY e.case_id",
+        );
+        let counts: Vec<FileCount> = self.fetch_all(q).await?;
+        Ok(counts.into_iter().map(|c| (c.case_id, c.files)).collect())
+    }
+
     /// Verified cases whose lifetime ended by `now` (at most [`QUEUE_PAGE`], the oldest end
     /// first), for the maintenance task to expire.
     pub async fn find_cases_ending(&self, now: i64) -> Result<Vec<Case>> {
@@ -358,6 +370,14 @@ impl Store {
         self.fetch_all(q.bind(cutoff).bind(QUEUE_PAGE)).await
     }
 }
+
+/// A case's number of files.
+struct FileCount {
+    case_id: String,
+    files: i64,
+}
+
+stored!(FileCount { case_id, files });
 
 /// A state's stored name.
 fn state_name(state: CaseState) -> String {

@@ -6,7 +6,15 @@ use verity_core::review::Role;
 use crate::Store;
 use crate::audit::AuditEvent;
 use crate::error::Result;
-use crate::sql::{insert, query, storable};
+use crate::sql::{insert, query, storable, stored};
+
+/// Who holds a role, as a token lookup reads it.
+struct Holder {
+    uuid: String,
+    role: String,
+}
+
+stored!(Holder { uuid, role });
 
 impl Store {
     /// Gives account `uuid` the role (again: the first grant stays); whether it was new (the
@@ -84,12 +92,9 @@ impl Store {
         if !storable(token_hash) {
             return Ok(None);
         }
-        let q = query("SELECT uuid || ' ' || role FROM user_roles WHERE token_hash = $1");
-        let found: Option<String> = self.fetch_opt(q.bind(token_hash)).await?;
-        Ok(found.and_then(|both| {
-            let (uuid, role) = both.split_once(' ')?;
-            Some((uuid.to_owned(), Role::parse(role)?))
-        }))
+        let q = query("SELECT uuid, role FROM user_roles WHERE token_hash = $1");
+        let found: Option<Holder> = self.fetch_opt(q.bind(token_hash)).await?;
+        Ok(found.and_then(|h| Some((h.uuid, Role::parse(&h.role)?))))
     }
 
     /// When account `uuid`'s role token was created, if it has one.

@@ -91,7 +91,7 @@ fn respond(app_state: &AppState, result: Result<Response, Failure>) -> Response 
                     response_mode,
                     &error_params(e.code.as_str(), &e.description),
                     state.as_deref(),
-                    &app_state.issuer,
+                    app_state,
                     After::Get,
                 )
             }

@@ -581,6 +581,14 @@ impl TestApp {
         self.exchange(cb.code()).await
     }
 
+    /// ID.me's `attributes.json` for an access token, as JSON.
+    pub async fn attributes(&self, token: &str) -> serde_json::Value {
+        let resp = self
+            .get_bearer("/api/public/v3/attributes.json", token)
+            .await;
+        resp.json().await.unwrap()
+    }
+
     pub async fn get_bearer(&self, path: &str, token: &str) -> reqwest::Response {
         self.http
             .get(self.url(path))

@@ -571,15 +571,9 @@ async fn the_sandbox_reviewer_decides_the_scripted_personas_cases() {
     assert_eq!(case.state, CaseState::InReview);
     // The approved persona's next sign-in carries the group.
     let tokens = app.tokens_for(DOCUMENTS_APPROVED, "openid military").await;
-    let attrs: Value = app
-        .get_bearer(
-            "/api/public/v3/attributes.json",
-            tokens["access_token"].as_str().unwrap(),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let attrs = app
+        .attributes(tokens["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(
         attrs["status"],
         json!([{"group": "military", "subgroups": ["Veteran"], "verified": true}])

@@ -3,7 +3,7 @@
 //! codes, refused addresses and a code that ran out each get their page.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use verity_core::verification::CaseState;
 
 use crate::helpers::*;
@@ -186,12 +186,7 @@ async fn government_is_verified_by_a_code_sent_to_a_gov_address() {
     assert_eq!(trace.pages, ["consent"]);
     let tokens = app.exchange(cb.code()).await;
     let access = tokens["access_token"].as_str().unwrap();
-    let attrs: Value = app
-        .get_bearer("/api/public/v3/attributes.json", access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let attrs = app.attributes(access).await;
     assert_eq!(
         attrs["status"],
         json!([{"group": "government", "subgroups": [], "verified": true}])
@@ -887,15 +882,9 @@ async fn documents_go_to_review_sealed() {
         .journey_from(&browser, resp, &Journey::persona("unverified@sandbox.test"))
         .await;
     let tokens = app.exchange(cb.code()).await;
-    let attrs: Value = app
-        .get_bearer(
-            "/api/public/v3/attributes.json",
-            tokens["access_token"].as_str().unwrap(),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let attrs = app
+        .attributes(tokens["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(
         attrs["status"],
         json!([{"group": "military", "subgroups": [], "verified": false}])
@@ -919,15 +908,9 @@ async fn documents_go_to_review_sealed() {
         .authorize_as("unverified@sandbox.test", "openid military")
         .await;
     let tokens = app.exchange(cb.code()).await;
-    let attrs: Value = app
-        .get_bearer(
-            "/api/public/v3/attributes.json",
-            tokens["access_token"].as_str().unwrap(),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let attrs = app
+        .attributes(tokens["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(
         attrs["status"],
         json!([{"group": "military", "subgroups": ["Veteran"], "verified": true}])

@@ -27,7 +27,7 @@ fn issued(
         req.response_mode,
         &[("code", code)],
         req.state.as_deref(),
-        &state.issuer,
+        state,
         after,
     )
 }

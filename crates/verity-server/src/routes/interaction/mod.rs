@@ -381,7 +381,7 @@ async fn advance(
                     ),
                 ],
                 req.state.as_deref(),
-                &state.issuer,
+                state,
                 entry.after,
             ))
         }
@@ -454,7 +454,7 @@ async fn deny(state: &AppState, l: Loaded) -> Result<Response, PageError> {
             ("error_description", "the user declined the request"),
         ],
         l.request.state.as_deref(),
-        &state.issuer,
+        state,
         After::Post,
     ))
 }

@@ -45,7 +45,7 @@ struct QueueRow {
     id: String,
     group: String,
     document: String,
-    files: usize,
+    files: i64,
     submitted: String,
     waiting: String,
     /// "You", "Another reviewer until ...", or nothing.
@@ -78,9 +78,10 @@ async fn show_queue(
 ) -> Result<Response, PageError> {
     let q = review::queue(state, &r.user.uuid).await?;
     let now = state.now();
+    let counts = state.store.count_evidence_in_review().await?;
     let mut rows = Vec::with_capacity(q.cases.len());
     for c in &q.cases {
-        let files = state.store.find_case_evidence(&c.id).await?.len();
+        let files = counts.get(&c.id).copied().unwrap_or(0);
         let holder = if held_by(c, &r.user.uuid, now) {
             Some("You".to_owned())
         } else {
