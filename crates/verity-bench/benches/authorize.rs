@@ -34,6 +34,7 @@ fn authorize(c: &mut Criterion) {
         redirect_uris: &redirect_uris,
         policies: &policies,
         public: false,
+        claims_parameter: true,
     };
     assert!(validate(&Params::from_form(QUERY.as_bytes()), Some(&app)).is_ok());
     let mut group = c.benchmark_group("authorize_request");

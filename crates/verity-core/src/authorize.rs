@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use verity_proto::error::ErrorCode;
 
+use crate::assurance::{self, ClaimsRequest};
 use crate::pkce;
 use crate::redirect::RedirectUri;
 use crate::scope::ScopeSet;
@@ -27,6 +28,8 @@ pub struct AppView<'a> {
     pub redirect_uris: &'a [String],
     pub policies: &'a [String],
     pub public: bool,
+    /// Whether the app may ask for `verified_claims` (the `oidc` profile; `idme` ignores `claims`).
+    pub claims_parameter: bool,
 }
 
 /// Where an authorization error is delivered.
@@ -84,6 +87,9 @@ pub struct AuthorizeRequest {
     pub login_hint: Option<String>,
     pub op: Op,
     pub eid: Option<String>,
+    /// What it asks of identity assurance (OIDC Core 5.5 `claims`, `verified_claims` only).
+    #[serde(default)]
+    pub claims: Option<ClaimsRequest>,
 }
 
 /// How an authorization answer reaches the app: in the redirect URI's query (RFC 6749 4.1.2), or
@@ -401,6 +407,13 @@ pub fn validate(
         }
     };
 
+    let claims = match params.get("claims") {
+        Some(raw) if app.claims_parameter => {
+            assurance::parse(raw).map_err(|e| fail(ErrorCode::InvalidRequest, &e))?
+        }
+        _ => None,
+    };
+
     Ok(AuthorizeRequest {
         client_id,
         redirect_uri,
@@ -414,6 +427,7 @@ pub fn validate(
         login_hint: params.get("login_hint").map(str::to_owned),
         op,
         eid: params.get("eid").map(str::to_owned),
+        claims,
     })
 }
 
@@ -438,8 +452,31 @@ mod tests {
             redirect_uris: &r,
             policies: &p,
             public,
+            claims_parameter: true,
         };
         validate(&Params::from_pairs(pairs.iter().copied()), Some(&view))
+    }
+
+    #[test]
+    fn the_claims_parameter_is_read_for_oidc_apps_and_ignored_for_idme() {
+        const ASK: &str = r#"{"userinfo":{"verified_claims":{"verification":{"trust_framework":null},"claims":null}}}"#;
+        let r = run(&with(base(), "claims", ASK), false).unwrap();
+        assert_eq!(r.claims.map(|c| c.userinfo.len()), Some(1));
+        let e = run(&with(base(), "claims", "{not json"), false).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert!(matches!(e.delivery, Delivery::Redirect { .. }));
+        let (r, p, public) = app(false);
+        let idme = AppView {
+            redirect_uris: &r,
+            policies: &p,
+            public,
+            claims_parameter: false,
+        };
+        let ignored = validate(
+            &Params::from_pairs(with(base(), "claims", "{not json")),
+            Some(&idme),
+        );
+        assert_eq!(ignored.unwrap().claims, None);
     }
 
     fn base() -> Vec<(&'static str, &'static str)> {

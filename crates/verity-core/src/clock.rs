@@ -66,6 +66,17 @@ pub fn date_words(unix: i64) -> String {
         "November",
         "December",
     ];
+    let (year, month, day) = civil(unix);
+    let name = usize::try_from(month - 1)
+        .ok()
+        .and_then(|m| MONTHS.get(m))
+        .copied()
+        .unwrap_or("?");
+    format!("{day} {name} {year}")
+}
+
+/// The UTC calendar date of a moment: `(year, month 1..=12, day 1..=31)`.
+pub fn civil(unix: i64) -> (i64, i64, i64) {
     // Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
     let z = unix.div_euclid(86_400) + 719_468;
     let era = z.div_euclid(146_097);
@@ -75,13 +86,19 @@ pub fn date_words(unix: i64) -> String {
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let name = usize::try_from(month - 1)
-        .ok()
-        .and_then(|m| MONTHS.get(m))
-        .copied()
-        .unwrap_or("?");
-    format!("{day} {name} {year}")
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// A moment in RFC 3339 UTC, to the second: `2026-12-05T14:03:09Z`.
+pub fn rfc3339(unix: i64) -> String {
+    let (year, month, day) = civil(unix);
+    let secs = unix.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// A length of time as a person reads it, rounded down to its largest unit: `less than a
@@ -98,7 +115,7 @@ pub fn duration_words(seconds: i64) -> String {
 
 #[cfg(test)]
 mod date_tests {
-    use super::{date_words, duration_words};
+    use super::{date_words, duration_words, rfc3339};
 
     #[test]
     fn durations_read_in_words() {
@@ -117,5 +134,8 @@ mod date_tests {
         assert_eq!(date_words(951_782_400), "29 February 2000");
         assert_eq!(date_words(-86_400), "31 December 1969");
         assert_eq!(date_words(4_102_444_799), "31 December 2099");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_796_428_800 + 86_399), "2026-12-05T23:59:59Z");
+        assert_eq!(rfc3339(951_782_400 + 3_723), "2000-02-29T01:02:03Z");
     }
 }

@@ -7,6 +7,7 @@
 use thiserror::Error;
 use verity_proto::error::ErrorCode;
 
+use crate::assurance::ClaimsRequest;
 use crate::authorize::{ALWAYS_ALLOWED_SCOPES, AuthorizeRequest};
 use crate::pkce;
 use crate::scope::ScopeSet;
@@ -67,6 +68,8 @@ pub struct Code {
     pub eid: Option<String>,
     /// The session that authorized it (back-channel logout).
     pub sid: Option<String>,
+    /// What the request asked of identity assurance (`verified_claims`).
+    pub claims: Option<ClaimsRequest>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -101,6 +104,7 @@ pub fn issue(
         mfa: session.mfa,
         eid: request.eid.clone(),
         sid: Some(session.sid.to_owned()),
+        claims: request.claims.clone(),
         created_at: now,
         expires_at: now + ttl,
     }
@@ -132,6 +136,8 @@ pub struct Issuance {
     pub nonce: Option<Nonce>,
     /// The refresh token this issuance rotates, when it comes from one.
     pub parent: Option<String>,
+    /// What the authorization request asked of identity assurance, for the grant's life.
+    pub claims: Option<ClaimsRequest>,
 }
 
 impl Issuance {
@@ -172,6 +178,7 @@ pub fn redeem(code: &Code, p: &TokenRequest<'_>) -> Result<Issuance, GrantError>
         sid: code.sid.clone(),
         nonce: code.nonce.clone(),
         parent: None,
+        claims: code.claims.clone(),
     })
 }
 
@@ -187,6 +194,7 @@ pub struct RefreshGrant<'a> {
     pub mfa: bool,
     pub eid: Option<&'a str>,
     pub sid: Option<&'a str>,
+    pub claims: Option<&'a ClaimsRequest>,
     pub expires_at: i64,
 }
 
@@ -228,6 +236,7 @@ pub fn refresh(
         // OIDC Core 12.2: a refreshed ID token carries no nonce.
         nonce: None,
         parent: Some(token.token_hash.to_owned()),
+        claims: token.claims.cloned(),
     })
 }
 
@@ -298,6 +307,14 @@ mod tests {
         Box::leak(Box::new(ClientId::new(client_id)))
     }
 
+    /// An identity-assurance request, which travels with the grant.
+    fn asked() -> ClaimsRequest {
+        ClaimsRequest {
+            userinfo: vec![crate::assurance::VerifiedRequest::default()],
+            ..ClaimsRequest::default()
+        }
+    }
+
     fn code(challenge: Option<&'static str>) -> Code {
         Code {
             code_hash: "h".into(),
@@ -311,6 +328,7 @@ mod tests {
             mfa: true,
             eid: None,
             sid: Some("s".into()),
+            claims: None,
             created_at: 0,
             expires_at: 100,
         }
@@ -344,6 +362,7 @@ mod tests {
             login_hint: None,
             op: Op::default(),
             eid: Some("e".into()),
+            claims: Some(asked()),
         };
         let session = SignIn {
             uuid: "u",
@@ -367,6 +386,7 @@ mod tests {
                 sid: Some("s".into()),
                 nonce: Some("n".into()),
                 parent: None,
+                claims: Some(asked()),
             }
         );
         assert!(issuance.has_id_token());
@@ -463,6 +483,7 @@ mod tests {
     fn refresh_rules() {
         let scopes = vec!["openid".to_owned(), "military".to_owned()];
         let policies = vec!["military".to_owned()];
+        let asked = asked();
         let token = RefreshGrant {
             token_hash: "rt",
             grant_id: "g",
@@ -473,6 +494,7 @@ mod tests {
             mfa: false,
             eid: None,
             sid: Some("s"),
+            claims: Some(&asked),
             expires_at: 100,
         };
         let app = RefreshingApp {
@@ -491,6 +513,7 @@ mod tests {
             ("g", Some("rt"), None)
         );
         assert_eq!(issued.sid.as_deref(), Some("s"));
+        assert_eq!(issued.claims, Some(asked.clone()));
         assert_eq!(
             refresh(&token, &app, Some("openid"), 10).unwrap().scopes,
             ["openid"]

@@ -115,6 +115,7 @@ mod tests {
             login_hint: None,
             op: Op::Signin,
             eid: None,
+            claims: None,
         }
     }
 

@@ -19,6 +19,7 @@
 //!   email domains, lifetimes, emailed codes.
 //! - [`evidence`]: the files of a `document` case: which are taken, and how they are sealed.
 //! - [`claims`]: the ID-token and userinfo claim sets.
+//! - [`assurance`]: OpenID Connect for Identity Assurance: `verified_claims` requests and answers.
 //! - [`keys`]: signing keys (RS256, ES256), JWKs, JWT signing, the master key.
 //! - [`logout`]: which app a logout names and where the browser may go afterwards.
 //! - [`jose`]: verifying JWS from clients (assertions, `id_token_hint`).
@@ -30,6 +31,7 @@
 //! - [`net`]: the client address behind trusted reverse proxies (`X-Forwarded-For`).
 
 pub mod account;
+pub mod assurance;
 pub mod authorize;
 pub mod claims;
 pub mod client_auth;

@@ -32,4 +32,19 @@ pub struct ProviderMetadata {
     pub prompt_values_supported: Vec<String>,
     pub acr_values_supported: Vec<String>,
     pub authorization_response_iss_parameter_supported: bool,
+    /// OpenID Connect for Identity Assurance 1.0, section 8 (SPEC 13).
+    #[serde(default)]
+    pub verified_claims_supported: bool,
+    #[serde(default)]
+    pub trust_frameworks_supported: Vec<String>,
+    #[serde(default)]
+    pub evidence_supported: Vec<String>,
+    #[serde(default)]
+    pub documents_supported: Vec<String>,
+    #[serde(default)]
+    pub documents_check_methods_supported: Vec<String>,
+    #[serde(default)]
+    pub electronic_records_supported: Vec<String>,
+    #[serde(default)]
+    pub claims_in_verified_claims_supported: Vec<String>,
 }

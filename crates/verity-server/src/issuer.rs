@@ -13,6 +13,7 @@ use verity_proto::token::TokenResponse;
 use verity_store::apps::App;
 use verity_store::grants::{Token, TokenKind};
 
+use crate::assurance::add_verified_claims;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -44,6 +45,7 @@ pub fn token_rows(
         expires_at: now + ttl,
         used_at: None,
         revoked_at: None,
+        claims: g.claims.clone(),
     };
     let mut rows = vec![token(TokenKind::Access, access, app.access_ttl)];
     rows.extend(refresh.map(|r| token(TokenKind::Refresh, r, app.refresh_ttl)));
@@ -109,7 +111,9 @@ async fn id_token(
 ) -> Result<String, ApiError> {
     let auth = AuthFacts { mfa: g.mfa };
     let policies = state.policies_for(g.scopes.iter().map(String::as_str));
-    let attributes = claims::attribute_claims(&policies, app.profile, user, auth);
+    let mut attributes = claims::attribute_claims(&policies, app.profile, user, auth);
+    let asked = g.claims.as_ref().map(|c| c.id_token.as_slice());
+    add_verified_claims(state, app.profile, asked, &policies, user, &mut attributes).await?;
     let claims = claims::id_token(
         &Issue {
             issuer: &state.issuer,

@@ -27,6 +27,7 @@
 //! - [`routes`]: one module per endpoint; `routes::router` is the whole route table.
 
 pub mod admin;
+pub mod assurance;
 pub mod audit;
 pub mod auth;
 pub mod backchannel;

@@ -14,9 +14,10 @@ use verity_core::identity::IDENTITY;
 use verity_core::keys::MasterKey;
 use verity_core::password::Passwords;
 use verity_core::secret::{hex, sha256, token_hash};
-use verity_core::verification::{CaseState, RejectReason};
+use verity_core::verification::{CaseState, Method, RejectReason};
 use verity_store::Store;
 use verity_store::apps::{App, Organization};
+use verity_store::cases::Case;
 use verity_store::users::{User, VerificationRecord};
 
 use crate::error::AdminError;
@@ -43,13 +44,39 @@ pub const REVIEW_DELAY: i64 = 5;
 /// Who the built-in reviewer's decisions name.
 pub const SANDBOX_REVIEWER: &str = "sandbox reviewer";
 
-/// A persona: email, attributes, verifications `(group, subgroups)`, TOTP enrolled.
+/// A persona: email, attributes, verifications `(group, subgroups)`, the documents some were
+/// decided on, TOTP enrolled.
 struct Persona {
     email: &'static str,
     attributes: Value,
     verified: &'static [(&'static str, &'static [&'static str])],
+    /// `(group, document type, what the reviewer read)`: that group's case is a `document` case
+    /// (so that identity assurance answers carry evidence); the others are sandbox assertions.
+    documents: &'static [Document],
     totp: bool,
 }
+
+type Document = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// What the sandbox's reviewer read from the veteran's driver's license.
+const VETERAN_LICENSE: &[(&str, &str)] = &[
+    ("fname", "Jordan"),
+    ("mname", "Lee"),
+    ("lname", "Rivera"),
+    ("birth_date", "1978-04-12"),
+    ("street", "1200 Harbor Way"),
+    ("city", "Norfolk"),
+    ("state", "VA"),
+    ("zip", "23511"),
+    ("country", "US"),
+    ("document_issuer", "Virginia"),
+    ("document_number", "T12345678"),
+    ("document_expires", "2031-04-12"),
+];
 
 fn personas() -> Vec<Persona> {
     vec![
@@ -62,6 +89,10 @@ fn personas() -> Vec<Persona> {
                 "military_service_component": "Active Duty", "military_service_started": "1998-06-01",
             }),
             verified: &[(IDENTITY, &[]), ("military", &["Veteran"])],
+            documents: &[
+                (IDENTITY, "drivers_license", VETERAN_LICENSE),
+                ("military", "dd214", &[]),
+            ],
             totp: true,
         },
         Persona {
@@ -71,12 +102,14 @@ fn personas() -> Vec<Persona> {
                 "street": "45 College Ave", "city": "Berkeley", "state": "CA", "zip": "94704", "country": "US",
             }),
             verified: &[("student", &[])],
+            documents: &[],
             totp: false,
         },
         Persona {
             email: "unverified@sandbox.test",
             attributes: json!({"fname": "Casey", "lname": "Morgan"}),
             verified: &[],
+            documents: &[],
             totp: false,
         },
         Persona {
@@ -86,6 +119,7 @@ fn personas() -> Vec<Persona> {
                 "phone": "33612345678", "street": null, "city": null, "state": null, "zip": null, "country": "FR",
             }),
             verified: &[(IDENTITY, &[])],
+            documents: &[],
             totp: true,
         },
         Persona {
@@ -96,6 +130,7 @@ fn personas() -> Vec<Persona> {
                 "state": "MA", "zip": "02108", "country": "US",
             }),
             verified: &[(IDENTITY, &[])],
+            documents: &[],
             totp: true,
         },
         Persona {
@@ -110,6 +145,7 @@ fn personas() -> Vec<Persona> {
                 ("teacher", &[]),
                 ("responder", &[]),
             ],
+            documents: &[],
             totp: false,
         },
         Persona {
@@ -119,12 +155,14 @@ fn personas() -> Vec<Persona> {
                 "street": "77 Main St", "city": "Columbus", "state": "OH", "zip": "43215", "country": "US",
             }),
             verified: &[],
+            documents: &[],
             totp: false,
         },
         Persona {
             email: DOCUMENTS_REJECTED,
             attributes: json!({"fname": "Pat", "lname": "Quinn"}),
             verified: &[],
+            documents: &[],
             totp: false,
         },
     ]
@@ -217,15 +255,44 @@ pub async fn seed(
             continue;
         }
         for (group, subgroups) in p.verified {
+            let subgroups: Vec<String> = subgroups.iter().map(|s| (*s).to_owned()).collect();
+            let document = p.documents.iter().find(|d| d.0 == *group);
             let record = VerificationRecord {
                 group: (*group).into(),
                 verified: true,
-                subgroups: subgroups.iter().map(|s| (*s).to_owned()).collect(),
-                method: "sandbox".into(),
+                subgroups: subgroups.clone(),
+                method: if document.is_some() {
+                    "document"
+                } else {
+                    "sandbox"
+                }
+                .into(),
                 decided_by: "sandbox seed".into(),
                 decided_at: now,
             };
-            store.upsert_verification(&uuid, &record).await?;
+            let Some((_, kind, read)) = document else {
+                store.upsert_verification(&uuid, &record).await?;
+                continue;
+            };
+            let case = Case {
+                state: CaseState::Verified,
+                document_type: Some((*kind).into()),
+                subgroups,
+                attributes: read
+                    .iter()
+                    .map(|(k, v)| ((*k).into(), (*v).into()))
+                    .collect(),
+                decided_by: Some(record.decided_by.clone()),
+                decided_at: Some(now),
+                ..Case::new(
+                    &stable_id(&format!("{uuid}:{group}")),
+                    &uuid,
+                    group,
+                    Method::Document,
+                    now,
+                )
+            };
+            store.record_decided_case(&case, &record).await?;
         }
     }
     Ok(())

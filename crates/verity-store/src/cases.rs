@@ -156,7 +156,6 @@ impl Store {
     /// method `sandbox` or `operator`, state `verified`, or `revoked` for a recorded "not
     /// verified").
     pub async fn upsert_verification(&self, uuid: &str, v: &VerificationRecord) -> Result<()> {
-        let q = verification_upsert(uuid, v);
         let method = if v.method == "sandbox" {
             Method::Sandbox
         } else {
@@ -173,7 +172,14 @@ impl Store {
             decided_at: Some(v.decided_at),
             ..Case::new(&new_token(), uuid, &v.group, method, v.decided_at)
         };
-        let recorded = self.write(Begin::Write, vec![insert(&case), q]).await;
+        self.record_decided_case(&case, v).await
+    }
+
+    /// Stores a case already decided (`c`, new) with the account's verification of its group
+    /// (`v`), in one transaction: an assertion's record, or a seeded persona's case.
+    pub async fn record_decided_case(&self, c: &Case, v: &VerificationRecord) -> Result<()> {
+        let q = verification_upsert(&c.uuid, v);
+        let recorded = self.write(Begin::Write, vec![insert(c), q]).await;
         recorded.map_err(|e| match conflict_or(e) {
             StoreError::Conflict => StoreError::Corrupt("verification conflict".into()),
             other => other,

@@ -1,5 +1,6 @@
 //! Access and refresh tokens (by digest), each bound to the grant its code started.
 
+use verity_core::assurance::ClaimsRequest;
 use verity_core::grant::RefreshGrant;
 use verity_core::identity::UserData;
 use verity_core::values::ClientId;
@@ -43,11 +44,13 @@ pub struct Token {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// What the grant's authorization request asked of identity assurance.
+    pub claims: Option<ClaimsRequest>,
 }
 
 stored!(Token => "tokens" {
     token_hash, kind [text], grant_id, client_id [text], uuid, scopes [json], auth_time, mfa,
-    eid, sid, parent_hash, created_at, expires_at, used_at, revoked_at,
+    eid, sid, parent_hash, created_at, expires_at, used_at, revoked_at, claims [json],
 });
 
 impl Token {
@@ -63,6 +66,7 @@ impl Token {
             mfa: self.mfa,
             eid: self.eid.as_deref(),
             sid: self.sid.as_deref(),
+            claims: self.claims.as_ref(),
             expires_at: self.expires_at,
         }
     }
@@ -171,6 +175,7 @@ mod tests {
             expires_at: 0,
             used_at: None,
             revoked_at: None,
+            claims: None,
         };
         let audit = AuditEvent {
             at: 0,
@@ -185,9 +190,9 @@ mod tests {
         let guard = query("UPDATE x SET a = $1 RETURNING *").bind(1);
         let q = guarded_grant(guard, "", &tokens, Some(&audit));
         let columns = "token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, eid, \
-                       sid, parent_hash, created_at, expires_at, used_at, revoked_at";
-        let values: Vec<String> = (2..=16).map(|n| format!("${n}")).collect();
-        let audited: Vec<String> = (17..=23).map(|n| format!("${n}")).collect();
+                       sid, parent_hash, created_at, expires_at, used_at, revoked_at, claims";
+        let values: Vec<String> = (2..=17).map(|n| format!("${n}")).collect();
+        let audited: Vec<String> = (18..=24).map(|n| format!("${n}")).collect();
         let expected = format!(
             "WITH guard AS (UPDATE x SET a = $1 RETURNING *), issued AS (INSERT INTO tokens \
              ({columns}) SELECT v.* FROM guard, (VALUES ({})) AS v({columns}) RETURNING 1), \
@@ -197,6 +202,6 @@ mod tests {
             audited.join(", ")
         );
         assert_eq!(q.sql(), expected);
-        assert_eq!(q.args().len(), 23);
+        assert_eq!(q.args().len(), 24);
     }
 }

@@ -10,6 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use verity_core::authorize::{self, AppView, AuthorizeError, Delivery, Params};
+use verity_core::identity::Family;
 
 use crate::error::PageError;
 use crate::extract::{BodyKind, body_kind, body_params, query_params};
@@ -118,6 +119,7 @@ async fn start(
         redirect_uris: &a.redirect_uris,
         policies: &a.policies,
         public: a.public,
+        claims_parameter: a.profile == Family::Oidc,
     });
     let request = authorize::validate(params, view.as_ref()).map_err(Failure::Authorize)?;
     let Some(app) = app else {

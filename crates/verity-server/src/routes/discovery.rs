@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use verity_core::assurance;
 use verity_proto::discovery::ProviderMetadata;
 
 use crate::state::AppState;
@@ -81,7 +82,7 @@ pub fn metadata(public_url: &str, policy_handles: &[String]) -> ProviderMetadata
         introspection_endpoint_auth_methods_supported: auth_methods,
         code_challenge_methods_supported: strings(&["S256"]),
         claims_supported: verity_core::identity::claims_supported(),
-        claims_parameter_supported: false,
+        claims_parameter_supported: true,
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
         prompt_values_supported: strings(&["none", "login", "consent"]),
@@ -90,5 +91,12 @@ pub fn metadata(public_url: &str, policy_handles: &[String]) -> ProviderMetadata
             "http://idmanagement.gov/ns/assurance/aal/2",
         ]),
         authorization_response_iss_parameter_supported: true,
+        verified_claims_supported: true,
+        trust_frameworks_supported: strings(&assurance::TRUST_FRAMEWORKS),
+        evidence_supported: strings(&assurance::EVIDENCE),
+        documents_supported: strings(&assurance::documents_supported()),
+        documents_check_methods_supported: strings(&assurance::CHECK_METHODS),
+        electronic_records_supported: strings(&assurance::ELECTRONIC_RECORDS),
+        claims_in_verified_claims_supported: strings(&assurance::claims_in_verified_claims()),
     }
 }

@@ -14,6 +14,7 @@ use verity_core::secret::{is_token_shaped, token_hash};
 use verity_store::apps::App;
 use verity_store::grants::{Token, TokenKind};
 
+use crate::assurance::add_verified_claims;
 use crate::error::ApiError;
 use crate::extract::query_params;
 use crate::issuer::sign;
@@ -104,7 +105,17 @@ async fn userinfo(
     let Bearer { token, app, user } = bearer(&state, &headers, query.as_deref()).await?;
     let auth = AuthFacts { mfa: token.mfa };
     let policies = state.policies_for(token.scopes.iter().map(String::as_str));
-    let attributes = claims::attribute_claims(&policies, app.profile, &user, auth);
+    let mut attributes = claims::attribute_claims(&policies, app.profile, &user, auth);
+    let asked = token.claims.as_ref().map(|c| c.userinfo.as_slice());
+    add_verified_claims(
+        &state,
+        app.profile,
+        asked,
+        &policies,
+        &user,
+        &mut attributes,
+    )
+    .await?;
     let issue = Issue {
         issuer: &state.issuer,
         client_id: &app.client_id,

@@ -349,6 +349,8 @@ impl Journey {
 #[derive(Debug, Default, Clone)]
 pub struct Trace {
     pub pages: Vec<String>,
+    /// The consent page as it was shown, when it was.
+    pub consent: Option<String>,
 }
 
 /// A minimal HTML form reader: the `action` of the form whose action ends with `suffix`.
@@ -489,6 +491,7 @@ impl TestApp {
                 (a, vec![("decision", j.verification.to_owned())])
             } else if let Some(a) = form_action(&html, "/consent") {
                 trace.pages.push("consent".into());
+                trace.consent = Some(html.clone());
                 (a, vec![("decision", j.consent.to_owned())])
             } else {
                 panic!("no known form on the page: {html}");

@@ -8,6 +8,7 @@ mod helpers;
 
 mod account;
 mod admin_api;
+mod assurance;
 mod authorize_errors;
 mod connections;
 mod console;

@@ -125,9 +125,20 @@ pub fn code(code_hash: &str, client_id: &str, uuid: &str) -> Code {
         mfa: true,
         eid: Some("eid-1".into()),
         sid: Some("sid-1".into()),
+        claims: Some(assurance_request()),
         created_at: NOW,
         expires_at: NOW + 300,
     }
+}
+
+/// An identity-assurance request as a code and its tokens keep it (read back whole).
+pub fn assurance_request() -> verity_core::assurance::ClaimsRequest {
+    let raw = r#"{"userinfo":{"verified_claims":{"verification":{"trust_framework":{"value":"verity"},
+        "time":{"max_age":3600}},"claims":{"group":null}}}}"#;
+    verity_core::assurance::parse(raw)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// A live token (not stored) of the grant `grant_id`, expiring an hour from [`NOW`].
@@ -148,6 +159,7 @@ pub fn token(token_hash: &str, kind: TokenKind, grant_id: &str, client_id: &str)
         expires_at: NOW + 3600,
         used_at: None,
         revoked_at: None,
+        claims: Some(assurance_request()),
     }
 }
 

@@ -263,6 +263,7 @@ async fn code_issued_in_a_session(store: &Store) {
         login_hint: None,
         op: Op::default(),
         eid: None,
+        claims: None,
     };
     let code = grant::issue(
         &request,

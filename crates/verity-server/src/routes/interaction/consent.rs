@@ -18,6 +18,8 @@ struct ConsentPage<'a> {
     #[serde(flatten)]
     journey: Journey<'a>,
     policies: Vec<ListedPolicy<'a>>,
+    /// Whether the app asked how the person was verified (`verified_claims`).
+    verification_details: bool,
     /// Who is signed in.
     email: &'a str,
 }
@@ -36,17 +38,28 @@ struct ListedPolicy<'a> {
     status: Option<&'static str>,
 }
 
-/// The consent page for `policies` (`openid` alone only when nothing else is asked).
+/// What the app asks for: the policies, and whether also how the person was verified.
+pub(super) struct Asked<'a> {
+    pub policies: &'a [&'a Policy],
+    /// The request asked for `verified_claims` (identity assurance).
+    pub verification_details: bool,
+}
+
+/// The consent page for what is asked (`openid` alone only when nothing else is asked). It
+/// says when verification details are shared: only policies that need a verification have any.
 pub(super) fn show(
     state: &AppState,
     journey: Journey<'_>,
-    policies: &[&Policy],
+    asked: Asked<'_>,
     data: &UserData,
     mfa: bool,
     email: &str,
     error: bool,
 ) -> Result<Response, PageError> {
     let auth = AuthFacts { mfa };
+    let policies = asked.policies;
+    let verification_details =
+        asked.verification_details && policies.iter().any(|p| p.needs.group().is_some());
     let policies = policies
         .iter()
         .filter(|p| p.handle != "openid" || policies.len() == 1)
@@ -69,6 +82,7 @@ pub(super) fn show(
     let page = ConsentPage {
         journey,
         policies,
+        verification_details,
         email,
     };
     render(state, &page, error, StatusCode::BAD_REQUEST)

@@ -364,7 +364,11 @@ async fn advance(
         Step::Consent => {
             let mfa = facts.session.is_some_and(|s| s.mfa);
             let email = user.as_ref().map_or("", |u| u.email.as_str());
-            consent::show(state, journey, &policies, user_data, mfa, email, error)
+            let asked = consent::Asked {
+                policies: &policies,
+                verification_details: req.claims.is_some(),
+            };
+            consent::show(state, journey, asked, user_data, mfa, email, error)
         }
         Step::Fail(code) => {
             if !entry.fresh {
