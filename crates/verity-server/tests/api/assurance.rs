@@ -401,3 +401,28 @@ async fn the_specifications_example_requests_are_accepted() {
     }
     assert!(seen >= 20);
 }
+
+/// A group confirmed by a code sent to a `.gov` address answers as an electronic record that
+/// names the domain, never the address; the answer validates.
+#[tokio::test]
+async fn an_email_confirmed_group_names_its_domain() {
+    let app = spawn_app().await;
+    oidc_app(&app, "ida", &["openid", "government"]).await;
+    let email = "unverified@sandbox.test";
+    crate::verification::verify_by_email(&app, email, "government", "casey.morgan@va.gov").await;
+    let ask_group = json!({"userinfo": {"verified_claims": ask(json!({"group": null}), json!({"trust_framework": {"value": "verity"}}))}});
+    let (tokens, _) = sign_in(&app, "ida", email, "openid government", &ask_group).await;
+    let info = userinfo(&app, &tokens).await;
+    assert_valid(&info);
+    let v = &info["verified_claims"]["verification"];
+    assert_eq!(v["assurance_level"], "email_domain");
+    assert_eq!(
+        v["evidence"][0]["record"],
+        json!({"type": "email_domain", "source": {"name": "va.gov"}})
+    );
+    assert_eq!(
+        info["verified_claims"]["claims"],
+        json!({"group": "government"})
+    );
+    assert!(!info.to_string().contains("casey.morgan"));
+}

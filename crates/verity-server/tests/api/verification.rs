@@ -364,7 +364,7 @@ async fn a_code_runs_out_and_an_address_verifies_one_account() {
 
 /// Takes `persona` through `group`'s email verification at `address` up to the right code; the
 /// browser, signed in.
-async fn verify_by_email(
+pub(crate) async fn verify_by_email(
     app: &TestApp,
     persona: &str,
     group: &str,
