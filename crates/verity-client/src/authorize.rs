@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::assertion::random_token;
+use crate::assurance::ClaimsRequest;
 use crate::error::{CallbackError, Error};
 
 /// What must be kept (server-side, or in a signed/encrypted cookie) between the redirect and the
@@ -63,6 +64,8 @@ pub struct AuthorizationRequest {
     prompt: Option<Prompt>,
     max_age: Option<u64>,
     login_hint: Option<String>,
+    /// OIDC Core 5.5 `claims`: identity assurance asked of the ID token and userinfo.
+    claims: Option<ClaimsRequest>,
     extra: Vec<(String, String)>,
 }
 
@@ -77,6 +80,7 @@ impl AuthorizationRequest {
             prompt: None,
             max_age: None,
             login_hint: None,
+            claims: None,
             extra: Vec::new(),
         }
     }
@@ -128,6 +132,13 @@ impl AuthorizationRequest {
         self
     }
 
+    /// OIDC Core 5.5 `claims`, carrying OIDC4IDA `verified_claims` requests (see
+    /// [`crate::assurance`]). An empty request sends no parameter.
+    pub fn claims(mut self, request: ClaimsRequest) -> Self {
+        self.claims = Some(request).filter(|r| !r.is_empty());
+        self
+    }
+
     /// Any other parameter (`eid`, ...). The parameters this builder owns cannot be overridden.
     pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.extra.push((name.into(), value.into()));
@@ -137,6 +148,13 @@ impl AuthorizationRequest {
     /// The URL to redirect the browser to, and what to keep for the callback. Fresh `state`,
     /// `nonce` and PKCE verifier (32 random bytes each) every call.
     pub fn build(self) -> Result<(Url, PendingAuthorization), Error> {
+        let claims = match &self.claims {
+            Some(request) => {
+                request.check().map_err(Error::Config)?;
+                Some(request.to_value().to_string())
+            }
+            None => None,
+        };
         let state = random_token(32)?;
         let nonce = random_token(32)?;
         let code_verifier = random_token(32)?;
@@ -178,6 +196,9 @@ impl AuthorizationRequest {
             if let Some(h) = &self.login_hint {
                 q.append_pair("login_hint", h);
             }
+            if let Some(c) = &claims {
+                q.append_pair("claims", c);
+            }
             const OWNED: &[&str] = &[
                 "response_type",
                 "client_id",
@@ -191,6 +212,7 @@ impl AuthorizationRequest {
                 "prompt",
                 "max_age",
                 "login_hint",
+                "claims",
             ];
             for (k, v) in &self.extra {
                 if !OWNED.contains(&k.as_str()) {

@@ -38,6 +38,15 @@ pub struct Metadata {
     pub claims_supported: Vec<String>,
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// OIDC Discovery: the `claims` request parameter is understood.
+    #[serde(default)]
+    pub claims_parameter_supported: bool,
+    /// OIDC4IDA 7: `verified_claims` can be asked for ...
+    #[serde(default)]
+    pub verified_claims_supported: bool,
+    /// ... under these trust frameworks.
+    #[serde(default)]
+    pub trust_frameworks_supported: Vec<String>,
 }
 
 /// `issuer` + `/.well-known/openid-configuration` (Discovery 4.1: a trailing `/` is removed first).

@@ -12,6 +12,9 @@
 //!   https or loopback).
 //! - [`authorize`]: the authorization URL (always `state`, `nonce`, PKCE S256) and the callback
 //!   (`state` checked, `error` typed).
+//! - [`assurance`]: OpenID Connect for Identity Assurance: the `claims` request
+//!   ([`ClaimsRequest`]), the typed `verified_claims` answer ([`VerifiedClaims`]) and the check
+//!   that it answers what was asked.
 //! - [`client`]: [`Client`]: code exchange, ID-token validation (OIDC Core 3.1.3.7), the cached
 //!   JWKS, userinfo in its three wire forms, `attributes.json`, refresh, revocation, logout URL.
 //! - [`id_token`]: the claim rules of 3.1.3.7, as a pure function.
@@ -79,8 +82,56 @@
 //! assert!(url.as_str().contains("code_challenge_method=S256"));
 //! assert!(url.as_str().contains(&pending.state));
 //! ```
+//!
+//! # Requesting verified claims (identity assurance)
+//!
+//! An app that must know *how* a person was verified (which document, issued by whom, when)
+//! asks for `verified_claims` (OpenID Connect for Identity Assurance 1.0) through the `claims`
+//! parameter, then keeps only the answers that match what it asked:
+//!
+//! ```no_run
+//! use verity_client::assurance::{ClaimsRequest, VerifiedClaimsRequest};
+//! # fn run(
+//! #     client: verity_client::Client,
+//! #     verified: verity_client::Verified,
+//! #     now: i64,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
+//! let wanted = ClaimsRequest::new()
+//!     // Identity, verified under NIST SP 800-63A within the last year.
+//!     .userinfo(
+//!         VerifiedClaimsRequest::new()
+//!             .trust_framework("nist_800_63A")
+//!             .max_age(365 * 24 * 3600)
+//!             .claim("given_name")
+//!             .claim("family_name")
+//!             .essential_claim("birthdate")
+//!             .purpose("To confirm your age"),
+//!     )
+//!     // Group membership, verified under Verity's own rules.
+//!     .userinfo(VerifiedClaimsRequest::new().trust_framework("verity").claim("group").claim("subgroups"));
+//! let (url, pending) = client
+//!     .authorization_request()
+//!     .scopes(["military", "http://idmanagement.gov/ns/assurance/ial/2/aal/2"])
+//!     .claims(wanted.clone())
+//!     .build()?;
+//! // ... redirect, callback, `client.complete(...)` as above, giving `verified` ...
+//! let answers = wanted.answers(&verified, now)?;
+//! for answer in &answers.kept {
+//!     let v = &answer.verification;
+//!     for evidence in &v.evidence {
+//!         if let Some(doc) = &evidence.document_details {
+//!             println!("{:?} checked on {:?} from a {}", answer.claims.keys(), v.time, doc.kind);
+//!         }
+//!     }
+//! }
+//! // `answers.refused` holds what the provider sent but was not asked (with the reason).
+//! # let _ = (url, pending);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod assertion;
+pub mod assurance;
 pub mod authorize;
 pub mod client;
 pub mod config;
@@ -96,6 +147,7 @@ pub mod userinfo;
 
 pub use assertion::PrivateKey;
 pub use assertion::random_token;
+pub use assurance::{ClaimsRequest, VerifiedClaims, VerifiedClaimsRequest};
 pub use authorize::{AuthorizationRequest, CallbackQuery, Op, PendingAuthorization, Prompt};
 pub use client::{AuditLog, Client, RawResponse, UserInfo, Verified};
 pub use config::{ClientAuth, ClientConfig, Clock, Secret, SystemClock};

@@ -374,7 +374,7 @@ pub fn document_type(handle: &str) -> &str {
 /// The evidence of a case: the document a reviewer inspected, the email domain confirmed by a
 /// code, nothing for an assertion. A document number leaves Verity as its last four characters.
 fn evidence(case: &CaseFacts<'_>, decided: i64) -> Option<Value> {
-    let check = |method: &str| json!({"check_method": method, "organization": VERITY, "txn": case.id, "time": rfc3339(decided)});
+    let check = |method: &str| json!({"check_method": method, "organization": VERITY, "check_id": format!("{}-{method}", case.id), "time": rfc3339(decided)});
     match case.method {
         Method::Document => {
             let mut details = Map::new();

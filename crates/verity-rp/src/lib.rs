@@ -4,13 +4,17 @@
 //! stores what it learned, and shows a profile form pre-filled from the verified attributes.
 //!
 //! - [`settings`]: `VERITY_RP_*` settings.
-//! - [`db`]: the tables `verifications`, `raw_responses` (append-only), `user_activity`.
+//! - [`assurance`]: identity assurance (`VERITY_RP_VERIFIED_CLAIMS`): the `verified_claims` asked
+//!   for, and how each attribute and group was verified, in words.
+//! - [`db`]: the tables `verifications` (with the kept `verified_claims`), `raw_responses`
+//!   (append-only), `user_activity`.
 //! - [`routes`]: the pages `/`, `/login`, `/callback`, `/profile`.
 //! - [`Rp`]: startup: discovery, database, listener.
 //!
 //! Browser sessions are opaque random ids in an `HttpOnly` cookie, mapped in memory to the pending
 //! request or the signed-in `uuid`: a restart signs everyone out, which suits a reference app.
 
+pub mod assurance;
 pub mod db;
 pub mod routes;
 pub mod settings;
@@ -44,6 +48,13 @@ impl Rp {
         let client = Client::discover(config)
             .await
             .with_context(|| format!("discovery of {}", settings.issuer))?;
+        if settings.verified_claims && !client.metadata().verified_claims_supported {
+            // Asked anyway: a provider that does not know the parameter ignores it.
+            tracing::warn!(
+                issuer = %settings.issuer,
+                "VERITY_RP_VERIFIED_CLAIMS is set but the provider does not advertise verified_claims_supported"
+            );
+        }
         let db = db::Db::open(&settings.database_url)
             .await
             .context("opening the database")?;

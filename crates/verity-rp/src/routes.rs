@@ -11,8 +11,10 @@ use axum::routing::get;
 use minijinja::Environment;
 use serde::Deserialize;
 use serde_json::json;
-use verity_client::{AuditLog, CallbackQuery, Client, Clock, PendingAuthorization};
+use verity_client::assurance::CivilDate;
+use verity_client::{AuditLog, CallbackQuery, ClaimsRequest, Client, Clock, PendingAuthorization};
 
+use crate::assurance;
 use crate::db::Db;
 use crate::settings::RpSettings;
 
@@ -57,6 +59,9 @@ pub struct RpState {
     db: Db,
     /// Requested at every sign-in (`VERITY_RP_SCOPES`).
     scopes: Arc<Vec<String>>,
+    /// The `verified_claims` asked at every sign-in, when `VERITY_RP_VERIFIED_CLAIMS` is set;
+    /// kept to check the answers against.
+    claims_request: Option<Arc<ClaimsRequest>>,
     pages: Arc<Environment<'static>>,
     /// Sign-ins in progress and signed-in browsers, by cookie; in memory only (see the crate docs).
     sessions: Arc<Mutex<Sessions>>,
@@ -83,6 +88,9 @@ impl RpState {
             client,
             db,
             scopes: Arc::new(settings.scopes.clone()),
+            claims_request: settings
+                .verified_claims
+                .then(|| Arc::new(assurance::claims_request())),
             pages: Arc::new(env),
             sessions: Arc::new(Mutex::new(Sessions::default())),
             clock,
@@ -142,6 +150,7 @@ pub fn router(state: RpState) -> axum::Router {
         .route("/login", get(login))
         .route("/callback", get(callback))
         .route("/profile", get(profile).post(save_profile))
+        .route("/static/rp.css", get(stylesheet))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -159,7 +168,9 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -186,6 +197,15 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The pages' stylesheet (the CSP allows styles from this origin only).
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("static/rp.css"),
+    )
+        .into_response()
+}
+
 /// SPEC 10 `/`: a "Verify your identity" button leading to `/login`.
 async fn index(State(state): State<RpState>) -> Response {
     state.render("index.html", StatusCode::OK, json!({}))
@@ -194,11 +214,14 @@ async fn index(State(state): State<RpState>) -> Response {
 /// OIDC Core 3.1.2.1 and RFC 7636 (PKCE); SPEC 10 `/login`: the redirect to the provider, with
 /// `state`, `nonce` and the PKCE S256 verifier kept server-side.
 async fn login(State(state): State<RpState>) -> Response {
-    let built = state
+    let mut request = state
         .client
         .authorization_request()
-        .scopes(state.scopes.iter())
-        .build();
+        .scopes(state.scopes.iter());
+    if let Some(claims) = &state.claims_request {
+        request = request.claims(ClaimsRequest::clone(claims));
+    }
+    let built = request.build();
     let (url, pending) = match built {
         Ok(b) => b,
         Err(e) => {
@@ -229,8 +252,9 @@ async fn login(State(state): State<RpState>) -> Response {
 }
 
 /// OIDC Core 3.1.2.5-3.1.3.7 and 5.3; SPEC 10 `/callback`: callback, code exchange, ID token,
-/// userinfo and attributes, then storage. Any failure: an error page, only the raw audit record
-/// stored, not signed in.
+/// userinfo and attributes (and, when asked, the `verified_claims` that answer the request), then
+/// storage. Any failure: an error page, only the raw audit record stored, not signed in; an
+/// unreadable or unasked `verified_claims` is left out without failing the sign-in.
 async fn callback(
     State(state): State<RpState>,
     headers: HeaderMap,
@@ -266,10 +290,33 @@ async fn callback(
             return state.error_page(StatusCode::BAD_REQUEST, "Sign-in failed", &message);
         }
     };
+    let verified_claims = match &state.claims_request {
+        Some(request) => match request.answers(&verified, now) {
+            Ok(answers) => {
+                for refused in &answers.refused {
+                    tracing::warn!(mismatch = %refused.mismatch, source = ?refused.source,
+                        "verified_claims not asked for, left out");
+                }
+                answers.kept
+            }
+            // The raw body is kept; the sign-in goes on without the details.
+            Err(e) => {
+                tracing::warn!(error = %e, "verified_claims unreadable, left out");
+                Vec::new()
+            }
+        },
+        None => Vec::new(),
+    };
     let issuer = state.client.metadata().issuer.clone();
     if let Err(e) = state
         .db
-        .record_verification(&issuer, &verified.identity, &audit.responses, now)
+        .record_verification(
+            &issuer,
+            &verified.identity,
+            &verified_claims,
+            &audit.responses,
+            now,
+        )
         .await
     {
         tracing::error!(error = %e, "storing the verification");
@@ -331,11 +378,14 @@ async fn profile(State(state): State<RpState>, headers: HeaderMap) -> Response {
                    "value": row.identity.text(handle).unwrap_or_default()})
         })
         .collect();
+    let today = CivilDate::of_unix(state.clock.now());
     state.render(
         "profile.html",
         StatusCode::OK,
-        json!({"uuid": row.uuid, "updated_at": row.updated_at, "groups": row.identity.groups,
-               "fields": fields, "csrf": csrf}),
+        json!({"uuid": row.uuid, "updated_at": assurance::unix_date_words(row.updated_at),
+               "groups": row.identity.groups, "fields": fields, "csrf": csrf,
+               "assurance_asked": state.claims_request.is_some(),
+               "assurance": assurance::describe(&row.verified_claims, today)}),
     )
 }
 

@@ -45,6 +45,17 @@ pub struct RpArgs {
     /// Data directory [default: ./verity-data].
     #[arg(long, env = "VERITY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Ask how the person was verified (OpenID Connect for Identity Assurance): the identity's
+    /// document and the groups' evidence, shown on the profile page. `--verified-claims` alone
+    /// means true [default: false].
+    #[arg(
+        long,
+        env = "VERITY_RP_VERIFIED_CLAIMS",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub verified_claims: Option<bool>,
 }
 
 /// Validated settings.
@@ -57,6 +68,8 @@ pub struct RpSettings {
     pub scopes: Vec<String>,
     pub listen: String,
     pub database_url: String,
+    /// Whether sign-ins ask for `verified_claims` (`VERITY_RP_VERIFIED_CLAIMS`).
+    pub verified_claims: bool,
 }
 
 /// The redirect URI when none is configured (SPEC 10).
@@ -88,6 +101,7 @@ impl RpSettings {
             listen: args.listen.or(file.listen),
             database_url: args.database_url.or(file.database_url),
             data_dir: args.data_dir.or(file.data_dir),
+            verified_claims: args.verified_claims.or(file.verified_claims),
         };
         let issuer = args
             .issuer
@@ -127,6 +141,7 @@ impl RpSettings {
             database_url: args
                 .database_url
                 .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("verity-rp.db").display())),
+            verified_claims: args.verified_claims.unwrap_or(false),
         })
     }
 }
@@ -142,7 +157,7 @@ mod tests {
         let file = dir.join("rp.toml");
         std::fs::write(
             &file,
-            "issuer = \"https://api.idmelabs.com/oidc\"\nclient_id = \"from-file\"\nclient_secret = \"hunter2\"\nscopes = \"military student\"\n",
+            "issuer = \"https://api.idmelabs.com/oidc\"\nclient_id = \"from-file\"\nclient_secret = \"hunter2\"\nscopes = \"military student\"\nverified_claims = true\n",
         )
         .unwrap();
         let s = RpSettings::resolve(RpArgs {
@@ -160,6 +175,17 @@ mod tests {
         assert!(s.database_url.ends_with("verity-rp.db"));
         assert!(matches!(s.auth, ClientAuth::SecretBasic(_)));
         assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(s.verified_claims, "from the file");
+        let off = RpSettings::resolve(RpArgs {
+            config: Some(dir.join("rp.toml")),
+            verified_claims: Some(false),
+            ..RpArgs::default()
+        })
+        .unwrap();
+        assert!(
+            !off.verified_claims,
+            "the flag or environment wins over the file"
+        );
         assert!(
             RpSettings::resolve(RpArgs::default()).is_err(),
             "issuer is required"

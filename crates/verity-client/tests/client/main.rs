@@ -2,6 +2,7 @@
 //! verity-client against the real provider (started in-process per test) and against a hostile
 //! provider that answers with a token wrong in exactly one way.
 
+mod assurance;
 mod flow;
 mod helpers;
 mod hostile;

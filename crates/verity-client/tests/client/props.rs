@@ -2,6 +2,9 @@
 
 use proptest::prelude::*;
 use verity_client::CallbackQuery;
+use verity_client::assurance::{
+    CivilDate, VerifiedClaimsRequest, parse_rfc3339, read_verified_claims,
+};
 use verity_client::discovery::Metadata;
 use verity_client::identity::parse_attributes;
 use verity_client::jose::{Jws, parse_jwks};
@@ -54,6 +57,27 @@ proptest! {
         let _ = parse_attributes(text.as_bytes());
         let _ = parse_userinfo_body(Some("application/json"), text.as_bytes());
     }
+
+    #[test]
+    fn date_parsers_never_panic(s in ".{0,40}", t in "[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{0,4})?)?([Zz]|[+-][0-9]{2}:[0-9]{2})?") {
+        let _ = parse_rfc3339(&s);
+        let _ = CivilDate::parse(&s);
+        // A UTC date-time that reads gives back its own calendar date (a leap second aside).
+        if let (Some(unix), true) = (parse_rfc3339(&t), t.ends_with(['Z', 'z']) && !t.contains(":60")) {
+            prop_assert_eq!(CivilDate::of_unix(unix).to_string(), &t[..10]);
+        }
+    }
+
+    #[test]
+    fn verified_claims_reader_never_panics(v in json_value(), now in any::<i64>()) {
+        let claims = serde_json::Map::from_iter([("verified_claims".to_owned(), v)]);
+        if let Ok(answers) = read_verified_claims(&claims) {
+            let request = VerifiedClaimsRequest::new().trust_framework("verity").max_age(u64::MAX).claim("group");
+            for a in &answers {
+                let _ = request.answered_by(a, now);
+            }
+        }
+    }
 }
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
@@ -77,6 +101,11 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
                     Just("n".to_owned()),
                     Just("e".to_owned()),
                     Just("crv".to_owned()),
+                    Just("verification".to_owned()),
+                    Just("trust_framework".to_owned()),
+                    Just("claims".to_owned()),
+                    Just("evidence".to_owned()),
+                    Just("time".to_owned()),
                     "[a-z]{1,5}"
                 ],
                 inner,

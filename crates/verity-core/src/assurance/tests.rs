@@ -187,8 +187,8 @@ fn an_identity_case_answers_with_its_document_and_the_claims_it_verified() {
                 "evidence": [{
                     "type": "document",
                     "check_details": [
-                        {"check_method": "vri", "organization": "verity", "txn": "case-identity", "time": "2026-12-04T00:00:00Z"},
-                        {"check_method": "pvr", "organization": "verity", "txn": "case-identity", "time": "2026-12-04T00:00:00Z"}
+                        {"check_method": "vri", "organization": "verity", "check_id": "case-identity-vri", "time": "2026-12-04T00:00:00Z"},
+                        {"check_method": "pvr", "organization": "verity", "check_id": "case-identity-pvr", "time": "2026-12-04T00:00:00Z"}
                     ],
                     "document_details": {
                         "type": "driving_permit",

@@ -12,7 +12,7 @@ mod postgres;
 mod sqlite;
 
 use sqlx::{PgPool, SqlitePool};
-use verity_client::{Identity, RawResponse};
+use verity_client::{Identity, RawResponse, VerifiedClaims};
 
 /// How many connections the app keeps open to its database.
 const MAX_CONNECTIONS: u32 = 4;
@@ -30,17 +30,21 @@ pub struct VerificationRow {
     pub uuid: String,
     pub issuer: String,
     pub identity: Identity,
+    /// The `verified_claims` kept at the latest sign-in (empty when none were asked or shared).
+    pub verified_claims: Vec<VerifiedClaims>,
     pub first_verified_at: i64,
     pub updated_at: i64,
 }
 
-/// A `verifications` row as the database holds it: groups and attributes as JSON text.
+/// A `verifications` row as the database holds it: groups, attributes and verified claims as
+/// JSON text.
 #[derive(Debug, sqlx::FromRow)]
 struct VerificationRecord {
     uuid: String,
     issuer: String,
     groups: String,
     attributes: String,
+    verified_claims: Option<String>,
     first_verified_at: i64,
     updated_at: i64,
 }
@@ -48,12 +52,22 @@ struct VerificationRecord {
 impl VerificationRecord {
     /// The row for a person verified at `now` (`first_verified_at` is kept if they were
     /// verified before).
-    fn new(issuer: &str, identity: &Identity, now: i64) -> serde_json::Result<Self> {
+    fn new(
+        issuer: &str,
+        identity: &Identity,
+        verified_claims: &[VerifiedClaims],
+        now: i64,
+    ) -> serde_json::Result<Self> {
         Ok(VerificationRecord {
             uuid: identity.subject.clone(),
             issuer: issuer.to_owned(),
             groups: serde_json::to_string(&identity.groups)?,
             attributes: serde_json::to_string(&identity.attributes)?,
+            verified_claims: if verified_claims.is_empty() {
+                None
+            } else {
+                Some(serde_json::to_string(verified_claims)?)
+            },
             first_verified_at: now,
             updated_at: now,
         })
@@ -65,6 +79,10 @@ impl VerificationRecord {
                 subject: self.uuid.clone(),
                 attributes: serde_json::from_str(&self.attributes)?,
                 groups: serde_json::from_str(&self.groups)?,
+            },
+            verified_claims: match &self.verified_claims {
+                Some(text) => serde_json::from_str(text)?,
+                None => Vec::new(),
             },
             uuid: self.uuid,
             issuer: self.issuer,
@@ -106,16 +124,18 @@ impl Db {
         }
     }
 
-    /// One business step: the verification row inserted or updated, its raw bodies and the
-    /// activity, in one transaction.
+    /// One business step: the verification row inserted or updated (with the `verified_claims`
+    /// kept, replacing the previous sign-in's), its raw bodies and the activity, in one
+    /// transaction.
     pub async fn record_verification(
         &self,
         issuer: &str,
         identity: &Identity,
+        verified_claims: &[VerifiedClaims],
         responses: &[RawResponse],
         now: i64,
     ) -> anyhow::Result<()> {
-        let record = VerificationRecord::new(issuer, identity, now)?;
+        let record = VerificationRecord::new(issuer, identity, verified_claims, now)?;
         match self {
             Db::Sqlite(pool) => sqlite::record_verification(pool, &record, responses).await?,
             Db::Postgres(pool) => postgres::record_verification(pool, &record, responses).await?,

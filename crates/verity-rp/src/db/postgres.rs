@@ -40,15 +40,17 @@ pub(super) async fn record_verification(
     let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO verifications \
-         (uuid, issuer, groups, attributes, first_verified_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
+         (uuid, issuer, groups, attributes, verified_claims, first_verified_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (uuid) DO UPDATE SET issuer = excluded.issuer, groups = excluded.groups, \
-         attributes = excluded.attributes, updated_at = excluded.updated_at",
+         attributes = excluded.attributes, verified_claims = excluded.verified_claims, \
+         updated_at = excluded.updated_at",
     )
     .bind(&record.uuid)
     .bind(&record.issuer)
     .bind(&record.groups)
     .bind(&record.attributes)
+    .bind(&record.verified_claims)
     .bind(record.first_verified_at)
     .bind(record.updated_at)
     .execute(&mut *tx)
@@ -112,7 +114,7 @@ pub(super) async fn find_verification(
     uuid: &str,
 ) -> sqlx::Result<Option<VerificationRecord>> {
     sqlx::query_as(
-        "SELECT uuid, issuer, groups, attributes, first_verified_at, updated_at \
+        "SELECT uuid, issuer, groups, attributes, verified_claims, first_verified_at, updated_at \
          FROM verifications WHERE uuid = $1",
     )
     .bind(uuid)

@@ -2,12 +2,19 @@
 
 #![allow(dead_code)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
 use reqwest::redirect::Policy;
+use serde_json::{Value, json};
 use sqlx::Row;
 use verity_core::clock::{Clock, ManualClock};
-use verity_rp::{Rp, RpSettings};
+use verity_core::keys::{Alg, SigningKey};
+use verity_rp::{Rp, RpArgs, RpSettings};
 use verity_server::{Settings, Verity};
 
 pub const CALLBACK: &str = "http://127.0.0.1:8090/callback";
@@ -133,21 +140,29 @@ pub async fn spawn_rp_on(
     scopes: &str,
     clock: Arc<ManualClock>,
 ) -> TestRp {
+    let args = RpArgs {
+        issuer: Some(issuer.into()),
+        client_id: Some(client_id.into()),
+        client_secret: secret.map(str::to_owned),
+        scopes: Some(scopes.into()),
+        ..Default::default()
+    };
+    spawn_rp_with(backend, args, clock).await
+}
+
+/// The app with `args`, on a free port, its data in a fresh directory or PostgreSQL database.
+pub async fn spawn_rp_with(backend: Backend, args: RpArgs, clock: Arc<ManualClock>) -> TestRp {
     let dir = tempfile::tempdir().unwrap();
     let pg = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => verity_testkit::PgTestDb::create("verity_rp_test").await,
     };
     let database_url = pg.as_ref().map(|db| db.url.clone());
-    let settings = RpSettings::resolve(verity_rp::RpArgs {
-        issuer: Some(issuer.into()),
-        client_id: Some(client_id.into()),
-        client_secret: secret.map(str::to_owned),
-        scopes: Some(scopes.into()),
+    let settings = RpSettings::resolve(RpArgs {
         listen: Some("127.0.0.1:0".into()),
         data_dir: Some(dir.path().to_owned()),
         database_url,
-        ..Default::default()
+        ..args
     })
     .unwrap();
     assert_eq!(settings.redirect_uri, CALLBACK, "the default redirect URI");
@@ -308,4 +323,67 @@ impl TestRp {
             .unwrap()
             .get("n")
     }
+}
+
+/// A provider whose answers the test writes: discovery, JWKS, and a token endpoint and userinfo
+/// that answer whatever was last put in `token` and `userinfo`.
+#[derive(Clone)]
+pub struct Scripted {
+    pub issuer: String,
+    pub key: Arc<SigningKey>,
+    jwks: Value,
+    pub token: Arc<Mutex<String>>,
+    pub userinfo: Arc<Mutex<String>>,
+}
+
+pub async fn spawn_scripted() -> Scripted {
+    let key = Arc::new(SigningKey::generate(Alg::RS256).unwrap().0);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}/oidc", listener.local_addr().unwrap());
+    let scripted = Scripted {
+        issuer,
+        jwks: json!({"keys": [serde_json::to_value(key.jwk()).unwrap()]}),
+        key,
+        token: Arc::default(),
+        userinfo: Arc::default(),
+    };
+    let app = Router::new()
+        .route(
+            "/oidc/.well-known/openid-configuration",
+            get(scripted_discovery),
+        )
+        .route("/oidc/.well-known/jwks", get(scripted_jwks))
+        .route("/oauth/token", post(scripted_token))
+        .route("/api/public/v3/userinfo", get(scripted_userinfo))
+        .with_state(scripted.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    scripted
+}
+
+async fn scripted_discovery(State(a): State<Scripted>) -> axum::Json<Value> {
+    let base = a.issuer.trim_end_matches("/oidc").to_owned();
+    axum::Json(json!({
+        "issuer": a.issuer,
+        "authorization_endpoint": format!("{base}/oauth/authorize"),
+        "token_endpoint": format!("{base}/oauth/token"),
+        "userinfo_endpoint": format!("{base}/api/public/v3/userinfo"),
+        "jwks_uri": format!("{}/.well-known/jwks", a.issuer),
+        "claims_parameter_supported": true,
+        "verified_claims_supported": true,
+        "trust_frameworks_supported": ["nist_800_63A", "verity"],
+    }))
+}
+
+async fn scripted_jwks(State(a): State<Scripted>) -> axum::Json<Value> {
+    axum::Json(a.jwks.clone())
+}
+
+async fn scripted_token(State(a): State<Scripted>) -> impl IntoResponse {
+    let body = a.token.lock().unwrap().clone();
+    ([(header::CONTENT_TYPE, "application/json")], body)
+}
+
+async fn scripted_userinfo(State(a): State<Scripted>) -> impl IntoResponse {
+    let body = a.userinfo.lock().unwrap().clone();
+    ([(header::CONTENT_TYPE, "application/json")], body)
 }

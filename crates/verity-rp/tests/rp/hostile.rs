@@ -1,13 +1,8 @@
 //! The RP against a provider whose ID token is wrong in one way: an error page, no verification
 //! row, only the raw audit record; the honest token in the same harness signs the person in.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -20,57 +15,10 @@ type MakeToken = Box<dyn FnOnce(Value) -> String>;
 
 const SUB: &str = "b5270c2011e843ea38d1fde275a3b49f";
 
-#[derive(Clone)]
-struct Answers {
-    issuer: String,
-    jwks: Value,
-    token: Arc<Mutex<String>>,
-    userinfo: Arc<Mutex<String>>,
-}
-
-async fn discovery(State(a): State<Answers>) -> axum::Json<Value> {
-    let base = a.issuer.trim_end_matches("/oidc").to_owned();
-    axum::Json(json!({
-        "issuer": a.issuer,
-        "authorization_endpoint": format!("{base}/oauth/authorize"),
-        "token_endpoint": format!("{base}/oauth/token"),
-        "userinfo_endpoint": format!("{base}/api/public/v3/userinfo"),
-        "jwks_uri": format!("{}/.well-known/jwks", a.issuer),
-    }))
-}
-
-async fn jwks(State(a): State<Answers>) -> axum::Json<Value> {
-    axum::Json(a.jwks.clone())
-}
-
-async fn token(State(a): State<Answers>) -> impl IntoResponse {
-    let body = a.token.lock().unwrap().clone();
-    ([(header::CONTENT_TYPE, "application/json")], body)
-}
-
-async fn userinfo(State(a): State<Answers>) -> impl IntoResponse {
-    let body = a.userinfo.lock().unwrap().clone();
-    ([(header::CONTENT_TYPE, "application/json")], body)
-}
-
 #[tokio::test]
 async fn a_wrong_token_is_refused_and_an_honest_one_accepted() {
-    let key = Arc::new(SigningKey::generate(Alg::RS256).unwrap().0);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}/oidc", listener.local_addr().unwrap());
-    let answers = Answers {
-        issuer: issuer.clone(),
-        jwks: json!({"keys": [serde_json::to_value(key.jwk()).unwrap()]}),
-        token: Arc::default(),
-        userinfo: Arc::default(),
-    };
-    let app = Router::new()
-        .route("/oidc/.well-known/openid-configuration", get(discovery))
-        .route("/oidc/.well-known/jwks", get(jwks))
-        .route("/oauth/token", post(token))
-        .route("/api/public/v3/userinfo", get(userinfo))
-        .with_state(answers.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let answers = spawn_scripted().await;
+    let (key, issuer) = (answers.key.clone(), answers.issuer.clone());
     let clock = Arc::new(verity_core::clock::ManualClock::starting_now());
     let rp = spawn_rp(&issuer, "rp-app", Some("s"), "military", clock.clone()).await;
     let now = {

@@ -3,6 +3,7 @@
 //! hostile provider: stored rows, the pre-filled profile form, and refusals that store nothing
 //! but the raw audit record.
 
+mod assurance;
 mod helpers;
 mod hostile;
 mod personas;
