@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 use verity_core::account;
 use verity_core::identity::{self, COMPUTED};
 use verity_core::secret::{new_token, token_hash};
@@ -13,6 +14,7 @@ use verity_store::console::SecretInfo;
 use verity_store::users::{User, VerificationRecord};
 
 pub use crate::error::AdminError;
+use crate::routes::admin_api::wire::{self, AppDetailsResponse, AppResponse, NewAppResponse};
 use crate::state::AppState;
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field (PATCH semantics).
@@ -22,87 +24,67 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// The fields of an app an integrator sets (SPEC 11). Absent fields keep their value.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// The fields of an app an integrator sets (SPEC 11): the admin API's request body. Absent
+/// fields keep their value; `null` clears the nullable ones.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppInput {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     pub logo_url: Option<Option<String>>,
     pub redirect_uris: Option<Vec<String>>,
     pub post_logout_redirect_uris: Option<Vec<String>>,
     pub policies: Option<Vec<String>>,
+    #[schema(schema_with = wire::family)]
     pub profile: Option<String>,
     pub public: Option<bool>,
     pub refresh_tokens: Option<bool>,
+    #[schema(schema_with = wire::alg)]
     pub id_token_alg: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = wire::nullable_alg)]
     pub userinfo_signed_response_alg: Option<Option<String>>,
     pub code_ttl: Option<i64>,
     pub access_ttl: Option<i64>,
     pub refresh_ttl: Option<i64>,
     pub userinfo_ttl: Option<i64>,
+    /// A JWK Set (`private_key_jwt`).
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Object>)]
     pub jwks: Option<Option<Value>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     pub jwks_uri: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     pub backchannel_logout_uri: Option<Option<String>>,
 }
 
-/// A newly registered app as the API and the CLI answer it: [`app_json`] and, for a
-/// confidential app, its first secret (shown this once).
+/// A newly registered app as `verity admin` prints it (the admin API's [`NewAppResponse`]):
+/// its details and, for a confidential app, its first secret (shown this once).
 pub fn new_app_json(app: &App, secret: Option<String>, secrets: &[SecretInfo]) -> Value {
-    let mut v = app_with_secrets_json(app, secrets);
-    if let Some(s) = secret {
-        v["client_secret"] = Value::String(s);
-    }
-    v
+    json!(NewAppResponse {
+        app: AppDetailsResponse::new(app, secrets),
+        client_secret: secret,
+    })
 }
 
-/// An app with the list of its secrets (ids and times; never a secret), as the admin API and
-/// `verity admin` answer it.
-pub fn app_with_secrets_json(app: &App, secrets: &[SecretInfo]) -> Value {
-    let mut v = app_json(app);
-    v["secrets"] = secrets
-        .iter()
-        .map(|s| json!({"id": s.id, "created_at": s.created_at, "last_used_at": s.last_used_at}))
-        .collect();
-    v
-}
-
-/// App `client_id` with its secrets, as the admin API answers it.
-pub async fn app_details(state: &AppState, client_id: &str) -> Result<Value, AdminError> {
+/// App `client_id` with the list of its secrets (ids and times; never a secret).
+pub async fn read_app(state: &AppState, client_id: &str) -> Result<AppDetailsResponse, AdminError> {
     let app = find_app(state, client_id).await?;
     let secrets = state.store.find_app_secrets(client_id).await?;
-    Ok(app_with_secrets_json(&app, &secrets))
+    Ok(AppDetailsResponse::new(&app, &secrets))
 }
 
-/// An app as the API and console show it: every setting, never a secret.
+/// [`read_app`] as `verity admin` prints it.
+pub async fn app_details(state: &AppState, client_id: &str) -> Result<Value, AdminError> {
+    Ok(json!(read_app(state, client_id).await?))
+}
+
+/// An app as the API and console show it: every setting, never a secret ([`AppResponse`]).
 pub fn app_json(app: &App) -> Value {
-    json!({
-        "client_id": app.client_id,
-        "organization_id": app.org_id,
-        "name": app.name,
-        "logo_url": app.logo_url,
-        "redirect_uris": app.redirect_uris,
-        "post_logout_redirect_uris": app.post_logout_redirect_uris,
-        "policies": app.policies,
-        "profile": app.profile,
-        "public": app.public,
-        "refresh_tokens": app.refresh_tokens,
-        "id_token_alg": app.id_token_alg,
-        "userinfo_signed_response_alg": app.userinfo_signed_response_alg,
-        "code_ttl": app.code_ttl,
-        "access_ttl": app.access_ttl,
-        "refresh_ttl": app.refresh_ttl,
-        "userinfo_ttl": app.userinfo_ttl,
-        "jwks": app.jwks.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok()),
-        "jwks_uri": app.jwks_uri,
-        "backchannel_logout_uri": app.backchannel_logout_uri,
-        "created_at": app.created_at,
-        "updated_at": app.updated_at,
-    })
+    json!(AppResponse::from(app))
 }
 
 /// Applies `input` to `app`, collecting every problem (`verity_core::registration`'s rules).

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 use verity_core::identity;
 use verity_core::verification::{self, Action, CaseState, RejectReason};
 use verity_store::cases::Case;
@@ -27,18 +28,21 @@ use verity_store::users::VerificationRecord;
 
 use crate::audit::AuditEvent;
 use crate::error::AdminError;
+use crate::routes::admin_api::wire::{self, CaseDetailsResponse, CaseResponse};
 use crate::state::AppState;
 
 /// A reviewer's (or the admin API's) decision on a case in review (SPEC 12).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     /// `approve` or `reject`.
+    #[schema(schema_with = wire::decision)]
     pub decision: String,
     #[serde(default)]
     pub subgroups: Vec<String>,
     /// A reject reason code.
     #[serde(default)]
+    #[schema(schema_with = wire::reject_reason)]
     pub reason: Option<RejectReason>,
     /// `identity`: what was read from the document.
     #[serde(default)]
@@ -297,63 +301,51 @@ async fn purge(
     Ok(())
 }
 
-/// The case as the admin API answers it (no code digest).
+/// The case as `verity admin` prints it (the admin API's [`CaseResponse`]: no code digest).
 pub fn case_json(c: &Case) -> Value {
-    json!({
-        "id": c.id,
-        "uuid": c.uuid,
-        "group": c.grp,
-        "method": c.method,
-        "state": c.state,
-        "address": c.address,
-        "document_type": c.document_type,
-        "subgroups": c.subgroups,
-        "attributes": c.attributes,
-        "reason": c.reason,
-        "claimed_by": c.claimed_by,
-        "claimed_until": c.claimed_until,
-        "decided_by": c.decided_by,
-        "decided_at": c.decided_at,
-        "expires_at": c.expires_at,
-        "created_at": c.created_at,
-        "updated_at": c.updated_at,
-    })
+    json!(CaseResponse::from(c))
 }
 
 /// A case with its evidence (ids, types, sizes; never the content) and its history (the
-/// audit events that name it), as the admin API and `verity admin case-get` answer it.
-pub async fn case_details(state: &AppState, id: &str) -> Result<Value, AdminError> {
+/// audit events that name it), as the admin API answers it.
+pub async fn case_with_history(
+    state: &AppState,
+    id: &str,
+) -> Result<CaseDetailsResponse, AdminError> {
     let case = find(state, id, None).await?;
-    let evidence: Vec<Value> = state
-        .store
-        .find_case_evidence(id)
-        .await?
-        .iter()
-        .map(|e| {
-            json!({"id": e.id, "kind": e.kind, "content_type": e.content_type, "size": e.size,
-                   "created_at": e.created_at, "purged_at": e.purged_at})
-        })
-        .collect();
-    let history: Vec<Value> = state
+    let evidence = state.store.find_case_evidence(id).await?;
+    let history = state
         .store
         .find_audit(None, Some(&case.uuid), 200)
         .await?
         .into_iter()
         .filter(|e| e.detail.get("case").and_then(Value::as_str) == Some(id))
-        .map(|e| json!({"at": e.at, "event": e.event, "detail": e.detail}))
+        .map(Into::into)
         .collect();
-    let mut answer = case_json(&case);
-    answer["evidence"] = Value::Array(evidence);
-    answer["history"] = Value::Array(history);
-    Ok(answer)
+    Ok(CaseDetailsResponse {
+        case: CaseResponse::from(&case),
+        evidence: evidence.iter().map(Into::into).collect(),
+        history,
+    })
+}
+
+/// [`case_with_history`] as `verity admin case-get` prints it.
+pub async fn case_details(state: &AppState, id: &str) -> Result<Value, AdminError> {
+    Ok(json!(case_with_history(state, id).await?))
 }
 
 /// The cases in a state named as on the wire (`in_review`, ...), oldest first.
-pub async fn cases_in(state: &AppState, name: &str) -> Result<Vec<Value>, AdminError> {
+pub async fn cases_in_state(state: &AppState, name: &str) -> Result<Vec<CaseResponse>, AdminError> {
     let wanted: CaseState = serde_json::from_value(Value::String(name.to_owned()))
         .map_err(|_| AdminError::Invalid(vec![format!("unknown state {name:?}")]))?;
     let cases = state.store.find_cases_in(wanted).await?;
-    Ok(cases.iter().map(case_json).collect())
+    Ok(cases.iter().map(CaseResponse::from).collect())
+}
+
+/// [`cases_in_state`] as `verity admin case-list` prints them.
+pub async fn cases_in(state: &AppState, name: &str) -> Result<Vec<Value>, AdminError> {
+    let cases = cases_in_state(state, name).await?;
+    Ok(cases.iter().map(|c| json!(c)).collect())
 }
 
 /// Case `id` (of account `owner` when given: another's is not found either).

@@ -471,9 +471,36 @@ async fn a_registered_app_signs_a_user_in_and_secret_rotation_keeps_both_valid()
     }
 }
 
-#[tokio::test]
-async fn the_openapi_document_covers_the_spec_routes_and_each_is_served() {
-    let app = admin_app().await;
+/// The paths of SPEC sections 11 and 12 that the admin API must offer, as the document spells them.
+const SPEC_ROUTES: [(&str, &str); 17] = [
+    ("post", "/organizations"),
+    ("get", "/organizations/{id}/apps"),
+    ("post", "/organizations/{id}/apps"),
+    ("get", "/apps/{client_id}"),
+    ("patch", "/apps/{client_id}"),
+    ("delete", "/apps/{client_id}"),
+    ("post", "/apps/{client_id}/secrets"),
+    ("delete", "/apps/{client_id}/secrets/{id}"),
+    ("post", "/users"),
+    ("put", "/users/{uuid}/verifications/{group}"),
+    ("post", "/users/{uuid}/verifications/{group}/revoke"),
+    ("get", "/verification-cases"),
+    ("get", "/verification-cases/{id}"),
+    ("post", "/verification-cases/{id}/decision"),
+    ("put", "/users/{uuid}/roles/{role}"),
+    ("delete", "/users/{uuid}/roles/{role}"),
+    ("post", "/keys/rotate"),
+];
+
+const METHODS: [Method; 5] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
+async fn openapi(app: &TestApp) -> Value {
     let resp = app
         .http
         .get(app.url("/api/admin/v1/openapi.json"))
@@ -481,44 +508,369 @@ async fn the_openapi_document_covers_the_spec_routes_and_each_is_served() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let doc: Value = resp.json().await.unwrap();
+    resp.json().await.unwrap()
+}
+
+/// `template` with its `{...}` parameters replaced by `args`, in order.
+fn fill(template: &str, args: &[&str]) -> String {
+    let mut args = args.iter();
+    template
+        .split('/')
+        .map(|seg| match seg.starts_with('{') {
+            true => args.next().copied().unwrap_or("x").to_owned(),
+            false => seg.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether an answer says that no route serves the method and path (as opposed to a route that
+/// found no such resource: that 404 names the resource).
+fn no_route(status: StatusCode, body: &Value) -> bool {
+    status == StatusCode::METHOD_NOT_ALLOWED
+        || (status == StatusCode::NOT_FOUND && body["error_description"] == "no such endpoint")
+}
+
+/// `schema` with its `$ref` followed into the document's components.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => {
+            let target = doc.pointer(r.trim_start_matches('#'));
+            resolve(
+                doc,
+                target.unwrap_or_else(|| panic!("{r} is not in the document")),
+            )
+        }
+        None => schema,
+    }
+}
+
+/// `schema` and the schemas it is made of (`allOf`, `oneOf`, `anyOf`), resolved.
+fn parts<'a>(doc: &'a Value, schema: &'a Value) -> Vec<&'a Value> {
+    let schema = resolve(doc, schema);
+    let mut all = vec![schema];
+    for key in ["allOf", "oneOf", "anyOf"] {
+        for part in schema[key].as_array().into_iter().flatten() {
+            all.extend(parts(doc, part));
+        }
+    }
+    all
+}
+
+/// The keys of `value`, at any depth, that `schema` does not name as properties. An object
+/// whose schema names no properties at all (a map, any JSON) is free-form below the top.
+fn undocumented_keys(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Vec<String>) {
+    let parts = parts(doc, schema);
+    match value {
+        Value::Object(map) => {
+            let named = parts.iter().any(|p| p.get("properties").is_some());
+            if !named {
+                if at.is_empty() {
+                    out.push("the answer's schema names no properties".into());
+                }
+                return;
+            }
+            for (key, v) in map {
+                let at = format!("{at}.{key}");
+                match parts.iter().find_map(|p| p["properties"].get(key)) {
+                    Some(s) => undocumented_keys(doc, s, v, &at, out),
+                    None => out.push(at),
+                }
+            }
+        }
+        Value::Array(items) => {
+            let item = parts.iter().find_map(|p| p.get("items"));
+            for (i, v) in items.iter().enumerate() {
+                match item {
+                    Some(s) => undocumented_keys(doc, s, v, &format!("{at}[{i}]"), out),
+                    None => out.push(format!("{at}[{i}]: the schema is not an array")),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One answer of the admin API: the operation called, its status and its JSON body (null
+/// when empty).
+struct Answer {
+    method: Method,
+    path: &'static str,
+    status: StatusCode,
+    body: Value,
+}
+
+/// Calls the admin API as a client would and keeps every answer, by operation.
+struct Recorder<'a> {
+    app: &'a TestApp,
+    answers: Vec<Answer>,
+}
+
+impl Recorder<'_> {
+    /// `method` on `concrete`, an instance of the documented `path`.
+    async fn call_as(
+        &mut self,
+        token: Option<&str>,
+        (method, path): (Method, &'static str),
+        concrete: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let (status, body) = call(self.app, method.clone(), concrete, body, token).await;
+        self.answers.push(Answer {
+            method,
+            path,
+            status,
+            body: body.clone(),
+        });
+        body
+    }
+
+    /// `method path` with the admin token, the path's parameters filled with `args`.
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &'static str,
+        args: &[&str],
+        body: Option<Value>,
+    ) -> Value {
+        let concrete = fill(path, args);
+        self.call_as(Some(TOKEN), (method, path), &concrete, body)
+            .await
+    }
+
+    async fn get(&mut self, path: &'static str, args: &[&str]) -> Value {
+        self.send(Method::GET, path, args, None).await
+    }
+
+    async fn post(&mut self, path: &'static str, args: &[&str], body: Value) -> Value {
+        self.send(Method::POST, path, args, Some(body)).await
+    }
+}
+
+/// The coverage test: the OpenAPI document against the router and the handlers.
+/// Every route the router serves (each method on each documented path and on the paths above
+/// them) is documented, every documented operation is served, and every answer the handlers
+/// send (success and error) has a status documented for its operation and a body valid under
+/// that status's schema, naming no field the schema does not.
+#[tokio::test]
+async fn the_openapi_document_describes_every_route_and_every_answer() {
+    let app = admin_app().await;
+    let doc = openapi(&app).await;
     assert_eq!(doc["openapi"], "3.1.0");
-    let spec_routes = [
-        ("post", "/organizations"),
-        ("get", "/organizations/{id}/apps"),
-        ("post", "/organizations/{id}/apps"),
-        ("get", "/apps/{client_id}"),
-        ("patch", "/apps/{client_id}"),
-        ("delete", "/apps/{client_id}"),
-        ("post", "/apps/{client_id}/secrets"),
-        ("delete", "/apps/{client_id}/secrets/{id}"),
-        ("post", "/users"),
-        ("put", "/users/{uuid}/verifications/{group}"),
-        ("post", "/keys/rotate"),
-    ];
-    for (method, path) in spec_routes {
+    assert_eq!(
+        doc["servers"][0]["url"],
+        format!("{}/api/admin/v1", app.base)
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    for (method, path) in SPEC_ROUTES {
         assert!(
-            doc["paths"][path][method].is_object(),
+            paths[path][method].is_object(),
             "{method} {path} is documented"
         );
     }
-    // Every documented operation is served (401 without a token, never 404 or 405), and an
-    // undocumented one is not.
-    let mut count = 0;
-    for (path, methods) in doc["paths"].as_object().unwrap() {
-        for method in methods.as_object().unwrap().keys() {
-            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let (s, _) = call(&app, m, &path.replace(['{', '}'], ""), None, None).await;
-            assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {path} is served");
-            count += 1;
+
+    // The router against the document: each method, on each documented path and each path
+    // above one, is served exactly when it is documented.
+    let mut probed: Vec<String> = paths.keys().cloned().collect();
+    for path in paths.keys() {
+        let segments: Vec<&str> = path.split('/').collect();
+        for end in 2..segments.len() {
+            probed.push(segments[..end].join("/"));
         }
     }
-    assert_eq!(count, verity_server::routes::admin_api::ROUTES.len());
-    let (s, _) = call(&app, Method::GET, "/organizations", None, Some(TOKEN)).await;
+    probed.sort();
+    probed.dedup();
+    for path in &probed {
+        for method in METHODS {
+            let name = method.as_str().to_lowercase();
+            let documented = paths.get(path).is_some_and(|p| p.get(&name).is_some());
+            let concrete = fill(path, &[]);
+            let (s, b) = call(
+                &app,
+                method.clone(),
+                &concrete,
+                Some(json!({})),
+                Some(TOKEN),
+            )
+            .await;
+            assert_eq!(
+                !no_route(s, &b),
+                documented,
+                "{method} {path}: served ({s} {b}) exactly when documented"
+            );
+        }
+    }
+
+    // Every operation, successful and refused, as a client meets it.
+    let mut r = Recorder {
+        app: &app,
+        answers: Vec::new(),
+    };
+    for (path, methods) in paths {
+        let path: &'static str = SPEC_ROUTES
+            .iter()
+            .find(|(_, p)| p == path)
+            .map(|(_, p)| *p)
+            .unwrap_or_else(|| panic!("{path} is in SPEC_ROUTES"));
+        for method in methods.as_object().unwrap().keys() {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let concrete = fill(path, &[]);
+            r.call_as(None, (m, path), &concrete, Some(json!({}))).await;
+        }
+    }
+    let org = r
+        .post("/organizations", &[], json!({"name": "Covered"}))
+        .await;
+    let org = org["id"].as_str().unwrap();
+    r.post("/organizations", &[], json!({"name": "Covered"}))
+        .await;
+    r.post("/organizations", &[], json!({"nom": "x"})).await;
+    let huge = json!({"name": "x".repeat(100 * 1024)});
+    r.post("/organizations", &[], huge).await;
+    let apps = "/organizations/{id}/apps";
+    let input = json!({
+        "name": "Covered", "logo_url": "https://covered.test/logo.png",
+        "redirect_uris": ["https://covered.test/cb"], "post_logout_redirect_uris": ["https://covered.test/bye"],
+        "policies": ["openid", "military"], "profile": "oidc", "public": false, "refresh_tokens": true,
+        "id_token_alg": "ES256", "userinfo_signed_response_alg": "RS256", "code_ttl": 60,
+        "access_ttl": 600, "refresh_ttl": 86400, "userinfo_ttl": 600, "jwks": {"keys": []},
+        "jwks_uri": null, "backchannel_logout_uri": "https://covered.test/logout"
+    });
+    let created = r.post(apps, &[org], input).await;
+    let client_id = created["client_id"].as_str().unwrap();
+    let public =
+        json!({"name": "Public", "redirect_uris": ["https://covered.test/cb"], "public": true});
+    let public = r.post(apps, &[org], public).await;
+    assert!(public.get("client_secret").is_none(), "{public}");
+    r.post(apps, &["nope"], json!({"name": "x"})).await;
+    r.get(apps, &[org]).await;
+    r.get(apps, &["nope"]).await;
+    let one_app = "/apps/{client_id}";
+    r.get(one_app, &[client_id]).await;
+    r.get(one_app, &["nope"]).await;
+    r.send(
+        Method::PATCH,
+        one_app,
+        &[client_id],
+        Some(json!({"access_ttl": 900})),
+    )
+    .await;
+    r.send(
+        Method::PATCH,
+        one_app,
+        &[client_id],
+        Some(json!({"access_ttl": 1})),
+    )
+    .await;
+    let secrets = "/apps/{client_id}/secrets";
+    let added = r.send(Method::POST, secrets, &[client_id], None).await;
+    r.send(Method::POST, secrets, &["nope"], None).await;
+    let secret = [client_id, added["id"].as_str().unwrap()];
+    let one_secret = "/apps/{client_id}/secrets/{id}";
+    r.send(Method::DELETE, one_secret, &secret, None).await;
+    r.send(Method::DELETE, one_secret, &secret, None).await;
+
+    let user = json!({"email": "covered@example.test", "password": "long enough password",
+                      "attributes": {"fname": "Ada"}});
+    let user = r.post("/users", &[], user).await;
+    let uuid = user["uuid"].as_str().unwrap();
+    r.post("/users", &[], json!({"email": "covered@example.test"}))
+        .await;
+    let verify = "/users/{uuid}/verifications/{group}";
+    let veteran = json!({"verified": true, "subgroups": ["Veteran"]});
+    r.send(Method::PUT, verify, &[uuid, "military"], Some(veteran))
+        .await;
+    let astronaut = json!({"verified": true});
+    r.send(Method::PUT, verify, &[uuid, "astronaut"], Some(astronaut))
+        .await;
+    let revoke = "/users/{uuid}/verifications/{group}/revoke";
+    let reason = json!({"reason": "entered by mistake"});
+    let revoked = r.post(revoke, &[uuid, "military"], reason.clone()).await;
+    let revoked = revoked["id"].as_str().unwrap();
+    r.post(revoke, &[uuid, "military"], reason).await;
+    r.post(revoke, &[uuid, "military"], json!({"reason": ""}))
+        .await;
+
+    let queue = (Method::GET, "/verification-cases");
+    r.get(queue.1, &[]).await;
+    let revoked_ones = "/verification-cases?state=revoked";
+    r.call_as(Some(TOKEN), queue.clone(), revoked_ones, None)
+        .await;
+    let lost = "/verification-cases?state=lost";
+    r.call_as(Some(TOKEN), queue, lost, None).await;
+    let one_case = "/verification-cases/{id}";
+    let details = r.get(one_case, &[revoked]).await;
     assert!(
-        s == StatusCode::METHOD_NOT_ALLOWED || s == StatusCode::NOT_FOUND,
-        "undocumented: {s}"
+        !details["history"].as_array().unwrap().is_empty(),
+        "{details}"
     );
+    r.get(one_case, &["nope"]).await;
+    let in_review = verity_store::cases::Case::new(
+        "covered-case",
+        uuid,
+        "military",
+        verity_core::verification::Method::Document,
+        verity_core::clock::Clock::now(&*app.clock),
+    );
+    app.store.insert_case(&in_review).await.unwrap();
+    let decide = "/verification-cases/{id}/decision";
+    let approve = json!({"decision": "approve", "subgroups": ["Veteran"]});
+    r.post(decide, &["covered-case"], approve.clone()).await;
+    r.post(decide, &["covered-case"], approve.clone()).await;
+    r.post(decide, &["nope"], approve).await;
+    r.post(decide, &["covered-case"], json!({"decision": "reject"}))
+        .await;
+
+    let role = "/users/{uuid}/roles/{role}";
+    r.send(Method::PUT, role, &[uuid, "reviewer"], None).await;
+    r.send(Method::PUT, role, &[uuid, "janitor"], None).await;
+    r.send(Method::DELETE, role, &[uuid, "reviewer"], None)
+        .await;
+    r.send(Method::POST, "/keys/rotate", &[], None).await;
+    r.send(Method::DELETE, one_app, &[client_id], None).await;
+    r.send(Method::DELETE, one_app, &[client_id], None).await;
+    let seen = r.answers;
+
+    // Each operation was met with a success, and each answer is the documented one.
+    for (path, methods) in paths {
+        for method in methods.as_object().unwrap().keys() {
+            assert!(
+                seen.iter().any(|s| s.path == path.as_str()
+                    && s.method.as_str().eq_ignore_ascii_case(method)
+                    && s.status.is_success()),
+                "{method} {path} was called successfully by this test"
+            );
+        }
+    }
+    let mut problems = Vec::new();
+    for answer in &seen {
+        let what = format!("{} {} -> {}", answer.method, answer.path, answer.status);
+        let op = &doc["paths"][answer.path][answer.method.as_str().to_lowercase()];
+        let documented = &op["responses"][answer.status.as_str()];
+        let schema = &documented["content"]["application/json"]["schema"];
+        if !documented.is_object() {
+            problems.push(format!("{what} is not documented ({})", answer.body));
+        } else if answer.body.is_null() {
+            if documented.get("content").is_some() {
+                problems.push(format!("{what} has no body, but is documented with one"));
+            }
+        } else if !schema.is_object() {
+            problems.push(format!("{what} has no documented schema ({})", answer.body));
+        } else {
+            let mut root = schema.clone();
+            root["components"] = doc["components"].clone();
+            let validator = jsonschema::validator_for(&root).unwrap();
+            for e in validator.iter_errors(&answer.body) {
+                problems.push(format!("{what}: {e} at {}", e.instance_path()));
+            }
+            let mut extra = Vec::new();
+            undocumented_keys(&doc, schema, &answer.body, "", &mut extra);
+            if !extra.is_empty() {
+                problems.push(format!("{what}: undocumented {extra:?} in {}", answer.body));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[tokio::test]
@@ -533,6 +885,13 @@ async fn the_admin_api_is_disabled_without_a_token() {
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    let resp = app
+        .http
+        .get(app.url("/api/admin/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND, "nor its document");
 }
 
 #[tokio::test]

@@ -1,54 +1,98 @@
 //! The admin API's verification cases (SPEC 12's table): the queue, one case with its evidence
-//! list and history, a decision, a revocation; and the `reviewer` role, granted and taken back. The decisions are [`crate::verification`]'s.
+//! list and history, a decision, a revocation; and the `reviewer` role, granted and taken back.
+//! The decisions are [`crate::verification`]'s. Each handler is registered by [`routes`] from
+//! its `#[utoipa::path]`, which also documents it.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use verity_core::review::{Refusal, Role};
 use verity_proto::error::ErrorCode;
 
 use super::Caller;
 use super::handlers::json_body;
+use super::wire::{CaseDetailsResponse, CaseResponse, ErrorBody, RevokeRequest, RolesResponse};
 use crate::audit::Via;
 use crate::error::ApiError;
 use crate::extract::query_params;
 use crate::state::AppState;
-use crate::verification::{self, Decision, case_json, review};
+use crate::verification::{self, Decision, review};
+
+/// These handlers' routes, each from its annotation (one `routes!` per path).
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list_cases))
+        .routes(routes!(read_case))
+        .routes(routes!(decide))
+        .routes(routes!(revoke))
+        .routes(routes!(grant_role, revoke_role))
+}
 
 /// Who decides through the admin API (the caller holds the admin token, not an account).
 const ADMIN: &str = "admin API";
 
-/// `GET /verification-cases?state=...` (default `in_review`): oldest first.
+/// List the verification cases in a state, oldest first (SPEC 12).
+#[utoipa::path(get, path = "/verification-cases", tag = "verification cases",
+    params(
+        ("state" = Option<String>, Query, description = "A case state; `in_review` when absent"),
+    ),
+    responses(
+        (status = 200, description = "The cases", body = [CaseResponse]),
+        (status = 400, description = "No such state", body = ErrorBody),
+    ),
+)]
 pub(super) async fn list_cases(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Json<Vec<CaseResponse>>, ApiError> {
     let params = query_params(query.as_deref());
-    let listed = verification::cases_in(&state, params.get("state").unwrap_or("in_review")).await?;
-    Ok(axum::Json(listed).into_response())
+    let wanted = params.get("state").unwrap_or("in_review");
+    Ok(Json(verification::cases_in_state(&state, wanted).await?))
 }
 
-/// `GET /verification-cases/{id}`: the case, its evidence list and its history.
+/// Read a verification case, its evidence list (never the content) and its history (SPEC 12).
+#[utoipa::path(get, path = "/verification-cases/{id}", tag = "verification cases",
+    params(("id" = String, Path, description = "The case's id")),
+    responses(
+        (status = 200, description = "The case", body = CaseDetailsResponse),
+        (status = 404, description = "No such case", body = ErrorBody),
+    ),
+)]
 pub(super) async fn read_case(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    Ok(axum::Json(verification::case_details(&state, &id).await?).into_response())
+) -> Result<Json<CaseDetailsResponse>, ApiError> {
+    Ok(Json(verification::case_with_history(&state, &id).await?))
 }
 
-/// `POST /verification-cases/{id}/decision`. A reviewer's token decides under the review rules:
-/// the case is claimed for them first (never their own, nor one another reviewer holds: 403).
+/// Approve (with subgroups, and for `identity` the attributes read) or reject (with a reason)
+/// a case in review (SPEC 12).
+///
+/// A reviewer's token decides under the review rules: the case is claimed for them first
+/// (never their own, nor one another reviewer holds: 403).
+#[utoipa::path(post, path = "/verification-cases/{id}/decision", tag = "verification cases",
+    params(("id" = String, Path, description = "The case's id")),
+    request_body = Decision,
+    responses(
+        (status = 200, description = "The case as decided", body = CaseResponse),
+        (status = 400, description = "A decision that does not fit the case", body = ErrorBody),
+        (status = 403, body = ErrorBody,
+            description = "A reviewer's own case, or one another reviewer holds"),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 409, description = "The case is not in review", body = ErrorBody),
+    ),
+)]
 pub(super) async fn decide(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<CaseResponse>, ApiError> {
     let d: Decision = json_body(&headers, body)?;
     let case = match caller {
         Caller::Admin => verification::decide(&state, &id, &d, ADMIN, &headers).await?,
@@ -61,7 +105,7 @@ pub(super) async fn decide(
                 .map_err(refused)?
         }
     };
-    Ok(axum::Json(case_json(&case)).into_response())
+    Ok(Json(CaseResponse::from(&case)))
 }
 
 /// A review rule's refusal as the admin API answers it.
@@ -73,22 +117,29 @@ fn refused(refusal: Refusal) -> ApiError {
     ApiError::new(code, refusal.explanation())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RevokeBody {
-    reason: String,
-}
-
-/// `POST /users/{uuid}/verifications/{group}/revoke`.
+/// Revoke an account's verification of a group; answers its case, now revoked (SPEC 12).
+#[utoipa::path(post, path = "/users/{uuid}/verifications/{group}/revoke",
+    tag = "verification cases",
+    params(
+        ("uuid" = String, Path, description = "The account's uuid"),
+        ("group" = String, Path, description = "A group handle, or `identity`"),
+    ),
+    request_body = RevokeRequest,
+    responses(
+        (status = 200, description = "The case, revoked", body = CaseResponse),
+        (status = 400, description = "No reason, or one too long", body = ErrorBody),
+        (status = 404, description = "No verification of that group to revoke", body = ErrorBody),
+    ),
+)]
 pub(super) async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((uuid, group)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let b: RevokeBody = json_body(&headers, body)?;
+) -> Result<Json<CaseResponse>, ApiError> {
+    let b: RevokeRequest = json_body(&headers, body)?;
     let case = verification::revoke(&state, &uuid, &group, &b.reason, ADMIN, &headers).await?;
-    Ok(axum::Json(case_json(&case)).into_response())
+    Ok(Json(CaseResponse::from(&case)))
 }
 
 /// The role a path names (`reviewer`); 404 for another.
@@ -101,29 +152,45 @@ fn role(name: &str) -> Result<Role, ApiError> {
     })
 }
 
-fn roles_json(uuid: &str, roles: &[Role]) -> Response {
-    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    axum::Json(json!({"uuid": uuid, "roles": names})).into_response()
-}
-
-/// `PUT /users/{uuid}/roles/{role}`: grant (again: no change).
+/// Grant a deployment role (`reviewer`: works the verification queue at `/review`); granted
+/// again, nothing changes (SPEC 12).
+#[utoipa::path(put, path = "/users/{uuid}/roles/{role}", tag = "roles",
+    params(
+        ("uuid" = String, Path, description = "The account's uuid"),
+        ("role" = String, Path, description = "`reviewer`"),
+    ),
+    responses(
+        (status = 200, description = "The roles the account holds", body = RolesResponse),
+        (status = 404, description = "No such account or role", body = ErrorBody),
+    ),
+)]
 pub(super) async fn grant_role(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((uuid, name)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<RolesResponse>, ApiError> {
     let role = role(&name)?;
     let roles = review::change_role(&state, &uuid, role, Via::Admin, &headers, true).await?;
-    Ok(roles_json(&uuid, &roles))
+    Ok(Json(RolesResponse { uuid, roles }))
 }
 
-/// `DELETE /users/{uuid}/roles/{role}`: take back (not held: no change).
+/// Take a deployment role back; not held, nothing changes (SPEC 12).
+#[utoipa::path(delete, path = "/users/{uuid}/roles/{role}", tag = "roles",
+    params(
+        ("uuid" = String, Path, description = "The account's uuid"),
+        ("role" = String, Path, description = "`reviewer`"),
+    ),
+    responses(
+        (status = 200, description = "The roles the account holds", body = RolesResponse),
+        (status = 404, description = "No such account or role", body = ErrorBody),
+    ),
+)]
 pub(super) async fn revoke_role(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((uuid, name)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<RolesResponse>, ApiError> {
     let role = role(&name)?;
     let roles = review::change_role(&state, &uuid, role, Via::Admin, &headers, false).await?;
-    Ok(roles_json(&uuid, &roles))
+    Ok(Json(RolesResponse { uuid, roles }))
 }

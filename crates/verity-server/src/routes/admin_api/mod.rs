@@ -2,20 +2,33 @@
 //! `{"error", "error_description"}` (400, 401, 404, 409), `Authorization: Bearer
 //! <VERITY_ADMIN_TOKEN>` compared in constant time. Disabled (404) when no token is configured.
 //!
-//! [`ROUTES`] is the single table from which both the router and the OpenAPI 3 document at
-//! `/api/admin/v1/openapi.json` are built, so the two cannot drift apart; the handlers are in
-//! [`handlers`].
+//! Each handler carries a `#[utoipa::path]` annotation. The router is built from those
+//! annotations (`utoipa_axum::routes!`), and so is the OpenAPI 3.1 document at
+//! `/api/admin/v1/openapi.json`, with schemas derived from the typed bodies and answers of
+//! [`wire`]; so a handler is served where it is documented. The coverage test
+//! (`tests/api/admin_api.rs`) checks the rest against a running server: no undocumented method
+//! is served, and every answer has a documented status and fits its schema.
+//!
+//! - [`handlers`]: organizations, apps, users, keys;
+//! - [`cases`]: verification cases and the `reviewer` role;
+//! - [`wire`]: the request and response types.
 
 mod cases;
 mod handlers;
+pub mod wire;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, patch, post, put};
-use serde_json::{Value, json};
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, ResponseBuilder, Server};
+use utoipa_axum::router::OpenApiRouter;
 use verity_core::client_auth::parse_bearer;
 use verity_core::secret::{constant_time_eq, is_token_shaped};
 use verity_proto::error::ErrorCode;
@@ -25,336 +38,93 @@ use crate::state::AppState;
 
 pub const PREFIX: &str = "/api/admin/v1";
 
-/// One route: how it is served and how it is documented.
-pub struct AdminRoute {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub summary: &'static str,
-    pub request: Option<fn() -> Value>,
-    pub success: u16,
-    pub response: fn() -> Value,
-    router: fn() -> MethodRouter<AppState>,
+/// The document's fixed parts; the operations and their schemas come from the handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Verity admin API",
+        description = "SPEC section 11: organizations, apps, users and verifications, and the \
+                       verification cases of SPEC section 12. Every call takes `Authorization: \
+                       Bearer <VERITY_ADMIN_TOKEN>` (the case routes also a reviewer's own token).",
+    ),
+    security(("bearer" = [])),
+)]
+struct AdminApi;
+
+/// Every route with its documentation, both from the handlers' annotations.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(AdminApi::openapi())
+        .merge(handlers::routes())
+        .merge(cases::routes())
 }
 
-fn s(t: &str) -> Value {
-    json!({"type": t})
-}
-
-fn app_input_schema() -> Value {
-    json!({"type": "object", "additionalProperties": false, "properties": {
-        "name": s("string"), "logo_url": {"type": ["string", "null"]},
-        "redirect_uris": {"type": "array", "items": s("string")},
-        "post_logout_redirect_uris": {"type": "array", "items": s("string")},
-        "policies": {"type": "array", "items": s("string")},
-        "profile": {"type": "string", "enum": ["idme", "oidc"]}, "public": s("boolean"), "refresh_tokens": s("boolean"),
-        "id_token_alg": {"type": "string", "enum": ["RS256", "ES256"]},
-        "userinfo_signed_response_alg": {"type": ["string", "null"], "enum": ["RS256", "ES256", null]},
-        "code_ttl": s("integer"), "access_ttl": s("integer"), "refresh_ttl": s("integer"), "userinfo_ttl": s("integer"),
-        "jwks": {"type": ["object", "null"]}, "jwks_uri": {"type": ["string", "null"]},
-        "backchannel_logout_uri": {"type": ["string", "null"]}
-    }})
-}
-
-fn app_schema() -> Value {
-    let mut v = app_input_schema();
-    if let Some(props) = v["properties"].as_object_mut() {
-        for k in ["client_id", "organization_id"] {
-            props.insert(k.into(), s("string"));
+/// Documents what every operation shares, once the operations are in `doc`: the bearer scheme,
+/// [`require_token`]'s 401, and the body limit's 413 where a body is read.
+fn document_shared_answers(doc: &mut Document) {
+    let bearer = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build();
+    doc.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme("bearer", SecurityScheme::Http(bearer));
+    let error = |description: &str| {
+        let body = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Error")))
+            .build();
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", body)
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in operations.into_iter().flatten() {
+            let answers = &mut op.responses.responses;
+            answers
+                .entry("401".into())
+                .or_insert_with(|| error("No token, or a wrong one").into());
+            if op.request_body.is_some() {
+                answers
+                    .entry("413".into())
+                    .or_insert_with(|| error("The body is over the size limit").into());
+            }
         }
-        props.insert("created_at".into(), s("integer"));
-        props.insert("updated_at".into(), s("integer"));
-        props.insert(
-            "secrets".into(),
-            json!({"type": "array", "description": "the app's client secrets (never a secret itself; last use to the hour)",
-                   "items": {"type": "object", "properties": {"id": s("string"), "created_at": s("integer"),
-                             "last_used_at": {"type": ["integer", "null"]}}}}),
-        );
     }
-    v
 }
-
-fn new_app_schema() -> Value {
-    let mut v = app_schema();
-    if let Some(props) = v["properties"].as_object_mut() {
-        props.insert(
-            "client_secret".into(),
-            json!({"type": "string", "description": "shown once; absent for public apps"}),
-        );
-    }
-    v
-}
-
-const REJECT_REASONS: [&str; 5] = [
-    "unreadable",
-    "expired_document",
-    "mismatch",
-    "not_eligible",
-    "suspected_fraud",
-];
-
-fn case_schema() -> Value {
-    let text = || json!({"type": ["string", "null"]});
-    let time = || json!({"type": ["integer", "null"]});
-    json!({"type": "object", "properties": {
-        "id": s("string"), "uuid": s("string"), "group": s("string"),
-        "method": {"type": "string", "enum": ["email_domain", "document", "sandbox", "operator"]},
-        "state": {"type": "string", "enum": ["pending_code", "in_review", "verified", "rejected", "expired", "revoked", "withdrawn"]},
-        "address": text(), "document_type": text(),
-        "subgroups": {"type": "array", "items": s("string")},
-        "attributes": {"type": "object", "additionalProperties": s("string")},
-        "reason": {"type": ["string", "null"], "enum": [REJECT_REASONS[0], REJECT_REASONS[1], REJECT_REASONS[2], REJECT_REASONS[3], REJECT_REASONS[4], null]},
-        "claimed_by": text(), "claimed_until": time(), "decided_by": text(), "decided_at": time(),
-        "expires_at": time(), "created_at": s("integer"), "updated_at": s("integer")
-    }})
-}
-
-fn roles_schema() -> Value {
-    json!({"type": "object", "properties": {"uuid": s("string"),
-        "roles": {"type": "array", "items": {"type": "string", "enum": ["reviewer"]}}}})
-}
-
-fn case_with_history_schema() -> Value {
-    let mut v = case_schema();
-    if let Some(props) = v["properties"].as_object_mut() {
-        props.insert("evidence".into(), json!({"type": "array", "items": {"type": "object", "properties": {
-            "id": s("string"), "kind": s("string"), "content_type": s("string"), "size": s("integer"),
-            "created_at": s("integer"), "purged_at": {"type": ["integer", "null"]}}}}));
-        props.insert(
-            "history".into(),
-            json!({"type": "array", "items": {"type": "object", "properties": {
-            "at": s("integer"), "event": s("string"), "detail": s("object")}}}),
-        );
-    }
-    v
-}
-
-pub const ROUTES: &[AdminRoute] = &[
-    AdminRoute {
-        method: "post",
-        path: "/organizations",
-        summary: "Create an organization",
-        request: Some(
-            || json!({"type": "object", "required": ["name"], "properties": {"name": s("string")}}),
-        ),
-        success: 201,
-        response: || json!({"type": "object", "properties": {"id": s("string"), "name": s("string")}}),
-        router: || post(handlers::create_organization),
-    },
-    AdminRoute {
-        method: "get",
-        path: "/organizations/{id}/apps",
-        summary: "List an organization's apps (no secrets)",
-        request: None,
-        success: 200,
-        response: || json!({"type": "array", "items": app_schema()}),
-        router: || get(handlers::list_apps),
-    },
-    AdminRoute {
-        method: "post",
-        path: "/organizations/{id}/apps",
-        summary: "Register an app; the client_secret is shown only in this answer",
-        request: Some(app_input_schema),
-        success: 201,
-        response: new_app_schema,
-        router: || post(handlers::create_app),
-    },
-    AdminRoute {
-        method: "get",
-        path: "/apps/{client_id}",
-        summary: "Read an app",
-        request: None,
-        success: 200,
-        response: app_schema,
-        router: || get(handlers::read_app),
-    },
-    AdminRoute {
-        method: "patch",
-        path: "/apps/{client_id}",
-        summary: "Change an app (absent fields keep their value)",
-        request: Some(app_input_schema),
-        success: 200,
-        response: app_schema,
-        router: || patch(handlers::update_app),
-    },
-    AdminRoute {
-        method: "delete",
-        path: "/apps/{client_id}",
-        summary: "Delete an app and revoke its tokens",
-        request: None,
-        success: 204,
-        response: || json!({}),
-        router: || delete(handlers::delete_app),
-    },
-    AdminRoute {
-        method: "post",
-        path: "/apps/{client_id}/secrets",
-        summary: "Add a client secret (rotation: old secrets stay valid until deleted)",
-        request: None,
-        success: 201,
-        response: || json!({"type": "object", "properties": {"id": s("string"), "client_secret": s("string")}}),
-        router: || post(handlers::add_secret),
-    },
-    AdminRoute {
-        method: "delete",
-        path: "/apps/{client_id}/secrets/{id}",
-        summary: "Delete a client secret",
-        request: None,
-        success: 204,
-        response: || json!({}),
-        router: || delete(handlers::delete_secret),
-    },
-    AdminRoute {
-        method: "post",
-        path: "/users",
-        summary: "Create a user account with attributes",
-        request: Some(|| {
-            json!({"type": "object", "required": ["email", "password"], "properties": {
-                "email": s("string"), "password": s("string"),
-                "attributes": {"type": "object", "additionalProperties": true}}})
-        }),
-        success: 201,
-        response: || json!({"type": "object", "properties": {"uuid": s("string")}}),
-        router: || post(handlers::create_user),
-    },
-    AdminRoute {
-        method: "put",
-        path: "/users/{uuid}/verifications/{group}",
-        summary: "Record a verification (group is a group handle or identity)",
-        request: Some(|| {
-            json!({"type": "object", "required": ["verified"], "properties": {
-                "verified": s("boolean"), "subgroups": {"type": "array", "items": s("string")}}})
-        }),
-        success: 200,
-        response: || json!({"type": "object", "properties": {"uuid": s("string"), "group": s("string"), "verified": s("boolean"), "subgroups": {"type": "array", "items": s("string")}}}),
-        router: || put(handlers::set_verification),
-    },
-    AdminRoute {
-        method: "get",
-        path: "/verification-cases",
-        summary: "List verification cases in a state (query `state`, default in_review), oldest first",
-        request: None,
-        success: 200,
-        response: || json!({"type": "array", "items": case_schema()}),
-        router: || get(cases::list_cases),
-    },
-    AdminRoute {
-        method: "get",
-        path: "/verification-cases/{id}",
-        summary: "Read a verification case, its evidence list (no content) and its history",
-        request: None,
-        success: 200,
-        response: case_with_history_schema,
-        router: || get(cases::read_case),
-    },
-    AdminRoute {
-        method: "post",
-        path: "/verification-cases/{id}/decision",
-        summary: "Approve (with subgroups, and for identity the attributes read) or reject (with a reason) a case in review",
-        request: Some(|| {
-            json!({"type": "object", "required": ["decision"], "additionalProperties": false, "properties": {
-                "decision": {"type": "string", "enum": ["approve", "reject"]},
-                "subgroups": {"type": "array", "items": s("string")},
-                "reason": {"type": "string", "enum": REJECT_REASONS},
-                "attributes": {"type": "object", "additionalProperties": s("string")}}})
-        }),
-        success: 200,
-        response: case_schema,
-        router: || post(cases::decide),
-    },
-    AdminRoute {
-        method: "post",
-        path: "/users/{uuid}/verifications/{group}/revoke",
-        summary: "Revoke a user's verification of a group; answers its case, now revoked",
-        request: Some(|| {
-            json!({"type": "object", "required": ["reason"], "additionalProperties": false,
-                   "properties": {"reason": s("string")}})
-        }),
-        success: 200,
-        response: case_schema,
-        router: || post(cases::revoke),
-    },
-    AdminRoute {
-        method: "put",
-        path: "/users/{uuid}/roles/{role}",
-        summary: "Grant a deployment role (reviewer: works the verification queue at /review); answers the roles held",
-        request: None,
-        success: 200,
-        response: roles_schema,
-        router: || put(cases::grant_role),
-    },
-    AdminRoute {
-        method: "delete",
-        path: "/users/{uuid}/roles/{role}",
-        summary: "Take a deployment role back; answers the roles held",
-        request: None,
-        success: 200,
-        response: roles_schema,
-        router: || delete(cases::revoke_role),
-    },
-    AdminRoute {
-        method: "post",
-        path: "/keys/rotate",
-        summary: "Start a signing-key rollover (SPEC 6); answers the new keys' kids",
-        request: None,
-        success: 201,
-        response: || json!({"type": "object", "properties": {"kid": s("string"), "kids": {"type": "array", "items": s("string")}}}),
-        router: || post(handlers::rotate_keys),
-    },
-];
 
 pub fn router(state: AppState) -> Router<AppState> {
-    let mut api = Router::new();
-    for r in ROUTES {
-        api = api.route(r.path, (r.router)());
-    }
+    let (api, mut doc) = api().split_for_parts();
+    document_shared_answers(&mut doc);
+    doc.servers = Some(vec![Server::new(format!("{}{PREFIX}", state.public_url))]);
+    let doc = Arc::new(doc);
     Router::new()
-        .route(&format!("{PREFIX}/openapi.json"), get(openapi))
+        .route(
+            &format!("{PREFIX}/openapi.json"),
+            get(move |State(state): State<AppState>| openapi(state, doc.clone())),
+        )
         .nest(
             PREFIX,
             api.layer(axum::middleware::from_fn_with_state(state, require_token)),
         )
 }
 
-/// The OpenAPI 3.1 document, built from [`ROUTES`].
-pub fn openapi_document(server_url: &str) -> Value {
-    let mut paths = serde_json::Map::new();
-    for r in ROUTES {
-        let params: Vec<Value> = r
-            .path
-            .split('/')
-            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
-        let error = json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-        let mut responses = json!({
-            r.success.to_string(): {"description": "success", "content": {"application/json": {"schema": (r.response)()}}},
-            "401": error.clone(),
-        });
-        for code in ["400", "404", "409"] {
-            responses[code] = error.clone();
-        }
-        let mut op = json!({"summary": r.summary, "parameters": params, "responses": responses, "security": [{"bearer": []}]});
-        if let Some(req) = r.request {
-            op["requestBody"] =
-                json!({"required": true, "content": {"application/json": {"schema": req()}}});
-        }
-        let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
-        entry[r.method] = op;
+/// The OpenAPI document (no token needed), while the admin API is enabled.
+async fn openapi(state: AppState, doc: Arc<Document>) -> Response {
+    if state.settings.admin_token.is_none() {
+        return disabled().into_response();
     }
-    json!({
-        "openapi": "3.1.0",
-        "info": {"title": "Verity admin API", "version": env!("CARGO_PKG_VERSION")},
-        "servers": [{"url": format!("{server_url}{PREFIX}")}],
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": s("string"), "error_description": s("string")}}}
-        }
-    })
+    axum::Json(&*doc).into_response()
 }
 
-async fn openapi(State(state): State<AppState>) -> Response {
-    axum::Json(openapi_document(&state.public_url)).into_response()
+fn disabled() -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        "the admin API is disabled (set VERITY_ADMIN_TOKEN)",
+    )
 }
 
 /// Who calls the admin API.
@@ -371,11 +141,7 @@ pub enum Caller {
 /// token (looked up by its SHA-256) on the verification-case routes.
 async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(expected) = state.settings.admin_token.as_ref() else {
-        return ApiError::new(
-            ErrorCode::NotFound,
-            "the admin API is disabled (set VERITY_ADMIN_TOKEN)",
-        )
-        .into_response();
+        return disabled().into_response();
     };
     let sent = req
         .headers()
