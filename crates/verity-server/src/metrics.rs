@@ -1,199 +1,229 @@
-//! `/metrics` in the Prometheus text format (version 0.0.4): requests and latency by route and
-//! status, tokens issued by grant, sign-in failures, audit events, and database pool use.
+//! `/metrics` in the OpenMetrics text format (the `prometheus-client` crate): requests and
+//! latency by route and status, tokens issued by grant, sign-in failures, audit events, and
+//! database pool use. Who may read it is [`crate::routes::metrics`]'s business.
 //!
 //! Counters live in this node's memory (each node is scraped on its own, as Prometheus expects);
 //! the route label is the route's pattern (`/oauth/authorize`), never the raw path, so the label
 //! set stays bounded whatever clients send.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
-#[derive(Debug, Default, Clone)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
-
-impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
-            self.counts[i] += 1;
-        }
-        self.count += 1;
-        self.sum += seconds;
-    }
-}
+/// The exposition's content type (OpenMetrics 1.0, which Prometheus scrapes natively).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The route an answered request matched, set by [`route_label`] inside the router.
 #[derive(Debug, Clone)]
 struct MatchedRoute(String);
 
-#[derive(Debug, Default)]
-struct Counts {
-    /// (route, method, status) -> requests.
-    requests: BTreeMap<(String, String, u16), u64>,
-    /// (route, method) -> latency.
-    latency: BTreeMap<(String, String), Histogram>,
-    /// Audit event -> occurrences.
-    events: BTreeMap<String, u64>,
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+    method: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GrantLabels {
+    grant_type: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FailureLabels {
+    step: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    event: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    backend: String,
+    state: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BackendLabels {
+    backend: String,
+}
+
+/// Token responses, by the audit event that records them.
+const TOKEN_EVENTS: [(&str, &str); 2] = [
+    ("token.issued", "authorization_code"),
+    ("token.refreshed", "refresh_token"),
+];
+
+/// Failed sign-in steps, by the audit event that records them.
+const FAILURE_EVENTS: [(&str, &str, &str); 4] = [
+    ("signin.failure", "password", "wrong"),
+    ("signin.locked", "password", "locked"),
+    ("mfa.failure", "second_factor", "wrong"),
+    ("mfa.locked", "second_factor", "locked"),
+];
+
+/// This node's metrics, kept by the `prometheus-client` crate in one registry (no global
+/// recorder: each server in a process, as in the tests, has its own).
+#[derive(Debug)]
 pub struct Metrics {
-    counts: Mutex<Counts>,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    tokens: Family<GrantLabels, Counter>,
+    failures: Family<FailureLabels, Counter>,
+    events: Family<EventLabels, Counter>,
+    pool: Family<PoolLabels, Gauge>,
+    pool_max: Family<BackendLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(
+            (|| Histogram::new(BUCKETS)) as fn() -> Histogram,
+        );
+        let tokens = Family::<GrantLabels, Counter>::default();
+        let failures = Family::<FailureLabels, Counter>::default();
+        let events = Family::<EventLabels, Counter>::default();
+        let pool = Family::<PoolLabels, Gauge>::default();
+        let pool_max = Family::<BackendLabels, Gauge>::default();
+        // The series a dashboard reads are there from the start, at 0.
+        for (_, grant_type) in TOKEN_EVENTS {
+            tokens.get_or_create_owned(&GrantLabels { grant_type });
+        }
+        for (_, step, reason) in FAILURE_EVENTS {
+            failures.get_or_create_owned(&FailureLabels { step, reason });
+        }
+        let mut registry = Registry::with_prefix("verity");
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route pattern, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer, by route pattern and method",
+            latency.clone(),
+        );
+        registry.register(
+            "tokens_issued",
+            "Token responses, by grant type",
+            tokens.clone(),
+        );
+        registry.register(
+            "signin_failures",
+            "Failed or refused sign-in steps, by step and reason",
+            failures.clone(),
+        );
+        registry.register(
+            "audit_events",
+            "Audit-trail events recorded by this node",
+            events.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Database connections of this node, by state",
+            pool.clone(),
+        );
+        registry.register(
+            "db_pool_max_connections",
+            "The pool's limit",
+            pool_max.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            tokens,
+            failures,
+            events,
+            pool,
+            pool_max,
+        }
+    }
 }
 
 impl Metrics {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
-        // A panic while holding the lock leaves plain counters behind: still usable.
-        self.counts.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     pub fn observe_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        let mut c = self.lock();
-        *c.requests
-            .entry((route.to_owned(), method.to_owned(), status))
-            .or_default() += 1;
-        c.latency
-            .entry((route.to_owned(), method.to_owned()))
-            .or_default()
+        let (route, method) = (route.to_owned(), method.to_owned());
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+                method: method.clone(),
+            })
             .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                method,
+                status,
+            })
+            .inc();
     }
 
-    /// Counts an audit event (tokens issued, sign-in failures and the rest derive from these).
+    /// Counts an audit event, and the token or sign-in-failure series it stands for.
     pub fn observe_event(&self, event: &str) {
-        *self.lock().events.entry(event.to_owned()).or_default() += 1;
+        self.events
+            .get_or_create(&EventLabels {
+                event: event.to_owned(),
+            })
+            .inc();
+        if let Some((_, grant_type)) = TOKEN_EVENTS.iter().find(|(e, _)| *e == event) {
+            self.tokens.get_or_create(&GrantLabels { grant_type }).inc();
+        }
+        if let Some((_, step, reason)) = FAILURE_EVENTS.iter().find(|(e, ..)| *e == event) {
+            self.failures
+                .get_or_create(&FailureLabels { step, reason })
+                .inc();
+        }
     }
 
-    /// The exposition text.
+    /// The exposition text (OpenMetrics), with the pool's use read now.
     pub fn render(&self, pool: verity_store::PoolUse, backend: &str) -> String {
-        let c = self.lock();
-        let mut out = String::with_capacity(4096);
-        let event = |name: &str| c.events.get(name).copied().unwrap_or(0);
-
-        out.push_str("# HELP verity_http_requests_total HTTP requests answered, by route pattern, method and status.\n");
-        out.push_str("# TYPE verity_http_requests_total counter\n");
-        for ((route, method, status), n) in &c.requests {
-            let _ = writeln!(
-                out,
-                "verity_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
-                escape(route),
-                escape(method)
-            );
-        }
-        out.push_str("# HELP verity_http_request_duration_seconds Time to answer, by route pattern and method.\n");
-        out.push_str("# TYPE verity_http_request_duration_seconds histogram\n");
-        for ((route, method), h) in &c.latency {
-            let labels = format!("route=\"{}\",method=\"{}\"", escape(route), escape(method));
-            let mut cumulative = 0;
-            for (bound, n) in BUCKETS.iter().zip(h.counts) {
-                cumulative += n;
-                let _ = writeln!(
-                    out,
-                    "verity_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "verity_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "verity_http_request_duration_seconds_sum{{{labels}}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "verity_http_request_duration_seconds_count{{{labels}}} {}",
-                h.count
-            );
-        }
-
-        out.push_str("# HELP verity_tokens_issued_total Token responses, by grant type.\n");
-        out.push_str("# TYPE verity_tokens_issued_total counter\n");
-        let _ = writeln!(
-            out,
-            "verity_tokens_issued_total{{grant_type=\"authorization_code\"}} {}",
-            event("token.issued")
-        );
-        let _ = writeln!(
-            out,
-            "verity_tokens_issued_total{{grant_type=\"refresh_token\"}} {}",
-            event("token.refreshed")
-        );
-
-        out.push_str("# HELP verity_signin_failures_total Failed or refused sign-in steps, by step and reason.\n");
-        out.push_str("# TYPE verity_signin_failures_total counter\n");
-        for (step, reason, name) in [
-            ("password", "wrong", "signin.failure"),
-            ("password", "locked", "signin.locked"),
-            ("second_factor", "wrong", "mfa.failure"),
-            ("second_factor", "locked", "mfa.locked"),
-        ] {
-            let _ = writeln!(
-                out,
-                "verity_signin_failures_total{{step=\"{step}\",reason=\"{reason}\"}} {}",
-                event(name)
-            );
-        }
-
-        out.push_str(
-            "# HELP verity_audit_events_total Audit-trail events recorded by this node.\n",
-        );
-        out.push_str("# TYPE verity_audit_events_total counter\n");
-        for (name, n) in &c.events {
-            let _ = writeln!(
-                out,
-                "verity_audit_events_total{{event=\"{}\"}} {n}",
-                escape(name)
-            );
-        }
-
-        let backend = escape(backend);
-        out.push_str(
-            "# HELP verity_db_pool_connections Database connections of this node, by state.\n",
-        );
-        out.push_str("# TYPE verity_db_pool_connections gauge\n");
         let idle = pool.idle.min(pool.size);
-        let _ = writeln!(
-            out,
-            "verity_db_pool_connections{{backend=\"{backend}\",state=\"in_use\"}} {}",
-            pool.size - idle
-        );
-        let _ = writeln!(
-            out,
-            "verity_db_pool_connections{{backend=\"{backend}\",state=\"idle\"}} {idle}"
-        );
-        out.push_str("# HELP verity_db_pool_max_connections The pool's limit.\n");
-        out.push_str("# TYPE verity_db_pool_max_connections gauge\n");
-        let _ = writeln!(
-            out,
-            "verity_db_pool_max_connections{{backend=\"{backend}\"}} {}",
-            pool.max
-        );
+        let gauge = |state: &'static str, n: u32| {
+            let labels = PoolLabels {
+                backend: backend.to_owned(),
+                state,
+            };
+            self.pool.get_or_create(&labels).set(i64::from(n));
+        };
+        gauge("in_use", pool.size - idle);
+        gauge("idle", idle);
+        let labels = BackendLabels {
+            backend: backend.to_owned(),
+        };
+        self.pool_max
+            .get_or_create(&labels)
+            .set(i64::from(pool.max));
+        let mut out = String::with_capacity(4096);
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "encoding the metrics");
+        }
         out
     }
-}
-
-/// Label values: backslash, double quote and newline escaped.
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// Inside the router (a route layer): tells [`crate::middleware::request_context`] which route
@@ -221,6 +251,19 @@ pub fn route_of(resp: &Response) -> String {
 mod tests {
     use super::*;
 
+    /// The value of the one sample whose line holds every one of `parts`.
+    fn sample(text: &str, name: &str, parts: &[&str]) -> Option<f64> {
+        let mut found = text
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")) && parts.iter().all(|p| l.contains(p)));
+        let line = found.next()?;
+        assert!(
+            found.next().is_none(),
+            "{parts:?} names more than one sample"
+        );
+        line.rsplit(' ').next()?.parse().ok()
+    }
+
     #[test]
     fn exposition_counts_requests_buckets_and_events() {
         let m = Metrics::default();
@@ -238,23 +281,64 @@ mod tests {
             },
             "sqlite",
         );
-        assert!(text.contains(
-            "verity_http_requests_total{route=\"/oauth/token\",method=\"POST\",status=\"200\"} 2"
-        ));
-        assert!(text.contains(
-            "verity_http_requests_total{route=\"/oauth/token\",method=\"POST\",status=\"400\"} 1"
-        ));
-        // Cumulative buckets: one under 5 ms, two under 50 ms, the 20 s one only in +Inf.
-        assert!(text.contains("method=\"POST\",le=\"0.005\"} 1\n"));
-        assert!(text.contains("method=\"POST\",le=\"0.05\"} 2\n"));
-        assert!(text.contains("method=\"POST\",le=\"10\"} 2\n"));
-        assert!(text.contains("method=\"POST\",le=\"+Inf\"} 3\n"));
-        assert!(text.contains("verity_tokens_issued_total{grant_type=\"authorization_code\"} 1"));
-        assert!(text.contains("verity_tokens_issued_total{grant_type=\"refresh_token\"} 0"));
-        assert!(
-            text.contains("verity_signin_failures_total{step=\"password\",reason=\"wrong\"} 2")
+        let token = ["route=\"/oauth/token\"", "method=\"POST\""];
+        let requests = "verity_http_requests_total";
+        assert_eq!(
+            sample(&text, requests, &[&token[..], &["status=\"200\""]].concat()),
+            Some(2.0),
+            "{text}"
         );
-        assert!(text.contains("verity_db_pool_connections{backend=\"sqlite\",state=\"in_use\"} 2"));
-        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(
+            sample(&text, requests, &[&token[..], &["status=\"400\""]].concat()),
+            Some(1.0)
+        );
+        // Cumulative buckets: one under 5 ms, two under 50 ms, the 20 s one only in +Inf.
+        let bucket = "verity_http_request_duration_seconds_bucket";
+        let le = |b: &str| {
+            sample(
+                &text,
+                bucket,
+                &[&token[..], &[&format!("le=\"{b}\"")]].concat(),
+            )
+        };
+        assert_eq!(le("0.005"), Some(1.0));
+        assert_eq!(le("0.05"), Some(2.0));
+        assert_eq!(le("10.0"), Some(2.0));
+        assert_eq!(le("+Inf"), Some(3.0));
+        let tokens = "verity_tokens_issued_total";
+        assert_eq!(
+            sample(&text, tokens, &["grant_type=\"authorization_code\""]),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(&text, tokens, &["grant_type=\"refresh_token\""]),
+            Some(0.0)
+        );
+        let failures = "verity_signin_failures_total";
+        assert_eq!(
+            sample(&text, failures, &["step=\"password\"", "reason=\"wrong\""]),
+            Some(2.0)
+        );
+        let pool = "verity_db_pool_connections";
+        assert_eq!(
+            sample(&text, pool, &["backend=\"sqlite\"", "state=\"in_use\""]),
+            Some(2.0)
+        );
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let m = Metrics::default();
+        m.observe_event("a\"b\\c\nd");
+        let text = m.render(
+            verity_store::PoolUse {
+                size: 0,
+                idle: 0,
+                max: 1,
+            },
+            "sqlite",
+        );
+        assert!(text.contains("event=\"a\\\"b\\\\c\\nd\""), "{text}");
     }
 }

@@ -155,6 +155,14 @@ pub struct ServeArgs {
     /// Uploads read at once; more get 503 (each may hold up to 50 MiB in memory) [default: 4].
     #[arg(long, env = "VERITY_MAX_CONCURRENT_UPLOADS")]
     pub max_concurrent_uploads: Option<usize>,
+    /// Bearer token that reads `/metrics` on the main port (without it, and without
+    /// `--metrics-listen`, `/metrics` is not served).
+    #[arg(long, env = "VERITY_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
+    /// A separate address serving `/metrics` without a token, for a scraper on a private
+    /// network (e.g. `127.0.0.1:9464`).
+    #[arg(long, env = "VERITY_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
 }
 
 /// Resolved settings.
@@ -201,6 +209,10 @@ pub struct Settings {
     pub header_read_timeout: u64,
     /// Connections served at once.
     pub max_connections: usize,
+    /// Who may read `/metrics` on the main port (nobody when unset).
+    pub metrics_token: Option<Secret>,
+    /// The separate `/metrics` listener's address, if any.
+    pub metrics_listen: Option<String>,
 }
 
 /// The default of [`Settings::worker_threads`]: one per core, as tokio's own default.
@@ -368,6 +380,11 @@ impl Settings {
                 .or(file.max_concurrent_uploads)
                 .unwrap_or(4)
                 .clamp(1, 1024),
+            metrics_token: args
+                .metrics_token
+                .or(file.metrics_token)
+                .filter(|t| !t.0.is_empty()),
+            metrics_listen: args.metrics_listen.or(file.metrics_listen),
         })
     }
 
@@ -407,6 +424,8 @@ impl Settings {
             max_concurrent_uploads: 4,
             header_read_timeout: 10,
             max_connections: 4096,
+            metrics_token: None,
+            metrics_listen: None,
         }
     }
 

@@ -23,6 +23,8 @@ pub struct Verity {
     state: AppState,
     listener: TcpListener,
     addr: SocketAddr,
+    /// `VERITY_METRICS_LISTEN`: `/metrics` without a token, on an address of its own.
+    metrics_listener: Option<TcpListener>,
 }
 
 impl std::fmt::Debug for Verity {
@@ -190,6 +192,14 @@ impl Verity {
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
         let addr = listener.local_addr()?;
+        let metrics_listener = match &settings.metrics_listen {
+            Some(at) => Some(
+                TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("listening for /metrics on {at}"))?,
+            ),
+            None => None,
+        };
         let public_url = settings
             .public_url
             .clone()
@@ -199,11 +209,19 @@ impl Verity {
             state,
             listener,
             addr,
+            metrics_listener,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where the separate `/metrics` listener is bound, when one is configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub fn public_url(&self) -> &str {
@@ -240,8 +258,15 @@ impl Verity {
             ),
             max_connections: self.state.settings.max_connections,
         };
+        let metrics = self.metrics_listener.map(|listener| {
+            let app = crate::routes::metrics::private_router(self.state.clone());
+            tokio::spawn(serve(listener, app, limits, std::future::pending()))
+        });
         serve(self.listener, app, limits, shutdown).await;
-        for task in [maintenance, sandbox_reviewer].into_iter().flatten() {
+        for task in [maintenance, sandbox_reviewer, metrics]
+            .into_iter()
+            .flatten()
+        {
             task.abort();
         }
         self.state.store.close().await;

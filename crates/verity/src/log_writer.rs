@@ -14,6 +14,11 @@
 //!   panic hook write out what is pending. A `kill -9` loses at most the last
 //!   [`FLUSH_DELAY`] of lines; the audit trail is in the database, not in the logs.
 //! - On a terminal lines are written at once: a person watching sees each as it happens.
+//!
+//! `tracing-appender`'s non-blocking writer (a channel to a thread that flushes whenever the
+//! channel is empty, so it wakes for nearly every line) was measured in its place: with
+//! tower-http's `TraceLayer` it cost `userinfo` and `introspect` about a quarter more CPU per
+//! request (BENCHMARKS.md, issue 21), so this writer stays.
 
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};

@@ -29,7 +29,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(health::router())
         .merge(discovery::router())
         .merge(authorize::router())
@@ -50,11 +50,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(metrics::metrics))
         .route_layer(axum::middleware::from_fn(crate::metrics::route_label))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::middleware::request_context,
-        ))
-        .with_state(state)
+        .with_state(state.clone());
+    crate::middleware::layers(routes, state)
 }
 
 async fn not_found() -> impl IntoResponse {

@@ -37,6 +37,8 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     /// What the server was started with (database URL included).
     pub settings: Settings,
+    /// The separate `/metrics` listener (`http://addr`), when the settings ask for one.
+    pub metrics_base: Option<String>,
     /// The PostgreSQL database of this test, shared by its nodes, dropped after the last.
     pg: Option<Arc<PgTestDb>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -243,6 +245,7 @@ async fn spawn_node(
         .expect("server starts");
     // Requests go to this node's own port; the public URL (and issuer) may be the deployment's.
     let base = format!("http://{}", server.local_addr());
+    let metrics_base = server.metrics_addr().map(|a| format!("http://{a}"));
     let issuer = server.issuer().to_owned();
     let store = server.store().clone();
     let state = server.state();
@@ -268,6 +271,7 @@ async fn spawn_node(
             .unwrap(),
         data_dir,
         settings,
+        metrics_base,
         pg,
         shutdown: Some(tx),
         server: Some(handle),

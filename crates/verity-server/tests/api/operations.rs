@@ -9,16 +9,76 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
+const METRICS_TOKEN: &str = "metrics-token-0123456789";
+
 async fn metrics(app: &TestApp) -> String {
-    let resp = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let resp = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(
         resp.headers()["content-type"]
             .to_str()
             .unwrap()
-            .starts_with("text/plain; version=0.0.4")
+            .starts_with("application/openmetrics-text; version=1.0.0")
     );
     resp.text().await.unwrap()
+}
+
+fn with_metrics_token(s: &mut verity_server::settings::Settings) {
+    s.metrics_token = Some(verity_server::settings::Secret(METRICS_TOKEN.into()));
+}
+
+/// `/metrics` is not public: on the main port it answers only the metrics token (401 for a
+/// wrong or missing one, 404 when no token is configured), and a separate listener serves it
+/// (and nothing else) without a token, for a scraper on a private network.
+#[tokio::test]
+async fn metrics_are_read_with_the_token_or_on_their_own_listener() {
+    let closed = spawn_app().await;
+    let resp = closed
+        .http
+        .get(closed.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(closed.metrics_base.is_none());
+
+    let app = spawn_with(|s| {
+        with_metrics_token(s);
+        s.metrics_listen = Some("127.0.0.1:0".into());
+    })
+    .await;
+    for token in [None, Some("wrong"), Some(&METRICS_TOKEN[..10])] {
+        let mut req = app.http.get(app.url("/metrics"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{token:?}");
+        assert!(resp.headers().contains_key("www-authenticate"));
+    }
+    assert!(metrics(&app).await.contains("verity_http_requests_total"));
+
+    let private = app.metrics_base.clone().expect("a metrics listener");
+    let resp = app
+        .http
+        .get(format!("{private}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("verity_db_pool_max_connections"), "{text}");
+    let other = app
+        .http
+        .get(format!("{private}/oidc/.well-known/openid-configuration"))
+        .send();
+    assert_eq!(other.await.unwrap().status(), StatusCode::NOT_FOUND);
 }
 
 /// The value of one sample line (`name{labels}`), 0 when absent.
@@ -30,7 +90,7 @@ fn sample(text: &str, series: &str) -> f64 {
 
 #[tokio::test]
 async fn metrics_count_requests_tokens_failures_and_the_pool() {
-    let app = spawn_app().await;
+    let app = spawn_with(with_metrics_token).await;
     let tokens = app
         .tokens_for("student@sandbox.test", "openid student")
         .await;
@@ -392,4 +452,52 @@ async fn single_sign_on_writes_no_interaction_and_a_shown_page_stores_one() {
     let page = new_browser().get(&url).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert_eq!(count().await, 1);
+}
+
+/// Every answer (a JSON endpoint, a page, a 404) carries Verity's own request id, never an
+/// incoming one, and the security headers; pages are not stored by caches.
+#[tokio::test]
+async fn every_answer_carries_a_fresh_request_id_and_the_security_headers() {
+    let app = spawn_app().await;
+    let authorize = app.authorize_url(&as_pairs(&app.confidential_request("openid")));
+    let mut pages = 0;
+    for url in [
+        app.url("/oidc/.well-known/openid-configuration"),
+        authorize,
+        app.url("/no/such/page"),
+    ] {
+        let resp = app
+            .http
+            .get(&url)
+            .header("x-request-id", "forged-id")
+            .send()
+            .await
+            .unwrap();
+        let h = resp.headers();
+        let id = h["x-request-id"].to_str().unwrap();
+        assert!(
+            id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{url}: {id}"
+        );
+        assert_eq!(h["x-frame-options"], "DENY", "{url}");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+        let html = h
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("text/html"));
+        if html {
+            assert_eq!(h["cache-control"], "no-store", "{url}");
+            pages += 1;
+        }
+    }
+    assert_eq!(
+        pages, 1,
+        "the authorization request answers the sign-in page"
+    );
 }
