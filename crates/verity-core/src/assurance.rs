@@ -388,6 +388,9 @@ fn evidence(case: &CaseFacts<'_>, decided: i64) -> Option<Value> {
                 let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
                 details.insert("document_number".into(), json!(tail));
             }
+            if let Some(d) = attr("document_issued") {
+                details.insert("date_of_issuance".into(), json!(d));
+            }
             if let Some(d) = attr("document_expires") {
                 details.insert("date_of_expiry".into(), json!(d));
             }

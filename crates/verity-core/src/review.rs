@@ -113,11 +113,17 @@ pub const IDENTITY_FIELDS: &[(&str, &str)] = &[
     ("country", "Country"),
     ("document_issuer", "Issuing country or state"),
     ("document_number", "Document number"),
+    ("document_issued", "Document issued on (YYYY-MM-DD)"),
     ("document_expires", "Document expiry (YYYY-MM-DD)"),
 ];
 
 /// The fields of [`IDENTITY_FIELDS`] that describe the document rather than the person.
-const DOCUMENT_FIELDS: [&str; 3] = ["document_issuer", "document_number", "document_expires"];
+const DOCUMENT_FIELDS: [&str; 4] = [
+    "document_issuer",
+    "document_number",
+    "document_issued",
+    "document_expires",
+];
 
 /// The fields an identity approval cannot go without.
 const REQUIRED: [&str; 4] = ["fname", "lname", "birth_date", "document_issuer"];
@@ -149,7 +155,9 @@ pub fn check_attributes(
         };
         if v.chars().count() > 200 || v.chars().any(char::is_control) {
             problems.push(format!("{label}: at most 200 characters, on one line"));
-        } else if (k == "birth_date" || k == "document_expires") && !is_date(v) {
+        } else if ["birth_date", "document_issued", "document_expires"].contains(&k.as_str())
+            && !is_date(v)
+        {
             problems.push(format!("{label}: write the date as YYYY-MM-DD"));
         }
     }
@@ -248,6 +256,7 @@ mod tests {
             ("birth_date", "1815-12-10"),
             ("document_issuer", "US-VA"),
             ("document_number", "D1234567"),
+            ("document_issued", "2020-01-31"),
             ("city", ""),
         ]);
         let checked = check_attributes(IDENTITY, &good).unwrap();
@@ -272,6 +281,18 @@ mod tests {
         assert!(
             problems.iter().any(|p| p.contains("Last name is needed")),
             "{problems:?}"
+        );
+        let issued = read(&[
+            ("fname", "Ada"),
+            ("lname", "Lovelace"),
+            ("birth_date", "1815-12-10"),
+            ("document_issuer", "US-VA"),
+            ("document_issued", "2020-13-01"),
+        ]);
+        let problems = check_attributes(IDENTITY, &issued).unwrap_err();
+        assert_eq!(
+            problems,
+            ["Document issued on (YYYY-MM-DD): write the date as YYYY-MM-DD"]
         );
         assert!(check_attributes("military", &read(&[("fname", "A")])).is_err());
         assert_eq!(

@@ -75,6 +75,7 @@ const VETERAN_LICENSE: &[(&str, &str)] = &[
     ("country", "US"),
     ("document_issuer", "Virginia"),
     ("document_number", "T12345678"),
+    ("document_issued", "2023-04-12"),
     ("document_expires", "2031-04-12"),
 ];
 

@@ -114,6 +114,7 @@ impl Fixture {
             ("zip", "23511"),
             ("document_issuer", "Virginia"),
             ("document_number", "T12345678"),
+            ("document_issued", "2023-04-12"),
             ("document_expires", "2031-04-12"),
         ]
         .into_iter()
@@ -193,6 +194,7 @@ fn an_identity_case_answers_with_its_document_and_the_claims_it_verified() {
                     "document_details": {
                         "type": "driving_permit",
                         "document_number": "5678",
+                        "date_of_issuance": "2023-04-12",
                         "date_of_expiry": "2031-04-12",
                         "issuer": {"name": "Virginia"}
                     }

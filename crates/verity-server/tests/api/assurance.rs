@@ -154,7 +154,7 @@ async fn verified_claims_answer_from_the_approving_case() {
     let read = json!({
         "fname": "Jordan", "lname": "Rivera", "birth_date": "1978-04-12",
         "document_issuer": "United States", "document_number": "X98765432",
-        "document_expires": "2033-01-31"
+        "document_issued": "2023-02-01", "document_expires": "2033-01-31"
     });
     let resp = app
         .http
@@ -202,8 +202,8 @@ async fn verified_claims_answer_from_the_approving_case() {
     let doc = &v["evidence"][0]["document_details"];
     assert_eq!(
         *doc,
-        json!({"type": "passport", "document_number": "5432", "date_of_expiry": "2033-01-31",
-               "issuer": {"name": "United States"}})
+        json!({"type": "passport", "document_number": "5432", "date_of_issuance": "2023-02-01",
+               "date_of_expiry": "2033-01-31", "issuer": {"name": "United States"}})
     );
     assert!(!info.to_string().contains("X98765432"));
 
