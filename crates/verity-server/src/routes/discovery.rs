@@ -1,10 +1,13 @@
-//! OIDC Discovery 1.0 section 4 and RFC 7517 JWKS (SPEC section 2).
+//! OIDC Discovery 1.0 section 4 and RFC 7517 JWKS (SPEC section 2). Both are public documents:
+//! a browser app (oidc-client-ts and the like) reads them from any origin, without credentials
+//! (CORS, as Keycloak, node-oidc-provider and Hydra answer them).
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use tower_http::cors::{Any, CorsLayer};
 use verity_core::assurance;
 use verity_proto::discovery::ProviderMetadata;
 
@@ -17,6 +20,11 @@ pub fn router() -> Router<AppState> {
             get(openid_configuration),
         )
         .route("/oidc/.well-known/jwks", get(jwks))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET]),
+        )
 }
 
 /// OIDC Discovery 4.2: the provider metadata.

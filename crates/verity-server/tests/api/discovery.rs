@@ -126,3 +126,62 @@ async fn unknown_paths_answer_json_404() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert_eq!(resp.json::<Value>().await.unwrap()["error"], "not_found");
 }
+
+/// A browser app reads discovery and the JWKS from any origin (CORS, no credentials), preflight
+/// included; the token endpoint and the admin API do not answer CORS for an unknown origin.
+#[tokio::test]
+async fn browser_apps_read_discovery_and_keys_from_any_origin() {
+    let app = spawn_app().await;
+    let origin = "https://spa.example";
+    for path in [
+        "/oidc/.well-known/openid-configuration",
+        "/oidc/.well-known/jwks",
+    ] {
+        let resp = app
+            .http
+            .get(app.url(path))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["access-control-allow-origin"], "*", "{path}");
+        assert!(
+            !resp
+                .headers()
+                .contains_key("access-control-allow-credentials")
+        );
+        let preflight = app
+            .http
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            preflight.status().is_success(),
+            "{path}: {}",
+            preflight.status()
+        );
+        assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+        let methods = preflight.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap();
+        assert!(methods.contains("GET"), "{methods}");
+    }
+    for path in ["/oauth/token", "/api/admin/v1/openapi.json"] {
+        let resp = app
+            .http
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !resp.headers().contains_key("access-control-allow-origin"),
+            "{path}"
+        );
+    }
+}
