@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::clock::rfc3339;
-use crate::identity::{IDENTITY, Policy, UserData};
+use crate::identity::{self, Family, IDENTITY, OidcClaim, Policy, UserData};
 use crate::verification::{CaseState, Method, is_current};
 
 /// The trust framework of identity verification (NIST SP 800-63A).
@@ -308,19 +308,18 @@ fn assurance_level(case: &CaseFacts<'_>) -> &'static str {
     }
 }
 
-/// The identity claims (OIDC names) and where they come from (SPEC 8 handles).
-const IDENTITY_CLAIMS: [(&str, &str); 4] = [
-    ("given_name", "fname"),
-    ("middle_name", "mname"),
-    ("family_name", "lname"),
-    ("birthdate", "birth_date"),
-];
-const ADDRESS: [(&str, &str); 5] = [
-    ("street_address", "street"),
-    ("locality", "city"),
-    ("region", "state"),
-    ("postal_code", "zip"),
-    ("country", "country"),
+/// The SPEC 8 attributes an identity document verifies; their OIDC claims (`given_name`, ...,
+/// `address`) are the catalog's ([`crate::identity::ATTRIBUTES`]).
+const VERIFIED_HANDLES: [&str; 9] = [
+    "fname",
+    "mname",
+    "lname",
+    "birth_date",
+    "street",
+    "city",
+    "state",
+    "zip",
+    "country",
 ];
 
 /// The claims a case verified that the granted policies release: for identity, the names,
@@ -347,19 +346,11 @@ fn verified(case: &CaseFacts<'_>, policies: &[&Policy], user: &UserData) -> Map<
         }
         .filter(|v| !v.is_empty() && released(h))
     };
-    for (claim, handle) in IDENTITY_CLAIMS {
-        if let Some(v) = read(handle) {
-            out.insert(claim.into(), json!(v));
-        }
-    }
-    let address: Map<String, Value> = ADDRESS
+    let pairs: Vec<(String, Value)> = VERIFIED_HANDLES
         .iter()
-        .filter_map(|(member, handle)| read(handle).map(|v| ((*member).to_owned(), json!(v))))
+        .filter_map(|h| read(h).map(|v| ((*h).to_owned(), Value::String(v))))
         .collect();
-    if !address.is_empty() {
-        out.insert("address".into(), Value::Object(address));
-    }
-    out
+    identity::claims(Family::Oidc, &pairs)
 }
 
 /// The document types on the wire: OIDC4IDA's predefined names where one fits, else Verity's.
@@ -448,8 +439,18 @@ pub fn documents_supported() -> Vec<&'static str> {
 
 /// The claims a `verified_claims` answer may hold.
 pub fn claims_in_verified_claims() -> Vec<&'static str> {
-    let mut out: Vec<&'static str> = IDENTITY_CLAIMS.iter().map(|(c, _)| *c).collect();
-    out.extend(["address", "group", "subgroups"]);
+    let mut out: Vec<&'static str> = Vec::new();
+    for h in VERIFIED_HANDLES {
+        let claim = match identity::attribute(h).map(|a| a.oidc) {
+            Some(OidcClaim::Claim(name)) => name,
+            Some(OidcClaim::Address(_)) => "address",
+            None => continue,
+        };
+        if !out.contains(&claim) {
+            out.push(claim);
+        }
+    }
+    out.extend(["group", "subgroups"]);
     out
 }
 
