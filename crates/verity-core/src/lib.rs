@@ -44,6 +44,7 @@ pub mod jose;
 pub mod keys;
 pub mod logout;
 pub mod net;
+pub mod origin;
 pub mod password;
 pub mod pkce;
 pub mod redirect;

@@ -59,6 +59,9 @@ pub struct AppInput {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub backchannel_logout_uri: Option<Option<String>>,
+    /// Web origins of a browser app, besides those of its redirect URIs, that may read the token,
+    /// userinfo and revocation endpoints' answers (CORS): `https://spa.example.com`.
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 /// A newly registered app as `verity admin` prints it (the admin API's [`NewAppResponse`]):
@@ -190,6 +193,10 @@ fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminEr
             rule::check_server_url("backchannel_logout_uri", u, sandbox, &mut problems);
         }
         app.backchannel_logout_uri = uri;
+    }
+    if let Some(origins) = input.allowed_origins {
+        app.allowed_origins =
+            verity_core::origin::allowed_origins(&origins, sandbox, &mut problems);
     }
     if app.redirect_uris.is_empty() {
         problems.push("redirect_uris needs at least one URI".to_owned());

@@ -31,6 +31,7 @@ pub mod assurance;
 pub mod audit;
 pub mod auth;
 pub mod backchannel;
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod issuer;

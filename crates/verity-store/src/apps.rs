@@ -32,6 +32,9 @@ pub struct App {
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
     pub backchannel_logout_uri: Option<String>,
+    /// Web origins, besides those of the redirect URIs, allowed CORS on the token, userinfo and
+    /// revocation endpoints (serialized, as `verity_core::origin` checks them).
+    pub allowed_origins: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -59,6 +62,7 @@ impl App {
             jwks: None,
             jwks_uri: None,
             backchannel_logout_uri: None,
+            allowed_origins: vec![],
             created_at: now,
             updated_at: now,
         }
@@ -71,7 +75,7 @@ stored!(App => "apps" {
     profile [text], public, refresh_tokens, id_token_alg [text],
     userinfo_signed_response_alg [text],
     code_ttl, access_ttl, refresh_ttl, userinfo_ttl,
-    jwks, jwks_uri, backchannel_logout_uri, created_at, updated_at,
+    jwks, jwks_uri, backchannel_logout_uri, allowed_origins [json], created_at, updated_at,
 });
 
 #[derive(Debug, Clone, PartialEq, Eq)]

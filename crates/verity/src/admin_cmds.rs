@@ -60,6 +60,10 @@ pub enum AdminCommand {
         /// Do not allow refresh tokens.
         #[arg(long)]
         no_refresh_tokens: bool,
+        /// A web origin (https://app.example.com) whose pages may call the token, userinfo and
+        /// revocation endpoints, besides those of the redirect URIs; repeat for several.
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Vec<String>,
     },
     /// List an organization's apps.
     AppList {
@@ -224,6 +228,7 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             profile,
             public,
             no_refresh_tokens,
+            allowed_origins,
         } => {
             let input = AppInput {
                 name: Some(name),
@@ -232,6 +237,7 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                 profile: Some(profile),
                 public: Some(public),
                 refresh_tokens: Some(!no_refresh_tokens),
+                allowed_origins: Some(allowed_origins),
                 ..AppInput::default()
             };
             let (app, secret) = admin::create_app(state, &org, input).await.map_err(fail)?;

@@ -2,23 +2,37 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use verity_core::secret::{is_token_shaped, token_hash};
 
 use crate::audit::AuditEvent;
+use crate::cors;
 use crate::error::ApiError;
 use crate::routes::client::ClientRequest;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/oauth/revoke", post(revoke))
+    Router::new().route("/oauth/revoke", post(revoke).options(preflight))
+}
+
+async fn preflight(headers: HeaderMap) -> Response {
+    cors::preflight(&headers, "POST")
 }
 
 /// RFC 7009 2.1-2.2: revoke `token` if it belongs to the authenticated client; answer 200 whether
-/// or not it existed (so the endpoint tells nothing about other clients' tokens).
-async fn revoke(State(state): State<AppState>, req: ClientRequest) -> Result<Response, ApiError> {
+/// or not it existed (so the endpoint tells nothing about other clients' tokens). The answer is
+/// readable by the app's own web origins (CORS).
+async fn revoke(State(state): State<AppState>, req: ClientRequest) -> Response {
+    let mut resp = revoke_token(&state, &req)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    cors::expose(&mut resp, cors::readable_by(&req.headers, &req.app));
+    resp
+}
+
+async fn revoke_token(state: &AppState, req: &ClientRequest) -> Result<Response, ApiError> {
     let token = req.token()?;
     let (app, headers) = (&req.app, &req.headers);
     if is_token_shaped(token) {

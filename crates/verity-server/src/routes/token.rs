@@ -15,6 +15,7 @@ use verity_store::grants::{Issued, TakeCode, TokenKind};
 use verity_store::lifecycle::Rotate;
 
 use crate::audit::AuditEvent;
+use crate::cors;
 use crate::error::ApiError;
 use crate::extract::required;
 use crate::issuer::{respond_with, signing_key, token_rows};
@@ -22,14 +23,27 @@ use crate::routes::client::ClientRequest;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/oauth/token", post(token))
+    Router::new().route("/oauth/token", post(token).options(preflight))
 }
 
-/// RFC 6749 3.2: form or (SPEC 4) JSON body; client authentication; the grant.
-async fn token(State(state): State<AppState>, req: ClientRequest) -> Result<Response, ApiError> {
+async fn preflight(headers: HeaderMap) -> Response {
+    cors::preflight(&headers, "POST")
+}
+
+/// RFC 6749 3.2: form or (SPEC 4) JSON body; client authentication; the grant. The answer,
+/// errors included, is readable by the app's own web origins (CORS).
+async fn token(State(state): State<AppState>, req: ClientRequest) -> Response {
+    let mut resp = grant(&state, &req)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    cors::expose(&mut resp, cors::readable_by(&req.headers, &req.app));
+    resp
+}
+
+async fn grant(state: &AppState, req: &ClientRequest) -> Result<Response, ApiError> {
     let response = match required(&req.params, "grant_type")? {
-        "authorization_code" => authorization_code(&state, &req).await?,
-        "refresh_token" => refresh_token(&state, &req).await?,
+        "authorization_code" => authorization_code(state, req).await?,
+        "refresh_token" => refresh_token(state, req).await?,
         _ => {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedGrantType,

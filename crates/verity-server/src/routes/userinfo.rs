@@ -15,6 +15,7 @@ use verity_store::apps::App;
 use verity_store::grants::{Token, TokenKind};
 
 use crate::assurance::add_verified_claims;
+use crate::cors;
 use crate::error::ApiError;
 use crate::extract::query_params;
 use crate::issuer::sign;
@@ -22,9 +23,30 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/public/v3/userinfo", get(userinfo).post(userinfo))
-        .route("/api/public/v3/userinfo.json", get(userinfo).post(userinfo))
-        .route("/api/public/v3/attributes.json", get(attributes))
+        .route(
+            "/api/public/v3/userinfo",
+            get(userinfo).post(userinfo).options(preflight),
+        )
+        .route(
+            "/api/public/v3/userinfo.json",
+            get(userinfo).post(userinfo).options(preflight),
+        )
+        .route(
+            "/api/public/v3/attributes.json",
+            get(attributes).options(preflight),
+        )
+}
+
+async fn preflight(headers: HeaderMap) -> Response {
+    cors::preflight(&headers, "GET, POST")
+}
+
+/// The answer, errors after the token was read included, readable by the token's app's web
+/// origins (CORS); an answer to an unreadable token names no origin.
+fn readable(answer: Result<Response, ApiError>, origin: Option<HeaderValue>) -> Response {
+    let mut resp = answer.unwrap_or_else(IntoResponse::into_response);
+    cors::expose(&mut resp, origin);
+    resp
 }
 
 /// A valid access token with its app and user.
@@ -101,14 +123,24 @@ async fn userinfo(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    let Bearer { token, app, user } = bearer(&state, &headers, query.as_deref()).await?;
+) -> Response {
+    match bearer(&state, &headers, query.as_deref()).await {
+        Ok(b) => {
+            let origin = cors::readable_by(&headers, &b.app);
+            readable(answer_userinfo(&state, b).await, origin)
+        }
+        Err(e) => readable(Err(e), None),
+    }
+}
+
+async fn answer_userinfo(state: &AppState, bearer: Bearer) -> Result<Response, ApiError> {
+    let Bearer { token, app, user } = bearer;
     let auth = AuthFacts { mfa: token.mfa };
     let policies = state.policies_for(token.scopes.iter().map(String::as_str));
     let mut attributes = claims::attribute_claims(&policies, app.profile, &user, auth);
     let asked = token.claims.as_ref().map(|c| c.userinfo.as_slice());
     add_verified_claims(
-        &state,
+        state,
         app.profile,
         asked,
         &policies,
@@ -127,7 +159,7 @@ async fn userinfo(
             axum::Json(claims::userinfo_object(&user, attributes)).into_response()
         }
         (Family::Oidc, Some(alg)) => {
-            let jwt = signed_userinfo(&state, &token, alg, || {
+            let jwt = signed_userinfo(state, &token, alg, || {
                 claims::userinfo_jwt(&issue, &user, attributes)
             })
             .await?;
@@ -135,7 +167,7 @@ async fn userinfo(
         }
         (Family::Idme, alg) => {
             let alg = alg.unwrap_or(app.id_token_alg);
-            let jwt = signed_userinfo(&state, &token, alg, || {
+            let jwt = signed_userinfo(state, &token, alg, || {
                 claims::userinfo_jwt(&issue, &user, attributes)
             })
             .await?;
@@ -177,9 +209,13 @@ async fn attributes(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    let Bearer { token, user, .. } = bearer(&state, &headers, query.as_deref()).await?;
+) -> Response {
+    let Bearer { token, user, app } = match bearer(&state, &headers, query.as_deref()).await {
+        Ok(b) => b,
+        Err(e) => return readable(Err(e), None),
+    };
     let policies = state.policies_for(token.scopes.iter().map(String::as_str));
     let body = identity::attributes_response(&policies, &user, AuthFacts { mfa: token.mfa });
-    Ok(no_store(axum::Json(body).into_response()))
+    let origin = cors::readable_by(&headers, &app);
+    readable(Ok(no_store(axum::Json(body).into_response())), origin)
 }

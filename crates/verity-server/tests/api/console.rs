@@ -50,6 +50,7 @@ async fn an_integrator_registers_an_app_in_the_console_and_a_user_signs_in_with_
         &[
             ("name", "Deals"),
             ("redirect_uris", "javascript:alert(1)\nhttps://ok.test/cb#x"),
+            ("allowed_origins", "https://spa.test/app"),
             ("profile", "idme"),
             ("id_token_alg", "RS256"),
         ],
@@ -59,6 +60,11 @@ async fn an_integrator_registers_an_app_in_the_console_and_a_user_signs_in_with_
     let page = resp.text().await.unwrap();
     assert!(
         page.contains("javascript:alert(1)") && page.contains("fragment"),
+        "{page}"
+    );
+    assert!(
+        page.contains("without a path")
+            && page.contains(">https:&#x2f;&#x2f;spa.test&#x2f;app</textarea>"),
         "{page}"
     );
 
@@ -77,6 +83,10 @@ async fn an_integrator_registers_an_app_in_the_console_and_a_user_signs_in_with_
             ("id_token_alg", "RS256"),
             ("refresh_tokens", "on"),
             ("access_ttl", "300"),
+            (
+                "allowed_origins",
+                "https://spa.test\r\nhttps://Admin.Spa.test/",
+            ),
         ],
     )
     .await;
@@ -99,6 +109,11 @@ async fn an_integrator_registers_an_app_in_the_console_and_a_user_signs_in_with_
     )
     .await;
     assert!(!app_page.contains(&secret), "the secret is shown once only");
+    assert!(
+        app_page
+            .contains(">https:&#x2f;&#x2f;spa.test\nhttps:&#x2f;&#x2f;admin.spa.test</textarea>"),
+        "{app_page}"
+    );
 
     // A user signs in to the new app with those credentials.
     let url = app.authorize_url(&[

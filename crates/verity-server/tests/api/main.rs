@@ -12,6 +12,7 @@ mod assurance;
 mod authorize_errors;
 mod connections;
 mod console;
+mod cors;
 mod discovery;
 mod flow;
 mod golden;

@@ -33,6 +33,7 @@ fn full_app(client_id: &str, org_id: &str) -> App {
         jwks: Some(r#"{"keys":[]}"#.into()),
         jwks_uri: Some("https://rp.example/jwks".into()),
         backchannel_logout_uri: Some("https://rp.example/logout".into()),
+        allowed_origins: vec!["https://admin.rp.example".into()],
         created_at: NOW - 5,
         updated_at: NOW - 1,
     }

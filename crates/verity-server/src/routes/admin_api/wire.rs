@@ -60,6 +60,8 @@ pub struct AppResponse {
     pub jwks: Option<Value>,
     pub jwks_uri: Option<String>,
     pub backchannel_logout_uri: Option<String>,
+    /// Web origins allowed CORS besides those of the redirect URIs.
+    pub allowed_origins: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -90,6 +92,7 @@ impl From<&App> for AppResponse {
                 .and_then(|j| serde_json::from_str(j).ok()),
             jwks_uri: app.jwks_uri.clone(),
             backchannel_logout_uri: app.backchannel_logout_uri.clone(),
+            allowed_origins: app.allowed_origins.clone(),
             created_at: app.created_at,
             updated_at: app.updated_at,
         }
@@ -413,7 +416,8 @@ mod tests {
             "userinfo_signed_response_alg": null, "code_ttl": app.code_ttl,
             "access_ttl": app.access_ttl, "refresh_ttl": app.refresh_ttl,
             "userinfo_ttl": app.userinfo_ttl, "jwks": {"keys": []}, "jwks_uri": null,
-            "backchannel_logout_uri": null, "created_at": 10, "updated_at": 10,
+            "backchannel_logout_uri": null, "allowed_origins": [], "created_at": 10,
+            "updated_at": 10,
             "secrets": [{"id": "s1", "created_at": 11, "last_used_at": null}]
         });
         let public = NewAppResponse {

@@ -167,6 +167,7 @@ fn app_input(pairs: &[(String, String)], creating: bool) -> AppInput {
         jwks,
         jwks_uri: optional("jwks_uri"),
         backchannel_logout_uri: optional("backchannel_logout_uri"),
+        allowed_origins: Some(lines("allowed_origins")),
     }
 }
 
@@ -203,7 +204,7 @@ fn echo(pairs: &[(String, String)], base: Value) -> Value {
     for (k, val) in pairs {
         match k.as_str() {
             "policies" | "csrf_token" => {}
-            "redirect_uris" | "post_logout_redirect_uris" => {
+            "redirect_uris" | "post_logout_redirect_uris" | "allowed_origins" => {
                 v[k] = Value::Array(
                     val.lines()
                         .map(|l| Value::String(l.trim().to_owned()))
