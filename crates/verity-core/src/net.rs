@@ -278,7 +278,8 @@ const GLOBAL_UNICAST: Cidr = Cidr::v6([0x2000, 0, 0, 0, 0, 0, 0, 0], 3);
 /// The IPv4 address an IPv6 address stands for, if it is one of the [`Embedding`]s.
 pub fn embedded_v4(v6: Ipv6Addr) -> Option<(Embedding, Ipv4Addr)> {
     let s = v6.segments();
-    let low = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    let o = v6.octets();
+    let low = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
     if let Some(v4) = v6.to_ipv4_mapped() {
         Some((Embedding::Mapped, v4))
     } else if s[..6] == [0; 6] && u32::from(low) > 1 {
@@ -287,9 +288,7 @@ pub fn embedded_v4(v6: Ipv6Addr) -> Option<(Embedding, Ipv4Addr)> {
     } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
         Some((Embedding::Nat64, low))
     } else if s[0] == 0x2002 {
-        let [a, b] = s[1].to_be_bytes();
-        let [c, d] = s[2].to_be_bytes();
-        Some((Embedding::SixToFour, Ipv4Addr::new(a, b, c, d)))
+        Some((Embedding::SixToFour, Ipv4Addr::new(o[2], o[3], o[4], o[5])))
     } else {
         None
     }

@@ -503,6 +503,26 @@ mod tests {
     }
 
     #[test]
+    fn outbound_allow_is_a_list_of_blocks_and_the_sandbox_adds_loopback() {
+        let resolve = |allow: &str, sandbox: bool| {
+            Settings::resolve(ServeArgs {
+                outbound_allow: Some(allow.into()),
+                sandbox,
+                ..Default::default()
+            })
+        };
+        let s = resolve("10.20.0.0/16, fd00:1::/32", false).unwrap();
+        assert_eq!(s.outbound_allow.len(), 2);
+        assert!(!s.outbound_policy().loopback);
+        assert!(resolve("", true).unwrap().outbound_policy().loopback);
+        let bad = resolve("10.0.0.0/33", false).unwrap_err();
+        assert!(
+            format!("{bad:#}").contains("VERITY_OUTBOUND_ALLOW"),
+            "{bad:#}"
+        );
+    }
+
+    #[test]
     fn secrets_are_redacted() {
         let args = ServeArgs {
             admin_token: Some(Secret("tok".into())),
