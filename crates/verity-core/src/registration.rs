@@ -2,10 +2,13 @@
 //! the developer console and the `verity admin` command. Each check adds a sentence a person can
 //! act on to a list, so that one submission reports every problem at once.
 
+use std::net::IpAddr;
+
 use serde_json::Value;
 
 use crate::identity::Family;
 use crate::keys::{Alg, MAX_SIGNED_TTL};
+use crate::net;
 use crate::redirect::validate_registration;
 
 /// The problems found so far with one submission.
@@ -43,9 +46,17 @@ pub fn check_url(what: &str, raw: &str, sandbox: bool, problems: &mut Problems) 
 }
 
 /// A URL Verity itself calls (`jwks_uri`, `backchannel_logout_uri`): https, and outside the
-/// sandbox never a loopback, private or link-local literal host (no requests into our own
-/// network).
-pub fn check_server_url(what: &str, raw: &str, sandbox: bool, problems: &mut Problems) {
+/// sandbox neither `localhost` nor an internal address in any spelling ([`net::internal`]:
+/// `127.1`, `[::ffff:127.0.0.1]`, `[::a9fe:a9fe]` ...) unless the operator allowed its block
+/// (`allow`, the `VERITY_OUTBOUND_ALLOW` setting). Only literal addresses can be judged here; a
+/// host name is judged again each time Verity connects, after it is resolved.
+pub fn check_server_url(
+    what: &str,
+    raw: &str,
+    sandbox: bool,
+    allow: &[net::Cidr],
+    problems: &mut Problems,
+) {
     let Ok(u) = url::Url::parse(raw) else {
         problems.push(format!("{what} {raw:?} is not an absolute URL"));
         return;
@@ -56,19 +67,35 @@ pub fn check_server_url(what: &str, raw: &str, sandbox: bool, problems: &mut Pro
         }
         return;
     }
-    let internal = match u.host() {
-        Some(url::Host::Ipv4(ip)) => {
-            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+    if u.scheme() != "https" {
+        problems.push(format!("{what} {raw:?} must be an https URL"));
+        return;
+    }
+    let ip = match u.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.');
+            if d == "localhost" || d.ends_with(".localhost") {
+                problems.push(format!(
+                    "{what} {raw:?} names {d}, this machine: Verity calls only public hosts"
+                ));
+            }
+            return;
         }
-        Some(url::Host::Ipv6(ip)) => {
-            ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00
+        None => {
+            problems.push(format!("{what} {raw:?} has no host"));
+            return;
         }
-        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
-        None => true,
     };
-    if u.scheme() != "https" || internal {
+    let policy = net::OutboundPolicy {
+        allow: allow.to_vec(),
+        loopback: false,
+    };
+    if let Err(why) = policy.check(ip) {
         problems.push(format!(
-            "{what} {raw:?} must be an https URL on a public host"
+            "{what} {raw:?} points at {ip}, an internal address ({why}): Verity calls only \
+             public hosts"
         ));
     }
 }
@@ -170,30 +197,79 @@ mod tests {
 
     #[test]
     fn urls_verity_calls_are_public_https_outside_the_sandbox() {
-        for bad in [
-            "http://example.com/jwks",
-            "https://127.0.0.1/jwks",
-            "https://10.1.2.3/jwks",
-            "https://169.254.169.254/latest",
-            "https://[::1]/jwks",
-            "https://[fd00::1]/jwks",
-            "https://localhost/jwks",
-            "https://a.localhost/jwks",
-            "not a url",
+        let check = |raw: &str, allow: &[net::Cidr]| {
+            problems(|p| check_server_url("jwks_uri", raw, false, allow, p))
+        };
+        for (bad, says) in [
+            ("http://example.com/jwks", "must be an https URL"),
+            ("not a url", "not an absolute URL"),
+            ("https://localhost/jwks", "names localhost, this machine"),
+            ("https://a.localhost/jwks", "names a.localhost"),
+            ("https://LOCALHOST./jwks", "names localhost"),
+            // Every spelling of an internal address, the issue's among them.
+            (
+                "https://127.0.0.1/jwks",
+                "127.0.0.1, an internal address (loopback 127.0.0.0/8)",
+            ),
+            ("https://127.1/jwks", "points at 127.0.0.1"),
+            ("https://0x7f.0.0.1/jwks", "points at 127.0.0.1"),
+            ("https://2130706433/jwks", "points at 127.0.0.1"),
+            ("https://0177.0.0.01/jwks", "points at 127.0.0.1"),
+            ("https://0/jwks", "points at 0.0.0.0"),
+            ("https://10.1.2.3/jwks", "private 10.0.0.0/8"),
+            ("https://100.64.0.1/jwks", "shared address space"),
+            (
+                "https://169.254.169.254/latest",
+                "link-local 169.254.0.0/16",
+            ),
+            ("https://198.18.0.1/jwks", "benchmarking"),
+            ("https://192.0.2.1/jwks", "documentation"),
+            ("https://224.0.0.1/jwks", "multicast"),
+            ("https://255.255.255.255/jwks", "broadcast"),
+            (
+                "https://[::1]/jwks",
+                "points at ::1, an internal address (loopback ::1/128)",
+            ),
+            ("https://[::]/jwks", "unspecified"),
+            ("https://[fd00::1]/jwks", "unique-local"),
+            (
+                "https://[fe80::1]/",
+                "points at fe80::1, an internal address (link-local fe80::/10)",
+            ),
+            (
+                "https://[::ffff:127.0.0.1]:8443/jwks",
+                "(IPv4-mapped 127.0.0.1, loopback 127.0.0.0/8)",
+            ),
+            (
+                "https://[0:0:0:0:0:ffff:a9fe:a9fe]/latest/meta-data",
+                "(IPv4-mapped 169.254.169.254, link-local 169.254.0.0/16)",
+            ),
+            ("https://[::ffff:7f00:1]/jwks", "IPv4-mapped 127.0.0.1"),
+            ("https://[::127.0.0.1]/jwks", "IPv4-compatible 127.0.0.1"),
+            ("https://[64:ff9b::a9fe:a9fe]/jwks", "NAT64 169.254.169.254"),
+            ("https://[2002:a00:1::1]/jwks", "6to4 10.0.0.1"),
         ] {
-            assert_eq!(
-                problems(|p| check_server_url("jwks_uri", bad, false, p)).len(),
-                1,
-                "{bad}"
-            );
+            let found = check(bad, &[]);
+            assert_eq!(found.len(), 1, "{bad}: {found:?}");
+            assert!(found[0].contains(says), "{bad}: {found:?}");
         }
-        assert!(
-            problems(|p| check_server_url("jwks_uri", "https://rp.example/jwks", false, p))
-                .is_empty()
-        );
+        for good in [
+            "https://rp.example/jwks",
+            "https://93.184.216.34/jwks",
+            "https://[2606:4700:4700::1111]/jwks",
+            "https://[::ffff:93.184.216.34]/jwks",
+        ] {
+            assert!(check(good, &[]).is_empty(), "{good}");
+        }
+        // The blocks the operator allowed, in any spelling; nothing more.
+        let allow = net::parse_list("10.0.0.0/8").unwrap();
+        assert!(check("https://10.1.2.3/jwks", &allow).is_empty());
+        assert!(check("https://[::ffff:10.1.2.3]/jwks", &allow).is_empty());
+        assert_eq!(check("https://127.0.0.1/jwks", &allow).len(), 1);
         // The sandbox calls local test servers.
         assert!(
-            problems(|p| check_server_url("jwks_uri", "http://127.0.0.1:9/j", true, p)).is_empty()
+            problems(|p| check_server_url("jwks_uri", "http://127.0.0.1:9/j", true, &[], p))
+                .is_empty()
         );
     }
 

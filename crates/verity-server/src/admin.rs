@@ -184,13 +184,25 @@ fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminEr
     }
     if let Some(uri) = input.jwks_uri {
         if let Some(u) = &uri {
-            rule::check_server_url("jwks_uri", u, sandbox, &mut problems);
+            rule::check_server_url(
+                "jwks_uri",
+                u,
+                sandbox,
+                &state.settings.outbound_allow,
+                &mut problems,
+            );
         }
         app.jwks_uri = uri;
     }
     if let Some(uri) = input.backchannel_logout_uri {
         if let Some(u) = &uri {
-            rule::check_server_url("backchannel_logout_uri", u, sandbox, &mut problems);
+            rule::check_server_url(
+                "backchannel_logout_uri",
+                u,
+                sandbox,
+                &state.settings.outbound_allow,
+                &mut problems,
+            );
         }
         app.backchannel_logout_uri = uri;
     }

@@ -8,6 +8,7 @@ use serde_json::json;
 use verity_core::secret::new_token;
 use verity_store::sessions::Session;
 
+use crate::outbound::{Failed, Purpose};
 use crate::state::AppState;
 
 /// How long one notification may take.
@@ -49,22 +50,27 @@ pub async fn notify_logout(state: &AppState, session: &Session) {
             Ok(t) => t,
             Err(_) => continue,
         };
-        let http = state.http.clone();
+        let outbound = state.outbound.clone();
         let client_id = app.client_id.clone();
         tokio::spawn(async move {
-            let result = http
-                .post(&uri)
-                .timeout(TIMEOUT)
-                .form(&[("logout_token", token)])
-                .send()
+            let result = outbound
+                .post_form(
+                    &client_id,
+                    Purpose::BackchannelLogout,
+                    &uri,
+                    &[("logout_token", &token)],
+                    TIMEOUT,
+                )
                 .await;
             match result {
-                Ok(resp) if resp.status().is_success() => {
+                Ok(status) if status.is_success() => {
                     tracing::info!(%client_id, "back-channel logout delivered")
                 }
-                Ok(resp) => {
-                    tracing::warn!(%client_id, status = resp.status().as_u16(), "back-channel logout refused")
+                Ok(status) => {
+                    tracing::warn!(%client_id, status = status.as_u16(), "back-channel logout refused")
                 }
+                // Logged with the app's id where it was refused.
+                Err(Failed::Refused(_)) => {}
                 Err(e) => tracing::warn!(%client_id, error = %e, "back-channel logout failed"),
             }
         });

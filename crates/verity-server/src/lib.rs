@@ -9,6 +9,8 @@
 //! - [`sandbox`]: the personas and apps of SPEC section 9.
 //! - [`admin`]: the operations of SPEC 11, shared by the admin API, the console and the CLI.
 //! - [`backchannel`]: OIDC Back-Channel Logout notifications.
+//! - [`outbound`]: the one HTTP client of Verity's own calls to apps, which never connects to an
+//!   internal address.
 //! - [`error`]: `ApiError` (JSON, RFC 6749 5.2) and `PageError` (an HTML page for a person).
 //! - [`issuer`]: mints and signs tokens (token responses, ID tokens, signed userinfo, logout
 //!   tokens) for every route that issues them.
@@ -39,6 +41,7 @@ pub mod keyring;
 pub mod maintenance;
 pub mod metrics;
 pub mod middleware;
+pub mod outbound;
 pub mod outbox;
 pub mod pages;
 pub mod respond;

@@ -70,6 +70,25 @@ struct BackendLabels {
     backend: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PurposeLabels {
+    purpose: &'static str,
+}
+
+/// What Verity's own calls are for ([`crate::outbound::Purpose`]).
+const OUTBOUND_PURPOSES: [&str; 2] = ["jwks_uri", "backchannel_logout_uri"];
+
+/// Verity's own calls refused because the address is internal, by purpose; held by
+/// [`crate::outbound::Outbound`], which counts them.
+#[derive(Debug, Clone, Default)]
+pub struct OutboundRefusals(Family<PurposeLabels, Counter>);
+
+impl OutboundRefusals {
+    pub fn inc(&self, purpose: &'static str) {
+        self.0.get_or_create(&PurposeLabels { purpose }).inc();
+    }
+}
+
 /// Token responses, by the audit event that records them.
 const TOKEN_EVENTS: [(&str, &str); 2] = [
     ("token.issued", "authorization_code"),
@@ -96,6 +115,7 @@ pub struct Metrics {
     events: Family<EventLabels, Counter>,
     pool: Family<PoolLabels, Gauge>,
     pool_max: Family<BackendLabels, Gauge>,
+    outbound_refused: OutboundRefusals,
 }
 
 impl Default for Metrics {
@@ -109,6 +129,12 @@ impl Default for Metrics {
         let events = Family::<EventLabels, Counter>::default();
         let pool = Family::<PoolLabels, Gauge>::default();
         let pool_max = Family::<BackendLabels, Gauge>::default();
+        let outbound_refused = OutboundRefusals::default();
+        for purpose in OUTBOUND_PURPOSES {
+            outbound_refused
+                .0
+                .get_or_create_owned(&PurposeLabels { purpose });
+        }
         // The series a dashboard reads are there from the start, at 0.
         for (_, grant_type) in TOKEN_EVENTS {
             tokens.get_or_create_owned(&GrantLabels { grant_type });
@@ -152,6 +178,11 @@ impl Default for Metrics {
             "The pool's limit",
             pool_max.clone(),
         );
+        registry.register(
+            "outbound_refused",
+            "Calls to apps (jwks_uri, back-channel logout) refused: the address is internal",
+            outbound_refused.0.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -161,11 +192,17 @@ impl Default for Metrics {
             events,
             pool,
             pool_max,
+            outbound_refused,
         }
     }
 }
 
 impl Metrics {
+    /// The refusal counter, for [`crate::outbound::Outbound`].
+    pub fn outbound_refusals(&self) -> OutboundRefusals {
+        self.outbound_refused.clone()
+    }
+
     pub fn observe_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
         let (route, method) = (route.to_owned(), method.to_owned());
         self.latency

@@ -119,6 +119,11 @@ pub struct ServeArgs {
     /// blocks, e.g. `127.0.0.1,10.0.0.0/8` [default: none: the TCP peer is the client].
     #[arg(long, env = "VERITY_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
+    /// Internal address blocks Verity's own calls (apps' `jwks_uri`, back-channel logout) may
+    /// reach, for apps inside the operator's network: comma-separated addresses or CIDR blocks,
+    /// e.g. `10.20.0.0/16` [default: none: only public addresses; the sandbox adds loopback].
+    #[arg(long, env = "VERITY_OUTBOUND_ALLOW")]
+    pub outbound_allow: Option<String>,
     /// Most database connections this node holds [default: 16; SQLite: at most 8].
     #[arg(long, env = "VERITY_DB_MAX_CONNECTIONS")]
     pub db_max_connections: Option<u32>,
@@ -194,6 +199,8 @@ pub struct Settings {
     pub smtp_port: u16,
     pub smtp_from: String,
     pub trusted_proxies: Vec<Cidr>,
+    /// Internal blocks Verity's own calls may reach all the same (empty: public addresses only).
+    pub outbound_allow: Vec<Cidr>,
     pub db_pool: PoolOptions,
     /// The async runtime's worker threads (`verity serve` builds its runtime with them).
     pub worker_threads: usize,
@@ -271,6 +278,10 @@ impl Settings {
             Some(text) => verity_core::net::parse_list(&text).context("VERITY_TRUSTED_PROXIES")?,
             None => Vec::new(),
         };
+        let outbound_allow = match args.outbound_allow.or(file.outbound_allow) {
+            Some(text) => verity_core::net::parse_list(&text).context("VERITY_OUTBOUND_ALLOW")?,
+            None => Vec::new(),
+        };
         let pool_defaults = PoolOptions::default();
         let db_pool = PoolOptions {
             max_connections: args
@@ -286,6 +297,7 @@ impl Settings {
         let d = Cost::PRODUCTION;
         Ok(Settings {
             trusted_proxies,
+            outbound_allow,
             db_pool,
             worker_threads: args
                 .worker_threads
@@ -416,6 +428,7 @@ impl Settings {
             smtp_port: 25,
             smtp_from: "verity@localhost".into(),
             trusted_proxies: Vec::new(),
+            outbound_allow: Vec::new(),
             db_pool: PoolOptions::default(),
             worker_threads: default_worker_threads(),
             verification_methods: verity_core::verification::default_methods(),
@@ -431,6 +444,15 @@ impl Settings {
 
     pub fn sandbox(&self) -> bool {
         self.environment == Environment::Sandbox
+    }
+
+    /// Where Verity's own calls may connect: public addresses, the allowed blocks, and loopback
+    /// in the sandbox (its test apps run on this machine).
+    pub fn outbound_policy(&self) -> verity_core::net::OutboundPolicy {
+        verity_core::net::OutboundPolicy {
+            allow: self.outbound_allow.clone(),
+            loopback: self.sandbox(),
+        }
     }
 }
 
@@ -477,6 +499,26 @@ mod tests {
                 ..Default::default()
             })
             .is_err()
+        );
+    }
+
+    #[test]
+    fn outbound_allow_is_a_list_of_blocks_and_the_sandbox_adds_loopback() {
+        let resolve = |allow: &str, sandbox: bool| {
+            Settings::resolve(ServeArgs {
+                outbound_allow: Some(allow.into()),
+                sandbox,
+                ..Default::default()
+            })
+        };
+        let s = resolve("10.20.0.0/16, fd00:1::/32", false).unwrap();
+        assert_eq!(s.outbound_allow.len(), 2);
+        assert!(!s.outbound_policy().loopback);
+        assert!(resolve("", true).unwrap().outbound_policy().loopback);
+        let bad = resolve("10.0.0.0/33", false).unwrap_err();
+        assert!(
+            format!("{bad:#}").contains("VERITY_OUTBOUND_ALLOW"),
+            "{bad:#}"
         );
     }
 

@@ -83,6 +83,7 @@ pub async fn prepare_state(
     let hashing_slots = passwords.concurrency();
     let discovery_json =
         serde_json::to_string(&routes::discovery::metadata(&public_url, &handles))?;
+    let metrics = crate::metrics::Metrics::default();
     Ok(Arc::new(Shared {
         issuer: format!("{public_url}/oidc"),
         secure_cookies: public_url.starts_with("https://"),
@@ -95,13 +96,13 @@ pub async fn prepare_state(
         policies,
         pages: Pages::new().context("loading page templates")?,
         discovery_json,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .context("building the HTTP client")?,
+        outbound: crate::outbound::Outbound::new(
+            settings.outbound_policy(),
+            metrics.outbound_refusals(),
+        )
+        .context("building the HTTP client")?,
         client_jwks_cache: Default::default(),
-        metrics: Default::default(),
+        metrics,
         userinfo_cache: Default::default(),
         // One argon2id run per core, each in one of the hasher's kept buffers.
         hashing: tokio::sync::Semaphore::new(hashing_slots),

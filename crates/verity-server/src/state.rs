@@ -12,6 +12,7 @@ use verity_store::audit::AuditEvent as AuditRow;
 use crate::audit::AuditEvent;
 
 use crate::keyring::KeyRing;
+use crate::outbound::Purpose;
 use crate::pages::Pages;
 use crate::settings::Settings;
 
@@ -35,8 +36,8 @@ pub struct Shared {
     pub pages: Pages,
     /// The discovery document, serialized once.
     pub discovery_json: String,
-    /// Outgoing HTTP (back-channel logout, client JWKS): no redirects followed.
-    pub http: reqwest::Client,
+    /// Verity's own calls to apps (back-channel logout, client JWKS): never into our network.
+    pub outbound: crate::outbound::Outbound,
     /// Bounds concurrent argon2id runs (19 MiB and a core each): a storm of sign-ins queues here
     /// instead of exhausting memory and starving every other request.
     pub hashing: tokio::sync::Semaphore,
@@ -150,22 +151,12 @@ impl Shared {
                 return Ok(set.clone());
             }
         }
-        let fetched = async {
-            let mut resp = self.http.get(uri).send().await.ok()?;
-            if !resp.status().is_success() {
-                return None;
-            }
-            // Read at most 64 KiB, whatever the server sends.
-            let mut body = Vec::new();
-            while let Some(chunk) = resp.chunk().await.ok()? {
-                body.extend_from_slice(&chunk);
-                if body.len() > 64 * 1024 {
-                    return None;
-                }
-            }
-            serde_json::from_slice::<serde_json::Value>(&body).ok()
-        }
-        .await;
+        let fetched = self
+            .outbound
+            .get(client_id, Purpose::Jwks, uri, 64 * 1024)
+            .await
+            .ok()
+            .and_then(|body| serde_json::from_slice::<serde_json::Value>(&body).ok());
         match (fetched, cached) {
             (Some(set), _) => {
                 if let Ok(mut c) = self.client_jwks_cache.lock() {

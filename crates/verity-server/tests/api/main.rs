@@ -21,6 +21,7 @@ mod malformed;
 mod nodes;
 mod openidconnect_rp;
 mod operations;
+mod outbound;
 mod review;
 mod token_errors;
 mod verification;
