@@ -263,7 +263,9 @@ impl Window {
 pub enum Taken {
     Allowed,
     /// Over the limit: try again in this many seconds (at least 1).
-    Refused { retry_after: i64 },
+    Refused {
+        retry_after: i64,
+    },
 }
 
 impl Taken {
@@ -289,7 +291,13 @@ pub fn take(prev: Option<Window>, now: i64, limit: Limit) -> (Option<Window>, Ta
                 (None, Taken::Refused { retry_after })
             }
         }
-        _ => (Some(Window { hits: 1, start: now }), Taken::Allowed),
+        _ => (
+            Some(Window {
+                hits: 1,
+                start: now,
+            }),
+            Taken::Allowed,
+        ),
     }
 }
 
@@ -365,10 +373,7 @@ mod tests {
             (None, Taken::Refused { retry_after: 501 }),
             "until the window ends, nothing stored"
         );
-        assert_eq!(
-            take(w, 1600, l),
-            (None, Taken::Refused { retry_after: 1 })
-        );
+        assert_eq!(take(w, 1600, l), (None, Taken::Refused { retry_after: 1 }));
         let (fresh, taken) = take(w, 1601, l);
         assert!(taken.allowed(), "the window has ended");
         assert_eq!(

@@ -357,9 +357,21 @@ async fn purge_expired(store: &Store) {
     }
     // The open counter kept its count: four more fill it (as of its own window).
     for _ in 0..4 {
-        assert!(store.take_limit("l-open", NOW, limit).await.unwrap().allowed());
+        assert!(
+            store
+                .take_limit("l-open", NOW, limit)
+                .await
+                .unwrap()
+                .allowed()
+        );
     }
-    assert!(!store.take_limit("l-open", NOW, limit).await.unwrap().allowed());
+    assert!(
+        !store
+            .take_limit("l-open", NOW, limit)
+            .await
+            .unwrap()
+            .allowed()
+    );
 }
 
 /// The sealed answer kept with a rotation is found again only while the successor is unused,

@@ -56,7 +56,13 @@ async fn given_back_actions_count_again(store: &Store) {
     }
     assert!(!take(NOW).await.unwrap().allowed(), "never below zero");
     store.give_back_limit("unknown").await.unwrap();
-    assert!(store.take_limit("unknown", NOW, LIMIT).await.unwrap().allowed());
+    assert!(
+        store
+            .take_limit("unknown", NOW, LIMIT)
+            .await
+            .unwrap()
+            .allowed()
+    );
 }
 
 /// Two nodes on one database share each key's count.
