@@ -24,6 +24,8 @@
 //! - [`logout`]: which app a logout names and where the browser may go afterwards.
 //! - [`jose`]: verifying JWS from clients (assertions, `id_token_hint`).
 //! - [`throttle`]: brute-force limits and their keys.
+//! - [`limits`]: limits on what one address, account or organization may create or send, and
+//!   their fixed-window counting.
 //! - [`totp`]: RFC 6238 one-time codes.
 //! - [`password`]: argon2id hashing with configurable cost.
 //! - [`account`]: what a new password and an email address must be.
@@ -42,6 +44,7 @@ pub mod identity;
 pub mod interaction;
 pub mod jose;
 pub mod keys;
+pub mod limits;
 pub mod logout;
 pub mod net;
 pub mod origin;

@@ -33,6 +33,7 @@ pub fn wait_text(seconds: i64) -> String {
     match seconds {
         s if s <= 60 => "a minute".to_owned(),
         s if s < 3600 => format!("{} minutes", (s + 59) / 60),
+        s if s <= 3600 => "an hour".to_owned(),
         s => format!("{} hours", (s + 3599) / 3600),
     }
 }
@@ -91,6 +92,14 @@ pub fn next_attempt(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_read_in_words() {
+        assert_eq!(wait_text(5), "a minute");
+        assert_eq!(wait_text(61), "2 minutes");
+        assert_eq!(wait_text(3600), "an hour");
+        assert_eq!(wait_text(3601), "2 hours");
+    }
 
     #[test]
     fn five_attempts_then_a_lock_that_doubles() {

@@ -444,28 +444,18 @@ pub fn may_send_code(last_sent: Option<i64>, now: i64) -> Result<(), i64> {
 }
 
 /// Codes mailed for one account in [`CODE_MAIL_WINDOW`], whatever the addresses (a person
-/// switching addresses cannot mail without end).
+/// switching addresses cannot mail without end). Codes mailed to one address, and from one
+/// client address, are limited by `crate::limits::Kind::EmailCode` and `EmailCodeAddress`.
 pub const CODE_MAILS_PER_ACCOUNT: i64 = 5;
-/// Codes mailed to one address in [`CODE_MAIL_WINDOW`], whatever the accounts and groups (nobody
-/// floods another person's mailbox).
-pub const CODE_MAILS_PER_ADDRESS: i64 = 5;
-/// The window of the mail limits, seconds.
+/// The window of the per-account mail limit, seconds.
 pub const CODE_MAIL_WINDOW: i64 = 3600;
-/// How long a limit, once reached, holds (doubling with each further try, as sign-in locks do).
+/// How long the per-account limit, once reached, holds (doubling with each further try, as
+/// sign-in locks do).
 pub const CODE_MAIL_LOCK: i64 = 900;
 
-/// The throttle keys a code mail counts against: the account's, and the address's (hashed).
-pub fn code_mail_keys(uuid: &str, address: &str) -> [(String, i64); 2] {
-    [
-        (format!("code-mail:account:{uuid}"), CODE_MAILS_PER_ACCOUNT),
-        (
-            format!(
-                "code-mail:to:{}",
-                crate::secret::token_hash(&address.to_lowercase())
-            ),
-            CODE_MAILS_PER_ADDRESS,
-        ),
-    ]
+/// The throttle key the code mail of account `uuid` counts against.
+pub fn code_mail_account_key(uuid: &str) -> String {
+    format!("code-mail:account:{uuid}")
 }
 
 #[cfg(test)]

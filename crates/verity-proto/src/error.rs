@@ -29,6 +29,9 @@ pub enum ErrorCode {
     Unauthorized,
     /// The caller is known but may not do this (the admin API: a reviewer's own case).
     Forbidden,
+    /// Over a limit on what one address, account or organization may do (answered 429 with
+    /// `Retry-After`).
+    TooManyRequests,
 }
 
 impl ErrorCode {
@@ -57,6 +60,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
+            Self::TooManyRequests => "too_many_requests",
         }
     }
 }

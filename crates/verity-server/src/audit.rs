@@ -111,6 +111,8 @@ pub enum AuditEvent {
     /// A reviewer created (or replaced) their own admin-API token at `/review`.
     ReviewTokenCreated,
     ReviewTokenDeleted,
+    /// An action refused for being over a limit (`crate::limits`); the detail names the limit.
+    LimitReached,
     Changed(Via, Change),
 }
 
@@ -152,6 +154,7 @@ impl AuditEvent {
             AuditEvent::VerificationEvidencePurged => "verification.evidence_purged",
             AuditEvent::ReviewTokenCreated => "review.token_created",
             AuditEvent::ReviewTokenDeleted => "review.token_deleted",
+            AuditEvent::LimitReached => "limit.reached",
             AuditEvent::Changed(via, change) => {
                 return Cow::Owned(format!("{}.{}", via.prefix(), change.suffix()));
             }

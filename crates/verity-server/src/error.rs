@@ -14,6 +14,8 @@ pub struct ApiError {
     pub www_authenticate: Option<String>,
     /// The body was over the limit: 413 rather than the code's 400.
     body_too_large: bool,
+    /// Seconds for `Retry-After` (a 429).
+    retry_after: Option<i64>,
 }
 
 /// The HTTP status of each error code: RFC 6749 5.2 (400, and 401 for `invalid_client`),
@@ -26,6 +28,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::InsufficientScope | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
@@ -39,6 +42,16 @@ impl ApiError {
             description: description.into(),
             www_authenticate: None,
             body_too_large: false,
+            retry_after: None,
+        }
+    }
+
+    /// 429 `too_many_requests` with `Retry-After`: a limit of `crate::limits` refused the
+    /// action.
+    pub fn too_many_requests(refused: &crate::limits::Refused) -> Self {
+        ApiError {
+            retry_after: Some(refused.retry_after),
+            ..Self::new(ErrorCode::TooManyRequests, refused.message())
         }
     }
 
@@ -160,6 +173,9 @@ impl IntoResponse for ApiError {
             .and_then(|c| HeaderValue::from_str(&c).ok())
         {
             h.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(seconds) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         resp
     }

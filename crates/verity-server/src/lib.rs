@@ -24,6 +24,8 @@
 //! - [`session`]: the person's session with Verity (cookies, who is signed in, the account
 //!   client that sends a person through the sign-in journey).
 //! - [`auth`]: passwords, failed-attempt limits and the second factor, in one place each.
+//! - [`limits`]: limits on what one address, account or organization may create or send,
+//!   taken before the work they guard, refused with 429.
 //! - [`audit`]: the [`audit::AuditEvent`] vocabulary of the audit trail.
 //! - [`verification`]: verification cases (SPEC 12) decided and revoked.
 //! - [`routes`]: one module per endpoint; `routes::router` is the whole route table.
@@ -38,6 +40,7 @@ pub mod error;
 pub mod extract;
 pub mod issuer;
 pub mod keyring;
+pub mod limits;
 pub mod maintenance;
 pub mod metrics;
 pub mod middleware;

@@ -1,6 +1,6 @@
 //! `/metrics` in the OpenMetrics text format (the `prometheus-client` crate): requests and
-//! latency by route and status, tokens issued by grant, sign-in failures, audit events, and
-//! database pool use. Who may read it is [`crate::routes::metrics`]'s business.
+//! latency by route and status, tokens issued by grant, sign-in failures, refusals by limit,
+//! audit events, and database pool use. Who may read it is [`crate::routes::metrics`]'s business.
 //!
 //! Counters live in this node's memory (each node is scraped on its own, as Prometheus expects);
 //! the route label is the route's pattern (`/oauth/authorize`), never the raw path, so the label
@@ -52,6 +52,11 @@ struct GrantLabels {
 struct FailureLabels {
     step: &'static str,
     reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -112,6 +117,7 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram>,
     tokens: Family<GrantLabels, Counter>,
     failures: Family<FailureLabels, Counter>,
+    refusals: Family<LimitLabels, Counter>,
     events: Family<EventLabels, Counter>,
     pool: Family<PoolLabels, Gauge>,
     pool_max: Family<BackendLabels, Gauge>,
@@ -126,6 +132,7 @@ impl Default for Metrics {
         );
         let tokens = Family::<GrantLabels, Counter>::default();
         let failures = Family::<FailureLabels, Counter>::default();
+        let refusals = Family::<LimitLabels, Counter>::default();
         let events = Family::<EventLabels, Counter>::default();
         let pool = Family::<PoolLabels, Gauge>::default();
         let pool_max = Family::<BackendLabels, Gauge>::default();
@@ -141,6 +148,9 @@ impl Default for Metrics {
         }
         for (_, step, reason) in FAILURE_EVENTS {
             failures.get_or_create_owned(&FailureLabels { step, reason });
+        }
+        for kind in verity_core::limits::Kind::ALL {
+            refusals.get_or_create_owned(&LimitLabels { limit: kind.name() });
         }
         let mut registry = Registry::with_prefix("verity");
         registry.register(
@@ -162,6 +172,11 @@ impl Default for Metrics {
             "signin_failures",
             "Failed or refused sign-in steps, by step and reason",
             failures.clone(),
+        );
+        registry.register(
+            "limit_refusals",
+            "Actions refused for being over a limit (VERITY_LIMIT_*), by limit",
+            refusals.clone(),
         );
         registry.register(
             "audit_events",
@@ -189,6 +204,7 @@ impl Default for Metrics {
             latency,
             tokens,
             failures,
+            refusals,
             events,
             pool,
             pool_max,
@@ -235,6 +251,12 @@ impl Metrics {
                 .get_or_create(&FailureLabels { step, reason })
                 .inc();
         }
+    }
+
+    /// Counts an action refused for being over its limit.
+    pub fn observe_refusal(&self, kind: verity_core::limits::Kind) {
+        let labels = LimitLabels { limit: kind.name() };
+        self.refusals.get_or_create(&labels).inc();
     }
 
     /// The exposition text (OpenMetrics), with the pool's use read now.
@@ -310,6 +332,7 @@ mod tests {
         m.observe_event("token.issued");
         m.observe_event("signin.failure");
         m.observe_event("signin.failure");
+        m.observe_refusal(verity_core::limits::Kind::Signup);
         let text = m.render(
             verity_store::PoolUse {
                 size: 3,
@@ -356,6 +379,9 @@ mod tests {
             sample(&text, failures, &["step=\"password\"", "reason=\"wrong\""]),
             Some(2.0)
         );
+        let refusals = "verity_limit_refusals_total";
+        assert_eq!(sample(&text, refusals, &["limit=\"signup\""]), Some(1.0));
+        assert_eq!(sample(&text, refusals, &["limit=\"apps\""]), Some(0.0));
         let pool = "verity_db_pool_connections";
         assert_eq!(
             sample(&text, pool, &["backend=\"sqlite\"", "state=\"in_use\""]),

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Deserialize;
+use verity_core::limits::{Kind, Limits};
 use verity_core::net::Cidr;
 use verity_core::password::Cost;
 use verity_store::PoolOptions;
@@ -168,6 +169,25 @@ pub struct ServeArgs {
     /// network (e.g. `127.0.0.1:9464`).
     #[arg(long, env = "VERITY_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
+    /// Accounts created per client address, as <count>/<length><unit> (s, m, h, d) or off
+    /// [default: 10/10m].
+    #[arg(long, env = "VERITY_LIMIT_SIGNUP")]
+    pub limit_signup: Option<String>,
+    /// Codes (and other mail a person asks for) sent to one email address [default: 5/1h].
+    #[arg(long, env = "VERITY_LIMIT_EMAIL_CODE")]
+    pub limit_email_code: Option<String>,
+    /// Codes (and other mail a person asks for) sent from one client address [default: 20/1h].
+    #[arg(long, env = "VERITY_LIMIT_EMAIL_CODE_ADDRESS")]
+    pub limit_email_code_address: Option<String>,
+    /// Invitations sent per organization from the console [default: 50/1d].
+    #[arg(long, env = "VERITY_LIMIT_INVITATIONS")]
+    pub limit_invitations: Option<String>,
+    /// Organizations created per account in the console [default: 10/1d].
+    #[arg(long, env = "VERITY_LIMIT_ORGS")]
+    pub limit_orgs: Option<String>,
+    /// Apps registered per account in the console [default: 10/1d].
+    #[arg(long, env = "VERITY_LIMIT_APPS")]
+    pub limit_apps: Option<String>,
 }
 
 /// Resolved settings.
@@ -220,6 +240,8 @@ pub struct Settings {
     pub metrics_token: Option<Secret>,
     /// The separate `/metrics` listener's address, if any.
     pub metrics_listen: Option<String>,
+    /// What one address, account or organization may create or send (`VERITY_LIMIT_*`).
+    pub limits: Limits,
 }
 
 /// The default of [`Settings::worker_threads`]: one per core, as tokio's own default.
@@ -294,8 +316,36 @@ impl Settings {
                 std::time::Duration::from_secs,
             ),
         };
+        let mut limits = Limits::default();
+        for (kind, given, in_file) in [
+            (Kind::Signup, args.limit_signup, file.limit_signup),
+            (
+                Kind::EmailCode,
+                args.limit_email_code,
+                file.limit_email_code,
+            ),
+            (
+                Kind::EmailCodeAddress,
+                args.limit_email_code_address,
+                file.limit_email_code_address,
+            ),
+            (
+                Kind::Invitation,
+                args.limit_invitations,
+                file.limit_invitations,
+            ),
+            (Kind::Org, args.limit_orgs, file.limit_orgs),
+            (Kind::App, args.limit_apps, file.limit_apps),
+        ] {
+            if let Some(text) = given.or(in_file) {
+                let limit = verity_core::limits::parse_setting(&text)
+                    .with_context(|| kind.setting().to_owned())?;
+                limits.set(kind, limit);
+            }
+        }
         let d = Cost::PRODUCTION;
         Ok(Settings {
+            limits,
             trusted_proxies,
             outbound_allow,
             db_pool,
@@ -439,6 +489,7 @@ impl Settings {
             max_connections: 4096,
             metrics_token: None,
             metrics_listen: None,
+            limits: Limits::default(),
         }
     }
 
@@ -519,6 +570,30 @@ mod tests {
         assert!(
             format!("{bad:#}").contains("VERITY_OUTBOUND_ALLOW"),
             "{bad:#}"
+        );
+    }
+
+    #[test]
+    fn limits_default_to_the_issues_and_can_be_set_or_turned_off() {
+        let s = Settings::resolve(ServeArgs::default()).unwrap();
+        assert_eq!(s.limits, Limits::default());
+        let s = Settings::resolve(ServeArgs {
+            limit_signup: Some("3/1h".into()),
+            limit_apps: Some("off".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.limits.signup, Some("3/1h".parse().unwrap()));
+        assert_eq!(s.limits.apps, None);
+        assert_eq!(s.limits.orgs, Limits::default().orgs);
+        let e = Settings::resolve(ServeArgs {
+            limit_invitations: Some("many".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("VERITY_LIMIT_INVITATIONS"),
+            "{e:#}"
         );
     }
 

@@ -47,6 +47,12 @@ pub(crate) const ATTEMPTS_FOR_UPDATE: PerBackend = [
     "SELECT failures, window_start, locked_until FROM auth_failures WHERE key = $1 FOR UPDATE",
 ];
 
+/// A limit's counter, read under a row lock on PostgreSQL (as [`ATTEMPTS_FOR_UPDATE`]).
+pub(crate) const LIMIT_FOR_UPDATE: PerBackend = [
+    "SELECT hits, window_start FROM rate_limits WHERE key = $1",
+    "SELECT hits, window_start FROM rate_limits WHERE key = $1 FOR UPDATE",
+];
+
 /// The JSON array (as text, `[]` for no rows) of `expr` over the rows of a subquery.
 pub(crate) fn json_agg(postgres: bool, expr: &str) -> String {
     if postgres {

@@ -17,6 +17,8 @@
 //! - [`lifecycle`]: refresh rotation, revocation, assertion replay, purge.
 //! - [`mfa`]: TOTP enrolment and recovery codes.
 //! - [`throttle`]: failed-attempt counters.
+//! - [`limits`]: the counters of the limits on what one address, account or organization may
+//!   create or send.
 //! - [`audit`]: the audit trail.
 //! - [`cases`]: verification cases (SPEC 12) and their sealed evidence.
 //!
@@ -49,6 +51,7 @@ mod exec;
 pub mod grants;
 pub mod keys;
 pub mod lifecycle;
+pub mod limits;
 mod lite;
 pub mod mfa;
 pub mod roles;

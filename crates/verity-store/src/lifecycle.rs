@@ -29,6 +29,8 @@ pub struct Purged {
     pub interactions: u64,
     pub jtis: u64,
     pub auth_failures: u64,
+    /// Limit counters whose window is over.
+    pub rate_limits: u64,
 }
 
 impl Purged {
@@ -39,6 +41,7 @@ impl Purged {
             + self.interactions
             + self.jtis
             + self.auth_failures
+            + self.rate_limits
     }
 }
 
@@ -174,6 +177,7 @@ impl Store {
         let failures =
             query("DELETE FROM auth_failures WHERE window_start < $1 AND locked_until < $2");
         let auth_failures = self.exec(failures.bind(cutoff).bind(now)).await?;
+        let rate_limits = before("DELETE FROM rate_limits WHERE window_end <= $1", now).await?;
         Ok(Purged {
             codes,
             tokens,
@@ -181,6 +185,7 @@ impl Store {
             interactions,
             jtis,
             auth_failures,
+            rate_limits,
         })
     }
 

@@ -74,6 +74,8 @@ pub struct Shown<'a> {
     pub email_error: Option<String>,
     pub code_error: Option<String>,
     pub upload_error: Option<String>,
+    /// Sent too soon or too often: answered 429 with this `Retry-After`.
+    pub retry_after: Option<i64>,
 }
 
 impl Shown<'_> {
@@ -127,12 +129,18 @@ pub async fn show(
         upload_error: shown.upload_error,
         retention_days: state.settings.evidence_retention_days,
     };
-    let status = if error {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
+    let status = match (error, shown.retry_after) {
+        (_, Some(_)) => StatusCode::TOO_MANY_REQUESTS,
+        (true, None) => StatusCode::BAD_REQUEST,
+        (false, None) => StatusCode::OK,
     };
-    Ok((status, state.pages.show(state.sandbox(), &page)?).into_response())
+    let mut resp = (status, state.pages.show(state.sandbox(), &page)?).into_response();
+    if let Some(seconds) = shown.retry_after {
+        let value = axum::http::HeaderValue::from(seconds);
+        resp.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, value);
+    }
+    Ok(resp)
 }
 
 /// What happened to a posted `method=email_domain` + `email` or `code`: the group is verified
@@ -170,6 +178,7 @@ pub async fn email_step<'f>(
                 Err(refusal) => Shown {
                     email,
                     email_error: Some(refusal.message()),
+                    retry_after: refusal.retry_after(),
                     ..Shown::default()
                 },
             }

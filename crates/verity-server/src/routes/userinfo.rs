@@ -139,15 +139,7 @@ async fn answer_userinfo(state: &AppState, bearer: Bearer) -> Result<Response, A
     let policies = state.policies_for(token.scopes.iter().map(String::as_str));
     let mut attributes = claims::attribute_claims(&policies, app.profile, &user, auth);
     let asked = token.claims.as_ref().map(|c| c.userinfo.as_slice());
-    add_verified_claims(
-        state,
-        app.profile,
-        asked,
-        &policies,
-        &user,
-        &mut attributes,
-    )
-    .await?;
+    add_verified_claims(state, app.profile, asked, &policies, &user, &mut attributes).await?;
     let issue = Issue {
         issuer: &state.issuer,
         client_id: &app.client_id,

@@ -4,6 +4,7 @@
 use axum::http::HeaderMap;
 use serde_json::json;
 use verity_core::identity;
+use verity_core::limits::Kind;
 use verity_core::secret::new_token;
 use verity_core::verification::{self, Action, CaseState, CodeCheck, Method};
 use verity_store::cases::Case;
@@ -21,8 +22,11 @@ pub enum EmailRefusal {
     DomainNotAccepted(String),
     /// The address verifies another account for the group.
     InUse,
-    /// A code went out a moment ago, or too many this hour: wait this many seconds.
+    /// A code went out a moment ago, or too many for this account this hour: wait this many
+    /// seconds.
     TooSoon(i64),
+    /// Too many codes to this address, or from this client address (`crate::limits`).
+    Limited(crate::limits::Refused),
 }
 
 impl EmailRefusal {
@@ -39,6 +43,17 @@ impl EmailRefusal {
                 "A code was sent only a short while ago. You can send a new one in {}.",
                 verity_core::throttle::wait_text(*wait)
             ),
+            EmailRefusal::Limited(refused) => refused.message(),
+        }
+    }
+
+    /// Seconds to wait, when the refusal is about sending too soon or too often (answered 429
+    /// with `Retry-After`).
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            EmailRefusal::TooSoon(wait) => Some((*wait).max(1)),
+            EmailRefusal::Limited(refused) => Some(refused.retry_after),
+            _ => None,
         }
     }
 }
@@ -58,8 +73,10 @@ pub fn accepted_domains(state: &AppState, group: &str) -> Option<String> {
 /// Starts (or restarts) account `uuid`'s `email_domain` case for `group` at `address` and
 /// mails it a code. An open code case for another address is withdrawn first; one for the same
 /// address gets a new code, no sooner than the resend interval allows. At most
-/// `CODE_MAILS_PER_ACCOUNT` codes per account and `CODE_MAILS_PER_ADDRESS` per address are
-/// mailed in an hour (counted in the shared throttle table, so on every node).
+/// `CODE_MAILS_PER_ACCOUNT` codes per account are mailed in an hour (the shared throttle table),
+/// and the limits `VERITY_LIMIT_EMAIL_CODE_ADDRESS` (per client address) and
+/// `VERITY_LIMIT_EMAIL_CODE` (per target address) hold (`crate::limits`); all are counted in
+/// the database, so on every node.
 pub async fn send_email_code(
     state: &AppState,
     uuid: &str,
@@ -85,18 +102,29 @@ pub async fn send_email_code(
     {
         return Ok(Err(EmailRefusal::TooSoon(wait)));
     }
-    // Per account and per address, whatever the groups and the addresses switched between.
-    for (key, limit) in verification::code_mail_keys(uuid, &address) {
-        let counted = state.store.take_attempt(
-            &key,
-            now,
-            verification::CODE_MAIL_WINDOW,
-            limit,
-            verification::CODE_MAIL_LOCK,
-        );
-        let attempts = counted.await?;
-        if !attempts.allowed {
-            return Ok(Err(EmailRefusal::TooSoon(attempts.locked_until - now)));
+    // Per account, whatever the groups and the addresses switched between.
+    let key = verification::code_mail_account_key(uuid);
+    let counted = state.store.take_attempt(
+        &key,
+        now,
+        verification::CODE_MAIL_WINDOW,
+        verification::CODE_MAILS_PER_ACCOUNT,
+        verification::CODE_MAIL_LOCK,
+    );
+    let attempts = counted.await?;
+    if !attempts.allowed {
+        return Ok(Err(EmailRefusal::TooSoon(attempts.locked_until - now)));
+    }
+    // Per client address, then per target: a flood from one network refused by the first does
+    // not use up the target's own allowance.
+    let from = crate::extract::client_address(headers);
+    for (kind, subject) in [
+        (Kind::EmailCodeAddress, from),
+        (Kind::EmailCode, address.as_str()),
+    ] {
+        let taken = crate::limits::take(state, kind, subject, headers, Some(uuid), None);
+        if let Err(refused) = taken.await? {
+            return Ok(Err(EmailRefusal::Limited(refused)));
         }
     }
     let case = match open {

@@ -17,6 +17,7 @@ mod discovery;
 mod flow;
 mod golden;
 mod lifecycle;
+mod limits;
 mod malformed;
 mod nodes;
 mod openidconnect_rp;

@@ -158,7 +158,13 @@ async fn government_is_verified_by_a_code_sent_to_a_gov_address() {
         &[("method", "email_domain"), ("email", "Jane.Doe@va.gov")],
     )
     .await;
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: i64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
     assert!(
         resp.text()
             .await
@@ -1087,13 +1093,11 @@ async fn uploads_beyond_the_limit_are_turned_away() {
 }
 
 /// Code mail is limited per account (switching addresses does not get around it) and per address
-/// (other accounts cannot flood it), across groups, on the shared throttle table; an hour later
-/// codes go out again.
+/// (other accounts cannot flood it: `VERITY_LIMIT_EMAIL_CODE`), across groups, counted in the
+/// database; refusals answer 429 with `Retry-After`; an hour later codes go out again.
 #[tokio::test]
 async fn code_mail_is_limited_per_account_and_per_address() {
-    use verity_core::verification::{
-        CODE_MAIL_LOCK, CODE_MAIL_WINDOW, CODE_MAILS_PER_ACCOUNT, CODE_MAILS_PER_ADDRESS,
-    };
+    use verity_core::verification::{CODE_MAIL_LOCK, CODE_MAIL_WINDOW, CODE_MAILS_PER_ACCOUNT};
     let app = spawn_app().await;
     let browser = new_browser();
     let email = "unverified@sandbox.test";
@@ -1112,7 +1116,8 @@ async fn code_mail_is_limited_per_account_and_per_address() {
         assert_eq!(resp.status(), StatusCode::SEE_OTHER, "mail {i}");
     }
     let resp = send("another@agency.gov".into()).await;
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().contains_key("retry-after"));
     let page = resp.text().await.unwrap();
     assert!(page.contains("You can send a new one in"), "{page}");
     let outbox = app.data_dir.path().join("outbox");
@@ -1128,6 +1133,7 @@ async fn code_mail_is_limited_per_account_and_per_address() {
     // One address, many accounts (each lets it go again for an address of its own, as the
     // unique pending address requires): past the address's limit, refused.
     let target = "victim@agency.gov";
+    let per_address = app.settings.limits.email_code.unwrap().count;
     let accounts = [
         "student@sandbox.test",
         "veteran@sandbox.test",
@@ -1142,16 +1148,20 @@ async fn code_mail_is_limited_per_account_and_per_address() {
         let c = hidden_value(&page, "csrf_token").unwrap();
         let to_target = [("method", "email_domain"), ("email", target)];
         let resp = post_form(&app, &b, path, &c, &to_target).await;
-        if (i as i64) < CODE_MAILS_PER_ADDRESS {
+        if (i as i64) < per_address {
             assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{who}");
             let own = format!("own{i}@agency.gov");
             let to_own = [("method", "email_domain"), ("email", own.as_str())];
             let resp = post_form(&app, &b, path, &c, &to_own).await;
             assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{who}");
         } else {
-            assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{who}");
+            assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS, "{who}");
             let page = resp.text().await.unwrap();
-            assert!(page.contains("You can send a new one in"), "{page}");
+            assert!(
+                page.contains("Many codes were sent to this address lately. Try again in"),
+                "{page}"
+            );
+            assert!(page.contains(&format!("value=\"{target}\"")), "input kept");
         }
     }
 

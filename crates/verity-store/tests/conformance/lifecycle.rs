@@ -221,7 +221,8 @@ async fn take_jti_once(store: &Store) {
 
 /// The purge removes exactly what expired: codes and tokens only past the grace (the boundary
 /// stays), sessions, interactions and assertion ids at once, throttle counters whose window and
-/// lock are both over; it counts what went, and a second purge finds nothing.
+/// lock are both over, limit counters whose window ended; it counts what went, and a second purge
+/// finds nothing.
 async fn purge_expired(store: &Store) {
     const GRACE: i64 = 3600;
     user(store, "u-1", "alice@example.com").await;
@@ -285,6 +286,14 @@ async fn purge_expired(store: &Store) {
         }
     }
 
+    // Limit counters: a window over (ended at NOW), and one still open.
+    let limit = verity_core::limits::Limit {
+        count: 5,
+        window: 600,
+    };
+    store.take_limit("l-over", NOW - 600, limit).await.unwrap();
+    store.take_limit("l-open", NOW - 599, limit).await.unwrap();
+
     let purged = store.purge_expired(NOW, GRACE).await.unwrap();
     assert_eq!(
         purged,
@@ -295,9 +304,10 @@ async fn purge_expired(store: &Store) {
             interactions: 1,
             jtis: 1,
             auth_failures: 2,
+            rate_limits: 1,
         }
     );
-    assert_eq!(purged.total(), 7);
+    assert_eq!(purged.total(), 8);
     assert_eq!(
         store.purge_expired(NOW, GRACE).await.unwrap(),
         Purged::default()
@@ -345,6 +355,23 @@ async fn purge_expired(store: &Store) {
             .unwrap();
         assert_eq!(a.failures > 1 || !a.allowed, kept, "{key}: {a:?}");
     }
+    // The open counter kept its count: four more fill it (as of its own window).
+    for _ in 0..4 {
+        assert!(
+            store
+                .take_limit("l-open", NOW, limit)
+                .await
+                .unwrap()
+                .allowed()
+        );
+    }
+    assert!(
+        !store
+            .take_limit("l-open", NOW, limit)
+            .await
+            .unwrap()
+            .allowed()
+    );
 }
 
 /// The sealed answer kept with a rotation is found again only while the successor is unused,

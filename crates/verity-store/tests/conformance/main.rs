@@ -11,7 +11,7 @@
 //! - [`harness`]: fresh databases, their clean-up, fixtures.
 //! - [`database`]: connecting, migrating, pings, pools, errors, job locks.
 //! - [`apps`], [`users`], [`sessions`], [`grants`], [`lifecycle`], [`keys`], [`mfa`],
-//!   [`throttle`], [`audit`], [`console`], [`cases`], [`roles`]: one module per store module.
+//!   [`throttle`], [`limits`], [`audit`], [`console`], [`cases`], [`roles`]: one module per store module.
 //! - [`nul`]: lookups of keys PostgreSQL cannot hold.
 //! - [`races`]: single-use items and counters under concurrent callers.
 
@@ -62,6 +62,7 @@ mod database;
 mod grants;
 mod keys;
 mod lifecycle;
+mod limits;
 mod mfa;
 mod nul;
 mod races;

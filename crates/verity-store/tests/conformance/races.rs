@@ -192,6 +192,46 @@ async fn concurrent_take_attempt(store: &Store) {
     );
 }
 
+/// `N` concurrent actions on one limit's key with room for `L`: exactly `L` go through, each
+/// counted once, on either backend (PostgreSQL: the advisory lock and `FOR UPDATE`).
+async fn concurrent_take_limit(store: &Store) {
+    const L: i64 = 5;
+    let limit = verity_core::limits::Limit {
+        count: L,
+        window: 600,
+    };
+    let outcomes = race(store, |store, _| async move {
+        store.take_limit("k", NOW, limit).await.unwrap()
+    })
+    .await;
+    let allowed = outcomes.iter().filter(|t| t.allowed()).count();
+    assert_eq!(allowed, L as usize, "{outcomes:?}");
+    // Giving back and taking again, racing, on a full counter that the give-backs cannot empty:
+    // each give-back makes room for exactly one more action.
+    let full = verity_core::limits::Limit {
+        count: N as i64,
+        window: 600,
+    };
+    for _ in 0..N {
+        assert!(store.take_limit("k2", NOW, full).await.unwrap().allowed());
+    }
+    let outcomes = race(store, |store, i| async move {
+        if i % 2 == 0 {
+            store.give_back_limit("k2").await.unwrap();
+            None
+        } else {
+            Some(store.take_limit("k2", NOW, full).await.unwrap())
+        }
+    })
+    .await;
+    let taken = outcomes.iter().flatten().filter(|t| t.allowed()).count();
+    let mut more = 0;
+    while store.take_limit("k2", NOW, full).await.unwrap().allowed() {
+        more += 1;
+    }
+    assert_eq!(taken + more, N / 2, "every give-back counted once");
+}
+
 /// Successful attempts racing each other: each counts, then gives its attempt back. No give-back
 /// may be lost to a concurrent count (an address that only ever succeeds is never locked out).
 /// Found by the load tool: on PostgreSQL a read-then-write count overwrote concurrent releases.
@@ -312,6 +352,7 @@ on_each_backend!(
     replays_race_the_issuance,
     concurrent_rotate_refresh_token,
     concurrent_take_attempt,
+    concurrent_take_limit,
     concurrent_attempts_and_releases_balance,
     concurrent_single_use,
     concurrent_case_decisions,

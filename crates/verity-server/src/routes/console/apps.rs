@@ -1,16 +1,20 @@
 //! Registering and editing apps in the console, their secrets (shown once) and their audit log.
+//! Apps registered per account are limited (`VERITY_LIMIT_APPS`): over the limit the form comes
+//! back, the input kept, with when to try again (429).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Value, json};
+use verity_core::limits::Kind;
 use verity_store::apps::App;
 
 use super::{ConsoleForm, Manager, Member, OrgRef, field, render};
 use crate::admin::{self, AdminError, AppInput, app_json};
 use crate::audit::Change;
 use crate::error::PageError;
+use crate::limits;
 use crate::pages::Page;
 use crate::respond::see_other;
 use crate::state::AppState;
@@ -226,11 +230,22 @@ pub(super) async fn create_app(
     member: Member,
     form: ConsoleForm,
 ) -> Result<Response, PageError> {
+    let input = || echo(&form.pairs, app_json(&App::new("", &id, "", 0)));
+    let uuid = member.person.user.uuid.as_str();
+    let taken = limits::take(&state, Kind::App, uuid, &member.headers, Some(uuid), None);
+    if let Err(refused) = taken.await? {
+        let page = AppFormPage {
+            problems: vec![refused.message()],
+            ..AppFormPage::new(&state, &member, input(), true)
+        };
+        let resp = render(&state, StatusCode::OK, &page)?;
+        return Ok(refused.answer(resp));
+    }
     let (app, secret) = match admin::create_app(&state, &id, app_input(&form.pairs, true)).await {
         Ok(created) => created,
         Err(e) => {
-            let input = echo(&form.pairs, app_json(&App::new("", &id, "", 0)));
-            return form_again(&state, &member, input, true, e);
+            limits::give_back(&state, Kind::App, uuid).await?;
+            return form_again(&state, &member, input(), true, e);
         }
     };
     let change = Change::AppCreated;

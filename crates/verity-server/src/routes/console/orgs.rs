@@ -1,4 +1,7 @@
-//! The console's home page, organizations, their members and invitations.
+//! The console's home page, organizations, their members and invitations. Organizations created
+//! per account (`VERITY_LIMIT_ORGS`) and invitations sent per organization
+//! (`VERITY_LIMIT_INVITATIONS`) are limited: over a limit the page shows its form again, the
+//! input kept, with when to try again (429).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -6,6 +9,7 @@ use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Value, json};
 use verity_core::account::{normalize_email, valid_email};
+use verity_core::limits::Kind;
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_store::console::Invitation;
 
@@ -13,6 +17,7 @@ use super::{ConsoleForm, Manager, Member, OrgRef, Person, forbidden, render};
 use crate::admin::{self, app_json};
 use crate::audit::{AuditEvent, Change, Via};
 use crate::error::PageError;
+use crate::limits;
 use crate::pages::Page;
 use crate::respond::see_other;
 use crate::state::AppState;
@@ -25,6 +30,9 @@ struct HomePage<'a> {
     email: &'a str,
     csrf_token: &'a str,
     orgs: Vec<OrgRow<'a>>,
+    /// The new organization's name as typed, shown again beside its error.
+    name: &'a str,
+    error: Option<String>,
 }
 
 impl Page for HomePage<'_> {
@@ -49,6 +57,8 @@ struct OrgPage<'a> {
     invitations: Vec<InvitationRow<'a>>,
     roles: [&'static str; 3],
     csrf_token: &'a str,
+    /// The invitation form as the person filled it in, shown again beside its error.
+    invite: Option<InviteShown<'a>>,
 }
 
 impl Page for OrgPage<'_> {
@@ -64,6 +74,14 @@ struct MemberRow<'a> {
     me: bool,
 }
 
+/// An invitation form refused, shown again.
+#[derive(Debug, Serialize)]
+struct InviteShown<'a> {
+    email: &'a str,
+    role: &'a str,
+    error: String,
+}
+
 #[derive(Debug, Serialize)]
 struct InvitationRow<'a> {
     email: &'a str,
@@ -74,6 +92,16 @@ struct InvitationRow<'a> {
 pub(super) async fn home(
     State(state): State<AppState>,
     person: Person,
+) -> Result<Response, PageError> {
+    home_page(&state, &person, "", None).await
+}
+
+/// The home page, with the new-organization form as typed and its error, if any.
+async fn home_page(
+    state: &AppState,
+    person: &Person,
+    name: &str,
+    error: Option<String>,
 ) -> Result<Response, PageError> {
     let memberships = state.store.find_user_memberships(&person.user.uuid).await?;
     let orgs = memberships
@@ -88,8 +116,10 @@ pub(super) async fn home(
         email: &person.user.email,
         csrf_token: &person.csrf,
         orgs,
+        name,
+        error,
     };
-    render(&state, StatusCode::OK, &page)
+    render(state, StatusCode::OK, &page)
 }
 
 /// POST /developer/orgs: a new organization, owned by its creator.
@@ -100,7 +130,19 @@ pub(super) async fn create_org(
     form: ConsoleForm,
 ) -> Result<Response, PageError> {
     let name = form.field("name").unwrap_or_default();
-    let org = admin::create_organization(&state, name, Some(&person.user.uuid)).await?;
+    let uuid = person.user.uuid.as_str();
+    let taken = limits::take(&state, Kind::Org, uuid, &headers, Some(uuid), None);
+    if let Err(refused) = taken.await? {
+        let page = home_page(&state, &person, name, Some(refused.message())).await?;
+        return Ok(refused.answer(page));
+    }
+    let org = match admin::create_organization(&state, name, Some(uuid)).await {
+        Ok(org) => org,
+        Err(e) => {
+            limits::give_back(&state, Kind::Org, uuid).await?;
+            return Err(e.into());
+        }
+    };
     let event = AuditEvent::Changed(Via::Console, Change::OrganizationCreated);
     let detail = json!({"organization": org.id});
     let uuid = Some(person.user.uuid.as_str());
@@ -114,9 +156,19 @@ pub(super) async fn org_page(
     Path(id): Path<String>,
     member: Member,
 ) -> Result<Response, PageError> {
-    let apps = state.store.find_org_apps(&id).await?;
-    let members = state.store.find_org_members(&id).await?;
-    let invitations = state.store.find_org_invitations(&id).await?;
+    show_org(&state, &id, &member, None).await
+}
+
+/// The organization's page, with the invitation form as typed and its error, if any.
+async fn show_org(
+    state: &AppState,
+    id: &str,
+    member: &Member,
+    invite: Option<InviteShown<'_>>,
+) -> Result<Response, PageError> {
+    let apps = state.store.find_org_apps(id).await?;
+    let members = state.store.find_org_members(id).await?;
+    let invitations = state.store.find_org_invitations(id).await?;
     let me = &member.person.user.uuid;
     let page = OrgPage {
         org: member.org(),
@@ -141,8 +193,9 @@ pub(super) async fn org_page(
             .collect(),
         roles: ROLES,
         csrf_token: &member.person.csrf,
+        invite,
     };
-    render(&state, StatusCode::OK, &page)
+    render(state, StatusCode::OK, &page)
 }
 
 /// POST /developer/orgs/{id}/invitations: an invitation mailed to `email` with `role`.
@@ -165,6 +218,18 @@ pub(super) async fn invite(
         ));
     }
     let (user, org_name) = (&member.person.user, &member.membership.org_name);
+    let uuid = Some(user.uuid.as_str());
+    let taken = limits::take(&state, Kind::Invitation, &id, &member.headers, uuid, None);
+    if let Err(refused) = taken.await? {
+        let error = refused.message();
+        let shown = InviteShown {
+            email: &email,
+            role,
+            error,
+        };
+        let page = show_org(&state, &id, &member, Some(shown)).await?;
+        return Ok(refused.answer(page));
+    }
     let token = new_token();
     let now = state.now();
     state

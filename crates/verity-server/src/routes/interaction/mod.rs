@@ -238,6 +238,8 @@ struct Entry<'e> {
     op: Option<Op>,
     /// A message about the last answer (a wrong password ...): the step is shown again with it.
     error: Option<&'e str>,
+    /// The email the person typed, shown again (else the request's `login_hint`).
+    email: Option<&'e str>,
     /// Redirects to the app answer a POST with 303 and a GET with 302.
     after: After,
     /// The authorization endpoint's first step: the interaction is not stored yet; it is stored
@@ -250,6 +252,7 @@ impl Default for Entry<'_> {
         Entry {
             op: None,
             error: None,
+            email: None,
             after: After::Get,
             fresh: false,
         }
@@ -355,7 +358,10 @@ async fn advance(
         error: entry.error,
     };
     let error = entry.error.is_some();
-    let login_hint = req.login_hint.as_deref().unwrap_or_default();
+    let login_hint = entry
+        .email
+        .or(req.login_hint.as_deref())
+        .unwrap_or_default();
     match step {
         Step::SignIn => signin::show(state, journey, login_hint, error),
         Step::SignUp => signin::show_signup(state, journey, login_hint, error),
@@ -409,10 +415,33 @@ async fn again(
     let entry = Entry {
         op,
         error: Some(error),
+        email: None,
         after: After::Post,
         fresh: false,
     };
     advance(state, headers, l.ix, &l.app, &l.request, entry).await
+}
+
+/// Over a limit (`crate::limits`): the form again with the email the person typed and when to
+/// try again, answered 429 with `Retry-After`.
+async fn limited(
+    state: &AppState,
+    headers: &HeaderMap,
+    l: Loaded,
+    op: Op,
+    email: &str,
+    refused: crate::limits::Refused,
+) -> Result<Response, PageError> {
+    let text = refused.message();
+    let entry = Entry {
+        op: Some(op),
+        error: Some(&text),
+        email: Some(email),
+        after: After::Post,
+        fresh: false,
+    };
+    let resp = advance(state, headers, l.ix, &l.app, &l.request, entry).await?;
+    Ok(refused.answer(resp))
 }
 
 /// Too many failures: the step again with the waiting time, answered 429.

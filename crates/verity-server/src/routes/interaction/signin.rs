@@ -1,6 +1,9 @@
 //! SPEC 3: the sign-in form (`email`, `password`) and the sign-up form (`email`, `password`,
 //! `password_confirm`). Failures are limited per account and per client address; an unknown
-//! email is answered, counted and timed exactly like a wrong password.
+//! email is answered, counted and timed exactly like a wrong password. Sign-ups are limited per
+//! client address (`VERITY_LIMIT_SIGNUP`), taken before the account is looked up or its
+//! password hashed, so a flood of them neither hashes nor waits for the hashing slots that
+//! sign-ins use.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -9,10 +12,11 @@ use serde::Serialize;
 use serde_json::json;
 use verity_core::account::{acceptable_password, normalize_email, valid_email};
 use verity_core::authorize::Op;
+use verity_core::limits::Kind;
 use verity_core::secret::{constant_time_eq, new_token};
 use verity_store::users::User;
 
-use super::{Journey, Loaded, Posted, again, expired_page, next, render, too_many};
+use super::{Journey, Loaded, Posted, again, expired_page, limited, next, render, too_many};
 use crate::audit::AuditEvent;
 use crate::auth::password;
 use crate::auth::throttle::Attempt;
@@ -133,6 +137,12 @@ pub(super) async fn signup(
     };
     if let Some(p) = problem {
         return again(&state, &headers, l, Some(Op::Signup), p).await;
+    }
+    let client_id = Some(l.app.client_id.as_str());
+    let address = client_address(&headers);
+    let taken = crate::limits::take(&state, Kind::Signup, address, &headers, None, client_id);
+    if let Err(refused) = taken.await? {
+        return limited(&state, &headers, l, Op::Signup, &email, refused).await;
     }
     let exists = "An account with this email already exists: sign in instead.";
     if state.store.find_user_by_email(&email).await?.is_some() {
