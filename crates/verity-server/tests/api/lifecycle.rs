@@ -557,6 +557,12 @@ async fn thirty_wrong_passwords_are_throttled_and_audited_without_revealing_acco
     // Locked: even the right password waits, and the page says so.
     let resp = attempt("veteran@sandbox.test", PASSWORD).await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: i64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=86_400).contains(&retry), "{retry}");
     assert!(
         resp.text()
             .await

@@ -459,6 +459,10 @@ async fn too_many(
     let mut resp = again(state, headers, l, op, &text).await?;
     if resp.status() != StatusCode::SEE_OTHER && !resp.status().is_redirection() {
         *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        resp.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(wait.max(1)),
+        );
     }
     Ok(resp)
 }
