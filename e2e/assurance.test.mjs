@@ -6,78 +6,17 @@
 // playwright-core. Screenshots go to target/e2e/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { createHmac } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import {
+  ISSUER_READY, TEST_ENV, admin as adminOf, freePort, launchChromium, shot, shots, start, totp,
+} from './support.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const shots = join(root, 'target', 'e2e');
-const binary =
-  process.env.VERITY_BIN ??
-  join(resolve(root, process.env.CARGO_TARGET_DIR ?? 'target'), 'debug', 'verity');
-const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
 const IDENTITY = 'http://idmanagement.gov/ns/assurance/ial/2/aal/2';
 const MONTH = '(January|February|March|April|May|June|July|August|September|October|November|December)';
 let server, app, base, rpBase, browser, dataDir, rpDir;
-
-function totp(base32, now = Date.now()) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of base32) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(now / 1000 / 30)));
-  const h = createHmac('sha1', key).update(counter).digest();
-  const o = h[h.length - 1] & 15;
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
-
-// A port the system just handed out: the app's redirect URI must name it before the app starts.
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-// Starts `verity <args>` and resolves with the first match of `ready` on its stdout.
-function start(args, env, ready, name) {
-  const child = spawn(binary, args, {
-    env: { ...process.env, VERITY_LOG: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const match = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(ready);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    child.on('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
-  });
-  return { child, match };
-}
-
-async function admin(method, path, body) {
-  const resp = await fetch(`${base}/api/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: body && JSON.stringify(body),
-  });
-  const json = await resp.json();
-  assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const admin = (...args) => adminOf(base, ...args);
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
@@ -86,10 +25,8 @@ before(async () => {
   const provider = start(['serve', '--sandbox'], {
     VERITY_LISTEN: '127.0.0.1:0',
     VERITY_DATA_DIR: dataDir,
-    VERITY_ARGON2_MEMORY_KIB: '1024',
-    VERITY_ARGON2_ITERATIONS: '1',
-    VERITY_ADMIN_TOKEN: ADMIN_TOKEN,
-  }, /issuer (http:\/\/[^\s]+)\/oidc/, 'verity serve');
+    ...TEST_ENV,
+  }, ISSUER_READY, 'verity serve');
   server = provider.child;
   base = await provider.match;
 
@@ -123,10 +60,7 @@ before(async () => {
   app = rp.child;
   rpBase = await rp.match;
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -135,10 +69,6 @@ after(async () => {
   server?.kill('SIGTERM');
   for (const dir of [dataDir, rpDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
 
 test('the reference app shows how the veteran was verified', async () => {
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });

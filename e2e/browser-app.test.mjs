@@ -6,26 +6,20 @@
 // target/e2e/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve, normalize, extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join, normalize, extname } from 'node:path';
+import {
+  ISSUER_READY, TEST_ENV, admin as adminOf, launchChromium, root, shot, start,
+} from './support.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
 const example = join(root, 'examples', 'browser-app');
-const library = join(here, 'node_modules', 'oidc-client-ts', 'dist', 'browser', 'oidc-client-ts.min.js');
-const shots = join(root, 'target', 'e2e');
-const binary =
-  process.env.VERITY_BIN ??
-  join(resolve(root, process.env.CARGO_TARGET_DIR ?? 'target'), 'debug', 'verity');
-const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
+const library = join(root, 'e2e', 'node_modules', 'oidc-client-ts', 'dist', 'browser', 'oidc-client-ts.min.js');
 const EMAIL = 'spa.person@example.com';
 const PASSWORD = 'a long passphrase for the spa';
 let server, base, browser, dataDir, appSite, otherSite, clientId;
+const admin = (...args) => adminOf(base, ...args);
 
 // Serves the example app's files, its oidc-client-ts from e2e's node_modules, and a config.js
 // naming this provider and app. Resolves with the site's origin.
@@ -52,42 +46,16 @@ function serveExample(config) {
   });
 }
 
-async function admin(method, path, body) {
-  const resp = await fetch(`${base}/api/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: body && JSON.stringify(body),
-  });
-  const json = await resp.json();
-  assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
 before(async () => {
-  mkdirSync(shots, { recursive: true });
   dataDir = mkdtempSync(join(tmpdir(), 'verity-e2e-spa-'));
-  server = spawn(binary, ['serve'], {
-    env: {
-      ...process.env,
-      VERITY_LISTEN: '127.0.0.1:0',
-      VERITY_DATA_DIR: dataDir,
-      VERITY_ARGON2_MEMORY_KIB: '1024',
-      VERITY_ARGON2_ITERATIONS: '1',
-      VERITY_LOG: 'warn',
-      VERITY_ADMIN_TOKEN: ADMIN_TOKEN,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('verity serve did not start within 60 s')), 60_000);
-    let out = '';
-    server.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/issuer (http:\/\/[^\s]+)\/oidc/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    server.on('exit', (code) => reject(new Error(`verity serve exited with ${code}`)));
-  });
+  // Production mode: no sandbox apps or personas; the app and the person come from the admin API.
+  const provider = start(['serve'], {
+    VERITY_LISTEN: '127.0.0.1:0',
+    VERITY_DATA_DIR: dataDir,
+    ...TEST_ENV,
+  }, ISSUER_READY, 'verity serve');
+  server = provider.child;
+  base = await provider.match;
   const config = () => ({ authority: `${base}/oidc`, client_id: clientId, scope: 'openid' });
   appSite = await serveExample(config);
   otherSite = await serveExample(config);
@@ -96,7 +64,7 @@ before(async () => {
   const org = await admin('POST', '/organizations', { name: 'Browser app E2E' });
   const created = await admin('POST', `/organizations/${org.id}/apps`, {
     name: 'Example browser app',
-    redirect_uris: [`${appSite.origin}/callback.html`],
+    redirect_uris: [`${appSite.origin}/`],
     post_logout_redirect_uris: [`${appSite.origin}/`],
     policies: ['openid'],
     profile: 'oidc',
@@ -107,10 +75,7 @@ before(async () => {
   clientId = created.client_id;
   await admin('POST', '/users', { email: EMAIL, password: PASSWORD, attributes: {} });
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -120,10 +85,6 @@ after(async () => {
   otherSite?.site.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
 
 test('a single-page app signs in, reads userinfo, refreshes and signs out through CORS', async () => {
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });

@@ -4,64 +4,27 @@
 // chromium driven by playwright-core. Screenshots of each page go to target/e2e/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { createHmac } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import {
+  ADMIN_TOKEN, ISSUER_READY, TEST_ENV, launchChromium, shot, shots, start, totp,
+} from './support.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const shots = join(root, 'target', 'e2e');
-const binary =
-  process.env.VERITY_BIN ??
-  join(resolve(root, process.env.CARGO_TARGET_DIR ?? 'target'), 'debug', 'verity');
 const CALLBACK = 'http://127.0.0.1:8090/callback';
-const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
 let server, base, browser, dataDir;
-
-function totp(base32, now = Date.now()) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of base32) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(now / 1000 / 30)));
-  const h = createHmac('sha1', key).update(counter).digest();
-  const o = h[h.length - 1] & 15;
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
   dataDir = mkdtempSync(join(tmpdir(), 'verity-e2e-'));
-  server = spawn(binary, ['serve', '--sandbox'], {
-    env: {
-      ...process.env,
-      VERITY_LISTEN: '127.0.0.1:0',
-      VERITY_DATA_DIR: dataDir,
-      VERITY_ARGON2_MEMORY_KIB: '1024',
-      VERITY_ARGON2_ITERATIONS: '1',
-      VERITY_LOG: 'warn',
-      VERITY_ADMIN_TOKEN: ADMIN_TOKEN,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('verity did not start within 60 s')), 60_000);
-    let out = '';
-    server.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/issuer (http:\/\/[^\s]+)\/oidc/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    server.on('exit', (code) => reject(new Error(`verity exited with ${code}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  const provider = start(['serve', '--sandbox'], {
+    VERITY_LISTEN: '127.0.0.1:0',
+    VERITY_DATA_DIR: dataDir,
+    ...TEST_ENV,
+  }, ISSUER_READY, 'verity serve');
+  server = provider.child;
+  base = await provider.match;
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -69,10 +32,6 @@ after(async () => {
   server?.kill('SIGTERM');
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
 
 test('an integrator registers an app in the console and a user signs in with it', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });

@@ -3,13 +3,13 @@
 /* global oidc */
 'use strict';
 
-// This page's folder: callback.html sits beside index.html.
+// This page, without its query: the redirect URI and the post-logout redirect URI both.
 const here = new URL('./', window.location.href).href;
 const settings = window.VERITY_CONFIG;
 const manager = new oidc.UserManager({
   authority: settings.authority,
   client_id: settings.client_id,
-  redirect_uri: `${here}callback.html`,
+  redirect_uri: here,
   post_logout_redirect_uri: here,
   response_type: 'code',
   scope: settings.scope,
@@ -66,7 +66,7 @@ function fail(error) {
 
 async function start() {
   const params = new URLSearchParams(window.location.search);
-  if (window.location.pathname.endsWith('/callback.html')) {
+  if (params.has('code') || params.has('error')) {
     // Back from Verity with a code (or an error): oidc-client-ts checks the state, redeems the
     // code with the PKCE verifier at the token endpoint and loads userinfo.
     await manager.signinRedirectCallback();
