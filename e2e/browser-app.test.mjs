@@ -52,6 +52,8 @@ before(async () => {
   const provider = start(['serve'], {
     VERITY_LISTEN: '127.0.0.1:0',
     VERITY_DATA_DIR: dataDir,
+    // One sign-up per address in ten minutes, so that the limit's page is met below.
+    VERITY_LIMIT_SIGNUP: '1/10m',
     ...TEST_ENV,
   }, ISSUER_READY, 'verity serve');
   server = provider.child;
@@ -173,4 +175,35 @@ test('a page on an unregistered origin cannot read the token endpoint, the app\'
   assert.equal(resp.headers.get('access-control-allow-credentials'), null);
   assert.equal(resp.headers.get('vary'), 'Origin');
   await ctx.close();
+});
+
+test('a second sign-up from one address is told when to try again, its email kept', async () => {
+  const signUp = async (email) => {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const p = await ctx.newPage();
+    await p.goto(`${appSite.origin}/`);
+    await p.getByRole('button', { name: 'Sign in with Verity' }).click();
+    await p.getByRole('link', { name: 'Create an account' }).click();
+    await p.getByLabel('Email').fill(email);
+    await p.getByLabel('Password', { exact: false }).first().fill('a new long passphrase');
+    await p.getByLabel('Confirm password').fill('a new long passphrase');
+    const [resp] = await Promise.all([
+      p.waitForResponse((r) => r.url().endsWith('/signup') && r.request().method() === 'POST'),
+      p.getByRole('button', { name: 'Create account' }).click(),
+    ]);
+    return { ctx, p, resp };
+  };
+  const first = await signUp('first.newcomer@example.com');
+  assert.notEqual(first.resp.status(), 429);
+  await first.ctx.close();
+
+  const second = await signUp('second.newcomer@example.com');
+  assert.equal(second.resp.status(), 429);
+  const retryAfter = Number(second.resp.headers()['retry-after']);
+  assert.ok(retryAfter > 0 && retryAfter <= 600, `Retry-After ${retryAfter}`);
+  await second.p.getByRole('alert').filter({ hasText: /Try again in \d+ minutes/ }).waitFor();
+  assert.equal(await second.p.getByLabel('Email').inputValue(), 'second.newcomer@example.com');
+  assert.equal(await second.p.getByLabel('Confirm password').inputValue(), '');
+  await shot(second.p, '63-sign-up-limit-phone');
+  await second.ctx.close();
 });

@@ -34,6 +34,27 @@ fn assert_not_readable(resp: &reqwest::Response) {
     assert_eq!(header(resp, "access-control-allow-credentials"), None);
 }
 
+/// `POST path` with an `Origin`, a form, and Basic credentials when given.
+async fn post_from(
+    app: &TestApp,
+    path: &str,
+    origin: &str,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> reqwest::Response {
+    let mut req = app
+        .http
+        .post(app.url(path))
+        .header("origin", origin)
+        .form(form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    req.send().await.unwrap()
+}
+
+const CONFIDENTIAL_AUTH: Option<(&str, &str)> = Some((CONFIDENTIAL, SECRET));
+
 async fn preflight(app: &TestApp, path: &str, origin: &str, method: &str) -> reqwest::Response {
     app.http
         .request(Method::OPTIONS, app.url(path))
@@ -89,45 +110,28 @@ async fn token_answers_are_readable_by_the_apps_origins_only() {
         ("redirect_uri", CALLBACK),
     ];
     // A page on another origin: the tokens are issued, but its browser may not read them.
-    let other = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(CONFIDENTIAL, Some(SECRET))
-        .header("origin", OTHER_ORIGIN)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let other = post_from(&app, "/oauth/token", OTHER_ORIGIN, &form, CONFIDENTIAL_AUTH).await;
     assert_eq!(other.status(), StatusCode::OK);
     assert_not_readable(&other);
     assert_eq!(header(&other, "vary"), Some("Origin"));
     // The app's own origin reads a success and an error alike.
     let cb = app.authorize_as(PERSONA, "openid").await;
-    let own = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(CONFIDENTIAL, Some(SECRET))
-        .header("origin", APP_ORIGIN)
-        .form(&[
+    let own = post_from(
+        &app,
+        "/oauth/token",
+        APP_ORIGIN,
+        &[
             ("grant_type", "authorization_code"),
             ("code", cb.code()),
             ("redirect_uri", CALLBACK),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+        CONFIDENTIAL_AUTH,
+    )
+    .await;
     assert_eq!(own.status(), StatusCode::OK);
     assert_readable_by(&own, APP_ORIGIN);
     let tokens: Value = own.json().await.unwrap();
-    let replay = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(CONFIDENTIAL, Some(SECRET))
-        .header("origin", APP_ORIGIN)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let replay = post_from(&app, "/oauth/token", APP_ORIGIN, &form, CONFIDENTIAL_AUTH).await;
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
     assert_readable_by(&replay, APP_ORIGIN);
     // `null` (a sandboxed frame, a file) and a look-alike are never an app's origin.
@@ -136,15 +140,14 @@ async fn token_answers_are_readable_by_the_apps_origins_only() {
         "http://127.0.0.1:8091",
         "http://127.0.0.1:8090.evil.example",
     ] {
-        let resp = app
-            .http
-            .post(app.url("/oauth/revoke"))
-            .basic_auth(CONFIDENTIAL, Some(SECRET))
-            .header("origin", origin)
-            .form(&[("token", "0".repeat(32).as_str())])
-            .send()
-            .await
-            .unwrap();
+        let resp = post_from(
+            &app,
+            "/oauth/revoke",
+            origin,
+            &[("token", "0".repeat(32).as_str())],
+            CONFIDENTIAL_AUTH,
+        )
+        .await;
         assert_eq!(resp.status(), StatusCode::OK, "{origin}");
         assert_not_readable(&resp);
     }
@@ -182,26 +185,24 @@ async fn token_answers_are_readable_by_the_apps_origins_only() {
     assert_not_readable(&refused);
 
     // Revocation, then introspection, which never answers CORS.
-    let revoked = app
-        .http
-        .post(app.url("/oauth/revoke"))
-        .basic_auth(CONFIDENTIAL, Some(SECRET))
-        .header("origin", APP_ORIGIN)
-        .form(&[("token", access)])
-        .send()
-        .await
-        .unwrap();
+    let revoked = post_from(
+        &app,
+        "/oauth/revoke",
+        APP_ORIGIN,
+        &[("token", access)],
+        CONFIDENTIAL_AUTH,
+    )
+    .await;
     assert_eq!(revoked.status(), StatusCode::OK);
     assert_readable_by(&revoked, APP_ORIGIN);
-    let introspected = app
-        .http
-        .post(app.url("/oauth/introspect"))
-        .basic_auth(CONFIDENTIAL, Some(SECRET))
-        .header("origin", APP_ORIGIN)
-        .form(&[("token", access)])
-        .send()
-        .await
-        .unwrap();
+    let introspected = post_from(
+        &app,
+        "/oauth/introspect",
+        APP_ORIGIN,
+        &[("token", access)],
+        CONFIDENTIAL_AUTH,
+    )
+    .await;
     assert_eq!(introspected.status(), StatusCode::OK);
     assert_not_readable(&introspected);
 }
@@ -253,20 +254,20 @@ async fn allowed_origins_are_registered_checked_and_honoured() {
         ("https://spa.example.com", true),
         (OTHER_ORIGIN, false),
     ] {
-        let resp = app
-            .http
-            .post(app.url("/oauth/token"))
-            .header("origin", origin)
-            .form(&[
+        let resp = post_from(
+            &app,
+            "/oauth/token",
+            origin,
+            &[
                 ("grant_type", "authorization_code"),
                 ("client_id", client_id),
                 ("code", "0".repeat(32).as_str()),
                 ("redirect_uri", "https://spa.example.com/callback.html"),
                 ("code_verifier", "x".repeat(43).as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
+            ],
+            None,
+        )
+        .await;
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{origin}");
         if readable {
             assert_readable_by(&resp, origin);
@@ -284,18 +285,18 @@ async fn allowed_origins_are_registered_checked_and_honoured() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let resp = app
-        .http
-        .post(app.url("/oauth/token"))
-        .header("origin", "https://admin.example.com")
-        .form(&[
+    let resp = post_from(
+        &app,
+        "/oauth/token",
+        "https://admin.example.com",
+        &[
             ("grant_type", "refresh_token"),
             ("client_id", client_id),
             ("refresh_token", "0".repeat(32).as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+        None,
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_not_readable(&resp);
 }
