@@ -47,12 +47,25 @@ pub fn code_at(secret: &[u8], now: i64) -> String {
     hotp(secret, (now.max(0) / STEP_SECONDS) as u64)
 }
 
-/// Checks `code` against the steps around `now`; returns the matched step when it is newer than
-/// `last_used_step` (replays of an accepted code, or of an older one, are refused).
-pub fn verify(secret: &[u8], code: &str, now: i64, last_used_step: Option<i64>) -> Option<i64> {
+/// Why a TOTP code was or was not accepted by [`check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// A current code of a step newer than the last used one: the matched step.
+    Fresh(i64),
+    /// A current code, but of a step already used (or older than the last used one): a replay,
+    /// never accepted. An honest person who entered the same code twice waits for the next one.
+    AlreadyUsed,
+    /// Not a code of any current step (or not six digits).
+    Wrong,
+}
+
+/// Checks `code` against the steps around `now`; a match is [`Verdict::Fresh`] only when its
+/// step is newer than `last_used_step` (replays of an accepted code, or of an older one, are
+/// [`Verdict::AlreadyUsed`]).
+pub fn check(secret: &[u8], code: &str, now: i64, last_used_step: Option<i64>) -> Verdict {
     let code = code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+        return Verdict::Wrong;
     }
     let current = now.max(0) / STEP_SECONDS;
     let mut matched = None;
@@ -66,7 +79,19 @@ pub fn verify(secret: &[u8], code: &str, now: i64, last_used_step: Option<i64>) 
             matched = Some(step);
         }
     }
-    matched.filter(|step| last_used_step.is_none_or(|last| *step > last))
+    match matched {
+        None => Verdict::Wrong,
+        Some(step) if last_used_step.is_none_or(|last| step > last) => Verdict::Fresh(step),
+        Some(_) => Verdict::AlreadyUsed,
+    }
+}
+
+/// [`check`], keeping only the step of a fresh code.
+pub fn verify(secret: &[u8], code: &str, now: i64, last_used_step: Option<i64>) -> Option<i64> {
+    match check(secret, code, now, last_used_step) {
+        Verdict::Fresh(step) => Some(step),
+        Verdict::AlreadyUsed | Verdict::Wrong => None,
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +126,25 @@ mod tests {
         assert_eq!(verify(secret, &code_at(secret, now - 60), now, None), None);
         assert!(verify(secret, &code_at(secret, now + 30), now, Some(step)).is_some());
         assert_eq!(verify(secret, "12345", now, None), None);
+    }
+
+    #[test]
+    fn a_replayed_current_code_is_already_used_not_wrong() {
+        let secret = b"12345678901234567890";
+        let now = 1_000_000_000;
+        let code = code_at(secret, now);
+        let step = now / 30;
+        assert_eq!(check(secret, &code, now, None), Verdict::Fresh(step));
+        assert_eq!(check(secret, &code, now, Some(step)), Verdict::AlreadyUsed);
+        assert_eq!(
+            check(secret, &code, now + 30, Some(step)),
+            Verdict::AlreadyUsed
+        );
+        // An older step than the last used one is a replay too; out of the window it is wrong.
+        let prev = code_at(secret, now - 30);
+        assert_eq!(check(secret, &prev, now, Some(step)), Verdict::AlreadyUsed);
+        assert_eq!(check(secret, &code, now + 90, Some(step)), Verdict::Wrong);
+        assert_eq!(check(secret, "000000x", now, Some(step)), Verdict::Wrong);
     }
 }
 

@@ -3,7 +3,7 @@
 //! journey and the account page both check it here.
 
 use verity_core::secret::token_hash;
-use verity_core::totp;
+use verity_core::totp::{self, Verdict};
 use verity_store::users::User;
 
 use super::throttle::Attempt;
@@ -17,8 +17,30 @@ pub enum Outcome {
     Locked(i64),
     /// The code was accepted (and can never be accepted again).
     Accepted { recovery_code: bool },
+    /// A current TOTP code whose time step was already used: a replay, never accepted. It does
+    /// not count toward the account's lock (an honest person typed the same code twice), only
+    /// toward the client address's limit, so replays stay bounded.
+    AlreadyUsed,
     /// Not a current code, nor an unused recovery code (or no second factor is enrolled).
     Rejected,
+}
+
+impl Outcome {
+    /// What the person is told when the code was refused (`None` when it was accepted or the
+    /// account is locked); the sign-in and the account page say the same.
+    pub fn refusal(self) -> Option<&'static str> {
+        match self {
+            Outcome::AlreadyUsed => Some(
+                "That code was already used. Wait for the next code in your app (a new one \
+                 appears every 30 seconds), then enter it.",
+            ),
+            Outcome::Rejected => Some(
+                "That code is not valid. Enter the current code from your app, or one of your \
+                 recovery codes.",
+            ),
+            Outcome::Locked(_) | Outcome::Accepted { .. } => None,
+        }
+    }
 }
 
 /// Checks `code` against `user`'s enrolled second factor, from `client_address`.
@@ -40,12 +62,15 @@ pub async fn check(
         Ok(attempt) => attempt,
         Err(wait) => return Ok(Outcome::Locked(wait)),
     };
-    let outcome = match totp::verify(&secret, code, state.now(), user.totp_last_step) {
-        Some(step) if state.store.take_totp_step(&user.uuid, step).await? => Outcome::Accepted {
-            recovery_code: false,
-        },
-        Some(_) => Outcome::Rejected,
-        None => {
+    let outcome = match totp::check(&secret, code, state.now(), user.totp_last_step) {
+        Verdict::Fresh(step) if state.store.take_totp_step(&user.uuid, step).await? => {
+            Outcome::Accepted {
+                recovery_code: false,
+            }
+        }
+        // Taken by a concurrent attempt since the user was read: a replay as well.
+        Verdict::Fresh(_) | Verdict::AlreadyUsed => Outcome::AlreadyUsed,
+        Verdict::Wrong => {
             // A recovery code (10 characters once normalized) stands in for the app, once.
             let recovery = totp::normalize_recovery_code(code);
             let used = recovery.len() == 10
@@ -62,8 +87,10 @@ pub async fn check(
             }
         }
     };
-    if matches!(outcome, Outcome::Accepted { .. }) {
-        attempt.succeeded(state).await?;
+    match outcome {
+        Outcome::Accepted { .. } => attempt.succeeded(state).await?,
+        Outcome::AlreadyUsed => attempt.replayed(state).await?,
+        Outcome::Locked(_) | Outcome::Rejected => {}
     }
     Ok(outcome)
 }

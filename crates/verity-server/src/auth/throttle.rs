@@ -51,4 +51,11 @@ impl Attempt {
         state.store.release_attempt(&self.address).await?;
         Ok(())
     }
+
+    /// The attempt presented a current code already used (a replay, refused): the account gets
+    /// its attempt back, so an honest repeat does not lock anyone out; the address keeps it
+    /// counted, so replays stay bounded by the address limit.
+    pub async fn replayed(self, state: &AppState) -> Result<()> {
+        state.store.release_attempt(&self.key).await
+    }
 }

@@ -408,8 +408,13 @@ async fn second_factor_or(
     let address = crate::extract::client_address(&p.headers);
     match second_factor::check(state, &p.user, code, address).await? {
         Outcome::Accepted { .. } => Ok(Ok(())),
-        Outcome::Locked(_) | Outcome::Rejected => {
-            let page = render_account(state, &p.session, &p.user, Some(refusal)).await?;
+        outcome @ (Outcome::Locked(_) | Outcome::Rejected | Outcome::AlreadyUsed) => {
+            // A replayed code is told as such (the same words as the sign-in's second step).
+            let notice = match outcome {
+                Outcome::AlreadyUsed => outcome.refusal().unwrap_or(refusal),
+                _ => refusal,
+            };
+            let page = render_account(state, &p.session, &p.user, Some(notice)).await?;
             Ok(Err((StatusCode::BAD_REQUEST, page).into_response()))
         }
     }

@@ -170,6 +170,18 @@ async fn totp_enrolment_recovery_codes_and_removal() {
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 
+    // The code just used at sign-in is told as already used here too (the same words).
+    let used = verity_core::totp::code_at(&secret, app.clock.now());
+    let resp = browser
+        .post(app.url("/account/totp/remove"))
+        .form(&[("code", used.as_str()), ("csrf_token", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("That code was already used."), "{page}");
+
     // Removal needs a current code.
     let resp = browser
         .post(app.url("/account/totp/remove"))

@@ -607,7 +607,8 @@ async fn a_used_totp_code_is_refused_in_the_same_step() {
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "reuse");
     let html = resp.text().await.unwrap();
     assert!(form_action(&html, "/mfa").is_some(), "{html}");
-    assert!(html.contains("That code is not valid"), "{html}");
+    assert!(html.contains("That code was already used."), "{html}");
+    assert!(!html.contains("not valid"), "{html}");
 
     // Wrong codes are refused the same way (four failures: under the lock limit of five);
     // the next step's code is accepted.
@@ -627,6 +628,65 @@ async fn a_used_totp_code_is_refused_in_the_same_step() {
     let (browser, action, csrf) = at_mfa_page(&app).await;
     let resp = submit_code(&app, &browser, &action, &csrf, &code).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "an older step");
+}
+
+#[tokio::test]
+async fn a_replayed_code_does_not_lock_the_account_but_stays_bounded() {
+    let app = spawn_app().await;
+    let code = totp_code(app.clock.now());
+    let (browser, action, csrf) = at_mfa_page(&app).await;
+    let resp = submit_code(&app, &browser, &action, &csrf, &code).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "first use");
+
+    // The page takes a 6-digit code or a recovery code, and says so.
+    let (browser, action, csrf) = at_mfa_page(&app).await;
+    let html = browser
+        .get(app.url(&action.replace("/mfa", "")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("or one of your recovery codes"), "{html}");
+    assert!(!html.contains("pattern="), "no 6-digit pattern: {html}");
+
+    // More replays than the account's limit of five failures: each is told "already used",
+    // beside the field, and none locks the account.
+    for n in 0..8 {
+        let resp = submit_code(&app, &browser, &action, &csrf, &code).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "replay {n}");
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("That code was already used. Wait for the next code in your app (a new one appears every 30 seconds), then enter it."), "{html}");
+        assert!(html.contains("aria-invalid=\"true\""), "{html}");
+        assert!(html.contains("id=\"code-error\""), "{html}");
+    }
+    // The next step's code signs in: no lock.
+    app.clock.advance(30);
+    let resp = submit_code(&app, &browser, &action, &csrf, &totp_code(app.clock.now())).await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::SEE_OTHER,
+        "not locked by replays"
+    );
+
+    // Replays still count toward the client address's limit: they are bounded, and never sign in.
+    let fresh_used = totp_code(app.clock.now());
+    let (browser, action, csrf) = at_mfa_page(&app).await;
+    let mut locked = false;
+    for _ in 0..30 {
+        let resp = submit_code(&app, &browser, &action, &csrf, &fresh_used).await;
+        assert_ne!(
+            resp.status(),
+            StatusCode::SEE_OTHER,
+            "a replay never signs in"
+        );
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            locked = true;
+            break;
+        }
+    }
+    assert!(locked, "replays from one address are limited");
 }
 
 /// The message of the error paragraph on a page.

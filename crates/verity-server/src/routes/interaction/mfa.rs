@@ -62,12 +62,11 @@ pub(super) async fn submit(
                 .await;
             too_many(&state, &headers, l, None, wait).await
         }
-        Outcome::Rejected => {
+        Outcome::Rejected | Outcome::AlreadyUsed => {
             let event = AuditEvent::MfaFailure;
-            state
-                .audit(event, uuid, client_id, &headers, json!({}))
-                .await;
-            let text = "That code is not valid. Enter the current code from your app.";
+            let detail = json!({"reason": if outcome == Outcome::AlreadyUsed { "already_used" } else { "wrong" }});
+            state.audit(event, uuid, client_id, &headers, detail).await;
+            let text = outcome.refusal().unwrap_or_default();
             again(&state, &headers, l, None, text).await
         }
         Outcome::Accepted { recovery_code } => {
