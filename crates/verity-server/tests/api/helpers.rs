@@ -729,3 +729,23 @@ pub async fn post_form(
         .await
         .unwrap()
 }
+
+/// The value of the one `/metrics` sample of `name` whose labels hold `labels`, read with the
+/// metrics token `token`.
+pub async fn metric_sample(app: &TestApp, token: &str, name: &str, labels: &str) -> f64 {
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(labels))
+        .unwrap_or_else(|| panic!("no {name} {labels} in {text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}

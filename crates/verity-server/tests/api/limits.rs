@@ -85,21 +85,7 @@ fn retry_after(resp: &reqwest::Response) -> i64 {
 
 /// The value of the one `/metrics` sample whose line holds `labels`.
 async fn metric(app: &TestApp, name: &str, labels: &str) -> f64 {
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(labels))
-        .unwrap_or_else(|| panic!("no {name} {labels} in {text}"));
-    line.rsplit(' ').next().unwrap().parse().unwrap()
+    metric_sample(app, METRICS_TOKEN, name, labels).await
 }
 
 /// Past the sign-up limit of a client address: 429 with `Retry-After` (the seconds left in the

@@ -92,22 +92,9 @@ async fn production(allow: &str) -> TestApp {
 
 /// The `verity_outbound_refused` count of `purpose`, from `/metrics`.
 async fn refusals(app: &TestApp, purpose: &str) -> u64 {
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let series = format!("verity_outbound_refused_total{{purpose=\"{purpose}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&series))
-        .unwrap_or_else(|| panic!("no {series} in {text}"))
-        .parse()
-        .unwrap()
+    let labels = format!("purpose=\"{purpose}\"");
+    let name = "verity_outbound_refused_total";
+    metric_sample(app, METRICS_TOKEN, name, &labels).await as u64
 }
 
 /// Presents a `private_key_jwt` assertion of `client_id` at the token endpoint (with a code that
