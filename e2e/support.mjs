@@ -3,7 +3,8 @@
 // Debian's chromium.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join, dirname, resolve } from 'node:path';
 import { createHmac } from 'node:crypto';
@@ -83,6 +84,41 @@ export function freePort() {
 export async function shot(page, name) {
   mkdirSync(shots, { recursive: true });
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+// axe-core's source, evaluated in the page through the DevTools protocol (the pages' CSP allows
+// no script from elsewhere, and must not be loosened for a test).
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+export const WIDTHS = { desktop: 1280, phone: 375 };
+
+// Checks the page as it stands at 1280 px and at 375 px: a full-page screenshot of each
+// (`<name>-desktop.png`, `<name>-phone.png`), axe-core's WCAG 2.1 A/AA and best-practice rules
+// with no violation of impact serious or critical, and nothing wider than the phone's screen.
+// Restores the viewport it found.
+export async function audit(page, name) {
+  const found = page.viewportSize();
+  try {
+    for (const [label, width] of Object.entries(WIDTHS)) {
+      await page.setViewportSize({ width, height: label === 'phone' ? 740 : 900 });
+      await page.evaluate(AXE_SOURCE);
+      const violations = await page.evaluate(async () => {
+        // eslint-disable-next-line no-undef
+        const result = await axe.run(document, { resultTypes: ['violations'] });
+        return result.violations
+          .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+          .map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.slice(0, 3)
+            .map((n) => n.target.join(' ')).join('\n    ')}`);
+      });
+      assert.deepEqual(violations, [], `${name} at ${width} px (${page.url()}):\n  ${violations.join('\n  ')}`);
+      if (label === 'phone') {
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `${name} is ${overflow} px wider than a ${width} px screen`);
+      }
+      await shot(page, `${name}-${label}`);
+    }
+  } finally {
+    if (found) await page.setViewportSize(found);
+  }
 }
 
 export function launchChromium() {

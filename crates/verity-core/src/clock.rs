@@ -75,6 +75,18 @@ pub fn date_words(unix: i64) -> String {
     format!("{day} {name} {year}")
 }
 
+/// A moment as a person reads it, to the minute, in UTC: `5 December 2026 at 14:03 UTC`.
+/// Pages wrap it in `<time>` so the browser can say it in the reader's own time zone.
+pub fn moment_words(unix: i64) -> String {
+    let secs = unix.rem_euclid(86_400);
+    format!(
+        "{} at {:02}:{:02} UTC",
+        date_words(unix),
+        secs / 3600,
+        secs / 60 % 60
+    )
+}
+
 /// The UTC calendar date of a moment: `(year, month 1..=12, day 1..=31)`.
 pub fn civil(unix: i64) -> (i64, i64, i64) {
     // Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
@@ -115,7 +127,7 @@ pub fn duration_words(seconds: i64) -> String {
 
 #[cfg(test)]
 mod date_tests {
-    use super::{date_words, duration_words, rfc3339};
+    use super::{date_words, duration_words, moment_words, rfc3339};
 
     #[test]
     fn durations_read_in_words() {
@@ -137,5 +149,10 @@ mod date_tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_796_428_800 + 86_399), "2026-12-05T23:59:59Z");
         assert_eq!(rfc3339(951_782_400 + 3_723), "2000-02-29T01:02:03Z");
+        assert_eq!(
+            moment_words(951_782_400 + 3_723),
+            "29 February 2000 at 01:02 UTC"
+        );
+        assert_eq!(moment_words(-60), "31 December 1969 at 23:59 UTC");
     }
 }

@@ -30,7 +30,8 @@ use crate::state::AppState;
 /// The longest any request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data: https:; \
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+                   img-src 'self' data: https:; \
                    frame-ancestors 'none'; base-uri 'none'";
 
 /// The layers every answer goes through, outermost first, around [`request_context`]:

@@ -35,6 +35,7 @@ impl Pages {
         templates!(
             env,
             "base.html",
+            "macros.html",
             "signin.html",
             "signup.html",
             "mfa.html",
@@ -90,6 +91,43 @@ impl Pages {
             .map_err(|e| PageError::internal("rendering a page", e))
     }
 }
+
+/// A moment on a page. Templates show it with `{% from "macros.html" import moment %}` and
+/// `{{ moment(m) }}`: a `<time>` holding the UTC words, which `/static/local-time.js` rewrites in
+/// the reader's time zone and language when the browser runs scripts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Moment {
+    /// RFC 3339 UTC, for the `datetime` attribute.
+    pub iso: String,
+    /// The words without a script: `5 December 2026 at 14:03 UTC` or `5 December 2026`.
+    pub words: String,
+    /// `minute` or `day`: how much the browser says.
+    pub style: &'static str,
+}
+
+impl Moment {
+    /// A moment to the minute (a sign-in, an audit event, a secret's last use).
+    pub fn at(unix: i64) -> Self {
+        Moment {
+            iso: verity_core::clock::rfc3339(unix),
+            words: verity_core::clock::moment_words(unix),
+            style: "minute",
+        }
+    }
+
+    /// A day (when a case was submitted, when a verification expires).
+    pub fn day(unix: i64) -> Self {
+        Moment {
+            iso: verity_core::clock::rfc3339(unix),
+            words: verity_core::clock::date_words(unix),
+            style: "day",
+        }
+    }
+}
+
+/// The script that says each `<time data-style>` in the reader's time zone (served at
+/// `/static/local-time.js`; the CSP allows scripts from the origin only).
+pub const LOCAL_TIME_SCRIPT: &str = include_str!("static/local-time.js");
 
 /// The stylesheet of every page (served at `/static/verity.css`; the CSP forbids inline styles).
 pub const STYLESHEET: &str = include_str!("static/verity.css");

@@ -8,7 +8,19 @@ use axum::routing::get;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/static/verity.css", get(stylesheet))
+    Router::new()
+        .route("/static/verity.css", get(stylesheet))
+        .route("/static/local-time.js", get(local_time))
+}
+
+async fn local_time() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        crate::pages::LOCAL_TIME_SCRIPT,
+    )
 }
 
 async fn stylesheet() -> impl IntoResponse {
