@@ -100,6 +100,7 @@ export async function audit(page, name) {
   try {
     for (const [label, width] of Object.entries(WIDTHS)) {
       await page.setViewportSize({ width, height: label === 'phone' ? 740 : 900 });
+      await shot(page, `${name}-${label}`);
       await page.evaluate(AXE_SOURCE);
       const violations = await page.evaluate(async () => {
         // eslint-disable-next-line no-undef
@@ -111,10 +112,17 @@ export async function audit(page, name) {
       });
       assert.deepEqual(violations, [], `${name} at ${width} px (${page.url()}):\n  ${violations.join('\n  ')}`);
       if (label === 'phone') {
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-        assert.ok(overflow <= 0, `${name} is ${overflow} px wider than a ${width} px screen`);
+        const wide = await page.evaluate(() => {
+          const over = document.documentElement.scrollWidth - window.innerWidth;
+          const culprit = [...document.body.querySelectorAll('*')]
+            .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+            .map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className ? '.' + String(el.className).split(' ').join('.') : ''}`)
+            .slice(-3);
+          return { over, culprit };
+        });
+        assert.ok(wide.over <= 0,
+          `${name} is ${wide.over} px wider than a ${width} px screen (${wide.culprit.join(', ')})`);
       }
-      await shot(page, `${name}-${label}`);
     }
   } finally {
     if (found) await page.setViewportSize(found);

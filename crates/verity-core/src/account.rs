@@ -34,10 +34,85 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// A field of the sign-up form (SPEC 3), named as the form names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Email,
+    Password,
+    PasswordConfirm,
+}
+
+impl Field {
+    /// The form field's `name` (and the page's element id).
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Email => "email",
+            Field::Password => "password",
+            Field::PasswordConfirm => "password_confirm",
+        }
+    }
+}
+
+/// Every problem of a sign-up form at once, each with the field it belongs to, in the form's
+/// order, so the page can say each beside its field. `email` is already normalized.
+pub fn signup_problems(email: &str, password: &str, confirm: &str) -> Vec<(Field, &'static str)> {
+    let mut problems = Vec::new();
+    if email.is_empty() {
+        problems.push((Field::Email, "Enter your email address."));
+    } else if !valid_email(email) {
+        problems.push((
+            Field::Email,
+            "Enter an email address like name@example.com.",
+        ));
+    }
+    if !acceptable_password(password) {
+        let text = if password.len() > PASSWORD_MAX_BYTES {
+            "Choose a shorter password (at most 1024 bytes)."
+        } else {
+            "Choose a password of at least 8 characters."
+        };
+        problems.push((Field::Password, text));
+    }
+    if !crate::secret::constant_time_eq(password.as_bytes(), confirm.as_bytes()) {
+        problems.push((
+            Field::PasswordConfirm,
+            "The two passwords do not match: type the same password twice.",
+        ));
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_sign_up_form_gets_every_problem_beside_its_field() {
+        let fields = |e: &str, p: &str, c: &str| -> Vec<Field> {
+            signup_problems(e, p, c)
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect()
+        };
+        assert_eq!(
+            fields("a@example.com", "long enough", "long enough"),
+            vec![]
+        );
+        assert_eq!(
+            fields("nope", "short", "other"),
+            vec![Field::Email, Field::Password, Field::PasswordConfirm]
+        );
+        assert_eq!(fields("", "long enough", "long enough"), vec![Field::Email]);
+        assert_eq!(
+            fields("a@example.com", "long enough", "long enougH"),
+            vec![Field::PasswordConfirm]
+        );
+        let long = "x".repeat(PASSWORD_MAX_BYTES + 1);
+        let problems = signup_problems("a@example.com", &long, &long);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].1.contains("shorter"));
+    }
 
     #[test]
     fn passwords_need_eight_characters_and_fit_the_bound() {

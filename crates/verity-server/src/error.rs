@@ -188,6 +188,10 @@ pub struct PageError {
     pub status: StatusCode,
     pub title: String,
     pub message: String,
+    /// What the person can do now and who can fix it, in plain words.
+    pub next: Option<&'static str>,
+    /// The technical reason for whoever fixes it (an app's developer), in small print.
+    pub detail: Option<String>,
 }
 
 impl PageError {
@@ -196,6 +200,42 @@ impl PageError {
             status,
             title: title.into(),
             message: message.into(),
+            next: None,
+            detail: None,
+        }
+    }
+
+    /// An authorization request Verity must refuse without returning to the app (RFC 6749
+    /// 4.1.2.1: the client or its redirect URI cannot be trusted). The person reads what
+    /// happened and that the app's developer can fix it; the protocol's words go in small print.
+    pub fn authorize(code: ErrorCode, description: &str) -> Self {
+        PageError {
+            next: Some(
+                "Go back to the app and try again. If this keeps happening, tell the app's \
+                 support team: only the app's developer can fix it, and the details below help \
+                 them.",
+            ),
+            detail: Some(format!("{description} ({code})", code = code.as_str())),
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "This sign-in link does not work",
+                "The app that sent you here asked Verity for something it cannot accept, so you \
+                 cannot continue from this link. Nothing about you was shared with the app.",
+            )
+        }
+    }
+
+    /// A browser at an address where Verity has no page.
+    pub fn no_page() -> Self {
+        PageError {
+            next: Some(
+                "Check the address for a typing mistake, or start again from the app you were using.",
+            ),
+            ..Self::new(
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "There is no page at this address.",
+            )
         }
     }
 

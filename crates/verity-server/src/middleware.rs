@@ -156,6 +156,8 @@ fn render_error_page(state: &AppState, err: &PageError, request_id: &str) -> Res
     let page = ErrorPage {
         title: &err.title,
         message: &err.message,
+        next: err.next,
+        detail: err.detail.as_deref(),
         request_id,
     };
     match state
@@ -179,6 +181,8 @@ fn render_error_page(state: &AppState, err: &PageError, request_id: &str) -> Res
 struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
+    next: Option<&'a str>,
+    detail: Option<&'a str>,
     request_id: &'a str,
 }
 

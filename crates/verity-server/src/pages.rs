@@ -44,6 +44,7 @@ impl Pages {
             "account_verifications.html",
             "consent.html",
             "error.html",
+            "home.html",
             "signed_out.html",
             "account.html",
             "totp.html",

@@ -12,6 +12,22 @@ use crate::error::PageError;
 use crate::pages::Page;
 use crate::state::AppState;
 
+/// Whether the request comes from a browser that would rather read a page than JSON: its
+/// `Accept` names `text/html` (browsers do on navigation; API clients and `curl` do not).
+pub fn wants_html(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|range| {
+            range
+                .split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/html"))
+        })
+}
+
 /// `303 See Other` to `location` (after every POST that changes state).
 pub fn see_other(location: &str) -> Response {
     match HeaderValue::from_str(location) {

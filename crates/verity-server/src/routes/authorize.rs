@@ -11,6 +11,7 @@ use axum::response::Response;
 use axum::routing::get;
 use verity_core::authorize::{self, AppView, AuthorizeError, Delivery, Params};
 use verity_core::identity::Family;
+use verity_proto::error::ErrorCode;
 
 use crate::error::PageError;
 use crate::extract::{BodyKind, body_kind, body_params, query_params};
@@ -78,9 +79,7 @@ fn respond(app_state: &AppState, result: Result<Response, Failure>) -> Response 
         Ok(r) => r,
         Err(Failure::Page(p)) => p.into_response(),
         Err(Failure::Authorize(e)) => match e.delivery {
-            Delivery::Page => {
-                PageError::bad_request(format!("{} ({})", e.description, e.code)).into_response()
-            }
+            Delivery::Page => PageError::authorize(e.code, &e.description).into_response(),
             Delivery::Redirect {
                 redirect_uri,
                 state,
@@ -123,7 +122,8 @@ async fn start(
     });
     let request = authorize::validate(params, view.as_ref()).map_err(Failure::Authorize)?;
     let Some(app) = app else {
-        return Err(PageError::bad_request("client_id is not a known app").into());
+        let unknown = "client_id is not a known app";
+        return Err(PageError::authorize(ErrorCode::InvalidRequest, unknown).into());
     };
     Ok(interaction::start(state, headers, &app, request).await?)
 }

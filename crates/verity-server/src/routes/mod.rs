@@ -22,10 +22,14 @@ pub mod userinfo;
 pub mod verifications;
 
 use axum::Router;
-use axum::response::IntoResponse;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use verity_proto::error::ErrorCode;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, PageError};
+use crate::pages::Page;
+use crate::respond::wants_html;
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
@@ -48,12 +52,37 @@ pub fn router(state: AppState) -> Router {
         .merge(admin_api::router(state.clone()))
         .merge(assets::router())
         .route("/metrics", axum::routing::get(metrics::metrics))
+        .route("/", axum::routing::get(home))
         .route_layer(axum::middleware::from_fn(crate::metrics::route_label))
         .fallback(not_found)
         .with_state(state.clone());
     crate::middleware::layers(routes, state)
 }
 
-async fn not_found() -> impl IntoResponse {
-    ApiError::new(ErrorCode::NotFound, "no such endpoint")
+/// An address with no route: a page for a browser, RFC 6749-style JSON for an API client.
+async fn not_found(headers: HeaderMap) -> Response {
+    if wants_html(&headers) {
+        PageError::no_page().into_response()
+    } else {
+        ApiError::new(ErrorCode::NotFound, "no such endpoint").into_response()
+    }
+}
+
+/// The provider's own home for a person who typed its address: what Verity is and where to go.
+#[derive(Debug, serde::Serialize)]
+struct HomePage {}
+
+impl Page for HomePage {
+    const TEMPLATE: &'static str = "home.html";
+}
+
+/// GET `/`: the home page for a browser; API clients keep the JSON 404 of any unknown path.
+async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !wants_html(&headers) {
+        return not_found(headers).await;
+    }
+    match state.pages.show(state.sandbox(), &HomePage {}) {
+        Ok(html) => html.into_response(),
+        Err(e) => e.into_response(),
+    }
 }

@@ -9,12 +9,12 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
-use verity_core::clock::date_words;
 use verity_core::identity;
 use verity_core::verification::{self, CaseState, Method};
 use verity_store::cases::Case;
 
 use crate::error::PageError;
+use crate::pages::Moment;
 use crate::pages::Page;
 use crate::respond::see_other;
 use crate::routes::group_methods::{self, At, Shown, UPLOAD_LIMIT, UploadFields};
@@ -66,9 +66,9 @@ struct CaseRow {
     verified: bool,
     /// Why it was rejected, for the person.
     reason: Option<&'static str>,
-    started: String,
-    decided: Option<String>,
-    ends: Option<String>,
+    started: Moment,
+    decided: Option<Moment>,
+    ends: Option<Moment>,
     /// Whether the person may withdraw it.
     withdrawable: bool,
 }
@@ -97,12 +97,12 @@ fn row(c: &Case) -> CaseRow {
         state,
         verified: c.state == CaseState::Verified,
         reason: c.reason.map(|r| r.explanation()),
-        started: date_words(c.created_at),
-        decided: c.decided_at.map(date_words),
+        started: Moment::day(c.created_at),
+        decided: c.decided_at.map(Moment::day),
         ends: c
             .expires_at
             .filter(|_| c.state == CaseState::Verified)
-            .map(date_words),
+            .map(Moment::day),
         withdrawable: matches!(
             c.state,
             CaseState::PendingCode | CaseState::InReview | CaseState::Verified

@@ -59,8 +59,11 @@ async fn assert_error_page(resp: reqwest::Response, case: &str) -> String {
     let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(ct.starts_with("text/html"), "{case}: {ct}");
     let html = resp.text().await.unwrap();
+    // Plain words and who can fix it for the person; the protocol's words in small print.
     assert!(
-        html.contains("This request cannot be completed"),
+        html.contains("This sign-in link does not work")
+            && html.contains("only the app&#x27;s developer can fix it")
+            && html.contains("Details for the app's developer: <code>"),
         "{case}: {html}"
     );
     assert!(
@@ -565,7 +568,7 @@ async fn login_hint_prefills_the_email_and_is_escaped() {
     assert_eq!(resp.status(), StatusCode::OK);
     let html = resp.text().await.unwrap();
     assert!(
-        html.contains(r#"name="email" type="email" autocomplete="username" required autofocus value="hint@example.com""#),
+        html.contains(r#"name="email" type="email" autocomplete="username" required value="hint@example.com" autofocus"#),
         "{html}"
     );
 

@@ -728,9 +728,19 @@ async fn a_wrong_password_and_an_unknown_email_answer_alike() {
     let (_, status, html) = &answers[0];
     assert_eq!(*status, StatusCode::UNAUTHORIZED);
     assert_eq!(alert(html), Some("The email or password is incorrect."));
+    // The email the person typed is kept in its field; past it, the whole page is the same.
+    let (first, _, _) = &answers[0];
+    let typed = |email: &str| format!(r#"value="{}""#, email);
+    assert!(html.contains(&typed(first)), "the email is kept: {html}");
+    assert!(
+        html.contains(r#"aria-describedby="password-error""#),
+        "{html}"
+    );
+    let html = html.replace(&typed(first), "value=\"\"");
     for (email, other_status, other_html) in &answers[1..] {
         assert_eq!(other_status, status, "{email}");
-        assert_eq!(alert(other_html), alert(html), "{email}");
+        assert_eq!(alert(other_html), alert(&html), "{email}");
+        let other_html = other_html.replace(&typed(email), "value=\"\"");
         assert_eq!(other_html, html, "{email}: the whole page is the same");
     }
 }
@@ -1142,4 +1152,35 @@ async fn hostile_input_on_the_later_endpoints_is_never_a_5xx() {
             .unwrap()
             .is_some()
     );
+}
+
+/// Issue 26: a browser at `/` or at an unknown path reads a page; an API client keeps JSON.
+#[tokio::test]
+async fn browsers_read_pages_at_unknown_paths_and_api_clients_keep_json() {
+    let app = spawn_app().await;
+    for path in ["/", "/no/such/page", "/oidc/nope"] {
+        let api = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(api.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: serde_json::Value = api.json().await.unwrap();
+        assert_eq!(body["error"], "not_found", "{path}");
+
+        let page = app
+            .http
+            .get(app.url(path))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .send()
+            .await
+            .unwrap();
+        let ct = page.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with("text/html"), "{path}: {ct}");
+        let (status, html) = (page.status(), page.text().await.unwrap());
+        if path == "/" {
+            assert_eq!(status, StatusCode::OK);
+            assert!(html.contains(r#"href="/account""#), "{html}");
+        } else {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+            assert!(html.contains("Page not found"), "{html}");
+            assert!(html.contains("Request id: <code>"), "{html}");
+        }
+    }
 }

@@ -60,7 +60,7 @@ pub(super) async fn submit(
             state
                 .audit(event, uuid, client_id, &headers, json!({}))
                 .await;
-            too_many(&state, &headers, l, None, wait).await
+            too_many(&state, &headers, l, None, None, wait).await
         }
         Outcome::Rejected | Outcome::AlreadyUsed => {
             let event = AuditEvent::MfaFailure;

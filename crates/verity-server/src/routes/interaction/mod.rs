@@ -240,6 +240,8 @@ struct Entry<'e> {
     error: Option<&'e str>,
     /// The email the person typed, shown again (else the request's `login_hint`).
     email: Option<&'e str>,
+    /// Problems with the form's fields, each shown beside its field: `(field name, message)`.
+    fields: &'e [(&'static str, &'e str)],
     /// Redirects to the app answer a POST with 303 and a GET with 302.
     after: After,
     /// The authorization endpoint's first step: the interaction is not stored yet; it is stored
@@ -253,6 +255,7 @@ impl Default for Entry<'_> {
             op: None,
             error: None,
             email: None,
+            fields: &[],
             after: After::Get,
             fresh: false,
         }
@@ -268,6 +271,8 @@ struct Journey<'a> {
     app_name: &'a str,
     logo_url: Option<&'a str>,
     error: Option<&'a str>,
+    /// Field name to its problem (`fields.email` in a template).
+    fields: std::collections::BTreeMap<&'static str, &'a str>,
 }
 
 /// A page of the journey, answered 200, or `error_status` when it repeats a step with an error.
@@ -356,8 +361,9 @@ async fn advance(
         app_name: &app.name,
         logo_url: app.logo_url.as_deref(),
         error: entry.error,
+        fields: entry.fields.iter().copied().collect(),
     };
-    let error = entry.error.is_some();
+    let error = entry.error.is_some() || !entry.fields.is_empty();
     let login_hint = entry
         .email
         .or(req.login_hint.as_deref())
@@ -415,9 +421,28 @@ async fn again(
     let entry = Entry {
         op,
         error: Some(error),
-        email: None,
         after: After::Post,
-        fresh: false,
+        ..Entry::default()
+    };
+    advance(state, headers, l.ix, &l.app, &l.request, entry).await
+}
+
+/// The sign-in or sign-up form again, with the email the person typed (never a password) and
+/// each problem beside its field.
+async fn again_fields(
+    state: &AppState,
+    headers: &HeaderMap,
+    l: Loaded,
+    op: Op,
+    email: &str,
+    fields: &[(&'static str, &str)],
+) -> Result<Response, PageError> {
+    let entry = Entry {
+        op: Some(op),
+        email: Some(email),
+        fields,
+        after: After::Post,
+        ..Entry::default()
     };
     advance(state, headers, l.ix, &l.app, &l.request, entry).await
 }
@@ -438,7 +463,7 @@ async fn limited(
         error: Some(&text),
         email: Some(email),
         after: After::Post,
-        fresh: false,
+        ..Entry::default()
     };
     let resp = advance(state, headers, l.ix, &l.app, &l.request, entry).await?;
     Ok(refused.answer(resp))
@@ -450,13 +475,21 @@ async fn too_many(
     headers: &HeaderMap,
     l: Loaded,
     op: Option<Op>,
+    email: Option<&str>,
     wait: i64,
 ) -> Result<Response, PageError> {
     let text = format!(
         "Too many failed attempts. Try again in {}.",
         verity_core::throttle::wait_text(wait)
     );
-    let mut resp = again(state, headers, l, op, &text).await?;
+    let entry = Entry {
+        op,
+        error: Some(&text),
+        email,
+        after: After::Post,
+        ..Entry::default()
+    };
+    let mut resp = advance(state, headers, l.ix, &l.app, &l.request, entry).await?;
     if resp.status() != StatusCode::SEE_OTHER && !resp.status().is_redirection() {
         *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         resp.headers_mut().insert(

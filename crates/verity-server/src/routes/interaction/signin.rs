@@ -10,13 +10,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::json;
-use verity_core::account::{acceptable_password, normalize_email, valid_email};
+use verity_core::account::{normalize_email, signup_problems};
 use verity_core::authorize::Op;
 use verity_core::limits::Kind;
-use verity_core::secret::{constant_time_eq, new_token};
+use verity_core::secret::new_token;
 use verity_store::users::User;
 
-use super::{Journey, Loaded, Posted, again, expired_page, limited, next, render, too_many};
+use super::{Journey, Loaded, Posted, again_fields, expired_page, limited, next, render, too_many};
 use crate::audit::AuditEvent;
 use crate::auth::password;
 use crate::auth::throttle::Attempt;
@@ -78,9 +78,20 @@ pub(super) async fn signin(
     let (headers, l, form) = (p.headers, p.l, p.form);
     let email = form.get("email").unwrap_or_default().trim().to_owned();
     let password = form.get("password").unwrap_or_default().to_owned();
-    if email.is_empty() || password.is_empty() || email.len() > 254 || password.len() > 1024 {
-        let text = "Enter your email and password.";
-        return again(&state, &headers, l, Some(Op::Signin), text).await;
+    let mut missing = Vec::new();
+    if email.is_empty() || email.len() > verity_core::account::EMAIL_MAX_BYTES {
+        missing.push(("email", "Enter your email address."));
+    }
+    if password.is_empty() || password.len() > verity_core::account::PASSWORD_MAX_BYTES {
+        missing.push(("password", "Enter your password."));
+    }
+    if !missing.is_empty() {
+        let kept = if email.len() > verity_core::account::EMAIL_MAX_BYTES {
+            ""
+        } else {
+            &email
+        };
+        return again_fields(&state, &headers, l, Op::Signin, kept, &missing).await;
     }
     let key = verity_core::throttle::account_key(&email);
     let client_id = Some(l.app.client_id.as_str());
@@ -91,7 +102,7 @@ pub(super) async fn signin(
             state
                 .audit(event, None, client_id, &headers, json!({}))
                 .await;
-            return too_many(&state, &headers, l, Some(Op::Signin), wait).await;
+            return too_many(&state, &headers, l, Some(Op::Signin), Some(&email), wait).await;
         }
     };
     let user = state.store.find_user_by_email(&email).await?;
@@ -102,8 +113,8 @@ pub(super) async fn signin(
         state
             .audit(event, None, client_id, &headers, json!({}))
             .await;
-        let text = "The email or password is incorrect.";
-        return again(&state, &headers, l, Some(Op::Signin), text).await;
+        let wrong = [("password", "The email or password is incorrect.")];
+        return again_fields(&state, &headers, l, Op::Signin, &email, &wrong).await;
     }
     let Some(user) = user else {
         return Err(expired_page());
@@ -126,17 +137,17 @@ pub(super) async fn signup(
     let email = normalize_email(form.get("email").unwrap_or_default());
     let password = form.get("password").unwrap_or_default().to_owned();
     let confirm = form.get("password_confirm").unwrap_or_default();
-    let problem = if !valid_email(&email) {
-        Some("Enter a valid email address.")
-    } else if !acceptable_password(&password) {
-        Some("Choose a password of at least 8 characters.")
-    } else if !constant_time_eq(password.as_bytes(), confirm.as_bytes()) {
-        Some("The two passwords do not match.")
-    } else {
-        None
-    };
-    if let Some(p) = problem {
-        return again(&state, &headers, l, Some(Op::Signup), p).await;
+    let problems: Vec<(&'static str, &str)> = signup_problems(&email, &password, confirm)
+        .into_iter()
+        .map(|(field, text)| (field.name(), text))
+        .collect();
+    if !problems.is_empty() {
+        let kept = if email.len() > verity_core::account::EMAIL_MAX_BYTES {
+            ""
+        } else {
+            &email
+        };
+        return again_fields(&state, &headers, l, Op::Signup, kept, &problems).await;
     }
     let client_id = Some(l.app.client_id.as_str());
     let address = client_address(&headers);
@@ -144,9 +155,12 @@ pub(super) async fn signup(
     if let Err(refused) = taken.await? {
         return limited(&state, &headers, l, Op::Signup, &email, refused).await;
     }
-    let exists = "An account with this email already exists: sign in instead.";
+    let exists = [(
+        "email",
+        "An account with this email already exists: sign in instead.",
+    )];
     if state.store.find_user_by_email(&email).await?.is_some() {
-        return again(&state, &headers, l, Some(Op::Signup), exists).await;
+        return again_fields(&state, &headers, l, Op::Signup, &email, &exists).await;
     }
     let user = User {
         uuid: new_token(),
@@ -159,7 +173,7 @@ pub(super) async fn signup(
     match state.store.insert_user(&user, &Default::default()).await {
         Ok(()) => {}
         Err(verity_store::StoreError::Conflict) => {
-            return again(&state, &headers, l, Some(Op::Signup), exists).await;
+            return again_fields(&state, &headers, l, Op::Signup, &user.email, &exists).await;
         }
         Err(e) => return Err(e.into()),
     }

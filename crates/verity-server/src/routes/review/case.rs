@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use verity_core::clock::{date_words, duration_words};
+use verity_core::clock::duration_words;
 use verity_core::identity;
 use verity_core::review::{IDENTITY_FIELDS, Refusal};
 use verity_core::verification::{IDENTITY, RejectReason};
@@ -13,6 +13,7 @@ use verity_store::cases::Evidence;
 
 use super::{ReviewForm, Reviewer, document_name, group_name, refused, render};
 use crate::error::{AdminError, PageError};
+use crate::pages::Moment;
 use crate::pages::Page;
 use crate::respond::see_other;
 use crate::state::AppState;
@@ -52,7 +53,7 @@ struct CasePage {
     id: String,
     group: String,
     document: String,
-    submitted: String,
+    submitted: Moment,
     waiting: String,
     /// Whether this reviewer holds the case (and sees its files and the decision form).
     working: bool,
@@ -138,7 +139,7 @@ async fn show_case(
         id: case.id.clone(),
         group: group_name(&case.grp),
         document: document_name(&case),
-        submitted: date_words(case.created_at),
+        submitted: Moment::at(case.created_at),
         waiting: duration_words(now - case.created_at),
         working,
         refusal: may.err().filter(|_| !claimable).map(Refusal::explanation),

@@ -5,12 +5,13 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
-use verity_core::clock::{date_words, duration_words};
+use verity_core::clock::duration_words;
 use verity_core::review::Role;
 
 use super::{ReviewForm, Reviewer, document_name, group_name, render};
 use crate::error::PageError;
 use crate::extract::query_params;
+use crate::pages::Moment;
 use crate::pages::Page;
 use crate::respond::see_other;
 use crate::state::AppState;
@@ -29,7 +30,7 @@ struct QueuePage {
     /// What just happened (a decision, an empty queue), in words.
     notice: Option<String>,
     /// When the reviewer's own admin-API token was created, if they have one.
-    token_created: Option<String>,
+    token_created: Option<Moment>,
     /// A token just created, shown this once.
     new_token: Option<String>,
     /// The admin API's address, for the token's example.
@@ -46,7 +47,7 @@ struct QueueRow {
     group: String,
     document: String,
     files: i64,
-    submitted: String,
+    submitted: Moment,
     waiting: String,
     /// "You", "Another reviewer until ...", or nothing.
     holder: Option<String>,
@@ -94,7 +95,7 @@ async fn show_queue(
             group: group_name(&c.grp),
             document: document_name(c),
             files,
-            submitted: date_words(c.created_at),
+            submitted: Moment::at(c.created_at),
             waiting: duration_words(now - c.created_at),
             holder,
             own: c.uuid == r.user.uuid,
@@ -104,7 +105,7 @@ async fn show_queue(
         .store
         .find_role_token_created(&r.user.uuid, Role::Reviewer)
         .await?
-        .map(date_words);
+        .map(Moment::day);
     let page = QueuePage {
         csrf_token: r.csrf,
         reviewer: r.user.email,
