@@ -310,16 +310,29 @@ async fn callback(
             if let Err(db) = state.db.insert_raw_responses(None, &audit.responses).await {
                 tracing::error!(error = %db, "storing the raw audit record");
             }
-            let message = match &e {
+            let provider = &state.provider_name;
+            let (message, detail) = match &e {
                 verity_client::Error::Callback(verity_client::CallbackError::Provider {
                     error,
                     ..
-                }) if error == "access_denied" => {
-                    "You declined to share your information.".to_owned()
-                }
-                other => format!("The provider's answer was refused: {other}."),
+                }) if error == "access_denied" => (
+                    format!("You declined to share your information with this app at {provider}."),
+                    None,
+                ),
+                other => (
+                    format!(
+                        "The answer from {provider} did not pass this app's checks, so it did not \
+                         sign you in. Please try again; if it happens again, tell the app's developer."
+                    ),
+                    Some(other.to_string()),
+                ),
             };
-            return state.sign_in_failed(StatusCode::BAD_REQUEST, "Sign-in failed", &message);
+            return state.render(
+                "error.html",
+                StatusCode::BAD_REQUEST,
+                json!({"title": "Sign-in failed", "message": message, "detail": detail,
+                       "signed_out": true}),
+            );
         }
     };
     let verified_claims = match &state.claims_request {
