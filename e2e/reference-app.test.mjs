@@ -76,6 +76,27 @@ after(async () => {
   for (const dir of [dataDir, rpDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+// The numbers of a computed colour ("rgb(r, g, b)" or "rgba(r, g, b, a)").
+const rgba = (css) => {
+  const [r, g, b, a = 1] = css.match(/\d+(\.\d+)?/g).map(Number);
+  return { r, g, b, a };
+};
+
+// WCAG contrast ratio of `fg` (blended over `bg` when translucent) against the opaque `bg`.
+function contrast(fg, bg) {
+  const back = rgba(bg);
+  const front = rgba(fg);
+  const seen = ['r', 'g', 'b'].map((k) => front[k] * front.a + back[k] * (1 - front.a));
+  const lum = ([r, g, b]) => [r, g, b].map((c) => {
+    const s = c / 255;
+    return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  }).reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+  const [hi, lo] = [lum(seen), lum([back.r, back.g, back.b])].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+// The old provider ring (35 %-alpha blue on white) is about 1.5:1; a sanity check of the sum.
+assert.ok(contrast('rgba(31, 111, 235, 0.35)', 'rgb(255, 255, 255)') < 2);
+
 // From the app's home page through the provider's pages back to the app's profile.
 async function signInAsVeteran(p) {
   await p.getByRole('button', { name: 'Verify your identity' }).click();
@@ -94,6 +115,18 @@ test('bug 2: a changed City is saved, shown back after a reload, and said to be 
   const city = page.getByLabel('City', { exact: true });
   assert.equal(await city.inputValue(), 'Norfolk', 'pre-filled from the verified address');
   await audit(page, 'rp-profile');
+  // The keyboard focus ring is solid and stands out from the panel at 3:1 or more (WCAG 1.4.11).
+  await city.focus();
+  const ring = await city.evaluate((el) => {
+    const s = getComputedStyle(el);
+    return {
+      style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor,
+      around: getComputedStyle(el.closest('.panel')).backgroundColor,
+    };
+  });
+  assert.equal(ring.style, 'solid');
+  assert.ok(ring.width >= 2, `outline ${ring.width}px`);
+  assert.ok(contrast(ring.color, ring.around) >= 3, `${ring.color} on ${ring.around}`);
 
   await city.fill('Richmond');
   await Promise.all([
