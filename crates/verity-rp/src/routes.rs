@@ -453,7 +453,7 @@ fn profile_page(
     state.render(
         "profile.html",
         status,
-        json!({"uuid": row.uuid, "updated_at": Moment::day(row.updated_at),
+        json!({"page": "profile", "uuid": row.uuid, "updated_at": Moment::day(row.updated_at),
                "groups": row.identity.groups, "fields": fields, "csrf": csrf,
                "max_len": profile::MAX_LEN,
                "saved_at": (saved.saved_at > 0).then(|| Moment::day(saved.saved_at)),
