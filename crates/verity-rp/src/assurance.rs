@@ -152,6 +152,37 @@ pub fn unix_date_words(unix: i64) -> String {
     date_words(CivilDate::of_unix(unix))
 }
 
+/// A moment as a page shows it: `<time datetime="{{ m.datetime }}">{{ m.words }}</time>`, the
+/// day in words for the reader and the exact UTC moment (ISO 8601) for machines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Moment {
+    /// "2026-12-06T08:22:38Z".
+    pub datetime: String,
+    /// "6 December 2026".
+    pub words: String,
+}
+
+impl Moment {
+    /// The UTC day of `unix` in words (a reference app has no script to learn the reader's time
+    /// zone, and a day reads the same in nearly all of them).
+    pub fn day(unix: i64) -> Self {
+        let date = CivilDate::of_unix(unix);
+        let second = unix.rem_euclid(86_400);
+        Moment {
+            datetime: format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                date.year,
+                date.month,
+                date.day,
+                second / 3600,
+                second % 3600 / 60,
+                second % 60
+            ),
+            words: date_words(date),
+        }
+    }
+}
+
 /// The sentence after the attribute: the evidence, then the date of the verification.
 fn how_verified(answer: &VerifiedClaims, today: CivilDate) -> String {
     let v = &answer.verification;
@@ -515,6 +546,15 @@ mod tests {
                 .how
                 .contains("expired 12 April 2031")
         );
+    }
+
+    #[test]
+    fn a_moment_reads_as_a_day_in_words_with_its_exact_time_for_machines() {
+        // 2026-12-06T08:22:38Z.
+        let m = Moment::day(1_796_545_358);
+        assert_eq!(m.words, "6 December 2026");
+        assert_eq!(m.datetime, "2026-12-06T08:22:38Z");
+        assert_eq!(Moment::day(0).datetime, "1970-01-01T00:00:00Z");
     }
 
     #[test]

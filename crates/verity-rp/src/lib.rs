@@ -1,14 +1,19 @@
 //! `verity-rp`: the reference relying party of SPEC section 10 (`verity rp`), built only on
 //! `verity-client`. It follows the integration steps in order — discovery; redirect with `state`,
 //! `nonce` and PKCE; callback; code exchange; ID-token validation; userinfo and attributes — then
-//! stores what it learned, and shows a profile form pre-filled from the verified attributes.
+//! stores what it learned, and shows a profile form pre-filled from the verified attributes, which
+//! keeps what the person saves beside them.
 //!
 //! - [`settings`]: `VERITY_RP_*` settings.
 //! - [`assurance`]: identity assurance (`VERITY_RP_VERIFIED_CLAIMS`): the `verified_claims` asked
 //!   for, and how each attribute and group was verified, in words.
 //! - [`db`]: the tables `verifications` (with the kept `verified_claims`), `raw_responses`
-//!   (append-only), `user_activity`.
-//! - [`routes`]: the pages `/`, `/login`, `/callback`, `/profile`.
+//!   (append-only), `user_activity`, `saved_profiles` (what the person typed, beside the
+//!   verified values).
+//! - [`profile`]: the profile form: its fields, which value each shows (typed or verified), and
+//!   the checks a save passes.
+//! - [`routes`]: the pages `/`, `/login`, `/callback`, `/profile`, and `/logout` (RP-initiated
+//!   logout at the provider).
 //! - [`Rp`]: startup: discovery, database, listener.
 //!
 //! Browser sessions are opaque random ids in an `HttpOnly` cookie, mapped in memory to the pending
@@ -16,6 +21,7 @@
 
 pub mod assurance;
 pub mod db;
+pub mod profile;
 pub mod routes;
 pub mod settings;
 

@@ -33,6 +33,15 @@ pub struct RpArgs {
     /// Registered redirect URI [default: http://127.0.0.1:8090/callback].
     #[arg(long, env = "VERITY_RP_REDIRECT_URI")]
     pub redirect_uri: Option<String>,
+    /// Where the provider sends the browser back after signing out (OIDC RP-Initiated Logout); it
+    /// must be registered with the app at the provider [default: the home page of the redirect
+    /// URI, e.g. http://127.0.0.1:8090/].
+    #[arg(long, env = "VERITY_RP_POST_LOGOUT_REDIRECT_URI")]
+    pub post_logout_redirect_uri: Option<String>,
+    /// The provider's name as people know it ("ID.me"), on the app's pages [default: the
+    /// issuer's host].
+    #[arg(long, env = "VERITY_RP_PROVIDER_NAME")]
+    pub provider_name: Option<String>,
     /// Space-separated scopes (policy handles) [default: openid profile email].
     #[arg(long, env = "VERITY_RP_SCOPES")]
     pub scopes: Option<String>,
@@ -65,6 +74,10 @@ pub struct RpSettings {
     pub client_id: String,
     pub auth: ClientAuth,
     pub redirect_uri: String,
+    /// Where the provider sends the browser after signing out: the app's home page.
+    pub post_logout_redirect_uri: String,
+    /// How the pages name the provider.
+    pub provider_name: String,
     pub scopes: Vec<String>,
     pub listen: String,
     pub database_url: String,
@@ -97,6 +110,10 @@ impl RpSettings {
             client_secret: args.client_secret.or(file.client_secret),
             client_auth: args.client_auth.or(file.client_auth),
             redirect_uri: args.redirect_uri.or(file.redirect_uri),
+            post_logout_redirect_uri: args
+                .post_logout_redirect_uri
+                .or(file.post_logout_redirect_uri),
+            provider_name: args.provider_name.or(file.provider_name),
             scopes: args.scopes.or(file.scopes),
             listen: args.listen.or(file.listen),
             database_url: args.database_url.or(file.database_url),
@@ -120,6 +137,23 @@ impl RpSettings {
                 anyhow::bail!("VERITY_RP_CLIENT_AUTH must be basic or post, not {other:?}")
             }
         };
+        let redirect_uri = args
+            .redirect_uri
+            .unwrap_or_else(|| DEFAULT_REDIRECT_URI.to_owned());
+        let home = home_of(&redirect_uri)?;
+        let provider_name = match args.provider_name.filter(|n| !n.trim().is_empty()) {
+            Some(name) => name,
+            None => url::Url::parse(&issuer)
+                .ok()
+                .and_then(|u| {
+                    let host = u.host_str()?.to_owned();
+                    Some(match u.port() {
+                        Some(port) => format!("{host}:{port}"),
+                        None => host,
+                    })
+                })
+                .unwrap_or_else(|| issuer.clone()),
+        };
         let data_dir = args
             .data_dir
             .unwrap_or_else(|| PathBuf::from("./verity-data"));
@@ -127,9 +161,9 @@ impl RpSettings {
             issuer,
             client_id,
             auth,
-            redirect_uri: args
-                .redirect_uri
-                .unwrap_or_else(|| DEFAULT_REDIRECT_URI.to_owned()),
+            redirect_uri,
+            post_logout_redirect_uri: args.post_logout_redirect_uri.unwrap_or(home),
+            provider_name,
             scopes: args
                 .scopes
                 .as_deref()
@@ -144,6 +178,16 @@ impl RpSettings {
             verified_claims: args.verified_claims.unwrap_or(false),
         })
     }
+}
+
+/// The home page of the app whose redirect URI is `redirect_uri`: its origin and `/`.
+fn home_of(redirect_uri: &str) -> anyhow::Result<String> {
+    let mut url = url::Url::parse(redirect_uri)
+        .with_context(|| format!("VERITY_RP_REDIRECT_URI {redirect_uri:?} is not a URL"))?;
+    url.set_path("/");
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url.into())
 }
 
 #[cfg(test)]
@@ -171,6 +215,8 @@ mod tests {
         assert_eq!(s.client_id, "from-flag");
         assert_eq!(s.scopes, ["military", "student"]);
         assert_eq!(s.redirect_uri, DEFAULT_REDIRECT_URI);
+        assert_eq!(s.post_logout_redirect_uri, "http://127.0.0.1:8090/");
+        assert_eq!(s.provider_name, "api.idmelabs.com", "the issuer's host");
         assert_eq!(s.listen, DEFAULT_LISTEN);
         assert!(s.database_url.ends_with("verity-rp.db"));
         assert!(matches!(s.auth, ClientAuth::SecretBasic(_)));

@@ -62,6 +62,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         client_secret: Some("sandbox-secret".into()),
         scopes: Some(DEMO_SCOPES.into()),
         listen: Some(DEMO_RP.into()),
+        provider_name: Some("the Verity sandbox".into()),
         data_dir: Some(data_dir),
         ..RpArgs::default()
     })?;

@@ -1,5 +1,5 @@
-//! The app's tables: `verifications`, `raw_responses` (append-only) and `user_activity`, with
-//! migrations in `migrations/sqlite` and `migrations/postgres` kept in step.
+//! The app's tables: `verifications`, `raw_responses` (append-only), `user_activity` and
+//! `saved_profiles` (what the person typed, beside the verified values), with migrations in `migrations/sqlite` and `migrations/postgres` kept in step.
 //!
 //! [`Db`] picks the backend from the URL and hands each business step to that backend's module:
 //!
@@ -10,6 +10,8 @@
 
 mod postgres;
 mod sqlite;
+
+use std::collections::BTreeMap;
 
 use sqlx::{PgPool, SqlitePool};
 use verity_client::{Identity, RawResponse, VerifiedClaims};
@@ -92,6 +94,31 @@ impl VerificationRecord {
     }
 }
 
+/// What the person saved on the profile form, kept beside the verified values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SavedProfile {
+    /// The typed text by handle, only for fields that differ from the verified value.
+    pub fields: BTreeMap<String, String>,
+    /// The latest save.
+    pub saved_at: i64,
+}
+
+/// A `saved_profiles` row as the database holds it: the fields as JSON text.
+#[derive(Debug, sqlx::FromRow)]
+struct SavedProfileRecord {
+    fields: String,
+    saved_at: i64,
+}
+
+impl SavedProfileRecord {
+    fn into_saved(self) -> serde_json::Result<SavedProfile> {
+        Ok(SavedProfile {
+            fields: serde_json::from_str(&self.fields)?,
+            saved_at: self.saved_at,
+        })
+    }
+}
+
 impl Db {
     /// Opens (creating a SQLite file if missing) and migrates.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
@@ -155,6 +182,38 @@ impl Db {
             Db::Sqlite(pool) => sqlite::insert_activity(pool, uuid, event, detail, now).await,
             Db::Postgres(pool) => postgres::insert_activity(pool, uuid, event, detail, now).await,
         }
+    }
+
+    /// One business step: what the person saved replaces their previous save (the verified
+    /// values and raw bodies are not touched), and a `profile_saved` activity naming the fields
+    /// that changed (`changed`), in one transaction.
+    pub async fn save_profile(
+        &self,
+        uuid: &str,
+        fields: &BTreeMap<String, String>,
+        changed: &[&str],
+        now: i64,
+    ) -> anyhow::Result<()> {
+        let fields = serde_json::to_string(fields)?;
+        let detail = (!changed.is_empty()).then(|| changed.join(" "));
+        match self {
+            Db::Sqlite(pool) => {
+                sqlite::save_profile(pool, uuid, &fields, detail.as_deref(), now).await?
+            }
+            Db::Postgres(pool) => {
+                postgres::save_profile(pool, uuid, &fields, detail.as_deref(), now).await?
+            }
+        }
+        Ok(())
+    }
+
+    /// What `uuid` saved on the profile form, if they ever saved it.
+    pub async fn find_saved_profile(&self, uuid: &str) -> anyhow::Result<Option<SavedProfile>> {
+        let record = match self {
+            Db::Sqlite(pool) => sqlite::find_saved_profile(pool, uuid).await?,
+            Db::Postgres(pool) => postgres::find_saved_profile(pool, uuid).await?,
+        };
+        Ok(record.map(SavedProfileRecord::into_saved).transpose()?)
     }
 
     /// The stored verification of `uuid`, if they were ever verified.

@@ -5,7 +5,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgExecutor, PgPool};
 use verity_client::RawResponse;
 
-use super::{MAX_CONNECTIONS, VerificationRecord, redact_bearer_tokens};
+use super::{MAX_CONNECTIONS, SavedProfileRecord, VerificationRecord, redact_bearer_tokens};
 
 /// Opens `postgres://...` and migrates.
 pub(super) async fn connect(url: &str) -> anyhow::Result<PgPool> {
@@ -120,4 +120,38 @@ pub(super) async fn find_verification(
     .bind(uuid)
     .fetch_optional(pool)
     .await
+}
+
+/// What the person saved replaces their previous save, with a `profile_saved` activity, in one
+/// transaction.
+pub(super) async fn save_profile(
+    pool: &PgPool,
+    uuid: &str,
+    fields: &str,
+    detail: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO saved_profiles (uuid, fields, saved_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (uuid) DO UPDATE SET fields = excluded.fields, saved_at = excluded.saved_at",
+    )
+    .bind(uuid)
+    .bind(fields)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    insert_activity(&mut *tx, uuid, "profile_saved", detail, now).await?;
+    tx.commit().await
+}
+
+/// What `uuid` saved on the profile form, if anything.
+pub(super) async fn find_saved_profile(
+    pool: &PgPool,
+    uuid: &str,
+) -> sqlx::Result<Option<SavedProfileRecord>> {
+    sqlx::query_as("SELECT fields, saved_at FROM saved_profiles WHERE uuid = $1")
+        .bind(uuid)
+        .fetch_optional(pool)
+        .await
 }

@@ -7,7 +7,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{SqliteExecutor, SqlitePool};
 use verity_client::RawResponse;
 
-use super::{MAX_CONNECTIONS, VerificationRecord, redact_bearer_tokens};
+use super::{MAX_CONNECTIONS, SavedProfileRecord, VerificationRecord, redact_bearer_tokens};
 
 /// Opens `sqlite://FILE` (creating the file and its directory if missing) and migrates.
 pub(super) async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
@@ -134,6 +134,40 @@ pub(super) async fn find_verification(
     .bind(uuid)
     .fetch_optional(pool)
     .await
+}
+
+/// What the person saved replaces their previous save, with a `profile_saved` activity, in one
+/// transaction.
+pub(super) async fn save_profile(
+    pool: &SqlitePool,
+    uuid: &str,
+    fields: &str,
+    detail: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO saved_profiles (uuid, fields, saved_at) VALUES (?, ?, ?) \
+         ON CONFLICT (uuid) DO UPDATE SET fields = excluded.fields, saved_at = excluded.saved_at",
+    )
+    .bind(uuid)
+    .bind(fields)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    insert_activity(&mut *tx, uuid, "profile_saved", detail, now).await?;
+    tx.commit().await
+}
+
+/// What `uuid` saved on the profile form, if anything.
+pub(super) async fn find_saved_profile(
+    pool: &SqlitePool,
+    uuid: &str,
+) -> sqlx::Result<Option<SavedProfileRecord>> {
+    sqlx::query_as("SELECT fields, saved_at FROM saved_profiles WHERE uuid = ?")
+        .bind(uuid)
+        .fetch_optional(pool)
+        .await
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -235,6 +236,41 @@ pub fn location(resp: &reqwest::Response) -> String {
         .to_str()
         .unwrap()
         .to_owned()
+}
+
+/// Signs `email` in through the RP; returns the profile page.
+pub async fn sign_in(op: &Provider, rp: &TestRp, email: &str) -> String {
+    sign_in_with(&new_browser(), op, rp, email).await
+}
+
+pub async fn sign_in_with(
+    browser: &reqwest::Client,
+    op: &Provider,
+    rp: &TestRp,
+    email: &str,
+) -> String {
+    let home = browser.get(rp.url("/")).send().await.unwrap();
+    assert_eq!(home.headers()["x-frame-options"], "DENY");
+    assert!(home.text().await.unwrap().contains("action=\"/login\""));
+    let login = browser.get(rp.url("/login")).send().await.unwrap();
+    assert!(login.status().is_redirection());
+    let to_provider = location(&login);
+    assert!(to_provider.starts_with(&op.url("/oauth/authorize?")));
+    assert!(to_provider.contains("code_challenge_method=S256"));
+    let back = op.journey(browser, &to_provider, email, "allow").await;
+    assert!(back.starts_with(CALLBACK), "{back}");
+    let cb = browser.get(rp.callback_url(&back)).send().await.unwrap();
+    assert_eq!(
+        cb.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        cb.text().await.unwrap()
+    );
+    assert_eq!(location(&cb), "/profile");
+    let page = browser.get(rp.url("/profile")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    page.text().await.unwrap()
 }
 
 impl Provider {

@@ -7,3 +7,4 @@ mod assurance;
 mod helpers;
 mod hostile;
 mod personas;
+mod profile;
