@@ -363,7 +363,7 @@ async fn sandbox_verification_page_says_identity_needs_a_second_factor_and_reset
     assert!(
         html.contains("Your identity will still show as not verified")
             && html.contains("two-step verification")
-            && html.contains("href=\"/account/totp\""),
+            && html.contains("href=\"/account\">add an authenticator app"),
         "{html}"
     );
     let csrf = between(&html, "name=\"csrf_token\" value=\"").unwrap();
