@@ -59,7 +59,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     // The app's address is settled first (port 0 made a real port): its callback must be
     // registered before anyone signs in.
     let rp_listen = args.rp_listen.unwrap_or_else(|| DEMO_RP.to_owned());
-    let rp_addr = free_address(&rp_listen).map_err(|e| {
+    let (rp_addr, rp_base) = free_address(&rp_listen).map_err(|e| {
         address_taken(
             e,
             &rp_listen,
@@ -80,7 +80,6 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .context("starting the sandbox provider")
         .map_err(|e| address_taken(e, &listen, "the provider", "--listen", "VERITY_LISTEN"))?;
     let issuer = server.issuer().to_owned();
-    let rp_base = format!("http://{rp_addr}");
     let state = server.state();
     verity_server::sandbox::register_app_address(&state.store, &rp_base, state.now())
         .await
@@ -117,20 +116,22 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `listen` as the address the app will bind: free now (else the error of binding it), with
-/// port 0 replaced by a free port and an unspecified host (0.0.0.0) by loopback for its URLs.
-fn free_address(listen: &str) -> anyhow::Result<String> {
+/// Where the app will listen, checked free now (else the error of binding it): the address to
+/// bind (port 0 replaced by a free port) and its base URL (an unspecified host such as 0.0.0.0
+/// said as loopback, which a browser can open).
+fn free_address(listen: &str) -> anyhow::Result<(String, String)> {
     let probe =
         std::net::TcpListener::bind(listen).with_context(|| format!("listening on {listen}"))?;
-    let mut addr = probe.local_addr()?;
-    if addr.ip().is_unspecified() && listen.ends_with(":0") {
-        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    let bound = probe.local_addr()?;
+    if listen.parse::<std::net::SocketAddr>().is_err() {
+        // A host name (localhost:8090): as given.
+        return Ok((listen.to_owned(), format!("http://{listen}")));
     }
-    Ok(if listen.ends_with(":0") {
-        addr.to_string()
-    } else {
-        listen.to_owned()
-    })
+    let mut shown = bound;
+    if shown.ip().is_unspecified() {
+        shown.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Ok((bound.to_string(), format!("http://{shown}")))
 }
 
 /// `verity check --issuer URL`: discovery and JWKS of any provider, as a client sees them.
