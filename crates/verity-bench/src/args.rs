@@ -72,7 +72,7 @@ pub struct BenchArgs {
     /// Scopes requested by every flow.
     #[arg(long, default_value = "openid profile email")]
     pub scope: String,
-    /// The userinfo wire form the client gets (SPEC 7; a per-app setting): `idme`, a JSON string
+    /// The userinfo wire form the client gets (the app's response format): `idme`, a JSON string
     /// holding a signed JWT, or `oidc`, a JSON object. Default: `idme` for Verity, `oidc` for
     /// node-oidc-provider.
     #[arg(long, value_enum)]

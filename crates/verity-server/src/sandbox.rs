@@ -1,5 +1,6 @@
 //! The sandbox of SPEC section 9: the personas, `Sandbox Org` and its two apps. Seeding is
-//! idempotent: what exists is left alone, what is missing is created.
+//! idempotent: what exists is left alone, what is missing is created. [`reset`] puts the
+//! personas' verifications back as seeded (`verity sandbox reset`).
 //!
 //! Besides the personas with fixed verifications, two are scripted for integrators (SPEC 12):
 //! the documents [`DOCUMENTS_APPROVED`] uploads are approved, and those of
@@ -248,52 +249,141 @@ pub async fn seed(
             totp_last_step: None,
             created_at: now,
         };
-        let attributes: BTreeMap<String, Value> = match p.attributes {
-            Value::Object(m) => m.into_iter().collect(),
+        let attributes: BTreeMap<String, Value> = match &p.attributes {
+            Value::Object(m) => m.clone().into_iter().collect(),
             _ => BTreeMap::new(),
         };
         if ignore_conflict(store.insert_user(&user, &attributes).await)?.is_none() {
             continue;
         }
-        for (group, subgroups) in p.verified {
-            let subgroups: Vec<String> = subgroups.iter().map(|s| (*s).to_owned()).collect();
-            let document = p.documents.iter().find(|d| d.0 == *group);
-            let record = VerificationRecord {
-                group: (*group).into(),
-                verified: true,
-                subgroups: subgroups.clone(),
-                method: if document.is_some() {
-                    "document"
-                } else {
-                    "sandbox"
-                }
-                .into(),
-                decided_by: "sandbox seed".into(),
-                decided_at: now,
-            };
-            let Some((_, kind, read)) = document else {
-                store.upsert_verification(&uuid, &record).await?;
-                continue;
-            };
-            let case = Case {
-                state: CaseState::Verified,
-                document_type: Some((*kind).into()),
-                subgroups,
-                attributes: read
-                    .iter()
-                    .map(|(k, v)| ((*k).into(), (*v).into()))
-                    .collect(),
-                decided_by: Some(record.decided_by.clone()),
-                decided_at: Some(now),
-                ..Case::new(
-                    &stable_id(&format!("{uuid}:{group}")),
-                    &uuid,
-                    group,
-                    Method::Document,
-                    now,
-                )
-            };
-            store.record_decided_case(&case, &record).await?;
+        seed_verifications(store, &uuid, &p, now).await?;
+    }
+    Ok(())
+}
+
+/// Records the verifications persona `p` (account `uuid`) starts with.
+async fn seed_verifications(
+    store: &Store,
+    uuid: &str,
+    p: &Persona,
+    now: i64,
+) -> anyhow::Result<()> {
+    for (group, subgroups) in p.verified {
+        let subgroups: Vec<String> = subgroups.iter().map(|s| (*s).to_owned()).collect();
+        let document = p.documents.iter().find(|d| d.0 == *group);
+        let record = VerificationRecord {
+            group: (*group).into(),
+            verified: true,
+            subgroups: subgroups.clone(),
+            method: if document.is_some() {
+                "document"
+            } else {
+                "sandbox"
+            }
+            .into(),
+            decided_by: "sandbox seed".into(),
+            decided_at: now,
+        };
+        let Some((_, kind, read)) = document else {
+            store.upsert_verification(uuid, &record).await?;
+            continue;
+        };
+        let case = Case {
+            state: CaseState::Verified,
+            document_type: Some((*kind).into()),
+            subgroups,
+            attributes: read
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+            decided_by: Some(record.decided_by.clone()),
+            decided_at: Some(now),
+            ..Case::new(
+                &stable_id(&format!("{uuid}:{group}")),
+                uuid,
+                group,
+                Method::Document,
+                now,
+            )
+        };
+        store.record_decided_case(&case, &record).await?;
+    }
+    Ok(())
+}
+
+/// Whether `store` holds a sandbox: the sandbox organization is seeded in it.
+pub async fn is_sandbox(store: &Store) -> anyhow::Result<bool> {
+    let org_id = stable_id("verity-sandbox-org");
+    Ok(store.find_organization(&org_id).await?.is_some())
+}
+
+/// A persona after [`reset`]: its email and the verifications it has again, as
+/// `group` or `group (subgroup, ...)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonaReset {
+    pub email: &'static str,
+    pub verified: Vec<String>,
+}
+
+/// `verity sandbox reset`: every persona's verifications and cases (with their uploaded
+/// files) are deleted and the seeded ones recorded again, so that a verification done on the
+/// sandbox's pages no longer sticks to the persona. Accounts, passwords, second factors,
+/// attributes, sessions and consents are left alone. Refused on a database without a sandbox.
+pub async fn reset(store: &Store, now: i64) -> anyhow::Result<Vec<PersonaReset>> {
+    anyhow::ensure!(
+        is_sandbox(store).await?,
+        "this database holds no sandbox (no Sandbox Org, no personas): it was not created by \
+         `verity demo` or `verity serve --sandbox`, and nothing was changed"
+    );
+    let mut done = Vec::new();
+    for p in personas() {
+        let uuid = persona_uuid(p.email);
+        // Only the persona's own account: an address taken by another account is left alone.
+        match store.find_user_by_email(p.email).await? {
+            Some(user) if user.uuid == uuid => {}
+            _ => continue,
+        }
+        store.delete_user_verifications(&uuid).await?;
+        seed_verifications(store, &uuid, &p, now).await?;
+        let verified = p
+            .verified
+            .iter()
+            .map(|(group, subgroups)| match subgroups {
+                [] => (*group).to_owned(),
+                some => format!("{group} ({})", some.join(", ")),
+            })
+            .collect();
+        done.push(PersonaReset {
+            email: p.email,
+            verified,
+        });
+    }
+    Ok(done)
+}
+
+/// Registers the reference app at `base` (`http://127.0.0.1:8091`, say) on both sandbox apps:
+/// its callback as a redirect URI and its home page as a post-logout redirect URI, so that
+/// `verity demo` works on any port. Already registered: nothing is written.
+pub async fn register_app_address(store: &Store, base: &str, now: i64) -> anyhow::Result<()> {
+    let base = base.trim_end_matches('/');
+    let (callback, home) = (format!("{base}/callback"), format!("{base}/"));
+    for client_id in [CONFIDENTIAL_CLIENT_ID, PUBLIC_CLIENT_ID] {
+        let Some(mut app) = store.find_app(client_id).await? else {
+            continue;
+        };
+        let mut changed = false;
+        for (uris, uri) in [
+            (&mut app.redirect_uris, &callback),
+            (&mut app.post_logout_redirect_uris, &home),
+        ] {
+            if !uris.contains(uri) {
+                uris.push(uri.clone());
+                changed = true;
+            }
+        }
+        if changed {
+            app.updated_at = now;
+            store.update_app(&app).await?;
         }
     }
     Ok(())

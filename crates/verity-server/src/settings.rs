@@ -65,7 +65,8 @@ pub struct ServeArgs {
     /// sandbox or production [default: production; --sandbox sets sandbox].
     #[arg(long, env = "VERITY_ENV", value_enum)]
     pub env: Option<Environment>,
-    /// Run in the sandbox environment: seed the personas and demo apps (SPEC section 9).
+    /// Run in the sandbox environment: seed the test personas (veteran@sandbox.test and others,
+    /// password sandbox-password) and two apps, sandbox-confidential and sandbox-public.
     #[arg(long)]
     #[serde(default)]
     pub sandbox: bool,
@@ -135,9 +136,9 @@ pub struct ServeArgs {
     /// of their own beside them [default: one per core].
     #[arg(long, env = "VERITY_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
-    /// The email domains that verify a group (SPEC 12), replacing the defaults of the groups
-    /// named: `teacher=*.k12.ca.us,schools.example;nurse=*.hospital.example` [default:
-    /// government=*.gov,*.mil;student=*.edu].
+    /// The email domains that verify a group (a code sent to an address there), replacing the
+    /// defaults of the groups named: `teacher=*.k12.ca.us,schools.example;nurse=*.hospital.example`
+    /// [default: government=*.gov,*.mil;student=*.edu].
     #[arg(long, env = "VERITY_VERIFICATION_DOMAINS")]
     pub verification_domains: Option<String>,
     /// How many days a group's verification lasts, 0 for until revoked:

@@ -187,6 +187,21 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes every verification of account `uuid` with all its cases and their files, in one
+    /// transaction: `verity sandbox reset` clears a sandbox persona this way before recording
+    /// its seeded verifications again.
+    pub async fn delete_user_verifications(&self, uuid: &str) -> Result<()> {
+        let files = query(
+            "DELETE FROM verification_evidence
+             WHERE case_id IN (SELECT id FROM verification_cases WHERE uuid = $1)",
+        );
+        let cases = query("DELETE FROM verification_cases WHERE uuid = $1");
+        let outcomes = query("DELETE FROM verifications WHERE uuid = $1");
+        let writes = vec![files.bind(uuid), cases.bind(uuid), outcomes.bind(uuid)];
+        self.write(Begin::Write, writes).await?;
+        Ok(())
+    }
+
     /// Records a decision on a case (an approval, a rejection, a revocation, an expiry): `c` is
     /// written if the case is still in state `was`, and with it, in the same transaction,
     /// `outcome` (the account's verification of the group, which claims are built from) and

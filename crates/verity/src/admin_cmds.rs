@@ -96,7 +96,8 @@ pub enum AdminCommand {
         #[arg(long = "subgroup")]
         subgroups: Vec<String>,
     },
-    /// List verification cases in a state (SPEC 12), oldest first.
+    /// List verification cases in a state, oldest first: pending_code, in_review, verified,
+    /// rejected, expired, revoked or withdrawn.
     CaseList {
         #[arg(long, default_value = "in_review")]
         state: String,

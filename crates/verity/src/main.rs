@@ -3,6 +3,7 @@
 mod admin_cmds;
 mod log_writer;
 mod rp_cmds;
+mod sandbox_cmds;
 
 use std::sync::Arc;
 
@@ -21,7 +22,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Organizations, apps, secrets, users, verifications and keys from the shell (SPEC 11).
+    /// Organizations, apps, secrets, users, verifications and keys from the shell: the admin
+    /// API's operations, answered as JSON on standard output.
     Admin(admin_cmds::AdminArgs),
     /// Run the OpenID Connect provider.
     Serve(ServeArgs),
@@ -32,10 +34,15 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Run the reference relying-party app against any issuer (SPEC 10).
+    /// Run the reference relying-party app (the sample app integrators copy) against any issuer.
     Rp(verity_rp::RpArgs),
     /// A sandbox provider and the reference app wired together; prints the URL to open.
     Demo(rp_cmds::DemoArgs),
+    /// The sandbox's test personas.
+    Sandbox {
+        #[command(subcommand)]
+        command: sandbox_cmds::SandboxCommand,
+    },
     /// Probe any provider from the client side: discovery, JWKS, algorithms, quirks.
     Check(rp_cmds::CheckArgs),
     /// Load-test a running provider over loopback: throughput, latency, CPU per operation.
@@ -44,7 +51,7 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
-    /// Start a rollover (SPEC 6): a new key per algorithm, published at once, signing after the
+    /// Start a signing-key rollover: a new key per algorithm, published at once, signing after the
     /// publication delay; the old keys retire once their tokens have expired. Running servers
     /// pick it up at their next maintenance run.
     Rotate(ServeArgs),
@@ -124,6 +131,9 @@ fn main() -> anyhow::Result<()> {
         Command::Admin(args) => block_on(workers, with_text_logs(admin_cmds::run(args))),
         Command::Rp(args) => block_on(workers, with_text_logs(rp_cmds::rp(args))),
         Command::Demo(args) => block_on(workers, with_text_logs(rp_cmds::demo(args))),
+        Command::Sandbox { command } => {
+            block_on(workers, with_text_logs(sandbox_cmds::run(command)))
+        }
         Command::Check(args) => block_on(workers, with_text_logs(rp_cmds::check(args))),
         Command::Bench(args) => block_on(workers, verity_bench::run(args)),
         Command::Keys {
@@ -138,7 +148,15 @@ fn main() -> anyhow::Result<()> {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _logs = init_logging(settings.log_format);
-    let server = Verity::build(settings, Arc::new(verity_server::state::SystemClock)).await?;
+    let listen = settings.listen.clone();
+    let metrics = settings.metrics_listen.clone().unwrap_or_default();
+    let server = Verity::build(settings, Arc::new(verity_server::state::SystemClock))
+        .await
+        .map_err(|e| address_taken(e, &listen, "Verity", "--listen", "VERITY_LISTEN"))
+        .map_err(|e| {
+            let (flag, env) = ("--metrics-listen", "VERITY_METRICS_LISTEN");
+            address_taken(e, &metrics, "/metrics", flag, env)
+        })?;
     println!("Verity is ready: issuer {}", server.issuer());
     server.run(verity_server::startup::shutdown_signal()).await
 }
@@ -199,6 +217,42 @@ async fn migrate(args: ServeArgs) -> anyhow::Result<()> {
         redact_url(&settings.database_url)
     );
     Ok(())
+}
+
+/// `err` as it should read when it is the failure to listen on `addr` because another program
+/// holds that address: which address, and how to give `what` another one (`flag` or `env`). Any
+/// other error is returned as it is.
+pub(crate) fn address_taken(
+    err: anyhow::Error,
+    addr: &str,
+    what: &str,
+    flag: &str,
+    env: &str,
+) -> anyhow::Error {
+    let in_use = err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::AddrInUse)
+    });
+    let at = format!(" on {addr}");
+    let listening = err.chain().any(|c| {
+        let step = c.to_string();
+        step.starts_with("listening") && step.ends_with(&at)
+    });
+    if addr.is_empty() || !in_use || !listening {
+        return err;
+    }
+    let other = match addr.parse::<std::net::SocketAddr>() {
+        Ok(mut a) if a.port() != 0 && a.port() < u16::MAX => {
+            a.set_port(a.port() + 1);
+            a.to_string()
+        }
+        _ => "127.0.0.1:0".to_owned(),
+    };
+    err.context(format!(
+        "{addr} is already in use: another program listens there (another `verity demo` or \
+         `verity serve`?). Stop it, or give {what} another address with {flag} {other} or \
+         {env}={other} (port 0 picks a free one)"
+    ))
 }
 
 /// A database URL without its password, for messages.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use verity_core::clock::duration_words;
 
 use crate::error::PageError;
-use crate::pages::Page;
+use crate::pages::{Moment, Page};
 use crate::state::AppState;
 
 /// How many messages the page shows.
@@ -34,6 +34,8 @@ struct MailRow {
     to: String,
     subject: String,
     ago: String,
+    /// When it was sent, said in the reader's time zone.
+    sent: Moment,
     body: String,
 }
 
@@ -51,6 +53,7 @@ fn parse(name: &str, text: &str, now: i64) -> Option<MailRow> {
         to: header("To: "),
         subject: header("Subject: "),
         ago: format!("{} ago", duration_words(now - sent)),
+        sent: Moment::at(sent),
         body: body.replace("\r\n", "\n").trim_end().to_owned(),
     })
 }

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,14 +25,23 @@ struct Node {
 
 impl Node {
     fn start(database_url: &str, data_dir: &std::path::Path) -> Node {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_verity"))
+        Node::start_at(database_url, data_dir, Some("http://verity.test"))
+    }
+
+    /// A node whose public URL is `public_url`, or (`None`) the address it is bound to.
+    fn start_at(database_url: &str, data_dir: &std::path::Path, public_url: Option<&str>) -> Node {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_verity"));
+        command
             .args(["serve", "--sandbox"])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DATABASE_URL", database_url)
             .env("VERITY_DATA_DIR", data_dir)
-            .env("VERITY_LISTEN", "127.0.0.1:0")
-            .env("VERITY_PUBLIC_URL", "http://verity.test")
+            .env("VERITY_LISTEN", "127.0.0.1:0");
+        if let Some(url) = public_url {
+            command.env("VERITY_PUBLIC_URL", url);
+        }
+        let mut child = command
             .env("VERITY_MASTER_KEY", MASTER_KEY)
             .env("VERITY_LOG_FORMAT", "json")
             // Cheap hashing for a test (a setting; production keeps OWASP's minimum).

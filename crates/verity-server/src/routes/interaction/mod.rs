@@ -372,7 +372,10 @@ async fn advance(
         Step::SignIn => signin::show(state, journey, login_hint, error),
         Step::SignUp => signin::show_signup(state, journey, login_hint, error),
         Step::Mfa => mfa::show(state, journey, error),
-        Step::Verify(groups) => verify::show(state, journey, &groups, error),
+        Step::Verify(groups) => {
+            let second_factor_missing = facts.needs_aal2 && !facts.session.is_some_and(|s| s.mfa);
+            verify::show(state, journey, &groups, second_factor_missing, error)
+        }
         Step::Consent => {
             let mfa = facts.session.is_some_and(|s| s.mfa);
             let email = user.as_ref().map_or("", |u| u.email.as_str());

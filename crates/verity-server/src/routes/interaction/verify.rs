@@ -19,6 +19,10 @@ struct VerifyPage<'a> {
     journey: Journey<'a>,
     /// The groups still to verify.
     groups: Vec<Missing<'a>>,
+    /// The sandbox's own button would verify the identity, but the app asks for it at IAL2/AAL2
+    /// and this sign-in has no second factor: the page says that the identity will still read
+    /// "not verified", and how to add the factor.
+    identity_needs_second_factor: bool,
 }
 
 /// A group still to verify, and whether a person can verify it on Verity's pages now.
@@ -34,13 +38,17 @@ impl Page for VerifyPage<'_> {
     const TEMPLATE: &'static str = "verify.html";
 }
 
-/// The verification page for the missing `groups` (handles).
+/// The verification page for the missing `groups` (handles). `second_factor_missing`: a
+/// requested policy needs AAL2 and this sign-in had no second factor.
 pub(super) fn show(
     state: &AppState,
     journey: Journey<'_>,
     groups: &[String],
+    second_factor_missing: bool,
     error: bool,
 ) -> Result<Response, PageError> {
+    let identity_needs_second_factor =
+        second_factor_missing && groups.iter().any(|g| g == identity::IDENTITY);
     let groups = groups
         .iter()
         .map(|g| Missing {
@@ -49,7 +57,11 @@ pub(super) fn show(
             by_email: crate::verification::accepted_domains(state, g),
         })
         .collect();
-    let page = VerifyPage { journey, groups };
+    let page = VerifyPage {
+        journey,
+        groups,
+        identity_needs_second_factor,
+    };
     render(state, &page, error, StatusCode::BAD_REQUEST)
 }
 
