@@ -531,13 +531,13 @@ async fn the_console_says_what_each_change_did_in_words_a_person_reads() {
     assert_eq!(s, StatusCode::OK);
     assert!(
         audit.contains(&format!(
-            "{me}<br><small class=\"hint\">Account {owner_uuid}</small>"
+            "{me}<small class=\"hint\">Account {owner_uuid}</small>"
         )),
         "{audit}"
     );
     assert!(
         audit.contains("role=\"region\" aria-labelledby=\"audit-caption\" tabindex=\"0\"")
-            && audit.contains("<caption id=\"audit-caption\">"),
+            && audit.contains("<p class=\"table-title\" id=\"audit-caption\">The last "),
         "{audit}"
     );
     let rows = app
@@ -555,6 +555,10 @@ async fn the_console_says_what_each_change_did_in_words_a_person_reads() {
     }
     assert!(audit.contains("<time datetime=\""), "{audit}");
     assert!(!audit.contains("Unix"), "{audit}");
+    assert!(
+        audit.contains("<code>fields: policies</code>"),
+        "details in words, not JSON: {audit}"
+    );
 }
 
 /// Issue 26: the console has a sign-out (a form post with the session's CSRF token): it ends the

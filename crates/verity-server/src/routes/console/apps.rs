@@ -116,7 +116,7 @@ struct AuditRow {
     email: Option<String>,
     address: Option<String>,
     request_id: Option<String>,
-    /// The event's details as JSON text.
+    /// The event's details, `name: value; ...` (empty when it has none).
     detail: String,
 }
 
@@ -406,7 +406,7 @@ pub(super) async fn audit_page(
             uuid: e.uuid,
             address: e.address,
             request_id: e.request_id,
-            detail: e.detail.to_string(),
+            detail: detail_words(&e.detail),
         })
         .collect();
     let page = AuditPage {
@@ -416,4 +416,28 @@ pub(super) async fn audit_page(
         events,
     };
     render(&state, StatusCode::OK, &page)
+}
+
+/// An audit row's details as a person reads them: `fields: name, profile; secret_id: 1f2e...`
+/// rather than JSON.
+fn detail_words(detail: &Value) -> String {
+    let word = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match detail {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                Value::Array(items) => {
+                    let items: Vec<String> = items.iter().map(word).collect();
+                    format!("{k}: {}", items.join(", "))
+                }
+                other => format!("{k}: {}", word(other)),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Value::Null => String::new(),
+        other => word(other),
+    }
 }
