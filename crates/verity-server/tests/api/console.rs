@@ -559,6 +559,31 @@ async fn the_console_says_what_each_change_did_in_words_a_person_reads() {
         audit.contains("<code>fields: policies</code>"),
         "details in words, not JSON: {audit}"
     );
+
+    // Deleting a secret, then the app, says so on the page the browser lands on.
+    let resp = post(
+        &app,
+        &owner,
+        &format!("{app_path}/secrets/{}/delete", secret.id),
+        &csrf,
+        &[],
+    )
+    .await;
+    let after = location(&resp).unwrap();
+    assert_eq!(after, format!("{app_path}?done=secret-deleted"));
+    let (_, page) = open(&app, &owner, &after, me).await;
+    assert_eq!(
+        status_message(&page).as_deref(),
+        Some("Secret deleted: it no longer works.")
+    );
+    let resp = post(&app, &owner, &format!("{app_path}/delete"), &csrf, &[]).await;
+    let after = location(&resp).unwrap();
+    assert_eq!(after, format!("{org_path}?done=app-deleted"));
+    let (_, page) = open(&app, &owner, &after, me).await;
+    assert_eq!(
+        status_message(&page).as_deref(),
+        Some("App deleted: its tokens no longer work.")
+    );
 }
 
 /// Issue 26: the console has a sign-out (a form post with the session's CSRF token): it ends the
