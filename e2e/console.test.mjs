@@ -8,7 +8,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ADMIN_TOKEN, ISSUER_READY, TEST_ENV, launchChromium, shot, shots, start, totp,
+  ADMIN_TOKEN, ISSUER_READY, TEST_ENV, audit, launchChromium, shot, shots, start, totp,
 } from './support.mjs';
 
 const CALLBACK = 'http://127.0.0.1:8090/callback';
@@ -34,11 +34,17 @@ after(async () => {
 });
 
 test('an integrator registers an app in the console and a user signs in with it', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  // Clipboard access, for the copy buttons (a person's browser asks nothing for a click).
+  const ctx = await browser.newContext({
+    viewport: { width: 1100, height: 900 },
+    permissions: ['clipboard-read', 'clipboard-write'],
+  });
   const page = await ctx.newPage();
 
-  // Sign up on the way into the console.
+  // Sign up on the way into the console: the sign-in page says where it leads.
   await page.goto(`${base}/developer`);
+  assert.match(await page.textContent('main'), /to continue to the developer console/);
+  assert.doesNotMatch(await page.textContent('main'), /Your Verity account/);
   await shot(page, '01-sign-in');
   await page.getByRole('link', { name: 'Create an account' }).click();
   await shot(page, '02-sign-up');
@@ -49,44 +55,127 @@ test('an integrator registers an app in the console and a user signs in with it'
   await page.waitForURL(`${base}/developer`);
   await shot(page, '03-console-home');
   assert.match(await page.textContent('body'), /integrator@example\.test/);
+  await audit(page, 'console-home');
 
-  // An organization.
+  // An organization: its page is headed by its name, and the breadcrumb names it.
   await page.getByLabel('New organization name').fill('Acme Benefits');
   await page.getByRole('button', { name: 'Create organization' }).click();
   await page.waitForURL(/\/developer\/orgs\/[0-9a-f]{32}$/);
+  await page.getByRole('heading', { name: 'Acme Benefits', level: 1 }).waitFor();
+  await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: 'Acme Benefits' }).waitFor();
   await shot(page, '04-organization');
+  await audit(page, 'console-org');
 
-  // An app.
+  // An app. The policies say what none means; the long IAL2 handle wraps inside the form.
   await page.getByRole('link', { name: 'Register a new app' }).click();
+  assert.match(await page.textContent('#policies-hint'), /Choose at least one/);
+  assert.match(await page.textContent('#app-form'), /Response format/);
+  assert.match(await page.textContent('#profile-hint'), /openidconnect in Rust, oidc-client-ts in JavaScript\) expect standard OpenID Connect/);
+  assert.match(await page.textContent('#app-form'), /Signed userinfo answers \(userinfo_signed_response_alg/);
+  for (const width of [1280, 375]) {
+    await page.setViewportSize({ width, height: 900 });
+    const fits = await page.evaluate(() => {
+      const fieldset = document.getElementById('policies');
+      const handle = [...fieldset.querySelectorAll('code')].find((c) => c.textContent.includes('ial/2'));
+      const box = handle.getBoundingClientRect();
+      const outer = fieldset.getBoundingClientRect();
+      return box.right <= outer.right && fieldset.scrollWidth <= fieldset.clientWidth;
+    });
+    assert.ok(fits, `the IAL2 policy handle stays inside its fieldset at ${width} px`);
+  }
+  await page.setViewportSize({ width: 1100, height: 900 });
   await page.locator('#name').fill('Acme Veteran Discounts');
   await page.locator('#redirect_uris').fill(CALLBACK);
-  await page.getByLabel('OpenID').check();
-  await page.getByLabel('Military').check();
+  await page.getByRole('checkbox', { name: /^OpenID / }).check();
+  await page.getByRole('checkbox', { name: /^Military / }).check();
   await page.getByLabel('Refresh tokens allowed').check();
   await shot(page, '05-new-app-form');
+  await audit(page, 'console-new-app');
   await page.getByRole('button', { name: 'Register app' }).click();
   await shot(page, '06-credentials');
   const clientId = (await page.textContent('#cred-client-id')).trim();
   const firstSecret = (await page.textContent('#cred-client-secret')).trim();
   assert.match(clientId, /^[0-9a-f]{32}$/);
   assert.match(firstSecret, /^[0-9a-f]{64}$/);
+  assert.equal(await page.locator('#no-policy-warning').count(), 0);
+  await audit(page, 'console-credentials');
 
-  // Invite a member.
-  await page.getByRole('link', { name: 'Organization' }).click();
+  // Copy buttons: the clipboard holds the value, the button and the live region say so.
+  const copyId = page.getByRole('button', { name: 'Copy client ID' });
+  await copyId.click();
+  await page.getByRole('button', { name: 'Copied' }).waitFor();
+  assert.equal(await page.textContent('#copy-status'), 'Client ID copied to the clipboard.');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), clientId);
+  await page.getByRole('button', { name: 'Copy client secret' }).click();
+  await page.getByText('Client secret copied to the clipboard.').waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), firstSecret);
+  await shot(page, '06b-credentials-copied');
+
+  // Invite a member, from the organization the breadcrumb names.
+  await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: 'Acme Benefits' }).click();
   await page.getByLabel('Invite by email').fill('colleague@example.test');
   await page.getByLabel('Role').selectOption('admin');
   await page.getByRole('button', { name: 'Send invitation' }).click();
-  await page.waitForURL(/\/developer\/orgs\//);
+  await page.waitForURL(/\/developer\/orgs\/[0-9a-f]{32}\?invited=/);
+  assert.equal(await page.getByRole('status').textContent(), 'Invitation sent to colleague@example.test as admin.');
   assert.match(await page.textContent('body'), /colleague@example\.test/);
   await shot(page, '07-member-invited');
+  await audit(page, 'console-invitation-sent');
 
-  // Rotate the secret: both stay valid until the old one is deleted.
+  // Edit the app: Save says so.
   await page.getByRole('link', { name: 'Acme Veteran Discounts' }).click();
   await shot(page, '08-app-settings');
+  await audit(page, 'console-app-edit');
+  await page.getByLabel('Access token and ID token').fill('600');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.waitForURL(/\?done=saved$/);
+  assert.equal(await page.getByRole('status').textContent(), 'Saved.');
+  assert.equal(await page.getByLabel('Access token and ID token').inputValue(), '600');
+  await shot(page, '08b-app-saved');
+
+  // Rotate the secret: both stay valid until the old one is deleted. The list says when in words.
   await page.getByRole('button', { name: 'Add a new secret' }).click();
   const secret = (await page.textContent('#cred-client-secret')).trim();
   assert.notEqual(secret, firstSecret);
   await shot(page, '09-new-secret');
+  await page.getByRole('link', { name: "Continue to the app's settings" }).click();
+  const secretsText = await page.locator('table').first().textContent();
+  assert.doesNotMatch(secretsText, /\b1\d{9}\b/, 'no Unix seconds');
+  assert.match(secretsText, /\d{4}/);
+
+  // An app registered without a policy: a clear warning on its credentials.
+  await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: 'Acme Benefits' }).click();
+  await page.getByRole('link', { name: 'Register a new app' }).click();
+  await page.locator('#name').fill('Acme Without Policy');
+  await page.locator('#redirect_uris').fill(CALLBACK);
+  await page.getByRole('button', { name: 'Register app' }).click();
+  assert.match(await page.textContent('#no-policy-warning'), /This app has no policy/);
+  await audit(page, 'console-credentials-no-policy');
+
+  // The audit log: who by email, when in words, the table inside its card at 1280 px.
+  await page.goto(`${base}/developer/apps/${clientId}/audit`);
+  const log = await page.textContent('table.audit');
+  assert.match(log, /integrator@example\.test/);
+  assert.doesNotMatch(log, /\b1\d{9}\b/, 'no Unix seconds');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const fit = await page.evaluate(() => {
+    const region = document.querySelector('.table-scroll');
+    const card = document.querySelector('main').getBoundingClientRect();
+    const table = region.querySelector('table').getBoundingClientRect();
+    return { scroll: region.scrollWidth - region.clientWidth, over: table.right - card.right };
+  });
+  assert.ok(fit.scroll <= 0 && fit.over <= 0, `the audit table fits its card at 1280 px: ${JSON.stringify(fit)}`);
+  const region = page.getByRole('region', { name: /events of Acme Veteran Discounts/ });
+  assert.equal(await region.getAttribute('tabindex'), '0');
+  await audit(page, 'console-audit-log');
+
+  // Sign out: the session ends and the browser lands on the sign-in for the console.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  assert.match(await page.textContent('main'), /to continue to the developer console/);
+  await shot(page, '09b-signed-out');
+  const again = await page.request.get(`${base}/developer`, { maxRedirects: 0 });
+  assert.equal(again.status(), 303, 'the console asks to sign in again');
   await ctx.close();
 
   // A user signs in to an outside client with those credentials.

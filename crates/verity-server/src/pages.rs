@@ -130,5 +130,8 @@ impl Moment {
 /// `/static/local-time.js`; the CSP allows scripts from the origin only).
 pub const LOCAL_TIME_SCRIPT: &str = include_str!("static/local-time.js");
 
+/// The copy buttons of the console's credentials page (served at `/static/copy.js`).
+pub const COPY_SCRIPT: &str = include_str!("static/copy.js");
+
 /// The stylesheet of every page (served at `/static/verity.css`; the CSP forbids inline styles).
 pub const STYLESHEET: &str = include_str!("static/verity.css");

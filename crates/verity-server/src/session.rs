@@ -170,6 +170,29 @@ pub(crate) fn local_path(next: &str) -> bool {
     next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')
 }
 
+/// What the sign-in pages call the first-party account client while a sign-in started by
+/// [`start_login`] (its cookie, matched by the request's `state`) goes back to the developer
+/// console: "the developer console", rather than the client's own name (the account page).
+pub fn first_party_name(
+    headers: &HeaderMap,
+    client_id: &str,
+    request_state: Option<&str>,
+) -> Option<&'static str> {
+    if client_id != ACCOUNT_CLIENT_ID {
+        return None;
+    }
+    let mut parts = cookie(headers, LOGIN_COOKIE)?.splitn(3, '.');
+    let (login_state, _verifier, next_hex) = (parts.next()?, parts.next()?, parts.next()?);
+    if request_state != Some(login_state) {
+        return None;
+    }
+    // `/developer`, or a path under it (`/developer/...`, `/developer?...`), in hex.
+    let console = hex(b"/developer");
+    let rest = next_hex.strip_prefix(console.as_str())?;
+    (rest.is_empty() || rest.starts_with("2f") || rest.starts_with("3f"))
+        .then_some("the developer console")
+}
+
 /// Sends the browser through the sign-in journey of the first-party account client (PKCE,
 /// no consent screen), then back to `next` (a local path).
 pub fn start_login(state: &AppState, next: &str) -> Result<Response, PageError> {

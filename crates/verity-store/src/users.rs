@@ -9,7 +9,7 @@ use crate::dialect::{Spelt, data_columns};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::lite::Begin;
 use crate::sql::{
-    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, to_json,
+    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, stored, to_json,
 };
 
 /// An account as the sign-in step needs it.
@@ -72,6 +72,15 @@ impl Record for User {
     }
 }
 
+/// An account's id and email: how pages name a person (the console's audit log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserEmail {
+    pub uuid: String,
+    pub email: String,
+}
+
+stored!(UserEmail { uuid, email });
+
 /// A row of [`USER_AND_DATA`].
 struct UserAndData(User, UserData);
 
@@ -132,6 +141,21 @@ impl Store {
         }
         self.fetch_opt(query("SELECT * FROM users WHERE uuid = $1").bind(uuid))
             .await
+    }
+
+    /// The emails of the accounts among `uuids` (unknown ids are left out), for pages that name
+    /// people rather than show their ids.
+    pub async fn find_user_emails(&self, uuids: &[&str]) -> Result<Vec<UserEmail>> {
+        let keys: Vec<Value<'_>> = uuids
+            .iter()
+            .filter(|u| storable(u))
+            .map(|u| Value::from(*u))
+            .collect();
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = query("SELECT uuid, email FROM users WHERE uuid IN ").push_tuple(keys);
+        self.fetch_all(q.push(" ORDER BY email")).await
     }
 
     /// Everything claims are built from: attributes and verifications.

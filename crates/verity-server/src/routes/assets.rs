@@ -11,6 +11,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/static/verity.css", get(stylesheet))
         .route("/static/local-time.js", get(local_time))
+        .route("/static/copy.js", get(copy))
 }
 
 async fn local_time() -> impl IntoResponse {
@@ -20,6 +21,16 @@ async fn local_time() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         crate::pages::LOCAL_TIME_SCRIPT,
+    )
+}
+
+async fn copy() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        crate::pages::COPY_SCRIPT,
     )
 }
 

@@ -185,7 +185,29 @@ async fn verifications_upsert(store: &Store) {
     );
 }
 
+/// Emails by account id, for pages that name people: unknown ids are left out, NUL-bearing ids
+/// find nothing, no ids find nothing.
+async fn emails_by_uuid(store: &Store) {
+    user(store, "u-1", "Bob@Example.com").await;
+    user(store, "u-2", "alice@example.com").await;
+    let found = store
+        .find_user_emails(&["u-1", "u-2", "u-none", "u-\0"])
+        .await
+        .unwrap();
+    let pairs: Vec<(&str, &str)> = found
+        .iter()
+        .map(|e| (e.uuid.as_str(), e.email.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        vec![("u-2", "alice@example.com"), ("u-1", "bob@example.com")]
+    );
+    assert!(store.find_user_emails(&[]).await.unwrap().is_empty());
+    assert!(store.find_user_emails(&["\0"]).await.unwrap().is_empty());
+}
+
 on_each_backend!(
+    emails_by_uuid,
     user_round_trip,
     duplicate_users_conflict,
     verifications_upsert

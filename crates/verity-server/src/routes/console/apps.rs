@@ -2,7 +2,9 @@
 //! Apps registered per account are limited (`VERITY_LIMIT_APPS`): over the limit the form comes
 //! back, the input kept, with when to try again (429).
 
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
@@ -10,13 +12,12 @@ use serde_json::{Value, json};
 use verity_core::limits::Kind;
 use verity_store::apps::App;
 
-use super::{ConsoleForm, Manager, Member, OrgRef, field, render};
+use super::{ConsoleForm, Done, Manager, Member, OrgRef, field, render};
 use crate::admin::{self, AdminError, AppInput, app_json};
 use crate::audit::Change;
 use crate::error::PageError;
 use crate::limits;
-use crate::pages::Page;
-use crate::respond::see_other;
+use crate::pages::{Moment, Page};
 use crate::state::AppState;
 
 /// The app form, to register an app (`new`) or edit one.
@@ -32,6 +33,8 @@ struct AppFormPage<'a> {
     all_policies: Vec<PolicyChoice<'a>>,
     secrets: Vec<SecretRow<'a>>,
     manages: bool,
+    /// What the last change did (see [`Done`]).
+    notice: Option<&'static str>,
 }
 
 impl Page for AppFormPage<'_> {
@@ -56,6 +59,7 @@ impl<'a> AppFormPage<'a> {
                 .collect(),
             secrets: Vec::new(),
             manages: false,
+            notice: None,
         }
     }
 }
@@ -70,15 +74,16 @@ struct PolicyChoice<'a> {
 #[derive(Debug, Serialize)]
 struct SecretRow<'a> {
     id: &'a str,
-    /// In words, as every date a person reads.
-    created: String,
-    /// To the hour (it is recorded at most once an hour).
-    last_used: Option<String>,
+    created: Moment,
+    /// The day only: it is recorded at most once an hour.
+    last_used: Option<Moment>,
 }
 
 /// The credentials of an app, with a new secret shown once.
 #[derive(Debug, Serialize)]
 struct CredentialsPage<'a> {
+    org: OrgRef<'a>,
+    csrf_token: &'a str,
     app: Value,
     /// None for a public app (it has no secret).
     client_secret: Option<&'a str>,
@@ -93,6 +98,7 @@ impl Page for CredentialsPage<'_> {
 #[derive(Debug, Serialize)]
 struct AuditPage<'a> {
     org: OrgRef<'a>,
+    csrf_token: &'a str,
     app: Value,
     events: Vec<AuditRow>,
 }
@@ -103,12 +109,14 @@ impl Page for AuditPage<'_> {
 
 #[derive(Debug, Serialize)]
 struct AuditRow {
-    at: i64,
+    at: Moment,
     event: String,
+    /// Who: the account's id, and its email when the account still exists.
     uuid: Option<String>,
+    email: Option<String>,
     address: Option<String>,
     request_id: Option<String>,
-    /// The event's details as JSON text.
+    /// The event's details, `name: value; ...` (empty when it has none).
     detail: String,
 }
 
@@ -253,6 +261,8 @@ pub(super) async fn create_app(
         .audit(&state, change, Some(&app.client_id), json!({}))
         .await;
     let page = CredentialsPage {
+        org: member.org(),
+        csrf_token: &member.person.csrf,
         app: app_json(&app),
         client_secret: secret.as_deref(),
         created: true,
@@ -265,6 +275,7 @@ pub(super) async fn app_page(
     State(state): State<AppState>,
     Path(client_id): Path<String>,
     member: Member,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let secrets = state.store.find_app_secrets(&client_id).await?;
     let page = AppFormPage {
@@ -272,11 +283,12 @@ pub(super) async fn app_page(
             .iter()
             .map(|s| SecretRow {
                 id: &s.id,
-                created: verity_core::clock::date_words(s.created_at),
-                last_used: s.last_used_at.map(verity_core::clock::date_words),
+                created: Moment::at(s.created_at),
+                last_used: s.last_used_at.map(Moment::day),
             })
             .collect(),
         manages: member.manages(),
+        notice: Done::said(query.as_deref()),
         ..AppFormPage::new(&state, &member, app_json(member.app()?), false)
     };
     render(&state, StatusCode::OK, &page)
@@ -311,7 +323,7 @@ pub(super) async fn update_app(
     member
         .audit(&state, Change::AppUpdated, Some(&client_id), detail)
         .await;
-    Ok(see_other(&format!("/developer/apps/{client_id}")))
+    Ok(Done::Saved.after(&format!("/developer/apps/{client_id}")))
 }
 
 /// POST /developer/apps/{client_id}/secrets: a new secret, shown once (the old ones stay valid
@@ -329,6 +341,8 @@ pub(super) async fn add_secret(
         .audit(&state, Change::SecretCreated, Some(&client_id), detail)
         .await;
     let page = CredentialsPage {
+        org: member.org(),
+        csrf_token: &member.person.csrf,
         app: app_json(app),
         client_secret: Some(&secret),
         created: false,
@@ -348,7 +362,7 @@ pub(super) async fn delete_secret(
     member
         .audit(&state, Change::SecretDeleted, Some(&client_id), detail)
         .await;
-    Ok(see_other(&format!("/developer/apps/{client_id}")))
+    Ok(Done::SecretDeleted.after(&format!("/developer/apps/{client_id}")))
 }
 
 /// POST /developer/apps/{client_id}/delete (owners and admins).
@@ -362,10 +376,7 @@ pub(super) async fn delete_app(
     member
         .audit(&state, Change::AppDeleted, Some(&client_id), json!({}))
         .await;
-    Ok(see_other(&format!(
-        "/developer/orgs/{}",
-        member.membership.org_id
-    )))
+    Ok(Done::AppDeleted.after(&format!("/developer/orgs/{}", member.membership.org_id)))
 }
 
 /// GET /developer/apps/{client_id}/audit: the app's last 200 audit rows.
@@ -374,24 +385,59 @@ pub(super) async fn audit_page(
     Path(client_id): Path<String>,
     member: Member,
 ) -> Result<Response, PageError> {
-    let events = state
+    let rows = state.store.find_audit(Some(&client_id), None, 200).await?;
+    // Who acted, by email: one lookup for the accounts the rows name.
+    let mut uuids: Vec<&str> = rows.iter().filter_map(|e| e.uuid.as_deref()).collect();
+    uuids.sort_unstable();
+    uuids.dedup();
+    let emails: HashMap<String, String> = state
         .store
-        .find_audit(Some(&client_id), None, 200)
+        .find_user_emails(&uuids)
         .await?
         .into_iter()
+        .map(|u| (u.uuid, u.email))
+        .collect();
+    let events = rows
+        .into_iter()
         .map(|e| AuditRow {
-            at: e.at,
+            at: Moment::at(e.at),
             event: e.event,
+            email: e.uuid.as_ref().and_then(|u| emails.get(u)).cloned(),
             uuid: e.uuid,
             address: e.address,
             request_id: e.request_id,
-            detail: e.detail.to_string(),
+            detail: detail_words(&e.detail),
         })
         .collect();
     let page = AuditPage {
         org: member.org(),
+        csrf_token: &member.person.csrf,
         app: app_json(member.app()?),
         events,
     };
     render(&state, StatusCode::OK, &page)
+}
+
+/// An audit row's details as a person reads them: `fields: name, profile; secret_id: 1f2e...`
+/// rather than JSON.
+fn detail_words(detail: &Value) -> String {
+    let word = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match detail {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                Value::Array(items) => {
+                    let items: Vec<String> = items.iter().map(word).collect();
+                    format!("{k}: {}", items.join(", "))
+                }
+                other => format!("{k}: {}", word(other)),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Value::Null => String::new(),
+        other => word(other),
+    }
 }

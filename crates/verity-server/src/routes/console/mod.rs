@@ -9,6 +9,10 @@
 //! [`Member`] (their membership in the organization the path names, directly or through an app),
 //! and [`ConsoleForm`] (a posted form whose CSRF token matches the session).
 //!
+//! After a change the browser is sent on (303) with `?done=<what>` (or `?invited=<id>`), and the
+//! page it lands on says what happened ([`Done`]): fixed words, or words with values read from
+//! the store, so a crafted link cannot make a console page say anything else.
+//!
 //! - [`orgs`]: the home page, organizations, members and invitations.
 //! - [`apps`]: registering and editing apps, their secrets and their audit log.
 
@@ -19,7 +23,7 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -34,13 +38,17 @@ use verity_store::users::User;
 use crate::admin;
 use crate::audit::{AuditEvent, Change, Via};
 use crate::error::PageError;
+use crate::extract::{query_params, set_cookie};
 use crate::pages::Page;
-use crate::session::{csrf_token, session_cookie, signed_in, start_login};
+use crate::respond::see_other;
+use crate::respond::with_cookie;
+use crate::session::{SESSION_COOKIE, csrf_token, session_cookie, signed_in, start_login};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/developer", get(orgs::home))
+        .route("/developer/sign-out", post(sign_out))
         .route("/developer/orgs", post(orgs::create_org))
         .route("/developer/orgs/{id}", get(orgs::org_page))
         .route("/developer/orgs/{id}/invitations", post(orgs::invite))
@@ -253,4 +261,86 @@ struct OrgRef<'a> {
 
 fn render<P: Page>(state: &AppState, status: StatusCode, page: &P) -> Result<Response, PageError> {
     Ok((status, state.pages.show(state.sandbox(), page)?).into_response())
+}
+
+/// What the page after a change says happened (`?done=` on the 303's target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Done {
+    Saved,
+    Joined,
+    MemberRemoved,
+    SecretDeleted,
+    AppDeleted,
+}
+
+impl Done {
+    const ALL: [Done; 5] = [
+        Done::Saved,
+        Done::Joined,
+        Done::MemberRemoved,
+        Done::SecretDeleted,
+        Done::AppDeleted,
+    ];
+
+    /// The value of `?done=`.
+    fn flag(self) -> &'static str {
+        match self {
+            Done::Saved => "saved",
+            Done::Joined => "joined",
+            Done::MemberRemoved => "member-removed",
+            Done::SecretDeleted => "secret-deleted",
+            Done::AppDeleted => "app-deleted",
+        }
+    }
+
+    /// What the page says.
+    fn words(self) -> &'static str {
+        match self {
+            Done::Saved => "Saved.",
+            Done::Joined => "Invitation accepted: you are now a member of this organization.",
+            Done::MemberRemoved => "Member removed.",
+            Done::SecretDeleted => "Secret deleted: it no longer works.",
+            Done::AppDeleted => "App deleted: its tokens no longer work.",
+        }
+    }
+
+    /// `path?done=<flag>`: where a change sends the browser.
+    fn after(self, path: &str) -> Response {
+        see_other(&format!("{path}?done={}", self.flag()))
+    }
+
+    /// The words for the query's `done`, if it names a change; anything else says nothing.
+    fn said(query: Option<&str>) -> Option<&'static str> {
+        let params = query_params(query);
+        let flag = params.get("done")?;
+        Done::ALL
+            .into_iter()
+            .find(|d| d.flag() == flag)
+            .map(Done::words)
+    }
+}
+
+/// POST /developer/sign-out: ends the session in this browser (as `/oauth/logout` does: the
+/// apps with a back-channel logout URI are told) and sends the person to sign in again, back to
+/// the console.
+async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    _person: Person,
+    _form: ConsoleForm,
+) -> Result<Response, PageError> {
+    if let Some(raw) = session_cookie(&headers) {
+        let hash = token_hash(raw);
+        if let Some(session) = state.store.find_session(&hash, state.now()).await? {
+            state.store.delete_session(&hash).await?;
+            let uuid = Some(session.uuid.as_str());
+            let detail = serde_json::json!({"from": "console"});
+            state
+                .audit(AuditEvent::Logout, uuid, None, &headers, detail)
+                .await;
+            crate::backchannel::notify_logout(&state, &session).await;
+        }
+    }
+    let cleared = set_cookie(SESSION_COOKIE, "", 0, state.secure_cookies);
+    Ok(with_cookie(start_login(&state, "/developer")?, &cleared))
 }

@@ -3,7 +3,7 @@
 //! (`VERITY_LIMIT_INVITATIONS`) are limited: over a limit the page shows its form again, the
 //! input kept, with when to try again (429).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
@@ -13,10 +13,11 @@ use verity_core::limits::Kind;
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_store::console::Invitation;
 
-use super::{ConsoleForm, Manager, Member, OrgRef, Person, forbidden, render};
+use super::{ConsoleForm, Done, Manager, Member, OrgRef, Person, forbidden, render};
 use crate::admin::{self, app_json};
 use crate::audit::{AuditEvent, Change, Via};
 use crate::error::PageError;
+use crate::extract::query_params;
 use crate::limits;
 use crate::pages::Page;
 use crate::respond::see_other;
@@ -33,6 +34,8 @@ struct HomePage<'a> {
     /// The new organization's name as typed, shown again beside its error.
     name: &'a str,
     error: Option<String>,
+    /// What the last change did (see [`Done`]).
+    notice: Option<&'a str>,
 }
 
 impl Page for HomePage<'_> {
@@ -59,6 +62,8 @@ struct OrgPage<'a> {
     csrf_token: &'a str,
     /// The invitation form as the person filled it in, shown again beside its error.
     invite: Option<InviteShown<'a>>,
+    /// What the last change did: fixed words, or the invitation just sent as stored.
+    notice: Option<String>,
 }
 
 impl Page for OrgPage<'_> {
@@ -92,8 +97,10 @@ struct InvitationRow<'a> {
 pub(super) async fn home(
     State(state): State<AppState>,
     person: Person,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    home_page(&state, &person, "", None).await
+    let notice = Done::said(query.as_deref());
+    home_page(&state, &person, "", None, notice).await
 }
 
 /// The home page, with the new-organization form as typed and its error, if any.
@@ -102,6 +109,7 @@ async fn home_page(
     person: &Person,
     name: &str,
     error: Option<String>,
+    notice: Option<&str>,
 ) -> Result<Response, PageError> {
     let memberships = state.store.find_user_memberships(&person.user.uuid).await?;
     let orgs = memberships
@@ -118,6 +126,7 @@ async fn home_page(
         orgs,
         name,
         error,
+        notice,
     };
     render(state, StatusCode::OK, &page)
 }
@@ -133,7 +142,7 @@ pub(super) async fn create_org(
     let uuid = person.user.uuid.as_str();
     let taken = limits::take(&state, Kind::Org, uuid, &headers, Some(uuid), None);
     if let Err(refused) = taken.await? {
-        let page = home_page(&state, &person, name, Some(refused.message())).await?;
+        let page = home_page(&state, &person, name, Some(refused.message()), None).await?;
         return Ok(refused.answer(page));
     }
     let org = match admin::create_organization(&state, name, Some(uuid)).await {
@@ -147,6 +156,7 @@ pub(super) async fn create_org(
     let detail = json!({"organization": org.id});
     let uuid = Some(person.user.uuid.as_str());
     state.audit(event, uuid, None, &headers, detail).await;
+    // The new organization's page, headed by its name, is the confirmation.
     Ok(see_other(&format!("/developer/orgs/{}", org.id)))
 }
 
@@ -155,8 +165,9 @@ pub(super) async fn org_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
     member: Member,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    show_org(&state, &id, &member, None).await
+    show_org(&state, &id, &member, None, query.as_deref()).await
 }
 
 /// The organization's page, with the invitation form as typed and its error, if any.
@@ -165,10 +176,17 @@ async fn show_org(
     id: &str,
     member: &Member,
     invite: Option<InviteShown<'_>>,
+    query: Option<&str>,
 ) -> Result<Response, PageError> {
     let apps = state.store.find_org_apps(id).await?;
     let members = state.store.find_org_members(id).await?;
     let invitations = state.store.find_org_invitations(id).await?;
+    // `?invited=<id>` names an invitation of this organization; the words come from its row.
+    let invited = query_params(query)
+        .get("invited")
+        .and_then(|sent| invitations.iter().find(|i| i.id == sent))
+        .map(|i| format!("Invitation sent to {} as {}.", i.email, i.role));
+    let notice = invited.or_else(|| Done::said(query).map(str::to_owned));
     let me = &member.person.user.uuid;
     let page = OrgPage {
         org: member.org(),
@@ -194,6 +212,7 @@ async fn show_org(
         roles: ROLES,
         csrf_token: &member.person.csrf,
         invite,
+        notice,
     };
     render(state, StatusCode::OK, &page)
 }
@@ -227,15 +246,16 @@ pub(super) async fn invite(
             role,
             error,
         };
-        let page = show_org(&state, &id, &member, Some(shown)).await?;
+        let page = show_org(&state, &id, &member, Some(shown), None).await?;
         return Ok(refused.answer(page));
     }
     let token = new_token();
+    let invitation_id = new_token();
     let now = state.now();
     state
         .store
         .insert_invitation(&Invitation {
-            id: new_token(),
+            id: invitation_id.clone(),
             org_id: id.clone(),
             email: email.clone(),
             role: role.to_owned(),
@@ -262,7 +282,9 @@ pub(super) async fn invite(
     member
         .audit(&state, Change::MemberInvited, None, detail)
         .await;
-    Ok(see_other(&format!("/developer/orgs/{id}")))
+    Ok(see_other(&format!(
+        "/developer/orgs/{id}?invited={invitation_id}"
+    )))
 }
 
 /// GET /developer/invitations/{token}: joins the organization, when the invitation was sent to
@@ -290,7 +312,7 @@ pub(super) async fn accept_invitation(
     let detail = json!({"organization": inv.org_id, "role": inv.role});
     let uuid = Some(user.uuid.as_str());
     state.audit(event, uuid, None, &headers, detail).await;
-    Ok(see_other(&format!("/developer/orgs/{}", inv.org_id)))
+    Ok(Done::Joined.after(&format!("/developer/orgs/{}", inv.org_id)))
 }
 
 /// POST /developer/orgs/{id}/members/{uuid}/remove: owners and admins remove others (only an
@@ -318,5 +340,5 @@ pub(super) async fn remove_member(
     member
         .audit(&state, Change::MemberRemoved, None, detail)
         .await;
-    Ok(see_other(&format!("/developer/orgs/{id}")))
+    Ok(Done::MemberRemoved.after(&format!("/developer/orgs/{id}")))
 }

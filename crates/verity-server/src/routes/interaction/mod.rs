@@ -358,7 +358,8 @@ async fn advance(
     let journey = Journey {
         interaction_id: &ix.id,
         csrf_token: &ix.csrf_token,
-        app_name: &app.name,
+        app_name: crate::session::first_party_name(headers, &app.client_id, req.state.as_deref())
+            .unwrap_or(&app.name),
         logo_url: app.logo_url.as_deref(),
         error: entry.error,
         fields: entry.fields.iter().copied().collect(),
