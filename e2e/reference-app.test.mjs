@@ -142,9 +142,11 @@ test('bug 2: a changed City is saved, shown back after a reload, and said to be 
   assert.match(source, /Yours/);
   assert.match(source, /Norfolk/);
   assert.match(await page.locator('#zip-source').innerText(), /Verified by Verity/);
-  // Dates in words, in a <time> element; no Unix seconds.
+  // Dates in words, in a <time> element the browser says in its own language and time zone
+  // (the server's UTC words stay as its title); no Unix seconds.
   const when = page.locator('main time').first();
-  assert.match(await when.innerText(), /^\d{1,2} [A-Z][a-z]+ \d{4}$/);
+  assert.match(await when.innerText(), /^([A-Z][a-z]+ \d{1,2}, \d{4}|\d{1,2} [A-Z][a-z]+ \d{4})$/);
+  assert.match(await when.getAttribute('title'), /^\d{1,2} [A-Z][a-z]+ \d{4}$/);
   assert.match(await when.getAttribute('datetime'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   assert.doesNotMatch(await page.locator('main').innerText(), /\b1[0-9]{9}\b/);
   await audit(page, 'rp-profile-saved');

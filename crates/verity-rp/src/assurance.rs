@@ -163,8 +163,8 @@ pub struct Moment {
 }
 
 impl Moment {
-    /// The UTC day of `unix` in words (a reference app has no script to learn the reader's time
-    /// zone, and a day reads the same in nearly all of them).
+    /// The UTC day of `unix` in words; `/static/local-time.js` says it again in the reader's
+    /// time zone and language when the browser runs scripts.
     pub fn day(unix: i64) -> Self {
         let date = CivilDate::of_unix(unix);
         let second = unix.rem_euclid(86_400);

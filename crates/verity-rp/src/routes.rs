@@ -167,6 +167,7 @@ pub fn router(state: RpState) -> axum::Router {
         .route("/profile", get(profile).post(save_profile))
         .route("/logout", post(logout))
         .route("/static/rp.css", get(stylesheet))
+        .route("/static/local-time.js", get(local_time))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
@@ -186,7 +187,8 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; \
+             base-uri 'none'",
         ),
     );
     h.insert(
@@ -212,6 +214,16 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
         .find(|(k, _)| *k == COOKIE)
         .map(|(_, v)| v.to_owned())
         .filter(|v| !v.is_empty())
+}
+
+/// The script that says each `<time data-style>` in the reader's time zone and language (the
+/// pages work without it: the server writes UTC words).
+async fn local_time() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("static/local-time.js"),
+    )
+        .into_response()
 }
 
 /// The pages' stylesheet (the CSP allows styles from this origin only).

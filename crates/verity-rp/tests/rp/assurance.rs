@@ -123,7 +123,7 @@ async fn verified_claims_on(backend: Backend) {
         "<dt>Military (Veteran)</dt>",
         "verified from a DD-214 on 6 December 2026.",
         "NIST SP 800-63A, level IAL2. Checks: a reviewer inspected images of the document;",
-        "last on <time datetime=\"2026-12-07T01:57:03Z\">7 December 2026</time>",
+        "last on <time datetime=\"2026-12-07T01:57:03Z\" data-style=\"day\">7 December 2026</time>",
     ] {
         assert!(
             text.contains(expected),
