@@ -10,25 +10,19 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ISSUER_READY, TEST_ENV, admin as adminOf, freePort, launchChromium, shot, shots, start, totp,
+  admin as adminOf, freePort, launchChromium, shot, shots, start, startSandbox, totp,
 } from './support.mjs';
 
 const IDENTITY = 'http://idmanagement.gov/ns/assurance/ial/2/aal/2';
 const MONTH = '(January|February|March|April|May|June|July|August|September|October|November|December)';
-let server, app, base, rpBase, browser, dataDir, rpDir;
+let provider, app, base, rpBase, browser, rpDir;
 const admin = (...args) => adminOf(base, ...args);
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
-  dataDir = mkdtempSync(join(tmpdir(), 'verity-e2e-'));
   rpDir = mkdtempSync(join(tmpdir(), 'verity-e2e-rp-'));
-  const provider = start(['serve', '--sandbox'], {
-    VERITY_LISTEN: '127.0.0.1:0',
-    VERITY_DATA_DIR: dataDir,
-    ...TEST_ENV,
-  }, ISSUER_READY, 'verity serve');
-  server = provider.child;
-  base = await provider.match;
+  provider = await startSandbox('assurance');
+  base = provider.base;
 
   // An `oidc`-profile app (identity assurance is for those) with the identity policy and
   // military, its redirect URI on the port the reference app will listen on.
@@ -66,8 +60,8 @@ before(async () => {
 after(async () => {
   await browser?.close();
   app?.kill('SIGTERM');
-  server?.kill('SIGTERM');
-  for (const dir of [dataDir, rpDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  provider?.stop();
+  if (rpDir) rmSync(rpDir, { recursive: true, force: true });
 });
 
 test('the reference app shows how the veteran was verified', async () => {

@@ -4,33 +4,24 @@
 // chromium driven by playwright-core. Screenshots of each page go to target/e2e/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import {
-  ADMIN_TOKEN, ISSUER_READY, TEST_ENV, audit, launchChromium, shot, shots, start, totp,
+  ADMIN_TOKEN, audit, launchChromium, shot, shots, startSandbox, totp,
 } from './support.mjs';
 
 const CALLBACK = 'http://127.0.0.1:8090/callback';
-let server, base, browser, dataDir;
+let provider, base, browser;
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
-  dataDir = mkdtempSync(join(tmpdir(), 'verity-e2e-'));
-  const provider = start(['serve', '--sandbox'], {
-    VERITY_LISTEN: '127.0.0.1:0',
-    VERITY_DATA_DIR: dataDir,
-    ...TEST_ENV,
-  }, ISSUER_READY, 'verity serve');
-  server = provider.child;
-  base = await provider.match;
+  provider = await startSandbox('console');
+  base = provider.base;
   browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGTERM');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  provider?.stop();
 });
 
 test('an integrator registers an app in the console and a user signs in with it', async () => {

@@ -6,36 +6,24 @@
 // each width in target/e2e/ (`page-*`).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  ADMIN_TOKEN, ISSUER_READY, TEST_ENV, audit, launchChromium, start, totp,
-} from './support.mjs';
+import { ADMIN_TOKEN, audit, launchChromium, startSandbox, totp } from './support.mjs';
 
 const CALLBACK = 'http://127.0.0.1:8090/callback';
 const VETERAN_SECRET = 'JBSWY3DPEHPK3PXP';
 const PNG_1PX = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
   'base64');
-let server, base, browser, dataDir;
+let provider, base, browser;
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'verity-e2e-pages-'));
-  const provider = start(['serve', '--sandbox'], {
-    VERITY_LISTEN: '127.0.0.1:0',
-    VERITY_DATA_DIR: dataDir,
-    ...TEST_ENV,
-  }, ISSUER_READY, 'verity serve');
-  server = provider.child;
-  base = await provider.match;
+  provider = await startSandbox('pages');
+  base = provider.base;
   browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGTERM');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  provider?.stop();
 });
 
 // A fresh browser whose visits to the outside app's callback answer a stub page.

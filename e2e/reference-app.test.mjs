@@ -11,11 +11,11 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ISSUER_READY, TEST_ENV, admin as adminOf, audit, freePort, launchChromium, shots, start, totp,
+  admin as adminOf, audit, freePort, launchChromium, shots, start, startSandbox, totp,
 } from './support.mjs';
 
 const IDENTITY = 'http://idmanagement.gov/ns/assurance/ial/2/aal/2';
-let server, app, base, rpBase, browser, dataDir, rpDir;
+let provider, app, base, rpBase, browser, rpDir;
 // One browser session for the whole file: the veteran's authenticator code is single-use, so
 // the person signs in once and the tests follow one another as a person would.
 let ctx, page;
@@ -23,15 +23,9 @@ const admin = (...args) => adminOf(base, ...args);
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
-  dataDir = mkdtempSync(join(tmpdir(), 'verity-e2e-'));
   rpDir = mkdtempSync(join(tmpdir(), 'verity-e2e-rp-'));
-  const provider = start(['serve', '--sandbox'], {
-    VERITY_LISTEN: '127.0.0.1:0',
-    VERITY_DATA_DIR: dataDir,
-    ...TEST_ENV,
-  }, ISSUER_READY, 'verity serve');
-  server = provider.child;
-  base = await provider.match;
+  provider = await startSandbox('reference-app');
+  base = provider.base;
 
   // The app registered as an integrator would: its redirect URI, and its home page as where the
   // provider may send the browser after sign-out.
@@ -72,8 +66,8 @@ after(async () => {
   await ctx?.close();
   await browser?.close();
   app?.kill('SIGTERM');
-  server?.kill('SIGTERM');
-  for (const dir of [dataDir, rpDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  provider?.stop();
+  if (rpDir) rmSync(rpDir, { recursive: true, force: true });
 });
 
 // The numbers of a computed colour ("rgb(r, g, b)" or "rgba(r, g, b, a)").

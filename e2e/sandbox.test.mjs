@@ -6,30 +6,20 @@
 // screenshots go to target/e2e/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ISSUER_READY, TEST_ENV, audit, launchChromium, start } from './support.mjs';
+import { audit, launchChromium, startSandbox } from './support.mjs';
 
 const IAL2 = 'http://idmanagement.gov/ns/assurance/ial/2/aal/2';
-let server, base, browser, dataDir;
+let provider, base, browser;
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'verity-e2e-sandbox-'));
-  const provider = start(['serve', '--sandbox'], {
-    VERITY_LISTEN: '127.0.0.1:0',
-    VERITY_DATA_DIR: dataDir,
-    ...TEST_ENV,
-  }, ISSUER_READY, 'verity serve');
-  server = provider.child;
-  base = await provider.match;
+  provider = await startSandbox('sandbox');
+  base = provider.base;
   browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGTERM');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  provider?.stop();
 });
 
 // The sandbox app's authorization request for `scope`.

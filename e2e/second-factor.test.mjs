@@ -4,34 +4,24 @@
 // Debian's chromium driven by playwright-core, a 375 px wide phone. Screenshots go to target/e2e/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ISSUER_READY, TEST_ENV, launchChromium, shot, start, totp } from './support.mjs';
+import { launchChromium, shot, startSandbox, totp } from './support.mjs';
 
 const SECRET = 'JBSWY3DPEHPK3PXP';
 const PHONE = { viewport: { width: 375, height: 812 } };
-let server, base, browser, dataDir;
+let provider, base, browser;
 // The code of the next time step, used once (to make recovery codes) by the first test.
 let usedCode;
 let recoveryCodes = [];
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'verity-e2e-mfa-'));
-  const provider = start(['serve', '--sandbox'], {
-    VERITY_LISTEN: '127.0.0.1:0',
-    VERITY_DATA_DIR: dataDir,
-    ...TEST_ENV,
-  }, ISSUER_READY, 'verity serve');
-  server = provider.child;
-  base = await provider.match;
+  provider = await startSandbox('second-factor');
+  base = provider.base;
   browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGTERM');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  provider?.stop();
 });
 
 // Opens the account page in a fresh phone-sized browser and signs the veteran in up to the

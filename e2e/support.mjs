@@ -3,7 +3,8 @@
 // Debian's chromium.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join, dirname, resolve } from 'node:path';
@@ -42,6 +43,29 @@ export function start(args, env, ready, name) {
     child.on('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
   });
   return { child, match };
+}
+
+// Starts `verity serve --sandbox` on a free port with a data folder of its own (`name` marks
+// it in the temporary folder). Returns its base URL, the process, the folder, and `stop()`, which
+// ends the process and removes the folder.
+export async function startSandbox(name, env = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), `verity-e2e-${name}-`));
+  const provider = start(['serve', '--sandbox'], {
+    VERITY_LISTEN: '127.0.0.1:0',
+    VERITY_DATA_DIR: dataDir,
+    ...TEST_ENV,
+    ...env,
+  }, ISSUER_READY, 'verity serve');
+  const stop = () => {
+    provider.child.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    return { base: await provider.match, child: provider.child, dataDir, stop };
+  } catch (e) {
+    stop();
+    throw e;
+  }
 }
 
 // Calls the admin API of the provider at `base`; fails the test on an error answer.
