@@ -54,7 +54,7 @@ test('a browser at the home page, an unknown path or a broken sign-in link reads
   const { ctx, p } = await freshPage();
   let resp = await p.goto(`${base}/`);
   assert.equal(resp.status(), 200);
-  await p.getByRole('heading', { name: 'Verity' }).waitFor();
+  await p.getByRole('heading', { name: 'Prove who you are, once' }).waitFor();
   assert.match(await p.textContent('main'), /start it from the app you want to use/);
   await audit(p, 'page-home');
 
