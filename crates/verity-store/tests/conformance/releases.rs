@@ -42,7 +42,7 @@ async fn releases_are_recorded_with_their_code(store: &Store) {
     );
     assert_eq!(
         store.find_releases("u-1", Some(NOW + 20), 1).await.unwrap(),
-        [r2.clone()]
+        std::slice::from_ref(&r2)
     );
     assert_eq!(
         store.find_app_releases("u-1", "c-1").await.unwrap(),
