@@ -121,12 +121,17 @@ pub(crate) async fn app_rows(state: &AppState, uuid: &str) -> Result<Vec<AppRow>
         .collect())
 }
 
-/// How the activity page and the download name an app: Verity's own account page by that
-/// name, else the app's name, else its client id.
-async fn app_name(state: &AppState, client_id: Option<&str>) -> Result<Option<String>, StoreError> {
-    let Some(client_id) = client_id else {
+/// How the activity page and the download name the app of a line: the developer console or
+/// Verity's own account page by those names, else the app's name, else its client id.
+async fn app_name(state: &AppState, a: &Activity) -> Result<Option<String>, StoreError> {
+    let Some(client_id) = a.client_id.as_deref() else {
         return Ok(None);
     };
+    if client_id == ACCOUNT_CLIENT_ID
+        && a.detail.get("via").and_then(Value::as_str) == Some("console")
+    {
+        return Ok(Some("Developer console".to_owned()));
+    }
     if client_id == ACCOUNT_CLIENT_ID {
         return Ok(Some("Your account".to_owned()));
     }
@@ -241,7 +246,7 @@ async fn activity(
         rows.push(ActivityRow {
             when: Moment::at(a.at),
             what: what(a),
-            app: app_name(&state, a.client_id.as_deref()).await?,
+            app: app_name(&state, &a).await?,
             address: a.address.clone(),
         });
     }
@@ -334,7 +339,7 @@ async fn download(
         if let Some(m) = method(&a.event) {
             sign_ins.push(json!({
                 "time": a.at,
-                "app": app_name(&state, a.client_id.as_deref()).await?,
+                "app": app_name(&state, &a).await?,
                 "client_id": a.client_id,
                 "method": m,
                 "address": a.address,

@@ -316,3 +316,18 @@ async fn activity_lists_the_sign_in_with_method_app_and_address() {
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.text().await.unwrap().contains("Nothing yet."));
 }
+
+#[tokio::test]
+async fn activity_names_a_sign_in_to_the_developer_console() {
+    let app = spawn_app().await;
+    let (browser, _) = browser_with_jar();
+    let email = "student@sandbox.test";
+    let (status, _) = open_as(&app, &browser, "/developer", email).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, page) = open_as(&app, &browser, "/account/activity", email).await;
+    let line = page
+        .split("<li>")
+        .find(|l| l.contains("Signed in with your password"))
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(line.contains("(Developer console)"), "{line}");
+}
