@@ -246,7 +246,7 @@ async fn activity(
         rows.push(ActivityRow {
             when: Moment::at(a.at),
             what: what(a),
-            app: app_name(&state, &a).await?,
+            app: app_name(&state, a).await?,
             address: a.address.clone(),
         });
     }
