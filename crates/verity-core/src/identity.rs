@@ -358,6 +358,20 @@ fn computed_value(handle: &str, user: &UserData, auth: AuthFacts) -> Option<Valu
     })
 }
 
+/// The attribute handles `policies` release, in order of first release, each once: what a
+/// release record keeps (never the values).
+pub fn released_handles(policies: &[&Policy]) -> Vec<String> {
+    let mut handles: Vec<String> = Vec::new();
+    for p in policies {
+        for h in &p.releases {
+            if !handles.contains(h) {
+                handles.push(h.clone());
+            }
+        }
+    }
+    handles
+}
+
 /// The attributes released by `policies`, in catalog order of first release; a released
 /// attribute the user lacks is present as `null`.
 pub fn released(policies: &[&Policy], user: &UserData, auth: AuthFacts) -> Vec<(String, Value)> {

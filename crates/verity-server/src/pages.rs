@@ -47,6 +47,7 @@ impl Pages {
             "home.html",
             "signed_out.html",
             "account.html",
+            "account_activity.html",
             "totp.html",
             "recovery_codes.html",
             "console_nav.html",

@@ -20,6 +20,7 @@
 //! - [`limits`]: the counters of the limits on what one address, account or organization may
 //!   create or send.
 //! - [`audit`]: the audit trail.
+//! - [`releases`]: what each app received at each sign-in (attribute handles, never values).
 //! - [`cases`]: verification cases (SPEC 12) and their sealed evidence.
 //!
 //! Beneath them, private:
@@ -54,6 +55,7 @@ pub mod lifecycle;
 pub mod limits;
 mod lite;
 pub mod mfa;
+pub mod releases;
 pub mod roles;
 pub mod sessions;
 mod sql;

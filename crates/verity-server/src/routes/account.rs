@@ -28,6 +28,7 @@ use crate::error::PageError;
 use crate::extract::{cookie, query_params, set_cookie};
 use crate::pages::Page;
 use crate::respond::{see_other, with_cookie};
+use crate::routes::account_data::{AppRow, app_rows};
 use crate::session::{
     ACCOUNT_CLIENT_ID, LOGIN_COOKIE, SignedInForm, callback_uri, csrf_token, local_path, signed_in,
     start_login,
@@ -43,21 +44,13 @@ struct AccountPage<'a> {
     /// Whether an authenticator app is enrolled.
     totp: bool,
     csrf_token: String,
-    /// The apps this person allowed, to withdraw.
-    consents: Vec<ConsentRow>,
+    /// The apps this person used or allowed: what each received, and the withdrawal form.
+    apps: Vec<AppRow>,
     notice: Option<&'a str>,
 }
 
 impl Page for AccountPage<'_> {
     const TEMPLATE: &'static str = "account.html";
-}
-
-#[derive(Debug, Serialize)]
-struct ConsentRow {
-    client_id: String,
-    name: String,
-    /// The remembered scopes, space-separated.
-    scopes: String,
 }
 
 /// Enrolling an authenticator app: the QR code, the secret to type, the confirmation form.
@@ -111,23 +104,12 @@ async fn render_account(
     user: &User,
     notice: Option<&str>,
 ) -> Result<Response, PageError> {
-    let consents = state
-        .store
-        .find_user_consents(&user.uuid)
-        .await?
-        .into_iter()
-        .filter(|(client_id, ..)| client_id != ACCOUNT_CLIENT_ID)
-        .map(|(client_id, name, scopes, _)| ConsentRow {
-            client_id,
-            name,
-            scopes,
-        })
-        .collect();
+    let apps = app_rows(state, &user.uuid).await?;
     let page = AccountPage {
         email: &user.email,
         totp: user.totp_secret.is_some(),
         csrf_token: csrf_token(state, session),
-        consents,
+        apps,
         notice,
     };
     Ok(state.pages.show(state.sandbox(), &page)?.into_response())
@@ -375,14 +357,19 @@ async fn regenerate_recovery_codes(
     recovery_page(&state, &codes)
 }
 
-/// POST /account/consents/revoke: forget what was allowed for an app.
+/// POST /account/consents/revoke: forget what was allowed for an app and revoke its tokens.
 async fn revoke_consent(
     State(state): State<AppState>,
     p: SignedInForm,
 ) -> Result<Response, PageError> {
     let (headers, user, form) = (p.headers, p.user, p.form);
     let client_id = form.get("client_id").unwrap_or_default().to_owned();
-    if state.store.delete_consents(&user.uuid, &client_id).await? > 0 {
+    // Withdrawing an app also ends what it holds: its access and refresh tokens (SPEC 14).
+    let (consents, tokens) = state
+        .store
+        .revoke_app(&user.uuid, &client_id, state.now())
+        .await?;
+    if consents + tokens > 0 {
         state
             .audit(
                 AuditEvent::ConsentRevoked,

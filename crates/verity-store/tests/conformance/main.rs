@@ -66,6 +66,7 @@ mod limits;
 mod mfa;
 mod nul;
 mod races;
+mod releases;
 mod roles;
 mod sessions;
 mod throttle;

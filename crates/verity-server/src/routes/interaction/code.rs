@@ -4,8 +4,10 @@
 use axum::response::Response;
 use verity_core::authorize::AuthorizeRequest;
 use verity_core::grant;
+use verity_core::identity::released_handles;
 use verity_core::secret::{new_token, token_hash};
 use verity_store::apps::App;
+use verity_store::releases::Release;
 use verity_store::sessions::{Interaction, Session};
 
 use super::{Entry, expired_page};
@@ -55,6 +57,18 @@ pub(super) async fn issue(
     }
     let code = new_token();
     let stored = grant::issue(req, session.sign_in(), token_hash(&code), now, app.code_ttl);
-    state.store.insert_code(&stored).await?;
+    // What the app receives is recorded with the code, in the same write (SPEC 14).
+    let policies = state.policies_for(req.scope.iter());
+    let release = Release {
+        at: now,
+        uuid: session.uuid.clone(),
+        client_id: app.client_id.to_string(),
+        policies: policies.iter().map(|p| p.handle.clone()).collect(),
+        handles: released_handles(&policies),
+    };
+    state
+        .store
+        .insert_code_with_release(&stored, &release)
+        .await?;
     Ok(issued(state, app, req, &code, entry.after))
 }

@@ -122,9 +122,16 @@ pub(super) async fn signin(
     attempt.succeeded(&state).await?;
     let uuid = Some(user.uuid.as_str());
     let event = AuditEvent::SigninSuccess;
-    state
-        .audit(event, uuid, client_id, &headers, json!({}))
-        .await;
+    // A sign-in to the developer console goes through the account client: said so, for the
+    // person's activity (SPEC 14).
+    let via =
+        crate::session::first_party_name(&headers, &l.app.client_id, l.request.state.as_deref());
+    let detail = if via.is_some() {
+        json!({"via": "console"})
+    } else {
+        json!({})
+    };
+    state.audit(event, uuid, client_id, &headers, detail).await;
     sign_in(&state, &headers, l, &user).await
 }
 
