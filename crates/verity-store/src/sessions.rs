@@ -223,6 +223,14 @@ impl Store {
         Ok(())
     }
 
+    /// Ends every session of `uuid` except the one whose id has the digest `keep` (sign out
+    /// everywhere else): the rows go, so the other cookies find nothing on the next request, on
+    /// every node. Returns how many ended.
+    pub async fn delete_other_sessions(&self, uuid: &str, keep: &str) -> Result<u64> {
+        let q = query("DELETE FROM sessions WHERE uuid = $1 AND id_hash <> $2");
+        self.exec(q.bind(uuid).bind(keep)).await
+    }
+
     pub async fn insert_interaction(&self, i: &Interaction) -> Result<()> {
         self.exec(insert(i)).await?;
         Ok(())

@@ -1,6 +1,7 @@
 //! The route table: one module per endpoint, merged here so the whole API reads in one place.
 
 pub mod account;
+pub mod account_delete;
 pub mod admin_api;
 pub mod assets;
 pub mod authorize;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(userinfo::router())
         .merge(policies::router())
         .merge(account::router())
+        .merge(account_delete::router())
         .merge(verifications::router())
         .merge(console::router())
         .merge(review::router())

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod account;
+mod account_delete;
 mod admin_api;
 mod assurance;
 mod authorize_errors;
