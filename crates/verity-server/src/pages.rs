@@ -49,6 +49,8 @@ impl Pages {
             "account.html",
             "totp.html",
             "recovery_codes.html",
+            "account_delete.html",
+            "account_deleted.html",
             "console_nav.html",
             "console_home.html",
             "console_org.html",

@@ -46,6 +46,7 @@ pub mod cases;
 pub mod codes;
 pub mod console;
 mod dialect;
+pub mod erase;
 mod error;
 mod exec;
 pub mod grants;

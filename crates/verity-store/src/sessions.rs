@@ -223,6 +223,15 @@ impl Store {
         Ok(())
     }
 
+    /// Every session of `uuid`, live or not (to tell their apps when the account goes).
+    pub async fn find_user_sessions(&self, uuid: &str) -> Result<Vec<Session>> {
+        if !storable(uuid) {
+            return Ok(Vec::new());
+        }
+        let q = query("SELECT * FROM sessions WHERE uuid = $1 ORDER BY created_at");
+        self.fetch_all(q.bind(uuid)).await
+    }
+
     /// Ends every session of `uuid` except the one whose id has the digest `keep` (sign out
     /// everywhere else): the rows go, so the other cookies find nothing on the next request, on
     /// every node. Returns how many ended.
