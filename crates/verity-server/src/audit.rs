@@ -84,6 +84,10 @@ pub enum AuditEvent {
     ConsentGranted,
     ConsentRevoked,
     Logout,
+    /// The person ended every other session of theirs (`/account`); the detail says how many.
+    SessionsEndedElsewhere,
+    /// The account was deleted (by the person or through the admin API): the row keeps the uuid.
+    AccountDeleted,
     TokenIssued,
     TokenRefreshed,
     TokenRevoked,
@@ -134,6 +138,8 @@ impl AuditEvent {
             AuditEvent::ConsentGranted => "consent.granted",
             AuditEvent::ConsentRevoked => "consent.revoked",
             AuditEvent::Logout => "logout",
+            AuditEvent::SessionsEndedElsewhere => "sessions.ended_elsewhere",
+            AuditEvent::AccountDeleted => "account.deleted",
             AuditEvent::TokenIssued => "token.issued",
             AuditEvent::TokenRefreshed => "token.refreshed",
             AuditEvent::TokenRevoked => "token.revoked",

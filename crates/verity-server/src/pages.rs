@@ -50,6 +50,8 @@ impl Pages {
             "account_activity.html",
             "totp.html",
             "recovery_codes.html",
+            "account_delete.html",
+            "account_deleted.html",
             "console_nav.html",
             "console_home.html",
             "console_org.html",

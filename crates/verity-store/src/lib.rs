@@ -47,6 +47,7 @@ pub mod cases;
 pub mod codes;
 pub mod console;
 mod dialect;
+pub mod erase;
 mod error;
 mod exec;
 pub mod grants;

@@ -223,6 +223,23 @@ impl Store {
         Ok(())
     }
 
+    /// Every session of `uuid`, live or not (to tell their apps when the account goes).
+    pub async fn find_every_user_session(&self, uuid: &str) -> Result<Vec<Session>> {
+        if !storable(uuid) {
+            return Ok(Vec::new());
+        }
+        let q = query("SELECT * FROM sessions WHERE uuid = $1 ORDER BY created_at");
+        self.fetch_all(q.bind(uuid)).await
+    }
+
+    /// Ends every session of `uuid` except the one whose id has the digest `keep` (sign out
+    /// everywhere else): the rows go, so the other cookies find nothing on the next request, on
+    /// every node. Returns how many ended.
+    pub async fn delete_other_sessions(&self, uuid: &str, keep: &str) -> Result<u64> {
+        let q = query("DELETE FROM sessions WHERE uuid = $1 AND id_hash <> $2");
+        self.exec(q.bind(uuid).bind(keep)).await
+    }
+
     pub async fn insert_interaction(&self, i: &Interaction) -> Result<()> {
         self.exec(insert(i)).await?;
         Ok(())

@@ -87,6 +87,10 @@ pub enum AdminCommand {
         #[arg(long = "attribute")]
         attributes: Vec<String>,
     },
+    /// Delete an account and everything of it (SPEC 14): attributes, credentials, sessions,
+    /// consents, tokens, verifications and their evidence; apps are told; audit rows keep only
+    /// the uuid.
+    UserDelete { uuid: String },
     /// Record a verification: GROUP is a group handle or `identity`.
     VerificationSet {
         uuid: String,
@@ -312,6 +316,14 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                 .map_err(fail)?;
             audit(state, Change::UserCreated, Some(&uuid), None, json!({})).await;
             print(&json!({"uuid": uuid}))
+        }
+        AdminCommand::UserDelete { uuid } => {
+            let no_request = verity_server::HeaderMap::new();
+            let by = verity_server::erase::DeletedBy::Cli;
+            if !verity_server::erase::delete_account(state, &uuid, by, &no_request).await? {
+                bail!("no account {uuid}");
+            }
+            print(&json!({"uuid": uuid, "deleted": true}))
         }
         AdminCommand::VerificationSet {
             uuid,

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod account_data;
+pub mod account_delete;
 pub mod admin_api;
 pub mod assets;
 pub mod authorize;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(policies::router())
         .merge(account::router())
         .merge(account_data::router())
+        .merge(account_delete::router())
         .merge(verifications::router())
         .merge(console::router())
         .merge(review::router())

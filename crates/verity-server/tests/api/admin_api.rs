@@ -472,7 +472,7 @@ async fn a_registered_app_signs_a_user_in_and_secret_rotation_keeps_both_valid()
 }
 
 /// The paths of SPEC sections 11 and 12 that the admin API must offer, as the document spells them.
-const SPEC_ROUTES: [(&str, &str); 17] = [
+const SPEC_ROUTES: [(&str, &str); 19] = [
     ("post", "/organizations"),
     ("get", "/organizations/{id}/apps"),
     ("post", "/organizations/{id}/apps"),
@@ -489,6 +489,8 @@ const SPEC_ROUTES: [(&str, &str); 17] = [
     ("post", "/verification-cases/{id}/decision"),
     ("put", "/users/{uuid}/roles/{role}"),
     ("delete", "/users/{uuid}/roles/{role}"),
+    ("get", "/users/{uuid}"),
+    ("delete", "/users/{uuid}"),
     ("post", "/keys/rotate"),
 ];
 
@@ -826,6 +828,15 @@ async fn the_openapi_document_describes_every_route_and_every_answer() {
     r.send(Method::PUT, role, &[uuid, "janitor"], None).await;
     r.send(Method::DELETE, role, &[uuid, "reviewer"], None)
         .await;
+    // SPEC 14: one person, read and deleted (then gone).
+    let one_user = "/users/{uuid}";
+    let read = r.get(one_user, &[uuid]).await;
+    assert_eq!(read["email"], "covered@example.test", "{read}");
+    assert_eq!(read["attributes"]["fname"], "Ada", "{read}");
+    r.get(one_user, &["nope"]).await;
+    r.send(Method::DELETE, one_user, &[uuid], None).await;
+    r.send(Method::DELETE, one_user, &[uuid], None).await;
+    r.get(one_user, &[uuid]).await;
     r.send(Method::POST, "/keys/rotate", &[], None).await;
     r.send(Method::DELETE, one_app, &[client_id], None).await;
     r.send(Method::DELETE, one_app, &[client_id], None).await;

@@ -8,6 +8,7 @@ mod helpers;
 
 mod account;
 mod account_data;
+mod account_delete;
 mod admin_api;
 mod assurance;
 mod authorize_errors;

@@ -59,6 +59,7 @@ mod audit;
 mod cases;
 mod console;
 mod database;
+mod erase;
 mod grants;
 mod keys;
 mod lifecycle;

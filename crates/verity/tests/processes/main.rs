@@ -367,6 +367,25 @@ fn admin(db: &Database, data_dir: &std::path::Path, args: &[&str]) -> (bool, Val
     )
 }
 
+/// SPEC 14 from the shell: `user-delete` deletes an account; a second time there is none.
+#[tokio::test]
+async fn verity_admin_deletes_a_user() {
+    let db = Database::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, user, err) = admin(
+        &db,
+        dir.path(),
+        &["user-create", "--email", "cli.leaver@example.test"],
+    );
+    assert!(ok, "{err}");
+    let uuid = user["uuid"].as_str().unwrap().to_owned();
+    let (ok, deleted, err) = admin(&db, dir.path(), &["user-delete", &uuid]);
+    assert!(ok, "{err}");
+    assert_eq!(deleted["deleted"], true);
+    let (ok, _, err) = admin(&db, dir.path(), &["user-delete", &uuid]);
+    assert!(!ok && err.contains("no account"), "{err}");
+}
+
 /// SPEC 12's cases from the shell: an operator's verification is a case, listed, shown with
 /// its history, revoked; a decision on an unknown case fails with the reason.
 #[tokio::test]

@@ -11,10 +11,12 @@
 //!
 //! - [`handlers`]: organizations, apps, users, keys;
 //! - [`cases`]: verification cases and the `reviewer` role;
+//! - [`users`]: one account, read and deleted (SPEC 14);
 //! - [`wire`]: the request and response types.
 
 mod cases;
 mod handlers;
+mod users;
 pub mod wire;
 
 use std::sync::Arc;
@@ -56,6 +58,7 @@ fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(AdminApi::openapi())
         .merge(handlers::routes())
         .merge(cases::routes())
+        .merge(users::routes())
 }
 
 /// Documents what every operation shares, once the operations are in `doc`: the bearer scheme,

@@ -168,6 +168,29 @@ pub struct UserResponse {
     pub uuid: String,
 }
 
+/// `GET /users/{uuid}`: the account, its attributes and verifications (SPEC 14).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserDetailsResponse {
+    pub uuid: String,
+    pub email: String,
+    /// Catalog attributes by handle, typed (`null` when left empty).
+    pub attributes: BTreeMap<String, Value>,
+    pub verifications: Vec<UserVerification>,
+}
+
+/// One recorded verification of an account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserVerification {
+    /// A group handle, or `identity`.
+    pub group: String,
+    pub verified: bool,
+    pub subgroups: Vec<String>,
+    /// How it was decided: `email_domain`, `document`, `sandbox`, `operator`.
+    pub method: String,
+    /// When it was decided (Unix seconds).
+    pub decided_at: i64,
+}
+
 /// `PUT /users/{uuid}/verifications/{group}`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
