@@ -87,7 +87,7 @@ pub enum AdminCommand {
         #[arg(long = "attribute")]
         attributes: Vec<String>,
     },
-    /// Delete an account and everything of it (SPEC 14): attributes, credentials, sessions,
+    /// Delete an account and everything of it: attributes, credentials, sessions,
     /// consents, tokens, verifications and their evidence; apps are told; audit rows keep only
     /// the uuid.
     UserDelete { uuid: String },
