@@ -121,9 +121,18 @@ pub(crate) async fn app_rows(state: &AppState, uuid: &str) -> Result<Vec<AppRow>
         .collect())
 }
 
+/// The apps' names one request has looked up, so that a page of activity (or a download of
+/// thousands of lines) asks the store once per app, not once per line.
+#[derive(Default)]
+struct AppNames(BTreeMap<String, String>);
+
 /// How the activity page and the download name the app of a line: the developer console or
 /// Verity's own account page by those names, else the app's name, else its client id.
-async fn app_name(state: &AppState, a: &Activity) -> Result<Option<String>, StoreError> {
+async fn app_name(
+    state: &AppState,
+    names: &mut AppNames,
+    a: &Activity,
+) -> Result<Option<String>, StoreError> {
     let Some(client_id) = a.client_id.as_deref() else {
         return Ok(None);
     };
@@ -135,13 +144,16 @@ async fn app_name(state: &AppState, a: &Activity) -> Result<Option<String>, Stor
     if client_id == ACCOUNT_CLIENT_ID {
         return Ok(Some("Your account".to_owned()));
     }
-    Ok(Some(
-        state
-            .store
-            .find_app(client_id)
-            .await?
-            .map_or_else(|| client_id.to_owned(), |a| a.name),
-    ))
+    if let Some(name) = names.0.get(client_id) {
+        return Ok(Some(name.clone()));
+    }
+    let name = state
+        .store
+        .find_app(client_id)
+        .await?
+        .map_or_else(|| client_id.to_owned(), |a| a.name);
+    names.0.insert(client_id.to_owned(), name.clone());
+    Ok(Some(name))
 }
 
 /// An activity line in words.
@@ -160,7 +172,6 @@ fn what(a: &Activity) -> String {
         "mfa.enrolled" => "Authenticator app set up".to_owned(),
         "mfa.removed" => "Authenticator app removed".to_owned(),
         "mfa.recovery_codes" => "New recovery codes made".to_owned(),
-        "password.changed" => "Password changed".to_owned(),
         "consent.granted" => "Allowed an app".to_owned(),
         "consent.revoked" => "Withdrew an app".to_owned(),
         "logout" => "Signed out".to_owned(),
@@ -242,11 +253,12 @@ async fn activity(
     let more = lines.len() > usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
     lines.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
     let mut rows = Vec::with_capacity(lines.len());
+    let mut names = AppNames::default();
     for a in &lines {
         rows.push(ActivityRow {
             when: Moment::at(a.at),
             what: what(a),
-            app: app_name(&state, a).await?,
+            app: app_name(&state, &mut names, a).await?,
             address: a.address.clone(),
         });
     }
@@ -331,6 +343,7 @@ async fn download(
     }
 
     let mut sign_ins = Vec::new();
+    let mut names = AppNames::default();
     for a in state
         .store
         .find_activity(uuid, 0, DOWNLOAD_ACTIVITY)
@@ -339,7 +352,7 @@ async fn download(
         if let Some(m) = method(&a.event) {
             sign_ins.push(json!({
                 "time": a.at,
-                "app": app_name(&state, &a).await?,
+                "app": app_name(&state, &mut names, &a).await?,
                 "client_id": a.client_id,
                 "method": m,
                 "address": a.address,

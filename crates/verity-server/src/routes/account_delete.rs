@@ -119,10 +119,9 @@ async fn delete(State(state): State<AppState>, p: SignedInForm) -> Result<Respon
     let attempt = match Attempt::begin(&state, key, client_address(&p.headers)).await? {
         Ok(attempt) => attempt,
         Err(wait) => {
-            let minutes = (wait + 59) / 60;
             let message = format!(
-                "Too many wrong attempts. Try again in {minutes} minute{}. Nothing was deleted.",
-                if minutes == 1 { "" } else { "s" }
+                "Too many wrong attempts. Try again in {}. Nothing was deleted.",
+                verity_core::throttle::wait_text(wait)
             );
             return refuse("password", &message);
         }

@@ -70,6 +70,15 @@ pub(super) fn show_signup(
     render(state, &page, error, StatusCode::BAD_REQUEST)
 }
 
+/// The email typed, to show again; one past the bound is not echoed back.
+fn kept(email: &str) -> &str {
+    if email.len() > verity_core::account::EMAIL_MAX_BYTES {
+        ""
+    } else {
+        email
+    }
+}
+
 /// POST `/oauth/interaction/{id}/signin`.
 pub(super) async fn signin(
     State(state): State<AppState>,
@@ -86,12 +95,7 @@ pub(super) async fn signin(
         missing.push(("password", "Enter your password."));
     }
     if !missing.is_empty() {
-        let kept = if email.len() > verity_core::account::EMAIL_MAX_BYTES {
-            ""
-        } else {
-            &email
-        };
-        return again_fields(&state, &headers, l, Op::Signin, kept, &missing).await;
+        return again_fields(&state, &headers, l, Op::Signin, kept(&email), &missing).await;
     }
     let key = verity_core::throttle::account_key(&email);
     let client_id = Some(l.app.client_id.as_str());
@@ -149,12 +153,7 @@ pub(super) async fn signup(
         .map(|(field, text)| (field.name(), text))
         .collect();
     if !problems.is_empty() {
-        let kept = if email.len() > verity_core::account::EMAIL_MAX_BYTES {
-            ""
-        } else {
-            &email
-        };
-        return again_fields(&state, &headers, l, Op::Signup, kept, &problems).await;
+        return again_fields(&state, &headers, l, Op::Signup, kept(&email), &problems).await;
     }
     let client_id = Some(l.app.client_id.as_str());
     let address = client_address(&headers);
