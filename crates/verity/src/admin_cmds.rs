@@ -23,6 +23,26 @@ pub struct AdminArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user. The password is read from VERITY_NEW_USER_PASSWORD (never a flag, so it
+    /// stays out of shell history and process lists).
+    Create(UserCreateArgs),
+    /// Delete an account and everything of it: attributes, credentials, sessions,
+    /// consents, tokens, verifications and their evidence; apps are told; audit rows keep only
+    /// the uuid. Fails when there is no such account.
+    Delete { uuid: String },
+}
+
+#[derive(Debug, Args)]
+pub struct UserCreateArgs {
+    #[arg(long)]
+    email: String,
+    /// An attribute as handle=JSON value, e.g. fname='"Ada"' or zip=null. Repeatable.
+    #[arg(long = "attribute")]
+    attributes: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Create an organization, optionally with its first owner (an existing account's email).
     OrgCreate {
@@ -78,18 +98,16 @@ pub enum AdminCommand {
     SecretAdd { client_id: String },
     /// Delete a client secret.
     SecretDelete { client_id: String, id: String },
-    /// Create a user. The password is read from VERITY_NEW_USER_PASSWORD (never a flag, so it
-    /// stays out of shell history and process lists).
-    UserCreate {
-        #[arg(long)]
-        email: String,
-        /// An attribute as handle=JSON value, e.g. fname='"Ada"' or zip=null. Repeatable.
-        #[arg(long = "attribute")]
-        attributes: Vec<String>,
+    /// People's accounts: `users create`, `users delete`.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
     },
-    /// Delete an account and everything of it: attributes, credentials, sessions,
-    /// consents, tokens, verifications and their evidence; apps are told; audit rows keep only
-    /// the uuid.
+    /// The same as `users create` (the earlier spelling).
+    #[command(hide = true)]
+    UserCreate(UserCreateArgs),
+    /// The same as `users delete` (the earlier spelling).
+    #[command(hide = true)]
     UserDelete { uuid: String },
     /// Record a verification: GROUP is a group handle or `identity`.
     VerificationSet {
@@ -301,7 +319,10 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             .await;
             print(&json!({"deleted": id}))
         }
-        AdminCommand::UserCreate { email, attributes } => {
+        AdminCommand::Users {
+            command: UsersCommand::Create(UserCreateArgs { email, attributes }),
+        }
+        | AdminCommand::UserCreate(UserCreateArgs { email, attributes }) => {
             let password = std::env::var("VERITY_NEW_USER_PASSWORD")
                 .context("set VERITY_NEW_USER_PASSWORD to the new account's password")?;
             let mut attrs = BTreeMap::new();
@@ -317,7 +338,10 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             audit(state, Change::UserCreated, Some(&uuid), None, json!({})).await;
             print(&json!({"uuid": uuid}))
         }
-        AdminCommand::UserDelete { uuid } => {
+        AdminCommand::Users {
+            command: UsersCommand::Delete { uuid },
+        }
+        | AdminCommand::UserDelete { uuid } => {
             let no_request = verity_server::HeaderMap::new();
             let by = verity_server::erase::DeletedBy::Cli;
             if !verity_server::erase::delete_account(state, &uuid, by, &no_request).await? {

@@ -367,23 +367,36 @@ fn admin(db: &Database, data_dir: &std::path::Path, args: &[&str]) -> (bool, Val
     )
 }
 
-/// SPEC 14 from the shell: `user-delete` deletes an account; a second time there is none.
+/// SPEC 14 from the shell: `users delete` deletes an account and everything of it (the
+/// earlier `user-create` still creates one); a second time there is none; another account stays.
 #[tokio::test]
 async fn verity_admin_deletes_a_user() {
     let db = Database::new().await;
     let dir = tempfile::tempdir().unwrap();
-    let (ok, user, err) = admin(
+    let create = |email: &str| {
+        let (ok, user, err) = admin(&db, dir.path(), &["users", "create", "--email", email]);
+        assert!(ok, "{err}");
+        user["uuid"].as_str().unwrap().to_owned()
+    };
+    let uuid = create("cli.leaver@example.test");
+    let stayer = create("cli.stayer@example.test");
+    let (ok, _, err) = admin(
         &db,
         dir.path(),
         &["user-create", "--email", "cli.leaver@example.test"],
     );
-    assert!(ok, "{err}");
-    let uuid = user["uuid"].as_str().unwrap().to_owned();
-    let (ok, deleted, err) = admin(&db, dir.path(), &["user-delete", &uuid]);
+    assert!(!ok, "the email is taken while the account exists: {err}");
+    let (ok, deleted, err) = admin(&db, dir.path(), &["users", "delete", &uuid]);
     assert!(ok, "{err}");
     assert_eq!(deleted["deleted"], true);
-    let (ok, _, err) = admin(&db, dir.path(), &["user-delete", &uuid]);
+    assert_eq!(deleted["uuid"], uuid.as_str());
+    let (ok, _, err) = admin(&db, dir.path(), &["users", "delete", &uuid]);
     assert!(!ok && err.contains("no account"), "{err}");
+    // The email is free again, for a new person with a new uuid; the other account is untouched.
+    let again = create("cli.leaver@example.test");
+    assert_ne!(again, uuid);
+    let (ok, _, err) = admin(&db, dir.path(), &["user-delete", &stayer]);
+    assert!(ok, "the earlier spelling deletes too: {err}");
 }
 
 /// SPEC 12's cases from the shell: an operator's verification is a case, listed, shown with
