@@ -81,6 +81,15 @@ impl<'a> Jws<'a> {
         self.header.get("kid").and_then(Value::as_str)
     }
 
+    /// Verifies against one public JWK, whose type must fit the header's `alg` (RS256 or ES256).
+    pub fn verify_with_jwk(&self, jwk: &Value) -> Result<(), JoseError> {
+        let alg = self.alg();
+        if alg != "RS256" && alg != "ES256" {
+            return Err(JoseError::Algorithm(alg.to_owned()));
+        }
+        verify_with_jwk(alg, jwk, self.signing_input.as_bytes(), &self.signature)
+    }
+
     /// Verifies against the first key of `jwks` (a JWK Set `{"keys": [...]}`) that fits the
     /// header's `kid` (when present) and `alg`.
     pub fn verify_with_set(&self, jwks: &Value) -> Result<(), JoseError> {

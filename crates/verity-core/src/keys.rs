@@ -207,6 +207,16 @@ impl SigningKey {
     /// A compact JWS over `claims` with header `{alg, kid, typ}` (RFC 8725 3.11: explicit `typ`).
     pub fn sign_jwt(&self, typ: &str, claims: &serde_json::Value) -> Result<String, KeyError> {
         let header = serde_json::json!({"alg": self.alg().as_str(), "kid": self.kid(), "typ": typ});
+        self.sign_with_header(&header, claims)
+    }
+
+    /// A compact JWS over `claims` with the caller's `header` (which must name this key's `alg`),
+    /// e.g. a DPoP proof carrying the public key itself.
+    pub fn sign_with_header(
+        &self,
+        header: &serde_json::Value,
+        claims: &serde_json::Value,
+    ) -> Result<String, KeyError> {
         let mut out = b64(header.to_string().as_bytes());
         out.push('.');
         out.push_str(&b64(claims.to_string().as_bytes()));

@@ -23,6 +23,8 @@
 //! - [`keys`]: signing keys (RS256, ES256), JWKs, JWT signing, the master key.
 //! - [`logout`]: which app a logout names and where the browser may go afterwards.
 //! - [`jose`]: verifying JWS from clients (assertions, `id_token_hint`).
+//! - [`dpop`]: RFC 9449 proofs, key thumbprints and server nonces.
+//! - [`jar`]: RFC 9101 request objects and RFC 9126 pushed requests' references.
 //! - [`throttle`]: brute-force limits and their keys.
 //! - [`limits`]: limits on what one address, account or organization may create or send, and
 //!   their fixed-window counting.
@@ -38,10 +40,12 @@ pub mod authorize;
 pub mod claims;
 pub mod client_auth;
 pub mod clock;
+pub mod dpop;
 pub mod evidence;
 pub mod grant;
 pub mod identity;
 pub mod interaction;
+pub mod jar;
 pub mod jose;
 pub mod keys;
 pub mod limits;

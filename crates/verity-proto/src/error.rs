@@ -21,6 +21,14 @@ pub enum ErrorCode {
     InteractionRequired,
     RequestNotSupported,
     RequestUriNotSupported,
+    /// RFC 9101 / OIDC Core 3.1.2.6: a request object that does not verify or is out of date.
+    InvalidRequestObject,
+    /// RFC 9126 / OIDC Core 3.1.2.6: a `request_uri` unknown, used, expired or another app's.
+    InvalidRequestUri,
+    /// RFC 9449 5 and 7.1: a DPoP proof that is missing, malformed or does not match.
+    InvalidDpopProof,
+    /// RFC 9449 8: the proof must carry the nonce the server sends in `DPoP-Nonce`.
+    UseDpopNonce,
     InvalidToken,
     InsufficientScope,
     UnsupportedTokenType,
@@ -53,6 +61,10 @@ impl ErrorCode {
             Self::InteractionRequired => "interaction_required",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidRequestObject => "invalid_request_object",
+            Self::InvalidRequestUri => "invalid_request_uri",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::UnsupportedTokenType => "unsupported_token_type",

@@ -56,6 +56,7 @@ pub mod lifecycle;
 pub mod limits;
 mod lite;
 pub mod mfa;
+pub mod pushed;
 pub mod releases;
 pub mod roles;
 pub mod sessions;

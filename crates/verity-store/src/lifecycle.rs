@@ -31,6 +31,8 @@ pub struct Purged {
     pub auth_failures: u64,
     /// Limit counters whose window is over.
     pub rate_limits: u64,
+    /// Pushed authorization requests never used.
+    pub pushed_requests: u64,
 }
 
 impl Purged {
@@ -42,6 +44,7 @@ impl Purged {
             + self.jtis
             + self.auth_failures
             + self.rate_limits
+            + self.pushed_requests
     }
 }
 
@@ -178,6 +181,8 @@ impl Store {
             query("DELETE FROM auth_failures WHERE window_start < $1 AND locked_until < $2");
         let auth_failures = self.exec(failures.bind(cutoff).bind(now)).await?;
         let rate_limits = before("DELETE FROM rate_limits WHERE window_end <= $1", now).await?;
+        let pushed_requests =
+            before("DELETE FROM pushed_requests WHERE expires_at < $1", now).await?;
         Ok(Purged {
             codes,
             tokens,
@@ -186,6 +191,7 @@ impl Store {
             jtis,
             auth_failures,
             rate_limits,
+            pushed_requests,
         })
     }
 

@@ -305,6 +305,7 @@ async fn purge_expired(store: &Store) {
             jtis: 1,
             auth_failures: 2,
             rate_limits: 1,
+            pushed_requests: 0,
         }
     );
     assert_eq!(purged.total(), 8);

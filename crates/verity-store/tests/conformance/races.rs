@@ -347,8 +347,27 @@ async fn concurrent_case_decisions(store: &Store) {
     assert_eq!(decisions.iter().filter(|&&won| won).count(), 1);
 }
 
+/// Of `N` concurrent takes of one pushed request exactly one finds it.
+async fn concurrent_take_pushed_request(store: &Store) {
+    crate::harness::org(store, "o-1", "Org").await;
+    crate::harness::app(store, "c-1", "o-1", "App").await;
+    let request = verity_store::pushed::PushedRequest {
+        reference_hash: "p-race".into(),
+        client_id: "c-1".into(),
+        params: vec![("scope".into(), "openid".into())],
+        expires_at: NOW + 60,
+    };
+    store.push_request(&request).await.unwrap();
+    let found = race(store, |s, _| async move {
+        s.take_pushed_request("p-race").await.unwrap().is_some()
+    })
+    .await;
+    assert_eq!(found.iter().filter(|&&f| f).count(), 1);
+}
+
 on_each_backend!(
     concurrent_take_code,
+    concurrent_take_pushed_request,
     replays_race_the_issuance,
     concurrent_rotate_refresh_token,
     concurrent_take_attempt,
