@@ -183,6 +183,11 @@ impl Params {
         self.repeated.first().map(String::as_str)
     }
 
+    /// Every parameter with its value (in no particular order).
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn too_many(&self) -> bool {
         self.too_many
     }
@@ -210,6 +215,45 @@ pub fn form_urlencoded_pairs(raw: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(raw)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
+}
+
+/// How errors are answered: in the mode asked for when it is one Verity answers in (else the
+/// query).
+fn response_mode_of(params: &Params) -> ResponseMode {
+    match params.get("response_mode") {
+        Some("form_post") => ResponseMode::FormPost,
+        _ => ResponseMode::Query,
+    }
+}
+
+/// An error found before the request's own parameters could be read (a request object that
+/// does not verify, a `request_uri` refused, a plain request from an app that must push or sign
+/// its requests): sent back to the redirect URI when the outer request names one registered for
+/// the app, else shown as a page.
+pub fn refuse(
+    params: &Params,
+    app: Option<&AppView<'_>>,
+    code: ErrorCode,
+    description: &str,
+) -> AuthorizeError {
+    let redirect_uri = app.and_then(|app| {
+        if params.is_repeated("redirect_uri") {
+            return None;
+        }
+        RedirectUri::registered(app.redirect_uris, params.get("redirect_uri")?)
+    });
+    match redirect_uri {
+        Some(redirect_uri) => AuthorizeError {
+            delivery: Delivery::Redirect {
+                redirect_uri,
+                state: params.get("state").map(str::to_owned),
+                response_mode: response_mode_of(params),
+            },
+            code,
+            description: description.to_owned(),
+        },
+        None => page(code, description),
+    }
 }
 
 fn page(code: ErrorCode, description: impl Into<String>) -> AuthorizeError {
@@ -260,11 +304,7 @@ pub fn validate(
 
     // From here on the redirect URI is trusted: errors go back to the app.
     let state = params.get("state").map(str::to_owned);
-    // Errors use the mode asked for when it is one Verity answers in (else the query).
-    let response_mode = match params.get("response_mode") {
-        Some("form_post") => ResponseMode::FormPost,
-        _ => ResponseMode::Query,
-    };
+    let response_mode = response_mode_of(params);
     let fail = |code: ErrorCode, description: &str| AuthorizeError {
         delivery: Delivery::Redirect {
             redirect_uri: redirect_uri.clone(),

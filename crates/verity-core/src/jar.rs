@@ -9,6 +9,7 @@
 
 use serde_json::Value;
 use thiserror::Error;
+use verity_proto::error::ErrorCode;
 
 use crate::authorize::Params;
 use crate::jose::{Jws, MAX_JWS_LEN};
@@ -137,6 +138,98 @@ pub fn verify(
         jti: jti.to_owned(),
         exp,
     })
+}
+
+/// Where an authorization request's parameters are (RFC 9101 5, RFC 9126 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source<'a> {
+    /// In the request itself.
+    Plain,
+    /// In the request object `request` (by value).
+    Object(&'a str),
+    /// Pushed earlier: stored under this hash of the `request_uri`'s reference.
+    Pushed(String),
+}
+
+/// What an app demands of its authorization requests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Demands {
+    /// RFC 9126 `require_pushed_authorization_requests`.
+    pub pushed: bool,
+    /// `require_signed_request_object`.
+    pub signed: bool,
+}
+
+/// Where the request's parameters are, or why the request is refused as it stands.
+pub fn source<'a>(
+    params: &'a Params,
+    demands: Demands,
+) -> Result<Source<'a>, (ErrorCode, &'static str)> {
+    if let Some(uri) = params.get("request_uri") {
+        if params.get("request").is_some() {
+            return Err((
+                ErrorCode::InvalidRequest,
+                "request and request_uri must not be sent together",
+            ));
+        }
+        if !uri.starts_with(REQUEST_URI_PREFIX) {
+            return Err((
+                ErrorCode::RequestUriNotSupported,
+                "only a request_uri from this provider's pushed authorization request endpoint is accepted",
+            ));
+        }
+        return request_uri_hash(uri).map(Source::Pushed).ok_or((
+            ErrorCode::InvalidRequestUri,
+            "the request_uri was not issued by this provider",
+        ));
+    }
+    if demands.pushed {
+        return Err((
+            ErrorCode::InvalidRequest,
+            "this app must push its authorization requests (RFC 9126) and send only client_id and request_uri",
+        ));
+    }
+    match params.get("request") {
+        Some(object) => Ok(Source::Object(object)),
+        None if demands.signed => Err((
+            ErrorCode::InvalidRequest,
+            "this app must send its authorization requests as signed request objects",
+        )),
+        None => Ok(Source::Plain),
+    }
+}
+
+/// The parameters of a pushed request taken from the store, when it is still fresh and the
+/// presenting request names the app that pushed it (RFC 9126 4).
+pub fn pushed_params(
+    pushed_by: &str,
+    params: Vec<(String, String)>,
+    expires_at: i64,
+    client_id: &str,
+    now: i64,
+) -> Result<Params, (ErrorCode, &'static str)> {
+    if pushed_by != client_id {
+        return Err((
+            ErrorCode::InvalidRequestUri,
+            "the request_uri was pushed by another app",
+        ));
+    }
+    if expires_at <= now {
+        return Err((ErrorCode::InvalidRequestUri, "the request_uri has expired"));
+    }
+    Ok(Params::from_pairs(params))
+}
+
+/// The parameters a pushed request keeps: everything but the client's credentials.
+pub fn kept_when_pushed(params: &Params) -> Vec<(String, String)> {
+    const CREDENTIALS: [&str; 3] = ["client_secret", "client_assertion", "client_assertion_type"];
+    let mut kept: Vec<(String, String)> = params
+        .pairs()
+        .filter(|(name, _)| !CREDENTIALS.contains(name))
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    kept.sort();
+    kept
 }
 
 /// A new pushed request's `request_uri`, and the hash it is stored under.
@@ -278,6 +371,77 @@ mod tests {
         assert_eq!(
             verify("not a jwt", Some(&keys(&key)), &expect()).unwrap_err(),
             JarError::Malformed
+        );
+    }
+
+    #[test]
+    fn the_source_follows_the_request_and_the_apps_demands() {
+        let p = |q: &str| Params::from_form(q.as_bytes());
+        let (uri, hash) = new_request_uri();
+        let pushed = p(&format!("client_id=app&request_uri={uri}"));
+        let strict = Demands {
+            pushed: true,
+            signed: true,
+        };
+        assert_eq!(source(&pushed, strict), Ok(Source::Pushed(hash)));
+        assert_eq!(
+            source(&p("client_id=app"), Demands::default()),
+            Ok(Source::Plain)
+        );
+        assert_eq!(
+            source(&p("client_id=app&request=x.y.z"), Demands::default()),
+            Ok(Source::Object("x.y.z"))
+        );
+        let code = |q: &str, d: Demands| source(&p(q), d).unwrap_err().0;
+        assert_eq!(code("client_id=app", strict), ErrorCode::InvalidRequest);
+        assert_eq!(
+            code("client_id=app&request=x.y.z", strict),
+            ErrorCode::InvalidRequest,
+            "an app that must push may not send an object by value"
+        );
+        let signed = Demands {
+            pushed: false,
+            signed: true,
+        };
+        assert_eq!(code("client_id=app", signed), ErrorCode::InvalidRequest);
+        assert_eq!(
+            code("request_uri=https://app.example/r", Demands::default()),
+            ErrorCode::RequestUriNotSupported
+        );
+        assert_eq!(
+            code(
+                &format!("request_uri={REQUEST_URI_PREFIX}nothex"),
+                Demands::default()
+            ),
+            ErrorCode::InvalidRequestUri
+        );
+        assert_eq!(
+            code(
+                &format!("request_uri={uri}&request=x.y.z"),
+                Demands::default()
+            ),
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn pushed_params_are_the_apps_own_and_fresh() {
+        let kept = vec![("scope".to_owned(), "openid".to_owned())];
+        let ok = pushed_params("app", kept.clone(), NOW + 1, "app", NOW).unwrap();
+        assert_eq!(ok.get("scope"), Some("openid"));
+        let err =
+            |by: &str, exp: i64| pushed_params(by, kept.clone(), exp, "app", NOW).unwrap_err();
+        assert_eq!(err("other", NOW + 1).0, ErrorCode::InvalidRequestUri);
+        assert_eq!(err("app", NOW).0, ErrorCode::InvalidRequestUri);
+        let form = Params::from_form(
+            b"client_id=app&client_secret=s&client_assertion=a&client_assertion_type=t&scope=openid",
+        );
+        assert_eq!(
+            kept_when_pushed(&form),
+            vec![
+                ("client_id".to_owned(), "app".to_owned()),
+                ("scope".to_owned(), "openid".to_owned())
+            ]
         );
     }
 

@@ -32,6 +32,14 @@ pub struct ProviderMetadata {
     pub prompt_values_supported: Vec<String>,
     pub acr_values_supported: Vec<String>,
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 9126 5 (SPEC 13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    /// RFC 9101 10.5 / OIDC Discovery 3.
+    #[serde(default)]
+    pub request_object_signing_alg_values_supported: Vec<String>,
     /// OpenID Connect for Identity Assurance 1.0, section 8 (SPEC 13).
     #[serde(default)]
     pub verified_claims_supported: bool,

@@ -62,6 +62,13 @@ pub struct AppInput {
     /// Web origins of a browser app, besides those of its redirect URIs, that may read the token,
     /// userinfo and revocation endpoints' answers (CORS): `https://spa.example.com`.
     pub allowed_origins: Option<Vec<String>>,
+    /// RFC 9126: authorization requests only through `/oauth/par`.
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// RFC 9101: authorization requests only as request objects signed with the app's keys
+    /// (`jwks` or `jwks_uri`).
+    pub require_signed_request_object: Option<bool>,
+    /// RFC 9449: access tokens, and a public app's refresh tokens, bound to a DPoP key.
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// A newly registered app as `verity admin` prints it (the admin API's [`NewAppResponse`]):
@@ -209,6 +216,29 @@ fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminEr
     if let Some(origins) = input.allowed_origins {
         app.allowed_origins =
             verity_core::origin::allowed_origins(&origins, sandbox, &mut problems);
+    }
+    let flags = [
+        (
+            input.require_pushed_authorization_requests,
+            &mut app.require_pushed_authorization_requests,
+        ),
+        (
+            input.require_signed_request_object,
+            &mut app.require_signed_request_object,
+        ),
+        (
+            input.dpop_bound_access_tokens,
+            &mut app.dpop_bound_access_tokens,
+        ),
+    ];
+    for (value, field) in flags {
+        *field = value.unwrap_or(*field);
+    }
+    if app.require_signed_request_object && app.jwks.is_none() && app.jwks_uri.is_none() {
+        problems.push(
+            "require_signed_request_object needs the app's public keys (jwks or jwks_uri)"
+                .to_owned(),
+        );
     }
     if app.redirect_uris.is_empty() {
         problems.push("redirect_uris needs at least one URI".to_owned());

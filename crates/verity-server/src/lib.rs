@@ -48,6 +48,7 @@ pub mod middleware;
 pub mod outbound;
 pub mod outbox;
 pub mod pages;
+pub mod request_object;
 pub mod respond;
 pub mod routes;
 pub mod sandbox;

@@ -35,6 +35,12 @@ pub struct App {
     /// Web origins, besides those of the redirect URIs, allowed CORS on the token, userinfo and
     /// revocation endpoints (serialized, as `verity_core::origin` checks them).
     pub allowed_origins: Vec<String>,
+    /// RFC 9126: authorization requests only through PAR.
+    pub require_pushed_authorization_requests: bool,
+    /// RFC 9101: authorization requests only as request objects signed with the app's keys.
+    pub require_signed_request_object: bool,
+    /// RFC 9449: access tokens (and a public app's refresh tokens) only DPoP-bound.
+    pub dpop_bound_access_tokens: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -63,6 +69,9 @@ impl App {
             jwks_uri: None,
             backchannel_logout_uri: None,
             allowed_origins: vec![],
+            require_pushed_authorization_requests: false,
+            require_signed_request_object: false,
+            dpop_bound_access_tokens: false,
             created_at: now,
             updated_at: now,
         }
@@ -75,7 +84,9 @@ stored!(App => "apps" {
     profile [text], public, refresh_tokens, id_token_alg [text],
     userinfo_signed_response_alg [text],
     code_ttl, access_ttl, refresh_ttl, userinfo_ttl,
-    jwks, jwks_uri, backchannel_logout_uri, allowed_origins [json], created_at, updated_at,
+    jwks, jwks_uri, backchannel_logout_uri, allowed_origins [json],
+    require_pushed_authorization_requests, require_signed_request_object, dpop_bound_access_tokens,
+    created_at, updated_at,
 });
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,6 +15,7 @@ use verity_proto::error::ErrorCode;
 
 use crate::error::PageError;
 use crate::extract::{BodyKind, body_kind, body_params, query_params};
+use crate::request_object::{self, Refusal};
 use crate::respond::{After, redirect_to_client};
 use crate::routes::interaction;
 use crate::state::AppState;
@@ -120,6 +121,18 @@ async fn start(
         public: a.public,
         claims_parameter: a.profile == Family::Oidc,
     });
+    let resolved = match &app {
+        Some(app) => match request_object::resolve(state, app, params).await {
+            Ok(resolved) => resolved,
+            Err(Refusal::Refused(code, description)) => {
+                let refused = authorize::refuse(params, view.as_ref(), code, &description);
+                return Err(Failure::Authorize(refused));
+            }
+            Err(Refusal::Failed(e)) => return Err(PageError::from(e).into()),
+        },
+        None => None,
+    };
+    let params = resolved.as_ref().unwrap_or(params);
     let request = authorize::validate(params, view.as_ref()).map_err(Failure::Authorize)?;
     let Some(app) = app else {
         let unknown = "client_id is not a known app";

@@ -101,7 +101,7 @@ pub fn metadata(public_url: &str, policy_handles: &[String]) -> ProviderMetadata
         code_challenge_methods_supported: strings(&["S256"]),
         claims_supported: verity_core::identity::claims_supported(),
         claims_parameter_supported: true,
-        request_parameter_supported: false,
+        request_parameter_supported: true,
         request_uri_parameter_supported: false,
         prompt_values_supported: strings(&["none", "login", "consent"]),
         acr_values_supported: strings(&[
@@ -109,6 +109,9 @@ pub fn metadata(public_url: &str, policy_handles: &[String]) -> ProviderMetadata
             "http://idmanagement.gov/ns/assurance/aal/2",
         ]),
         authorization_response_iss_parameter_supported: true,
+        pushed_authorization_request_endpoint: Some(format!("{public_url}/oauth/par")),
+        require_pushed_authorization_requests: false,
+        request_object_signing_alg_values_supported: strings(&["RS256", "ES256"]),
         verified_claims_supported: true,
         trust_frameworks_supported: strings(&assurance::TRUST_FRAMEWORKS),
         evidence_supported: strings(&assurance::EVIDENCE),

@@ -15,6 +15,7 @@ pub mod interaction;
 pub mod introspect;
 pub mod logout;
 pub mod metrics;
+pub mod par;
 pub mod policies;
 pub mod review;
 pub mod revoke;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(discovery::router())
         .merge(authorize::router())
+        .merge(par::router())
         .merge(interaction::router())
         .merge(token::router())
         .merge(revoke::router())

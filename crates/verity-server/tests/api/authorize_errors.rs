@@ -295,7 +295,7 @@ async fn later_errors_redirect_to_the_app_with_state_and_iss() {
         (
             "a request object",
             set(base(), "request", Some("eyJhbGciOiJub25lIn0.e30.")),
-            "request_not_supported",
+            "invalid_request_object",
         ),
         (
             "a request_uri",

@@ -25,6 +25,7 @@ mod nodes;
 mod openidconnect_rp;
 mod operations;
 mod outbound;
+mod par;
 mod review;
 mod token_errors;
 mod verification;

@@ -34,6 +34,9 @@ fn full_app(client_id: &str, org_id: &str) -> App {
         jwks_uri: Some("https://rp.example/jwks".into()),
         backchannel_logout_uri: Some("https://rp.example/logout".into()),
         allowed_origins: vec!["https://admin.rp.example".into()],
+        require_pushed_authorization_requests: true,
+        require_signed_request_object: true,
+        dpop_bound_access_tokens: true,
         created_at: NOW - 5,
         updated_at: NOW - 1,
     }

@@ -62,6 +62,12 @@ pub struct AppResponse {
     pub backchannel_logout_uri: Option<String>,
     /// Web origins allowed CORS besides those of the redirect URIs.
     pub allowed_origins: Vec<String>,
+    /// RFC 9126: authorization requests only through PAR.
+    pub require_pushed_authorization_requests: bool,
+    /// RFC 9101: authorization requests only as signed request objects.
+    pub require_signed_request_object: bool,
+    /// RFC 9449: tokens bound to a DPoP key.
+    pub dpop_bound_access_tokens: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -93,6 +99,9 @@ impl From<&App> for AppResponse {
             jwks_uri: app.jwks_uri.clone(),
             backchannel_logout_uri: app.backchannel_logout_uri.clone(),
             allowed_origins: app.allowed_origins.clone(),
+            require_pushed_authorization_requests: app.require_pushed_authorization_requests,
+            require_signed_request_object: app.require_signed_request_object,
+            dpop_bound_access_tokens: app.dpop_bound_access_tokens,
             created_at: app.created_at,
             updated_at: app.updated_at,
         }
@@ -439,8 +448,10 @@ mod tests {
             "userinfo_signed_response_alg": null, "code_ttl": app.code_ttl,
             "access_ttl": app.access_ttl, "refresh_ttl": app.refresh_ttl,
             "userinfo_ttl": app.userinfo_ttl, "jwks": {"keys": []}, "jwks_uri": null,
-            "backchannel_logout_uri": null, "allowed_origins": [], "created_at": 10,
-            "updated_at": 10,
+            "backchannel_logout_uri": null, "allowed_origins": [],
+            "require_pushed_authorization_requests": false,
+            "require_signed_request_object": false, "dpop_bound_access_tokens": false,
+            "created_at": 10, "updated_at": 10,
             "secrets": [{"id": "s1", "created_at": 11, "last_used_at": null}]
         });
         let public = NewAppResponse {

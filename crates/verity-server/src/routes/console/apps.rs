@@ -180,6 +180,11 @@ fn app_input(pairs: &[(String, String)], creating: bool) -> AppInput {
         jwks_uri: optional("jwks_uri"),
         backchannel_logout_uri: optional("backchannel_logout_uri"),
         allowed_origins: Some(lines("allowed_origins")),
+        require_pushed_authorization_requests: Some(checked(
+            "require_pushed_authorization_requests",
+        )),
+        require_signed_request_object: Some(checked("require_signed_request_object")),
+        dpop_bound_access_tokens: Some(checked("dpop_bound_access_tokens")),
     }
 }
 
