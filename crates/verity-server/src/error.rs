@@ -46,12 +46,12 @@ impl ApiError {
         }
     }
 
-    /// 429 `too_many_requests` with `Retry-After`: a limit of `crate::limits` refused the
-    /// action.
-    pub fn too_many_requests(refused: &crate::limits::Refused) -> Self {
+    /// 429 `too_many_requests` with `Retry-After: retry_after` (seconds): a limit refused the
+    /// action (`crate::limits::Refused` gives both its message and its wait).
+    pub fn too_many_requests(description: impl Into<String>, retry_after: i64) -> Self {
         ApiError {
-            retry_after: Some(refused.retry_after),
-            ..Self::new(ErrorCode::TooManyRequests, refused.message())
+            retry_after: Some(retry_after),
+            ..Self::new(ErrorCode::TooManyRequests, description)
         }
     }
 

@@ -107,7 +107,7 @@ mod tests {
 
     #[test]
     fn an_api_refusal_is_json_too_many_requests() {
-        let e = crate::error::ApiError::too_many_requests(&REFUSED);
+        let e = crate::error::ApiError::too_many_requests(REFUSED.message(), REFUSED.retry_after);
         assert_eq!(e.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(e.code.as_str(), "too_many_requests");
         assert_eq!(e.description, REFUSED.message());
