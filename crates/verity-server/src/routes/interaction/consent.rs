@@ -7,7 +7,9 @@ use serde::Serialize;
 use serde_json::json;
 use verity_core::identity::{self, AuthFacts, Policy, UserData};
 
-use super::{Journey, Posted, again, current_session, deny, next, render};
+use super::answers::{again, deny, next};
+use super::loaded::{Posted, current_session};
+use super::{Journey, render};
 use crate::audit::AuditEvent;
 use crate::error::PageError;
 use crate::pages::Page;

@@ -16,7 +16,9 @@ use verity_core::limits::Kind;
 use verity_core::secret::new_token;
 use verity_store::users::User;
 
-use super::{Journey, Loaded, Posted, again_fields, expired_page, limited, next, render, too_many};
+use super::answers::{again_fields, limited, next, too_many};
+use super::loaded::{Loaded, Posted, expired_page};
+use super::{Journey, render};
 use crate::audit::AuditEvent;
 use crate::auth::password;
 use crate::auth::throttle::Attempt;

@@ -8,7 +8,9 @@ use verity_core::authorize::AuthorizeRequest;
 use verity_core::identity;
 use verity_store::users::VerificationRecord;
 
-use super::{Journey, Posted, again, current_session, deny, expired_page, next, render};
+use super::answers::{again, deny, next, respond_again};
+use super::loaded::{Posted, current_session, expired_page};
+use super::{Journey, render};
 use crate::error::PageError;
 use crate::pages::Page;
 use crate::state::AppState;
@@ -82,7 +84,7 @@ pub(super) async fn submit(
             // Outside the sandbox, `verify` leads to the methods of the first group to verify.
             if !state.sandbox() {
                 return Ok(match missing.first() {
-                    Some(group) => super::respond_again(&l.ix.id, group),
+                    Some(group) => respond_again(&l.ix.id, group),
                     None => next(&l.ix.id),
                 });
             }
