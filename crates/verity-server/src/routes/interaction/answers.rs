@@ -1,14 +1,14 @@
 //! How a step's handler answers a form post: the step again with a message (a wrong password,
 //! a limit, too many failures), on to the next step, or back to the app when the person declines.
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use verity_core::authorize::Op;
 
 use super::loaded::{Loaded, expired_page};
 use super::{Entry, advance};
 use crate::error::PageError;
-use crate::respond::{After, redirect_to_client, see_other};
+use crate::respond::{After, redirect_to_client, retry_later, see_other};
 use crate::state::AppState;
 
 /// Re-renders the current step with an error message (a failed password, a wrong code ...).
@@ -22,10 +22,9 @@ pub(super) async fn again(
     let entry = Entry {
         op,
         error: Some(error),
-        after: After::Post,
         ..Entry::default()
     };
-    advance(state, headers, l.ix, &l.app, &l.request, entry).await
+    after_post(state, headers, l, entry).await
 }
 
 /// The sign-in or sign-up form again, with the email the person typed (never a password) and
@@ -42,10 +41,9 @@ pub(super) async fn again_fields(
         op: Some(op),
         email: Some(email),
         fields,
-        after: After::Post,
         ..Entry::default()
     };
-    advance(state, headers, l.ix, &l.app, &l.request, entry).await
+    after_post(state, headers, l, entry).await
 }
 
 /// Over a limit (`crate::limits`): the form again with the email the person typed and when to
@@ -63,11 +61,9 @@ pub(super) async fn limited(
         op: Some(op),
         error: Some(&text),
         email: Some(email),
-        after: After::Post,
         ..Entry::default()
     };
-    let resp = advance(state, headers, l.ix, &l.app, &l.request, entry).await?;
-    Ok(refused.answer(resp))
+    Ok(refused.answer(after_post(state, headers, l, entry).await?))
 }
 
 /// Too many failures: the step again with the waiting time, answered 429.
@@ -87,18 +83,25 @@ pub(super) async fn too_many(
         op,
         error: Some(&text),
         email,
-        after: After::Post,
         ..Entry::default()
     };
-    let mut resp = advance(state, headers, l.ix, &l.app, &l.request, entry).await?;
-    if resp.status() != StatusCode::SEE_OTHER && !resp.status().is_redirection() {
-        *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        resp.headers_mut().insert(
-            axum::http::header::RETRY_AFTER,
-            axum::http::HeaderValue::from(wait.max(1)),
-        );
-    }
-    Ok(resp)
+    let resp = after_post(state, headers, l, entry).await?;
+    Ok(retry_later(resp, wait.max(1)))
+}
+
+/// The journey's next page after a form post (`entry` says what to show again with it); a
+/// redirect to the app answers 303.
+async fn after_post(
+    state: &AppState,
+    headers: &HeaderMap,
+    l: Loaded,
+    entry: Entry<'_>,
+) -> Result<Response, PageError> {
+    let entry = Entry {
+        after: After::Post,
+        ..entry
+    };
+    advance(state, headers, l.ix, &l.app, &l.request, entry).await
 }
 
 /// `303 See Other` to a group's verification page (after a code was sent).

@@ -39,9 +39,8 @@ pub(super) fn show(
 /// POST `/oauth/interaction/{id}/mfa`.
 pub(super) async fn submit(
     State(state): State<AppState>,
-    p: Posted,
+    Posted { headers, l, form }: Posted,
 ) -> Result<Response, PageError> {
-    let (headers, l, form) = (p.headers, p.l, p.form);
     let Some(session) = current_session(&state, &headers, &l.ix).await? else {
         return Ok(next(&l.ix.id));
     };

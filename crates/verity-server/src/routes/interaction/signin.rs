@@ -84,9 +84,8 @@ fn kept(email: &str) -> &str {
 /// POST `/oauth/interaction/{id}/signin`.
 pub(super) async fn signin(
     State(state): State<AppState>,
-    p: Posted,
+    Posted { headers, l, form }: Posted,
 ) -> Result<Response, PageError> {
-    let (headers, l, form) = (p.headers, p.l, p.form);
     let email = form.get("email").unwrap_or_default().trim().to_owned();
     let password = form.get("password").unwrap_or_default().to_owned();
     let mut missing = Vec::new();
@@ -144,9 +143,8 @@ pub(super) async fn signin(
 /// POST `/oauth/interaction/{id}/signup`.
 pub(super) async fn signup(
     State(state): State<AppState>,
-    p: Posted,
+    Posted { headers, l, form }: Posted,
 ) -> Result<Response, PageError> {
-    let (headers, l, form) = (p.headers, p.l, p.form);
     let email = normalize_email(form.get("email").unwrap_or_default());
     let password = form.get("password").unwrap_or_default().to_owned();
     let confirm = form.get("password_confirm").unwrap_or_default();

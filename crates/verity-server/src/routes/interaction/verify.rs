@@ -70,9 +70,12 @@ pub(super) fn show(
 /// POST `/oauth/interaction/{id}/verify`.
 pub(super) async fn submit(
     State(state): State<AppState>,
-    p: Posted,
+    Posted {
+        headers,
+        mut l,
+        form,
+    }: Posted,
 ) -> Result<Response, PageError> {
-    let (headers, mut l, form) = (p.headers, p.l, p.form);
     match form.get("decision") {
         Some("verify") => {
             let Some(session) = current_session(&state, &headers, &l.ix).await? else {

@@ -27,9 +27,8 @@ pub(super) async fn show(
 pub(super) async fn submit(
     State(state): State<AppState>,
     Path((_, group)): Path<(String, String)>,
-    p: Posted,
+    Posted { headers, l, form }: Posted,
 ) -> Result<Response, PageError> {
-    let (headers, l, form) = (p.headers, p.l, p.form);
     let Some(uuid) = lacking(&state, &headers, &l, &group).await? else {
         return Ok(next(&l.ix.id));
     };
