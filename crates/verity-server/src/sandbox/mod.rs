@@ -50,6 +50,9 @@ pub const REVIEW_DELAY: i64 = 5;
 /// Who the built-in reviewer's decisions name.
 pub const SANDBOX_REVIEWER: &str = "sandbox reviewer";
 
+/// What the sandbox organization's stable id derives from.
+const SANDBOX_ORG: &str = "verity-sandbox-org";
+
 /// A stable id derived from a name, so that every node seeds the same rows.
 fn stable_id(name: &str) -> String {
     hex(&sha256(name.as_bytes())[..16])
@@ -67,15 +70,7 @@ pub async fn seed(
     policies: &[String],
     now: i64,
 ) -> anyhow::Result<()> {
-    let org_id = stable_id("verity-sandbox-org");
-    if store.find_organization(&org_id).await?.is_none() {
-        let org = Organization {
-            id: org_id.clone(),
-            name: "Sandbox Org".into(),
-            created_at: now,
-        };
-        ignore_conflict(store.insert_organization(&org).await)?;
-    }
+    let org_id = seed_organization(store, SANDBOX_ORG, "Sandbox Org", now).await?;
     for (client_id, name, public) in [
         (CONFIDENTIAL_CLIENT_ID, "Sandbox Confidential App", false),
         (PUBLIC_CLIENT_ID, "Sandbox Public App", true),
@@ -193,7 +188,7 @@ async fn seed_verifications(
 
 /// Whether `store` holds a sandbox: the sandbox organization is seeded in it.
 pub async fn is_sandbox(store: &Store) -> anyhow::Result<bool> {
-    let org_id = stable_id("verity-sandbox-org");
+    let org_id = stable_id(SANDBOX_ORG);
     Ok(store.find_organization(&org_id).await?.is_some())
 }
 
@@ -269,6 +264,25 @@ pub async fn register_app_address(store: &Store, base: &str, now: i64) -> anyhow
     Ok(())
 }
 
+/// The organization of stable id `seed` (see [`stable_id`]), created as `name` if missing; its id.
+async fn seed_organization(
+    store: &Store,
+    seed: &str,
+    name: &str,
+    now: i64,
+) -> anyhow::Result<String> {
+    let id = stable_id(seed);
+    if store.find_organization(&id).await?.is_none() {
+        let org = Organization {
+            id: id.clone(),
+            name: name.into(),
+            created_at: now,
+        };
+        ignore_conflict(store.insert_organization(&org).await)?;
+    }
+    Ok(id)
+}
+
 /// Another node seeding at the same moment is not an error.
 fn ignore_conflict(r: verity_store::Result<()>) -> anyhow::Result<Option<()>> {
     match r {
@@ -287,15 +301,7 @@ pub async fn seed_account_app(
     update: bool,
 ) -> anyhow::Result<()> {
     use crate::session::{ACCOUNT_CLIENT_ID, callback_uri};
-    let org_id = stable_id("verity-system-org");
-    if store.find_organization(&org_id).await?.is_none() {
-        let org = Organization {
-            id: org_id.clone(),
-            name: "Verity".into(),
-            created_at: now,
-        };
-        ignore_conflict(store.insert_organization(&org).await)?;
-    }
+    let org_id = seed_organization(store, "verity-system-org", "Verity", now).await?;
     let redirect_uris = vec![callback_uri(public_url)];
     match store.find_app(ACCOUNT_CLIENT_ID).await? {
         Some(mut app) if update && app.redirect_uris != redirect_uris => {
