@@ -189,29 +189,22 @@ fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminEr
         }
         app.jwks = jwks.map(|j| j.to_string());
     }
-    if let Some(uri) = input.jwks_uri {
+    // The URLs Verity itself calls: given (`Some`), each is checked, or removed (`Some(None)`).
+    let server_urls = [
+        ("jwks_uri", input.jwks_uri, &mut app.jwks_uri),
+        (
+            "backchannel_logout_uri",
+            input.backchannel_logout_uri,
+            &mut app.backchannel_logout_uri,
+        ),
+    ];
+    for (what, given, field) in server_urls {
+        let Some(uri) = given else { continue };
         if let Some(u) = &uri {
-            rule::check_server_url(
-                "jwks_uri",
-                u,
-                sandbox,
-                &state.settings.outbound_allow,
-                &mut problems,
-            );
+            let allow = &state.settings.outbound_allow;
+            rule::check_server_url(what, u, sandbox, allow, &mut problems);
         }
-        app.jwks_uri = uri;
-    }
-    if let Some(uri) = input.backchannel_logout_uri {
-        if let Some(u) = &uri {
-            rule::check_server_url(
-                "backchannel_logout_uri",
-                u,
-                sandbox,
-                &state.settings.outbound_allow,
-                &mut problems,
-            );
-        }
-        app.backchannel_logout_uri = uri;
+        *field = uri;
     }
     if let Some(origins) = input.allowed_origins {
         app.allowed_origins =

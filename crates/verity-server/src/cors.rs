@@ -45,6 +45,11 @@ pub fn preflight(headers: &HeaderMap, methods: &'static str) -> Response {
     resp
 }
 
+/// The `OPTIONS` handler of an endpoint that takes only `POST` (token, revocation).
+pub async fn preflight_post(headers: HeaderMap) -> Response {
+    preflight(&headers, "POST")
+}
+
 /// The request's `Origin` when `app` allows it to read the answer.
 pub fn readable_by(request: &HeaderMap, app: &App) -> Option<HeaderValue> {
     let origin = origin(request)?;

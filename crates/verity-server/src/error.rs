@@ -46,12 +46,12 @@ impl ApiError {
         }
     }
 
-    /// 429 `too_many_requests` with `Retry-After`: a limit of `crate::limits` refused the
-    /// action.
-    pub fn too_many_requests(refused: &crate::limits::Refused) -> Self {
+    /// 429 `too_many_requests` with `Retry-After: retry_after` (seconds): a limit refused the
+    /// action (`crate::limits::Refused` gives both its message and its wait).
+    pub fn too_many_requests(description: impl Into<String>, retry_after: i64) -> Self {
         ApiError {
-            retry_after: Some(refused.retry_after),
-            ..Self::new(ErrorCode::TooManyRequests, refused.message())
+            retry_after: Some(retry_after),
+            ..Self::new(ErrorCode::TooManyRequests, description)
         }
     }
 
@@ -139,20 +139,40 @@ impl From<verity_core::client_auth::ClientAuthError> for ApiError {
     }
 }
 
-impl From<verity_store::StoreError> for ApiError {
+/// What a store error means to whoever answers it, JSON or a page.
+enum StoreFailure {
+    /// The database cannot be reached (logged once, here): answer 503.
+    Unavailable,
+    /// A text with a NUL character, which no database column takes: the request is bad.
+    InvalidText,
+    /// Anything else: an internal failure.
+    Internal(verity_store::StoreError),
+}
+
+impl From<verity_store::StoreError> for StoreFailure {
     fn from(e: verity_store::StoreError) -> Self {
         match e {
             e if e.is_unavailable() => {
                 tracing::error!(error = %e, "database unavailable");
-                ApiError::new(
-                    ErrorCode::TemporarilyUnavailable,
-                    "the service is temporarily unavailable (its database cannot be reached); retry shortly",
-                )
+                StoreFailure::Unavailable
             }
-            verity_store::StoreError::InvalidText => {
+            verity_store::StoreError::InvalidText => StoreFailure::InvalidText,
+            other => StoreFailure::Internal(other),
+        }
+    }
+}
+
+impl From<verity_store::StoreError> for ApiError {
+    fn from(e: verity_store::StoreError) -> Self {
+        match StoreFailure::from(e) {
+            StoreFailure::Unavailable => ApiError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the service is temporarily unavailable (its database cannot be reached); retry shortly",
+            ),
+            StoreFailure::InvalidText => {
                 ApiError::invalid_request("a parameter contains a NUL character")
             }
-            other => ApiError::internal("store", other),
+            StoreFailure::Internal(e) => ApiError::internal("store", e),
         }
     }
 }
@@ -298,19 +318,16 @@ impl PageError {
 
 impl From<verity_store::StoreError> for PageError {
     fn from(e: verity_store::StoreError) -> Self {
-        match e {
-            e if e.is_unavailable() => {
-                tracing::error!(error = %e, "database unavailable");
-                PageError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Temporarily unavailable",
-                    "The service is temporarily unavailable. Please try again in a moment.",
-                )
-            }
-            verity_store::StoreError::InvalidText => {
+        match StoreFailure::from(e) {
+            StoreFailure::Unavailable => PageError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "The service is temporarily unavailable. Please try again in a moment.",
+            ),
+            StoreFailure::InvalidText => {
                 PageError::bad_request("The request contains a NUL character.")
             }
-            other => PageError::internal("store", other),
+            StoreFailure::Internal(e) => PageError::internal("store", e),
         }
     }
 }

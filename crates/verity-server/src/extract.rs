@@ -3,7 +3,9 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
+use serde::de::DeserializeOwned;
 use verity_core::authorize::Params;
 
 use crate::error::ApiError;
@@ -77,6 +79,29 @@ pub fn client_request_params(
         )));
     }
     Ok(params)
+}
+
+/// A JSON body parsed into `T` (the admin API's bodies): 413 over the body limit,
+/// `invalid_request` when it is not `application/json`, or with the parser's complaint.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let kind = body_kind(req.headers());
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::body_too_large("the body is too large"))?;
+        if kind != Some(BodyKind::Json) {
+            return Err(ApiError::invalid_request(
+                "the body must be application/json",
+            ));
+        }
+        serde_json::from_slice(&body)
+            .map(JsonBody)
+            .map_err(|e| ApiError::invalid_request(format!("invalid JSON body: {e}")))
+    }
 }
 
 /// The parameter `name`, which the request must carry: `invalid_request` when it does not.

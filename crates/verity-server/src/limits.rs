@@ -10,7 +10,7 @@
 //! `Kind::EmailCodeAddress` for the client address and then `Kind::EmailCode` for the target
 //! address, as `verification::send_email_code` does.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::json;
 use verity_core::limits::{Kind, Taken};
@@ -34,13 +34,8 @@ impl Refused {
 
     /// `resp` (the page shown again) as a refusal: 429 with `Retry-After`. A redirect (the step
     /// moved on meanwhile) stays as it is.
-    pub fn answer(&self, mut resp: Response) -> Response {
-        if !resp.status().is_redirection() {
-            *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(self.retry_after));
-        }
-        resp
+    pub fn answer(&self, resp: Response) -> Response {
+        crate::respond::retry_later(resp, self.retry_after)
     }
 }
 
@@ -88,6 +83,7 @@ pub async fn give_back(state: &AppState, kind: Kind, subject: &str) -> verity_st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::{StatusCode, header};
     use axum::response::IntoResponse;
 
     const REFUSED: Refused = Refused {
@@ -107,7 +103,7 @@ mod tests {
 
     #[test]
     fn an_api_refusal_is_json_too_many_requests() {
-        let e = crate::error::ApiError::too_many_requests(&REFUSED);
+        let e = crate::error::ApiError::too_many_requests(REFUSED.message(), REFUSED.retry_after);
         assert_eq!(e.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(e.code.as_str(), "too_many_requests");
         assert_eq!(e.description, REFUSED.message());

@@ -36,6 +36,17 @@ pub fn see_other(location: &str) -> Response {
     }
 }
 
+/// `resp` (a page shown again) as a refusal to try again yet: 429 with `Retry-After: seconds`.
+/// A redirect (the step moved on meanwhile) stays as it is.
+pub fn retry_later(mut resp: Response, seconds: i64) -> Response {
+    if !resp.status().is_redirection() {
+        *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    resp
+}
+
 /// Adds a `Set-Cookie` header.
 pub fn with_cookie(mut resp: Response, cookie: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(cookie) {

@@ -5,12 +5,14 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use verity_core::authorize::Params;
 use verity_core::client_auth::{ClientAuthError, Presentation, presentation, secret_to_check};
 use verity_core::secret::{constant_time_eq, token_hash};
 use verity_store::apps::App;
 
 use crate::audit::AuditEvent;
+use crate::cors;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -187,6 +189,14 @@ impl FromRequest<AppState> for ClientRequest {
 }
 
 impl ClientRequest {
+    /// `answer`, errors included, readable by the app's own web origins (CORS: the token and
+    /// revocation endpoints).
+    pub fn readable(&self, answer: Result<Response, ApiError>) -> Response {
+        let mut resp = answer.unwrap_or_else(IntoResponse::into_response);
+        cors::expose(&mut resp, cors::readable_by(&self.headers, &self.app));
+        resp
+    }
+
     /// RFC 7009 2.1 / RFC 7662 2.1: the `token` the request names.
     pub fn token(&self) -> Result<&str, ApiError> {
         crate::extract::required(&self.params, "token")

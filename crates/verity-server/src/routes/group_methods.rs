@@ -129,18 +129,16 @@ pub async fn show(
         upload_error: shown.upload_error,
         retention_days: state.settings.evidence_retention_days,
     };
-    let status = match (error, shown.retry_after) {
-        (_, Some(_)) => StatusCode::TOO_MANY_REQUESTS,
-        (true, None) => StatusCode::BAD_REQUEST,
-        (false, None) => StatusCode::OK,
+    let status = if error {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
     };
-    let mut resp = (status, state.pages.show(state.sandbox(), &page)?).into_response();
-    if let Some(seconds) = shown.retry_after {
-        let value = axum::http::HeaderValue::from(seconds);
-        resp.headers_mut()
-            .insert(axum::http::header::RETRY_AFTER, value);
-    }
-    Ok(resp)
+    let resp = (status, state.pages.show(state.sandbox(), &page)?).into_response();
+    Ok(match shown.retry_after {
+        Some(seconds) => crate::respond::retry_later(resp, seconds),
+        None => resp,
+    })
 }
 
 /// What happened to a posted `method=email_domain` + `email` or `code`: the group is verified

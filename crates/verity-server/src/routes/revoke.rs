@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use verity_core::secret::{is_token_shaped, token_hash};
@@ -14,22 +14,14 @@ use crate::routes::client::ClientRequest;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/oauth/revoke", post(revoke).options(preflight))
-}
-
-async fn preflight(headers: HeaderMap) -> Response {
-    cors::preflight(&headers, "POST")
+    Router::new().route("/oauth/revoke", post(revoke).options(cors::preflight_post))
 }
 
 /// RFC 7009 2.1-2.2: revoke `token` if it belongs to the authenticated client; answer 200 whether
 /// or not it existed (so the endpoint tells nothing about other clients' tokens). The answer is
 /// readable by the app's own web origins (CORS).
 async fn revoke(State(state): State<AppState>, req: ClientRequest) -> Response {
-    let mut resp = revoke_token(&state, &req)
-        .await
-        .unwrap_or_else(IntoResponse::into_response);
-    cors::expose(&mut resp, cors::readable_by(&req.headers, &req.app));
-    resp
+    req.readable(revoke_token(&state, &req).await)
 }
 
 async fn revoke_token(state: &AppState, req: &ClientRequest) -> Result<Response, ApiError> {

@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
@@ -10,7 +10,6 @@ use verity_core::grant::{self, Code, RefreshingApp, TokenRequest};
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_proto::error::ErrorCode;
 use verity_proto::token::TokenResponse;
-use verity_store::apps::App;
 use verity_store::grants::{Issued, TakeCode, TokenKind};
 use verity_store::lifecycle::Rotate;
 
@@ -23,21 +22,13 @@ use crate::routes::client::ClientRequest;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/oauth/token", post(token).options(preflight))
-}
-
-async fn preflight(headers: HeaderMap) -> Response {
-    cors::preflight(&headers, "POST")
+    Router::new().route("/oauth/token", post(token).options(cors::preflight_post))
 }
 
 /// RFC 6749 3.2: form or (SPEC 4) JSON body; client authentication; the grant. The answer,
 /// errors included, is readable by the app's own web origins (CORS).
 async fn token(State(state): State<AppState>, req: ClientRequest) -> Response {
-    let mut resp = grant(&state, &req)
-        .await
-        .unwrap_or_else(IntoResponse::into_response);
-    cors::expose(&mut resp, cors::readable_by(&req.headers, &req.app));
-    resp
+    req.readable(grant(&state, &req).await)
 }
 
 async fn grant(state: &AppState, req: &ClientRequest) -> Result<Response, ApiError> {
@@ -94,7 +85,7 @@ async fn authorization_code(
     }
     let (code, user) = match state.store.take_code(&hash, now).await? {
         TakeCode::Fresh(code, user) => (code, user),
-        TakeCode::Replayed(code) => return Err(replayed(state, app, &code, now, headers).await?),
+        TakeCode::Replayed(code) => return Err(replayed(state, req, &code, now).await?),
         TakeCode::Unknown => return Err(invalid_code()),
     };
     // A refused presentation has consumed the code all the same: it is never redeemable again.
@@ -143,23 +134,33 @@ fn invalid_code() -> ApiError {
 /// and the answer says the code was used.
 async fn replayed(
     state: &AppState,
-    app: &App,
+    req: &ClientRequest,
     code: &Code,
     now: i64,
-    headers: &HeaderMap,
 ) -> Result<ApiError, ApiError> {
-    let revoked = state.store.revoke_grant(&code.code_hash, now).await?;
-    tracing::warn!(client_id = %app.client_id, revoked, "authorization code replayed; its tokens are revoked");
-    audit_grant(
-        state,
-        headers,
-        app,
-        &code.uuid,
+    let (event, why) = (
         AuditEvent::CodeReplayed,
-        json!({"revoked": revoked}),
-    )
-    .await;
+        "authorization code replayed; its tokens are revoked",
+    );
+    revoke_replayed(state, req, &code.code_hash, &code.uuid, event, why, now).await?;
     Ok(ApiError::invalid_grant("the code was already used"))
+}
+
+/// A single-use credential presented again (RFC 9700 4.5, 4.14): every token of its grant
+/// `grant_id` (account `uuid`'s) is revoked, the replay logged (`why`) and audited (`event`).
+async fn revoke_replayed(
+    state: &AppState,
+    req: &ClientRequest,
+    grant_id: &str,
+    uuid: &str,
+    event: AuditEvent,
+    why: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let revoked = state.store.revoke_grant(grant_id, now).await?;
+    tracing::warn!(client_id = %req.app.client_id, revoked, "{why}");
+    audit_grant(state, req, uuid, event, json!({"revoked": revoked})).await;
+    Ok(())
 }
 
 /// RFC 6749 6 / RFC 9700 4.14: refresh with rotation. The presented token is consumed atomically
@@ -238,29 +239,16 @@ async fn refresh_token(state: &AppState, req: &ClientRequest) -> Result<TokenRes
                              longer works",
                         ));
                     }
-                    audit_grant(
-                        state,
-                        headers,
-                        app,
-                        &old.uuid,
-                        AuditEvent::TokenRefreshed,
-                        json!({"answered_again": true}),
-                    )
-                    .await;
+                    let detail = json!({"answered_again": true});
+                    audit_grant(state, req, &old.uuid, AuditEvent::TokenRefreshed, detail).await;
                     return Ok(again);
                 }
             }
-            let revoked = state.store.revoke_grant(&old.grant_id, now).await?;
-            tracing::warn!(client_id = %app.client_id, revoked, "refresh token reused; its family is revoked");
-            audit_grant(
-                state,
-                headers,
-                app,
-                &old.uuid,
+            let (event, why) = (
                 AuditEvent::RefreshReused,
-                json!({"revoked": revoked}),
-            )
-            .await;
+                "refresh token reused; its family is revoked",
+            );
+            revoke_replayed(state, req, &old.grant_id, &old.uuid, event, why, now).await?;
             return Err(ApiError::invalid_grant(
                 "the refresh token was already used",
             ));
@@ -293,17 +281,16 @@ fn retry_aad(token_hash: &str) -> String {
     format!("verity refresh retry {token_hash}")
 }
 
-/// Audits an event of `app`'s grant to account `uuid`.
+/// Audits an event of the requesting app's grant to account `uuid`.
 async fn audit_grant(
     state: &AppState,
-    headers: &HeaderMap,
-    app: &App,
+    req: &ClientRequest,
     uuid: &str,
     event: AuditEvent,
     detail: serde_json::Value,
 ) {
-    let client_id = Some(app.client_id.as_str());
+    let client_id = Some(req.app.client_id.as_str());
     state
-        .audit(event, Some(uuid), client_id, headers, detail)
+        .audit(event, Some(uuid), client_id, &req.headers, detail)
         .await;
 }

@@ -4,8 +4,6 @@
 //! its `#[utoipa::path]`, which also documents it.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::HeaderMap;
 use utoipa_axum::router::OpenApiRouter;
@@ -14,11 +12,10 @@ use verity_core::review::{Refusal, Role};
 use verity_proto::error::ErrorCode;
 
 use super::Caller;
-use super::handlers::json_body;
 use super::wire::{CaseDetailsResponse, CaseResponse, ErrorBody, RevokeRequest, RolesResponse};
 use crate::audit::Via;
 use crate::error::ApiError;
-use crate::extract::query_params;
+use crate::extract::{JsonBody, query_params};
 use crate::state::AppState;
 use crate::verification::{self, Decision, review};
 
@@ -91,9 +88,8 @@ pub(super) async fn decide(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(d): JsonBody<Decision>,
 ) -> Result<Json<CaseResponse>, ApiError> {
-    let d: Decision = json_body(&headers, body)?;
     let case = match caller {
         Caller::Admin => verification::decide(&state, &id, &d, ADMIN, &headers).await?,
         Caller::Reviewer(user) => {
@@ -135,9 +131,8 @@ pub(super) async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((uuid, group)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(b): JsonBody<RevokeRequest>,
 ) -> Result<Json<CaseResponse>, ApiError> {
-    let b: RevokeRequest = json_body(&headers, body)?;
     let case = verification::revoke(&state, &uuid, &group, &b.reason, ADMIN, &headers).await?;
     Ok(Json(CaseResponse::from(&case)))
 }
@@ -169,9 +164,7 @@ pub(super) async fn grant_role(
     headers: HeaderMap,
     Path((uuid, name)): Path<(String, String)>,
 ) -> Result<Json<RolesResponse>, ApiError> {
-    let role = role(&name)?;
-    let roles = review::change_role(&state, &uuid, role, Via::Admin, &headers, true).await?;
-    Ok(Json(RolesResponse { uuid, roles }))
+    change_role(&state, &headers, uuid, &name, true).await
 }
 
 /// Take a deployment role back; not held, nothing changes (SPEC 12).
@@ -190,7 +183,18 @@ pub(super) async fn revoke_role(
     headers: HeaderMap,
     Path((uuid, name)): Path<(String, String)>,
 ) -> Result<Json<RolesResponse>, ApiError> {
-    let role = role(&name)?;
-    let roles = review::change_role(&state, &uuid, role, Via::Admin, &headers, false).await?;
+    change_role(&state, &headers, uuid, &name, false).await
+}
+
+/// Grants (`grant`) or takes back role `name` of account `uuid`; answers the roles it holds.
+async fn change_role(
+    state: &AppState,
+    headers: &HeaderMap,
+    uuid: String,
+    name: &str,
+    grant: bool,
+) -> Result<Json<RolesResponse>, ApiError> {
+    let role = role(name)?;
+    let roles = review::change_role(state, &uuid, role, Via::Admin, headers, grant).await?;
     Ok(Json(RolesResponse { uuid, roles }))
 }

@@ -4,11 +4,8 @@
 //! `#[utoipa::path]`, which also documents it.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,6 +18,7 @@ use super::wire::{
 use crate::admin::{self, AppInput};
 use crate::audit::{AuditEvent, Change, Via};
 use crate::error::{AdminError, ApiError};
+use crate::extract::JsonBody;
 use crate::state::AppState;
 
 /// These handlers' routes, each from its annotation (one `routes!` per path).
@@ -34,21 +32,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_user))
         .routes(routes!(set_verification))
         .routes(routes!(rotate_keys))
-}
-
-/// A JSON body into `T`, with the parser's complaint as the description.
-pub(super) fn json_body<T: DeserializeOwned>(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<T, ApiError> {
-    let body = body.map_err(|_| ApiError::body_too_large("the body is too large"))?;
-    if crate::extract::body_kind(headers) != Some(crate::extract::BodyKind::Json) {
-        return Err(ApiError::invalid_request(
-            "the body must be application/json",
-        ));
-    }
-    serde_json::from_slice(&body)
-        .map_err(|e| ApiError::invalid_request(format!("invalid JSON body: {e}")))
 }
 
 /// A `201 Created` answer.
@@ -82,9 +65,8 @@ async fn audit(
 pub(super) async fn create_organization(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(b): JsonBody<OrganizationRequest>,
 ) -> Result<Created<OrganizationResponse>, ApiError> {
-    let b: OrganizationRequest = json_body(&headers, body)?;
     let org = admin::create_organization(&state, &b.name, None).await?;
     audit(
         &state,
@@ -134,9 +116,8 @@ pub(super) async fn create_app(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(input): JsonBody<AppInput>,
 ) -> Result<Created<NewAppResponse>, ApiError> {
-    let input: AppInput = json_body(&headers, body)?;
     if id.len() > 64 {
         return Err(AdminError::NotFound("organization").into());
     }
@@ -185,9 +166,8 @@ pub(super) async fn update_app(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(client_id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(input): JsonBody<AppInput>,
 ) -> Result<Json<AppDetailsResponse>, ApiError> {
-    let input: AppInput = json_body(&headers, body)?;
     let changed: Vec<String> = serde_json::to_value(&input)
         .ok()
         .and_then(|v| {
@@ -302,9 +282,8 @@ pub(super) async fn delete_secret(
 pub(super) async fn create_user(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(b): JsonBody<UserRequest>,
 ) -> Result<Created<UserResponse>, ApiError> {
-    let b: UserRequest = json_body(&headers, body)?;
     let uuid = admin::create_user(&state, &b.email, &b.password, b.attributes).await?;
     state
         .audit(
@@ -335,9 +314,8 @@ pub(super) async fn set_verification(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((uuid, group)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(b): JsonBody<VerificationRequest>,
 ) -> Result<Json<VerificationResponse>, ApiError> {
-    let b: VerificationRequest = json_body(&headers, body)?;
     admin::set_verification(
         &state,
         &uuid,

@@ -10,7 +10,8 @@ use verity_store::apps::App;
 use verity_store::releases::Release;
 use verity_store::sessions::{Interaction, Session};
 
-use super::{Entry, expired_page};
+use super::Entry;
+use super::loaded::expired_page;
 use crate::error::PageError;
 use crate::respond::{After, redirect_to_client};
 use crate::state::AppState;

@@ -7,7 +7,9 @@ use serde::Serialize;
 use serde_json::json;
 use verity_core::identity::{self, AuthFacts, Policy, UserData};
 
-use super::{Journey, Posted, again, current_session, deny, next, render};
+use super::answers::{again, deny, next};
+use super::loaded::{Posted, current_session};
+use super::{Journey, render};
 use crate::audit::AuditEvent;
 use crate::error::PageError;
 use crate::pages::Page;
@@ -91,9 +93,12 @@ pub(super) fn show(
 /// POST `/oauth/interaction/{id}/consent`.
 pub(super) async fn submit(
     State(state): State<AppState>,
-    p: Posted,
+    Posted {
+        headers,
+        mut l,
+        form,
+    }: Posted,
 ) -> Result<Response, PageError> {
-    let (headers, mut l, form) = (p.headers, p.l, p.form);
     match form.get("decision") {
         Some("allow") => {
             // Consent is remembered for the signed-in user, who must have been shown this page.
@@ -116,8 +121,7 @@ pub(super) async fn submit(
 /// POST `/oauth/interaction/{id}/cancel`: the person cancelled on the sign-in page.
 pub(super) async fn cancel(
     State(state): State<AppState>,
-    p: Posted,
+    Posted { l, .. }: Posted,
 ) -> Result<Response, PageError> {
-    let l = p.l;
     deny(&state, l).await
 }

@@ -7,7 +7,9 @@ use axum::response::Response;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Journey, Posted, again, current_session, expired_page, next, render, too_many};
+use super::answers::{again, next, too_many};
+use super::loaded::{Posted, current_session, expired_page};
+use super::{Journey, render};
 use crate::audit::AuditEvent;
 use crate::auth::second_factor::{self, Outcome};
 use crate::error::PageError;
@@ -37,9 +39,8 @@ pub(super) fn show(
 /// POST `/oauth/interaction/{id}/mfa`.
 pub(super) async fn submit(
     State(state): State<AppState>,
-    p: Posted,
+    Posted { headers, l, form }: Posted,
 ) -> Result<Response, PageError> {
-    let (headers, l, form) = (p.headers, p.l, p.form);
     let Some(session) = current_session(&state, &headers, &l.ix).await? else {
         return Ok(next(&l.ix.id));
     };

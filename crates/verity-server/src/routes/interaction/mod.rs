@@ -9,39 +9,43 @@
 //! - [`consent`]: consent, and cancelling the journey.
 //! - [`code`]: issuing the authorization code at the end.
 //!
+//! Beside them, what every step shares: [`loaded`] (the interaction a request names, checked
+//! against the browser, and the session that may continue it) and [`answers`] (the step again
+//! with a message, on to the next step, or back to the app).
+//!
 //! An interaction is bound to the browser that started it (the `verity_browser` cookie, compared
 //! by digest) and every form carries the interaction's CSRF token. Each POST answers `303 See
 //! Other` to the interaction page, which then shows the next step or redirects to the app.
 
+mod answers;
 mod code;
 mod consent;
+mod loaded;
 mod mfa;
 mod signin;
 mod verify;
 mod verify_group;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
-use verity_core::authorize::{AuthorizeRequest, Op, Params};
+use verity_core::authorize::{AuthorizeRequest, Op};
 use verity_core::identity::{self, Needs, UserData};
 use verity_core::interaction::{Facts, SessionFacts, Step, next_step};
-use verity_core::secret::{constant_time_eq, new_token, token_hash};
+use verity_core::secret::{new_token, token_hash};
 use verity_store::apps::App;
-use verity_store::sessions::{Interaction, Session, SignedIn};
+use verity_store::sessions::Interaction;
 
 use crate::error::PageError;
-use crate::extract::{BodyKind, body_params, query_params, set_cookie};
+use crate::extract::{query_params, set_cookie};
 use crate::pages::Page;
-use crate::respond::{After, redirect_to_client, see_other, with_cookie};
-use crate::session::{
-    ACCOUNT_CLIENT_ID, BROWSER_COOKIE, BROWSER_COOKIE_AGE, browser_cookie, session_cookie,
-};
+use crate::respond::{After, redirect_to_client, with_cookie};
+use crate::session::{ACCOUNT_CLIENT_ID, BROWSER_COOKIE, BROWSER_COOKIE_AGE, browser_cookie};
 use crate::state::AppState;
+use loaded::{Loaded, expired_page, load, read_signed_in};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -62,13 +66,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/oauth/interaction/{id}/consent", post(consent::submit))
         .route("/oauth/interaction/{id}/cancel", post(consent::cancel))
-}
-
-fn expired_page() -> PageError {
-    PageError::bad_request(
-        "This sign-in request has expired, was already completed, or was started in another browser. \
-         Return to the app and start again.",
-    )
 }
 
 /// Called by the authorization endpoint with a validated request.
@@ -112,103 +109,6 @@ pub async fn start(
         resp = with_cookie(resp, &cookie);
     }
     Ok(resp)
-}
-
-/// The interaction, its app and request, checked against the browser (and, for a POST, the
-/// form's CSRF token).
-struct Loaded {
-    ix: Interaction,
-    app: App,
-    request: AuthorizeRequest,
-}
-
-async fn load(
-    state: &AppState,
-    headers: &HeaderMap,
-    id: &str,
-    csrf: Option<&str>,
-) -> Result<Loaded, PageError> {
-    if !verity_core::secret::is_token_shaped(id) {
-        return Err(expired_page());
-    }
-    let ix = state
-        .store
-        .find_interaction(id, state.now())
-        .await?
-        .ok_or_else(expired_page)?;
-    let browser_ok = browser_cookie(headers)
-        .is_some_and(|b| constant_time_eq(token_hash(b).as_bytes(), ix.browser_hash.as_bytes()));
-    if !browser_ok {
-        return Err(expired_page());
-    }
-    if let Some(sent) = csrf
-        && !constant_time_eq(sent.as_bytes(), ix.csrf_token.as_bytes())
-    {
-        return Err(PageError::form_expired(
-            "This form is no longer valid (its security token does not match). Go back, reload the page and try again.",
-        ));
-    }
-    let app = state
-        .store
-        .find_app(&ix.client_id)
-        .await?
-        .ok_or_else(expired_page)?;
-    let request: AuthorizeRequest = serde_json::from_str(&ix.request)
-        .map_err(|e| PageError::internal("reading an interaction", e))?;
-    Ok(Loaded { ix, app, request })
-}
-
-/// A form post to an interaction: the request's headers, the interaction (checked against the
-/// browser and the form's CSRF token) and the form's fields.
-struct Posted {
-    headers: HeaderMap,
-    l: Loaded,
-    form: Params,
-}
-
-impl FromRequest<AppState> for Posted {
-    type Rejection = PageError;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, PageError> {
-        let (mut parts, body) = req.into_parts();
-        // The interaction's id, also under a route with more parameters (`.../verify/{group}`).
-        let Path(path) = Path::<std::collections::HashMap<String, String>>::from_request_parts(
-            &mut parts, state,
-        )
-        .await
-        .map_err(|_| expired_page())?;
-        let id = path.get("id").cloned().unwrap_or_default();
-        let headers = parts.headers.clone();
-        let body = Bytes::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(|_| PageError::too_large("The form is too large."))?;
-        let form = body_params(BodyKind::Form, &body).map_err(PageError::bad_request)?;
-        let csrf = form.get("csrf_token").unwrap_or_default();
-        let l = load(state, &headers, &id, Some(csrf)).await?;
-        Ok(Posted { headers, l, form })
-    }
-}
-
-/// The live session in this browser, if it belongs to the interaction's user (when one is set).
-async fn current_session(
-    state: &AppState,
-    headers: &HeaderMap,
-    ix: &Interaction,
-) -> Result<Option<Session>, PageError> {
-    let Some(raw) = session_cookie(headers) else {
-        return Ok(None);
-    };
-    let session = state
-        .store
-        .find_session(&token_hash(raw), state.now())
-        .await?;
-    Ok(session.filter(|s| fits(ix, &s.uuid)))
-}
-
-/// Whether a session of account `uuid` may continue the interaction: it is the account that
-/// signed in here, or none did yet.
-fn fits(ix: &Interaction, uuid: &str) -> bool {
-    ix.uuid.as_deref().is_none_or(|u| u == uuid)
 }
 
 /// GET: show the current step (or finish).
@@ -284,23 +184,6 @@ fn render<P: Page>(
 ) -> Result<Response, PageError> {
     let status = if error { error_status } else { StatusCode::OK };
     Ok((status, state.pages.show(state.sandbox(), page)?).into_response())
-}
-
-/// The session in this browser with its account and consents, if it may continue `ix`.
-async fn read_signed_in(
-    state: &AppState,
-    headers: &HeaderMap,
-    ix: &Interaction,
-    app: &App,
-) -> Result<Option<SignedIn>, PageError> {
-    let Some(raw) = session_cookie(headers) else {
-        return Ok(None);
-    };
-    let found = state
-        .store
-        .find_signed_in(&token_hash(raw), state.now(), &app.client_id)
-        .await?;
-    Ok(found.filter(|s| fits(ix, &s.session.uuid)))
 }
 
 /// Decides the next step and renders it, or issues the code.
@@ -412,123 +295,4 @@ async fn advance(
             code::issue(state, &ix, app, req, &session, entry).await
         }
     }
-}
-
-/// Re-renders the current step with an error message (a failed password, a wrong code ...).
-async fn again(
-    state: &AppState,
-    headers: &HeaderMap,
-    l: Loaded,
-    op: Option<Op>,
-    error: &str,
-) -> Result<Response, PageError> {
-    let entry = Entry {
-        op,
-        error: Some(error),
-        after: After::Post,
-        ..Entry::default()
-    };
-    advance(state, headers, l.ix, &l.app, &l.request, entry).await
-}
-
-/// The sign-in or sign-up form again, with the email the person typed (never a password) and
-/// each problem beside its field.
-async fn again_fields(
-    state: &AppState,
-    headers: &HeaderMap,
-    l: Loaded,
-    op: Op,
-    email: &str,
-    fields: &[(&'static str, &str)],
-) -> Result<Response, PageError> {
-    let entry = Entry {
-        op: Some(op),
-        email: Some(email),
-        fields,
-        after: After::Post,
-        ..Entry::default()
-    };
-    advance(state, headers, l.ix, &l.app, &l.request, entry).await
-}
-
-/// Over a limit (`crate::limits`): the form again with the email the person typed and when to
-/// try again, answered 429 with `Retry-After`.
-async fn limited(
-    state: &AppState,
-    headers: &HeaderMap,
-    l: Loaded,
-    op: Op,
-    email: &str,
-    refused: crate::limits::Refused,
-) -> Result<Response, PageError> {
-    let text = refused.message();
-    let entry = Entry {
-        op: Some(op),
-        error: Some(&text),
-        email: Some(email),
-        after: After::Post,
-        ..Entry::default()
-    };
-    let resp = advance(state, headers, l.ix, &l.app, &l.request, entry).await?;
-    Ok(refused.answer(resp))
-}
-
-/// Too many failures: the step again with the waiting time, answered 429.
-async fn too_many(
-    state: &AppState,
-    headers: &HeaderMap,
-    l: Loaded,
-    op: Option<Op>,
-    email: Option<&str>,
-    wait: i64,
-) -> Result<Response, PageError> {
-    let text = format!(
-        "Too many failed attempts. Try again in {}.",
-        verity_core::throttle::wait_text(wait)
-    );
-    let entry = Entry {
-        op,
-        error: Some(&text),
-        email,
-        after: After::Post,
-        ..Entry::default()
-    };
-    let mut resp = advance(state, headers, l.ix, &l.app, &l.request, entry).await?;
-    if resp.status() != StatusCode::SEE_OTHER && !resp.status().is_redirection() {
-        *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        resp.headers_mut().insert(
-            axum::http::header::RETRY_AFTER,
-            axum::http::HeaderValue::from(wait.max(1)),
-        );
-    }
-    Ok(resp)
-}
-
-/// `303 See Other` to a group's verification page (after a code was sent).
-fn respond_again(id: &str, group: &str) -> Response {
-    see_other(&format!("/oauth/interaction/{id}/verify/{group}"))
-}
-
-/// `303 See Other` to the interaction page, which shows what comes next.
-fn next(id: &str) -> Response {
-    see_other(&format!("/oauth/interaction/{id}"))
-}
-
-/// RFC 6749 4.1.2.1 `access_denied`, back to the app.
-async fn deny(state: &AppState, l: Loaded) -> Result<Response, PageError> {
-    if !state.store.take_interaction(&l.ix.id).await? {
-        return Err(expired_page());
-    }
-    tracing::info!(client_id = %l.app.client_id, "the user declined");
-    Ok(redirect_to_client(
-        &l.request.redirect_uri,
-        l.request.response_mode,
-        &[
-            ("error", "access_denied"),
-            ("error_description", "the user declined the request"),
-        ],
-        l.request.state.as_deref(),
-        state,
-        After::Post,
-    ))
 }

@@ -16,7 +16,9 @@ use verity_core::limits::Kind;
 use verity_core::secret::new_token;
 use verity_store::users::User;
 
-use super::{Journey, Loaded, Posted, again_fields, expired_page, limited, next, render, too_many};
+use super::answers::{again_fields, limited, next, too_many};
+use super::loaded::{Loaded, Posted, expired_page};
+use super::{Journey, render};
 use crate::audit::AuditEvent;
 use crate::auth::password;
 use crate::auth::throttle::Attempt;
@@ -82,9 +84,8 @@ fn kept(email: &str) -> &str {
 /// POST `/oauth/interaction/{id}/signin`.
 pub(super) async fn signin(
     State(state): State<AppState>,
-    p: Posted,
+    Posted { headers, l, form }: Posted,
 ) -> Result<Response, PageError> {
-    let (headers, l, form) = (p.headers, p.l, p.form);
     let email = form.get("email").unwrap_or_default().trim().to_owned();
     let password = form.get("password").unwrap_or_default().to_owned();
     let mut missing = Vec::new();
@@ -142,9 +143,8 @@ pub(super) async fn signin(
 /// POST `/oauth/interaction/{id}/signup`.
 pub(super) async fn signup(
     State(state): State<AppState>,
-    p: Posted,
+    Posted { headers, l, form }: Posted,
 ) -> Result<Response, PageError> {
-    let (headers, l, form) = (p.headers, p.l, p.form);
     let email = normalize_email(form.get("email").unwrap_or_default());
     let password = form.get("password").unwrap_or_default().to_owned();
     let confirm = form.get("password_confirm").unwrap_or_default();

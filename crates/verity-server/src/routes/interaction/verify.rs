@@ -8,7 +8,9 @@ use verity_core::authorize::AuthorizeRequest;
 use verity_core::identity;
 use verity_store::users::VerificationRecord;
 
-use super::{Journey, Posted, again, current_session, deny, expired_page, next, render};
+use super::answers::{again, deny, next, respond_again};
+use super::loaded::{Posted, current_session, expired_page};
+use super::{Journey, render};
 use crate::error::PageError;
 use crate::pages::Page;
 use crate::state::AppState;
@@ -68,9 +70,12 @@ pub(super) fn show(
 /// POST `/oauth/interaction/{id}/verify`.
 pub(super) async fn submit(
     State(state): State<AppState>,
-    p: Posted,
+    Posted {
+        headers,
+        mut l,
+        form,
+    }: Posted,
 ) -> Result<Response, PageError> {
-    let (headers, mut l, form) = (p.headers, p.l, p.form);
     match form.get("decision") {
         Some("verify") => {
             let Some(session) = current_session(&state, &headers, &l.ix).await? else {
@@ -82,7 +87,7 @@ pub(super) async fn submit(
             // Outside the sandbox, `verify` leads to the methods of the first group to verify.
             if !state.sandbox() {
                 return Ok(match missing.first() {
-                    Some(group) => super::respond_again(&l.ix.id, group),
+                    Some(group) => respond_again(&l.ix.id, group),
                     None => next(&l.ix.id),
                 });
             }

@@ -7,7 +7,8 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-use super::{Loaded, Posted, current_session, load, next};
+use super::answers::{next, respond_again};
+use super::loaded::{Loaded, Posted, current_session, load};
 use crate::error::PageError;
 use crate::routes::group_methods::{self, At, Shown, UploadFields};
 use crate::state::AppState;
@@ -26,15 +27,14 @@ pub(super) async fn show(
 pub(super) async fn submit(
     State(state): State<AppState>,
     Path((_, group)): Path<(String, String)>,
-    p: Posted,
+    Posted { headers, l, form }: Posted,
 ) -> Result<Response, PageError> {
-    let (headers, l, form) = (p.headers, p.l, p.form);
     let Some(uuid) = lacking(&state, &headers, &l, &group).await? else {
         return Ok(next(&l.ix.id));
     };
     match group_methods::email_step(&state, &uuid, &group, &form, &headers).await? {
         None => Ok(next(&l.ix.id)),
-        Some(shown) if !shown.any_error() => Ok(super::respond_again(&l.ix.id, &group)),
+        Some(shown) if !shown.any_error() => Ok(respond_again(&l.ix.id, &group)),
         Some(shown) => page(&state, &headers, &l, &group, shown).await,
     }
 }
@@ -53,7 +53,7 @@ pub(super) async fn upload(
         return Ok(next(&l.ix.id));
     };
     match fields.submit(&state, &uuid, &group, &headers).await? {
-        None => Ok(super::respond_again(&l.ix.id, &group)),
+        None => Ok(respond_again(&l.ix.id, &group)),
         Some(shown) => page(&state, &headers, &l, &group, shown).await,
     }
 }

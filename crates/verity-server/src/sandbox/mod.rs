@@ -7,23 +7,28 @@
 //! [`DOCUMENTS_REJECTED`] rejected as `unreadable`, by a built-in reviewer [`REVIEW_DELAY`]
 //! seconds later ([`review_scripted`]), so that an app sees every state without a human. Codes
 //! sent to any address (a `*.gov` one, say) are readable at `/sandbox/outbox`.
+//!
+//! - `personas`: who the personas are and what they start verified for.
+//! - `reviewer`: the built-in reviewer of the scripted personas' documents.
+//! - here: seeding the organization, the apps and the personas, and resetting them.
+
+mod personas;
+mod reviewer;
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
-use verity_core::identity::IDENTITY;
+use serde_json::Value;
 use verity_core::keys::MasterKey;
 use verity_core::password::Passwords;
 use verity_core::secret::{hex, sha256, token_hash};
-use verity_core::verification::{CaseState, Method, RejectReason};
+use verity_core::verification::{CaseState, Method};
 use verity_store::Store;
 use verity_store::apps::{App, Organization};
 use verity_store::cases::Case;
 use verity_store::users::{User, VerificationRecord};
 
-use crate::error::AdminError;
-use crate::state::AppState;
-use crate::verification::{Decision, decide};
+use personas::{Persona, personas};
+pub use reviewer::{review_scripted, spawn_reviewer};
 
 pub const PASSWORD: &str = "sandbox-password";
 /// Base32 TOTP secret of every persona with a verified identity.
@@ -45,130 +50,8 @@ pub const REVIEW_DELAY: i64 = 5;
 /// Who the built-in reviewer's decisions name.
 pub const SANDBOX_REVIEWER: &str = "sandbox reviewer";
 
-/// A persona: email, attributes, verifications `(group, subgroups)`, the documents some were
-/// decided on, TOTP enrolled.
-struct Persona {
-    email: &'static str,
-    attributes: Value,
-    verified: &'static [(&'static str, &'static [&'static str])],
-    /// `(group, document type, what the reviewer read)`: that group's case is a `document` case
-    /// (so that identity assurance answers carry evidence); the others are sandbox assertions.
-    documents: &'static [Document],
-    totp: bool,
-}
-
-type Document = (
-    &'static str,
-    &'static str,
-    &'static [(&'static str, &'static str)],
-);
-
-/// What the sandbox's reviewer read from the veteran's driver's license.
-const VETERAN_LICENSE: &[(&str, &str)] = &[
-    ("fname", "Jordan"),
-    ("mname", "Lee"),
-    ("lname", "Rivera"),
-    ("birth_date", "1978-04-12"),
-    ("street", "1200 Harbor Way"),
-    ("city", "Norfolk"),
-    ("state", "VA"),
-    ("zip", "23511"),
-    ("country", "US"),
-    ("document_issuer", "Virginia"),
-    ("document_number", "T12345678"),
-    ("document_issued", "2023-04-12"),
-    ("document_expires", "2031-04-12"),
-];
-
-fn personas() -> Vec<Persona> {
-    vec![
-        Persona {
-            email: "veteran@sandbox.test",
-            attributes: json!({
-                "fname": "Jordan", "mname": "Lee", "lname": "Rivera", "birth_date": "1978-04-12",
-                "social": "123456789", "phone": "15555550101", "street": "1200 Harbor Way", "city": "Norfolk",
-                "state": "VA", "zip": "23511", "country": "US", "military_branch": "Navy",
-                "military_service_component": "Active Duty", "military_service_started": "1998-06-01",
-            }),
-            verified: &[(IDENTITY, &[]), ("military", &["Veteran"])],
-            documents: &[
-                (IDENTITY, "drivers_license", VETERAN_LICENSE),
-                ("military", "dd214", &[]),
-            ],
-            totp: true,
-        },
-        Persona {
-            email: "student@sandbox.test",
-            attributes: json!({
-                "fname": "Sam", "lname": "Chen", "birth_date": "2003-09-30", "phone": "15555550102",
-                "street": "45 College Ave", "city": "Berkeley", "state": "CA", "zip": "94704", "country": "US",
-            }),
-            verified: &[("student", &[])],
-            documents: &[],
-            totp: false,
-        },
-        Persona {
-            email: "unverified@sandbox.test",
-            attributes: json!({"fname": "Casey", "lname": "Morgan"}),
-            verified: &[],
-            documents: &[],
-            totp: false,
-        },
-        Persona {
-            email: "international@sandbox.test",
-            attributes: json!({
-                "fname": "Amélie", "lname": "Dubois", "birth_date": "1990-01-15", "social": null,
-                "phone": "33612345678", "street": null, "city": null, "state": null, "zip": null, "country": "FR",
-            }),
-            verified: &[(IDENTITY, &[])],
-            documents: &[],
-            totp: true,
-        },
-        Persona {
-            email: "hyphen@sandbox.test",
-            attributes: json!({
-                "fname": "Mary-Jane", "mname": "Ann", "lname": "O'Connor-Smith", "birth_date": "1985-11-02",
-                "social": "987654321", "phone": "15555550105", "street": "9 Elm St", "city": "Boston",
-                "state": "MA", "zip": "02108", "country": "US",
-            }),
-            verified: &[(IDENTITY, &[])],
-            documents: &[],
-            totp: true,
-        },
-        Persona {
-            email: "multi@sandbox.test",
-            attributes: json!({
-                "fname": "Alex", "lname": "Johnson", "zip": "78701", "country": "US", "state": "TX",
-                "city": "Austin", "street": "300 Congress Ave", "military_branch": "Army",
-                "military_service_component": "Reserve", "military_service_started": "2010-03-15",
-            }),
-            verified: &[
-                ("military", &["Military Spouse"]),
-                ("teacher", &[]),
-                ("responder", &[]),
-            ],
-            documents: &[],
-            totp: false,
-        },
-        Persona {
-            email: DOCUMENTS_APPROVED,
-            attributes: json!({
-                "fname": "Robin", "lname": "Taylor", "birth_date": "1988-07-04",
-                "street": "77 Main St", "city": "Columbus", "state": "OH", "zip": "43215", "country": "US",
-            }),
-            verified: &[],
-            documents: &[],
-            totp: false,
-        },
-        Persona {
-            email: DOCUMENTS_REJECTED,
-            attributes: json!({"fname": "Pat", "lname": "Quinn"}),
-            verified: &[],
-            documents: &[],
-            totp: false,
-        },
-    ]
-}
+/// What the sandbox organization's stable id derives from.
+const SANDBOX_ORG: &str = "verity-sandbox-org";
 
 /// A stable id derived from a name, so that every node seeds the same rows.
 fn stable_id(name: &str) -> String {
@@ -187,15 +70,7 @@ pub async fn seed(
     policies: &[String],
     now: i64,
 ) -> anyhow::Result<()> {
-    let org_id = stable_id("verity-sandbox-org");
-    if store.find_organization(&org_id).await?.is_none() {
-        let org = Organization {
-            id: org_id.clone(),
-            name: "Sandbox Org".into(),
-            created_at: now,
-        };
-        ignore_conflict(store.insert_organization(&org).await)?;
-    }
+    let org_id = seed_organization(store, SANDBOX_ORG, "Sandbox Org", now).await?;
     for (client_id, name, public) in [
         (CONFIDENTIAL_CLIENT_ID, "Sandbox Confidential App", false),
         (PUBLIC_CLIENT_ID, "Sandbox Public App", true),
@@ -313,7 +188,7 @@ async fn seed_verifications(
 
 /// Whether `store` holds a sandbox: the sandbox organization is seeded in it.
 pub async fn is_sandbox(store: &Store) -> anyhow::Result<bool> {
-    let org_id = stable_id("verity-sandbox-org");
+    let org_id = stable_id(SANDBOX_ORG);
     Ok(store.find_organization(&org_id).await?.is_some())
 }
 
@@ -389,95 +264,23 @@ pub async fn register_app_address(store: &Store, base: &str, now: i64) -> anyhow
     Ok(())
 }
 
-/// The built-in sandbox reviewer: decides the cases of [`DOCUMENTS_APPROVED`] (approved; a
-/// military case as `Veteran`, an identity case with the persona's details) and
-/// [`DOCUMENTS_REJECTED`] (rejected as `unreadable`) once they have waited [`REVIEW_DELAY`]
-/// seconds. How many it decided.
-pub async fn review_scripted(state: &AppState) -> anyhow::Result<usize> {
-    let now = state.now();
-    let approving = persona_uuid(DOCUMENTS_APPROVED);
-    let rejecting = persona_uuid(DOCUMENTS_REJECTED);
-    let waiting = state.store.find_cases_in(CaseState::InReview).await?;
-    let due = waiting
-        .iter()
-        .filter(|c| c.uuid == approving || c.uuid == rejecting)
-        .filter(|c| c.created_at + REVIEW_DELAY <= now);
-    let mut decided = 0;
-    for case in due {
-        let d = if case.uuid == approving {
-            approval(&case.grp)
-        } else {
-            Decision {
-                decision: "reject".into(),
-                subgroups: Vec::new(),
-                reason: Some(RejectReason::Unreadable),
-                attributes: BTreeMap::new(),
-            }
+/// The organization of stable id `seed` (see [`stable_id`]), created as `name` if missing; its id.
+async fn seed_organization(
+    store: &Store,
+    seed: &str,
+    name: &str,
+    now: i64,
+) -> anyhow::Result<String> {
+    let id = stable_id(seed);
+    if store.find_organization(&id).await?.is_none() {
+        let org = Organization {
+            id: id.clone(),
+            name: name.into(),
+            created_at: now,
         };
-        let no_request = axum::http::HeaderMap::new();
-        match decide(state, &case.id, &d, SANDBOX_REVIEWER, &no_request).await {
-            Ok(_) => decided += 1,
-            // Withdrawn or decided meanwhile: nothing to do.
-            Err(AdminError::Conflict(_) | AdminError::NotFound(_)) => {}
-            Err(e) => return Err(anyhow::anyhow!("sandbox review: {e}")),
-        }
+        ignore_conflict(store.insert_organization(&org).await)?;
     }
-    Ok(decided)
-}
-
-/// What the built-in reviewer approves for a group.
-fn approval(group: &str) -> Decision {
-    let persona = personas()
-        .into_iter()
-        .find(|p| p.email == DOCUMENTS_APPROVED);
-    let attributes = match (group, persona) {
-        (IDENTITY, Some(p)) => {
-            let mut read: BTreeMap<String, String> = [
-                "fname",
-                "lname",
-                "birth_date",
-                "street",
-                "city",
-                "state",
-                "zip",
-                "country",
-            ]
-            .iter()
-            .filter_map(|k| Some(((*k).to_owned(), p.attributes.get(*k)?.as_str()?.to_owned())))
-            .collect();
-            read.insert("document_issuer".into(), "US-OH".into());
-            read
-        }
-        _ => BTreeMap::new(),
-    };
-    Decision {
-        decision: "approve".into(),
-        subgroups: if group == "military" {
-            vec!["Veteran".into()]
-        } else {
-            Vec::new()
-        },
-        reason: None,
-        attributes,
-    }
-}
-
-/// Runs [`review_scripted`] every second (sandbox only; not when maintenance is off, as in
-/// tests, which call it themselves).
-pub fn spawn_reviewer(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
-    if !state.sandbox() || state.settings.maintenance_interval == 0 {
-        return None;
-    }
-    Some(tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            if let Err(e) = review_scripted(&state).await {
-                tracing::error!(error = %e, "sandbox review failed");
-            }
-        }
-    }))
+    Ok(id)
 }
 
 /// Another node seeding at the same moment is not an error.
@@ -498,15 +301,7 @@ pub async fn seed_account_app(
     update: bool,
 ) -> anyhow::Result<()> {
     use crate::session::{ACCOUNT_CLIENT_ID, callback_uri};
-    let org_id = stable_id("verity-system-org");
-    if store.find_organization(&org_id).await?.is_none() {
-        let org = Organization {
-            id: org_id.clone(),
-            name: "Verity".into(),
-            created_at: now,
-        };
-        ignore_conflict(store.insert_organization(&org).await)?;
-    }
+    let org_id = seed_organization(store, "verity-system-org", "Verity", now).await?;
     let redirect_uris = vec![callback_uri(public_url)];
     match store.find_app(ACCOUNT_CLIENT_ID).await? {
         Some(mut app) if update && app.redirect_uris != redirect_uris => {
