@@ -77,6 +77,18 @@ pub fn parse_basic(header: &str) -> Option<Result<BasicCredentials, &'static str
 }
 
 /// The token from an `Authorization: Bearer` header (RFC 6750 2.1), if that is the scheme.
+/// RFC 6750 2.1 and RFC 9449 7.1: `Bearer <token>` or `DPoP <token>` (schemes case-insensitive).
+pub fn parse_authorization(header: &str) -> Option<(crate::dpop::Scheme, &str)> {
+    let (scheme, rest) = header.trim().split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((crate::dpop::Scheme::Bearer, rest.trim()))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((crate::dpop::Scheme::Dpop, rest.trim()))
+    } else {
+        None
+    }
+}
+
 pub fn parse_bearer(header: &str) -> Option<&str> {
     let (scheme, rest) = header.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())

@@ -57,6 +57,14 @@ pub enum DpopError {
     Replayed,
     #[error("a DPoP nonce from the server is required")]
     Nonce,
+    #[error("this app's tokens are DPoP-bound: send a DPoP proof")]
+    Required,
+    #[error("send one DPoP header")]
+    Several,
+    #[error("this access token is DPoP-bound: present it with the DPoP scheme and a proof")]
+    BoundAsBearer,
+    #[error("this access token is not DPoP-bound: present it with the Bearer scheme")]
+    NotBound,
 }
 
 impl DpopError {
@@ -64,6 +72,7 @@ impl DpopError {
     pub fn code(&self) -> ErrorCode {
         match self {
             DpopError::Nonce => ErrorCode::UseDpopNonce,
+            DpopError::BoundAsBearer | DpopError::NotBound => ErrorCode::InvalidToken,
             _ => ErrorCode::InvalidDpopProof,
         }
     }
@@ -168,6 +177,71 @@ pub fn verify(proof: &str, expect: &Expect<'_>) -> Result<Proof, DpopError> {
         jti: jti.to_owned(),
         iat,
     })
+}
+
+/// What a grant's new tokens are bound to: the thumbprint of a DPoP key, or nothing (bearer).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Binding {
+    pub access: Option<String>,
+    pub refresh: Option<String>,
+}
+
+/// RFC 9449 5: at the token endpoint, what the new tokens are bound to. `proof` is the key of
+/// the request's verified proof, `presented` the binding of the refresh token presented (a
+/// refresh grant). A bound refresh token needs a proof by the same key; an app that demands DPoP
+/// needs a proof; access tokens are bound to the proof's key, and so are the refresh tokens of
+/// public apps (a confidential app's refresh tokens are already bound to its credentials).
+pub fn bind(
+    proof: Option<&str>,
+    demanded: bool,
+    public_client: bool,
+    presented: Option<&str>,
+) -> Result<Binding, DpopError> {
+    if let Some(bound) = presented {
+        match proof {
+            None => return Err(DpopError::Required),
+            Some(jkt) if jkt != bound => return Err(DpopError::WrongKey),
+            Some(_) => {}
+        }
+    }
+    if demanded && proof.is_none() {
+        return Err(DpopError::Required);
+    }
+    let key = proof.map(str::to_owned);
+    Ok(Binding {
+        refresh: if public_client || presented.is_some() {
+            key.clone()
+        } else {
+            None
+        },
+        access: key,
+    })
+}
+
+/// How an access token was presented to a resource (RFC 6750 2.1, RFC 9449 7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+/// RFC 9449 7.1: a bound token is presented with the DPoP scheme and a proof by its key (whose
+/// `ath` the caller checked); a bearer token with the Bearer scheme.
+pub fn check_presentation(
+    scheme: Scheme,
+    bound: Option<&str>,
+    proof: Option<&Proof>,
+) -> Result<(), DpopError> {
+    match (scheme, bound) {
+        (Scheme::Bearer, None) => Ok(()),
+        (Scheme::Bearer, Some(_)) => Err(DpopError::BoundAsBearer),
+        (Scheme::Dpop, None) => Err(DpopError::NotBound),
+        (Scheme::Dpop, Some(jkt)) => match proof {
+            None => Err(DpopError::Required),
+            Some(p) if p.jkt == jkt => Ok(()),
+            Some(_) => Err(DpopError::WrongKey),
+        },
+    }
 }
 
 /// RFC 9449 4.3 (9): `htu` matches the request's URI ignoring query and fragment, compared after
@@ -404,6 +478,62 @@ mod tests {
             access_token_hash("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"),
             "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"
         );
+    }
+
+    #[test]
+    fn binding_follows_the_proof_the_app_and_the_presented_refresh_token() {
+        let both = |k: &str| Binding {
+            access: Some(k.into()),
+            refresh: Some(k.into()),
+        };
+        assert_eq!(bind(None, false, false, None), Ok(Binding::default()));
+        assert_eq!(bind(None, true, false, None), Err(DpopError::Required));
+        assert_eq!(
+            bind(Some("k"), false, false, None),
+            Ok(Binding {
+                access: Some("k".into()),
+                refresh: None
+            }),
+            "a confidential app's refresh token stays bound to its credentials"
+        );
+        assert_eq!(bind(Some("k"), false, true, None), Ok(both("k")));
+        assert_eq!(bind(Some("k"), false, true, Some("k")), Ok(both("k")));
+        assert_eq!(
+            bind(Some("j"), false, true, Some("k")),
+            Err(DpopError::WrongKey)
+        );
+        assert_eq!(bind(None, false, true, Some("k")), Err(DpopError::Required));
+    }
+
+    #[test]
+    fn resources_take_bound_tokens_only_with_their_key() {
+        let proof = |jkt: &str| Proof {
+            jkt: jkt.into(),
+            jti: "j".into(),
+            iat: NOW,
+        };
+        assert_eq!(check_presentation(Scheme::Bearer, None, None), Ok(()));
+        assert_eq!(
+            check_presentation(Scheme::Bearer, Some("k"), None),
+            Err(DpopError::BoundAsBearer)
+        );
+        assert_eq!(
+            check_presentation(Scheme::Dpop, None, Some(&proof("k"))),
+            Err(DpopError::NotBound)
+        );
+        assert_eq!(
+            check_presentation(Scheme::Dpop, Some("k"), Some(&proof("k"))),
+            Ok(())
+        );
+        assert_eq!(
+            check_presentation(Scheme::Dpop, Some("k"), Some(&proof("j"))),
+            Err(DpopError::WrongKey)
+        );
+        assert_eq!(
+            check_presentation(Scheme::Dpop, Some("k"), None),
+            Err(DpopError::Required)
+        );
+        assert_eq!(DpopError::BoundAsBearer.code(), ErrorCode::InvalidToken);
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct ProviderMetadata {
     /// RFC 9101 10.5 / OIDC Discovery 3.
     #[serde(default)]
     pub request_object_signing_alg_values_supported: Vec<String>,
+    /// RFC 9449 5.1.
+    #[serde(default)]
+    pub dpop_signing_alg_values_supported: Vec<String>,
     /// OpenID Connect for Identity Assurance 1.0, section 8 (SPEC 13).
     #[serde(default)]
     pub verified_claims_supported: bool,

@@ -16,6 +16,11 @@ pub struct ApiError {
     body_too_large: bool,
     /// Seconds for `Retry-After` (a 429).
     retry_after: Option<i64>,
+    /// RFC 9449 8: the nonce a DPoP proof must carry next (`DPoP-Nonce`).
+    dpop_nonce: Option<String>,
+    /// A resource's answer about how a token was presented: 401 with its challenge (RFC 6750 3,
+    /// RFC 9449 7.1), whatever the code.
+    at_resource: bool,
 }
 
 /// The HTTP status of each error code: RFC 6749 5.2 (400, and 401 for `invalid_client`),
@@ -43,6 +48,33 @@ impl ApiError {
             www_authenticate: None,
             body_too_large: false,
             retry_after: None,
+            dpop_nonce: None,
+            at_resource: false,
+        }
+    }
+
+    /// RFC 9449: a DPoP proof refused, at the token endpoint (400) or at a resource (401 with
+    /// a `DPoP` challenge); with the nonce to use next when the refusal is `use_dpop_nonce`.
+    pub fn dpop(
+        e: &verity_core::dpop::DpopError,
+        at_resource: bool,
+        nonce: Option<String>,
+    ) -> Self {
+        let code = e.code();
+        let description = e.to_string();
+        let challenge = at_resource.then(|| {
+            format!(
+                r#"DPoP algs="{}", error="{}", error_description="{}""#,
+                verity_core::dpop::ALGS.join(" "),
+                code.as_str(),
+                description.replace('"', "'")
+            )
+        });
+        ApiError {
+            www_authenticate: challenge,
+            dpop_nonce: nonce.filter(|_| code == ErrorCode::UseDpopNonce),
+            at_resource,
+            ..Self::new(code, description)
         }
     }
 
@@ -115,6 +147,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         if self.body_too_large {
             StatusCode::PAYLOAD_TOO_LARGE
+        } else if self.at_resource {
+            StatusCode::UNAUTHORIZED
         } else {
             status_of(self.code)
         }
@@ -196,6 +230,9 @@ impl IntoResponse for ApiError {
         }
         if let Some(seconds) = self.retry_after {
             h.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(nonce) = self.dpop_nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+            h.insert("dpop-nonce", nonce);
         }
         resp
     }

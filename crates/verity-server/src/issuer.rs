@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use verity_core::claims::{self, Authentication, Issue};
+use verity_core::dpop::Binding;
 use verity_core::grant::Issuance;
 use verity_core::identity::{AuthFacts, UserData};
 use verity_core::keys::{Alg, SigningKey, at_hash};
@@ -25,6 +26,7 @@ pub fn token_rows(
     now: i64,
     access: &str,
     refresh: Option<&str>,
+    bound: &Binding,
 ) -> Vec<Token> {
     let token = |kind: TokenKind, raw: &str, ttl: i64| Token {
         token_hash: token_hash(raw),
@@ -46,6 +48,10 @@ pub fn token_rows(
         used_at: None,
         revoked_at: None,
         claims: g.claims.clone(),
+        dpop_jkt: match kind {
+            TokenKind::Access => bound.access.clone(),
+            TokenKind::Refresh => bound.refresh.clone(),
+        },
     };
     let mut rows = vec![token(TokenKind::Access, access, app.access_ttl)];
     rows.extend(refresh.map(|r| token(TokenKind::Refresh, r, app.refresh_ttl)));
@@ -59,8 +65,8 @@ pub async fn respond_with(
     g: &Issuance,
     user: &UserData,
     now: i64,
-    access: String,
-    refresh: Option<String>,
+    (access, refresh): (String, Option<String>),
+    bound: &Binding,
 ) -> Result<TokenResponse, ApiError> {
     let id_token = if g.has_id_token() {
         Some(id_token(state, app, g, user, &access, now).await?)
@@ -68,7 +74,12 @@ pub async fn respond_with(
         None
     };
     Ok(TokenResponse {
-        token_type: "bearer".into(),
+        // RFC 9449 5: a DPoP-bound access token's type.
+        token_type: if bound.access.is_some() {
+            "DPoP".into()
+        } else {
+            "bearer".into()
+        },
         expires_in: app.access_ttl,
         scope: g.scopes.join(" "),
         refresh_expires_in: refresh.as_ref().map(|_| app.refresh_ttl),

@@ -36,6 +36,7 @@ pub mod audit;
 pub mod auth;
 pub mod backchannel;
 pub mod cors;
+pub mod dpop;
 pub mod erase;
 pub mod error;
 pub mod extract;

@@ -46,11 +46,14 @@ pub struct Token {
     pub revoked_at: Option<i64>,
     /// What the grant's authorization request asked of identity assurance.
     pub claims: Option<ClaimsRequest>,
+    /// RFC 9449: the thumbprint of the DPoP key the token is bound to (`cnf.jkt`); `None` for a
+    /// bearer token.
+    pub dpop_jkt: Option<String>,
 }
 
 stored!(Token => "tokens" {
     token_hash, kind [text], grant_id, client_id [text], uuid, scopes [json], auth_time, mfa,
-    eid, sid, parent_hash, created_at, expires_at, used_at, revoked_at, claims [json],
+    eid, sid, parent_hash, created_at, expires_at, used_at, revoked_at, claims [json], dpop_jkt,
 });
 
 impl Token {
@@ -176,6 +179,7 @@ mod tests {
             used_at: None,
             revoked_at: None,
             claims: None,
+            dpop_jkt: None,
         };
         let audit = AuditEvent {
             at: 0,
@@ -190,9 +194,10 @@ mod tests {
         let guard = query("UPDATE x SET a = $1 RETURNING *").bind(1);
         let q = guarded_grant(guard, "", &tokens, Some(&audit));
         let columns = "token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, eid, \
-                       sid, parent_hash, created_at, expires_at, used_at, revoked_at, claims";
-        let values: Vec<String> = (2..=17).map(|n| format!("${n}")).collect();
-        let audited: Vec<String> = (18..=24).map(|n| format!("${n}")).collect();
+                       sid, parent_hash, created_at, expires_at, used_at, revoked_at, claims, \
+                       dpop_jkt";
+        let values: Vec<String> = (2..=18).map(|n| format!("${n}")).collect();
+        let audited: Vec<String> = (19..=25).map(|n| format!("${n}")).collect();
         let expected = format!(
             "WITH guard AS (UPDATE x SET a = $1 RETURNING *), issued AS (INSERT INTO tokens \
              ({columns}) SELECT v.* FROM guard, (VALUES ({})) AS v({columns}) RETURNING 1), \
@@ -202,6 +207,6 @@ mod tests {
             audited.join(", ")
         );
         assert_eq!(q.sql(), expected);
-        assert_eq!(q.args().len(), 24);
+        assert_eq!(q.args().len(), 25);
     }
 }

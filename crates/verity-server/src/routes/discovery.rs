@@ -112,6 +112,7 @@ pub fn metadata(public_url: &str, policy_handles: &[String]) -> ProviderMetadata
         pushed_authorization_request_endpoint: Some(format!("{public_url}/oauth/par")),
         require_pushed_authorization_requests: false,
         request_object_signing_alg_values_supported: strings(&["RS256", "ES256"]),
+        dpop_signing_alg_values_supported: strings(&verity_core::dpop::ALGS),
         verified_claims_supported: true,
         trust_frameworks_supported: strings(&assurance::TRUST_FRAMEWORKS),
         evidence_supported: strings(&assurance::EVIDENCE),

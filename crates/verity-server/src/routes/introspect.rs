@@ -38,7 +38,7 @@ async fn introspect(
                 && t.used_at.is_none()
                 && now < t.expires_at =>
         {
-            json!({
+            let mut body = json!({
                 "active": true,
                 "scope": t.scopes.join(" "),
                 "client_id": t.client_id,
@@ -49,7 +49,15 @@ async fn introspect(
                 "iat": t.created_at,
                 "auth_time": t.auth_time,
                 "token_type": if t.kind == TokenKind::Access { "access_token" } else { "refresh_token" },
-            })
+            });
+            // RFC 9449 6.2: the key a bound token is confirmed by.
+            if let Some(jkt) = &t.dpop_jkt {
+                body["cnf"] = json!({"jkt": jkt});
+                if t.kind == TokenKind::Access {
+                    body["token_type"] = json!("DPoP");
+                }
+            }
+            body
         }
         _ => json!({"active": false}),
     };

@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
+use verity_core::dpop::Binding;
 use verity_core::grant::{self, Code, RefreshingApp, TokenRequest};
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_proto::error::ErrorCode;
@@ -15,6 +16,7 @@ use verity_store::lifecycle::Rotate;
 
 use crate::audit::AuditEvent;
 use crate::cors;
+use crate::dpop;
 use crate::error::ApiError;
 use crate::extract::required;
 use crate::issuer::{respond_with, signing_key, token_rows};
@@ -32,21 +34,39 @@ async fn token(State(state): State<AppState>, req: ClientRequest) -> Response {
 }
 
 async fn grant(state: &AppState, req: &ClientRequest) -> Result<Response, ApiError> {
-    let response = match required(&req.params, "grant_type")? {
-        "authorization_code" => authorization_code(state, req).await?,
-        "refresh_token" => refresh_token(state, req).await?,
-        _ => {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedGrantType,
-                "this grant type is not supported",
-            ));
-        }
+    let grant_type = required(&req.params, "grant_type")?;
+    if !matches!(grant_type, "authorization_code" | "refresh_token") {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedGrantType,
+            "this grant type is not supported",
+        ));
+    }
+    // RFC 9449 5: checked before anything is consumed, so that a client told to use a nonce can
+    // present the same code or refresh token again.
+    let proof = dpop::proof(state, &req.headers, "POST", "/oauth/token", None, false).await?;
+    let key = proof.as_ref().map(|p| p.jkt.as_str());
+    let response = if grant_type == "authorization_code" {
+        authorization_code(state, req, key).await?
+    } else {
+        refresh_token(state, req, key).await?
     };
     let mut resp = axum::Json(response).into_response();
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    dpop::with_nonce(state, h);
     Ok(resp)
+}
+
+/// What the new tokens are bound to (`verity_core::dpop::bind`), or why they cannot be issued.
+fn binding(
+    req: &ClientRequest,
+    key: Option<&str>,
+    presented: Option<&str>,
+) -> Result<Binding, ApiError> {
+    let app = &req.app;
+    verity_core::dpop::bind(key, app.dpop_bound_access_tokens, app.public, presented)
+        .map_err(|e| ApiError::dpop(&e, false, None))
 }
 
 /// RFC 6749 4.1.3 + RFC 7636 4.6: redeem a code. It is taken from the store once (a second
@@ -55,9 +75,11 @@ async fn grant(state: &AppState, req: &ClientRequest) -> Result<Response, ApiErr
 async fn authorization_code(
     state: &AppState,
     req: &ClientRequest,
+    key: Option<&str>,
 ) -> Result<TokenResponse, ApiError> {
     let (app, params, headers) = (&req.app, &req.params, &req.headers);
     let now = state.now();
+    let bound = binding(req, key, None)?;
     let code = required(params, "code")?;
     let redirect_uri = required(params, "redirect_uri")?;
     if !is_token_shaped(code) {
@@ -93,7 +115,7 @@ async fn authorization_code(
     let user = user.ok_or_else(|| ApiError::invalid_grant("the account no longer exists"))?;
     let access = new_token();
     let refresh = app.refresh_tokens.then(new_token);
-    let tokens = token_rows(app, &issuance, now, &access, refresh.as_deref());
+    let tokens = token_rows(app, &issuance, now, &access, refresh.as_deref(), &bound);
     let audit = state.audit_event(
         AuditEvent::TokenIssued,
         Some(&code.uuid),
@@ -111,7 +133,8 @@ async fn authorization_code(
     if stored == Issued::NoCode {
         return Err(invalid_code());
     }
-    let response = match respond_with(state, app, &issuance, &user, now, access, refresh).await {
+    let answer = respond_with(state, app, &issuance, &user, now, (access, refresh), &bound);
+    let response = match answer.await {
         Ok(response) => response,
         Err(e) => {
             // Tokens nobody was given: revoke them, so that they are not live while the
@@ -166,7 +189,11 @@ async fn revoke_replayed(
 /// RFC 6749 6 / RFC 9700 4.14: refresh with rotation. The presented token is consumed atomically
 /// together with the storing of its successors; presenting a used token again revokes the whole
 /// family (every token of the grant), the successor included.
-async fn refresh_token(state: &AppState, req: &ClientRequest) -> Result<TokenResponse, ApiError> {
+async fn refresh_token(
+    state: &AppState,
+    req: &ClientRequest,
+    key: Option<&str>,
+) -> Result<TokenResponse, ApiError> {
     let (app, params, headers) = (&req.app, &req.params, &req.headers);
     let now = state.now();
     let raw = required(params, "refresh_token")?;
@@ -186,12 +213,22 @@ async fn refresh_token(state: &AppState, req: &ClientRequest) -> Result<TokenRes
         policies: &app.policies,
     };
     let issuance = grant::refresh(&current.as_refresh(), &refreshing, params.get("scope"), now)?;
+    let bound = binding(req, key, current.dpop_jkt.as_deref())?;
     let user = user.ok_or_else(|| ApiError::invalid_grant("the account no longer exists"))?;
     let access = new_token();
     let refresh = new_token();
-    let tokens = token_rows(app, &issuance, now, &access, Some(&refresh));
+    let tokens = token_rows(app, &issuance, now, &access, Some(&refresh), &bound);
     // The answer is made before the rotation commits, so that it can be kept (sealed) with it.
-    let response = respond_with(state, app, &issuance, &user, now, access, Some(refresh)).await?;
+    let answer = respond_with(
+        state,
+        app,
+        &issuance,
+        &user,
+        now,
+        (access, Some(refresh)),
+        &bound,
+    );
+    let response = answer.await?;
     let window = state.settings.refresh_retry_window;
     let sealed = if window > 0 {
         let json = serde_json::to_vec(&response)

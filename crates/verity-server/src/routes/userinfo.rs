@@ -3,11 +3,12 @@
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use verity_core::claims::{self, Issue};
-use verity_core::client_auth::parse_bearer;
+use verity_core::client_auth::parse_authorization;
+use verity_core::dpop::{Scheme, check_presentation};
 use verity_core::identity::{self, AuthFacts, Family, UserData};
 use verity_core::keys::Alg;
 use verity_core::secret::{is_token_shaped, token_hash};
@@ -16,6 +17,7 @@ use verity_store::grants::{Token, TokenKind};
 
 use crate::assurance::add_verified_claims;
 use crate::cors;
+use crate::dpop;
 use crate::error::ApiError;
 use crate::extract::query_params;
 use crate::issuer::sign;
@@ -61,11 +63,12 @@ struct Bearer {
 async fn bearer(
     state: &AppState,
     headers: &HeaderMap,
+    (method, uri): (&Method, &Uri),
     query: Option<&str>,
 ) -> Result<Bearer, ApiError> {
     let from_header = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
-        Some(Ok(v)) => parse_bearer(v),
+        Some(Ok(v)) => parse_authorization(v),
         Some(Err(_)) => {
             return Err(ApiError::invalid_token(
                 "the Authorization header is not readable",
@@ -76,14 +79,14 @@ async fn bearer(
     if params.is_repeated("access_token") {
         return Err(ApiError::invalid_request("access_token is repeated"));
     }
-    let raw = match (from_header, params.get("access_token")) {
+    let (scheme, raw) = match (from_header, params.get("access_token")) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid_request(
                 "send the access token in one place only",
             ));
         }
-        (Some(t), None) => t.to_owned(),
-        (None, Some(t)) => t.to_owned(),
+        (Some((scheme, t)), None) => (scheme, t.to_owned()),
+        (None, Some(t)) => (Scheme::Bearer, t.to_owned()),
         (None, None) => return Err(ApiError::bearer_missing()),
     };
     if !is_token_shaped(&raw) {
@@ -108,6 +111,17 @@ async fn bearer(
             ApiError::invalid_token("the access token is invalid, expired or revoked")
         })?;
     let user = user.ok_or_else(|| ApiError::invalid_token("the account no longer exists"))?;
+    // RFC 9449 7.1: a bound token only with the DPoP scheme and a proof by its key.
+    let bound = token.dpop_jkt.as_deref();
+    let proof = match (scheme, bound) {
+        (Scheme::Dpop, Some(_)) => {
+            let path = uri.path();
+            dpop::proof(state, headers, method.as_str(), path, Some(&raw), true).await?
+        }
+        _ => None,
+    };
+    check_presentation(scheme, bound, proof.as_ref())
+        .map_err(|e| ApiError::dpop(&e, true, dpop::current_nonce(state)))?;
     Ok(Bearer { token, app, user })
 }
 
@@ -121,10 +135,12 @@ fn no_store(mut resp: Response) -> Response {
 /// `application/jwt` when the app registered `userinfo_signed_response_alg`, else a JSON object.
 async fn userinfo(
     State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    match bearer(&state, &headers, query.as_deref()).await {
+    match bearer(&state, &headers, (&method, &uri), query.as_deref()).await {
         Ok(b) => {
             let origin = cors::readable_by(&headers, &b.app);
             readable(answer_userinfo(&state, b).await, origin)
@@ -199,13 +215,16 @@ async fn signed_userinfo(
 /// SPEC 7: `{"attributes": [...], "status": [...]}` for the granted policies.
 async fn attributes(
     State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let Bearer { token, user, app } = match bearer(&state, &headers, query.as_deref()).await {
-        Ok(b) => b,
-        Err(e) => return readable(Err(e), None),
-    };
+    let Bearer { token, user, app } =
+        match bearer(&state, &headers, (&method, &uri), query.as_deref()).await {
+            Ok(b) => b,
+            Err(e) => return readable(Err(e), None),
+        };
     let policies = state.policies_for(token.scopes.iter().map(String::as_str));
     let body = identity::attributes_response(&policies, &user, AuthFacts { mfa: token.mfa });
     let origin = cors::readable_by(&headers, &app);

@@ -95,6 +95,11 @@ pub struct ServeArgs {
     /// used, gets the same answer again (a lost response); 0: strict [default: 60].
     #[arg(long, env = "VERITY_REFRESH_RETRY_WINDOW")]
     pub refresh_retry_window: Option<i64>,
+    /// Require DPoP proofs to carry a nonce from the server (RFC 9449 8), which bounds how long
+    /// a proof made in advance stays usable [default: off].
+    #[arg(long, env = "VERITY_DPOP_NONCE", action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new(), value_name = "on|off")]
+    pub dpop_nonce: Option<bool>,
     /// Seconds between publishing a new signing key and signing with it [default: 3600].
     #[arg(long, env = "VERITY_KEY_PUBLICATION_DELAY")]
     pub key_publication_delay: Option<i64>,

@@ -37,6 +37,8 @@ pub struct Settings {
     pub key_publication_delay: i64,
     /// 0: strict rotation, no second answer.
     pub refresh_retry_window: i64,
+    /// DPoP proofs must carry a server nonce.
+    pub dpop_nonce: bool,
     /// 0: no automatic rotation.
     pub key_rotation_days: i64,
     /// 0: no background maintenance task (tests drive `maintenance::run_once`).
@@ -220,6 +222,7 @@ impl Settings {
                 .or(file.refresh_retry_window)
                 .unwrap_or(60)
                 .max(0),
+            dpop_nonce: args.dpop_nonce.or(file.dpop_nonce).unwrap_or(false),
             key_rotation_days: args
                 .key_rotation_days
                 .or(file.key_rotation_days)
@@ -298,6 +301,7 @@ impl Settings {
             interaction_ttl: 1800,
             key_publication_delay: 3600,
             refresh_retry_window: 60,
+            dpop_nonce: false,
             key_rotation_days: 0,
             maintenance_interval: 0,
             smtp_host: None,

@@ -16,6 +16,7 @@ mod connections;
 mod console;
 mod cors;
 mod discovery;
+mod dpop;
 mod flow;
 mod golden;
 mod lifecycle;

@@ -160,6 +160,7 @@ pub fn token(token_hash: &str, kind: TokenKind, grant_id: &str, client_id: &str)
         used_at: None,
         revoked_at: None,
         claims: Some(assurance_request()),
+        dpop_jkt: Some("jkt-1".into()),
     }
 }
 
