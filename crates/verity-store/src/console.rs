@@ -5,7 +5,7 @@ use crate::Store;
 use crate::apps::{App, Organization, insert_organization};
 use crate::error::{Result, conflict_or};
 use crate::lite::Begin;
-use crate::sql::{Fields, FromRow, Query, Record, Value, insert, query, storable, stored};
+use crate::sql::{Query, insert, query, storable, stored};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
@@ -52,38 +52,9 @@ stored!(SecretInfo {
     last_used_at
 });
 
-impl FromRow for Invitation {
-    fn from_row(r: &impl Fields) -> Result<Self> {
-        Ok(Invitation {
-            id: r.col("id")?,
-            org_id: r.col("org_id")?,
-            email: r.col("email")?,
-            role: r.col("role")?,
-            token_hash: r.col("token_hash")?,
-            invited_by: r.col("invited_by")?,
-            created_at: r.col("created_at")?,
-            expires_at: r.col("expires_at")?,
-            accepted_at: r.col("accepted_at")?,
-        })
-    }
-}
-
-/// As stored: emails are compared lower-cased.
-impl Record for Invitation {
-    const TABLE: &'static str = "invitations";
-    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
-        vec![
-            ("id", (&self.id).into()),
-            ("org_id", (&self.org_id).into()),
-            ("email", self.email.to_lowercase().into()),
-            ("role", (&self.role).into()),
-            ("token_hash", (&self.token_hash).into()),
-            ("invited_by", (&self.invited_by).into()),
-            ("created_at", self.created_at.into()),
-            ("expires_at", self.expires_at.into()),
-        ]
-    }
-}
+stored!(Invitation => "invitations" {
+    id, org_id, email [lower], role, token_hash, invited_by, created_at, expires_at, accepted_at,
+});
 
 /// Adds a member, or changes the role of one.
 const UPSERT_MEMBERSHIP: &str =

@@ -248,7 +248,8 @@ value_from! {
 
 /// The row of a stored struct, declared once: its [`FromRow`], and with `=> "table"` its
 /// [`Record`] too, from one list of columns named like the fields, so that reading and writing
-/// cannot name different columns or drift apart. A field marked `[json]` is stored as JSON text.
+/// cannot name different columns or drift apart. A field marked `[json]` is stored as JSON text,
+/// one marked `[lower]` is written lower-cased (emails, which are compared lower-cased).
 macro_rules! stored {
     ($ty:ident { $($field:ident $([$codec:ident])?),* $(,)? }) => {
         impl $crate::sql::FromRow for $ty {
@@ -302,6 +303,12 @@ macro_rules! stored {
     };
     (@write $s:ident, $field:ident json) => {
         $crate::sql::to_json(&$s.$field).into()
+    };
+    (@read $r:ident, $field:ident lower) => {
+        $crate::sql::Fields::col($r, stringify!($field))?
+    };
+    (@write $s:ident, $field:ident lower) => {
+        $s.$field.to_lowercase().into()
     };
 }
 pub(crate) use stored;

@@ -9,7 +9,7 @@ use crate::dialect::{Spelt, data_columns};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::lite::Begin;
 use crate::sql::{
-    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, stored, to_json,
+    Fields, FromRow, Query, Value, from_json, insert, query, storable, stored, to_json,
 };
 
 /// An account as the sign-in step needs it.
@@ -44,33 +44,9 @@ pub struct VerificationRecord {
     pub decided_at: i64,
 }
 
-impl FromRow for User {
-    fn from_row(r: &impl Fields) -> Result<Self> {
-        Ok(User {
-            uuid: r.col("uuid")?,
-            email: r.col("email")?,
-            password_hash: r.col("password_hash")?,
-            totp_secret: r.col("totp_secret")?,
-            totp_last_step: r.col("totp_last_step")?,
-            created_at: r.col("created_at")?,
-        })
-    }
-}
-
-/// As stored: emails are compared lower-cased.
-impl Record for User {
-    const TABLE: &'static str = "users";
-    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
-        vec![
-            ("uuid", (&self.uuid).into()),
-            ("email", self.email.to_lowercase().into()),
-            ("password_hash", (&self.password_hash).into()),
-            ("totp_secret", (&self.totp_secret).into()),
-            ("totp_last_step", self.totp_last_step.into()),
-            ("created_at", self.created_at.into()),
-        ]
-    }
-}
+stored!(User => "users" {
+    uuid, email [lower], password_hash, totp_secret, totp_last_step, created_at,
+});
 
 /// An account's id and email: how pages name a person (the console's audit log).
 #[derive(Debug, Clone, PartialEq, Eq)]
