@@ -90,11 +90,8 @@ impl Store {
     }
 
     pub async fn find_organization_by_name(&self, name: &str) -> Result<Option<Organization>> {
-        if !storable(name) {
-            return Ok(None);
-        }
         let q = query("SELECT id, name, created_at FROM organizations WHERE name = $1");
-        self.fetch_opt(q.bind(name)).await
+        self.fetch_opt_by(q, name).await
     }
 
     /// Adds or changes a member's role.
@@ -125,19 +122,13 @@ impl Store {
 
     /// The organizations a user belongs to.
     pub async fn find_user_memberships(&self, uuid: &str) -> Result<Vec<Membership>> {
-        if !storable(uuid) {
-            return Ok(Vec::new());
-        }
         let q = memberships_where("m.uuid = $1 ORDER BY o.name");
-        self.fetch_all(q.bind(uuid)).await
+        self.fetch_all_by(q, uuid).await
     }
 
     pub async fn find_org_members(&self, org_id: &str) -> Result<Vec<Membership>> {
-        if !storable(org_id) {
-            return Ok(Vec::new());
-        }
         let q = memberships_where("m.org_id = $1 ORDER BY u.email");
-        self.fetch_all(q.bind(org_id)).await
+        self.fetch_all_by(q, org_id).await
     }
 
     pub async fn insert_invitation(&self, i: &Invitation) -> Result<()> {
@@ -146,14 +137,11 @@ impl Store {
     }
 
     pub async fn find_org_invitations(&self, org_id: &str) -> Result<Vec<Invitation>> {
-        if !storable(org_id) {
-            return Ok(Vec::new());
-        }
         let q = query(
             "SELECT * FROM invitations WHERE org_id = $1 AND accepted_at IS NULL
              ORDER BY created_at",
         );
-        self.fetch_all(q.bind(org_id)).await
+        self.fetch_all_by(q, org_id).await
     }
 
     /// Accepts an invitation for the account with its email: single use, and only until it expires.
@@ -186,11 +174,8 @@ impl Store {
     }
 
     pub async fn find_org_apps(&self, org_id: &str) -> Result<Vec<App>> {
-        if !storable(org_id) {
-            return Ok(Vec::new());
-        }
         let q = query("SELECT * FROM apps WHERE org_id = $1 ORDER BY name, client_id");
-        self.fetch_all(q.bind(org_id)).await
+        self.fetch_all_by(q, org_id).await
     }
 
     /// Deletes an app, its secrets and consents (cascade) and revokes its tokens.
@@ -206,14 +191,11 @@ impl Store {
     }
 
     pub async fn find_app_secrets(&self, client_id: &str) -> Result<Vec<SecretInfo>> {
-        if !storable(client_id) {
-            return Ok(Vec::new());
-        }
         let q = query(
             "SELECT id, created_at, last_used_at FROM app_secrets WHERE client_id = $1
              ORDER BY created_at, id",
         );
-        self.fetch_all(q.bind(client_id)).await
+        self.fetch_all_by(q, client_id).await
     }
 
     pub async fn delete_app_secret(&self, client_id: &str, id: &str) -> Result<bool> {

@@ -1,7 +1,7 @@
 //! How a store method runs its statements, written once for both backends: one statement on
-//! its own ([`Store::exec`], [`Store::fetch_opt`], [`Store::fetch_all`]), or several in one
-//! transaction ([`Store::write`], [`Store::write_after`], and [`Store::update_counter`] for
-//! the counters every node shares).
+//! its own ([`Store::exec`], [`Store::fetch_opt`], [`Store::fetch_all`], and their `_by` forms
+//! for a lookup by one key), or several in one transaction ([`Store::write`],
+//! [`Store::write_after`], and [`Store::update_counter`] for the counters every node shares).
 //!
 //! A transaction's logic is synchronous: it is given what the transaction read and answers
 //! what to write. So nothing can await inside a transaction (on SQLite, another store method
@@ -13,7 +13,7 @@ use crate::Store;
 use crate::dialect::PerBackend;
 use crate::error::Result;
 use crate::lite::Begin;
-use crate::sql::{FromRow, Query, query};
+use crate::sql::{FromRow, Query, query, storable};
 
 /// Runs `$body` with `$pool` bound to the backend's own pool type.
 macro_rules! dispatch {
@@ -45,6 +45,32 @@ impl Store {
             let rows = q.fetch_all(pool).await?;
             rows.iter().map(T::from_row).collect()
         })
+    }
+
+    /// The first row of `q` with `key` bound to its next placeholder; none, without asking
+    /// the database, when no stored key could be `key` ([`storable`]).
+    pub(crate) async fn fetch_opt_by<'q, T: FromRow>(
+        &self,
+        q: Query<'q>,
+        key: &'q str,
+    ) -> Result<Option<T>> {
+        if !storable(key) {
+            return Ok(None);
+        }
+        self.fetch_opt(q.bind(key)).await
+    }
+
+    /// Every row of `q` with `key` bound to its next placeholder; none, without asking the
+    /// database, when no stored key could be `key` ([`storable`]).
+    pub(crate) async fn fetch_all_by<'q, T: FromRow>(
+        &self,
+        q: Query<'q>,
+        key: &'q str,
+    ) -> Result<Vec<T>> {
+        if !storable(key) {
+            return Ok(Vec::new());
+        }
+        self.fetch_all(q.bind(key)).await
     }
 
     /// Runs `statements` in order in one transaction, all or none; the rows each wrote.

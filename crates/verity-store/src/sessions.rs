@@ -225,11 +225,8 @@ impl Store {
 
     /// Every session of `uuid`, live or not (to tell their apps when the account goes).
     pub async fn find_every_user_session(&self, uuid: &str) -> Result<Vec<Session>> {
-        if !storable(uuid) {
-            return Ok(Vec::new());
-        }
         let q = query("SELECT * FROM sessions WHERE uuid = $1 ORDER BY created_at");
-        self.fetch_all(q.bind(uuid)).await
+        self.fetch_all_by(q, uuid).await
     }
 
     /// Ends every session of `uuid` except the one whose id has the digest `keep` (sign out
@@ -305,15 +302,12 @@ impl Store {
         &self,
         uuid: &str,
     ) -> Result<Vec<(String, String, String, i64)>> {
-        if !storable(uuid) {
-            return Ok(Vec::new());
-        }
         let q = query(
             "SELECT c.client_id, a.name, c.scopes, c.created_at
              FROM consents c JOIN apps a ON a.client_id = c.client_id
              WHERE c.uuid = $1 ORDER BY a.name, c.scopes",
         );
-        let consents: Vec<UserConsent> = self.fetch_all(q.bind(uuid)).await?;
+        let consents: Vec<UserConsent> = self.fetch_all_by(q, uuid).await?;
         Ok(consents
             .into_iter()
             .map(|UserConsent(client_id, name, scopes, at)| (client_id, name, scopes, at))

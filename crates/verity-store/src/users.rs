@@ -104,18 +104,12 @@ impl Store {
     }
 
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
-        if !storable(email) {
-            return Ok(None);
-        }
         let q = query("SELECT * FROM users WHERE email = $1");
-        self.fetch_opt(q.bind(email.trim().to_lowercase())).await
+        self.fetch_opt_by(q, &email.trim().to_lowercase()).await
     }
 
     pub async fn find_user(&self, uuid: &str) -> Result<Option<User>> {
-        if !storable(uuid) {
-            return Ok(None);
-        }
-        self.fetch_opt(query("SELECT * FROM users WHERE uuid = $1").bind(uuid))
+        self.fetch_opt_by(query("SELECT * FROM users WHERE uuid = $1"), uuid)
             .await
     }
 
@@ -141,20 +135,14 @@ impl Store {
 
     /// The account and everything claims are built from, reading the account once.
     pub async fn find_user_and_data(&self, uuid: &str) -> Result<Option<(User, UserData)>> {
-        if !storable(uuid) {
-            return Ok(None);
-        }
-        let q = query(self.spelt(&USER_AND_DATA)).bind(uuid);
-        let found: Option<UserAndData> = self.fetch_opt(q).await?;
+        let q = query(self.spelt(&USER_AND_DATA));
+        let found: Option<UserAndData> = self.fetch_opt_by(q, uuid).await?;
         Ok(found.map(|UserAndData(user, data)| (user, data)))
     }
 
     pub async fn find_verifications(&self, uuid: &str) -> Result<Vec<VerificationRecord>> {
-        if !storable(uuid) {
-            return Ok(Vec::new());
-        }
         let q = query("SELECT * FROM verifications WHERE uuid = $1 ORDER BY grp");
-        self.fetch_all(q.bind(uuid)).await
+        self.fetch_all_by(q, uuid).await
     }
 
     /// Records that TOTP `step` was used, only if it is newer than the last one: returns false
