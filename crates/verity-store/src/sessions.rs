@@ -8,9 +8,7 @@ use verity_core::values::ClientId;
 use crate::Store;
 use crate::dialect::{Spelt, data_columns, json_agg};
 use crate::error::Result;
-use crate::sql::{
-    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, stored,
-};
+use crate::sql::{Fields, FromRow, Query, from_json, insert, query, storable, stored};
 use crate::users::{User, data_from_row};
 
 /// A signed-in browser. `id_hash` is the SHA-256 of the cookie value.
@@ -131,39 +129,14 @@ impl FromRow for MaybeSignedIn {
     }
 }
 
-impl FromRow for Session {
-    fn from_row(r: &impl Fields) -> Result<Self> {
-        Ok(Session {
-            id_hash: r.col("id_hash")?,
-            sid: r.col::<Option<String>>("sid")?.unwrap_or_default(),
-            uuid: r.col("uuid")?,
-            auth_time: r.col("auth_time")?,
-            mfa: r.col("mfa")?,
-            created_at: r.col("created_at")?,
-            expires_at: r.col("expires_at")?,
-        })
-    }
-}
+stored!(Session => "sessions" {
+    id_hash, sid [or_default], uuid, auth_time, mfa, created_at, expires_at,
+});
 
 stored!(Interaction => "interactions" {
     id, client_id [text], request, browser_hash, csrf_token, uuid,
     signed_in_here, verification_answered, consented, created_at, expires_at,
 });
-
-impl Record for Session {
-    const TABLE: &'static str = "sessions";
-    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
-        vec![
-            ("id_hash", (&self.id_hash).into()),
-            ("sid", (&self.sid).into()),
-            ("uuid", (&self.uuid).into()),
-            ("auth_time", self.auth_time.into()),
-            ("mfa", self.mfa.into()),
-            ("created_at", self.created_at.into()),
-            ("expires_at", self.expires_at.into()),
-        ]
-    }
-}
 
 /// A remembered consent as [`Store::find_user_consents`] lists it.
 struct UserConsent(String, String, String, i64);
