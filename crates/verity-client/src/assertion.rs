@@ -134,3 +134,11 @@ pub fn random_token(bytes: usize) -> Result<String, Error> {
         .map_err(|_| Error::Config("the system random number generator failed".into()))?;
     Ok(URL_SAFE_NO_PAD.encode(buf))
 }
+
+/// Compares two secrets (a `state`, a `nonce`) in a time that does not tell where they differ.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

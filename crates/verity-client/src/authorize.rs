@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::assertion::random_token;
+use crate::assertion::{constant_time_eq, random_token};
 use crate::assurance::ClaimsRequest;
 use crate::error::{CallbackError, Error};
 
@@ -303,13 +303,6 @@ impl CallbackQuery {
         }
         self.code.clone().ok_or(CallbackError::MissingCode)
     }
-}
-
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ use crate::id_token::{Expectations, IdToken, check_claims};
 use crate::identity::{Attributes, Identity, parse_attributes};
 use crate::jose::{Jws, KeySet, parse_jwks};
 use crate::token::{Tokens, parse_token_body};
-use crate::userinfo::{UserInfoBody, parse_userinfo_body};
+use crate::userinfo::{UserInfo, UserInfoBody, parse_userinfo_body};
+use crate::verified::Verified;
 
 /// The largest answer read from the provider; anything larger is refused unread.
 pub const MAX_BODY: usize = 256 * 1024;
@@ -39,25 +40,6 @@ pub struct RawResponse {
 #[derive(Debug, Clone, Default)]
 pub struct AuditLog {
     pub responses: Vec<RawResponse>,
-}
-
-/// What the provider's userinfo endpoint said, after checks.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserInfo {
-    pub claims: Map<String, Value>,
-    /// Whether it came as a JWT whose signature was verified.
-    pub signed: bool,
-}
-
-/// A completed sign-in: every step validated.
-#[derive(Debug, Clone)]
-pub struct Verified {
-    pub tokens: Tokens,
-    pub id_token: IdToken,
-    pub userinfo: UserInfo,
-    /// `attributes.json`, when the provider has it (ID.me and Verity do).
-    pub attributes: Option<Attributes>,
-    pub identity: Identity,
 }
 
 struct JwksState {

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::assertion::constant_time_eq;
 use crate::error::IdTokenError;
 use crate::jose::{Alg, at_hash};
 
@@ -115,7 +116,7 @@ pub fn check_claims(
     // 11. nonce.
     match (x.nonce, claims.get("nonce")) {
         (Some(expected), Some(Value::String(found))) => {
-            if !crate::authorize::constant_time_eq(expected.as_bytes(), found.as_bytes()) {
+            if !constant_time_eq(expected.as_bytes(), found.as_bytes()) {
                 return Err(IdTokenError::Nonce);
             }
         }

@@ -19,7 +19,8 @@
 //!   JWKS, userinfo in its three wire forms, `attributes.json`, refresh, revocation, logout URL.
 //! - [`id_token`]: the claim rules of 3.1.3.7, as a pure function.
 //! - [`jose`]: JWS verification (RS256 and ES256 only) and lenient JWKS reading (ID.me quirks).
-//! - [`userinfo`]: telling the userinfo wire forms apart.
+//! - [`userinfo`]: telling the userinfo wire forms apart; [`UserInfo`], the claims read.
+//! - [`verified`]: [`Verified`], a completed sign-in (tokens, ID token, userinfo, identity).
 //! - [`identity`]: [`Identity`]: attributes by handle in both claim-name families, groups.
 //! - [`inspect`]: a report on any provider from its discovery and JWKS (`verity check`).
 //! - [`session`]: [`Session`]: tokens refreshed with single flight.
@@ -144,15 +145,18 @@ pub mod jose;
 pub mod session;
 pub mod token;
 pub mod userinfo;
+pub mod verified;
 
 pub use assertion::PrivateKey;
 pub use assertion::random_token;
 pub use assurance::{ClaimsRequest, VerifiedClaims, VerifiedClaimsRequest};
 pub use authorize::{AuthorizationRequest, CallbackQuery, Op, PendingAuthorization, Prompt};
-pub use client::{AuditLog, Client, RawResponse, UserInfo, Verified};
+pub use client::{AuditLog, Client, RawResponse};
 pub use config::{ClientAuth, ClientConfig, Clock, Secret, SystemClock};
 pub use error::{CallbackError, DiscoveryError, Error, IdTokenError, JoseError, UserInfoError};
 pub use id_token::IdToken;
 pub use identity::{Attribute, Attributes, Group, Identity};
 pub use session::Session;
 pub use token::Tokens;
+pub use userinfo::UserInfo;
+pub use verified::Verified;

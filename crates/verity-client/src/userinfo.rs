@@ -8,6 +8,14 @@ use crate::error::UserInfoError;
 /// How many layers of JSON string quoting are peeled before giving up.
 const MAX_QUOTING: usize = 4;
 
+/// What the provider's userinfo endpoint said, after checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserInfo {
+    pub claims: Map<String, Value>,
+    /// Whether it came as a JWT whose signature was verified.
+    pub signed: bool,
+}
+
 /// A userinfo body, before any signature check.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UserInfoBody {

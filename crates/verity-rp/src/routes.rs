@@ -217,11 +217,12 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The script that says each `<time data-style>` in the reader's time zone and language (the
-/// pages work without it: the server writes UTC words).
+/// pages work without it: the server writes UTC words). The provider's pages use the same
+/// script; it has one copy, the provider's.
 async fn local_time() -> Response {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        include_str!("static/local-time.js"),
+        include_str!("../../verity-server/src/static/local-time.js"),
     )
         .into_response()
 }

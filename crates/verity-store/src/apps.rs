@@ -111,13 +111,8 @@ impl Store {
     }
 
     pub async fn find_organization(&self, id: &str) -> Result<Option<Organization>> {
-        if !storable(id) {
-            return Ok(None);
-        }
-        self.fetch_opt(
-            query("SELECT id, name, created_at FROM organizations WHERE id = $1").bind(id),
-        )
-        .await
+        let q = query("SELECT id, name, created_at FROM organizations WHERE id = $1");
+        self.fetch_opt_by(q, id).await
     }
 
     pub async fn insert_app(&self, app: &App) -> Result<()> {

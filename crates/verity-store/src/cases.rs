@@ -11,7 +11,7 @@ use crate::Store;
 use crate::audit::AuditEvent;
 use crate::error::{Result, StoreError, conflict_or};
 use crate::lite::Begin;
-use crate::sql::{insert, query, storable, stored, to_json, update};
+use crate::sql::{insert, query, stored, to_json, update};
 use crate::users::{VerificationRecord, verification_upsert};
 
 /// A verification case: one account, one group (or `identity`), one method.
@@ -119,11 +119,8 @@ impl Store {
     }
 
     pub async fn find_case(&self, id: &str) -> Result<Option<Case>> {
-        if !storable(id) {
-            return Ok(None);
-        }
         let q = query("SELECT * FROM verification_cases WHERE id = $1");
-        self.fetch_opt(q.bind(id)).await
+        self.fetch_opt_by(q, id).await
     }
 
     /// An account's cases, newest first.
@@ -347,11 +344,8 @@ impl Store {
 
     /// One file with its sealed content (`None` in `sealed` once purged).
     pub async fn find_evidence(&self, id: &str) -> Result<Option<Evidence>> {
-        if !storable(id) {
-            return Ok(None);
-        }
         let q = query("SELECT * FROM verification_evidence WHERE id = $1");
-        self.fetch_opt(q.bind(id)).await
+        self.fetch_opt_by(q, id).await
     }
 
     /// Deletes the content of case `id`'s files, with the audit row that says so; whether it

@@ -127,11 +127,8 @@ impl Store {
 
     /// A code by digest that was never presented, without consuming it.
     pub async fn find_unused_code(&self, code_hash: &str) -> Result<Option<Code>> {
-        if !storable(code_hash) {
-            return Ok(None);
-        }
         let q = query("SELECT * FROM codes WHERE code_hash = $1 AND used_at IS NULL");
-        let found: Option<Stored> = self.fetch_opt(q.bind(code_hash)).await?;
+        let found: Option<Stored> = self.fetch_opt_by(q, code_hash).await?;
         Ok(found.map(|Stored(code)| code))
     }
 
@@ -179,11 +176,8 @@ impl Store {
 
     /// Whether a code was presented again after its first use (see `take_code`).
     pub async fn find_code_replayed(&self, code_hash: &str) -> Result<bool> {
-        if !storable(code_hash) {
-            return Ok(false);
-        }
         let q = query("SELECT replayed_at FROM codes WHERE code_hash = $1");
-        let replayed_at: Option<Option<i64>> = self.fetch_opt(q.bind(code_hash)).await?;
+        let replayed_at: Option<Option<i64>> = self.fetch_opt_by(q, code_hash).await?;
         Ok(replayed_at.flatten().is_some())
     }
 }

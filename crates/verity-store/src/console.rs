@@ -5,7 +5,7 @@ use crate::Store;
 use crate::apps::{App, Organization, insert_organization};
 use crate::error::{Result, conflict_or};
 use crate::lite::Begin;
-use crate::sql::{Fields, FromRow, Query, Record, Value, insert, query, storable, stored};
+use crate::sql::{Query, insert, query, storable, stored};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
@@ -52,38 +52,9 @@ stored!(SecretInfo {
     last_used_at
 });
 
-impl FromRow for Invitation {
-    fn from_row(r: &impl Fields) -> Result<Self> {
-        Ok(Invitation {
-            id: r.col("id")?,
-            org_id: r.col("org_id")?,
-            email: r.col("email")?,
-            role: r.col("role")?,
-            token_hash: r.col("token_hash")?,
-            invited_by: r.col("invited_by")?,
-            created_at: r.col("created_at")?,
-            expires_at: r.col("expires_at")?,
-            accepted_at: r.col("accepted_at")?,
-        })
-    }
-}
-
-/// As stored: emails are compared lower-cased.
-impl Record for Invitation {
-    const TABLE: &'static str = "invitations";
-    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
-        vec![
-            ("id", (&self.id).into()),
-            ("org_id", (&self.org_id).into()),
-            ("email", self.email.to_lowercase().into()),
-            ("role", (&self.role).into()),
-            ("token_hash", (&self.token_hash).into()),
-            ("invited_by", (&self.invited_by).into()),
-            ("created_at", self.created_at.into()),
-            ("expires_at", self.expires_at.into()),
-        ]
-    }
-}
+stored!(Invitation => "invitations" {
+    id, org_id, email [lower], role, token_hash, invited_by, created_at, expires_at, accepted_at,
+});
 
 /// Adds a member, or changes the role of one.
 const UPSERT_MEMBERSHIP: &str =
@@ -119,11 +90,8 @@ impl Store {
     }
 
     pub async fn find_organization_by_name(&self, name: &str) -> Result<Option<Organization>> {
-        if !storable(name) {
-            return Ok(None);
-        }
         let q = query("SELECT id, name, created_at FROM organizations WHERE name = $1");
-        self.fetch_opt(q.bind(name)).await
+        self.fetch_opt_by(q, name).await
     }
 
     /// Adds or changes a member's role.
@@ -154,19 +122,13 @@ impl Store {
 
     /// The organizations a user belongs to.
     pub async fn find_user_memberships(&self, uuid: &str) -> Result<Vec<Membership>> {
-        if !storable(uuid) {
-            return Ok(Vec::new());
-        }
         let q = memberships_where("m.uuid = $1 ORDER BY o.name");
-        self.fetch_all(q.bind(uuid)).await
+        self.fetch_all_by(q, uuid).await
     }
 
     pub async fn find_org_members(&self, org_id: &str) -> Result<Vec<Membership>> {
-        if !storable(org_id) {
-            return Ok(Vec::new());
-        }
         let q = memberships_where("m.org_id = $1 ORDER BY u.email");
-        self.fetch_all(q.bind(org_id)).await
+        self.fetch_all_by(q, org_id).await
     }
 
     pub async fn insert_invitation(&self, i: &Invitation) -> Result<()> {
@@ -175,14 +137,11 @@ impl Store {
     }
 
     pub async fn find_org_invitations(&self, org_id: &str) -> Result<Vec<Invitation>> {
-        if !storable(org_id) {
-            return Ok(Vec::new());
-        }
         let q = query(
             "SELECT * FROM invitations WHERE org_id = $1 AND accepted_at IS NULL
              ORDER BY created_at",
         );
-        self.fetch_all(q.bind(org_id)).await
+        self.fetch_all_by(q, org_id).await
     }
 
     /// Accepts an invitation for the account with its email: single use, and only until it expires.
@@ -215,11 +174,8 @@ impl Store {
     }
 
     pub async fn find_org_apps(&self, org_id: &str) -> Result<Vec<App>> {
-        if !storable(org_id) {
-            return Ok(Vec::new());
-        }
         let q = query("SELECT * FROM apps WHERE org_id = $1 ORDER BY name, client_id");
-        self.fetch_all(q.bind(org_id)).await
+        self.fetch_all_by(q, org_id).await
     }
 
     /// Deletes an app, its secrets and consents (cascade) and revokes its tokens.
@@ -235,14 +191,11 @@ impl Store {
     }
 
     pub async fn find_app_secrets(&self, client_id: &str) -> Result<Vec<SecretInfo>> {
-        if !storable(client_id) {
-            return Ok(Vec::new());
-        }
         let q = query(
             "SELECT id, created_at, last_used_at FROM app_secrets WHERE client_id = $1
              ORDER BY created_at, id",
         );
-        self.fetch_all(q.bind(client_id)).await
+        self.fetch_all_by(q, client_id).await
     }
 
     pub async fn delete_app_secret(&self, client_id: &str, id: &str) -> Result<bool> {

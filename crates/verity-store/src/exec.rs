@@ -1,6 +1,7 @@
 //! How a store method runs its statements, written once for both backends: one statement on
-//! its own ([`Store::exec`], [`Store::fetch_opt`], [`Store::fetch_all`]), or several in one
-//! transaction ([`Store::write`], [`Store::write_after`]).
+//! its own ([`Store::exec`], [`Store::fetch_opt`], [`Store::fetch_all`], and their `_by` forms
+//! for a lookup by one key), or several in one transaction ([`Store::write`],
+//! [`Store::write_after`], and [`Store::update_counter`] for the counters every node shares).
 //!
 //! A transaction's logic is synchronous: it is given what the transaction read and answers
 //! what to write. So nothing can await inside a transaction (on SQLite, another store method
@@ -9,9 +10,10 @@
 //! [`LitePool::write`](crate::lite::LitePool::write) directly, with the same guarantee.
 
 use crate::Store;
+use crate::dialect::PerBackend;
 use crate::error::Result;
 use crate::lite::Begin;
-use crate::sql::{FromRow, Query};
+use crate::sql::{FromRow, Query, query, storable};
 
 /// Runs `$body` with `$pool` bound to the backend's own pool type.
 macro_rules! dispatch {
@@ -43,6 +45,32 @@ impl Store {
             let rows = q.fetch_all(pool).await?;
             rows.iter().map(T::from_row).collect()
         })
+    }
+
+    /// The first row of `q` with `key` bound to its next placeholder; none, without asking
+    /// the database, when no stored key could be `key` ([`storable`]).
+    pub(crate) async fn fetch_opt_by<'q, T: FromRow>(
+        &self,
+        q: Query<'q>,
+        key: &'q str,
+    ) -> Result<Option<T>> {
+        if !storable(key) {
+            return Ok(None);
+        }
+        self.fetch_opt(q.bind(key)).await
+    }
+
+    /// Every row of `q` with `key` bound to its next placeholder; none, without asking the
+    /// database, when no stored key could be `key` ([`storable`]).
+    pub(crate) async fn fetch_all_by<'q, T: FromRow>(
+        &self,
+        q: Query<'q>,
+        key: &'q str,
+    ) -> Result<Vec<T>> {
+        if !storable(key) {
+            return Ok(Vec::new());
+        }
+        self.fetch_all(q.bind(key)).await
     }
 
     /// Runs `statements` in order in one transaction, all or none; the rows each wrote.
@@ -108,5 +136,27 @@ impl Store {
                 Ok(out)
             }
         }
+    }
+
+    /// One read-decide-write step on the counter row of `key` (a limit's, a throttling key's),
+    /// counted once however many nodes race on it: concurrent steps on one key take turns, even
+    /// before its row exists ([`Store::key_lock`]), and `read` (of `dialect`) reads the row
+    /// under a row lock, so that a concurrent single-statement update waits for this
+    /// transaction rather than being overwritten by what it read. `then` is as in
+    /// [`Store::write_after`].
+    pub(crate) async fn update_counter<'q, R, T>(
+        &self,
+        key: &'q str,
+        read: &PerBackend,
+        then: impl FnOnce(Option<R>) -> Result<(Vec<Query<'q>>, T)> + Send,
+    ) -> Result<T>
+    where
+        R: FromRow,
+        T: Send,
+    {
+        let before = self.key_lock().map(|lock| query(lock).bind(key));
+        let read = query(self.pick(read)).bind(key);
+        self.write_after(before.into_iter().collect(), read, then)
+            .await
     }
 }

@@ -37,8 +37,8 @@
 //!
 //! Modules depend one way: the aggregates on `dialect`, `sql`, `lite` and `error` (and on each
 //! other without cycles: `codes` on `tokens` and `sessions`, `sessions` and `tokens` on `users`,
-//! `console` on `apps`, `cases` on `users`); `dialect`, `exec` and `lite` on `sql`; `sql` on `error`, which depends
-//! on nothing.
+//! `console` on `apps`, `cases` on `users`); `dialect`, `exec` and `lite` on `sql`, and `exec`
+//! on `dialect`; `sql` on `error`, which depends on nothing.
 
 pub mod apps;
 pub mod audit;

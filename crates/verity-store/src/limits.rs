@@ -26,30 +26,21 @@ impl Store {
     /// once and never more than `limit.count` go through in a window. A refused action changes
     /// nothing.
     pub async fn take_limit(&self, key: &str, now: i64, limit: Limit) -> Result<Taken> {
-        // Concurrent takes of one key take turns, even before its row exists.
-        let before = self.key_lock().map(|lock| query(lock).bind(key));
-        // Under a row lock: a concurrent `give_back_limit` (one UPDATE) waits for this
-        // transaction rather than being overwritten by what it read.
-        let read = query(self.pick(&LIMIT_FOR_UPDATE)).bind(key);
-        self.write_after(
-            before.into_iter().collect(),
-            read,
-            |stored: Option<Stored>| {
-                let (next, taken) = take(stored.map(|s| s.0), now, limit);
-                let mut writes = Vec::new();
-                if let Some(w) = next {
-                    let upsert = query(
-                        "INSERT INTO rate_limits (key, hits, window_start, window_end)
-                         VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (key) DO UPDATE SET hits = excluded.hits,
-                            window_start = excluded.window_start, window_end = excluded.window_end",
-                    );
-                    let upsert = upsert.bind(key).bind(w.hits).bind(w.start);
-                    writes.push(upsert.bind(w.end(limit)));
-                }
-                Ok((writes, taken))
-            },
-        )
+        self.update_counter(key, &LIMIT_FOR_UPDATE, |stored: Option<Stored>| {
+            let (next, taken) = take(stored.map(|s| s.0), now, limit);
+            let mut writes = Vec::new();
+            if let Some(w) = next {
+                let upsert = query(
+                    "INSERT INTO rate_limits (key, hits, window_start, window_end)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (key) DO UPDATE SET hits = excluded.hits,
+                        window_start = excluded.window_start, window_end = excluded.window_end",
+                );
+                let upsert = upsert.bind(key).bind(w.hits).bind(w.start);
+                writes.push(upsert.bind(w.end(limit)));
+            }
+            Ok((writes, taken))
+        })
         .await
     }
 

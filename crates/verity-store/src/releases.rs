@@ -142,9 +142,6 @@ impl Store {
     /// The apps a person signed in to (that still exist), the most recently used first: each
     /// with its first sign-in and its last release.
     pub async fn find_app_uses(&self, uuid: &str) -> Result<Vec<AppUse>> {
-        if !storable(uuid) {
-            return Ok(Vec::new());
-        }
         let q = query(
             "SELECT r.*, a.name,
                (SELECT MIN(f.at) FROM releases f
@@ -154,7 +151,7 @@ impl Store {
                AND r.id IN (SELECT MAX(id) FROM releases WHERE uuid = $1 GROUP BY client_id)
              ORDER BY r.id DESC",
         );
-        self.fetch_all(q.bind(uuid)).await
+        self.fetch_all_by(q, uuid).await
     }
 
     /// Withdraws what a person allowed an app: forgets the consents and revokes every token

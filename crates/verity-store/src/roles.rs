@@ -57,11 +57,8 @@ impl Store {
 
     /// The roles account `uuid` holds.
     pub async fn find_roles(&self, uuid: &str) -> Result<Vec<Role>> {
-        if !storable(uuid) {
-            return Ok(Vec::new());
-        }
         let q = query("SELECT role FROM user_roles WHERE uuid = $1 ORDER BY role");
-        let names: Vec<String> = self.fetch_all(q.bind(uuid)).await?;
+        let names: Vec<String> = self.fetch_all_by(q, uuid).await?;
         Ok(names.iter().filter_map(|n| Role::parse(n)).collect())
     }
 
@@ -89,11 +86,8 @@ impl Store {
 
     /// The account and role a token was created for, if any still holds it.
     pub async fn find_role_by_token(&self, token_hash: &str) -> Result<Option<(String, Role)>> {
-        if !storable(token_hash) {
-            return Ok(None);
-        }
         let q = query("SELECT uuid, role FROM user_roles WHERE token_hash = $1");
-        let found: Option<Holder> = self.fetch_opt(q.bind(token_hash)).await?;
+        let found: Option<Holder> = self.fetch_opt_by(q, token_hash).await?;
         Ok(found.and_then(|h| Some((h.uuid, Role::parse(&h.role)?))))
     }
 

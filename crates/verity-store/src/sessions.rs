@@ -8,9 +8,7 @@ use verity_core::values::ClientId;
 use crate::Store;
 use crate::dialect::{Spelt, data_columns, json_agg};
 use crate::error::Result;
-use crate::sql::{
-    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, stored,
-};
+use crate::sql::{Fields, FromRow, Query, from_json, insert, query, storable, stored};
 use crate::users::{User, data_from_row};
 
 /// A signed-in browser. `id_hash` is the SHA-256 of the cookie value.
@@ -131,39 +129,14 @@ impl FromRow for MaybeSignedIn {
     }
 }
 
-impl FromRow for Session {
-    fn from_row(r: &impl Fields) -> Result<Self> {
-        Ok(Session {
-            id_hash: r.col("id_hash")?,
-            sid: r.col::<Option<String>>("sid")?.unwrap_or_default(),
-            uuid: r.col("uuid")?,
-            auth_time: r.col("auth_time")?,
-            mfa: r.col("mfa")?,
-            created_at: r.col("created_at")?,
-            expires_at: r.col("expires_at")?,
-        })
-    }
-}
+stored!(Session => "sessions" {
+    id_hash, sid [or_default], uuid, auth_time, mfa, created_at, expires_at,
+});
 
 stored!(Interaction => "interactions" {
     id, client_id [text], request, browser_hash, csrf_token, uuid,
     signed_in_here, verification_answered, consented, created_at, expires_at,
 });
-
-impl Record for Session {
-    const TABLE: &'static str = "sessions";
-    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
-        vec![
-            ("id_hash", (&self.id_hash).into()),
-            ("sid", (&self.sid).into()),
-            ("uuid", (&self.uuid).into()),
-            ("auth_time", self.auth_time.into()),
-            ("mfa", self.mfa.into()),
-            ("created_at", self.created_at.into()),
-            ("expires_at", self.expires_at.into()),
-        ]
-    }
-}
 
 /// A remembered consent as [`Store::find_user_consents`] lists it.
 struct UserConsent(String, String, String, i64);
@@ -225,11 +198,8 @@ impl Store {
 
     /// Every session of `uuid`, live or not (to tell their apps when the account goes).
     pub async fn find_every_user_session(&self, uuid: &str) -> Result<Vec<Session>> {
-        if !storable(uuid) {
-            return Ok(Vec::new());
-        }
         let q = query("SELECT * FROM sessions WHERE uuid = $1 ORDER BY created_at");
-        self.fetch_all(q.bind(uuid)).await
+        self.fetch_all_by(q, uuid).await
     }
 
     /// Ends every session of `uuid` except the one whose id has the digest `keep` (sign out
@@ -305,15 +275,12 @@ impl Store {
         &self,
         uuid: &str,
     ) -> Result<Vec<(String, String, String, i64)>> {
-        if !storable(uuid) {
-            return Ok(Vec::new());
-        }
         let q = query(
             "SELECT c.client_id, a.name, c.scopes, c.created_at
              FROM consents c JOIN apps a ON a.client_id = c.client_id
              WHERE c.uuid = $1 ORDER BY a.name, c.scopes",
         );
-        let consents: Vec<UserConsent> = self.fetch_all(q.bind(uuid)).await?;
+        let consents: Vec<UserConsent> = self.fetch_all_by(q, uuid).await?;
         Ok(consents
             .into_iter()
             .map(|UserConsent(client_id, name, scopes, at)| (client_id, name, scopes, at))

@@ -248,7 +248,9 @@ value_from! {
 
 /// The row of a stored struct, declared once: its [`FromRow`], and with `=> "table"` its
 /// [`Record`] too, from one list of columns named like the fields, so that reading and writing
-/// cannot name different columns or drift apart. A field marked `[json]` is stored as JSON text.
+/// cannot name different columns or drift apart. A field marked `[json]` is stored as JSON text,
+/// one marked `[lower]` is written lower-cased (emails, which are compared lower-cased), and one
+/// marked `[or_default]` reads a NULL (a row from before its column) as the type's default.
 macro_rules! stored {
     ($ty:ident { $($field:ident $([$codec:ident])?),* $(,)? }) => {
         impl $crate::sql::FromRow for $ty {
@@ -302,6 +304,18 @@ macro_rules! stored {
     };
     (@write $s:ident, $field:ident json) => {
         $crate::sql::to_json(&$s.$field).into()
+    };
+    (@read $r:ident, $field:ident lower) => {
+        $crate::sql::Fields::col($r, stringify!($field))?
+    };
+    (@write $s:ident, $field:ident lower) => {
+        $s.$field.to_lowercase().into()
+    };
+    (@read $r:ident, $field:ident or_default) => {
+        $crate::sql::Fields::col::<Option<_>>($r, stringify!($field))?.unwrap_or_default()
+    };
+    (@write $s:ident, $field:ident or_default) => {
+        (&$s.$field).into()
     };
 }
 pub(crate) use stored;

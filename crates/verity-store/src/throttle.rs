@@ -40,36 +40,27 @@ impl Store {
         limit: i64,
         lock: i64,
     ) -> Result<Attempts> {
-        // Concurrent attempts on one key (on any node) take turns, even before its row exists.
-        let before = self.key_lock().map(|lock| query(lock).bind(key));
-        // Read under a row lock: a concurrent `release_attempt` (one UPDATE) waits for this
-        // transaction rather than being overwritten by what it read before.
-        let read = query(self.pick(&ATTEMPTS_FOR_UPDATE)).bind(key);
-        self.write_after(
-            before.into_iter().collect(),
-            read,
-            |stored: Option<Stored>| {
-                let prev = stored.map(|s| s.0);
-                let (c, allowed) = next_attempt(prev, now, window, limit, lock);
-                let mut writes = Vec::new();
-                if Some(c) != prev {
-                    let upsert = query(
-                        "INSERT INTO auth_failures (key, failures, window_start, locked_until)
+        self.update_counter(key, &ATTEMPTS_FOR_UPDATE, |stored: Option<Stored>| {
+            let prev = stored.map(|s| s.0);
+            let (c, allowed) = next_attempt(prev, now, window, limit, lock);
+            let mut writes = Vec::new();
+            if Some(c) != prev {
+                let upsert = query(
+                    "INSERT INTO auth_failures (key, failures, window_start, locked_until)
                      VALUES ($1, $2, $3, $4)
                      ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
                         window_start = excluded.window_start, locked_until = excluded.locked_until",
-                    );
-                    let upsert = upsert.bind(key).bind(c.failures);
-                    writes.push(upsert.bind(c.window_start).bind(c.locked_until));
-                }
-                let attempts = Attempts {
-                    failures: c.failures,
-                    locked_until: c.locked_until,
-                    allowed,
-                };
-                Ok((writes, attempts))
-            },
-        )
+                );
+                let upsert = upsert.bind(key).bind(c.failures);
+                writes.push(upsert.bind(c.window_start).bind(c.locked_until));
+            }
+            let attempts = Attempts {
+                failures: c.failures,
+                locked_until: c.locked_until,
+                allowed,
+            };
+            Ok((writes, attempts))
+        })
         .await
     }
 

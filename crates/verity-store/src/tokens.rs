@@ -10,7 +10,7 @@ use crate::audit::AuditEvent;
 use crate::dialect::{Spelt, row_with_user};
 use crate::error::Result;
 use crate::lite::{Begin, LiteRow, LiteTx};
-use crate::sql::{Fields, FromRow, Query, insert, query, storable, stored};
+use crate::sql::{Fields, FromRow, Query, insert, query, stored};
 use crate::users::data_from_row;
 
 /// A token with its account's claims data, in one statement.
@@ -107,30 +107,21 @@ impl Store {
         &self,
         token_hash: &str,
     ) -> Result<Option<(Token, Option<UserData>)>> {
-        if !storable(token_hash) {
-            return Ok(None);
-        }
-        let q = query(self.spelt(&TOKEN_AND_USER)).bind(token_hash);
-        let found: Option<TokenAndUser> = self.fetch_opt(q).await?;
+        let q = query(self.spelt(&TOKEN_AND_USER));
+        let found: Option<TokenAndUser> = self.fetch_opt_by(q, token_hash).await?;
         Ok(found.map(|TokenAndUser(token, user)| (token, user)))
     }
 
     /// A token by digest, whatever its state (the caller checks expiry and revocation).
     pub async fn find_token(&self, token_hash: &str) -> Result<Option<Token>> {
-        if !storable(token_hash) {
-            return Ok(None);
-        }
         let q = query("SELECT * FROM tokens WHERE token_hash = $1");
-        self.fetch_opt(q.bind(token_hash)).await
+        self.fetch_opt_by(q, token_hash).await
     }
 
     /// The apps that hold tokens from a session (to notify them at logout).
     pub async fn find_session_clients(&self, sid: &str) -> Result<Vec<String>> {
-        if !storable(sid) {
-            return Ok(Vec::new());
-        }
         let q = query("SELECT DISTINCT client_id FROM tokens WHERE sid = $1 ORDER BY client_id");
-        self.fetch_all(q.bind(sid)).await
+        self.fetch_all_by(q, sid).await
     }
 }
 

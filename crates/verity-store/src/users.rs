@@ -9,7 +9,7 @@ use crate::dialect::{Spelt, data_columns};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::lite::Begin;
 use crate::sql::{
-    Fields, FromRow, Query, Record, Value, from_json, insert, query, storable, stored, to_json,
+    Fields, FromRow, Query, Value, from_json, insert, query, storable, stored, to_json,
 };
 
 /// An account as the sign-in step needs it.
@@ -44,33 +44,9 @@ pub struct VerificationRecord {
     pub decided_at: i64,
 }
 
-impl FromRow for User {
-    fn from_row(r: &impl Fields) -> Result<Self> {
-        Ok(User {
-            uuid: r.col("uuid")?,
-            email: r.col("email")?,
-            password_hash: r.col("password_hash")?,
-            totp_secret: r.col("totp_secret")?,
-            totp_last_step: r.col("totp_last_step")?,
-            created_at: r.col("created_at")?,
-        })
-    }
-}
-
-/// As stored: emails are compared lower-cased.
-impl Record for User {
-    const TABLE: &'static str = "users";
-    fn fields(&self) -> Vec<(&'static str, Value<'_>)> {
-        vec![
-            ("uuid", (&self.uuid).into()),
-            ("email", self.email.to_lowercase().into()),
-            ("password_hash", (&self.password_hash).into()),
-            ("totp_secret", (&self.totp_secret).into()),
-            ("totp_last_step", self.totp_last_step.into()),
-            ("created_at", self.created_at.into()),
-        ]
-    }
-}
+stored!(User => "users" {
+    uuid, email [lower], password_hash, totp_secret, totp_last_step, created_at,
+});
 
 /// An account's id and email: how pages name a person (the console's audit log).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,18 +104,12 @@ impl Store {
     }
 
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
-        if !storable(email) {
-            return Ok(None);
-        }
         let q = query("SELECT * FROM users WHERE email = $1");
-        self.fetch_opt(q.bind(email.trim().to_lowercase())).await
+        self.fetch_opt_by(q, &email.trim().to_lowercase()).await
     }
 
     pub async fn find_user(&self, uuid: &str) -> Result<Option<User>> {
-        if !storable(uuid) {
-            return Ok(None);
-        }
-        self.fetch_opt(query("SELECT * FROM users WHERE uuid = $1").bind(uuid))
+        self.fetch_opt_by(query("SELECT * FROM users WHERE uuid = $1"), uuid)
             .await
     }
 
@@ -165,20 +135,14 @@ impl Store {
 
     /// The account and everything claims are built from, reading the account once.
     pub async fn find_user_and_data(&self, uuid: &str) -> Result<Option<(User, UserData)>> {
-        if !storable(uuid) {
-            return Ok(None);
-        }
-        let q = query(self.spelt(&USER_AND_DATA)).bind(uuid);
-        let found: Option<UserAndData> = self.fetch_opt(q).await?;
+        let q = query(self.spelt(&USER_AND_DATA));
+        let found: Option<UserAndData> = self.fetch_opt_by(q, uuid).await?;
         Ok(found.map(|UserAndData(user, data)| (user, data)))
     }
 
     pub async fn find_verifications(&self, uuid: &str) -> Result<Vec<VerificationRecord>> {
-        if !storable(uuid) {
-            return Ok(Vec::new());
-        }
         let q = query("SELECT * FROM verifications WHERE uuid = $1 ORDER BY grp");
-        self.fetch_all(q.bind(uuid)).await
+        self.fetch_all_by(q, uuid).await
     }
 
     /// Records that TOTP `step` was used, only if it is newer than the last one: returns false

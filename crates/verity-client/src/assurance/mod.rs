@@ -29,7 +29,7 @@ pub use response::{
 };
 pub use time::{CivilDate, parse_rfc3339};
 
-use crate::client::Verified;
+use crate::verified::Verified;
 
 /// The `verified_claims` member is not the specification's shape.
 #[derive(Debug, thiserror::Error)]

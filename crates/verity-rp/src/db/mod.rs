@@ -1,19 +1,15 @@
 //! The app's tables: `verifications`, `raw_responses` (append-only), `user_activity` and
 //! `saved_profiles` (what the person typed, beside the verified values), with migrations in `migrations/sqlite` and `migrations/postgres` kept in step.
 //!
-//! [`Db`] picks the backend from the URL and hands each business step to that backend's module:
-//!
-//! - [`sqlite`]: the statements for SQLite (`?` placeholders), the embedded default.
-//! - [`postgres`]: the same statements for PostgreSQL (`$1, $2, ...`).
-//!
-//! An app on one database keeps that module and drops the other.
-
-mod postgres;
-mod sqlite;
+//! One piece of code for SQLite (the embedded default) and PostgreSQL: [`Db`] holds a pool of
+//! sqlx's `Any` driver, and every statement is written once, with `$1, $2, ...` placeholders,
+//! which both backends read. Only opening differs (the SQLite file is created if missing, and
+//! each backend has its own migrations).
 
 use std::collections::BTreeMap;
 
-use sqlx::{PgPool, SqlitePool};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyExecutor, AnyPool};
 use verity_client::{Identity, RawResponse, VerifiedClaims};
 
 /// How many connections the app keeps open to its database.
@@ -21,9 +17,8 @@ const MAX_CONNECTIONS: u32 = 4;
 
 /// The app's database: SQLite (the embedded default) or PostgreSQL.
 #[derive(Debug, Clone)]
-pub enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+pub struct Db {
+    pool: AnyPool,
 }
 
 /// A stored verification.
@@ -122,38 +117,48 @@ impl SavedProfileRecord {
 impl Db {
     /// Opens (creating a SQLite file if missing) and migrates.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Db::Postgres(postgres::connect(url).await?))
+        install_default_drivers();
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let url = if postgres {
+            url.to_owned()
         } else if url.starts_with("sqlite://") {
-            Ok(Db::Sqlite(sqlite::connect(url).await?))
+            sqlite_url(url)?
         } else {
             anyhow::bail!("verity rp supports sqlite:// and postgres:// database URLs");
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect(&url)
+            .await?;
+        if postgres {
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        } else {
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         }
+        Ok(Db { pool })
     }
 
     /// Closes the pool, waiting for connections in use to come back.
     pub async fn close(&self) {
-        match self {
-            Db::Sqlite(pool) => pool.close().await,
-            Db::Postgres(pool) => pool.close().await,
-        }
+        self.pool.close().await;
     }
 
-    /// Appends the raw bodies of one flow.
+    /// Appends the raw bodies of one flow, in one transaction.
     pub async fn insert_raw_responses(
         &self,
         uuid: Option<&str>,
         responses: &[RawResponse],
     ) -> sqlx::Result<()> {
-        match self {
-            Db::Sqlite(pool) => sqlite::insert_raw_responses(pool, uuid, responses).await,
-            Db::Postgres(pool) => postgres::insert_raw_responses(pool, uuid, responses).await,
+        let mut tx = self.pool.begin().await?;
+        for r in responses {
+            insert_raw_response(&mut *tx, uuid, r).await?;
         }
+        tx.commit().await
     }
 
-    /// One business step: the verification row inserted or updated (with the `verified_claims`
-    /// kept, replacing the previous sign-in's), its raw bodies and the activity, in one
-    /// transaction.
+    /// One business step: the verification row inserted or updated (keeping
+    /// `first_verified_at`, and with the `verified_claims` kept, replacing the previous
+    /// sign-in's), its raw bodies and a `verified` activity, in one transaction.
     pub async fn record_verification(
         &self,
         issuer: &str,
@@ -163,10 +168,29 @@ impl Db {
         now: i64,
     ) -> anyhow::Result<()> {
         let record = VerificationRecord::new(issuer, identity, verified_claims, now)?;
-        match self {
-            Db::Sqlite(pool) => sqlite::record_verification(pool, &record, responses).await?,
-            Db::Postgres(pool) => postgres::record_verification(pool, &record, responses).await?,
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO verifications \
+             (uuid, issuer, groups, attributes, verified_claims, first_verified_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (uuid) DO UPDATE SET issuer = excluded.issuer, groups = excluded.groups, \
+             attributes = excluded.attributes, verified_claims = excluded.verified_claims, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(&record.uuid)
+        .bind(&record.issuer)
+        .bind(&record.groups)
+        .bind(&record.attributes)
+        .bind(&record.verified_claims)
+        .bind(record.first_verified_at)
+        .bind(record.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        for r in responses {
+            insert_raw_response(&mut *tx, Some(&record.uuid), r).await?;
         }
+        insert_activity(&mut *tx, &record.uuid, "verified", Some(issuer), now).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -178,10 +202,7 @@ impl Db {
         detail: Option<&str>,
         now: i64,
     ) -> sqlx::Result<()> {
-        match self {
-            Db::Sqlite(pool) => sqlite::insert_activity(pool, uuid, event, detail, now).await,
-            Db::Postgres(pool) => postgres::insert_activity(pool, uuid, event, detail, now).await,
-        }
+        insert_activity(&self.pool, uuid, event, detail, now).await
     }
 
     /// One business step: what the person saved replaces their previous save (the verified
@@ -196,34 +217,98 @@ impl Db {
     ) -> anyhow::Result<()> {
         let fields = serde_json::to_string(fields)?;
         let detail = (!changed.is_empty()).then(|| changed.join(" "));
-        match self {
-            Db::Sqlite(pool) => {
-                sqlite::save_profile(pool, uuid, &fields, detail.as_deref(), now).await?
-            }
-            Db::Postgres(pool) => {
-                postgres::save_profile(pool, uuid, &fields, detail.as_deref(), now).await?
-            }
-        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO saved_profiles (uuid, fields, saved_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (uuid) DO UPDATE SET fields = excluded.fields, saved_at = excluded.saved_at",
+        )
+        .bind(uuid)
+        .bind(&fields)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        insert_activity(&mut *tx, uuid, "profile_saved", detail.as_deref(), now).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// What `uuid` saved on the profile form, if they ever saved it.
     pub async fn find_saved_profile(&self, uuid: &str) -> anyhow::Result<Option<SavedProfile>> {
-        let record = match self {
-            Db::Sqlite(pool) => sqlite::find_saved_profile(pool, uuid).await?,
-            Db::Postgres(pool) => postgres::find_saved_profile(pool, uuid).await?,
-        };
+        let record: Option<SavedProfileRecord> =
+            sqlx::query_as("SELECT fields, saved_at FROM saved_profiles WHERE uuid = $1")
+                .bind(uuid)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(record.map(SavedProfileRecord::into_saved).transpose()?)
     }
 
     /// The stored verification of `uuid`, if they were ever verified.
     pub async fn find_verification(&self, uuid: &str) -> anyhow::Result<Option<VerificationRow>> {
-        let record = match self {
-            Db::Sqlite(pool) => sqlite::find_verification(pool, uuid).await?,
-            Db::Postgres(pool) => postgres::find_verification(pool, uuid).await?,
-        };
+        let record: Option<VerificationRecord> = sqlx::query_as(
+            "SELECT uuid, issuer, groups, attributes, verified_claims, first_verified_at, \
+             updated_at FROM verifications WHERE uuid = $1",
+        )
+        .bind(uuid)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(record.map(VerificationRecord::into_row).transpose()?)
     }
+}
+
+/// `sqlite://FILE` as given, its directory made if missing; a URL without options of its own
+/// (`?mode=ro`, taken as written) also creates the file (`mode=rwc`).
+fn sqlite_url(url: &str) -> std::io::Result<String> {
+    let rest = url.strip_prefix("sqlite://").unwrap_or(url);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    Ok(if query.is_empty() {
+        format!("{url}?mode=rwc")
+    } else {
+        url.to_owned()
+    })
+}
+
+/// Appends one body received from the provider, bearer tokens redacted.
+async fn insert_raw_response(
+    db: impl AnyExecutor<'_>,
+    uuid: Option<&str>,
+    r: &RawResponse,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO raw_responses (uuid, endpoint, status, content_type, body, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(uuid)
+    .bind(r.endpoint)
+    .bind(i64::from(r.status))
+    .bind(&r.content_type)
+    .bind(redact_bearer_tokens(r))
+    .bind(r.received_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Appends one of the app's own events about a person.
+async fn insert_activity(
+    db: impl AnyExecutor<'_>,
+    uuid: &str,
+    event: &str,
+    detail: Option<&str>,
+    at: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO user_activity (uuid, event, detail, at) VALUES ($1, $2, $3, $4)")
+        .bind(uuid)
+        .bind(event)
+        .bind(detail)
+        .bind(at)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// Token answers carry live bearer tokens; the audit copy keeps everything else (the signed ID
@@ -242,5 +327,34 @@ fn redact_bearer_tokens(r: &RawResponse) -> String {
             serde_json::Value::Object(m).to_string()
         }
         _ => r.body.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Db;
+
+    #[tokio::test]
+    async fn a_plain_url_creates_the_file_and_one_with_options_is_taken_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+
+        Db::open(&at("new/rp.db")).await.unwrap().close().await;
+        assert!(
+            dir.path().join("new/rp.db").exists(),
+            "file and directory made"
+        );
+        Db::open(&format!("{}?mode=rwc", at("rwc.db")))
+            .await
+            .unwrap()
+            .close()
+            .await;
+        assert!(dir.path().join("rwc.db").exists(), "mode=rwc creates");
+        assert!(
+            Db::open(&format!("{}?mode=rw", at("absent.db")))
+                .await
+                .is_err(),
+            "mode=rw does not create"
+        );
     }
 }
