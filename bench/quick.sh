@@ -36,3 +36,6 @@ done
 
 "$VERITY" bench --quick --issuer "http://127.0.0.1:$port/oidc" --pid "$pid" --admin-token "$token" ||
   { echo "--- provider log (last lines)"; tail -n 30 "$work/verity.log"; exit 1; }
+# The same with DPoP-bound tokens (a proof on every token and userinfo request).
+"$VERITY" bench --quick --dpop --issuer "http://127.0.0.1:$port/oidc" --pid "$pid" --admin-token "$token" ||
+  { echo "--- provider log (last lines)"; tail -n 30 "$work/verity.log"; exit 1; }

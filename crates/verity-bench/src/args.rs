@@ -81,6 +81,10 @@ pub struct BenchArgs {
     /// confidential app with the `oidc` profile (same redirect URI and scopes) and uses it.
     #[arg(long, env = "VERITY_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Bind the tokens to a DPoP key (RFC 9449): each worker keeps one ES256 key, and every token
+    /// request and userinfo call carries a proof (sso, signin, refresh, userinfo).
+    #[arg(long)]
+    pub dpop: bool,
     /// Print the report as JSON (one object; an array with --quick).
     #[arg(long)]
     pub json: bool,

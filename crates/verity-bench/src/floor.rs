@@ -98,6 +98,7 @@ pub fn signatures(plan: &Plan) -> anyhow::Result<Report> {
         issuer: "this process (aws-lc-rs, RS256, 2048-bit key)".to_owned(),
         profile: None,
         workers: plan.workers,
+        dpop: false,
         ops,
         errors: 0,
         seconds,

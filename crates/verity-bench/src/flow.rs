@@ -19,6 +19,7 @@ use url::Url;
 
 use crate::args::{Profile, Provider};
 use crate::browser::{Form, Jar, forms};
+use crate::dpop::DpopKey;
 
 /// The provider's endpoints, from its discovery document.
 #[derive(Debug, Clone)]
@@ -45,6 +46,8 @@ pub struct Target {
     pub profile: Profile,
     /// `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 2.3.1), computed once.
     basic: HeaderValue,
+    /// Tokens bound to each worker's DPoP key (`--dpop`).
+    pub dpop: bool,
 }
 
 impl Target {
@@ -77,6 +80,7 @@ impl Target {
             scope,
             profile,
             basic,
+            dpop: false,
         })
     }
 }
@@ -148,12 +152,15 @@ pub struct Agent {
     pub target: Arc<Target>,
     http: reqwest::Client,
     pub jar: Jar,
+    /// This worker's DPoP key, with `--dpop`.
+    dpop: Option<DpopKey>,
 }
 
 impl Agent {
     /// A worker with its own connection and an empty cookie jar.
     pub fn new(target: Arc<Target>) -> anyhow::Result<Self> {
         Ok(Self {
+            dpop: target.dpop.then(DpopKey::generate).transpose()?,
             target,
             http: http_client()?,
             jar: Jar::default(),
@@ -299,14 +306,15 @@ impl Agent {
         nonce: Option<&str>,
     ) -> anyhow::Result<Tokens> {
         let t = &self.target;
-        let resp = self
+        let mut req = self
             .http
             .post(&t.endpoints.token)
             .header(AUTHORIZATION, t.basic.clone())
-            .form(form)
-            .send()
-            .await
-            .context("token: request")?;
+            .form(form);
+        if let Some(key) = &self.dpop {
+            req = req.header("dpop", key.proof("POST", &t.endpoints.token, None)?);
+        }
+        let resp = req.send().await.context("token: request")?;
         let resp = expect_status(resp, StatusCode::OK, "token").await?;
         let body: TokenBody = resp.json().await.context("token: not a token answer")?;
         if t.scope.split(' ').any(|s| s == "openid") {
@@ -340,13 +348,16 @@ impl Agent {
     /// The userinfo endpoint with a bearer token; the answer's form is checked against the
     /// profile.
     pub async fn userinfo(&self, access: &str) -> anyhow::Result<()> {
-        let resp = self
-            .http
-            .get(&self.target.endpoints.userinfo)
-            .bearer_auth(access)
-            .send()
-            .await
-            .context("userinfo: request")?;
+        let url = &self.target.endpoints.userinfo;
+        let req = match &self.dpop {
+            Some(key) => self
+                .http
+                .get(url)
+                .header(AUTHORIZATION, format!("DPoP {access}"))
+                .header("dpop", key.proof("GET", url, Some(access))?),
+            None => self.http.get(url).bearer_auth(access),
+        };
+        let resp = req.send().await.context("userinfo: request")?;
         let resp = expect_status(resp, StatusCode::OK, "userinfo").await?;
         let jwt_type = resp
             .headers()

@@ -22,6 +22,7 @@
 
 pub mod args;
 pub mod browser;
+pub mod dpop;
 pub mod floor;
 pub mod flow;
 pub mod procfs;

@@ -56,6 +56,8 @@ pub struct Report {
     /// The userinfo wire form (userinfo mode only).
     pub profile: Option<Profile>,
     pub workers: usize,
+    /// Tokens bound to DPoP keys, with a proof on every token and userinfo request (`--dpop`).
+    pub dpop: bool,
     /// Operations that succeeded while measuring.
     pub ops: u64,
     pub errors: u64,
@@ -114,9 +116,10 @@ impl Report {
             Some(p) => format!("against {} ({})", self.issuer, p.as_str()),
             None => format!("in {}", self.issuer),
         };
+        let dpop = if self.dpop { " with DPoP" } else { "" };
         let _ = writeln!(
             s,
-            "{}{profile} {against}, {} workers, {:.1} s",
+            "{}{profile}{dpop} {against}, {} workers, {:.1} s",
             self.mode.as_str(),
             self.workers,
             self.seconds

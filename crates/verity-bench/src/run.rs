@@ -81,7 +81,7 @@ pub async fn prepare(args: &BenchArgs, mode_profile: Option<Profile>) -> anyhow:
             None => {}
         }
     }
-    Target::new(
+    let mut target = Target::new(
         args.provider,
         args.issuer.clone(),
         endpoints,
@@ -92,7 +92,9 @@ pub async fn prepare(args: &BenchArgs, mode_profile: Option<Profile>) -> anyhow:
         args.password.clone(),
         args.scope.clone(),
         profile,
-    )
+    )?;
+    target.dpop = args.dpop;
+    Ok(target)
 }
 
 /// Registers a confidential app with the `oidc` profile through the admin API (SPEC 11).
@@ -227,6 +229,7 @@ pub async fn measure(target: Arc<Target>, plan: &Plan) -> anyhow::Result<Report>
         issuer: target.issuer.clone(),
         profile: (plan.mode == Mode::Userinfo).then_some(target.profile),
         workers: plan.workers,
+        dpop: target.dpop,
         ops,
         errors,
         seconds,
