@@ -90,6 +90,9 @@ pub struct AuthorizeRequest {
     /// What it asks of identity assurance (OIDC Core 5.5 `claims`, `verified_claims` only).
     #[serde(default)]
     pub claims: Option<ClaimsRequest>,
+    /// RFC 9449 10 `dpop_jkt`: the DPoP key the code is bound to (its RFC 7638 thumbprint).
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 /// How an authorization answer reaches the app: in the redirect URI's query (RFC 6749 4.1.2), or
@@ -454,6 +457,25 @@ pub fn validate(
         _ => None,
     };
 
+    // RFC 9449 10: an RFC 7638 SHA-256 thumbprint is 43 base64url characters.
+    let dpop_jkt = match params.get("dpop_jkt") {
+        Some(jkt)
+            if jkt.len() == 43
+                && jkt
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Some(jkt.to_owned())
+        }
+        Some(_) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "dpop_jkt must be the base64url SHA-256 thumbprint of a key",
+            ));
+        }
+        None => None,
+    };
+
     Ok(AuthorizeRequest {
         client_id,
         redirect_uri,
@@ -468,6 +490,7 @@ pub fn validate(
         op,
         eid: params.get("eid").map(str::to_owned),
         claims,
+        dpop_jkt,
     })
 }
 

@@ -40,12 +40,15 @@ pub enum GrantError {
     RefreshExpired,
     #[error("refresh tokens are turned off for this app")]
     RefreshOff,
+    #[error("the code is bound to a DPoP key (dpop_jkt): the token request needs a proof by it")]
+    DpopKeyMismatch,
 }
 
 impl GrantError {
     pub fn code(&self) -> ErrorCode {
         match self {
             GrantError::BadScope(_) | GrantError::ScopeWidened => ErrorCode::InvalidScope,
+            GrantError::DpopKeyMismatch => ErrorCode::InvalidDpopProof,
             _ => ErrorCode::InvalidGrant,
         }
     }
@@ -70,6 +73,8 @@ pub struct Code {
     pub sid: Option<String>,
     /// What the request asked of identity assurance (`verified_claims`).
     pub claims: Option<ClaimsRequest>,
+    /// RFC 9449 10: the DPoP key the code is bound to.
+    pub dpop_jkt: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -105,6 +110,7 @@ pub fn issue(
         eid: request.eid.clone(),
         sid: Some(session.sid.to_owned()),
         claims: request.claims.clone(),
+        dpop_jkt: request.dpop_jkt.clone(),
         created_at: now,
         expires_at: now + ttl,
     }
@@ -118,6 +124,8 @@ pub struct TokenRequest<'a> {
     pub public_client: bool,
     pub redirect_uri: &'a str,
     pub code_verifier: Option<&'a str>,
+    /// The key of the request's DPoP proof, if it sent one.
+    pub dpop_jkt: Option<&'a str>,
     pub now: i64,
 }
 
@@ -167,6 +175,13 @@ pub fn redeem(code: &Code, p: &TokenRequest<'_>) -> Result<Issuance, GrantError>
         (None, Some(_)) => return Err(GrantError::VerifierWithoutChallenge),
         (None, None) if p.public_client => return Err(GrantError::PublicWithoutPkce),
         (None, None) => {}
+    }
+    if code
+        .dpop_jkt
+        .as_deref()
+        .is_some_and(|bound| p.dpop_jkt != Some(bound))
+    {
+        return Err(GrantError::DpopKeyMismatch);
     }
     Ok(Issuance {
         grant_id: code.code_hash.clone(),
@@ -329,9 +344,40 @@ mod tests {
             eid: None,
             sid: Some("s".into()),
             claims: None,
+            dpop_jkt: None,
             created_at: 0,
             expires_at: 100,
         }
+    }
+
+    /// RFC 9449 10: a code bound to a key is redeemed only with a proof by that key.
+    #[test]
+    fn a_code_bound_to_a_dpop_key_needs_a_proof_by_it() {
+        let bound = Code {
+            dpop_jkt: Some("k".into()),
+            ..code(None)
+        };
+        let with = |jkt: Option<&'static str>| TokenRequest {
+            dpop_jkt: jkt,
+            ..presented(None)
+        };
+        assert_eq!(
+            redeem(&bound, &with(None)).unwrap_err(),
+            GrantError::DpopKeyMismatch
+        );
+        assert_eq!(
+            redeem(&bound, &with(Some("j"))).unwrap_err(),
+            GrantError::DpopKeyMismatch
+        );
+        assert!(redeem(&bound, &with(Some("k"))).is_ok());
+        assert!(
+            redeem(&code(None), &with(Some("k"))).is_ok(),
+            "unbound codes take any key"
+        );
+        assert_eq!(
+            GrantError::DpopKeyMismatch.code(),
+            ErrorCode::InvalidDpopProof
+        );
     }
 
     fn presented(verifier: Option<&'static str>) -> TokenRequest<'static> {
@@ -340,6 +386,7 @@ mod tests {
             public_client: false,
             redirect_uri: "https://a/cb",
             code_verifier: verifier,
+            dpop_jkt: None,
             now: 10,
         }
     }
@@ -363,6 +410,7 @@ mod tests {
             op: Op::default(),
             eid: Some("e".into()),
             claims: Some(asked()),
+            dpop_jkt: Some("k".into()),
         };
         let session = SignIn {
             uuid: "u",
@@ -373,7 +421,12 @@ mod tests {
         let code = issue(&request, session, "h".into(), 7, 60);
         assert_eq!((code.created_at, code.expires_at), (7, 67));
         assert_eq!(code.scopes, ["openid", "military"]);
-        let issuance = redeem(&code, &presented(Some(VERIFIER))).unwrap();
+        assert_eq!(code.dpop_jkt.as_deref(), Some("k"));
+        let by_the_key = TokenRequest {
+            dpop_jkt: Some("k"),
+            ..presented(Some(VERIFIER))
+        };
+        let issuance = redeem(&code, &by_the_key).unwrap();
         assert_eq!(
             issuance,
             Issuance {

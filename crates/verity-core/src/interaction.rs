@@ -116,6 +116,7 @@ mod tests {
             op: Op::Signin,
             eid: None,
             claims: None,
+            dpop_jkt: None,
         }
     }
 

@@ -161,6 +161,7 @@ async fn callback(
         public_client: true,
         redirect_uri: &redirect_uri,
         code_verifier: Some(verifier),
+        dpop_jkt: None,
         now,
     };
     match state.store.take_code(&token_hash(code), now).await? {

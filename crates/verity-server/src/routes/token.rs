@@ -91,6 +91,7 @@ async fn authorization_code(
         public_client: app.public,
         redirect_uri,
         code_verifier: params.get("code_verifier"),
+        dpop_jkt: key,
         now,
     };
     if signing_key(state, app.id_token_alg).is_err() {

@@ -94,8 +94,13 @@ fn base64_url(bytes: &[u8]) -> String {
 
 /// Signs the veteran in for `client_id` (PKCE) and answers the code.
 async fn code_for(app: &TestApp, client_id: &str) -> String {
+    code_with(app, client_id, &[]).await
+}
+
+/// The same with more authorization parameters.
+async fn code_with(app: &TestApp, client_id: &str, more: &[(&str, &str)]) -> String {
     let challenge = s256(VERIFIER);
-    let url = app.authorize_url(&[
+    let mut params = vec![
         ("client_id", client_id),
         ("redirect_uri", CALLBACK),
         ("response_type", "code"),
@@ -103,7 +108,9 @@ async fn code_for(app: &TestApp, client_id: &str) -> String {
         ("state", "s"),
         ("code_challenge", &challenge),
         ("code_challenge_method", "S256"),
-    ]);
+    ];
+    params.extend_from_slice(more);
+    let url = app.authorize_url(&params);
     let (cb, _) = app
         .journey(
             &new_browser(),
@@ -418,4 +425,52 @@ async fn nonces_are_asked_for_and_then_accepted() {
     c["nonce"] = json!(nonce);
     let resp = userinfo(&app, "DPoP", at, Some(holder.sign(&c))).await;
     assert_eq!(resp.status(), StatusCode::OK);
+}
+
+/// RFC 9449 10: `dpop_jkt` binds the code itself: redeemed with a proof by another key (or none)
+/// it is refused (and spent); with the named key it works. A malformed `dpop_jkt` is refused.
+#[tokio::test]
+async fn dpop_jkt_binds_the_code() {
+    let app = spawn_app().await;
+    app.create_app("dpop-jkt", |_| {}).await;
+    let holder = Holder::new();
+    let jkt = holder.jkt();
+
+    let code = code_with(&app, "dpop-jkt", &[("dpop_jkt", &jkt)]).await;
+    let stranger = Holder::new().proof(&app, "POST", "/oauth/token", None);
+    let (status, error, _) =
+        error_of(token(&app, "dpop-jkt", true, &code_form(&code), Some(stranger)).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_dpop_proof")
+    );
+
+    let code = code_with(&app, "dpop-jkt", &[("dpop_jkt", &jkt)]).await;
+    let (status, error, _) =
+        error_of(token(&app, "dpop-jkt", true, &code_form(&code), None).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_dpop_proof"),
+        "no proof"
+    );
+
+    let code = code_with(&app, "dpop-jkt", &[("dpop_jkt", &jkt)]).await;
+    let proof = holder.proof(&app, "POST", "/oauth/token", None);
+    let resp = token(&app, "dpop-jkt", true, &code_form(&code), Some(proof)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    let url = app.authorize_url(&[
+        ("client_id", "dpop-jkt"),
+        ("redirect_uri", CALLBACK),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("dpop_jkt", "not a thumbprint"),
+    ]);
+    let resp = app.http.get(url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    let loc = location(&resp).unwrap();
+    assert!(
+        loc.starts_with(CALLBACK) && loc.contains("error=invalid_request"),
+        "{loc}"
+    );
 }

@@ -19,3 +19,5 @@ ALTER TABLE apps ADD COLUMN dpop_bound_access_tokens INTEGER NOT NULL DEFAULT 0;
 
 -- The RFC 7638 thumbprint of the DPoP key a token is bound to (`cnf.jkt`); NULL for a bearer token.
 ALTER TABLE tokens ADD COLUMN dpop_jkt TEXT;
+-- RFC 9449 10 `dpop_jkt`: the DPoP key a code is bound to; its redemption needs a proof by it.
+ALTER TABLE codes ADD COLUMN dpop_jkt TEXT;

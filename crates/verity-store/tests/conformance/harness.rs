@@ -126,6 +126,7 @@ pub fn code(code_hash: &str, client_id: &str, uuid: &str) -> Code {
         eid: Some("eid-1".into()),
         sid: Some("sid-1".into()),
         claims: Some(assurance_request()),
+        dpop_jkt: Some("jkt-0".into()),
         created_at: NOW,
         expires_at: NOW + 300,
     }

@@ -264,6 +264,7 @@ async fn code_issued_in_a_session(store: &Store) {
         op: Op::default(),
         eid: None,
         claims: None,
+        dpop_jkt: None,
     };
     let code = grant::issue(
         &request,
