@@ -9,7 +9,9 @@
 #   POSTGRES=postgres://postgres@127.0.0.1:5432 bench/ab.sh BEFORE AFTER sso-oidc
 #
 # Modes: sso-oidc, sso-idme, refresh, userinfo-oidc, userinfo-idme, introspect, jwks, discovery,
-# signature (the load tool's own RS256 signatures: the machine's floor, to see drift between runs).
+# signature (the load tool's own RS256 signatures: the machine's floor, to see drift between runs),
+# and sso-oidc-dpop, refresh-dpop, userinfo-idme-dpop (the same with DPoP-bound tokens: a proof on
+# every token and userinfo request).
 # Environment: PAIRS (3), DURATION (6 s measured per run), WARMUP (2 s, a run of its own before
 # the measured one), WORKERS (4), PORT (18090). POSTGRES: a PostgreSQL server URL without a
 # database; each run creates a database of its own there and drops it afterwards, and when the
@@ -20,7 +22,7 @@
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 BEFORE=$(realpath "$1")
@@ -80,6 +82,9 @@ run() { # run <label> <binary>: one sandbox, every mode
       sso-idme) args=(sso) ;;
       userinfo-oidc) args=(userinfo --profile oidc --admin-token "$ADMIN_TOKEN") ;;
       userinfo-idme) args=(userinfo) ;;
+      sso-oidc-dpop) args=(sso --profile oidc --admin-token "$ADMIN_TOKEN" --dpop) ;;
+      refresh-dpop) args=(refresh --dpop) ;;
+      userinfo-idme-dpop) args=(userinfo --dpop) ;;
       refresh | introspect | jwks | discovery | signature) args=("$mode") ;;
       *) echo "unknown mode $mode" >&2; exit 2 ;;
     esac
