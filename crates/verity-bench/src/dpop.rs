@@ -9,8 +9,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
-use crate::flow::random_token;
-
 /// A worker's DPoP key.
 pub struct DpopKey {
     pair: EcdsaKeyPair,
@@ -50,7 +48,10 @@ impl DpopKey {
             .duration_since(std::time::UNIX_EPOCH)
             .context("the system clock")?
             .as_secs();
-        let mut claims = json!({"jti": random_token(16), "htm": method, "htu": url, "iat": now});
+        let mut jti = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut jti).map_err(|_| anyhow!("the system random generator"))?;
+        let jti = URL_SAFE_NO_PAD.encode(jti);
+        let mut claims = json!({"jti": jti, "htm": method, "htu": url, "iat": now});
         if let Some(token) = access_token {
             let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
             claims["ath"] = json!(URL_SAFE_NO_PAD.encode(digest));
