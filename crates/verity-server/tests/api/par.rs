@@ -414,3 +414,81 @@ fn base64_url(text: &str) -> String {
     }
     out
 }
+
+/// RFC 9126 2: every client authentication of the token endpoint pushes: client_secret_post, a
+/// public app's `none` (its PKCE is in the pushed request), and private_key_jwt (whose assertion,
+/// audience the issuer, is single use like any other).
+#[tokio::test]
+async fn every_client_authentication_pushes() {
+    let app = spawn_app().await;
+    app.create_app("par-post", |_| {}).await;
+    app.create_app("par-public", |a| a.public = true).await;
+    let (key, _) = SigningKey::generate(Alg::ES256).unwrap();
+    let keys = public_set(&key);
+    app.create_app("par-jwt", move |a| a.jwks = Some(keys))
+        .await;
+
+    let post = |client: &str| {
+        let mut form = request_params(client, "post");
+        form.push(("client_secret", SECRET.into()));
+        form
+    };
+    let public = |client: &str| request_params(client, "public");
+    let now = app.clock.now();
+    let assertion = key
+        .sign_jwt(
+            "JWT",
+            &json!({"iss": "par-jwt", "sub": "par-jwt", "aud": app.issuer, "iat": now,
+                    "exp": now + 60, "jti": "assertion-1"}),
+        )
+        .unwrap();
+    let jwt = |client: &str| {
+        let mut form = request_params(client, "jwt");
+        form.push((
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+        ));
+        form.push(("client_assertion", assertion.clone()));
+        form
+    };
+    for (client, form) in [
+        ("par-post", post("par-post")),
+        ("par-public", public("par-public")),
+        ("par-jwt", jwt("par-jwt")),
+    ] {
+        let resp = app
+            .http
+            .post(app.url("/oauth/par"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED, "{client}");
+        let uri: Value = resp.json().await.unwrap();
+        let url = app.authorize_url(&[
+            ("client_id", client),
+            ("request_uri", uri["request_uri"].as_str().unwrap()),
+        ]);
+        let (cb, _) = app
+            .journey(
+                &new_browser(),
+                &url,
+                &Journey::persona("veteran@sandbox.test"),
+            )
+            .await;
+        assert!(!cb.code().is_empty(), "{client}");
+    }
+    // The assertion was used: pushing with it again is refused as a replay.
+    let resp = app
+        .http
+        .post(app.url("/oauth/par"))
+        .form(&jwt("par-jwt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"],
+        "invalid_client"
+    );
+}
