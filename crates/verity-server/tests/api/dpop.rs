@@ -77,21 +77,6 @@ fn ath(token: &str) -> String {
     base64_url(digest.as_ref())
 }
 
-fn base64_url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
 /// Signs the veteran in for `client_id` (PKCE) and answers the code.
 async fn code_for(app: &TestApp, client_id: &str) -> String {
     code_with(app, client_id, &[]).await
@@ -189,15 +174,7 @@ async fn error_of(resp: reqwest::Response) -> (StatusCode, String, String) {
 #[tokio::test]
 async fn bound_tokens_work_only_with_their_key() {
     let app = spawn_app().await;
-    let discovery: Value = app
-        .http
-        .get(app.url("/oidc/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery = app.discovery().await;
     assert_eq!(
         discovery["dpop_signing_alg_values_supported"],
         json!(["ES256", "RS256"])

@@ -605,6 +605,17 @@ impl TestApp {
             .unwrap()
     }
 
+    pub async fn discovery(&self) -> serde_json::Value {
+        self.http
+            .get(self.url("/oidc/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn jwks(&self) -> serde_json::Value {
         self.http
             .get(self.url("/oidc/.well-known/jwks"))
@@ -748,4 +759,21 @@ pub async fn metric_sample(app: &TestApp, token: &str, name: &str, labels: &str)
         .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(labels))
         .unwrap_or_else(|| panic!("no {name} {labels} in {text}"));
     line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// Base64url without padding (RFC 7515 2), written here: a test must not lean on the code it
+/// checks.
+pub fn base64_url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
 }
