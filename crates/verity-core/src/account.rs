@@ -65,6 +65,14 @@ pub fn signup_problems(email: &str, password: &str, confirm: &str) -> Vec<(Field
             "Enter an email address like name@example.com.",
         ));
     }
+    problems.extend(new_password_problems(password, confirm));
+    problems
+}
+
+/// The problems of a new password and its confirmation (sign-up, a password change, a reset),
+/// each with its field.
+pub fn new_password_problems(password: &str, confirm: &str) -> Vec<(Field, &'static str)> {
+    let mut problems = Vec::new();
     if !acceptable_password(password) {
         let text = if password.len() > PASSWORD_MAX_BYTES {
             "Choose a shorter password (at most 1024 bytes)."

@@ -79,6 +79,8 @@ pub enum AuditEvent {
     MfaLocked,
     MfaRecoveryCodeUsed,
     MfaEnrolled,
+    /// The person changed their password on `/account/password`.
+    PasswordChanged,
     MfaRemoved,
     MfaRecoveryCodes,
     ConsentGranted,
@@ -135,6 +137,7 @@ impl AuditEvent {
             AuditEvent::MfaEnrolled => "mfa.enrolled",
             AuditEvent::MfaRemoved => "mfa.removed",
             AuditEvent::MfaRecoveryCodes => "mfa.recovery_codes",
+            AuditEvent::PasswordChanged => "password.changed",
             AuditEvent::ConsentGranted => "consent.granted",
             AuditEvent::ConsentRevoked => "consent.revoked",
             AuditEvent::Logout => "logout",

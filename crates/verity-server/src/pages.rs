@@ -52,6 +52,7 @@ impl Pages {
             "recovery_codes.html",
             "account_delete.html",
             "account_deleted.html",
+            "account_password.html",
             "console_nav.html",
             "console_home.html",
             "console_org.html",

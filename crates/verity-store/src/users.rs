@@ -103,6 +103,12 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces an account's password hash; false when there is no such account.
+    pub async fn update_user_password(&self, uuid: &str, password_hash: &str) -> Result<bool> {
+        let q = query("UPDATE users SET password_hash = $1 WHERE uuid = $2");
+        Ok(self.exec(q.bind(password_hash).bind(uuid)).await? == 1)
+    }
+
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
         let q = query("SELECT * FROM users WHERE email = $1");
         self.fetch_opt_by(q, &email.trim().to_lowercase()).await

@@ -47,6 +47,8 @@ struct AccountPage<'a> {
     /// The apps this person used or allowed: what each received, and the withdrawal form.
     apps: Vec<AppRow>,
     notice: Option<&'a str>,
+    /// What a change just done on another page did (`?changed=password`).
+    done: Option<&'static str>,
 }
 
 impl Page for AccountPage<'_> {
@@ -91,11 +93,19 @@ pub fn router() -> Router<AppState> {
 }
 
 /// GET /account: the page, or the sign-in journey when nobody is signed in.
-async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
     let Some((session, user)) = signed_in(&state, &headers).await? else {
         return start_login(&state, "/account");
     };
-    render_account(&state, &session, &user, None).await
+    let done = match query_params(query.as_deref()).get("changed") {
+        Some("password") => Some("Your password was changed. Every other session has ended."),
+        _ => None,
+    };
+    render_account(&state, &session, &user, None, done).await
 }
 
 async fn render_account(
@@ -103,6 +113,7 @@ async fn render_account(
     session: &Session,
     user: &User,
     notice: Option<&str>,
+    done: Option<&'static str>,
 ) -> Result<Response, PageError> {
     let apps = app_rows(state, &user.uuid).await?;
     let page = AccountPage {
@@ -111,6 +122,7 @@ async fn render_account(
         csrf_token: csrf_token(state, session),
         apps,
         notice,
+        done,
     };
     Ok(state.pages.show(state.sandbox(), &page)?.into_response())
 }
@@ -402,7 +414,7 @@ async fn second_factor_or(
                 Outcome::AlreadyUsed => outcome.refusal().unwrap_or(refusal),
                 _ => refusal,
             };
-            let page = render_account(state, &p.session, &p.user, Some(notice)).await?;
+            let page = render_account(state, &p.session, &p.user, Some(notice), None).await?;
             Ok(Err((StatusCode::BAD_REQUEST, page).into_response()))
         }
     }

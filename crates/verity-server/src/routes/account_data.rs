@@ -172,6 +172,7 @@ fn what(a: &Activity) -> String {
         "mfa.enrolled" => "Authenticator app set up".to_owned(),
         "mfa.removed" => "Authenticator app removed".to_owned(),
         "mfa.recovery_codes" => "New recovery codes made".to_owned(),
+        "password.changed" => "Password changed".to_owned(),
         "consent.granted" => "Allowed an app".to_owned(),
         "consent.revoked" => "Withdrew an app".to_owned(),
         "logout" => "Signed out".to_owned(),

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod account_data;
 pub mod account_delete;
+pub mod account_password;
 pub mod admin_api;
 pub mod assets;
 pub mod authorize;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(account::router())
         .merge(account_data::router())
         .merge(account_delete::router())
+        .merge(account_password::router())
         .merge(verifications::router())
         .merge(console::router())
         .merge(review::router())

@@ -9,6 +9,7 @@ mod helpers;
 mod account;
 mod account_data;
 mod account_delete;
+mod account_password;
 mod admin_api;
 mod assurance;
 mod authorize_errors;

@@ -206,7 +206,21 @@ async fn emails_by_uuid(store: &Store) {
     assert!(store.find_user_emails(&["\0"]).await.unwrap().is_empty());
 }
 
+/// A password change replaces the hash of that account only; an unknown account changes nothing.
+async fn password_updates(store: &Store) {
+    user(store, "u-1", "a@example.com").await;
+    user(store, "u-2", "b@example.com").await;
+    assert!(store.update_user_password("u-1", "new-hash").await.unwrap());
+    assert!(!store.update_user_password("u-9", "x").await.unwrap());
+    let hash = |uuid: &'static str| async move {
+        store.find_user(uuid).await.unwrap().unwrap().password_hash
+    };
+    assert_eq!(hash("u-1").await, "new-hash");
+    assert_ne!(hash("u-2").await, "new-hash");
+}
+
 on_each_backend!(
+    password_updates,
     emails_by_uuid,
     user_round_trip,
     duplicate_users_conflict,
