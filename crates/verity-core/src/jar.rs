@@ -165,6 +165,12 @@ pub fn source<'a>(
     params: &'a Params,
     demands: Demands,
 ) -> Result<Source<'a>, (ErrorCode, &'static str)> {
+    if params.is_repeated("request_uri") || params.is_repeated("request") {
+        return Err((
+            ErrorCode::InvalidRequest,
+            "request or request_uri is repeated",
+        ));
+    }
     if let Some(uri) = params.get("request_uri") {
         if params.get("request").is_some() {
             return Err((
@@ -421,6 +427,14 @@ mod tests {
                 Demands::default()
             ),
             ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            code(
+                &format!("request_uri={uri}&request_uri={uri}"),
+                Demands::default()
+            ),
+            ErrorCode::InvalidRequest,
+            "repeated"
         );
     }
 
