@@ -220,6 +220,20 @@ async fn bound_tokens_work_only_with_their_key() {
     let good = holder.proof(&app, "GET", USERINFO, Some(at));
     let resp = userinfo(&app, "DPoP", at, Some(good.clone())).await;
     assert_eq!(resp.status(), StatusCode::OK);
+    const ATTRIBUTES: &str = "/api/public/v3/attributes.json";
+    let resp = app
+        .http
+        .get(app.url(ATTRIBUTES))
+        .header("Authorization", format!("DPoP {at}"))
+        .header("DPoP", holder.proof(&app, "GET", ATTRIBUTES, Some(at)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "attributes.json takes it the same way"
+    );
 
     let (status, error, challenge) = error_of(userinfo(&app, "DPoP", at, Some(good)).await).await;
     assert_eq!(

@@ -471,3 +471,72 @@ async fn every_client_authentication_pushes() {
         "invalid_client"
     );
 }
+
+/// Request objects verified with keys fetched from the app's `jwks_uri`: the served key works,
+/// and after the app rotates its key, an object signed with the new one is verified once the
+/// keys are fetched again (at most once a minute).
+#[tokio::test]
+async fn request_objects_are_verified_with_the_keys_at_the_jwks_uri() {
+    use std::sync::{Arc, Mutex};
+    let app = spawn_app().await;
+    let (first, first_der) = SigningKey::generate(Alg::ES256).unwrap();
+    let (second, second_der) = SigningKey::generate(Alg::ES256).unwrap();
+    let served = Arc::new(Mutex::new(json!({"keys": [first.jwk()]})));
+    let doc = served.clone();
+    let router = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc.lock().unwrap().clone()) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let jwks_uri = format!("http://{}/jwks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    app.create_app("jar-uri", |a| {
+        a.jwks_uri = Some(jwks_uri);
+        a.require_signed_request_object = true;
+    })
+    .await;
+    let by_value = |object: &str| {
+        app.authorize_url(&[
+            ("client_id", "jar-uri"),
+            ("request", object),
+            ("redirect_uri", CALLBACK),
+        ])
+    };
+    let object = sign(
+        &first_der,
+        first.kid(),
+        &object_claims(&app, "jar-uri", "one", "u-1"),
+    );
+    let (cb, _) = complete(&app, "jar-uri", &by_value(&object)).await;
+    assert_eq!(cb.get("state"), Some("one"));
+
+    *served.lock().unwrap() = json!({"keys": [second.jwk()]});
+    app.clock.advance(61);
+    let object = sign(
+        &second_der,
+        second.kid(),
+        &object_claims(&app, "jar-uri", "two", "u-2"),
+    );
+    let (cb, _) = complete(&app, "jar-uri", &by_value(&object)).await;
+    assert_eq!(
+        cb.get("state"),
+        Some("two"),
+        "the rotated key, fetched again"
+    );
+
+    let (stranger, stranger_der) = SigningKey::generate(Alg::ES256).unwrap();
+    let object = sign(
+        &stranger_der,
+        stranger.kid(),
+        &object_claims(&app, "jar-uri", "x", "u-3"),
+    );
+    let resp = app.http.get(by_value(&object)).send().await.unwrap();
+    redirected_error(
+        &resp,
+        "invalid_request_object",
+        "a key the jwks_uri does not serve",
+    );
+}
