@@ -58,6 +58,16 @@ async fn begin_pushes_the_request_when_the_provider_offers_par() {
             .unwrap();
         assert!(verified.identity.is_verified("military"), "{backend:?}");
 
+        // A public app pushes too (its PKCE protects the pushed request).
+        let public = op.client(PUBLIC, ClientAuth::None).await;
+        let (url, pending) = public.begin(public.authorization_request()).await.unwrap();
+        assert!(query(&url).contains_key("request_uri"), "{url}");
+        let callback = op.journey(url.as_str(), "student@sandbox.test").await;
+        public
+            .exchange_code(&callback, &pending, None)
+            .await
+            .unwrap();
+
         // PAR turned off: the plain query URL, as `build` makes it.
         let plain = Client::discover(
             op.config(CONFIDENTIAL, ClientAuth::SecretBasic(SECRET.into()))
