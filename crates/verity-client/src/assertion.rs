@@ -25,7 +25,7 @@ impl SigningKey {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         let rng = SystemRandom::new();
-        let fail = |_| Error::Config("signing the client assertion failed".into());
+        let fail = |_| Error::Config("signing a JWT with the client's key failed".into());
         match self {
             SigningKey::Rsa(kp) => {
                 let mut sig = vec![0u8; kp.public_modulus_len()];
@@ -108,14 +108,28 @@ impl PrivateKey {
         audience: &str,
         now: i64,
     ) -> Result<String, Error> {
-        let mut header = serde_json::json!({"alg": self.inner.alg().as_str(), "typ": "JWT"});
-        if let (Some(kid), Some(obj)) = (&self.kid, header.as_object_mut()) {
-            obj.insert("kid".into(), kid.clone().into());
-        }
         let claims = serde_json::json!({
             "iss": client_id, "sub": client_id, "aud": audience,
             "iat": now, "exp": now + 60, "jti": random_token(16)?,
         });
+        self.sign_jwt("JWT", &claims)
+    }
+
+    /// A compact JWS of `claims` with header `typ`, `alg` and, when the key has one, `kid`.
+    pub(crate) fn sign_jwt(&self, typ: &str, claims: &serde_json::Value) -> Result<String, Error> {
+        let mut header = serde_json::json!({"alg": self.inner.alg().as_str(), "typ": typ});
+        if let (Some(kid), Some(obj)) = (&self.kid, header.as_object_mut()) {
+            obj.insert("kid".into(), kid.clone().into());
+        }
+        self.sign_with_header(&header, claims)
+    }
+
+    /// A compact JWS of `claims` under `header` as given.
+    pub(crate) fn sign_with_header(
+        &self,
+        header: &serde_json::Value,
+        claims: &serde_json::Value,
+    ) -> Result<String, Error> {
         let mut out = URL_SAFE_NO_PAD.encode(header.to_string());
         out.push('.');
         out.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));

@@ -13,6 +13,7 @@ use url::Url;
 use crate::authorize::{AuthorizationRequest, CallbackQuery, PendingAuthorization};
 use crate::config::{ClientAuth, ClientConfig, Secret};
 use crate::discovery::{Metadata, discovery_url};
+use crate::dpop::{DpopKey, NonceCache, ProofFor};
 use crate::error::{Error, IdTokenError, JoseError, UserInfoError};
 use crate::id_token::{Expectations, IdToken, check_claims};
 use crate::identity::{Attributes, Identity, parse_attributes};
@@ -54,6 +55,8 @@ struct Inner {
     /// Held across a fetch, so concurrent verifications share one JWKS request.
     jwks: tokio::sync::Mutex<JwksState>,
     jwks_fetches: AtomicU64,
+    /// The provider's latest `DPoP-Nonce` (RFC 9449 8).
+    dpop_nonces: NonceCache,
 }
 
 /// A relying party bound to one provider. Cheap to clone.
@@ -107,16 +110,19 @@ async fn read_limited(
     Ok(buf)
 }
 
-/// A fetched answer: status, content type and body.
-struct Fetched {
-    status: u16,
-    content_type: Option<String>,
-    body: Vec<u8>,
+/// A fetched answer: status, content type, body, and the headers DPoP reads.
+pub(crate) struct Fetched {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: Vec<u8>,
+    /// RFC 9449 8: `DPoP-Nonce`.
+    pub(crate) dpop_nonce: Option<String>,
+    pub(crate) www_authenticate: Option<String>,
 }
 
 impl Fetched {
     /// An OAuth error body becomes [`Error::Provider`], any other failure [`Error::Status`].
-    fn ok(self, endpoint: &'static str) -> Result<Self, Error> {
+    pub(crate) fn ok(self, endpoint: &'static str) -> Result<Self, Error> {
         if (200..300).contains(&self.status) {
             return Ok(self);
         }
@@ -183,6 +189,7 @@ impl Client {
                     fetched_at: None,
                 }),
                 jwks_fetches: AtomicU64::new(0),
+                dpop_nonces: NonceCache::default(),
             }),
         })
     }
@@ -197,8 +204,16 @@ impl Client {
         &self.inner.config
     }
 
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.inner.config.clock.now()
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    pub(crate) fn dpop_nonces(&self) -> &NonceCache {
+        &self.inner.dpop_nonces
     }
 
     /// How many times the JWKS was fetched (for monitoring, and tests of the refetch limit).
@@ -215,7 +230,7 @@ impl Client {
         )
     }
 
-    async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         endpoint: &'static str,
         req: reqwest::RequestBuilder,
@@ -226,11 +241,15 @@ impl Client {
             .await
             .map_err(|source| Error::Http { endpoint, source })?;
         let status = resp.status().as_u16();
-        let content_type = resp
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header(reqwest::header::CONTENT_TYPE.as_str());
+        let dpop_nonce = header("dpop-nonce");
+        let www_authenticate = header(reqwest::header::WWW_AUTHENTICATE.as_str());
         let body = read_limited(endpoint, resp, MAX_BODY).await;
         if let Some(log) = audit {
             log.responses.push(RawResponse {
@@ -248,6 +267,8 @@ impl Client {
             status,
             content_type,
             body: body?,
+            dpop_nonce,
+            www_authenticate,
         })
     }
 
@@ -336,7 +357,7 @@ impl Client {
     fn authenticate(
         &self,
         req: reqwest::RequestBuilder,
-        form: &mut Vec<(&'static str, String)>,
+        form: &mut Vec<(&str, String)>,
         audience: &str,
     ) -> Result<reqwest::RequestBuilder, Error> {
         let c = &self.inner.config;
@@ -376,23 +397,44 @@ impl Client {
         })
     }
 
-    async fn post_token(
+    /// A form POST to `url` (token, PAR) with the client's authentication, its
+    /// assertion for `audience`.
+    pub(crate) fn authenticated_post(
         &self,
-        mut form: Vec<(&'static str, String)>,
-        audit: Option<&mut AuditLog>,
-    ) -> Result<crate::token::RawTokens, Error> {
-        let endpoint = &self.inner.metadata.token_endpoint;
+        url: &str,
+        form: &[(&str, String)],
+        audience: &str,
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        let mut form = form.to_vec();
         let req = self
             .inner
             .http
-            .post(endpoint)
+            .post(url)
             .header("accept", "application/json");
-        let req = self.authenticate(req, &mut form, endpoint)?;
+        let req = self.authenticate(req, &mut form, audience)?;
+        Ok(req.form(&form))
+    }
+
+    /// A token request; with a DPoP proof by `dpop` when given (RFC 9449 5).
+    async fn post_token(
+        &self,
+        form: Vec<(&'static str, String)>,
+        dpop: Option<&DpopKey>,
+        audit: Option<&mut AuditLog>,
+    ) -> Result<crate::token::RawTokens, Error> {
+        let endpoint = &self.inner.metadata.token_endpoint;
+        let build = || self.authenticated_post(endpoint, &form, endpoint);
+        let proof = dpop.map(|key| ProofFor {
+            key,
+            method: "POST",
+            url: endpoint,
+            access_token: None,
+        });
         let f = self
-            .fetch("token", req.form(&form), audit)
+            .send_with_proof("token", proof, build, audit)
             .await?
             .ok("token")?;
-        parse_token_body(&f.body).map_err(|reason| Error::Malformed {
+        parse_token_body(&f.body, dpop.is_some()).map_err(|reason| Error::Malformed {
             endpoint: "token",
             reason,
         })
@@ -408,6 +450,11 @@ impl Client {
         audit: Option<&mut AuditLog>,
     ) -> Result<Tokens, Error> {
         let code = callback.code_for(pending, &self.inner.metadata.issuer)?;
+        // RFC 9449: a fresh key per sign-in, kept with the tokens it binds.
+        let dpop = match self.inner.config.dpop {
+            true => Some(DpopKey::generate()?),
+            false => None,
+        };
         let raw = self
             .post_token(
                 vec![
@@ -416,6 +463,7 @@ impl Client {
                     ("redirect_uri", pending.redirect_uri.clone()),
                     ("code_verifier", pending.code_verifier.clone()),
                 ],
+                dpop.as_ref(),
                 audit,
             )
             .await?;
@@ -435,6 +483,7 @@ impl Client {
             scope: raw.scope,
             refresh_token: raw.refresh_token.map(Secret::new),
             id_token: Some(id_token),
+            dpop,
         })
     }
 
@@ -445,12 +494,24 @@ impl Client {
         refresh_token: &Secret,
         subject: Option<&str>,
     ) -> Result<Tokens, Error> {
+        self.refresh_with(refresh_token, subject, None).await
+    }
+
+    /// [`Client::refresh`] with a DPoP proof by `dpop`, the key of the tokens refreshed (RFC
+    /// 9449 5): the new tokens are bound to it, and keep it.
+    pub async fn refresh_with(
+        &self,
+        refresh_token: &Secret,
+        subject: Option<&str>,
+        dpop: Option<&DpopKey>,
+    ) -> Result<Tokens, Error> {
         let raw = self
             .post_token(
                 vec![
                     ("grant_type", "refresh_token".into()),
                     ("refresh_token", refresh_token.expose().to_owned()),
                 ],
+                dpop,
                 None,
             )
             .await?;
@@ -484,6 +545,7 @@ impl Client {
                     .unwrap_or_else(|| refresh_token.clone()),
             ),
             id_token,
+            dpop: dpop.cloned(),
         })
     }
 
@@ -543,16 +605,42 @@ impl Client {
         expected_sub: &str,
         audit: Option<&mut AuditLog>,
     ) -> Result<UserInfo, Error> {
+        self.userinfo_bound(access_token, None, expected_sub, audit)
+            .await
+    }
+
+    /// [`Client::userinfo`] with `tokens`' access token, presented with a DPoP proof when it is
+    /// bound to their key.
+    pub async fn userinfo_for(
+        &self,
+        tokens: &Tokens,
+        expected_sub: &str,
+        audit: Option<&mut AuditLog>,
+    ) -> Result<UserInfo, Error> {
+        self.userinfo_bound(
+            &tokens.access_token,
+            tokens.bound_key(),
+            expected_sub,
+            audit,
+        )
+        .await
+    }
+
+    async fn userinfo_bound(
+        &self,
+        access_token: &Secret,
+        dpop: Option<&DpopKey>,
+        expected_sub: &str,
+        audit: Option<&mut AuditLog>,
+    ) -> Result<UserInfo, Error> {
         let endpoint = required(
             self.inner.metadata.userinfo_endpoint.as_deref(),
             "userinfo_endpoint",
         )?;
-        let req = self
-            .inner
-            .http
-            .get(endpoint)
-            .bearer_auth(access_token.expose());
-        let f = self.fetch("userinfo", req, audit).await?.ok("userinfo")?;
+        let f = self
+            .get_resource("userinfo", endpoint, access_token, dpop, audit)
+            .await?
+            .ok("userinfo")?;
         let (claims, signed) = match parse_userinfo_body(f.content_type.as_deref(), &f.body)? {
             UserInfoBody::Claims(c) => (c, false),
             UserInfoBody::Jwt(jwt) => {
@@ -613,15 +701,32 @@ impl Client {
         access_token: &Secret,
         audit: Option<&mut AuditLog>,
     ) -> Result<Option<Attributes>, Error> {
+        self.attributes_bound(access_token, None, audit).await
+    }
+
+    /// [`Client::attributes`] with `tokens`' access token, presented with a DPoP proof when it
+    /// is bound to their key.
+    pub async fn attributes_for(
+        &self,
+        tokens: &Tokens,
+        audit: Option<&mut AuditLog>,
+    ) -> Result<Option<Attributes>, Error> {
+        self.attributes_bound(&tokens.access_token, tokens.bound_key(), audit)
+            .await
+    }
+
+    async fn attributes_bound(
+        &self,
+        access_token: &Secret,
+        dpop: Option<&DpopKey>,
+        audit: Option<&mut AuditLog>,
+    ) -> Result<Option<Attributes>, Error> {
         let Some(endpoint) = self.inner.metadata.attributes_endpoint() else {
             return Ok(None);
         };
-        let req = self
-            .inner
-            .http
-            .get(endpoint)
-            .bearer_auth(access_token.expose());
-        let f = self.fetch("attributes", req, audit).await?;
+        let f = self
+            .get_resource("attributes", &endpoint, access_token, dpop, audit)
+            .await?;
         if f.status == 404 {
             return Ok(None);
         }
@@ -645,9 +750,9 @@ impl Client {
         let tokens = self.exchange_code(callback, pending, Some(audit)).await?;
         let id_token = tokens.id_token.clone().ok_or(IdTokenError::Missing)?;
         let userinfo = self
-            .userinfo(&tokens.access_token, &id_token.subject, Some(audit))
+            .userinfo_for(&tokens, &id_token.subject, Some(audit))
             .await?;
-        let attributes = self.attributes(&tokens.access_token, Some(audit)).await?;
+        let attributes = self.attributes_for(&tokens, Some(audit)).await?;
         let identity =
             Identity::from_parts(&id_token.subject, &userinfo.claims, attributes.as_ref());
         Ok(Verified {

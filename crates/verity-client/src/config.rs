@@ -97,6 +97,13 @@ pub struct ClientConfig {
     /// reached by a name; never in production.
     pub insecure_allow_http: bool,
     pub clock: Arc<dyn Clock>,
+    /// RFC 9126: [`crate::Client::begin`] pushes the request when the provider offers PAR.
+    pub pushed_requests: bool,
+    /// RFC 9101: [`crate::Client::begin`] sends the request as an object signed with the
+    /// `private_key_jwt` key (with any other authentication it is refused).
+    pub request_objects: bool,
+    /// RFC 9449: the tokens are bound to a fresh DPoP key per sign-in.
+    pub dpop: bool,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -110,12 +117,16 @@ impl fmt::Debug for ClientConfig {
             .field("jwks_refetch_interval", &self.jwks_refetch_interval)
             .field("trusted_audiences", &self.trusted_audiences)
             .field("insecure_allow_http", &self.insecure_allow_http)
+            .field("pushed_requests", &self.pushed_requests)
+            .field("request_objects", &self.request_objects)
+            .field("dpop", &self.dpop)
             .finish_non_exhaustive()
     }
 }
 
 impl ClientConfig {
-    /// Defaults: 60 s of skew, JWKS fetched again at most every 60 s, the system clock.
+    /// Defaults: 60 s of skew, JWKS fetched again at most every 60 s, the system clock; PAR
+    /// when the provider offers it, no request objects, no DPoP.
     pub fn new(
         issuer: impl Into<String>,
         client_id: impl Into<String>,
@@ -132,7 +143,29 @@ impl ClientConfig {
             trusted_audiences: Vec::new(),
             insecure_allow_http: false,
             clock: Arc::new(SystemClock),
+            pushed_requests: true,
+            request_objects: false,
+            dpop: false,
         }
+    }
+
+    /// Whether [`crate::Client::begin`] pushes requests (RFC 9126) when the provider offers it.
+    pub fn pushed_requests(mut self, on: bool) -> Self {
+        self.pushed_requests = on;
+        self
+    }
+
+    /// Whether requests go as signed request objects (RFC 9101); needs
+    /// [`ClientAuth::PrivateKeyJwt`].
+    pub fn request_objects(mut self, on: bool) -> Self {
+        self.request_objects = on;
+        self
+    }
+
+    /// Whether tokens are bound to a DPoP key (RFC 9449).
+    pub fn dpop(mut self, on: bool) -> Self {
+        self.dpop = on;
+        self
     }
 
     /// Another clock than the system's (tests).

@@ -47,6 +47,18 @@ pub struct Metadata {
     /// ... under these trust frameworks.
     #[serde(default)]
     pub trust_frameworks_supported: Vec<String>,
+    /// RFC 9126 5: where requests are pushed ...
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// ... and whether every request must be.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    /// RFC 9101 10.5: how request objects may be signed.
+    #[serde(default)]
+    pub request_object_signing_alg_values_supported: Vec<String>,
+    /// RFC 9449 5.1: how DPoP proofs may be signed.
+    #[serde(default)]
+    pub dpop_signing_alg_values_supported: Vec<String>,
 }
 
 /// `issuer` + `/.well-known/openid-configuration` (Discovery 4.1: a trailing `/` is removed first).
@@ -108,6 +120,10 @@ impl Metadata {
             ("revocation_endpoint", &self.revocation_endpoint),
             ("introspection_endpoint", &self.introspection_endpoint),
             ("end_session_endpoint", &self.end_session_endpoint),
+            (
+                "pushed_authorization_request_endpoint",
+                &self.pushed_authorization_request_endpoint,
+            ),
         ] {
             if let Some(v) = value {
                 check_endpoint(name, v, allow_http)?;

@@ -155,6 +155,25 @@ impl std::fmt::Display for Inspection {
             "PKCE methods           {}",
             list(&m.code_challenge_methods_supported)
         )?;
+        let par = match (
+            &m.pushed_authorization_request_endpoint,
+            m.require_pushed_authorization_requests,
+        ) {
+            (None, _) => "(not offered)".to_owned(),
+            (Some(e), false) => e.clone(),
+            (Some(e), true) => format!("{e} (required)"),
+        };
+        writeln!(f, "PAR                    {par}")?;
+        writeln!(
+            f,
+            "request objects        {}",
+            offered(&m.request_object_signing_alg_values_supported)
+        )?;
+        writeln!(
+            f,
+            "DPoP                   {}",
+            offered(&m.dpop_signing_alg_values_supported)
+        )?;
         writeln!(f, "keys")?;
         for k in &self.keys.keys {
             writeln!(
@@ -183,5 +202,14 @@ impl std::fmt::Display for Inspection {
             writeln!(f, "  {p}")?;
         }
         Ok(())
+    }
+}
+
+/// An option advertised by its algorithms: offered with them, or not.
+fn offered(algs: &[String]) -> String {
+    if algs.is_empty() {
+        "(not offered)".to_owned()
+    } else {
+        format!("offered ({})", algs.join(", "))
     }
 }

@@ -15,6 +15,9 @@
 //! - [`assurance`]: OpenID Connect for Identity Assurance: the `claims` request
 //!   ([`ClaimsRequest`]), the typed `verified_claims` answer ([`VerifiedClaims`]) and the check
 //!   that it answers what was asked.
+//! - [`par`]: [`Client::begin`]: the request pushed (RFC 9126 PAR) when the provider offers it,
+//!   as a signed request object (RFC 9101 JAR) when configured.
+//! - [`dpop`]: RFC 9449 DPoP: a key per sign-in ([`DpopKey`]), proofs, the provider's nonces.
 //! - [`client`]: [`Client`]: code exchange, ID-token validation (OIDC Core 3.1.3.7), the cached
 //!   JWKS, userinfo in its three wire forms, `attributes.json`, refresh, revocation, logout URL.
 //! - [`id_token`]: the claim rules of 3.1.3.7, as a pure function.
@@ -137,11 +140,13 @@ pub mod authorize;
 pub mod client;
 pub mod config;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod id_token;
 pub mod identity;
 pub mod inspect;
 pub mod jose;
+pub mod par;
 pub mod session;
 pub mod token;
 pub mod userinfo;
@@ -153,6 +158,7 @@ pub use assurance::{ClaimsRequest, VerifiedClaims, VerifiedClaimsRequest};
 pub use authorize::{AuthorizationRequest, CallbackQuery, Op, PendingAuthorization, Prompt};
 pub use client::{AuditLog, Client, RawResponse};
 pub use config::{ClientAuth, ClientConfig, Clock, Secret, SystemClock};
+pub use dpop::DpopKey;
 pub use error::{CallbackError, DiscoveryError, Error, IdTokenError, JoseError, UserInfoError};
 pub use id_token::IdToken;
 pub use identity::{Attribute, Attributes, Group, Identity};

@@ -53,7 +53,11 @@ impl Session {
             .ok_or_else(|| Error::Config("no refresh token was issued".into()))?;
         let mut fresh = self
             .client
-            .refresh(&refresh_token, self.subject.as_deref())
+            .refresh_with(
+                &refresh_token,
+                self.subject.as_deref(),
+                current.dpop.as_ref(),
+            )
             .await?;
         if fresh.id_token.is_none() {
             fresh.id_token = current.id_token.clone();

@@ -20,6 +20,8 @@ pub const PASSWORD: &str = "sandbox-password";
 pub const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXP";
 pub const IDENTITY_POLICY: &str = "http://idmanagement.gov/ns/assurance/ial/2/aal/2";
 
+const TEST_MASTER_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
 /// The provider's manual clock, seen by the client.
 pub struct TestClock(pub Arc<ManualClock>);
 
@@ -36,6 +38,24 @@ pub struct Provider {
     pub store: Store,
     pub data_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The PostgreSQL database of this provider, dropped after it.
+    pg: Option<verity_testkit::PgTestDb>,
+}
+
+/// Where a provider keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// SQLite, and PostgreSQL when `VERITY_TEST_DATABASE_URL` names a server.
+pub fn backends() -> Vec<Backend> {
+    let mut b = vec![Backend::Sqlite];
+    if verity_testkit::admin_url().is_some() {
+        b.push(Backend::Postgres);
+    }
+    b
 }
 
 impl Drop for Provider {
@@ -47,8 +67,26 @@ impl Drop for Provider {
 }
 
 pub async fn spawn_provider() -> Provider {
+    spawn_provider_on(Backend::Sqlite, |_| {}).await
+}
+
+/// A provider on `backend` with changed settings.
+pub async fn spawn_provider_on(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> Provider {
     let data_dir = tempfile::tempdir().unwrap();
-    let settings = Settings::for_tests(data_dir.path());
+    let mut settings = Settings::for_tests(data_dir.path());
+    let pg = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => verity_testkit::PgTestDb::create("verity_client_test").await,
+    };
+    if let Some(db) = &pg {
+        settings.database_url = db.url.clone();
+        // A PostgreSQL deployment needs a fixed master key (never used outside tests).
+        settings.master_key = Some(verity_server::settings::Secret(TEST_MASTER_KEY.into()));
+    }
+    configure(&mut settings);
     let clock = Arc::new(ManualClock::starting_now());
     let server = Verity::build(settings, clock.clone())
         .await
@@ -72,6 +110,7 @@ pub async fn spawn_provider() -> Provider {
         store,
         data_dir,
         shutdown: Some(tx),
+        pg,
     }
 }
 

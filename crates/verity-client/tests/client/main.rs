@@ -3,6 +3,7 @@
 //! provider that answers with a token wrong in exactly one way.
 
 mod assurance;
+mod fapi;
 mod flow;
 mod helpers;
 mod hostile;

@@ -101,6 +101,16 @@ async fn check_says_what_is_wrong_with_an_issuer() {
     );
     let (ok, out, err) = check(&issuer);
     assert!(ok, "{out}{err}");
+    // What the provider offers beyond the code flow: PAR, request objects, DPoP.
+    assert!(out.contains("/oauth/par"), "{out}");
+    assert!(
+        out.contains("request objects        offered (RS256, ES256)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("DPoP                   offered (ES256, RS256)"),
+        "{out}"
+    );
 
     // Nothing at the /oidc variant either: the question, without claiming it answers.
     let elsewhere = format!("{}/elsewhere", node.base);
