@@ -257,7 +257,9 @@ async fn index(State(state): State<RpState>, headers: HeaderMap) -> Response {
 }
 
 /// OIDC Core 3.1.2.1 and RFC 7636 (PKCE); SPEC 10 `/login`: the redirect to the provider, with
-/// `state`, `nonce` and the PKCE S256 verifier kept server-side.
+/// `state`, `nonce` and the PKCE S256 verifier kept server-side. When the provider offers
+/// pushed authorization requests (RFC 9126) the request goes over the back channel first and the
+/// browser carries only `client_id` and `request_uri` (`Client::begin`); else the query URL.
 async fn login(State(state): State<RpState>) -> Response {
     let mut request = state
         .client
@@ -266,7 +268,7 @@ async fn login(State(state): State<RpState>) -> Response {
     if let Some(claims) = &state.claims_request {
         request = request.claims(ClaimsRequest::clone(claims));
     }
-    let built = request.build();
+    let built = state.client.begin(request).await;
     let (url, pending) = match built {
         Ok(b) => b,
         Err(e) => {

@@ -256,7 +256,17 @@ pub async fn sign_in_with(
     assert!(login.status().is_redirection());
     let to_provider = location(&login);
     assert!(to_provider.starts_with(&op.url("/oauth/authorize?")));
-    assert!(to_provider.contains("code_challenge_method=S256"));
+    // Verity offers PAR: the request (state, nonce, PKCE challenge) was pushed, and the browser
+    // carries only the app and the request_uri. The code exchange below proves the challenge
+    // went with it (Verity refuses a verifier for a code issued without one).
+    let query: Vec<(String, String)> = reqwest::Url::parse(&to_provider)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let names: Vec<&str> = query.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(names, ["client_id", "request_uri"], "{to_provider}");
+    assert!(query[1].1.starts_with("urn:ietf:params:oauth:request_uri:"));
     let back = op.journey(browser, &to_provider, email, "allow").await;
     assert!(back.starts_with(CALLBACK), "{back}");
     let cb = browser.get(rp.callback_url(&back)).send().await.unwrap();
