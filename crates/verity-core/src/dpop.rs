@@ -370,6 +370,46 @@ mod tests {
         }
     }
 
+    /// RFC 9449's own proofs: the token request of section 5 (Figure 4) and the resource
+    /// request of section 7.1 (Figure 13, with the access token of Figure 12), checked as of
+    /// their `iat`, and the key's thumbprint as section 6.1 shows it in `cnf.jkt`.
+    #[test]
+    fn the_rfc_9449_example_proofs_verify() {
+        const KEY_AND_TYPE: &str = "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19";
+        let token_request = format!(
+            "{KEY_AND_TYPE}.eyJqdGkiOiItQndDM0VTYzZhY2MybFRjIiwiaHRtIjoiUE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwiaWF0IjoxNTYyMjYyNjE2fQ.2-GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg4PtFLbdLXiOSsX0x7NVY-FNyJK70nfbV37xRZT3Lg"
+        );
+        let expect = Expect {
+            method: "POST",
+            url: "https://server.example.com/token",
+            now: 1_562_262_616,
+            access_token: None,
+            nonce_secret: None,
+        };
+        let proof = verify(&token_request, &expect).unwrap();
+        assert_eq!(proof.jti, "-BwC3ESc6acc2lTc");
+        assert_eq!(proof.jkt, "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+        let resource_request = format!(
+            "{KEY_AND_TYPE}.eyJqdGkiOiJlMWozVl9iS2ljOC1MQUVCIiwiaHRtIjoiR0VUIiwiaHR1IjoiaHR0cHM6Ly9yZXNvdXJjZS5leGFtcGxlLm9yZy9wcm90ZWN0ZWRyZXNvdXJjZSIsImlhdCI6MTU2MjI2MjYxOCwiYXRoIjoiZlVIeU8ycjJaM0RaNTNFc05yV0JiMHhXWG9hTnk1OUlpS0NBcWtzbVFFbyJ9.2oW9RP35yRqzhrtNP86L-Ey71EOptxRimPPToA1plemAgR6pxHF8y6-yqyVnmcw6Fy1dqd-jfxSYoMxhAJpLjA"
+        );
+        let expect = Expect {
+            method: "GET",
+            url: "https://resource.example.org/protectedresource",
+            now: 1_562_262_618,
+            access_token: Some("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"),
+            nonce_secret: None,
+        };
+        assert_eq!(
+            verify(&resource_request, &expect).unwrap().jti,
+            "e1j3V_bKic8-LAEB"
+        );
+        let later = Expect {
+            now: 1_562_262_618 + MAX_AGE + 1,
+            ..expect
+        };
+        assert_eq!(verify(&resource_request, &later), Err(DpopError::Time));
+    }
+
     #[test]
     fn the_rfc_7638_example_thumbprint() {
         // RFC 7638 section 3.1.
