@@ -267,21 +267,27 @@ async fn demo_listens_where_it_is_told_and_its_app_signs_in_there() {
         .unwrap();
     assert_eq!(discovery["issuer"], demo.issuer.as_str());
 
-    // The app sends the person to the provider with its own callback, which the provider
-    // accepts (registered by the demo for this port): the sign-in page, not an error.
+    // The app pushes its request (PAR) with its own callback, which the provider accepts
+    // (registered by the demo for this port; the push validates it, else the app could not
+    // redirect at all), and sends the person on with the request_uri: the sign-in page, not an
+    // error.
     let login = http
         .get(format!("{}/login", demo.app))
         .send()
         .await
         .unwrap();
-    assert!(login.status().is_redirection());
+    assert!(login.status().is_redirection(), "{}", login.status());
     let authorize = login.headers()["location"].to_str().unwrap().to_owned();
-    let callback = format!("{}/callback", demo.app);
     let asked = url::Url::parse(&authorize).unwrap();
+    let provider = demo.issuer.trim_end_matches("/oidc");
+    assert!(
+        authorize.starts_with(&format!("{provider}/oauth/authorize?")),
+        "{authorize}"
+    );
     assert!(
         asked
             .query_pairs()
-            .any(|(k, v)| k == "redirect_uri" && v == callback.as_str()),
+            .any(|(k, v)| k == "request_uri" && v.starts_with("urn:ietf:params:oauth:request_uri:")),
         "{authorize}"
     );
     let page = http.get(&authorize).send().await.unwrap();
