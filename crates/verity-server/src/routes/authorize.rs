@@ -12,6 +12,7 @@ use axum::routing::get;
 use verity_core::authorize::{self, AppView, AuthorizeError, Delivery, Params};
 use verity_core::identity::Family;
 use verity_proto::error::ErrorCode;
+use verity_store::apps::App;
 
 use crate::error::PageError;
 use crate::extract::{BodyKind, body_kind, body_params, query_params};
@@ -104,6 +105,16 @@ fn error_params<'a>(code: &'a str, description: &'a str) -> Vec<(&'a str, &'a st
     vec![("error", code), ("error_description", description)]
 }
 
+/// What request validation needs to know about an app (`verity_core::authorize::AppView`).
+pub(crate) fn app_view(app: &App) -> AppView<'_> {
+    AppView {
+        redirect_uris: &app.redirect_uris,
+        policies: &app.policies,
+        public: app.public,
+        claims_parameter: app.profile == Family::Oidc,
+    }
+}
+
 async fn start(
     state: &AppState,
     headers: &HeaderMap,
@@ -115,12 +126,7 @@ async fn start(
         .find_app(client_id)
         .await
         .map_err(PageError::from)?;
-    let view = app.as_ref().map(|a| AppView {
-        redirect_uris: &a.redirect_uris,
-        policies: &a.policies,
-        public: a.public,
-        claims_parameter: a.profile == Family::Oidc,
-    });
+    let view = app.as_ref().map(app_view);
     let resolved = match &app {
         Some(app) => match request_object::resolve(state, app, params).await {
             Ok(resolved) => resolved,

@@ -10,14 +10,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
-use verity_core::authorize::{self, AppView, Params};
-use verity_core::identity::Family;
+use verity_core::authorize::{self, Params};
 use verity_core::jar;
-use verity_proto::error::ErrorCode;
 use verity_store::pushed::PushedRequest;
 
 use crate::error::ApiError;
 use crate::request_object::{self, Refusal};
+use crate::routes::authorize::app_view;
 use crate::routes::client::ClientRequest;
 use crate::state::AppState;
 
@@ -41,28 +40,23 @@ async fn push(State(state): State<AppState>, req: ClientRequest) -> Result<Respo
             "client_id differs from the authenticated client",
         ));
     }
+    // Where the pushed parameters are (RFC 9101 by value or plain); a request_uri was refused.
+    let demands = jar::Demands {
+        pushed: false,
+        signed: app.require_signed_request_object,
+    };
+    let source = jar::source(params, demands).map_err(|(code, said)| ApiError::new(code, said))?;
     let object;
-    let request: &Params = match params.get("request") {
-        Some(jwt) => {
+    let request: &Params = match source {
+        jar::Source::Object(jwt) => {
             object = request_object::verify(&state, app, jwt)
                 .await
                 .map_err(refused)?;
             &object
         }
-        None if app.require_signed_request_object => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidRequest,
-                "this app must send its authorization requests as signed request objects",
-            ));
-        }
-        None => params,
+        jar::Source::Plain | jar::Source::Pushed(_) => params,
     };
-    let view = AppView {
-        redirect_uris: &app.redirect_uris,
-        policies: &app.policies,
-        public: app.public,
-        claims_parameter: app.profile == Family::Oidc,
-    };
+    let view = app_view(app);
     let mut kept = jar::kept_when_pushed(request);
     if request.get("client_id").is_none() {
         kept.push(("client_id".into(), app.client_id.to_string()));

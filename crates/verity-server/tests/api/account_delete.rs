@@ -111,41 +111,6 @@ async fn sub_of(app: &TestApp, tokens: &Value, client_id: &str) -> String {
     id["sub"].as_str().unwrap().to_owned()
 }
 
-/// The message of the first error paragraph on a page.
-fn alert(html: &str) -> Option<&str> {
-    html.split("role=\"alert\">")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-}
-
-/// The sign-in form's answer to `email` with `password` (status and alert), in a new browser.
-async fn sign_in_answer(app: &TestApp, email: &str, password: &str) -> (StatusCode, String) {
-    let browser = new_browser();
-    let params = app.confidential_request("openid");
-    let page = browser
-        .get(app.authorize_url(&as_pairs(&params)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden_value(&page, "csrf_token").unwrap();
-    let resp = browser
-        .post(app.url(&form_action(&page, "/signin").unwrap()))
-        .form(&[
-            ("email", email),
-            ("password", password),
-            ("csrf_token", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let html = resp.text().await.unwrap();
-    (status, alert(&html).unwrap_or_default().to_owned())
-}
-
 /// The person deletes their account: a wrong password deletes nothing (and says so beside the
 /// field), a post without the CSRF token is refused; then the refresh token is refused
 /// (`invalid_grant`), the access token is inactive, the admin API answers 404, the app with a

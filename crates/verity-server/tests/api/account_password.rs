@@ -7,31 +7,12 @@ use crate::helpers::*;
 
 const NEW_PASSWORD: &str = "a new and longer passphrase";
 
-/// The sign-in form's answer for `password`: whether it reached the app.
+/// Whether `password` signs `email` in (the sign-in form moves on rather than showing again).
 async fn signs_in_with(app: &TestApp, email: &str, password: &str) -> bool {
-    let browser = new_browser();
-    let params = app.confidential_request("openid");
-    let page = browser
-        .get(app.authorize_url(&as_pairs(&params)))
-        .send()
+    sign_in_answer(app, email, password)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden_value(&page, "csrf_token").unwrap();
-    let resp = browser
-        .post(app.url(&form_action(&page, "/signin").unwrap()))
-        .form(&[
-            ("email", email),
-            ("password", password),
-            ("csrf_token", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
-    // A wrong password shows the sign-in form again; a right one moves on (a redirect).
-    resp.status().is_redirection()
+        .0
+        .is_redirection()
 }
 
 #[tokio::test]

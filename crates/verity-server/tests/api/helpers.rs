@@ -777,3 +777,39 @@ pub fn base64_url(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// The message of the (first) error paragraph on a page.
+pub fn alert(html: &str) -> Option<&str> {
+    html.split("role=\"alert\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+}
+
+/// The sign-in form's answer to `email` with `password` (status and alert), in a new browser: a
+/// redirect when the password was right, the form again (and its alert) when not.
+pub async fn sign_in_answer(app: &TestApp, email: &str, password: &str) -> (StatusCode, String) {
+    let browser = new_browser();
+    let params = app.confidential_request("openid");
+    let page = browser
+        .get(app.authorize_url(&as_pairs(&params)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_value(&page, "csrf_token").unwrap();
+    let resp = browser
+        .post(app.url(&form_action(&page, "/signin").unwrap()))
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let html = resp.text().await.unwrap();
+    (status, alert(&html).unwrap_or_default().to_owned())
+}

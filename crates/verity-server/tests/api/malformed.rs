@@ -689,13 +689,6 @@ async fn a_replayed_code_does_not_lock_the_account_but_stays_bounded() {
     assert!(locked, "replays from one address are limited");
 }
 
-/// The message of the error paragraph on a page.
-fn alert(html: &str) -> Option<&str> {
-    html.split("role=\"alert\">")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-}
-
 #[tokio::test]
 async fn a_wrong_password_and_an_unknown_email_answer_alike() {
     let app = spawn_app().await;
