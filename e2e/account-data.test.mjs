@@ -33,7 +33,7 @@ test('the apps a person used and their activity read as pages', async () => {
   await p.goto(url.toString());
   await p.getByLabel('Email').fill('student@sandbox.test');
   await p.getByLabel('Password').fill('sandbox-password');
-  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('button', { name: 'Sign in', exact: true }).click();
   await p.getByRole('button', { name: 'Allow' }).click();
   await p.waitForURL(/127\.0\.0\.1:8090\/callback/);
 

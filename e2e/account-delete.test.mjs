@@ -65,10 +65,10 @@ test('a person reads what deletion does, is refused a wrong password, then delet
 
   // Gone: the account page asks to sign in, and the old password no longer works.
   await p.goto(`${base}/account`);
-  await p.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await p.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
   await p.getByLabel('Email').fill(email);
   await p.getByLabel('Password').fill(password);
-  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('button', { name: 'Sign in', exact: true }).click();
   await p.locator('#password-error', { hasText: 'The email or password is incorrect.' }).waitFor();
   await ctx.close();
 });

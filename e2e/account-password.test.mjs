@@ -68,10 +68,10 @@ test('a person changes their password, refused first with the reason beside each
   await q.goto(`${base}/account`);
   await q.getByLabel('Email').fill(email);
   await q.getByLabel('Password').fill(old);
-  await q.getByRole('button', { name: 'Sign in' }).click();
+  await q.getByRole('button', { name: 'Sign in', exact: true }).click();
   await q.locator('#password-error', { hasText: 'The email or password is incorrect.' }).waitFor();
   await q.getByLabel('Password').fill(next);
-  await q.getByRole('button', { name: 'Sign in' }).click();
+  await q.getByRole('button', { name: 'Sign in', exact: true }).click();
   await q.getByRole('heading', { name: 'Your account' }).waitFor();
   await fresh.close();
   await ctx.close();

@@ -162,7 +162,7 @@ test('an integrator registers an app in the console and a user signs in with it'
 
   // Sign out: the session ends and the browser lands on the sign-in for the console.
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
   assert.match(await page.textContent('main'), /to continue to the developer console/);
   await shot(page, '09b-signed-out');
   const again = await page.request.get(`${base}/developer`, { maxRedirects: 0 });
@@ -186,7 +186,7 @@ test('an integrator registers an app in the console and a user signs in with it'
   await shot(p, '10-user-sign-in-phone');
   await p.getByLabel('Email').fill('veteran@sandbox.test');
   await p.getByLabel('Password').fill('sandbox-password');
-  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('button', { name: 'Sign in', exact: true }).click();
   await p.getByLabel('Code').fill(totp('JBSWY3DPEHPK3PXP'));
   await shot(p, '11-user-mfa-phone');
   await p.getByRole('button', { name: 'Verify' }).click();
@@ -231,7 +231,7 @@ test('a person verifies government status with a code sent to a .gov address', a
   await p.goto(authorize.toString());
   await p.getByLabel('Email').fill('unverified@sandbox.test');
   await p.getByLabel('Password').fill('sandbox-password');
-  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('button', { name: 'Sign in', exact: true }).click();
   await p.getByRole('heading', { name: 'Verification needed' }).waitFor();
   await shot(p, '20-verification-needed-phone');
   await p.getByRole('link', { name: /verify with your email/ }).click();
@@ -298,7 +298,7 @@ async function uploadForReview(ctx, { email, scope, group, documentType, files, 
   await p.goto(authorize.toString());
   await p.getByLabel('Email').fill(email);
   await p.getByLabel('Password').fill('sandbox-password');
-  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('button', { name: 'Sign in', exact: true }).click();
   await p.getByRole('heading', { name: 'Verification needed' }).waitFor();
   await p.getByRole('button', { name: 'Continue without verifying' }).waitFor();
   // The sandbox's instant choice stays; the real methods are one page away.
@@ -326,7 +326,7 @@ async function reviewer(email) {
   await r.goto(`${base}/review`);
   await r.getByLabel('Email').fill(email);
   await r.getByLabel('Password').fill('sandbox-password');
-  await r.getByRole('button', { name: 'Sign in' }).click();
+  await r.getByRole('button', { name: 'Sign in', exact: true }).click();
   await r.getByRole('heading', { name: 'Review queue' }).waitFor();
   return { ctx, r };
 }
@@ -439,7 +439,7 @@ test('form_post delivers the code as a form the browser posts to the app', async
   await p.goto(authorize.toString());
   await p.getByLabel('Email').fill('student@sandbox.test');
   await p.getByLabel('Password').fill('sandbox-password');
-  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('button', { name: 'Sign in', exact: true }).click();
   await p.getByRole('button', { name: 'Allow' }).click();
   await p.waitForURL(/127\.0\.0\.1:8090\/callback/);
   assert.equal(posted.method, 'POST');

@@ -47,7 +47,7 @@ function authorizeUrl(scope, extra = {}) {
 async function signIn(p, email) {
   await p.getByLabel('Email').fill(email);
   await p.getByLabel('Password').fill('sandbox-password');
-  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 test('a browser at the home page, an unknown path or a broken sign-in link reads a page', async () => {
@@ -88,12 +88,12 @@ test('a browser at the home page, an unknown path or a broken sign-in link reads
 test('sign-in and sign-up keep what the person typed and say each problem beside its field', async () => {
   const { ctx, p } = await freshPage();
   await p.goto(authorizeUrl('openid student'));
-  await p.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await p.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
   await audit(p, 'page-sign-in');
 
   await p.getByLabel('Email').fill('student@sandbox.test');
   await p.getByLabel('Password').fill('not-the-password');
-  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('button', { name: 'Sign in', exact: true }).click();
   await p.locator('#password-error').waitFor();
   assert.equal(await p.getByLabel('Email').inputValue(), 'student@sandbox.test', 'the email is kept');
   assert.equal(await p.getByLabel('Password').inputValue(), '', 'a password is never sent back');
@@ -134,7 +134,7 @@ test('sign-in and sign-up keep what the person typed and say each problem beside
   await p.locator('#email-error', { hasText: 'already exists' }).waitFor();
   assert.equal(await p.getByLabel('Email').inputValue(), 'student@sandbox.test');
 
-  await p.getByRole('link', { name: 'Sign in' }).click();
+  await p.getByRole('link', { name: 'Sign in', exact: true }).click();
   await signIn(p, 'student@sandbox.test');
   await p.getByRole('button', { name: 'Allow' }).waitFor();
   await audit(p, 'page-consent');

@@ -96,7 +96,7 @@ async function signInAsVeteran(p) {
   await p.getByRole('button', { name: 'Verify your identity' }).click();
   await p.getByLabel('Email').fill('veteran@sandbox.test');
   await p.getByLabel('Password').fill('sandbox-password');
-  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('button', { name: 'Sign in', exact: true }).click();
   await p.getByLabel('Code', { exact: true }).fill(totp('JBSWY3DPEHPK3PXP'));
   await p.getByRole('button', { name: 'Verify' }).click();
   await p.getByRole('button', { name: 'Allow' }).click();

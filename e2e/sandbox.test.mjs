@@ -42,7 +42,7 @@ async function studentAtVerification(scope) {
   await p.goto(authorize(scope));
   await p.getByLabel('Email').fill('student@sandbox.test');
   await p.getByLabel('Password').fill('sandbox-password');
-  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('button', { name: 'Sign in', exact: true }).click();
   await p.getByRole('heading', { name: 'Verification needed' }).waitFor();
   return { ctx, p };
 }

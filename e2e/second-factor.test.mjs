@@ -32,7 +32,7 @@ async function toSecondStep() {
   await p.goto(`${base}/account`);
   await p.getByLabel('Email').fill('veteran@sandbox.test');
   await p.getByLabel('Password').fill('sandbox-password');
-  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('button', { name: 'Sign in', exact: true }).click();
   await p.getByRole('heading', { name: 'Two-step verification' }).waitFor();
   return { ctx, p };
 }

@@ -93,6 +93,9 @@ pub struct AuthorizeRequest {
     /// RFC 9449 10 `dpop_jkt`: the DPoP key the code is bound to (its RFC 7638 thumbprint).
     #[serde(default)]
     pub dpop_jkt: Option<String>,
+    /// The assurance `acr_values` demands ([`crate::authn::demanded_by_acr_values`]).
+    #[serde(default)]
+    pub acr: Option<crate::authn::Level>,
 }
 
 /// How an authorization answer reaches the app: in the redirect URI's query (RFC 6749 4.1.2), or
@@ -491,6 +494,9 @@ pub fn validate(
         eid: params.get("eid").map(str::to_owned),
         claims,
         dpop_jkt,
+        acr: params
+            .get("acr_values")
+            .and_then(crate::authn::demanded_by_acr_values),
     })
 }
 

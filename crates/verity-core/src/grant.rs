@@ -8,6 +8,7 @@ use thiserror::Error;
 use verity_proto::error::ErrorCode;
 
 use crate::assurance::ClaimsRequest;
+use crate::authn::KeyUse;
 use crate::authorize::{ALWAYS_ALLOWED_SCOPES, AuthorizeRequest};
 use crate::pkce;
 use crate::scope::ScopeSet;
@@ -68,6 +69,8 @@ pub struct Code {
     pub code_challenge: Option<PkceChallenge>,
     pub auth_time: i64,
     pub mfa: bool,
+    /// The passkey the sign-in used, if one ([`crate::authn::KeyUse`]).
+    pub passkey: Option<KeyUse>,
     pub eid: Option<String>,
     /// The session that authorized it (back-channel logout).
     pub sid: Option<String>,
@@ -85,6 +88,8 @@ pub struct SignIn<'a> {
     pub uuid: &'a str,
     pub auth_time: i64,
     pub mfa: bool,
+    /// The passkey the sign-in used, if one ([`crate::authn::KeyUse`]).
+    pub passkey: Option<KeyUse>,
     pub sid: &'a str,
 }
 
@@ -107,6 +112,7 @@ pub fn issue(
         code_challenge: request.code_challenge.clone(),
         auth_time: session.auth_time,
         mfa: session.mfa,
+        passkey: session.passkey,
         eid: request.eid.clone(),
         sid: Some(session.sid.to_owned()),
         claims: request.claims.clone(),
@@ -138,6 +144,8 @@ pub struct Issuance {
     pub scopes: Vec<String>,
     pub auth_time: i64,
     pub mfa: bool,
+    /// The passkey the sign-in used, if one ([`crate::authn::KeyUse`]).
+    pub passkey: Option<KeyUse>,
     pub eid: Option<String>,
     pub sid: Option<String>,
     /// The ID token's `nonce`: the authorization request's, for a code's first ID token only.
@@ -189,6 +197,7 @@ pub fn redeem(code: &Code, p: &TokenRequest<'_>) -> Result<Issuance, GrantError>
         scopes: code.scopes.clone(),
         auth_time: code.auth_time,
         mfa: code.mfa,
+        passkey: code.passkey,
         eid: code.eid.clone(),
         sid: code.sid.clone(),
         nonce: code.nonce.clone(),
@@ -207,6 +216,8 @@ pub struct RefreshGrant<'a> {
     pub scopes: &'a [String],
     pub auth_time: i64,
     pub mfa: bool,
+    /// The passkey the sign-in used, if one ([`crate::authn::KeyUse`]).
+    pub passkey: Option<KeyUse>,
     pub eid: Option<&'a str>,
     pub sid: Option<&'a str>,
     pub claims: Option<&'a ClaimsRequest>,
@@ -246,6 +257,7 @@ pub fn refresh(
         scopes: refresh_scopes(token.scopes, app.policies, asked)?,
         auth_time: token.auth_time,
         mfa: token.mfa,
+        passkey: token.passkey,
         eid: token.eid.map(str::to_owned),
         sid: token.sid.map(str::to_owned),
         // OIDC Core 12.2: a refreshed ID token carries no nonce.
@@ -341,6 +353,7 @@ mod tests {
             code_challenge: challenge.and_then(PkceChallenge::parse),
             auth_time: 5,
             mfa: true,
+            passkey: None,
             eid: None,
             sid: Some("s".into()),
             claims: None,
@@ -411,11 +424,13 @@ mod tests {
             eid: Some("e".into()),
             claims: Some(asked()),
             dpop_jkt: Some("k".into()),
+            acr: None,
         };
         let session = SignIn {
             uuid: "u",
             auth_time: 5,
             mfa: true,
+            passkey: None,
             sid: "s",
         };
         let code = issue(&request, session, "h".into(), 7, 60);
@@ -435,6 +450,7 @@ mod tests {
                 scopes: vec!["openid".into(), "military".into()],
                 auth_time: 5,
                 mfa: true,
+                passkey: None,
                 eid: Some("e".into()),
                 sid: Some("s".into()),
                 nonce: Some("n".into()),
@@ -545,6 +561,7 @@ mod tests {
             scopes: &scopes,
             auth_time: 5,
             mfa: false,
+            passkey: None,
             eid: None,
             sid: Some("s"),
             claims: Some(&asked),

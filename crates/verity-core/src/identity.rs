@@ -297,29 +297,7 @@ impl UserData {
     }
 }
 
-/// How the user authenticated for this grant.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthFacts {
-    pub mfa: bool,
-}
-
-impl AuthFacts {
-    pub fn amr(&self) -> Vec<&'static str> {
-        if self.mfa {
-            vec!["pwd", "otp", "mfa"]
-        } else {
-            vec!["pwd"]
-        }
-    }
-
-    pub fn acr(&self) -> &'static str {
-        if self.mfa {
-            "http://idmanagement.gov/ns/assurance/aal/2"
-        } else {
-            "http://idmanagement.gov/ns/assurance/aal/1"
-        }
-    }
-}
+pub use crate::authn::AuthFacts;
 
 /// Whether a policy's needs are met by this user and sign-in.
 pub fn satisfied(needs: &Needs, user: &UserData, auth: AuthFacts) -> bool {
@@ -353,7 +331,7 @@ fn computed_value(handle: &str, user: &UserData, auth: AuthFacts) -> Option<Valu
         "level_of_assurance" => Value::from(if ial2 && auth.mfa { 3 } else { 1 }),
         "multifactor" => Value::from(auth.mfa),
         "credential_ial" => Value::from(if ial2 { "IAL2" } else { "IAL1" }),
-        "credential_aal" => Value::from(if auth.mfa { "AAL2" } else { "AAL1" }),
+        "credential_aal" => Value::from(auth.credential_aal()),
         _ => return None,
     })
 }
@@ -603,8 +581,8 @@ mod tests {
             verified: true,
             subgroups: vec![],
         });
-        assert!(!status(&refs, &user, AuthFacts { mfa: false })[0].verified);
-        assert!(status(&refs, &user, AuthFacts { mfa: true })[0].verified);
+        assert!(!status(&refs, &user, AuthFacts::password(false))[0].verified);
+        assert!(status(&refs, &user, AuthFacts::password(true))[0].verified);
         assert!(missing_verifications(&refs, &user).is_empty());
     }
 }

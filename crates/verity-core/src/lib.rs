@@ -29,6 +29,7 @@
 //! - [`limits`]: limits on what one address, account or organization may create or send, and
 //!   their fixed-window counting.
 //! - [`totp`]: RFC 6238 one-time codes.
+//! - [`authn`]: how a person authenticated (`amr`, `acr`, passkeys) and what an app demands of it.
 //! - [`password`]: argon2id hashing with configurable cost.
 //! - [`account`]: what a new password and an email address must be.
 //! - [`client_auth`]: RFC 6749 section 2.3.1 `Basic` client credentials.
@@ -36,6 +37,7 @@
 
 pub mod account;
 pub mod assurance;
+pub mod authn;
 pub mod authorize;
 pub mod claims;
 pub mod client_auth;

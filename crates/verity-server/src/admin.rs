@@ -69,6 +69,9 @@ pub struct AppInput {
     pub require_signed_request_object: Option<bool>,
     /// RFC 9449: access tokens, and a public app's refresh tokens, bound to a DPoP key.
     pub dpop_bound_access_tokens: Option<bool>,
+    /// Every sign-in must be phishing resistant (a passkey as the second factor, or alone),
+    /// whatever the request's `acr_values` say.
+    pub require_phishing_resistant: Option<bool>,
 }
 
 /// A newly registered app as `verity admin` prints it (the admin API's [`NewAppResponse`]):
@@ -222,6 +225,10 @@ fn apply(state: &AppState, app: &mut App, input: AppInput) -> Result<(), AdminEr
         (
             input.dpop_bound_access_tokens,
             &mut app.dpop_bound_access_tokens,
+        ),
+        (
+            input.require_phishing_resistant,
+            &mut app.require_phishing_resistant,
         ),
     ];
     for (value, field) in flags {

@@ -37,6 +37,7 @@ pub fn token_rows(
         scopes: g.scopes.clone(),
         auth_time: g.auth_time,
         mfa: g.mfa,
+        passkey: g.passkey,
         eid: g.eid.clone(),
         sid: g.sid.clone(),
         parent_hash: match kind {
@@ -120,7 +121,10 @@ async fn id_token(
     access: &str,
     now: i64,
 ) -> Result<String, ApiError> {
-    let auth = AuthFacts { mfa: g.mfa };
+    let auth = AuthFacts {
+        mfa: g.mfa,
+        passkey: g.passkey,
+    };
     let policies = state.policies_for(g.scopes.iter().map(String::as_str));
     let mut attributes = claims::attribute_claims(&policies, app.profile, user, auth);
     let asked = g.claims.as_ref().map(|c| c.id_token.as_slice());

@@ -49,6 +49,7 @@ pub mod middleware;
 pub mod outbound;
 pub mod outbox;
 pub mod pages;
+pub mod passkey;
 pub mod request_object;
 pub mod respond;
 pub mod routes;

@@ -30,7 +30,7 @@ use crate::state::AppState;
 /// The longest any request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; \
                    img-src 'self' data: https:; \
                    frame-ancestors 'none'; base-uri 'none'";
 

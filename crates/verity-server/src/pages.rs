@@ -53,6 +53,8 @@ impl Pages {
             "account_delete.html",
             "account_deleted.html",
             "account_password.html",
+            "account_passkeys.html",
+            "unmet.html",
             "console_nav.html",
             "console_home.html",
             "console_org.html",
@@ -136,6 +138,10 @@ pub const LOCAL_TIME_SCRIPT: &str = include_str!("static/local-time.js");
 
 /// The copy buttons of the console's credentials page (served at `/static/copy.js`).
 pub const COPY_SCRIPT: &str = include_str!("static/copy.js");
+
+/// The passkey ceremonies of the sign-in, second-step and passkeys pages (served at
+/// `/static/passkey.js`).
+pub const PASSKEY_SCRIPT: &str = include_str!("static/passkey.js");
 
 /// The stylesheet of every page (served at `/static/verity.css`; the CSP forbids inline styles).
 pub const STYLESHEET: &str = include_str!("static/verity.css");

@@ -50,6 +50,17 @@ pub async fn start(
     headers: &HeaderMap,
     user: &User,
 ) -> verity_store::Result<String> {
+    start_with(state, headers, user, None).await
+}
+
+/// [`start`] for a sign-in by `passkey` alone (then two factors are shown: the passkey verified
+/// its person).
+pub async fn start_with(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    passkey: Option<verity_core::authn::KeyUse>,
+) -> verity_store::Result<String> {
     let now = state.now();
     if let Some(old) = session_cookie(headers) {
         state.store.delete_session(&token_hash(old)).await?;
@@ -62,7 +73,8 @@ pub async fn start(
             sid: new_token(),
             uuid: user.uuid.clone(),
             auth_time: now,
-            mfa: false,
+            mfa: passkey.is_some(),
+            passkey,
             created_at: now,
             expires_at: now + state.settings.session_ttl,
         })
@@ -95,8 +107,10 @@ pub async fn signed_in(
     };
     // A session that has not passed an enrolled second factor is not signed in here: the sign-in
     // journey asks for the code first (otherwise a password alone could reach the account page
-    // and the console, and replace the second factor).
-    if user.totp_secret.is_some() && !session.mfa {
+    // and the console, and replace the second factor). A passkey is a second factor too.
+    if !session.mfa
+        && (user.totp_secret.is_some() || !state.store.find_passkeys(&user.uuid).await?.is_empty())
+    {
         return Ok(None);
     }
     Ok(Some((session, user)))

@@ -41,6 +41,8 @@ pub struct App {
     pub require_signed_request_object: bool,
     /// RFC 9449: access tokens (and a public app's refresh tokens) only DPoP-bound.
     pub dpop_bound_access_tokens: bool,
+    /// SPEC 13: every sign-in for the app must be phishing resistant (a passkey).
+    pub require_phishing_resistant: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -72,6 +74,7 @@ impl App {
             require_pushed_authorization_requests: false,
             require_signed_request_object: false,
             dpop_bound_access_tokens: false,
+            require_phishing_resistant: false,
             created_at: now,
             updated_at: now,
         }
@@ -86,7 +89,7 @@ stored!(App => "apps" {
     code_ttl, access_ttl, refresh_ttl, userinfo_ttl,
     jwks, jwks_uri, backchannel_logout_uri, allowed_origins [json],
     require_pushed_authorization_requests, require_signed_request_object, dpop_bound_access_tokens,
-    created_at, updated_at,
+    require_phishing_resistant, created_at, updated_at,
 });
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -44,7 +44,7 @@ pub enum Issued {
 stored!(Stored(Code) => "codes" {
     code_hash, client_id [text], uuid, redirect_uri, scopes [json], nonce [text],
     code_challenge [text],
-    auth_time, mfa, eid, sid, claims [json], dpop_jkt, created_at, expires_at,
+    auth_time, mfa, eid, sid, claims [json], dpop_jkt, created_at, expires_at, passkey [text],
 });
 
 /// Consumes an unused code `$2` at `$1`: on PostgreSQL one statement answers the code with its

@@ -16,6 +16,7 @@
 //! - [`console`]: members, invitations, app and secret management.
 //! - [`lifecycle`]: refresh rotation, revocation, assertion replay, purge.
 //! - [`mfa`]: TOTP enrolment and recovery codes.
+//! - [`passkeys`]: registered passkeys and WebAuthn ceremonies between their two requests.
 //! - [`throttle`]: failed-attempt counters.
 //! - [`limits`]: the counters of the limits on what one address, account or organization may
 //!   create or send.
@@ -56,6 +57,7 @@ pub mod lifecycle;
 pub mod limits;
 mod lite;
 pub mod mfa;
+pub mod passkeys;
 pub mod pushed;
 pub mod releases;
 pub mod roles;

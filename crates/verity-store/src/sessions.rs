@@ -2,6 +2,7 @@
 
 use verity_core::identity::UserData;
 
+use verity_core::authn::KeyUse;
 use verity_core::grant::SignIn;
 use verity_core::values::ClientId;
 
@@ -20,6 +21,8 @@ pub struct Session {
     pub uuid: String,
     pub auth_time: i64,
     pub mfa: bool,
+    /// How the sign-in used a passkey, if it did (then `mfa` is true).
+    pub passkey: Option<KeyUse>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -31,6 +34,7 @@ impl Session {
             uuid: &self.uuid,
             auth_time: self.auth_time,
             mfa: self.mfa,
+            passkey: self.passkey,
             sid: &self.sid,
         }
     }
@@ -45,6 +49,8 @@ pub struct SignedIn {
     pub data: UserData,
     /// Canonical scope sets remembered for the app asked about.
     pub consents: Vec<String>,
+    /// The account has registered a passkey.
+    pub has_passkey: bool,
 }
 
 /// An authorization request between its arrival and its code.
@@ -75,7 +81,8 @@ static SIGNED_IN: Spelt = Spelt::new(|| {
         format!(
             "SELECT s.*, u.password_hash AS user_password_hash, u.totp_secret AS user_totp_secret,
                 u.totp_last_step AS user_totp_last_step, u.created_at AS user_created_at, {},
-                (SELECT {consents} FROM consents WHERE uuid = s.uuid AND client_id = $3) AS consents
+                (SELECT {consents} FROM consents WHERE uuid = s.uuid AND client_id = $3) AS consents,
+                (SELECT COUNT(*) FROM passkeys WHERE uuid = s.uuid) AS passkey_count
              FROM sessions s LEFT JOIN users u ON u.uuid = s.uuid
              WHERE s.id_hash = $1 AND s.expires_at > $2",
             data_columns(pg, "s.uuid")
@@ -112,11 +119,13 @@ fn signed_in_from(row: Option<&impl Fields>) -> Result<Option<SignedIn>> {
         created_at: row.col("user_created_at")?,
     };
     let consents = from_json(&row.col::<String>("consents")?)?;
+    let has_passkey = row.col::<i64>("passkey_count")? > 0;
     Ok(Some(SignedIn {
         session,
         user,
         data,
         consents,
+        has_passkey,
     }))
 }
 
@@ -130,7 +139,7 @@ impl FromRow for MaybeSignedIn {
 }
 
 stored!(Session => "sessions" {
-    id_hash, sid [or_default], uuid, auth_time, mfa, created_at, expires_at,
+    id_hash, sid [or_default], uuid, auth_time, mfa, created_at, expires_at, passkey [text],
 });
 
 stored!(Interaction => "interactions" {
@@ -183,10 +192,12 @@ impl Store {
         Ok(found.and_then(|MaybeSignedIn(signed_in)| signed_in))
     }
 
-    /// Marks a session as having passed the second factor.
-    pub async fn update_session_mfa(&self, id_hash: &str) -> Result<()> {
-        let q = query("UPDATE sessions SET mfa = TRUE WHERE id_hash = $1");
-        self.exec(q.bind(id_hash)).await?;
+    /// Marks a session as having passed the second factor: a TOTP or recovery code (`passkey`
+    /// `None`), or a passkey.
+    pub async fn update_session_mfa(&self, id_hash: &str, passkey: Option<KeyUse>) -> Result<()> {
+        let passkey = passkey.map(KeyUse::as_stored);
+        let q = query("UPDATE sessions SET mfa = TRUE, passkey = $2 WHERE id_hash = $1");
+        self.exec(q.bind(id_hash).bind(passkey)).await?;
         Ok(())
     }
 

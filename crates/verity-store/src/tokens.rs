@@ -1,6 +1,7 @@
 //! Access and refresh tokens (by digest), each bound to the grant its code started.
 
 use verity_core::assurance::ClaimsRequest;
+use verity_core::authn::KeyUse;
 use verity_core::grant::RefreshGrant;
 use verity_core::identity::UserData;
 use verity_core::values::ClientId;
@@ -49,11 +50,14 @@ pub struct Token {
     /// RFC 9449: the thumbprint of the DPoP key the token is bound to (`cnf.jkt`); `None` for a
     /// bearer token.
     pub dpop_jkt: Option<String>,
+    /// The passkey the sign-in used, if one.
+    pub passkey: Option<KeyUse>,
 }
 
 stored!(Token => "tokens" {
     token_hash, kind [text], grant_id, client_id [text], uuid, scopes [json], auth_time, mfa,
     eid, sid, parent_hash, created_at, expires_at, used_at, revoked_at, claims [json], dpop_jkt,
+    passkey [text],
 });
 
 impl Token {
@@ -67,6 +71,7 @@ impl Token {
             scopes: &self.scopes,
             auth_time: self.auth_time,
             mfa: self.mfa,
+            passkey: self.passkey,
             eid: self.eid.as_deref(),
             sid: self.sid.as_deref(),
             claims: self.claims.as_ref(),
@@ -171,6 +176,7 @@ mod tests {
             revoked_at: None,
             claims: None,
             dpop_jkt: None,
+            passkey: None,
         };
         let audit = AuditEvent {
             at: 0,
@@ -186,9 +192,9 @@ mod tests {
         let q = guarded_grant(guard, "", &tokens, Some(&audit));
         let columns = "token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, eid, \
                        sid, parent_hash, created_at, expires_at, used_at, revoked_at, claims, \
-                       dpop_jkt";
-        let values: Vec<String> = (2..=18).map(|n| format!("${n}")).collect();
-        let audited: Vec<String> = (19..=25).map(|n| format!("${n}")).collect();
+                       dpop_jkt, passkey";
+        let values: Vec<String> = (2..=19).map(|n| format!("${n}")).collect();
+        let audited: Vec<String> = (20..=26).map(|n| format!("${n}")).collect();
         let expected = format!(
             "WITH guard AS (UPDATE x SET a = $1 RETURNING *), issued AS (INSERT INTO tokens \
              ({columns}) SELECT v.* FROM guard, (VALUES ({})) AS v({columns}) RETURNING 1), \
@@ -198,6 +204,6 @@ mod tests {
             audited.join(", ")
         );
         assert_eq!(q.sql(), expected);
-        assert_eq!(q.args().len(), 25);
+        assert_eq!(q.args().len(), 26);
     }
 }

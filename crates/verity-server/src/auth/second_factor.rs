@@ -43,26 +43,34 @@ impl Outcome {
     }
 }
 
-/// Checks `code` against `user`'s enrolled second factor, from `client_address`.
+/// Checks `code` against `user`'s enrolled second factor, from `client_address`: a current TOTP
+/// code when an authenticator app is set up, or an unused recovery code (the only code of an
+/// account whose second factor is a passkey).
 pub async fn check(
     state: &AppState,
     user: &User,
     code: &str,
     client_address: &str,
 ) -> Result<Outcome, PageError> {
-    let Some(sealed) = &user.totp_secret else {
-        return Ok(Outcome::Rejected);
+    let secret = match &user.totp_secret {
+        Some(sealed) => Some(
+            state
+                .master_key
+                .decrypt(sealed, user.uuid.as_bytes())
+                .map_err(|e| PageError::internal("decrypting a TOTP secret", e))?,
+        ),
+        None => None,
     };
-    let secret = state
-        .master_key
-        .decrypt(sealed, user.uuid.as_bytes())
-        .map_err(|e| PageError::internal("decrypting a TOTP secret", e))?;
     let key = verity_core::throttle::mfa_key(&user.uuid);
     let attempt = match Attempt::begin(state, key, client_address).await? {
         Ok(attempt) => attempt,
         Err(wait) => return Ok(Outcome::Locked(wait)),
     };
-    let outcome = match totp::check(&secret, code, state.now(), user.totp_last_step) {
+    let verdict = match &secret {
+        Some(secret) => totp::check(secret, code, state.now(), user.totp_last_step),
+        None => Verdict::Wrong,
+    };
+    let outcome = match verdict {
         Verdict::Fresh(step) if state.store.take_totp_step(&user.uuid, step).await? => {
             Outcome::Accepted {
                 recovery_code: false,

@@ -43,6 +43,8 @@ struct AccountPage<'a> {
     email: &'a str,
     /// Whether an authenticator app is enrolled.
     totp: bool,
+    /// How many passkeys the person has.
+    passkeys: usize,
     csrf_token: String,
     /// The apps this person used or allowed: what each received, and the withdrawal form.
     apps: Vec<AppRow>,
@@ -74,6 +76,8 @@ impl Page for TotpPage<'_> {
 #[derive(Debug, Serialize)]
 struct RecoveryCodesPage<'a> {
     codes: &'a [String],
+    /// Made because a first passkey was just added (said at the top).
+    passkey_added: bool,
 }
 
 impl Page for RecoveryCodesPage<'_> {
@@ -116,9 +120,11 @@ async fn render_account(
     done: Option<&'static str>,
 ) -> Result<Response, PageError> {
     let apps = app_rows(state, &user.uuid).await?;
+    let passkeys = state.store.find_passkeys(&user.uuid).await?.len();
     let page = AccountPage {
         email: &user.email,
         totp: user.totp_secret.is_some(),
+        passkeys,
         csrf_token: csrf_token(state, session),
         apps,
         notice,
@@ -266,7 +272,10 @@ fn enrolment_page(
 }
 
 /// Fresh recovery codes: stored as digests, shown once.
-async fn issue_recovery_codes(state: &AppState, user: &User) -> Result<Vec<String>, PageError> {
+pub(crate) async fn issue_recovery_codes(
+    state: &AppState,
+    user: &User,
+) -> Result<Vec<String>, PageError> {
     let codes = totp::recovery_codes();
     let hashes: Vec<String> = codes
         .iter()
@@ -280,7 +289,19 @@ async fn issue_recovery_codes(state: &AppState, user: &User) -> Result<Vec<Strin
 }
 
 fn recovery_page(state: &AppState, codes: &[String]) -> Result<Response, PageError> {
-    let page = RecoveryCodesPage { codes };
+    recovery_codes_page(state, codes, false)
+}
+
+/// The page that shows fresh recovery codes, once (`passkey_added`: after a first passkey).
+pub(crate) fn recovery_codes_page(
+    state: &AppState,
+    codes: &[String],
+    passkey_added: bool,
+) -> Result<Response, PageError> {
+    let page = RecoveryCodesPage {
+        codes,
+        passkey_added,
+    };
     Ok(state.pages.show(state.sandbox(), &page)?.into_response())
 }
 
@@ -320,7 +341,10 @@ async fn confirm_enrolment(
         .update_user_totp(&user.uuid, Some(&sealed))
         .await?;
     state.store.take_totp_step(&user.uuid, step).await?;
-    state.store.update_session_mfa(&session.id_hash).await?;
+    state
+        .store
+        .update_session_mfa(&session.id_hash, None)
+        .await?;
     let codes = issue_recovery_codes(&state, &user).await?;
     state
         .audit(

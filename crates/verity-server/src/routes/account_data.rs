@@ -161,10 +161,16 @@ fn what(a: &Activity) -> String {
     let detail_str = |k: &str| a.detail.get(k).and_then(Value::as_str).unwrap_or_default();
     let group = detail_str("group");
     match a.event.as_str() {
+        "signin.success" if detail_str("method") == "passkey" => {
+            "Signed in with a passkey".to_owned()
+        }
         "signin.success" => "Signed in with your password".to_owned(),
         "signin.failure" => "A sign-in failed: wrong password".to_owned(),
         "signin.locked" => "Sign-in locked after too many attempts".to_owned(),
         "signup" => "Account created".to_owned(),
+        "mfa.success" if detail_str("method") == "passkey" => {
+            "Second step with a passkey".to_owned()
+        }
         "mfa.success" => "Second step with an authenticator (TOTP) code".to_owned(),
         "mfa.failure" => "A second step failed: wrong code".to_owned(),
         "mfa.locked" => "Second step locked after too many attempts".to_owned(),
@@ -173,6 +179,9 @@ fn what(a: &Activity) -> String {
         "mfa.removed" => "Authenticator app removed".to_owned(),
         "mfa.recovery_codes" => "New recovery codes made".to_owned(),
         "password.changed" => "Password changed".to_owned(),
+        "passkey.added" => format!("Passkey added: {}", detail_str("name")),
+        "passkey.removed" => format!("Passkey removed: {}", detail_str("name")),
+        "passkey.refused" => "A passkey was refused".to_owned(),
         "consent.granted" => "Allowed an app".to_owned(),
         "consent.revoked" => "Withdrew an app".to_owned(),
         "logout" => "Signed out".to_owned(),

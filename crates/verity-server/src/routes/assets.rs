@@ -1,4 +1,4 @@
-//! Static assets of the pages: the stylesheet and the two scripts the CSP allows from the origin.
+//! Static assets of the pages: the stylesheet and the scripts the CSP allows from the origin.
 
 use axum::Router;
 use axum::http::header;
@@ -23,6 +23,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/static/copy.js",
             get(|| asset(JS, crate::pages::COPY_SCRIPT)),
+        )
+        .route(
+            "/static/passkey.js",
+            get(|| asset(JS, crate::pages::PASSKEY_SCRIPT)),
         )
 }
 

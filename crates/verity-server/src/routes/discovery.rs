@@ -104,10 +104,7 @@ pub fn metadata(public_url: &str, policy_handles: &[String]) -> ProviderMetadata
         request_parameter_supported: true,
         request_uri_parameter_supported: false,
         prompt_values_supported: strings(&["none", "login", "consent"]),
-        acr_values_supported: strings(&[
-            "http://idmanagement.gov/ns/assurance/aal/1",
-            "http://idmanagement.gov/ns/assurance/aal/2",
-        ]),
+        acr_values_supported: strings(&verity_core::authn::ACR_VALUES),
         authorization_response_iss_parameter_supported: true,
         pushed_authorization_request_endpoint: Some(format!("{public_url}/oauth/par")),
         require_pushed_authorization_requests: false,

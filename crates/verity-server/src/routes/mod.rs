@@ -3,6 +3,7 @@
 pub mod account;
 pub mod account_data;
 pub mod account_delete;
+pub mod account_passkeys;
 pub mod account_password;
 pub mod admin_api;
 pub mod assets;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(account_data::router())
         .merge(account_delete::router())
         .merge(account_password::router())
+        .merge(account_passkeys::router())
         .merge(verifications::router())
         .merge(console::router())
         .merge(review::router())

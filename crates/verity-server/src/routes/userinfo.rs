@@ -151,7 +151,10 @@ async fn userinfo(
 
 async fn answer_userinfo(state: &AppState, bearer: Bearer) -> Result<Response, ApiError> {
     let Bearer { token, app, user } = bearer;
-    let auth = AuthFacts { mfa: token.mfa };
+    let auth = AuthFacts {
+        mfa: token.mfa,
+        passkey: token.passkey,
+    };
     let policies = state.policies_for(token.scopes.iter().map(String::as_str));
     let mut attributes = claims::attribute_claims(&policies, app.profile, &user, auth);
     let asked = token.claims.as_ref().map(|c| c.userinfo.as_slice());
@@ -226,7 +229,11 @@ async fn attributes(
             Err(e) => return readable(Err(e), None),
         };
     let policies = state.policies_for(token.scopes.iter().map(String::as_str));
-    let body = identity::attributes_response(&policies, &user, AuthFacts { mfa: token.mfa });
+    let auth = AuthFacts {
+        mfa: token.mfa,
+        passkey: token.passkey,
+    };
+    let body = identity::attributes_response(&policies, &user, auth);
     let origin = cors::readable_by(&headers, &app);
     readable(Ok(no_store(axum::Json(body).into_response())), origin)
 }

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod authenticator;
 mod helpers;
 
 mod account;
@@ -28,6 +29,7 @@ mod openidconnect_rp;
 mod operations;
 mod outbound;
 mod par;
+mod passkeys;
 mod review;
 mod token_errors;
 mod verification;

@@ -37,6 +37,7 @@ fn full_app(client_id: &str, org_id: &str) -> App {
         require_pushed_authorization_requests: true,
         require_signed_request_object: true,
         dpop_bound_access_tokens: true,
+        require_phishing_resistant: true,
         created_at: NOW - 5,
         updated_at: NOW - 1,
     }

@@ -26,6 +26,8 @@ const PERSONAL: &[(&str, &str)] = &[
         "case_id IN ('case-1-u-1', 'case-2-u-1')",
     ),
     ("recovery_codes", "uuid = $1"),
+    ("passkeys", "uuid = $1"),
+    ("passkey_challenges", "uuid = $1"),
     ("user_roles", "uuid = $1"),
     ("memberships", "uuid = $1"),
     ("consents", "uuid = $1"),
@@ -129,6 +131,24 @@ async fn everything_of(db: &TestDb, uuid: &str) {
         .replace_recovery_codes(uuid, &[format!("rc-{uuid}")])
         .await
         .unwrap();
+    let key = verity_store::passkeys::StoredPasskey {
+        credential_id: format!("cred-{uuid}"),
+        uuid: uuid.into(),
+        name: "Laptop".into(),
+        credential: "{}".into(),
+        hardware: true,
+        created_at: NOW,
+        last_used_at: None,
+    };
+    store.insert_passkey(&key).await.unwrap();
+    let ceremony = verity_store::passkeys::Challenge {
+        binding: format!("sess-{uuid}"),
+        purpose: "register".into(),
+        uuid: Some(uuid.into()),
+        state: "{}".into(),
+        expires_at: NOW + 300,
+    };
+    store.put_passkey_challenge(&ceremony).await.unwrap();
     let granted = AuditEvent {
         uuid: Some(uuid.into()),
         ..audit_event("admin.role.granted")

@@ -127,6 +127,7 @@ pub fn code(code_hash: &str, client_id: &str, uuid: &str) -> Code {
         sid: Some("sid-1".into()),
         claims: Some(assurance_request()),
         dpop_jkt: Some("jkt-0".into()),
+        passkey: None,
         created_at: NOW,
         expires_at: NOW + 300,
     }
@@ -162,6 +163,7 @@ pub fn token(token_hash: &str, kind: TokenKind, grant_id: &str, client_id: &str)
         revoked_at: None,
         claims: Some(assurance_request()),
         dpop_jkt: Some("jkt-1".into()),
+        passkey: None,
     }
 }
 
@@ -173,6 +175,7 @@ pub fn session(id_hash: &str, sid: &str, uuid: &str, expires_at: i64) -> Session
         uuid: uuid.into(),
         auth_time: NOW - 10,
         mfa: false,
+        passkey: None,
         created_at: NOW - 10,
         expires_at,
     }

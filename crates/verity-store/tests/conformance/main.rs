@@ -11,7 +11,7 @@
 //! - [`harness`]: fresh databases, their clean-up, fixtures.
 //! - [`database`]: connecting, migrating, pings, pools, errors, job locks.
 //! - [`apps`], [`users`], [`sessions`], [`grants`], [`lifecycle`], [`keys`], [`mfa`],
-//!   [`throttle`], [`limits`], [`audit`], [`console`], [`cases`], [`roles`], [`pushed`]: one module per
+//!   [`throttle`], [`limits`], [`audit`], [`console`], [`cases`], [`roles`], [`pushed`], [`passkeys`]: one module per
 //!   store module.
 //! - [`nul`]: lookups of keys PostgreSQL cannot hold.
 //! - [`races`]: single-use items and counters under concurrent callers.
@@ -67,6 +67,7 @@ mod lifecycle;
 mod limits;
 mod mfa;
 mod nul;
+mod passkeys;
 mod pushed;
 mod races;
 mod releases;

@@ -30,9 +30,20 @@ async fn session_lifecycle(store: &Store) {
     );
     assert_eq!(store.find_session("id-hash-2", NOW).await.unwrap(), None);
 
-    store.update_session_mfa("id-hash-1").await.unwrap();
+    store.update_session_mfa("id-hash-1", None).await.unwrap();
     let found = store.find_session("id-hash-1", NOW).await.unwrap().unwrap();
     assert!(found.mfa);
+    assert_eq!(found.passkey, None);
+    let key = verity_core::authn::KeyUse {
+        hardware: true,
+        with_password: true,
+    };
+    store
+        .update_session_mfa("id-hash-1", Some(key))
+        .await
+        .unwrap();
+    let found = store.find_session("id-hash-1", NOW).await.unwrap().unwrap();
+    assert_eq!(found.passkey, Some(key));
     assert_eq!(found.sid, "sid-1");
 
     let with_mfa = Session {
@@ -265,6 +276,7 @@ async fn code_issued_in_a_session(store: &Store) {
         eid: None,
         claims: None,
         dpop_jkt: None,
+        acr: None,
     };
     let code = grant::issue(
         &request,

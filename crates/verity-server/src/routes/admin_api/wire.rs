@@ -68,6 +68,8 @@ pub struct AppResponse {
     pub require_signed_request_object: bool,
     /// RFC 9449: tokens bound to a DPoP key.
     pub dpop_bound_access_tokens: bool,
+    /// Every sign-in must be phishing resistant (a passkey), whatever `acr_values` says.
+    pub require_phishing_resistant: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -102,6 +104,7 @@ impl From<&App> for AppResponse {
             require_pushed_authorization_requests: app.require_pushed_authorization_requests,
             require_signed_request_object: app.require_signed_request_object,
             dpop_bound_access_tokens: app.dpop_bound_access_tokens,
+            require_phishing_resistant: app.require_phishing_resistant,
             created_at: app.created_at,
             updated_at: app.updated_at,
         }
@@ -451,6 +454,7 @@ mod tests {
             "backchannel_logout_uri": null, "allowed_origins": [],
             "require_pushed_authorization_requests": false,
             "require_signed_request_object": false, "dpop_bound_access_tokens": false,
+            "require_phishing_resistant": false,
             "created_at": 10, "updated_at": 10,
             "secrets": [{"id": "s1", "created_at": 11, "last_used_at": null}]
         });

@@ -185,6 +185,7 @@ fn app_input(pairs: &[(String, String)], creating: bool) -> AppInput {
         )),
         require_signed_request_object: Some(checked("require_signed_request_object")),
         dpop_bound_access_tokens: Some(checked("dpop_bound_access_tokens")),
+        require_phishing_resistant: Some(checked("require_phishing_resistant")),
     }
 }
 

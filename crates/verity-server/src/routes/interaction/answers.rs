@@ -46,6 +46,25 @@ pub(super) async fn again_fields(
     after_post(state, headers, l, entry).await
 }
 
+/// The current step again with one problem beside the control it is about (a passkey refused:
+/// `field` is `passkey`).
+pub(super) async fn again_beside(
+    state: &AppState,
+    headers: &HeaderMap,
+    l: Loaded,
+    op: Option<Op>,
+    field: &'static str,
+    message: &str,
+) -> Result<Response, PageError> {
+    let fields = [(field, message)];
+    let entry = Entry {
+        op,
+        fields: &fields,
+        ..Entry::default()
+    };
+    after_post(state, headers, l, entry).await
+}
+
 /// Over a limit (`crate::limits`): the form again with the email the person typed and when to
 /// try again, answered 429 with `Retry-After`.
 pub(super) async fn limited(

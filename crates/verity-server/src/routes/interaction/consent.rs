@@ -54,11 +54,10 @@ pub(super) fn show(
     journey: Journey<'_>,
     asked: Asked<'_>,
     data: &UserData,
-    mfa: bool,
+    auth: AuthFacts,
     email: &str,
     error: bool,
 ) -> Result<Response, PageError> {
-    let auth = AuthFacts { mfa };
     let policies = asked.policies;
     let verification_details =
         asked.verification_details && policies.iter().any(|p| p.needs.group().is_some());

@@ -1,11 +1,12 @@
 //! SPEC 3: the second factor (`code`: RFC 6238, or a recovery code), checked by
-//! [`crate::auth::second_factor`].
+//! [`crate::auth::second_factor`]. A passkey as the second factor is [`super::passkey`]'s.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::json;
+use verity_core::interaction::SecondFactors;
 
 use super::answers::{again, next, too_many};
 use super::loaded::{Posted, current_session, expired_page};
@@ -21,6 +22,12 @@ use crate::state::AppState;
 struct MfaPage<'a> {
     #[serde(flatten)]
     journey: Journey<'a>,
+    /// A TOTP or recovery code is taken.
+    totp: bool,
+    /// A passkey is taken.
+    passkey: bool,
+    /// A recovery code is taken (in the code field).
+    recovery_code: bool,
 }
 
 impl Page for MfaPage<'_> {
@@ -31,9 +38,17 @@ impl Page for MfaPage<'_> {
 pub(super) fn show(
     state: &AppState,
     journey: Journey<'_>,
+    factors: SecondFactors,
     error: bool,
 ) -> Result<Response, PageError> {
-    render(state, &MfaPage { journey }, error, StatusCode::UNAUTHORIZED)
+    let passkey = factors.passkey && crate::passkey::relying_party(state).is_some();
+    let page = MfaPage {
+        journey,
+        totp: factors.totp,
+        passkey,
+        recovery_code: factors.recovery_code,
+    };
+    render(state, &page, error, StatusCode::UNAUTHORIZED)
 }
 
 /// POST `/oauth/interaction/{id}/mfa`.
@@ -49,9 +64,6 @@ pub(super) async fn submit(
         .find_user(&session.uuid)
         .await?
         .ok_or_else(expired_page)?;
-    if user.totp_secret.is_none() {
-        return Ok(next(&l.ix.id));
-    }
     let code = form.get("code").unwrap_or_default();
     let outcome = second_factor::check(&state, &user, code, client_address(&headers)).await?;
     let (uuid, client_id) = (Some(user.uuid.as_str()), Some(l.app.client_id.as_str()));
@@ -77,7 +89,10 @@ pub(super) async fn submit(
                     .audit(event, uuid, client_id, &headers, json!({}))
                     .await;
             }
-            state.store.update_session_mfa(&session.id_hash).await?;
+            state
+                .store
+                .update_session_mfa(&session.id_hash, None)
+                .await?;
             let detail = json!({"method": "totp"});
             state
                 .audit(AuditEvent::MfaSuccess, uuid, client_id, &headers, detail)

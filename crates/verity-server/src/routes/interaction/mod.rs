@@ -4,7 +4,9 @@
 //! each child module handles the answer to one step:
 //!
 //! - [`signin`]: the sign-in and sign-up forms.
-//! - [`mfa`]: the second factor.
+//! - [`mfa`]: the second factor (a TOTP or recovery code).
+//! - [`passkey`]: a passkey, alone (passwordless) or as the second factor; and the page for a
+//!   demand this account cannot meet.
 //! - [`verify`]: the verification page.
 //! - [`consent`]: consent, and cancelling the journey.
 //! - [`code`]: issuing the authorization code at the end.
@@ -22,6 +24,7 @@ mod code;
 mod consent;
 mod loaded;
 mod mfa;
+mod passkey;
 mod signin;
 mod verify;
 mod verify_group;
@@ -32,6 +35,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
+use verity_core::authn::Demand;
 use verity_core::authorize::{AuthorizeRequest, Op};
 use verity_core::identity::{self, Needs, UserData};
 use verity_core::interaction::{Facts, SessionFacts, Step, next_step};
@@ -53,6 +57,12 @@ pub fn router() -> Router<AppState> {
         .route("/oauth/interaction/{id}/signin", post(signin::signin))
         .route("/oauth/interaction/{id}/signup", post(signin::signup))
         .route("/oauth/interaction/{id}/mfa", post(mfa::submit))
+        .route(
+            "/oauth/interaction/{id}/passkey/options",
+            post(passkey::options),
+        )
+        .route("/oauth/interaction/{id}/passkey", post(passkey::submit))
+        .route("/oauth/interaction/{id}/unmet", post(passkey::unmet))
         .route("/oauth/interaction/{id}/verify", post(verify::submit))
         .route(
             "/oauth/interaction/{id}/verify/{group}",
@@ -197,9 +207,15 @@ async fn advance(
 ) -> Result<Response, PageError> {
     let now = state.now();
     let signed_in = read_signed_in(state, headers, &ix, app).await?;
-    let (session, user, data, consents) = match signed_in {
-        Some(s) => (Some(s.session), Some(s.user), Some(s.data), s.consents),
-        None => (None, None, None, Vec::new()),
+    let (session, user, data, consents, has_passkey) = match signed_in {
+        Some(s) => (
+            Some(s.session),
+            Some(s.user),
+            Some(s.data),
+            s.consents,
+            s.has_passkey,
+        ),
+        None => (None, None, None, Vec::new(), false),
     };
     let policies = state.policies_for(req.scope.iter());
     let empty = UserData::default();
@@ -217,9 +233,15 @@ async fn advance(
         session: session.as_ref().map(|s| SessionFacts {
             auth_time: s.auth_time,
             mfa: s.mfa,
+            passkey: s.passkey,
         }),
         signed_in_here: ix.signed_in_here,
         user_has_totp: user.as_ref().is_some_and(|u| u.totp_secret.is_some()),
+        user_has_passkey: has_passkey,
+        demand: Demand {
+            acr: req.acr,
+            app_phishing_resistant: app.require_phishing_resistant,
+        },
         needs_aal2: policies.iter().any(|p| p.needs == Needs::Identity),
         missing_verifications: if session.is_some() {
             identity::missing_verifications(&policies, user_data)
@@ -255,19 +277,20 @@ async fn advance(
     match step {
         Step::SignIn => signin::show(state, journey, login_hint, error),
         Step::SignUp => signin::show_signup(state, journey, login_hint, error),
-        Step::Mfa => mfa::show(state, journey, error),
+        Step::Mfa(factors) => mfa::show(state, journey, factors, error),
+        Step::Unmet(level) => passkey::show_unmet(state, journey, level),
         Step::Verify(groups) => {
             let second_factor_missing = facts.needs_aal2 && !facts.session.is_some_and(|s| s.mfa);
             verify::show(state, journey, &groups, second_factor_missing, error)
         }
         Step::Consent => {
-            let mfa = facts.session.is_some_and(|s| s.mfa);
+            let auth = facts.session.map(|s| s.auth()).unwrap_or_default();
             let email = user.as_ref().map_or("", |u| u.email.as_str());
             let asked = consent::Asked {
                 policies: &policies,
                 verification_details: req.claims.is_some(),
             };
-            consent::show(state, journey, asked, user_data, mfa, email, error)
+            consent::show(state, journey, asked, user_data, auth, email, error)
         }
         Step::Fail(code) => {
             if !entry.fresh {

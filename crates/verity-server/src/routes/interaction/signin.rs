@@ -33,6 +33,8 @@ struct SigninPage<'a> {
     #[serde(flatten)]
     journey: Journey<'a>,
     email: &'a str,
+    /// "Sign in with a passkey" is offered (the public URL names a domain).
+    passkeys: bool,
 }
 
 impl Page for SigninPage<'_> {
@@ -57,7 +59,12 @@ pub(super) fn show(
     email: &str,
     error: bool,
 ) -> Result<Response, PageError> {
-    let page = SigninPage { journey, email };
+    let passkeys = crate::passkey::relying_party(state).is_some();
+    let page = SigninPage {
+        journey,
+        email,
+        passkeys,
+    };
     render(state, &page, error, StatusCode::UNAUTHORIZED)
 }
 
@@ -195,10 +202,21 @@ pub(super) async fn signup(
 async fn sign_in(
     state: &AppState,
     headers: &HeaderMap,
-    mut l: Loaded,
+    l: Loaded,
     user: &User,
 ) -> Result<Response, PageError> {
-    let cookie = crate::session::start(state, headers, user).await?;
+    sign_in_with(state, headers, l, user, None).await
+}
+
+/// [`sign_in`], by a password or (`passkey`) by a passkey alone.
+pub(super) async fn sign_in_with(
+    state: &AppState,
+    headers: &HeaderMap,
+    mut l: Loaded,
+    user: &User,
+    passkey: Option<verity_core::authn::KeyUse>,
+) -> Result<Response, PageError> {
+    let cookie = crate::session::start_with(state, headers, user, passkey).await?;
     l.ix.uuid = Some(user.uuid.clone());
     l.ix.signed_in_here = true;
     state.store.update_interaction(&l.ix).await?;
