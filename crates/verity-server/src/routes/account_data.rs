@@ -390,6 +390,14 @@ async fn download(
     if user.totp_secret.is_some() {
         factors.push(json!({"kind": "totp", "name": "Authenticator app"}));
     }
+    for p in state.store.find_passkeys(&user.uuid).await? {
+        factors.push(json!({
+            "kind": "passkey",
+            "name": p.name,
+            "added_at": p.created_at,
+            "last_used_at": p.last_used_at,
+        }));
+    }
 
     let document = json!({
         "uuid": uuid,

@@ -250,6 +250,28 @@ async fn a_passkey_signs_in_as_second_factor_and_alone() {
     );
     assert!(activity.contains("Passkey added: Blue key"), "{activity}");
 
+    // The data download lists it among the factors, by name, never its key material.
+    let text = home
+        .get(app.url("/account/data"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let data: Value = serde_json::from_str(&text).unwrap();
+    let listed = data["factors"].as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|f| f["kind"] == "passkey" && f["name"] == "Blue key"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("cred_id") && !text.contains(&base64_url(&key.id)),
+        "{text}"
+    );
+
     // Removed, it signs in no more.
     let (_, page) = open_as(&app, &home, "/account/passkeys", EMAIL).await;
     let csrf = hidden_value(&page, "csrf_token").unwrap();
