@@ -61,6 +61,50 @@ async fn register(
     (resp.status(), resp.text().await.unwrap_or_default())
 }
 
+/// The passkey form of a sign-in or second-step page, as its script drives it.
+struct PasskeyForm<'a> {
+    app: &'a TestApp,
+    browser: &'a reqwest::Client,
+    action: String,
+    csrf: String,
+    purpose: &'a str,
+}
+
+impl<'a> PasskeyForm<'a> {
+    fn on(app: &'a TestApp, browser: &'a reqwest::Client, page: &str, purpose: &'a str) -> Self {
+        PasskeyForm {
+            app,
+            browser,
+            action: form_action(page, "/passkey").expect("a passkey form on the page"),
+            csrf: hidden_value(page, "csrf_token").unwrap(),
+            purpose,
+        }
+    }
+
+    /// The ceremony's options (the challenge is kept by the server from now).
+    async fn options(&self) -> Value {
+        let fields = [
+            ("csrf_token", self.csrf.as_str()),
+            ("purpose", self.purpose),
+        ];
+        let url = self.app.url(&format!("{}/options", self.action));
+        let resp = self.browser.post(url).form(&fields).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.json().await.unwrap()
+    }
+
+    /// Posts `answer` as the form's `credential`.
+    async fn answer(&self, answer: &str) -> reqwest::Response {
+        let fields = [
+            ("csrf_token", self.csrf.as_str()),
+            ("purpose", self.purpose),
+            ("credential", answer),
+        ];
+        let url = self.app.url(&self.action);
+        self.browser.post(url).form(&fields).send().await.unwrap()
+    }
+}
+
 /// On `page` (a sign-in or second-step page), asks for the passkey options of `purpose` and
 /// answers them with `key` (tampered as told); the server's answer.
 async fn use_passkey(
@@ -71,29 +115,10 @@ async fn use_passkey(
     key: &mut SoftKey,
     tamper: &Tamper,
 ) -> reqwest::Response {
-    let action = form_action(page, "/passkey").expect("a passkey form on the page");
-    let csrf = hidden_value(page, "csrf_token").unwrap();
-    let fields = [("csrf_token", csrf.as_str()), ("purpose", purpose)];
-    let resp = browser
-        .post(app.url(&format!("{action}/options")))
-        .form(&fields)
-        .send()
+    let form = PasskeyForm::on(app, browser, page, purpose);
+    let options = form.options().await;
+    form.answer(&key.assert_tampered(&options, tamper).to_string())
         .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let options: Value = resp.json().await.unwrap();
-    let answer = key.assert_tampered(&options, tamper).to_string();
-    let fields = [
-        ("csrf_token", csrf.as_str()),
-        ("purpose", purpose),
-        ("credential", answer.as_str()),
-    ];
-    browser
-        .post(app.url(&action))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap()
 }
 
 /// Follows redirects within Verity from `resp` to the page they end on.
@@ -440,57 +465,17 @@ async fn refused_passkey_answers_say_why_and_sign_nobody_in() {
     // answers no ceremony of its own (none started there, or one with another challenge).
     let browser = new_browser();
     let page = sign_in_page(&app, &browser, &[]).await;
-    let action = form_action(&page, "/passkey").unwrap();
-    let csrf = hidden_value(&page, "csrf_token").unwrap();
-    let fields = [("csrf_token", csrf.as_str()), ("purpose", "signin")];
-    let options: Value = browser
-        .post(app.url(&format!("{action}/options")))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let answer = key.assert(&options).to_string();
-    let fields = [
-        ("csrf_token", csrf.as_str()),
-        ("purpose", "signin"),
-        ("credential", answer.as_str()),
-    ];
-    let resp = browser
-        .post(app.url(&action))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let form = PasskeyForm::on(&app, &browser, &page, "signin");
+    let answer = key.assert(&form.options().await).to_string();
+    assert_eq!(form.answer(&answer).await.status(), StatusCode::SEE_OTHER);
     for ask_first in [false, true] {
         let browser = new_browser();
         let page = sign_in_page(&app, &browser, &[]).await;
-        let action = form_action(&page, "/passkey").unwrap();
-        let csrf = hidden_value(&page, "csrf_token").unwrap();
+        let form = PasskeyForm::on(&app, &browser, &page, "signin");
         if ask_first {
-            let fields = [("csrf_token", csrf.as_str()), ("purpose", "signin")];
-            let resp = browser
-                .post(app.url(&format!("{action}/options")))
-                .form(&fields)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), StatusCode::OK);
+            form.options().await;
         }
-        let fields = [
-            ("csrf_token", csrf.as_str()),
-            ("purpose", "signin"),
-            ("credential", answer.as_str()),
-        ];
-        let again = browser
-            .post(app.url(&action))
-            .form(&fields)
-            .send()
-            .await
-            .unwrap();
+        let again = form.answer(&answer).await;
         assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
         let said = if ask_first {
             "could not be verified"
@@ -503,31 +488,10 @@ async fn refused_passkey_answers_say_why_and_sign_nobody_in() {
     // A late answer: the challenge lived five minutes.
     let browser = new_browser();
     let page = sign_in_page(&app, &browser, &[]).await;
-    let action = form_action(&page, "/passkey").unwrap();
-    let csrf = hidden_value(&page, "csrf_token").unwrap();
-    let fields = [("csrf_token", csrf.as_str()), ("purpose", "signin")];
-    let options: Value = browser
-        .post(app.url(&format!("{action}/options")))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let form = PasskeyForm::on(&app, &browser, &page, "signin");
+    let options = form.options().await;
     app.clock.advance(301);
-    let answer = key.assert(&options).to_string();
-    let fields = [
-        ("csrf_token", csrf.as_str()),
-        ("purpose", "signin"),
-        ("credential", answer.as_str()),
-    ];
-    let resp = browser
-        .post(app.url(&action))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let resp = form.answer(&key.assert(&options).to_string()).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     refused(&resp.text().await.unwrap(), "timed out");
 
@@ -566,24 +530,21 @@ async fn refused_passkey_answers_say_why_and_sign_nobody_in() {
         );
     }
 
-    // No answer at all (a browser without WebAuthn).
-    let browser = new_browser();
-    let page = sign_in_page(&app, &browser, &[]).await;
-    let action = form_action(&page, "/passkey").unwrap();
-    let csrf = hidden_value(&page, "csrf_token").unwrap();
-    let fields = [
-        ("csrf_token", csrf.as_str()),
-        ("purpose", "signin"),
-        ("credential", "{not json"),
-    ];
-    let resp = browser
-        .post(app.url(&action))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    refused(&resp.text().await.unwrap(), "could not be verified");
+    // No answer at all (a browser without WebAuthn), or one that is not JSON.
+    for sent in ["", "{not json"] {
+        let browser = new_browser();
+        let page = sign_in_page(&app, &browser, &[]).await;
+        let resp = PasskeyForm::on(&app, &browser, &page, "signin")
+            .answer(sent)
+            .await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        let said = if sent.is_empty() {
+            "did not send a passkey"
+        } else {
+            "could not be verified"
+        };
+        refused(&resp.text().await.unwrap(), said);
+    }
 }
 
 #[tokio::test]
