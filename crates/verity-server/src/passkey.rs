@@ -54,6 +54,8 @@ pub enum Refusal {
     NotRegistered,
     /// The signature counter went backwards: the authenticator may have been cloned.
     Cloned,
+    /// The authenticator did not verify its user (no PIN, fingerprint or face).
+    Unverified,
     /// Registered already.
     Duplicate,
     /// The answer does not verify: wrong origin or RP ID, bad signature, no user verification...
@@ -79,6 +81,9 @@ impl Refusal {
             Refusal::Cloned => {
                 "That passkey was refused: its signature counter went backwards, which can mean it was copied. Use another passkey or your other sign-in method, and remove this one from your account."
             }
+            Refusal::Unverified => {
+                "Your passkey did not check that it is you (no PIN, fingerprint or face). Set a PIN on your security key, or use another passkey."
+            }
             Refusal::Duplicate => "That passkey is already registered.",
             Refusal::Invalid => {
                 "That passkey answer could not be verified (it was made for another site, or was changed). Try again."
@@ -94,6 +99,7 @@ impl Refusal {
             Refusal::Expired => "expired",
             Refusal::Unknown | Refusal::NotRegistered => "unknown_credential",
             Refusal::Cloned => "counter_regressed",
+            Refusal::Unverified => "user_not_verified",
             Refusal::Duplicate => "duplicate",
             Refusal::Invalid => "invalid",
         }
@@ -244,6 +250,7 @@ pub async fn finish_registration(
     }
     let passkey = match rp.finish_passkey_registration(&answer, &ceremony) {
         Ok(p) => p,
+        Err(WebauthnError::UserNotVerified) => return Ok(Err(Refusal::Unverified)),
         Err(e) => {
             tracing::info!(error = %e, "a passkey registration did not verify");
             return Ok(Err(Refusal::Invalid));
@@ -390,6 +397,7 @@ pub async fn finish_authentication(
         Ok(r) => r,
         Err(WebauthnError::CredentialPossibleCompromise) => return Ok(Err(Refusal::Cloned)),
         Err(WebauthnError::CredentialNotFound) => return Ok(Err(Refusal::Unknown)),
+        Err(WebauthnError::UserNotVerified) => return Ok(Err(Refusal::Unverified)),
         Err(e) => {
             tracing::info!(error = %e, "a passkey assertion did not verify");
             return Ok(Err(Refusal::Invalid));

@@ -67,6 +67,8 @@ pub struct Tamper {
     pub rp_id: Option<String>,
     /// The signature counter to report instead of the next one.
     pub counter: Option<u32>,
+    /// The authenticator reports no user verification (a security key without a PIN).
+    pub unverified: bool,
 }
 
 /// One credential on a software authenticator.
@@ -180,7 +182,8 @@ impl SoftKey {
         let rp_id = t.rp_id.clone().unwrap_or_else(|| self.rp_id.clone());
         let counter = t.counter.unwrap_or(self.counter + 1);
         self.counter = counter;
-        let auth_data = self.auth_data(&rp_id, UP | UV, counter, None);
+        let uv = if t.unverified { 0 } else { UV };
+        let auth_data = self.auth_data(&rp_id, UP | uv, counter, None);
         let client = client_data("webauthn.get", challenge, origin);
         let mut signed = auth_data.clone();
         signed.extend_from_slice(digest(&SHA256, &client).as_ref());

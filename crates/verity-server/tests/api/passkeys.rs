@@ -436,6 +436,14 @@ async fn refused_passkey_answers_say_why_and_sign_nobody_in() {
             },
             "made for another site",
         ),
+        (
+            "no user verification",
+            Tamper {
+                unverified: true,
+                ..Tamper::default()
+            },
+            "did not check that it is you",
+        ),
     ];
     for (case, tamper, said) in tampered {
         let browser = new_browser();
@@ -518,6 +526,7 @@ async fn refused_passkey_answers_say_why_and_sign_nobody_in() {
         .map(|e| e.detail["reason"].as_str().unwrap_or_default().to_owned())
         .collect::<Vec<_>>();
     for reason in [
+        "user_not_verified",
         "invalid",
         "unknown_credential",
         "no_ceremony",
