@@ -15,7 +15,8 @@ pub const PERSONAL_TABLES: &[&str] = &[
     "verifications",
     "user_attributes",
     "recovery_codes",
-    "user_roles", // with the reviewer's own admin-API token
+    "email_tokens", // reset and confirmation links
+    "user_roles",   // with the reviewer's own admin-API token
     "memberships",
     "consents",
     "sessions",
@@ -40,7 +41,7 @@ fn contains_pattern(s: &str) -> String {
 impl Store {
     /// Deletes person `uuid`, in ONE transaction: their rows in every table of
     /// [`PERSONAL_TABLES`] (verification_evidence (the sealed files, by case), verification_cases,
-    /// verifications, user_attributes, recovery_codes, user_roles (role tokens), memberships,
+    /// verifications, user_attributes, recovery_codes, email_tokens, user_roles (role tokens), memberships,
     /// consents, sessions, interactions, codes, tokens (access and refresh), releases, invitations to their
     /// email, rate_limits counters named after them, users); their audit rows are pseudonymized
     /// (the uuid stays, the client address goes, and any row whose detail names their email
@@ -70,6 +71,7 @@ impl Store {
                 by_uuid("DELETE FROM verifications WHERE uuid = $1"),
                 by_uuid("DELETE FROM user_attributes WHERE uuid = $1"),
                 by_uuid("DELETE FROM recovery_codes WHERE uuid = $1"),
+                by_uuid("DELETE FROM email_tokens WHERE uuid = $1"),
                 by_uuid("DELETE FROM user_roles WHERE uuid = $1"),
                 by_uuid("DELETE FROM memberships WHERE uuid = $1"),
                 by_uuid("DELETE FROM consents WHERE uuid = $1"),

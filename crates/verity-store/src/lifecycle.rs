@@ -33,6 +33,8 @@ pub struct Purged {
     pub rate_limits: u64,
     /// Pushed authorization requests never used.
     pub pushed_requests: u64,
+    /// Mailed reset and confirmation links past their lifetime.
+    pub email_tokens: u64,
 }
 
 impl Purged {
@@ -45,6 +47,7 @@ impl Purged {
             + self.auth_failures
             + self.rate_limits
             + self.pushed_requests
+            + self.email_tokens
     }
 }
 
@@ -183,6 +186,8 @@ impl Store {
         let rate_limits = before("DELETE FROM rate_limits WHERE window_end <= $1", now).await?;
         let pushed_requests =
             before("DELETE FROM pushed_requests WHERE expires_at < $1", now).await?;
+        // Kept through the grace too, so a late click is still told "expired", not "unknown".
+        let email_tokens = before("DELETE FROM email_tokens WHERE expires_at < $1", cutoff).await?;
         Ok(Purged {
             codes,
             tokens,
@@ -192,6 +197,7 @@ impl Store {
             auth_failures,
             rate_limits,
             pushed_requests,
+            email_tokens,
         })
     }
 

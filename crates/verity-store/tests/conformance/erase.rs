@@ -26,6 +26,7 @@ const PERSONAL: &[(&str, &str)] = &[
         "case_id IN ('case-1-u-1', 'case-2-u-1')",
     ),
     ("recovery_codes", "uuid = $1"),
+    ("email_tokens", "uuid = $1"),
     ("user_roles", "uuid = $1"),
     ("memberships", "uuid = $1"),
     ("consents", "uuid = $1"),
@@ -95,6 +96,7 @@ async fn everything_of(db: &TestDb, uuid: &str) {
         totp_secret: None,
         totp_last_step: None,
         created_at: NOW,
+        email_confirmed_at: None,
     };
     let attrs = BTreeMap::from([("fname".to_owned(), serde_json::json!("Jane"))]);
     store.insert_user(&person, &attrs).await.unwrap();
@@ -129,6 +131,16 @@ async fn everything_of(db: &TestDb, uuid: &str) {
         .replace_recovery_codes(uuid, &[format!("rc-{uuid}")])
         .await
         .unwrap();
+    let link = verity_store::email_tokens::EmailToken {
+        token_hash: format!("link-{uuid}"),
+        purpose: verity_core::email_link::Purpose::Reset,
+        uuid: uuid.into(),
+        email: email.clone(),
+        created_at: NOW,
+        expires_at: NOW + 1800,
+        used_at: None,
+    };
+    store.insert_email_token(&link).await.unwrap();
     let granted = AuditEvent {
         uuid: Some(uuid.into()),
         ..audit_event("admin.role.granted")

@@ -306,6 +306,7 @@ async fn purge_expired(store: &Store) {
             auth_failures: 2,
             rate_limits: 1,
             pushed_requests: 0,
+            email_tokens: 0,
         }
     );
     assert_eq!(purged.total(), 8);
