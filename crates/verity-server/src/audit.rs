@@ -81,6 +81,14 @@ pub enum AuditEvent {
     MfaEnrolled,
     /// The person changed their password on `/account/password`.
     PasswordChanged,
+    /// A reset link was mailed (`/account/password/forgot`, a known address only).
+    PasswordResetRequested,
+    /// The password was replaced through a reset link; every session and token ended.
+    PasswordReset,
+    /// A link to confirm the sign-in email was mailed (at sign-up, or asked again).
+    EmailConfirmationSent,
+    /// The sign-in email was confirmed through its link.
+    EmailConfirmed,
     MfaRemoved,
     MfaRecoveryCodes,
     ConsentGranted,
@@ -138,6 +146,10 @@ impl AuditEvent {
             AuditEvent::MfaRemoved => "mfa.removed",
             AuditEvent::MfaRecoveryCodes => "mfa.recovery_codes",
             AuditEvent::PasswordChanged => "password.changed",
+            AuditEvent::PasswordResetRequested => "password.reset_requested",
+            AuditEvent::PasswordReset => "password.reset",
+            AuditEvent::EmailConfirmationSent => "email.confirmation_sent",
+            AuditEvent::EmailConfirmed => "email.confirmed",
             AuditEvent::ConsentGranted => "consent.granted",
             AuditEvent::ConsentRevoked => "consent.revoked",
             AuditEvent::Logout => "logout",

@@ -53,6 +53,8 @@ impl Pages {
             "account_delete.html",
             "account_deleted.html",
             "account_password.html",
+            "password_reset.html",
+            "email_confirm.html",
             "console_nav.html",
             "console_home.html",
             "console_org.html",
