@@ -388,6 +388,8 @@ async fn download(
     let document = json!({
         "uuid": uuid,
         "email": user.email,
+        // When the sign-in email was confirmed (Unix time), or null.
+        "email_confirmed_at": user.email_confirmed_at,
         "attributes": attributes,
         "verifications": verifications,
         "apps": apps,
