@@ -1,4 +1,4 @@
-// A forgotten password (issue 23), in real Chromium against a real `verity serve --sandbox`:
+// A forgotten password and the confirmation of the sign-in email (issue 23), in real Chromium against a real `verity serve --sandbox`:
 // a person signs up, signs out, follows "Forgot your password?" from the sign-in page, asks for
 // a link, opens it from the outbox (the mail the provider wrote), is refused with two different
 // passwords (the message beside the field), chooses a new one, finds the link used after that,
@@ -23,16 +23,19 @@ after(async () => {
   provider?.stop();
 });
 
-// The reset links mailed to `to`, as the outbox holds them.
-function resetLinks(to) {
+// The links to `path` mailed to `to`, as the outbox holds them.
+function mailedLinks(to, path) {
   const dir = join(provider.dataDir, 'outbox');
   let names = [];
   try { names = readdirSync(dir); } catch { return []; }
   return names
     .map((n) => readFileSync(join(dir, n), 'utf8'))
     .filter((m) => m.includes(`To: ${to}\r\n`))
-    .flatMap((m) => [...m.matchAll(/(http:\/\/\S+\/account\/password\/reset\?token=[0-9a-f]{32})/g)].map((x) => x[1]));
+    .flatMap((m) => [...m.matchAll(/(http:\/\/\S+?\?token=[0-9a-f]{32})/g)].map((x) => x[1]))
+    .filter((link) => new URL(link).pathname === path);
 }
+
+const resetLinks = (to) => mailedLinks(to, '/account/password/reset');
 
 test('a person resets a forgotten password through the mailed link, once', async () => {
   const email = `forgetful-${Date.now()}@example.com`;
@@ -104,5 +107,31 @@ test('a person resets a forgotten password through the mailed link, once', async
   await q.getByRole('button', { name: 'Sign in' }).click();
   await q.getByRole('heading', { name: 'Your account' }).waitFor();
   await fresh.close();
+  await ctx.close();
+});
+
+test('a new account confirms its email from the mailed link; the account page says so', async () => {
+  const email = `confirming-${Date.now()}@example.com`;
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const p = await ctx.newPage();
+  await p.goto(`${base}/account`);
+  await p.getByRole('link', { name: 'Create an account' }).click();
+  await p.getByLabel('Email').fill(email);
+  await p.getByLabel('Password', { exact: true }).fill('correct horse battery staple');
+  await p.getByLabel('Confirm password').fill('correct horse battery staple');
+  await p.getByRole('button', { name: 'Create account' }).click();
+  await p.getByRole('heading', { name: 'Your account' }).waitFor();
+  await p.getByRole('button', { name: 'Send the link again' }).waitFor();
+  await audit(p, 'email-unconfirmed-account');
+
+  const links = mailedLinks(email, '/account/email/confirm');
+  assert.equal(links.length, 1, `one confirmation link to ${email}`);
+  await p.goto(links[0]);
+  await p.getByRole('heading', { name: 'Your email is confirmed' }).waitFor();
+  await audit(p, 'email-confirmed');
+  await p.getByRole('link', { name: 'Go to your account' }).click();
+  await p.getByRole('heading', { name: 'Your account' }).waitFor();
+  assert.match(await p.textContent('main'), /is confirmed\./);
+  assert.equal(await p.getByRole('button', { name: 'Send the link again' }).count(), 0);
   await ctx.close();
 });
