@@ -23,6 +23,7 @@ fn user() -> UserData {
     UserData {
         uuid: "0123456789abcdef0123456789abcdef".into(),
         email: "student@sandbox.test".into(),
+        email_confirmed: true,
         attributes,
         verifications: vec![],
     }

@@ -59,6 +59,9 @@ macro_rules! attr {
 pub const ATTRIBUTES: &[AttributeDef] = &[
     attr!("uuid", "Unique Identifier"),
     attr!("email", "Email"),
+    // Whether the sign-in email was shown to reach its owner (a confirmation or reset link
+    // followed, or an operator created the account); OIDC Core 5.1's `email_verified`.
+    attr!("emails_confirmed", "Emails Confirmed", claim "email_verified"),
     attr!("fname", "First Name", claim "given_name"),
     attr!("mname", "Middle Name", claim "middle_name"),
     attr!("lname", "Last Name", claim "family_name"),
@@ -80,9 +83,10 @@ pub const ATTRIBUTES: &[AttributeDef] = &[
 ];
 
 /// Attributes computed from verifications and the sign-in, never stored.
-pub const COMPUTED: [&str; 6] = [
+pub const COMPUTED: [&str; 7] = [
     "uuid",
     "email",
+    "emails_confirmed",
     "level_of_assurance",
     "multifactor",
     "credential_ial",
@@ -284,6 +288,8 @@ pub struct Verification {
 pub struct UserData {
     pub uuid: String,
     pub email: String,
+    /// Whether the sign-in email is confirmed (`emails_confirmed`, `email_verified`).
+    pub email_confirmed: bool,
     /// Stored attributes by handle; a `null` value is kept as such.
     pub attributes: BTreeMap<String, Value>,
     pub verifications: Vec<Verification>,
@@ -328,6 +334,7 @@ fn computed_value(handle: &str, user: &UserData, auth: AuthFacts) -> Option<Valu
     Some(match handle {
         "uuid" => Value::from(user.uuid.clone()),
         "email" => Value::from(user.email.clone()),
+        "emails_confirmed" => Value::from(user.email_confirmed),
         "level_of_assurance" => Value::from(if ial2 && auth.mfa { 3 } else { 1 }),
         "multifactor" => Value::from(auth.mfa),
         "credential_ial" => Value::from(if ial2 { "IAL2" } else { "IAL1" }),
@@ -336,32 +343,42 @@ fn computed_value(handle: &str, user: &UserData, auth: AuthFacts) -> Option<Valu
     })
 }
 
-/// The attribute handles `policies` release, in order of first release, each once: what a
-/// release record keeps (never the values).
-pub fn released_handles(policies: &[&Policy]) -> Vec<String> {
-    let mut handles: Vec<String> = Vec::new();
+/// The handles a policy's release of `handle` stands for: `email` brings `emails_confirmed`
+/// with it (whoever receives an address learns whether it is confirmed, as ID.me's payloads
+/// and OIDC's `email_verified` do), so no policy has to list it.
+fn release_of(handle: &str) -> impl Iterator<Item = &str> {
+    let with = (handle == "email").then_some("emails_confirmed");
+    std::iter::once(handle).chain(with)
+}
+
+/// The handles `policies` release, in order of first release, each once.
+fn release_order<'p>(policies: &[&'p Policy]) -> Vec<&'p str> {
+    let mut handles: Vec<&str> = Vec::new();
     for p in policies {
         for h in &p.releases {
-            if !handles.contains(h) {
-                handles.push(h.clone());
+            for h in release_of(h) {
+                if !handles.contains(&h) {
+                    handles.push(h);
+                }
             }
         }
     }
     handles
 }
 
+/// The attribute handles `policies` release, in order of first release, each once: what a
+/// release record keeps (never the values).
+pub fn released_handles(policies: &[&Policy]) -> Vec<String> {
+    release_order(policies)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The attributes released by `policies`, in catalog order of first release; a released
 /// attribute the user lacks is present as `null`.
 pub fn released(policies: &[&Policy], user: &UserData, auth: AuthFacts) -> Vec<(String, Value)> {
-    let mut handles: Vec<&str> = Vec::new();
-    for p in policies {
-        for h in &p.releases {
-            if !handles.contains(&h.as_str()) {
-                handles.push(h);
-            }
-        }
-    }
-    handles
+    release_order(policies)
         .into_iter()
         .map(|h| {
             let value = computed_value(h, user, auth)
@@ -514,6 +531,7 @@ mod tests {
         UserData {
             uuid: "u1".into(),
             email: "veteran@sandbox.test".into(),
+            email_confirmed: true,
             attributes: BTreeMap::from([
                 ("fname".into(), json!("Jane")),
                 ("lname".into(), json!("Doe")),
@@ -541,10 +559,11 @@ mod tests {
         let refs: Vec<&Policy> = ps.iter().collect();
         let resp = attributes_response(&refs, &veteran(), AuthFacts::default());
         let handles: Vec<&str> = resp.attributes.iter().map(|a| a.handle.as_str()).collect();
-        let expected = "uuid email fname lname zip military_branch military_service_component \
-                        military_service_started";
+        let expected = "uuid email emails_confirmed fname lname zip military_branch \
+                        military_service_component military_service_started";
         assert_eq!(handles, expected.split_whitespace().collect::<Vec<_>>());
-        assert_eq!(resp.attributes[4].value, Value::Null);
+        assert_eq!(resp.attributes[2].value, Value::Bool(true));
+        assert_eq!(resp.attributes[5].value, Value::Null);
         assert_eq!(
             resp.status,
             vec![GroupStatus {
@@ -567,8 +586,24 @@ mod tests {
         assert_eq!(idme["mname"], Value::Null);
         let oidc = claims(Family::Oidc, &rel);
         assert_eq!(oidc["given_name"], json!("Jane"));
+        assert_eq!(oidc["email_verified"], json!(true), "released with email");
+        assert_eq!(idme["emails_confirmed"], json!(true));
         assert!(!oidc.contains_key("middle_name"));
         assert_eq!(oidc["address"], json!({"postal_code": "12345"}));
+    }
+
+    #[test]
+    fn an_unconfirmed_email_is_released_as_such_and_only_with_the_email() {
+        let mut user = veteran();
+        user.email_confirmed = false;
+        let ps = policies(&["military"]);
+        let rel = released(&ps.iter().collect::<Vec<_>>(), &user, AuthFacts::default());
+        assert_eq!(claims(Family::Oidc, &rel)["email_verified"], json!(false));
+        let ps = policies(&["profile"]);
+        let refs: Vec<&Policy> = ps.iter().collect();
+        let rel = released(&refs, &user, AuthFacts::default());
+        assert!(rel.iter().all(|(h, _)| h != "emails_confirmed"), "{rel:?}");
+        assert!(!released_handles(&refs).contains(&"emails_confirmed".to_owned()));
     }
 
     #[test]

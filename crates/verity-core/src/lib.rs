@@ -32,6 +32,8 @@
 //! - [`authn`]: how a person authenticated (`amr`, `acr`, passkeys) and what an app demands of it.
 //! - [`password`]: argon2id hashing with configurable cost.
 //! - [`account`]: what a new password and an email address must be.
+//! - [`email_link`]: the single-use links mailed for a password reset and an email
+//!   confirmation: lifetimes, tokens, when one is usable.
 //! - [`client_auth`]: RFC 6749 section 2.3.1 `Basic` client credentials.
 //! - [`net`]: the client address behind trusted reverse proxies (`X-Forwarded-For`).
 
@@ -43,6 +45,7 @@ pub mod claims;
 pub mod client_auth;
 pub mod clock;
 pub mod dpop;
+pub mod email_link;
 pub mod evidence;
 pub mod grant;
 pub mod identity;

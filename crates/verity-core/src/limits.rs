@@ -10,8 +10,8 @@
 //! ten or more) that is acceptable, and a fixed window is one row per key.
 //!
 //! Every mail a person asks for to an address is taken under [`Kind::EmailCode`] (per target
-//! address) and [`Kind::EmailCodeAddress`] (per client address): a group's verification code
-//! today, email confirmation and password reset when they exist. They share one counter per
+//! address) and [`Kind::EmailCodeAddress`] (per client address): a group's verification code,
+//! a password-reset link, a confirmation link sent again. They share one counter per
 //! target, so no mix of reasons mails one address more often than the limit.
 
 use std::fmt;

@@ -443,6 +443,26 @@ pub fn may_send_code(last_sent: Option<i64>, now: i64) -> Result<(), i64> {
     }
 }
 
+/// Why an `email_domain` case may not start yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartRefusal {
+    /// The account's own sign-in email is not confirmed: a person who never showed that mail
+    /// reaches them must not vouch for another address (confirmation first, as ID.me's
+    /// `emails_confirmed`).
+    SignInEmailUnconfirmed,
+}
+
+/// Whether an account (its sign-in email confirmed or not: `sign_in_email_confirmed`) may start an
+/// `email_domain` case (issue 23: confirmation is required before a group is verified by email
+/// domain). Documents need no confirmed email: a reviewer checks them.
+pub fn may_start_email_domain(sign_in_email_confirmed: bool) -> Result<(), StartRefusal> {
+    if sign_in_email_confirmed {
+        Ok(())
+    } else {
+        Err(StartRefusal::SignInEmailUnconfirmed)
+    }
+}
+
 /// Codes mailed for one account in [`CODE_MAIL_WINDOW`], whatever the addresses (a person
 /// switching addresses cannot mail without end). Codes mailed to one address, and from one
 /// client address, are limited by `crate::limits::Kind::EmailCode` and `EmailCodeAddress`.
@@ -461,6 +481,15 @@ pub fn code_mail_account_key(uuid: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn email_domain_waits_for_a_confirmed_sign_in_email() {
+        assert_eq!(may_start_email_domain(true), Ok(()));
+        assert_eq!(
+            may_start_email_domain(false),
+            Err(StartRefusal::SignInEmailUnconfirmed)
+        );
+    }
 
     const ALL_STATES: [CaseState; 7] = [
         CaseState::PendingCode,

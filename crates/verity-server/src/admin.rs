@@ -416,6 +416,8 @@ pub async fn create_user(
         totp_secret: None,
         totp_last_step: None,
         created_at: state.now(),
+        // SPEC 12: an account created by an operator has a confirmed sign-in email.
+        email_confirmed_at: Some(state.now()),
     };
     state.store.insert_user(&user, &attributes).await?;
     Ok(user.uuid)

@@ -84,6 +84,16 @@ pub enum AuditEvent {
     PasskeyAdded,
     PasskeyRemoved,
     PasskeyRefused,
+    /// An operator removed every second factor of an account (admin API).
+    SecondFactorsRemoved,
+    /// A reset link was mailed (`/account/password/forgot`, a known address only).
+    PasswordResetRequested,
+    /// The password was replaced through a reset link; every session and token ended.
+    PasswordReset,
+    /// A link to confirm the sign-in email was mailed (at sign-up, or asked again).
+    EmailConfirmationSent,
+    /// The sign-in email was confirmed through its link.
+    EmailConfirmed,
     MfaRemoved,
     MfaRecoveryCodes,
     ConsentGranted,
@@ -144,6 +154,11 @@ impl AuditEvent {
             AuditEvent::PasskeyAdded => "passkey.added",
             AuditEvent::PasskeyRemoved => "passkey.removed",
             AuditEvent::PasskeyRefused => "passkey.refused",
+            AuditEvent::SecondFactorsRemoved => "admin.second_factors.removed",
+            AuditEvent::PasswordResetRequested => "password.reset_requested",
+            AuditEvent::PasswordReset => "password.reset",
+            AuditEvent::EmailConfirmationSent => "email.confirmation_sent",
+            AuditEvent::EmailConfirmed => "email.confirmed",
             AuditEvent::ConsentGranted => "consent.granted",
             AuditEvent::ConsentRevoked => "consent.revoked",
             AuditEvent::Logout => "logout",

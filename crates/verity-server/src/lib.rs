@@ -19,6 +19,7 @@
 //!   headers.
 //! - [`metrics`]: `/metrics` for Prometheus.
 //! - [`outbox`]: outgoing mail (invitations): files, logs, SMTP.
+//! - [`email_links`]: mailing the single-use password-reset and email-confirmation links.
 //! - [`pages`]: the templates, and the [`pages::Page`] trait a typed page context implements.
 //! - [`respond`]: answers several routes share (303 after a post, the redirect back to an app).
 //! - [`session`]: the person's session with Verity (cookies, who is signed in, the account
@@ -37,6 +38,7 @@ pub mod auth;
 pub mod backchannel;
 pub mod cors;
 pub mod dpop;
+pub mod email_links;
 pub mod erase;
 pub mod error;
 pub mod extract;

@@ -6,9 +6,9 @@
 //! was on, their input kept and [`Refused::message`] saying when to try again (a JSON API
 //! answers [`crate::error::ApiError::too_many_requests`]).
 //!
-//! A future sender of mail a person asks for (email confirmation, password reset) takes
-//! `Kind::EmailCodeAddress` for the client address and then `Kind::EmailCode` for the target
-//! address, as `verification::send_email_code` does.
+//! Every sender of mail a person asks for (a group's code, a password-reset link, a confirmation
+//! link sent again) takes `Kind::EmailCodeAddress` for the client address and then
+//! `Kind::EmailCode` for the target address, as `verification::send_email_code` does.
 
 use axum::http::HeaderMap;
 use axum::response::Response;

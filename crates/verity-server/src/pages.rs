@@ -55,6 +55,8 @@ impl Pages {
             "account_password.html",
             "account_passkeys.html",
             "unmet.html",
+            "password_reset.html",
+            "email_confirm.html",
             "console_nav.html",
             "console_home.html",
             "console_org.html",

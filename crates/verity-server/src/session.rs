@@ -1,7 +1,8 @@
 //! The person's session with Verity itself: the cookies (`verity_session`, `verity_browser`),
 //! starting a session at sign-in, finding who is signed in, the session-bound CSRF token of
-//! Verity's own pages, and the built-in first-party account client through which the account
-//! page and the console send a person to sign in.
+//! Verity's own pages (and the cookie-bound one of its anonymous forms: [`anonymous_csrf`]),
+//! and the built-in first-party account client through which the account page and the console
+//! send a person to sign in.
 //!
 //! Sessions are server-side rows; the cookie holds only a random id, stored as a digest. Every
 //! sign-in gets a new id (no fixation).
@@ -131,6 +132,51 @@ pub fn csrf_for(state: &AppState, id_hash: &str) -> String {
 /// Shared by the account page's and the console's forms.
 pub fn check_csrf(state: &AppState, id_hash: Option<&str>, sent: &str) -> Result<(), PageError> {
     let expected = id_hash.map(|h| csrf_for(state, h));
+    if expected.is_some_and(|e| constant_time_eq(sent.as_bytes(), e.as_bytes())) {
+        Ok(())
+    } else {
+        Err(PageError::form_expired(
+            "This form is no longer valid. Reload the page and try again.",
+        ))
+    }
+}
+
+/// The cookie that binds the anonymous forms (forgot password, reset) to this browser: a
+/// random value; the form carries an HMAC of it under the master key (a double-submit token
+/// that an attacker's page can neither read nor forge).
+pub const FORM_COOKIE: &str = "verity_form";
+/// The form cookie lives an hour: a reset link runs out sooner.
+const FORM_COOKIE_AGE: i64 = 3600;
+
+/// The CSRF token of an anonymous form for this browser, and the `Set-Cookie` value when the
+/// browser has no form cookie yet (a new one).
+pub fn anonymous_csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
+    match cookie(headers, FORM_COOKIE).filter(|c| is_token_shaped(c)) {
+        Some(value) => (anonymous_token(state, value), None),
+        None => {
+            let value = new_token();
+            let set = set_cookie(FORM_COOKIE, &value, FORM_COOKIE_AGE, state.secure_cookies);
+            (anonymous_token(state, &value), Some(set))
+        }
+    }
+}
+
+fn anonymous_token(state: &AppState, cookie_value: &str) -> String {
+    hex(&state
+        .master_key
+        .derive("anonymous-form-csrf", cookie_value.as_bytes()))
+}
+
+/// An anonymous form's CSRF token `sent` against this browser's form cookie, compared in
+/// constant time: 403 `form_expired` when there is no cookie or they differ.
+pub fn check_anonymous_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+    sent: &str,
+) -> Result<(), PageError> {
+    let expected = cookie(headers, FORM_COOKIE)
+        .filter(|c| is_token_shaped(c))
+        .map(|c| anonymous_token(state, c));
     if expected.is_some_and(|e| constant_time_eq(sent.as_bytes(), e.as_bytes())) {
         Ok(())
     } else {

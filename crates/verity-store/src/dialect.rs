@@ -75,7 +75,7 @@ pub(crate) fn data_columns(postgres: bool, uuid: &str) -> String {
     let attributes = json_agg(postgres, &format!("{array}(handle, value)"));
     let verifications = json_agg(postgres, &format!("{array}(grp, verified, subgroups)"));
     format!(
-        "u.email AS data_email,
+        "u.email AS data_email, u.email_confirmed_at AS data_email_confirmed_at,
          (SELECT {attributes} FROM user_attributes WHERE uuid = {uuid}) AS data_attributes,
          (SELECT {verifications} FROM verifications WHERE uuid = {uuid}) AS data_verifications"
     )

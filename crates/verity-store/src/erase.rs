@@ -17,7 +17,8 @@ pub const PERSONAL_TABLES: &[&str] = &[
     "recovery_codes",
     "passkeys",
     "passkey_challenges",
-    "user_roles", // with the reviewer's own admin-API token
+    "email_tokens", // reset and confirmation links
+    "user_roles",   // with the reviewer's own admin-API token
     "memberships",
     "consents",
     "sessions",
@@ -42,7 +43,8 @@ fn contains_pattern(s: &str) -> String {
 impl Store {
     /// Deletes person `uuid`, in ONE transaction: their rows in every table of
     /// [`PERSONAL_TABLES`] (verification_evidence (the sealed files, by case), verification_cases,
-    /// verifications, user_attributes, recovery_codes, passkeys and their open challenges, user_roles (role tokens), memberships,
+    /// verifications, user_attributes, recovery_codes, passkeys and their open challenges,
+    /// email_tokens, user_roles (role tokens), memberships,
     /// consents, sessions, interactions, codes, tokens (access and refresh), releases, invitations to their
     /// email, rate_limits counters named after them, users); their audit rows are pseudonymized
     /// (the uuid stays, the client address goes, and any row whose detail names their email
@@ -74,6 +76,7 @@ impl Store {
                 by_uuid("DELETE FROM recovery_codes WHERE uuid = $1"),
                 by_uuid("DELETE FROM passkeys WHERE uuid = $1"),
                 by_uuid("DELETE FROM passkey_challenges WHERE uuid = $1"),
+                by_uuid("DELETE FROM email_tokens WHERE uuid = $1"),
                 by_uuid("DELETE FROM user_roles WHERE uuid = $1"),
                 by_uuid("DELETE FROM memberships WHERE uuid = $1"),
                 by_uuid("DELETE FROM consents WHERE uuid = $1"),

@@ -23,6 +23,8 @@
 //! - [`audit`]: the audit trail.
 //! - [`releases`]: what each app received at each sign-in (attribute handles, never values).
 //! - [`cases`]: verification cases (SPEC 12) and their sealed evidence.
+//! - [`email_tokens`]: single-use links mailed for a password reset or an email confirmation,
+//!   each taken once together with what it does.
 //!
 //! Beneath them, private:
 //!
@@ -48,6 +50,7 @@ pub mod cases;
 pub mod codes;
 pub mod console;
 mod dialect;
+pub mod email_tokens;
 pub mod erase;
 mod error;
 mod exec;

@@ -35,6 +35,8 @@ pub struct Purged {
     pub pushed_requests: u64,
     /// WebAuthn ceremonies never finished.
     pub passkey_challenges: u64,
+    /// Mailed reset and confirmation links past their lifetime.
+    pub email_tokens: u64,
 }
 
 impl Purged {
@@ -48,6 +50,7 @@ impl Purged {
             + self.rate_limits
             + self.pushed_requests
             + self.passkey_challenges
+            + self.email_tokens
     }
 }
 
@@ -188,6 +191,8 @@ impl Store {
             before("DELETE FROM pushed_requests WHERE expires_at < $1", now).await?;
         let passkey_challenges =
             before("DELETE FROM passkey_challenges WHERE expires_at < $1", now).await?;
+        // Kept through the grace too, so a late click is still told "expired", not "unknown".
+        let email_tokens = before("DELETE FROM email_tokens WHERE expires_at < $1", cutoff).await?;
         Ok(Purged {
             codes,
             tokens,
@@ -198,6 +203,7 @@ impl Store {
             rate_limits,
             pushed_requests,
             passkey_challenges,
+            email_tokens,
         })
     }
 

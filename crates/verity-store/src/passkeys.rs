@@ -3,7 +3,9 @@
 //! WebAuthn library's and the server's; here they are only kept, counted and taken once.
 
 use crate::Store;
+use crate::audit::AuditEvent;
 use crate::error::{Result, conflict_or};
+use crate::lite::Begin;
 use crate::sql::{insert, query, storable, stored};
 
 /// A registered passkey.
@@ -141,5 +143,29 @@ impl Store {
             .bind(uuid.to_owned())
             .bind(credential_id.to_owned());
         Ok(self.exec(q).await? == 1)
+    }
+
+    /// An operator's recovery for a person who lost every second factor: the authenticator app,
+    /// recovery codes, passkeys and their open ceremonies go, and every session of the person
+    /// ends (they sign in again with the password alone, then set up a new factor), in one
+    /// transaction with `audit`.
+    pub async fn remove_second_factors(&self, uuid: &str, audit: &AuditEvent) -> Result<()> {
+        let by_uuid = |sql: &'static str| query(sql).bind(uuid.to_owned());
+        self.write(
+            Begin::Write,
+            vec![
+                by_uuid(
+                    "UPDATE users SET totp_secret = NULL, totp_last_step = NULL
+                         WHERE uuid = $1",
+                ),
+                by_uuid("DELETE FROM recovery_codes WHERE uuid = $1"),
+                by_uuid("DELETE FROM passkeys WHERE uuid = $1"),
+                by_uuid("DELETE FROM passkey_challenges WHERE uuid = $1"),
+                by_uuid("DELETE FROM sessions WHERE uuid = $1"),
+                insert(audit),
+            ],
+        )
+        .await?;
+        Ok(())
     }
 }

@@ -64,7 +64,9 @@ stored!(Activity {
 const ACTIVITY_EVENTS: &str = "'signin.success', 'signin.failure', 'signin.locked', 'signup',
     'mfa.success', 'mfa.failure', 'mfa.locked', 'mfa.recovery_code_used', 'mfa.enrolled',
     'mfa.removed', 'mfa.recovery_codes', 'password.changed', 'passkey.added', 'passkey.removed',
-    'passkey.refused', 'consent.granted', 'consent.revoked',
+    'passkey.refused', 'admin.second_factors.removed', 'password.reset_requested',
+    'password.reset', 'email.confirmed',
+    'consent.granted', 'consent.revoked',
     'logout', 'verification.started', 'verification.submitted', 'verification.approved',
     'verification.rejected', 'verification.expired', 'verification.revoked',
     'verification.withdrawn', 'verification.evidence_viewed', 'verification.evidence_purged'";

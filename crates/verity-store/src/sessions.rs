@@ -117,6 +117,7 @@ fn signed_in_from(row: Option<&impl Fields>) -> Result<Option<SignedIn>> {
         totp_secret: row.col("user_totp_secret")?,
         totp_last_step: row.col("user_totp_last_step")?,
         created_at: row.col("user_created_at")?,
+        email_confirmed_at: row.col("data_email_confirmed_at")?,
     };
     let consents = from_json(&row.col::<String>("consents")?)?;
     let has_passkey = row.col::<i64>("passkey_count")? > 0;

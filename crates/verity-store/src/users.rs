@@ -22,6 +22,9 @@ pub struct User {
     pub totp_secret: Option<Vec<u8>>,
     pub totp_last_step: Option<i64>,
     pub created_at: i64,
+    /// When the sign-in email was confirmed (a link followed, or an operator created the
+    /// account); `None`: not confirmed.
+    pub email_confirmed_at: Option<i64>,
 }
 
 impl std::fmt::Debug for User {
@@ -46,6 +49,7 @@ pub struct VerificationRecord {
 
 stored!(User => "users" {
     uuid, email [lower], password_hash, totp_secret, totp_last_step, created_at,
+    email_confirmed_at,
 });
 
 /// An account's id and email: how pages name a person (the console's audit log).
@@ -109,6 +113,15 @@ impl Store {
         Ok(self.exec(q.bind(password_hash).bind(uuid)).await? == 1)
     }
 
+    /// Marks account `uuid`'s sign-in email confirmed at `at`, unless it already is (the first
+    /// confirmation is kept); true when this call confirmed it.
+    pub async fn update_email_confirmed(&self, uuid: &str, at: i64) -> Result<bool> {
+        let q = query(
+            "UPDATE users SET email_confirmed_at = $1 WHERE uuid = $2 AND email_confirmed_at IS NULL",
+        );
+        Ok(self.exec(q.bind(at).bind(uuid)).await? == 1)
+    }
+
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
         let q = query("SELECT * FROM users WHERE email = $1");
         self.fetch_opt_by(q, &email.trim().to_lowercase()).await
@@ -168,6 +181,7 @@ pub(crate) fn data_from_row(r: &impl Fields, uuid: &str) -> Result<Option<UserDa
     let Some(email) = r.col::<Option<String>>("data_email")? else {
         return Ok(None);
     };
+    let confirmed_at: Option<i64> = r.col("data_email_confirmed_at")?;
     let pairs: Vec<(String, String)> = from_json(&r.col::<String>("data_attributes")?)?;
     let mut attributes = BTreeMap::new();
     for (handle, value) in pairs {
@@ -190,6 +204,7 @@ pub(crate) fn data_from_row(r: &impl Fields, uuid: &str) -> Result<Option<UserDa
     Ok(Some(UserData {
         uuid: uuid.to_owned(),
         email,
+        email_confirmed: confirmed_at.is_some(),
         attributes,
         verifications,
     }))

@@ -41,6 +41,8 @@ const PENDING_TOTP_COOKIE: &str = "verity_totp_pending";
 #[derive(Debug, Serialize)]
 struct AccountPage<'a> {
     email: &'a str,
+    /// Whether the sign-in email is confirmed (else the page offers to send the link again).
+    email_confirmed: bool,
     /// Whether an authenticator app is enrolled.
     totp: bool,
     /// How many passkeys the person has.
@@ -107,9 +109,20 @@ async fn show(
     };
     let done = match query_params(query.as_deref()).get("changed") {
         Some("password") => Some("Your password was changed. Every other session has ended."),
+        Some("email_sent") => Some("We sent a new confirmation link to your email."),
         _ => None,
     };
     render_account(&state, &session, &user, None, done).await
+}
+
+/// The account page with `notice` said at the top (a refusal of a form posted elsewhere).
+pub(crate) async fn show_with_notice(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    notice: &str,
+) -> Result<Response, PageError> {
+    render_account(state, session, user, Some(notice), None).await
 }
 
 async fn render_account(
@@ -123,6 +136,7 @@ async fn render_account(
     let passkeys = state.store.find_passkeys(&user.uuid).await?.len();
     let page = AccountPage {
         email: &user.email,
+        email_confirmed: user.email_confirmed_at.is_some(),
         totp: user.totp_secret.is_some(),
         passkeys,
         csrf_token: csrf_token(state, session),

@@ -182,6 +182,12 @@ fn what(a: &Activity) -> String {
         "passkey.added" => format!("Passkey added: {}", detail_str("name")),
         "passkey.removed" => format!("Passkey removed: {}", detail_str("name")),
         "passkey.refused" => "A passkey was refused".to_owned(),
+        "admin.second_factors.removed" => {
+            "Your second steps were removed by the operator, at your request".to_owned()
+        }
+        "password.reset_requested" => "A password reset link was emailed".to_owned(),
+        "password.reset" => "Password reset with an emailed link; every session ended".to_owned(),
+        "email.confirmed" => "Sign-in email confirmed".to_owned(),
         "consent.granted" => "Allowed an app".to_owned(),
         "consent.revoked" => "Withdrew an app".to_owned(),
         "logout" => "Signed out".to_owned(),
@@ -402,6 +408,8 @@ async fn download(
     let document = json!({
         "uuid": uuid,
         "email": user.email,
+        // When the sign-in email was confirmed (Unix time), or null.
+        "email_confirmed_at": user.email_confirmed_at,
         "attributes": attributes,
         "verifications": verifications,
         "apps": apps,

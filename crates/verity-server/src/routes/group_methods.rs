@@ -51,6 +51,8 @@ struct GroupPage<'a> {
     /// The address typed, shown again beside its error.
     email: &'a str,
     email_error: Option<String>,
+    /// The error is that the sign-in email is not confirmed (a link to resend it is shown).
+    confirm_email: bool,
     code_error: Option<String>,
     /// Documents were uploaded: the case is in review.
     in_review: bool,
@@ -74,6 +76,8 @@ pub struct Shown<'a> {
     pub email_error: Option<String>,
     pub code_error: Option<String>,
     pub upload_error: Option<String>,
+    /// The sign-in email must be confirmed first: the page links to the account page's resend.
+    pub confirm_email: bool,
     /// Sent too soon or too often: answered 429 with this `Retry-After`.
     pub retry_after: Option<i64>,
 }
@@ -122,6 +126,7 @@ pub async fn show(
         address,
         email: shown.email,
         email_error: shown.email_error,
+        confirm_email: shown.confirm_email,
         code_error: shown.code_error,
         in_review,
         document_types: evidence::document_types(group),
@@ -176,6 +181,7 @@ pub async fn email_step<'f>(
                 Err(refusal) => Shown {
                     email,
                     email_error: Some(refusal.message()),
+                    confirm_email: refusal == verification::EmailRefusal::SignInEmailUnconfirmed,
                     retry_after: refusal.retry_after(),
                     ..Shown::default()
                 },

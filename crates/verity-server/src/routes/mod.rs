@@ -11,6 +11,7 @@ pub mod authorize;
 pub mod client;
 pub mod console;
 pub mod discovery;
+pub mod email_confirm;
 pub mod group_methods;
 pub mod health;
 pub mod interaction;
@@ -18,6 +19,7 @@ pub mod introspect;
 pub mod logout;
 pub mod metrics;
 pub mod par;
+pub mod password_reset;
 pub mod policies;
 pub mod review;
 pub mod revoke;
@@ -55,6 +57,8 @@ pub fn router(state: AppState) -> Router {
         .merge(account_delete::router())
         .merge(account_password::router())
         .merge(account_passkeys::router())
+        .merge(password_reset::router())
+        .merge(email_confirm::router())
         .merge(verifications::router())
         .merge(console::router())
         .merge(review::router())

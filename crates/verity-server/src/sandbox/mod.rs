@@ -103,7 +103,10 @@ pub async fn seed(
     }
     let totp_secret = verity_core::totp::decode_base32(TOTP_SECRET).unwrap_or_default();
     for p in personas() {
-        if store.find_user_by_email(p.email).await?.is_some() {
+        if let Some(seeded) = store.find_user_by_email(p.email).await? {
+            // Seeded before emails were confirmed (migration 0017): personas are the
+            // operator's accounts, confirmed like any account an operator creates.
+            store.update_email_confirmed(&seeded.uuid, now).await?;
             continue;
         }
         let uuid = persona_uuid(p.email);
@@ -123,6 +126,7 @@ pub async fn seed(
             totp_secret: sealed,
             totp_last_step: None,
             created_at: now,
+            email_confirmed_at: Some(now),
         };
         let attributes: BTreeMap<String, Value> = match &p.attributes {
             Value::Object(m) => m.clone().into_iter().collect(),

@@ -27,6 +27,8 @@ pub enum EmailRefusal {
     TooSoon(i64),
     /// Too many codes to this address, or from this client address (`crate::limits`).
     Limited(crate::limits::Refused),
+    /// The account's own sign-in email is not confirmed yet (its link is on `/account`).
+    SignInEmailUnconfirmed,
 }
 
 impl EmailRefusal {
@@ -44,6 +46,9 @@ impl EmailRefusal {
                 verity_core::throttle::wait_text(*wait)
             ),
             EmailRefusal::Limited(refused) => refused.message(),
+            EmailRefusal::SignInEmailUnconfirmed => "Confirm your sign-in email first: open \
+                the link we sent to it, or send it again from your account page."
+                .into(),
         }
     }
 
@@ -84,6 +89,14 @@ pub async fn send_email_code(
     address: &str,
     headers: &HeaderMap,
 ) -> Result<Result<Case, EmailRefusal>, AdminError> {
+    let confirmed = state
+        .store
+        .find_user(uuid)
+        .await?
+        .is_some_and(|u| u.email_confirmed_at.is_some());
+    if verification::may_start_email_domain(confirmed).is_err() {
+        return Ok(Err(EmailRefusal::SignInEmailUnconfirmed));
+    }
     let Some((address, domain)) = verification::email_domain(address) else {
         return Ok(Err(EmailRefusal::NotAnAddress));
     };

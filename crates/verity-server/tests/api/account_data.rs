@@ -127,6 +127,7 @@ async fn a_code_flow_records_one_release_shown_on_account_and_in_the_download() 
     let mut want = [
         "uuid",
         "email",
+        "email_confirmed_at",
         "attributes",
         "verifications",
         "apps",
@@ -138,6 +139,10 @@ async fn a_code_flow_records_one_release_shown_on_account_and_in_the_download() 
     assert_eq!(keys, want);
     assert_eq!(data["uuid"], user.uuid.as_str());
     assert_eq!(data["email"], email);
+    assert!(
+        data["email_confirmed_at"].is_i64(),
+        "a persona is confirmed"
+    );
     let stored = app.store.find_user_data(&user.uuid).await.unwrap().unwrap();
     assert_eq!(
         data["attributes"],

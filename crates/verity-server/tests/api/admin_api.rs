@@ -471,8 +471,9 @@ async fn a_registered_app_signs_a_user_in_and_secret_rotation_keeps_both_valid()
     }
 }
 
-/// The paths of SPEC sections 11 and 12 that the admin API must offer, as the document spells them.
-const SPEC_ROUTES: [(&str, &str); 19] = [
+/// The paths of SPEC sections 11 and 12 that the admin API must offer, as the document spells them
+/// (and the one it adds: an operator removing a person's lost second factors, SPEC 13's recovery).
+const SPEC_ROUTES: [(&str, &str); 20] = [
     ("post", "/organizations"),
     ("get", "/organizations/{id}/apps"),
     ("post", "/organizations/{id}/apps"),
@@ -491,6 +492,7 @@ const SPEC_ROUTES: [(&str, &str); 19] = [
     ("delete", "/users/{uuid}/roles/{role}"),
     ("get", "/users/{uuid}"),
     ("delete", "/users/{uuid}"),
+    ("delete", "/users/{uuid}/second-factors"),
     ("post", "/keys/rotate"),
 ];
 
@@ -834,6 +836,9 @@ async fn the_openapi_document_describes_every_route_and_every_answer() {
     assert_eq!(read["email"], "covered@example.test", "{read}");
     assert_eq!(read["attributes"]["fname"], "Ada", "{read}");
     r.get(one_user, &["nope"]).await;
+    let factors = "/users/{uuid}/second-factors";
+    r.send(Method::DELETE, factors, &[uuid], None).await;
+    r.send(Method::DELETE, factors, &["nope"], None).await;
     r.send(Method::DELETE, one_user, &[uuid], None).await;
     r.send(Method::DELETE, one_user, &[uuid], None).await;
     r.get(one_user, &[uuid]).await;

@@ -1100,6 +1100,20 @@ async fn hostile_input_on_the_later_endpoints_is_never_a_5xx() {
             "/api/admin/v1/users/x/verifications/military",
             Expect::Refused,
         ),
+        // Password reset and email confirmation (issue 23).
+        t(
+            Method::POST,
+            "/account/password/forgot",
+            Expect::Redirectable,
+        ),
+        t(Method::GET, "/account/password/reset", Expect::Redirectable),
+        t(
+            Method::POST,
+            "/account/password/reset",
+            Expect::Redirectable,
+        ),
+        t(Method::GET, "/account/email/confirm", Expect::Redirectable),
+        t(Method::POST, "/account/email/resend", Expect::Redirectable),
         // Last: logout ends the browser's session.
         t(Method::GET, "/oauth/logout", Expect::Redirectable),
         t(Method::POST, "/oauth/logout", Expect::Redirectable),

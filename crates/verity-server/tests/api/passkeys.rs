@@ -19,6 +19,7 @@ use crate::helpers::*;
 const PHISHING_RESISTANT: &str =
     "http://idmanagement.gov/ns/assurance/aal/2?phishing_resistant=true";
 const EMAIL: &str = "student@sandbox.test";
+const ADMIN_TOKEN: &str = "passkeys-admin-token-0123456789abcdef";
 
 /// A server whose public URL names `localhost` (WebAuthn needs a domain; an IP address has no
 /// RP ID), reached by that name so cookies and origins agree.
@@ -31,6 +32,7 @@ async fn spawn_on_localhost() -> TestApp {
     let mut app = spawn_with(|s| {
         s.listen = format!("127.0.0.1:{port}");
         s.public_url = Some(format!("http://localhost:{port}"));
+        s.admin_token = Some(verity_server::settings::Secret(ADMIN_TOKEN.into()));
     })
     .await;
     app.base = format!("http://localhost:{port}");
@@ -643,4 +645,56 @@ async fn a_phishing_resistant_demand_takes_a_passkey_and_nothing_else() {
     let second = password_step(&app, &browser, &page).await;
     assert!(second.contains("value=\"second_factor\""), "{second}");
     assert!(!second.contains("name=\"code\""), "{second}");
+}
+
+#[tokio::test]
+async fn an_operator_removes_every_second_factor_of_a_person_who_lost_them() {
+    let app = spawn_on_localhost().await;
+    let mut key = SoftKey::new(&app.base, false);
+    let home = new_browser();
+    register(
+        &app,
+        &home,
+        EMAIL,
+        &mut key,
+        "Lost phone",
+        &Tamper::default(),
+    )
+    .await;
+    let user = app.store.find_user_by_email(EMAIL).await.unwrap().unwrap();
+    let remove = |uuid: String| {
+        let url = app.url(&format!("/api/admin/v1/users/{uuid}/second-factors"));
+        let http = app.http.clone();
+        async move {
+            let resp = http.delete(url).bearer_auth(ADMIN_TOKEN).send().await;
+            resp.unwrap().status()
+        }
+    };
+    assert_eq!(remove("no-such-person".into()).await, StatusCode::NOT_FOUND);
+    assert_eq!(remove(user.uuid.clone()).await, StatusCode::NO_CONTENT);
+    assert!(
+        app.store
+            .find_passkeys(&user.uuid)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Every session of the person ended: the account page asks them to sign in again.
+    let resp = home.get(app.url("/account/passkeys")).send().await.unwrap();
+    assert!(resp.status().is_redirection());
+    // The password alone signs in now (no second step to ask for), and it is audited.
+    let browser = new_browser();
+    let page = sign_in_page(&app, &browser, &[]).await;
+    let next = password_step(&app, &browser, &page).await;
+    assert!(!next.contains("Two-step verification"), "{next}");
+    let events = app
+        .store
+        .find_audit(None, Some(&user.uuid), 20)
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event == "admin.second_factors.removed")
+    );
 }

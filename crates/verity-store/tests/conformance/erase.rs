@@ -28,6 +28,7 @@ const PERSONAL: &[(&str, &str)] = &[
     ("recovery_codes", "uuid = $1"),
     ("passkeys", "uuid = $1"),
     ("passkey_challenges", "uuid = $1"),
+    ("email_tokens", "uuid = $1"),
     ("user_roles", "uuid = $1"),
     ("memberships", "uuid = $1"),
     ("consents", "uuid = $1"),
@@ -97,6 +98,7 @@ async fn everything_of(db: &TestDb, uuid: &str) {
         totp_secret: None,
         totp_last_step: None,
         created_at: NOW,
+        email_confirmed_at: None,
     };
     let attrs = BTreeMap::from([("fname".to_owned(), serde_json::json!("Jane"))]);
     store.insert_user(&person, &attrs).await.unwrap();
@@ -149,6 +151,16 @@ async fn everything_of(db: &TestDb, uuid: &str) {
         expires_at: NOW + 300,
     };
     store.put_passkey_challenge(&ceremony).await.unwrap();
+    let link = verity_store::email_tokens::EmailToken {
+        token_hash: format!("link-{uuid}"),
+        purpose: verity_core::email_link::Purpose::Reset,
+        uuid: uuid.into(),
+        email: email.clone(),
+        created_at: NOW,
+        expires_at: NOW + 1800,
+        used_at: None,
+    };
+    store.insert_email_token(&link).await.unwrap();
     let granted = AuditEvent {
         uuid: Some(uuid.into()),
         ..audit_event("admin.role.granted")

@@ -89,6 +89,7 @@ pub async fn user(store: &Store, uuid: &str, email: &str) -> User {
         totp_secret: None,
         totp_last_step: None,
         created_at: NOW,
+        email_confirmed_at: None,
     };
     store.insert_user(&user, &BTreeMap::new()).await.unwrap();
     user

@@ -307,6 +307,7 @@ async fn purge_expired(store: &Store) {
             rate_limits: 1,
             pushed_requests: 0,
             passkey_challenges: 0,
+            email_tokens: 0,
         }
     );
     assert_eq!(purged.total(), 8);

@@ -11,7 +11,8 @@
 //! - [`harness`]: fresh databases, their clean-up, fixtures.
 //! - [`database`]: connecting, migrating, pings, pools, errors, job locks.
 //! - [`apps`], [`users`], [`sessions`], [`grants`], [`lifecycle`], [`keys`], [`mfa`],
-//!   [`throttle`], [`limits`], [`audit`], [`console`], [`cases`], [`roles`], [`pushed`], [`passkeys`]: one module per
+//!   [`throttle`], [`limits`], [`audit`], [`console`], [`cases`], [`roles`], [`pushed`],
+//!   [`email_tokens`], [`passkeys`]: one module per
 //!   store module.
 //! - [`nul`]: lookups of keys PostgreSQL cannot hold.
 //! - [`races`]: single-use items and counters under concurrent callers.
@@ -60,6 +61,7 @@ mod audit;
 mod cases;
 mod console;
 mod database;
+mod email_tokens;
 mod erase;
 mod grants;
 mod keys;

@@ -35,6 +35,7 @@ async fn user_round_trip(store: &Store) {
         totp_secret: Some(all_bytes()),
         totp_last_step: Some(56_666_666),
         created_at: NOW,
+        email_confirmed_at: Some(NOW + 1),
     };
     let attributes: BTreeMap<String, serde_json::Value> = [
         ("given_name", json!("Alice")),
@@ -69,6 +70,7 @@ async fn user_round_trip(store: &Store) {
         assert_eq!(found.totp_secret.as_deref(), Some(&all_bytes()[..]));
         assert_eq!(found.totp_last_step, Some(56_666_666));
         assert_eq!(found.created_at, NOW);
+        assert_eq!(found.email_confirmed_at, Some(NOW + 1));
     }
 
     // A user without a second factor: NULLs come back as None.
@@ -76,6 +78,7 @@ async fn user_round_trip(store: &Store) {
     let found = store.find_user("u-2").await.unwrap().unwrap();
     assert_eq!(found.totp_secret, None);
     assert_eq!(found.totp_last_step, None);
+    assert_eq!(found.email_confirmed_at, None);
     assert_eq!(found.password_hash, plain.password_hash);
 
     store
@@ -119,6 +122,7 @@ async fn duplicate_users_conflict(store: &Store) {
             totp_secret: None,
             totp_last_step: None,
             created_at: NOW,
+            email_confirmed_at: None,
         };
         let err = store.insert_user(&dup, &attributes).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict), "{uuid}: {err:?}");

@@ -1,5 +1,7 @@
 //! The admin API's view of one person and their deletion (SPEC 14): `GET /users/{uuid}` and
-//! `DELETE /users/{uuid}`, the latter with the same effect as the person's own deletion.
+//! `DELETE /users/{uuid}`, the latter with the same effect as the person's own deletion; and
+//! `DELETE /users/{uuid}/second-factors`, the operator's way back for a person who lost every
+//! second factor.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -9,12 +11,15 @@ use utoipa_axum::routes;
 use verity_proto::error::ErrorCode;
 
 use super::wire::{ErrorBody, UserDetailsResponse, UserVerification};
+use crate::audit::AuditEvent;
 use crate::erase::{DeletedBy, delete_account};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::default().routes(routes!(read_user, delete_user))
+    OpenApiRouter::default()
+        .routes(routes!(read_user, delete_user))
+        .routes(routes!(remove_second_factors))
 }
 
 fn no_such_user() -> ApiError {
@@ -76,4 +81,34 @@ pub(super) async fn delete_user(
     } else {
         Err(no_such_user())
     }
+}
+
+/// Remove every second factor of an account (authenticator app, recovery codes, passkeys) and
+/// end its sessions: the operator's way back for a person who lost them all, after the operator
+/// has checked who is asking. The person then signs in with the password alone and sets up a new
+/// factor. Audited as `admin.second_factors.removed`.
+#[utoipa::path(delete, path = "/users/{uuid}/second-factors", tag = "users",
+    params(("uuid" = String, Path, description = "The account's uuid")),
+    responses(
+        (status = 204, description = "Removed; every session of the account ended"),
+        (status = 404, description = "No such account", body = ErrorBody),
+    ),
+)]
+pub(super) async fn remove_second_factors(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if state.store.find_user(&uuid).await?.is_none() {
+        return Err(no_such_user());
+    }
+    let audit = state.audit_event(
+        AuditEvent::SecondFactorsRemoved,
+        Some(&uuid),
+        None,
+        &headers,
+        serde_json::json!({"by": "admin_api"}),
+    );
+    state.store.remove_second_factors(&uuid, &audit).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

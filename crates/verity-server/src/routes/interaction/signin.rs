@@ -182,6 +182,8 @@ pub(super) async fn signup(
         totp_secret: None,
         totp_last_step: None,
         created_at: state.now(),
+        // Confirmed by the link mailed below.
+        email_confirmed_at: None,
     };
     match state.store.insert_user(&user, &Default::default()).await {
         Ok(()) => {}
@@ -195,6 +197,11 @@ pub(super) async fn signup(
     state
         .audit(event, uuid, client_id, &headers, json!({}))
         .await;
+    // The person goes on at once; the mailed link confirms the address whenever they open it.
+    let confirm = verity_core::email_link::Purpose::Confirm;
+    if let Err(e) = crate::email_links::send(&state, confirm, &user, &headers).await {
+        tracing::error!(error = %e, "mailing the confirmation link of a new account");
+    }
     sign_in(&state, &headers, l, &user).await
 }
 
