@@ -35,7 +35,7 @@ fn id_token_claims(user: &UserData) -> serde_json::Value {
         .iter()
         .filter(|p| ["openid", "profile", "email"].contains(&p.handle.as_str()))
         .collect();
-    let auth = AuthFacts { mfa: false };
+    let auth = AuthFacts::password(false);
     let attributes = claims::attribute_claims(&granted, Family::Idme, user, auth);
     claims::id_token(
         &Issue {
