@@ -157,6 +157,14 @@ pub struct Issuance {
 }
 
 impl Issuance {
+    /// How the sign-in behind it authenticated.
+    pub fn auth(&self) -> crate::authn::AuthFacts {
+        crate::authn::AuthFacts {
+            mfa: self.mfa,
+            passkey: self.passkey,
+        }
+    }
+
     /// Whether it carries an ID token (`openid` was granted).
     pub fn has_id_token(&self) -> bool {
         self.scopes.iter().any(|s| s == "openid")

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use verity_core::claims::{self, Authentication, Issue};
 use verity_core::dpop::Binding;
 use verity_core::grant::Issuance;
-use verity_core::identity::{AuthFacts, UserData};
+use verity_core::identity::UserData;
 use verity_core::keys::{Alg, SigningKey, at_hash};
 use verity_core::secret::token_hash;
 use verity_proto::token::TokenResponse;
@@ -121,10 +121,7 @@ async fn id_token(
     access: &str,
     now: i64,
 ) -> Result<String, ApiError> {
-    let auth = AuthFacts {
-        mfa: g.mfa,
-        passkey: g.passkey,
-    };
+    let auth = g.auth();
     let policies = state.policies_for(g.scopes.iter().map(String::as_str));
     let mut attributes = claims::attribute_claims(&policies, app.profile, user, auth);
     let asked = g.claims.as_ref().map(|c| c.id_token.as_slice());

@@ -61,6 +61,14 @@ stored!(Token => "tokens" {
 });
 
 impl Token {
+    /// How the sign-in behind it authenticated (its `amr`, `acr`, `credential_aal`).
+    pub fn auth(&self) -> verity_core::authn::AuthFacts {
+        verity_core::authn::AuthFacts {
+            mfa: self.mfa,
+            passkey: self.passkey,
+        }
+    }
+
     /// What its redemption as a refresh token must match (`verity_core::grant::refresh`).
     pub fn as_refresh(&self) -> RefreshGrant<'_> {
         RefreshGrant {

@@ -9,7 +9,7 @@ use axum::routing::get;
 use verity_core::claims::{self, Issue};
 use verity_core::client_auth::parse_authorization;
 use verity_core::dpop::{Scheme, check_presentation};
-use verity_core::identity::{self, AuthFacts, Family, UserData};
+use verity_core::identity::{self, Family, UserData};
 use verity_core::keys::Alg;
 use verity_core::secret::{is_token_shaped, token_hash};
 use verity_store::apps::App;
@@ -151,10 +151,7 @@ async fn userinfo(
 
 async fn answer_userinfo(state: &AppState, bearer: Bearer) -> Result<Response, ApiError> {
     let Bearer { token, app, user } = bearer;
-    let auth = AuthFacts {
-        mfa: token.mfa,
-        passkey: token.passkey,
-    };
+    let auth = token.auth();
     let policies = state.policies_for(token.scopes.iter().map(String::as_str));
     let mut attributes = claims::attribute_claims(&policies, app.profile, &user, auth);
     let asked = token.claims.as_ref().map(|c| c.userinfo.as_slice());
@@ -229,11 +226,7 @@ async fn attributes(
             Err(e) => return readable(Err(e), None),
         };
     let policies = state.policies_for(token.scopes.iter().map(String::as_str));
-    let auth = AuthFacts {
-        mfa: token.mfa,
-        passkey: token.passkey,
-    };
-    let body = identity::attributes_response(&policies, &user, auth);
+    let body = identity::attributes_response(&policies, &user, token.auth());
     let origin = cors::readable_by(&headers, &app);
     readable(Ok(no_store(axum::Json(body).into_response())), origin)
 }
