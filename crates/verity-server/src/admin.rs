@@ -457,3 +457,27 @@ pub async fn set_verification(
     state.store.upsert_verification(uuid, &record).await?;
     Ok(())
 }
+
+/// Removes every second factor of account `uuid` (authenticator app, recovery codes, passkeys)
+/// and ends its sessions: the operator's way back for a person who lost them all, once the
+/// operator has checked who is asking. Audited as `admin.second_factors.removed` with who did it
+/// (`by`: `admin_api` or `cli`). False when there is no such account.
+pub async fn remove_second_factors(
+    state: &AppState,
+    uuid: &str,
+    by: &'static str,
+    headers: &axum::http::HeaderMap,
+) -> verity_store::Result<bool> {
+    if state.store.find_user(uuid).await?.is_none() {
+        return Ok(false);
+    }
+    let audit = state.audit_event(
+        crate::audit::AuditEvent::SecondFactorsRemoved,
+        Some(uuid),
+        None,
+        headers,
+        json!({"by": by}),
+    );
+    state.store.remove_second_factors(uuid, &audit).await?;
+    Ok(true)
+}

@@ -31,6 +31,10 @@ pub enum UsersCommand {
     /// consents, tokens, verifications and their evidence; apps are told; audit rows keep only
     /// the uuid. Fails when there is no such account.
     Delete { uuid: String },
+    /// Remove every second factor of an account (authenticator app, recovery codes, passkeys)
+    /// and end its sessions, for a person who lost them all (check who is asking first). They
+    /// then sign in with the password alone and set up a new one.
+    RemoveSecondFactors { uuid: String },
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +88,10 @@ pub enum AdminCommand {
         /// revocation endpoints, besides those of the redirect URIs; repeat for several.
         #[arg(long = "allowed-origin")]
         allowed_origins: Vec<String>,
+        /// Every sign-in for the app must be phishing resistant (a passkey), whatever the
+        /// request's acr_values say.
+        #[arg(long)]
+        require_phishing_resistant: bool,
     },
     /// List an organization's apps.
     AppList {
@@ -252,6 +260,7 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             public,
             no_refresh_tokens,
             allowed_origins,
+            require_phishing_resistant,
         } => {
             let input = AppInput {
                 name: Some(name),
@@ -261,6 +270,7 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                 public: Some(public),
                 refresh_tokens: Some(!no_refresh_tokens),
                 allowed_origins: Some(allowed_origins),
+                require_phishing_resistant: Some(require_phishing_resistant),
                 ..AppInput::default()
             };
             let (app, secret) = admin::create_app(state, &org, input).await.map_err(fail)?;
@@ -348,6 +358,15 @@ async fn execute(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                 bail!("no account {uuid}");
             }
             print(&json!({"uuid": uuid, "deleted": true}))
+        }
+        AdminCommand::Users {
+            command: UsersCommand::RemoveSecondFactors { uuid },
+        } => {
+            let no_request = verity_server::HeaderMap::new();
+            if !admin::remove_second_factors(state, &uuid, "cli", &no_request).await? {
+                bail!("no account {uuid}");
+            }
+            print(&json!({"uuid": uuid, "second_factors_removed": true}))
         }
         AdminCommand::VerificationSet {
             uuid,

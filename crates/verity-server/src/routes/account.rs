@@ -47,6 +47,8 @@ struct AccountPage<'a> {
     totp: bool,
     /// How many passkeys the person has.
     passkeys: usize,
+    /// Passkeys work on this server (its public URL names a domain).
+    passkeys_available: bool,
     csrf_token: String,
     /// The apps this person used or allowed: what each received, and the withdrawal form.
     apps: Vec<AppRow>,
@@ -139,6 +141,7 @@ async fn render_account(
         email_confirmed: user.email_confirmed_at.is_some(),
         totp: user.totp_secret.is_some(),
         passkeys,
+        passkeys_available: crate::passkey::relying_party(state).is_some(),
         csrf_token: csrf_token(state, session),
         apps,
         notice,

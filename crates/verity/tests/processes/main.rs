@@ -399,6 +399,48 @@ async fn verity_admin_deletes_a_user() {
     assert!(ok, "the earlier spelling deletes too: {err}");
 }
 
+/// An operator's way back for a person who lost every second factor, from the shell: removed
+/// for an account that exists, refused with the reason for one that does not; and an app
+/// registered as requiring phishing-resistant sign-ins says so.
+#[tokio::test]
+async fn verity_admin_removes_second_factors_and_registers_strict_apps() {
+    let db = Database::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, user, err) = admin(
+        &db,
+        dir.path(),
+        &["users", "create", "--email", "cli.lost@example.test"],
+    );
+    assert!(ok, "{err}");
+    let uuid = user["uuid"].as_str().unwrap().to_owned();
+    let (ok, out, err) = admin(&db, dir.path(), &["users", "remove-second-factors", &uuid]);
+    assert!(ok, "{err}");
+    assert_eq!(out["second_factors_removed"], true);
+    let (ok, _, err) = admin(
+        &db,
+        dir.path(),
+        &["users", "remove-second-factors", "nobody"],
+    );
+    assert!(!ok && err.contains("no account"), "{err}");
+
+    let (ok, org, err) = admin(&db, dir.path(), &["org-create", "--name", "Strict"]);
+    assert!(ok, "{err}");
+    let org = org["id"].as_str().unwrap().to_owned();
+    let create = [
+        "app-create",
+        "--org",
+        &org,
+        "--name",
+        "Strict app",
+        "--redirect-uri",
+        "https://strict.example/cb",
+        "--require-phishing-resistant",
+    ];
+    let (ok, app, err) = admin(&db, dir.path(), &create);
+    assert!(ok, "{err}");
+    assert_eq!(app["require_phishing_resistant"], true, "{app}");
+}
+
 /// SPEC 12's cases from the shell: an operator's verification is a case, listed, shown with
 /// its history, revoked; a decision on an unknown case fails with the reason.
 #[tokio::test]

@@ -11,7 +11,6 @@ use utoipa_axum::routes;
 use verity_proto::error::ErrorCode;
 
 use super::wire::{ErrorBody, UserDetailsResponse, UserVerification};
-use crate::audit::AuditEvent;
 use crate::erase::{DeletedBy, delete_account};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -99,16 +98,9 @@ pub(super) async fn remove_second_factors(
     headers: HeaderMap,
     Path(uuid): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state.store.find_user(&uuid).await?.is_none() {
-        return Err(no_such_user());
+    if crate::admin::remove_second_factors(&state, &uuid, "admin_api", &headers).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(no_such_user())
     }
-    let audit = state.audit_event(
-        AuditEvent::SecondFactorsRemoved,
-        Some(&uuid),
-        None,
-        &headers,
-        serde_json::json!({"by": "admin_api"}),
-    );
-    state.store.remove_second_factors(&uuid, &audit).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
