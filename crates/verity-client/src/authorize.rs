@@ -21,6 +21,10 @@ pub struct PendingAuthorization {
     pub max_age: Option<u64>,
     /// The redirect URI sent, to repeat at the token endpoint.
     pub redirect_uri: String,
+    /// `acr_values` sent, so the ID token's `acr` is checked against them (OIDC Core 3.1.3.7
+    /// step 12).
+    #[serde(default)]
+    pub acr_values: Vec<String>,
 }
 
 impl std::fmt::Debug for PendingAuthorization {
@@ -31,6 +35,7 @@ impl std::fmt::Debug for PendingAuthorization {
             .field("code_verifier", &"[redacted]")
             .field("max_age", &self.max_age)
             .field("redirect_uri", &self.redirect_uri)
+            .field("acr_values", &self.acr_values)
             .finish()
     }
 }
@@ -64,6 +69,7 @@ pub struct AuthorizationRequest {
     prompt: Option<Prompt>,
     max_age: Option<u64>,
     login_hint: Option<String>,
+    acr_values: Vec<String>,
     /// OIDC Core 5.5 `claims`: identity assurance asked of the ID token and userinfo.
     claims: Option<ClaimsRequest>,
     extra: Vec<(String, String)>,
@@ -80,6 +86,7 @@ impl AuthorizationRequest {
             prompt: None,
             max_age: None,
             login_hint: None,
+            acr_values: Vec::new(),
             claims: None,
             extra: Vec::new(),
         }
@@ -129,6 +136,18 @@ impl AuthorizationRequest {
     /// OIDC Core 3.1.2.1 `login_hint`, such as the person's email.
     pub fn login_hint(mut self, hint: impl Into<String>) -> Self {
         self.login_hint = Some(hint.into());
+        self
+    }
+
+    /// OIDC Core 3.1.2.1 `acr_values`: the authentication context classes the app accepts, such
+    /// as [`crate::ACR_PHISHING_RESISTANT`] to demand a passkey. The ID token's `acr` is then
+    /// checked: one of these, or a stronger level of the same vocabulary.
+    pub fn acr_values<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.acr_values = values.into_iter().map(Into::into).collect();
         self
     }
 
@@ -199,6 +218,9 @@ impl AuthorizationRequest {
             if let Some(c) = &claims {
                 q.append_pair("claims", c);
             }
+            if !self.acr_values.is_empty() {
+                q.append_pair("acr_values", &self.acr_values.join(" "));
+            }
             const OWNED: &[&str] = &[
                 "response_type",
                 "client_id",
@@ -213,6 +235,7 @@ impl AuthorizationRequest {
                 "max_age",
                 "login_hint",
                 "claims",
+                "acr_values",
             ];
             for (k, v) in &self.extra {
                 if !OWNED.contains(&k.as_str()) {
@@ -228,6 +251,7 @@ impl AuthorizationRequest {
                 code_verifier,
                 max_age: self.max_age,
                 redirect_uri: self.redirect_uri,
+                acr_values: self.acr_values,
             },
         ))
     }

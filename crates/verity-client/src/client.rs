@@ -476,6 +476,7 @@ impl Client {
                 pending.max_age,
             )
             .await?;
+        crate::id_token::check_acr(&id_token.claims, &pending.acr_values)?;
         Ok(Tokens {
             access_token: Secret::new(raw.access_token),
             token_type: raw.token_type,

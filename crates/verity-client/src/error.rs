@@ -120,6 +120,11 @@ pub enum IdTokenError {
     AtHash,
     #[error("the authentication is older than max_age")]
     AuthTooOld,
+    #[error("acr {found:?} is not one of the acr_values asked for ({asked})")]
+    Acr {
+        asked: String,
+        found: Option<String>,
+    },
     #[error("sub changed from {expected:?} to {found:?}")]
     Subject { expected: String, found: String },
 }

@@ -141,8 +141,68 @@ pub fn check_claims(
     Ok(sub.to_owned())
 }
 
+/// The login.gov / ID.me authentication levels, weakest first: an `acr` later in this list meets
+/// an `acr_values` entry earlier in it.
+const ACR_LEVELS: [&str; 3] = [
+    "http://idmanagement.gov/ns/assurance/aal/1",
+    "http://idmanagement.gov/ns/assurance/aal/2",
+    crate::ACR_PHISHING_RESISTANT,
+];
+
+/// OIDC Core 3.1.3.7 step 12: when `acr_values` were sent, the ID token's `acr` must be one of
+/// them, or a stronger level of [`ACR_LEVELS`] than the weakest of them.
+pub fn check_acr(claims: &Map<String, Value>, asked: &[String]) -> Result<(), IdTokenError> {
+    if asked.is_empty() {
+        return Ok(());
+    }
+    let found = claims.get("acr").and_then(Value::as_str);
+    let rank = |v: &str| ACR_LEVELS.iter().position(|l| *l == v);
+    let met = found.is_some_and(|acr| {
+        asked.iter().any(|a| a == acr)
+            || match (rank(acr), asked.iter().filter_map(|a| rank(a)).min()) {
+                (Some(got), Some(needed)) => got >= needed,
+                _ => false,
+            }
+    });
+    if met {
+        Ok(())
+    } else {
+        Err(IdTokenError::Acr {
+            asked: asked.join(" "),
+            found: found.map(str::to_owned),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn acr_meets_the_weakest_value_asked_or_a_stronger_level() {
+        let with = |acr: Option<&str>| {
+            let mut m = Map::new();
+            if let Some(a) = acr {
+                m.insert("acr".into(), Value::from(a));
+            }
+            m
+        };
+        let aal2 = "http://idmanagement.gov/ns/assurance/aal/2".to_owned();
+        let pr = crate::ACR_PHISHING_RESISTANT.to_owned();
+        assert!(check_acr(&with(None), &[]).is_ok());
+        assert!(check_acr(&with(Some(&pr)), std::slice::from_ref(&aal2)).is_ok());
+        assert!(check_acr(&with(Some(&pr)), std::slice::from_ref(&pr)).is_ok());
+        assert!(check_acr(&with(Some(&aal2)), std::slice::from_ref(&pr)).is_err());
+        assert!(check_acr(&with(None), std::slice::from_ref(&pr)).is_err());
+        let custom = "urn:example:acr:gold".to_owned();
+        assert!(
+            check_acr(
+                &with(Some("urn:example:acr:gold")),
+                std::slice::from_ref(&custom)
+            )
+            .is_ok()
+        );
+        assert!(check_acr(&with(Some(&pr)), std::slice::from_ref(&custom)).is_err());
+    }
     use super::*;
     use serde_json::json;
 

@@ -166,3 +166,8 @@ pub use session::Session;
 pub use token::Tokens;
 pub use userinfo::UserInfo;
 pub use verified::Verified;
+
+/// The `acr` of a phishing-resistant sign-in (a passkey), as login.gov and Verity spell it: pass
+/// it to [`AuthorizationRequest::acr_values`] to demand one.
+pub const ACR_PHISHING_RESISTANT: &str =
+    "http://idmanagement.gov/ns/assurance/aal/2?phishing_resistant=true";

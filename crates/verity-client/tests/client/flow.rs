@@ -342,3 +342,37 @@ async fn inspect_reports_verity_without_problems() {
     let text = report.to_string();
     assert!(text.contains("PKCE methods           S256"), "{text}");
 }
+
+/// OIDC Core 3.1.3.7 step 12: `acr_values` go with the request and the ID token's `acr` is
+/// checked against them: a second step asked (`aal/2`) is met by the TOTP code; a value this
+/// provider does not know is ignored by it, and the client refuses the weaker sign-in it got.
+#[tokio::test]
+async fn acr_values_are_sent_and_the_answered_acr_is_checked() {
+    let op = spawn_provider().await;
+    let client = op.confidential().await;
+    let aal2 = "http://idmanagement.gov/ns/assurance/aal/2";
+    let request = client.authorization_request().acr_values([aal2]);
+    let (url, _) = request.clone().build().unwrap();
+    assert!(url.query().unwrap().contains("acr_values="), "{url}");
+    let (callback, pending) = op.sign_in(request, "veteran@sandbox.test").await;
+    assert_eq!(pending.acr_values, [aal2]);
+    let tokens = client
+        .exchange_code(&callback, &pending, None)
+        .await
+        .unwrap();
+    let id = tokens.id_token.unwrap();
+    assert_eq!(id.claims["acr"], aal2);
+
+    let unknown = client
+        .authorization_request()
+        .acr_values(["urn:example:acr:gold"]);
+    let (callback, pending) = op.sign_in(unknown, "student@sandbox.test").await;
+    let err = client
+        .exchange_code(&callback, &pending, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::IdToken(verity_client::IdTokenError::Acr { found: Some(acr), .. }) if acr.ends_with("aal/1")),
+        "{err:?}"
+    );
+}

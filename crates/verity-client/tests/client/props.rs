@@ -45,7 +45,7 @@ proptest! {
         let q = CallbackQuery::parse(&s);
         let pending = verity_client::PendingAuthorization {
             state: "s".into(), nonce: "n".into(), code_verifier: "v".into(),
-            max_age: None, redirect_uri: "http://127.0.0.1/cb".into(),
+            max_age: None, redirect_uri: "http://127.0.0.1/cb".into(), acr_values: vec![],
         };
         let _ = q.code_for(&pending, "https://op");
     }
