@@ -30,6 +30,15 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// An authentication's purpose: the second step of `account`, or a sign-in by a passkey
+    /// alone when no account is named yet.
+    fn of(account: Option<&str>) -> Purpose {
+        match account {
+            Some(_) => Purpose::SecondFactor,
+            None => Purpose::SignIn,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Register => "register",
@@ -125,10 +134,6 @@ fn unavailable() -> PageError {
     )
 }
 
-fn internal(what: &'static str, e: impl std::fmt::Display) -> PageError {
-    PageError::internal(what, std::io::Error::other(e.to_string()))
-}
-
 /// Keeps a ceremony's state and answers the browser's options (JSON).
 async fn keep(
     state: &AppState,
@@ -142,7 +147,8 @@ async fn keep(
         binding: binding.to_owned(),
         purpose: purpose.as_str().to_owned(),
         uuid: uuid.map(str::to_owned),
-        state: serde_json::to_string(ceremony).map_err(|e| internal("keeping a ceremony", e))?,
+        state: serde_json::to_string(ceremony)
+            .map_err(|e| PageError::internal("keeping a ceremony", e))?,
         expires_at: state.now() + CHALLENGE_TTL,
     };
     state.store.put_passkey_challenge(&challenge).await?;
@@ -166,7 +172,8 @@ async fn take<T: serde::de::DeserializeOwned>(
     if state.now() >= c.expires_at {
         return Ok(Err(Refusal::Expired));
     }
-    let ceremony = serde_json::from_str(&c.state).map_err(|e| internal("reading a ceremony", e))?;
+    let ceremony =
+        serde_json::from_str(&c.state).map_err(|e| PageError::internal("reading a ceremony", e))?;
     Ok(Ok((ceremony, c.uuid)))
 }
 
@@ -178,7 +185,7 @@ fn parse<T: serde::de::DeserializeOwned>(credential: &str) -> Result<T, Refusal>
 }
 
 fn stored_credential(p: &StoredPasskey) -> Result<Passkey, PageError> {
-    serde_json::from_str(&p.credential).map_err(|e| internal("reading a passkey", e))
+    serde_json::from_str(&p.credential).map_err(|e| PageError::internal("reading a passkey", e))
 }
 
 /// Starts adding a passkey to `uuid` (known as `email`), bound to the account session
@@ -199,8 +206,9 @@ pub async fn begin_registration(
     let handle = Uuid::from_bytes(user_handle(uuid));
     let (options, ceremony) = rp
         .start_passkey_registration(handle, email, email, Some(exclude))
-        .map_err(|e| internal("starting a registration", e))?;
-    let mut options = serde_json::to_value(options).map_err(|e| internal("writing options", e))?;
+        .map_err(|e| PageError::internal("starting a registration", e))?;
+    let mut options =
+        serde_json::to_value(options).map_err(|e| PageError::internal("writing options", e))?;
     // Ask for a discoverable credential where the authenticator can keep one, so the passkey
     // also signs in without a password (the library asks for none by default).
     if let Some(selection) = options
@@ -256,7 +264,8 @@ pub async fn finish_registration(
             return Ok(Err(Refusal::Invalid));
         }
     };
-    let as_json = serde_json::to_value(&passkey).map_err(|e| internal("writing a passkey", e))?;
+    let as_json =
+        serde_json::to_value(&passkey).map_err(|e| PageError::internal("writing a passkey", e))?;
     let backup_eligible = as_json
         .pointer("/cred/backup_eligible")
         .and_then(Value::as_bool)
@@ -283,18 +292,18 @@ pub fn credential_id_text(id: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
 }
 
-/// Starts a passkey authentication bound to the sign-in interaction `binding`: for
-/// [`Purpose::SecondFactor`], among `uuid`'s passkeys; for [`Purpose::SignIn`], any
-/// discoverable passkey (the person is known once they answer). The browser's
-/// `navigator.credentials.get` options.
+/// Starts a passkey authentication bound to the sign-in interaction `binding`: with an
+/// `account`, the second step after its password, among its passkeys
+/// ([`Purpose::SecondFactor`]); without, a sign-in by any discoverable passkey, the person known
+/// once they answer ([`Purpose::SignIn`]). The browser's `navigator.credentials.get` options.
 pub async fn begin_authentication(
     state: &AppState,
     binding: &str,
-    purpose: Purpose,
-    uuid: Option<&str>,
+    account: Option<&str>,
 ) -> Result<Value, PageError> {
     let rp = relying_party(state).ok_or_else(unavailable)?;
-    match uuid {
+    let purpose = Purpose::of(account);
+    match account {
         Some(uuid) => {
             let mut creds = Vec::new();
             for p in state.store.find_passkeys(uuid).await? {
@@ -307,17 +316,17 @@ pub async fn begin_authentication(
             }
             let (options, ceremony) = rp
                 .start_passkey_authentication(&creds)
-                .map_err(|e| internal("starting an authentication", e))?;
-            let options =
-                serde_json::to_value(options).map_err(|e| internal("writing options", e))?;
+                .map_err(|e| PageError::internal("starting an authentication", e))?;
+            let options = serde_json::to_value(options)
+                .map_err(|e| PageError::internal("writing options", e))?;
             keep(state, binding, purpose, Some(uuid), &ceremony, options).await
         }
         None => {
             let (options, ceremony) = rp
                 .start_discoverable_authentication()
-                .map_err(|e| internal("starting an authentication", e))?;
-            let mut options =
-                serde_json::to_value(options).map_err(|e| internal("writing options", e))?;
+                .map_err(|e| PageError::internal("starting an authentication", e))?;
+            let mut options = serde_json::to_value(options)
+                .map_err(|e| PageError::internal("writing options", e))?;
             // A button starts this ceremony, not the autofill of conditional mediation.
             if let Some(o) = options.as_object_mut() {
                 o.remove("mediation");
@@ -335,15 +344,14 @@ pub struct Authenticated {
     pub key: KeyUse,
 }
 
-/// Finishes a passkey authentication bound to `binding` for `purpose`: verified (origin, RP ID,
-/// challenge, signature, user verification, counter), its counter and last use recorded.
-/// `expected_uuid` is the account that must own the passkey (a second factor); `None` for a
-/// passwordless sign-in, where the passkey names its account.
+/// Finishes a passkey authentication bound to `binding`: verified (origin, RP ID, challenge,
+/// signature, user verification, counter), its counter and last use recorded. With an
+/// `account`, the passkey must be one of its (the second step); without, the passkey names its
+/// account (a passwordless sign-in).
 pub async fn finish_authentication(
     state: &AppState,
     binding: &str,
-    purpose: Purpose,
-    expected_uuid: Option<&str>,
+    account: Option<&str>,
     credential: &str,
 ) -> Result<Result<Authenticated, Refusal>, PageError> {
     let rp = relying_party(state).ok_or_else(unavailable)?;
@@ -352,8 +360,9 @@ pub async fn finish_authentication(
         Err(r) => return Ok(Err(r)),
     };
     let id = credential_id_text(answer.get_credential_id());
-    let outcome = match purpose {
-        Purpose::SignIn => {
+    let purpose = Purpose::of(account);
+    let outcome = match account {
+        None => {
             let (ceremony, _): (DiscoverableAuthentication, _) =
                 match take(state, binding, purpose).await? {
                     Ok(found) => found,
@@ -372,19 +381,19 @@ pub async fn finish_authentication(
             let result = rp.finish_discoverable_authentication_v2(&answer, ceremony, &credential);
             (stored, credential, result)
         }
-        Purpose::SecondFactor | Purpose::Register => {
+        Some(account) => {
             let (ceremony, for_uuid): (PasskeyAuthentication, _) =
                 match take(state, binding, purpose).await? {
                     Ok(found) => found,
                     Err(r) => return Ok(Err(r)),
                 };
-            if for_uuid.as_deref() != expected_uuid {
+            if for_uuid.as_deref() != Some(account) {
                 return Ok(Err(Refusal::NoCeremony));
             }
             let Some(stored) = state.store.find_passkey(&id).await? else {
                 return Ok(Err(Refusal::Unknown));
             };
-            if Some(stored.uuid.as_str()) != expected_uuid {
+            if stored.uuid != account {
                 return Ok(Err(Refusal::Unknown));
             }
             let credential = stored_credential(&stored)?;
@@ -404,8 +413,8 @@ pub async fn finish_authentication(
         }
     };
     credential.update_credential(&result);
-    let updated =
-        serde_json::to_string(&credential).map_err(|e| internal("writing a passkey", e))?;
+    let updated = serde_json::to_string(&credential)
+        .map_err(|e| PageError::internal("writing a passkey", e))?;
     let recorded = state
         .store
         .record_passkey_use(
@@ -422,7 +431,7 @@ pub async fn finish_authentication(
     }
     let key = KeyUse {
         hardware: !result.backup_eligible(),
-        with_password: purpose == Purpose::SecondFactor,
+        with_password: account.is_some(),
     };
     Ok(Ok(Authenticated {
         uuid: stored.uuid.clone(),

@@ -21,14 +21,22 @@ use super::{Journey, render};
 use crate::audit::AuditEvent;
 use crate::error::PageError;
 use crate::pages::Page;
-use crate::passkey::{self, Purpose, Refusal};
+use crate::passkey::{self, Refusal};
 use crate::respond::{After, redirect_to_client};
 use crate::state::AppState;
 
-fn purpose(form: &verity_core::authorize::Params) -> Result<Purpose, PageError> {
+/// Which passkey form was posted (its `purpose`): the sign-in page's, a passkey alone; or the
+/// second step's, after the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    SignIn,
+    SecondStep,
+}
+
+fn form_of(form: &verity_core::authorize::Params) -> Result<Form, PageError> {
     match form.get("purpose") {
-        Some("signin") => Ok(Purpose::SignIn),
-        Some("second_factor") => Ok(Purpose::SecondFactor),
+        Some("signin") => Ok(Form::SignIn),
+        Some("second_factor") => Ok(Form::SecondStep),
         _ => Err(PageError::bad_request(
             "This passkey form is not one Verity made. Go back, reload the page and try again.",
         )),
@@ -41,17 +49,16 @@ pub(super) async fn options(
     State(state): State<AppState>,
     Posted { headers, l, form }: Posted,
 ) -> Result<Response, PageError> {
-    let purpose = purpose(&form)?;
-    let uuid = match purpose {
-        Purpose::SecondFactor => {
+    let uuid = match form_of(&form)? {
+        Form::SecondStep => {
             let session = current_session(&state, &headers, &l.ix)
                 .await?
                 .ok_or_else(expired_page)?;
             Some(session.uuid)
         }
-        _ => None,
+        Form::SignIn => None,
     };
-    let options = passkey::begin_authentication(&state, &l.ix.id, purpose, uuid.as_deref()).await?;
+    let options = passkey::begin_authentication(&state, &l.ix.id, uuid.as_deref()).await?;
     Ok(Json(options).into_response())
 }
 
@@ -62,19 +69,17 @@ pub(super) async fn submit(
     State(state): State<AppState>,
     Posted { headers, l, form }: Posted,
 ) -> Result<Response, PageError> {
-    let purpose = purpose(&form)?;
+    let posted = form_of(&form)?;
     let credential = form.get("credential").unwrap_or_default();
     let client_id = l.app.client_id.to_string();
     let client_id = Some(client_id.as_str());
-    match purpose {
-        Purpose::SecondFactor => {
+    match posted {
+        Form::SecondStep => {
             let Some(session) = current_session(&state, &headers, &l.ix).await? else {
                 return Ok(next(&l.ix.id));
             };
             let uuid = Some(session.uuid.as_str());
-            match passkey::finish_authentication(&state, &l.ix.id, purpose, uuid, credential)
-                .await?
-            {
+            match passkey::finish_authentication(&state, &l.ix.id, uuid, credential).await? {
                 Ok(done) => {
                     state
                         .store
@@ -92,16 +97,8 @@ pub(super) async fn submit(
                 }
             }
         }
-        Purpose::SignIn | Purpose::Register => {
-            match passkey::finish_authentication(
-                &state,
-                &l.ix.id,
-                Purpose::SignIn,
-                None,
-                credential,
-            )
-            .await?
-            {
+        Form::SignIn => {
+            match passkey::finish_authentication(&state, &l.ix.id, None, credential).await? {
                 Ok(done) => {
                     let Some(user) = state.store.find_user(&done.uuid).await? else {
                         return Err(expired_page());
