@@ -27,6 +27,25 @@ pub enum TakeCode {
     Unknown,
 }
 
+/// What presenting a code to [`Store::redeem_code`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Redeemed<T> {
+    /// First use: the code is now consumed and the decision ran on it; what the decision asked
+    /// to store was stored as [`Issued`] says (`None` when it stored nothing).
+    Fresh(T, Option<Issued>),
+    /// Already used: a replay, now marked (as [`TakeCode::Replayed`]).
+    Replayed(Code),
+    /// No such code.
+    Unknown,
+}
+
+/// What a code's redemption stores: its tokens and their audit row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Issue {
+    pub tokens: Vec<Token>,
+    pub audit: AuditEvent,
+}
+
 /// A code read from a row.
 struct Stored(Code);
 
@@ -95,12 +114,53 @@ impl Store {
     /// Consumes a code: exactly one caller ever gets [`TakeCode::Fresh`] for a given code.
     /// Expiry is the caller's decision (an expired code is still consumed, never reusable).
     pub async fn take_code(&self, code_hash: &str, now: i64) -> Result<TakeCode> {
+        Ok(
+            match self
+                .redeem_code(code_hash, now, |c, u| (None, (c, u)))
+                .await?
+            {
+                Redeemed::Fresh((code, user), _) => TakeCode::Fresh(code, user),
+                Redeemed::Replayed(code) => TakeCode::Replayed(code),
+                Redeemed::Unknown => TakeCode::Unknown,
+            },
+        )
+    }
+
+    /// Consumes a code and stores what `decide` makes of it, as one step where the backend
+    /// allows: exactly one caller ever has `decide` run for a given code. `decide` is given the
+    /// code and its account's claims data (`None` once the account is deleted) and answers what
+    /// to store (none: the presentation was refused, and the code is consumed all the same)
+    /// beside what the caller keeps.
+    ///
+    /// SQLite takes the code, reads it and stores the tokens in one write transaction, so no
+    /// replay comes between them. PostgreSQL takes the code in one statement and stores the
+    /// tokens in a second one that holds the code's row (see [`Store::insert_issuance`]): a
+    /// replay that came between them revokes them ([`Issued::Revoked`]).
+    pub async fn redeem_code<T>(
+        &self,
+        code_hash: &str,
+        now: i64,
+        decide: impl FnOnce(Code, Option<UserData>) -> (Option<Issue>, T),
+    ) -> Result<Redeemed<T>> {
         if !storable(code_hash) {
-            return Ok(TakeCode::Unknown);
+            return Ok(Redeemed::Unknown);
         }
         let fresh = query(self.spelt(&TAKE_FRESH)).bind(now).bind(code_hash);
-        let taken: Option<Taken> = match self {
-            Store::Postgres(..) => self.fetch_opt(fresh).await?,
+        let decided = match self {
+            Store::Postgres(..) => match self.fetch_opt::<Taken>(fresh).await? {
+                None => None,
+                Some(Taken(code, user)) => {
+                    let (issue, out) = decide(code, user);
+                    let issued = match issue {
+                        Some(i) => Some(
+                            self.insert_issuance(code_hash, &i.tokens, &i.audit, now)
+                                .await?,
+                        ),
+                        None => None,
+                    };
+                    Some((out, issued))
+                }
+            },
             Store::Sqlite(pool, ..) => {
                 pool.write(Begin::Write, |tx| {
                     if tx.fetch_optional(fresh)?.is_none() {
@@ -108,19 +168,34 @@ impl Store {
                     }
                     let read =
                         tx.fetch_optional(query(self.spelt(&CODE_AND_USER)).bind(code_hash))?;
-                    read.as_ref().map(Taken::from_row).transpose()
+                    let Some(Taken(code, user)) = read.as_ref().map(Taken::from_row).transpose()?
+                    else {
+                        return Ok(None);
+                    };
+                    let (issue, out) = decide(code, user);
+                    let issued = match issue {
+                        Some(i) => {
+                            for t in &i.tokens {
+                                tx.execute(insert(t))?;
+                            }
+                            tx.execute(insert(&i.audit))?;
+                            Some(Issued::Live)
+                        }
+                        None => None,
+                    };
+                    Ok(Some((out, issued)))
                 })
                 .await?
             }
         };
-        if let Some(Taken(code, user)) = taken {
-            return Ok(TakeCode::Fresh(code, user));
+        if let Some((out, issued)) = decided {
+            return Ok(Redeemed::Fresh(out, issued));
         }
         let used = query("UPDATE codes SET replayed_at = $1 WHERE code_hash = $2 RETURNING *");
         Ok(
             match self.fetch_opt(used.bind(now).bind(code_hash)).await? {
-                Some(Stored(code)) => TakeCode::Replayed(code),
-                None => TakeCode::Unknown,
+                Some(Stored(code)) => Redeemed::Replayed(code),
+                None => Redeemed::Unknown,
             },
         )
     }

@@ -2,5 +2,5 @@
 //! two aggregates live in [`crate::codes`] and [`crate::tokens`] (a code itself is
 //! [`verity_core::grant::Code`]).
 
-pub use crate::codes::{Issued, TakeCode};
+pub use crate::codes::{Issue, Issued, Redeemed, TakeCode};
 pub use crate::tokens::{Token, TokenKind};

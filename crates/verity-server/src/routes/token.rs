@@ -8,10 +8,11 @@ use axum::routing::post;
 use serde_json::json;
 use verity_core::dpop::Binding;
 use verity_core::grant::{self, Code, RefreshingApp, TokenRequest};
+use verity_core::identity::UserData;
 use verity_core::secret::{is_token_shaped, new_token, token_hash};
 use verity_proto::error::ErrorCode;
 use verity_proto::token::TokenResponse;
-use verity_store::grants::{Issued, TakeCode, TokenKind};
+use verity_store::grants::{Issue, Issued, Redeemed, TokenKind};
 use verity_store::lifecycle::Rotate;
 
 use crate::audit::AuditEvent;
@@ -77,7 +78,7 @@ async fn authorization_code(
     req: &ClientRequest,
     key: Option<&str>,
 ) -> Result<TokenResponse, ApiError> {
-    let (app, params, headers) = (&req.app, &req.params, &req.headers);
+    let (app, params) = (&req.app, &req.params);
     let now = state.now();
     let bound = binding(req, key, None)?;
     let code = required(params, "code")?;
@@ -106,34 +107,36 @@ async fn authorization_code(
             signing_key(state, app.id_token_alg)?;
         }
     }
-    let (code, user) = match state.store.take_code(&hash, now).await? {
-        TakeCode::Fresh(code, user) => (code, user),
-        TakeCode::Replayed(code) => return Err(replayed(state, req, &code, now).await?),
-        TakeCode::Unknown => return Err(invalid_code()),
+    // The code is taken, [`grant::redeem`] decides, and the tokens are stored with their audit
+    // row, in one step of the store. A refused presentation has consumed the code all the same:
+    // it is never redeemable again.
+    let redeemed = state
+        .store
+        .redeem_code(&hash, now, |code, user| {
+            match redemption(state, req, &code, user, &presented, &bound, now) {
+                Ok((decided, issue)) => (Some(issue), Ok(decided)),
+                Err(e) => (None, Err(e)),
+            }
+        })
+        .await?;
+    let (decided, stored) = match redeemed {
+        Redeemed::Fresh(decided, stored) => (decided?, stored),
+        Redeemed::Replayed(code) => return Err(replayed(state, req, &code, now).await?),
+        Redeemed::Unknown => return Err(invalid_code()),
     };
-    // A refused presentation has consumed the code all the same: it is never redeemable again.
-    let issuance = grant::redeem(&code, &presented)?;
-    let user = user.ok_or_else(|| ApiError::invalid_grant("the account no longer exists"))?;
-    let access = new_token();
-    let refresh = app.refresh_tokens.then(new_token);
-    let tokens = token_rows(app, &issuance, now, &access, refresh.as_deref(), &bound);
-    let audit = state.audit_event(
-        AuditEvent::TokenIssued,
-        Some(&code.uuid),
-        Some(&app.client_id),
-        headers,
-        json!({"grant": "authorization_code"}),
-    );
     // Presented again since it was taken, the code's tokens are stored revoked (the replay's
     // revocation covers them, RFC 9700 4.5), and the answer goes out as it would have a moment
     // earlier, its tokens dead.
-    let stored = state
-        .store
-        .insert_issuance(&hash, &tokens, &audit, now)
-        .await?;
-    if stored == Issued::NoCode {
+    if stored == Some(Issued::NoCode) {
         return Err(invalid_code());
     }
+    let Redemption {
+        issuance,
+        user,
+        access,
+        refresh,
+        audit,
+    } = decided;
     let answer = respond_with(state, app, &issuance, &user, now, (access, refresh), &bound);
     let response = match answer.await {
         Ok(response) => response,
@@ -148,6 +151,54 @@ async fn authorization_code(
     };
     state.audited(&audit);
     Ok(response)
+}
+
+/// What redeeming a code gives the answer: the grant, its account, the new tokens and their
+/// audit row.
+struct Redemption {
+    issuance: grant::Issuance,
+    user: UserData,
+    access: String,
+    refresh: Option<String>,
+    audit: verity_store::audit::AuditEvent,
+}
+
+/// [`grant::redeem`]'s decision on a code taken from the store: what the answer needs, and what
+/// the store keeps.
+fn redemption(
+    state: &AppState,
+    req: &ClientRequest,
+    code: &Code,
+    user: Option<UserData>,
+    presented: &TokenRequest<'_>,
+    bound: &Binding,
+    now: i64,
+) -> Result<(Redemption, Issue), ApiError> {
+    let app = &req.app;
+    let issuance = grant::redeem(code, presented)?;
+    let user = user.ok_or_else(|| ApiError::invalid_grant("the account no longer exists"))?;
+    let access = new_token();
+    let refresh = app.refresh_tokens.then(new_token);
+    let tokens = token_rows(app, &issuance, now, &access, refresh.as_deref(), bound);
+    let audit = state.audit_event(
+        AuditEvent::TokenIssued,
+        Some(&code.uuid),
+        Some(&app.client_id),
+        &req.headers,
+        json!({"grant": "authorization_code"}),
+    );
+    let issue = Issue {
+        tokens,
+        audit: audit.clone(),
+    };
+    let decided = Redemption {
+        issuance,
+        user,
+        access,
+        refresh,
+        audit,
+    };
+    Ok((decided, issue))
 }
 
 fn invalid_code() -> ApiError {

@@ -2,7 +2,7 @@
 
 use verity_core::grant::Code;
 use verity_store::Store;
-use verity_store::grants::{Issued, TakeCode, Token, TokenKind};
+use verity_store::grants::{Issue, Issued, Redeemed, TakeCode, Token, TokenKind};
 use verity_store::lifecycle::Rotate;
 
 use verity_store::users::VerificationRecord;
@@ -156,6 +156,72 @@ async fn session_clients(store: &Store) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+/// `redeem_code` runs its decision once, on the code as stored and its account's data, and stores
+/// what the decision asks (tokens with their audit row) or nothing; either way the code is
+/// consumed, and every later presentation is a replay.
+async fn redeem_code_decides_once(store: &Store) {
+    user(store, "u-1", "alice@example.com").await;
+    let stored = code("code-1", "c-1", "u-1");
+    store.insert_code(&stored).await.unwrap();
+    store
+        .insert_code(&code("code-2", "c-1", "u-1"))
+        .await
+        .unwrap();
+    let data = store.find_user_data("u-1").await.unwrap();
+
+    let access = token("at-1", TokenKind::Access, "code-1", "c-1");
+    let mut seen = None;
+    let redeemed = store
+        .redeem_code("code-1", NOW + 1, |code, user| {
+            seen = Some((code, user));
+            let issue = Issue {
+                tokens: vec![access.clone()],
+                audit: audit_event("token.issued"),
+            };
+            (Some(issue), "answer")
+        })
+        .await
+        .unwrap();
+    assert_eq!(redeemed, Redeemed::Fresh("answer", Some(Issued::Live)));
+    assert_eq!(seen, Some((stored.clone(), data)));
+    assert_eq!(store.find_token("at-1").await.unwrap(), Some(access));
+    assert_eq!(
+        store.find_audit(Some("c-1"), None, 10).await.unwrap(),
+        vec![audit_event("token.issued")]
+    );
+    let again = store
+        .redeem_code("code-1", NOW + 2, |_, _| -> (Option<Issue>, ()) {
+            panic!("a replay is never decided")
+        })
+        .await
+        .unwrap();
+    assert_eq!(again, Redeemed::Replayed(stored));
+    assert!(store.find_code_replayed("code-1").await.unwrap());
+
+    // Refused: nothing stored, the code consumed all the same.
+    let refused = store
+        .redeem_code("code-2", NOW + 1, |_, _| (None, "refused"))
+        .await
+        .unwrap();
+    assert_eq!(refused, Redeemed::Fresh("refused", None));
+    assert_eq!(store.count_live_tokens("code-2", NOW).await.unwrap(), 0);
+    assert!(matches!(
+        store.take_code("code-2", NOW + 2).await.unwrap(),
+        TakeCode::Replayed(_)
+    ));
+    assert_eq!(
+        store.find_audit(Some("c-1"), None, 10).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        store
+            .redeem_code("code-none", NOW, |_, _| (None, ()))
+            .await
+            .unwrap(),
+        Redeemed::Unknown
     );
 }
 
@@ -364,6 +430,7 @@ async fn token_and_user_at_once(store: &Store) {
 
 on_each_backend!(
     take_then_issue,
+    redeem_code_decides_once,
     token_and_user_at_once,
     tokens_with_their_audit_row,
     take_code_once,

@@ -4,7 +4,7 @@
 use verity_core::verification::{CaseState, Method};
 use verity_store::Store;
 use verity_store::cases::Case;
-use verity_store::grants::{Issued, TakeCode, Token, TokenKind};
+use verity_store::grants::{Issue, Issued, Redeemed, TakeCode, Token, TokenKind};
 use verity_store::lifecycle::Rotate;
 
 use crate::harness::{NOW, audit_event, code, token};
@@ -58,8 +58,8 @@ async fn concurrent_take_code(store: &Store) {
     assert!(store.find_code_replayed("code-1").await.unwrap());
 }
 
-/// A code presented by `N` callers at once, as the token endpoint does it: the one that takes
-/// it stores its tokens, each replay revokes the grant. However they interleave, the tokens are
+/// A code presented by `N` callers at once, as the token endpoint does it (`redeem_code`): the
+/// one that takes it stores its tokens, each replay revokes the grant. However they interleave, the tokens are
 /// stored once and none is left live (a replay either comes before the issuance, which then
 /// revokes what it stores, or waits for it and revokes it).
 async fn replays_race_the_issuance(store: &Store) {
@@ -69,24 +69,24 @@ async fn replays_race_the_issuance(store: &Store) {
         let issued = race(store, |store, i| {
             let hash = hash.clone();
             async move {
-                match store.take_code(&hash, NOW + i as i64).await.unwrap() {
-                    TakeCode::Fresh(..) => {
-                        let rows = [token(
-                            &format!("at-{hash}"),
-                            TokenKind::Access,
-                            &hash,
-                            "c-1",
-                        )];
-                        let audit = audit_event("token.issued");
-                        let now = NOW + i as i64;
-                        let stored = store.insert_issuance(&hash, &rows, &audit, now).await;
-                        stored.unwrap() != Issued::NoCode
-                    }
-                    TakeCode::Replayed(_) => {
-                        store.revoke_grant(&hash, NOW + i as i64).await.unwrap();
+                let now = NOW + i as i64;
+                let issue = |_, _| {
+                    let tokens = vec![token(
+                        &format!("at-{hash}"),
+                        TokenKind::Access,
+                        &hash,
+                        "c-1",
+                    )];
+                    let audit = audit_event("token.issued");
+                    (Some(Issue { tokens, audit }), ())
+                };
+                match store.redeem_code(&hash, now, issue).await.unwrap() {
+                    Redeemed::Fresh((), stored) => stored.unwrap() != Issued::NoCode,
+                    Redeemed::Replayed(_) => {
+                        store.revoke_grant(&hash, now).await.unwrap();
                         false
                     }
-                    TakeCode::Unknown => panic!("{hash} is stored"),
+                    Redeemed::Unknown => panic!("{hash} is stored"),
                 }
             }
         })
