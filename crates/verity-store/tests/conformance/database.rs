@@ -315,3 +315,62 @@ async fn wait_for_advisory_waiter(url: &str) {
     }
     panic!("no session waited for the advisory lock");
 }
+
+/// SQLite: a database made before migration 19 keeps its audit rows and releases through it
+/// (their tables are rebuilt without `AUTOINCREMENT`), and later rows are numbered after them.
+#[tokio::test]
+async fn sqlite_upgrade_keeps_audit_rows_and_releases() {
+    use sqlx::Executor;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/old.db?mode=rwc", dir.path().display());
+    let mut before = sqlx::migrate::Migrator::new(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"),
+    )
+    .await
+    .unwrap();
+    before.migrations = before
+        .migrations
+        .iter()
+        .filter(|m| m.version < 19)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    let old = sqlx::SqlitePool::connect(&url).await.unwrap();
+    before.run(&old).await.unwrap();
+    old.execute(
+        "INSERT INTO audit_events (id, at, event, uuid, client_id, detail)
+           VALUES (41, 100, 'token.issued', 'u-1', 'c-1', '{}');
+         INSERT INTO releases (id, at, uuid, client_id, policies, handles)
+           VALUES (7, 100, 'u-1', 'c-1', '[\"openid\"]', '[\"email\"]');",
+    )
+    .await
+    .unwrap();
+    old.close().await;
+
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let audit = store.find_audit(Some("c-1"), None, 10).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(
+        (audit[0].at, audit[0].event.as_str()),
+        (100, "token.issued")
+    );
+    let releases = store.find_app_releases("u-1", "c-1").await.unwrap();
+    assert_eq!(releases.len(), 1);
+    assert_eq!(releases[0].handles, ["email"]);
+    store
+        .insert_audit(&crate::harness::audit_event("later"))
+        .await
+        .unwrap();
+    store.close().await;
+    let conn = rusqlite::Connection::open(dir.path().join("old.db")).unwrap();
+    let mut ids = conn
+        .prepare("SELECT id FROM audit_events ORDER BY id")
+        .unwrap();
+    let ids: Vec<i64> = ids
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ids, [41, 42]);
+}
