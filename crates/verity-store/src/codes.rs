@@ -34,7 +34,7 @@ pub enum Redeemed<T> {
     /// to store was stored as [`Issued`] says (`None` when it stored nothing).
     Fresh(T, Option<Issued>),
     /// Already used: a replay, now marked (as [`TakeCode::Replayed`]).
-    Replayed(Code),
+    Replayed(Box<Code>),
     /// No such code.
     Unknown,
 }
@@ -120,7 +120,7 @@ impl Store {
                 .await?
             {
                 Redeemed::Fresh((code, user), _) => TakeCode::Fresh(code, user),
-                Redeemed::Replayed(code) => TakeCode::Replayed(code),
+                Redeemed::Replayed(code) => TakeCode::Replayed(*code),
                 Redeemed::Unknown => TakeCode::Unknown,
             },
         )
@@ -194,7 +194,7 @@ impl Store {
         let used = query("UPDATE codes SET replayed_at = $1 WHERE code_hash = $2 RETURNING *");
         Ok(
             match self.fetch_opt(used.bind(now).bind(code_hash)).await? {
-                Some(Stored(code)) => Redeemed::Replayed(code),
+                Some(Stored(code)) => Redeemed::Replayed(Box::new(code)),
                 None => Redeemed::Unknown,
             },
         )

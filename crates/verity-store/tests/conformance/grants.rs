@@ -198,7 +198,7 @@ async fn redeem_code_decides_once(store: &Store) {
         })
         .await
         .unwrap();
-    assert_eq!(again, Redeemed::Replayed(stored));
+    assert_eq!(again, Redeemed::Replayed(Box::new(stored)));
     assert!(store.find_code_replayed("code-1").await.unwrap());
 
     // Refused: nothing stored, the code consumed all the same.
