@@ -47,15 +47,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# CPU ticks of every postgres process on this host (0 without POSTGRES).
-pg_ticks() {
-  local total=0 p
-  [ -n "${POSTGRES:-}" ] || { echo 0; return; }
-  for p in $(pgrep -x postgres || true); do
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
-  done
-  echo "$total"
-}
+# shellcheck source=bench/pg-ticks.sh
+. "$(dirname "$0")/pg-ticks.sh"
 hz=$(getconf CLK_TCK)
 
 run() { # run <label> <binary>: one sandbox, every mode
