@@ -157,12 +157,12 @@ pub fn check_acr(claims: &Map<String, Value>, asked: &[String]) -> Result<(), Id
     }
     let found = claims.get("acr").and_then(Value::as_str);
     let rank = |v: &str| ACR_LEVELS.iter().position(|l| *l == v);
+    let weakest_asked = asked.iter().filter_map(|a| rank(a)).min();
     let met = found.is_some_and(|acr| {
         asked.iter().any(|a| a == acr)
-            || match (rank(acr), asked.iter().filter_map(|a| rank(a)).min()) {
-                (Some(got), Some(needed)) => got >= needed,
-                _ => false,
-            }
+            || rank(acr)
+                .zip(weakest_asked)
+                .is_some_and(|(got, needed)| got >= needed)
     });
     if met {
         Ok(())
@@ -176,33 +176,6 @@ pub fn check_acr(claims: &Map<String, Value>, asked: &[String]) -> Result<(), Id
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn acr_meets_the_weakest_value_asked_or_a_stronger_level() {
-        let with = |acr: Option<&str>| {
-            let mut m = Map::new();
-            if let Some(a) = acr {
-                m.insert("acr".into(), Value::from(a));
-            }
-            m
-        };
-        let aal2 = "http://idmanagement.gov/ns/assurance/aal/2".to_owned();
-        let pr = crate::ACR_PHISHING_RESISTANT.to_owned();
-        assert!(check_acr(&with(None), &[]).is_ok());
-        assert!(check_acr(&with(Some(&pr)), std::slice::from_ref(&aal2)).is_ok());
-        assert!(check_acr(&with(Some(&pr)), std::slice::from_ref(&pr)).is_ok());
-        assert!(check_acr(&with(Some(&aal2)), std::slice::from_ref(&pr)).is_err());
-        assert!(check_acr(&with(None), std::slice::from_ref(&pr)).is_err());
-        let custom = "urn:example:acr:gold".to_owned();
-        assert!(
-            check_acr(
-                &with(Some("urn:example:acr:gold")),
-                std::slice::from_ref(&custom)
-            )
-            .is_ok()
-        );
-        assert!(check_acr(&with(Some(&pr)), std::slice::from_ref(&custom)).is_err());
-    }
     use super::*;
     use serde_json::json;
 
@@ -299,5 +272,39 @@ mod tests {
             check_claims(&good(), &ex),
             Err(IdTokenError::MissingClaim("auth_time"))
         );
+    }
+
+    #[test]
+    fn acr_meets_the_weakest_value_asked_or_a_stronger_level() {
+        let with = |acr: Option<&str>| {
+            let mut m = Map::new();
+            if let Some(a) = acr {
+                m.insert("acr".into(), Value::from(a));
+            }
+            m
+        };
+        let aal2 = "http://idmanagement.gov/ns/assurance/aal/2".to_owned();
+        let pr = crate::ACR_PHISHING_RESISTANT.to_owned();
+        assert!(check_acr(&with(None), &[]).is_ok());
+        assert!(check_acr(&with(Some(&pr)), std::slice::from_ref(&aal2)).is_ok());
+        assert!(check_acr(&with(Some(&pr)), std::slice::from_ref(&pr)).is_ok());
+        assert!(check_acr(&with(Some(&aal2)), std::slice::from_ref(&pr)).is_err());
+        assert!(check_acr(&with(None), std::slice::from_ref(&pr)).is_err());
+        let custom = "urn:example:acr:gold".to_owned();
+        assert!(
+            check_acr(
+                &with(Some("urn:example:acr:gold")),
+                std::slice::from_ref(&custom)
+            )
+            .is_ok()
+        );
+        assert!(check_acr(&with(Some(&pr)), std::slice::from_ref(&custom)).is_err());
+    }
+
+    /// The RP library keeps its own copy of the levels (it depends on no crate of the
+    /// provider's); they are the provider's `acr` values, weakest first.
+    #[test]
+    fn acr_levels_are_the_providers() {
+        assert_eq!(ACR_LEVELS, verity_core::authn::ACR_VALUES);
     }
 }
