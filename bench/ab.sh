@@ -7,6 +7,7 @@
 #   bench/ab.sh BEFORE AFTER [MODE ...]       # two verity binaries; modes default to sso-oidc
 #   PAIRS=5 DURATION=10 bench/ab.sh /tmp/verity-main target/release/verity sso-oidc refresh
 #   POSTGRES=postgres://postgres@127.0.0.1:5432 bench/ab.sh BEFORE AFTER sso-oidc
+#   DATA_AFTER=/tmp/growth bench/ab.sh V V userinfo-oidc   # one build, empty against seeded
 #
 # Modes: sso-oidc, sso-idme, refresh, userinfo-oidc, userinfo-idme, introspect, jwks, discovery,
 # signature (the load tool's own RS256 signatures: the machine's floor, to see drift between runs),
@@ -18,11 +19,15 @@
 # server runs on this host the figures include PostgreSQL's CPU per operation (the user and
 # system time of every `postgres` process, from /proc, over the measured run, which includes the
 # few statements of the workers' sign-ins before it).
+# DATA_BEFORE, DATA_AFTER: a data dir (such as one seeded by bench/seed-sqlite.sql) copied afresh
+# for each run of that side instead of an empty one; with POSTGRES, DB_BEFORE and DB_AFTER name a
+# database (such as one seeded by bench/seed-postgres.sql) each run's database is created from
+# (CREATE DATABASE ... TEMPLATE). The same binary on both sides with a seed on one measures growth.
 # Exits non-zero when any operation failed. Needs curl and jq (and psql with POSTGRES).
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 BEFORE=$(realpath "$1")
@@ -52,10 +57,12 @@ trap cleanup EXIT
 hz=$(getconf CLK_TCK)
 
 run() { # run <label> <binary>: one sandbox, every mode
-  local label=$1 bin=$2 data=$work/data-$RANDOM env=() mode args before out after
+  local label=$1 bin=$2 data=$work/data-$RANDOM env=() mode args before out after seed template
+  seed=DATA_${label^^} template=DB_${label^^}
+  if [ -n "${!seed:-}" ]; then cp -r "${!seed}" "$data"; fi
   if [ -n "${POSTGRES:-}" ]; then
     db="verity_ab_$$_$RANDOM"
-    psql -q "$POSTGRES/postgres" -c "CREATE DATABASE $db"
+    psql -q "$POSTGRES/postgres" -c "CREATE DATABASE $db${!template:+ TEMPLATE ${!template}}"
     env=(DATABASE_URL="$POSTGRES/$db" VERITY_MASTER_KEY="$MASTER_KEY")
   fi
   if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null; then

@@ -65,6 +65,12 @@ wait_for() { # url
 }
 
 echo "== starting both on loopback"
+for port in "$VERITY_PORT" "$NODE_PORT" ${POSTGRES:+"$PG_PORT"}; do
+  if curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
+    echo "something already answers on port $port" >&2
+    exit 1
+  fi
+done
 VERITY_ADMIN_TOKEN="$ADMIN_TOKEN" "$VERITY" serve --sandbox --listen "127.0.0.1:$VERITY_PORT" \
   --data-dir "$work/verity" >"$work/verity.log" 2>&1 &
 verity_pid=$!
