@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::body::Bytes;
 use verity_core::keys::{Alg, MasterKey, SigningKey};
 use verity_proto::jwks::JwkSet;
 use verity_store::Store;
@@ -24,6 +25,12 @@ struct LoadedKey {
 #[derive(Debug)]
 pub struct KeyRing {
     keys: Vec<LoadedKey>,
+    /// The JWKS of every key loaded, serialized once: what [`KeyRing::jwks_json`] answers until
+    /// the first of them retires (a `jwks` request then cost a serialization of the RSA moduli).
+    published: Bytes,
+    /// When the first loaded key retires: from then on the JWKS is serialized per request, until
+    /// the next reload (maintenance) loads the ring without it.
+    published_until: Option<i64>,
 }
 
 impl KeyRing {
@@ -39,14 +46,21 @@ impl KeyRing {
     }
 
     /// The JWKS at `now`: every key not yet retired, including those not signing yet.
-    pub fn jwks_json(&self, now: i64) -> String {
-        let keys = self
-            .keys
-            .iter()
-            .filter(|k| k.retires_at.is_none_or(|r| r > now))
-            .map(|k| k.key.jwk().clone())
-            .collect();
-        serde_json::to_string(&JwkSet { keys }).unwrap_or_else(|_| r#"{"keys":[]}"#.to_owned())
+    pub fn jwks_json(&self, now: i64) -> Bytes {
+        if self.published_until.is_none_or(|until| now < until) {
+            return self.published.clone();
+        }
+        Self::serialize(
+            self.keys
+                .iter()
+                .filter(|k| k.retires_at.is_none_or(|r| r > now)),
+        )
+    }
+
+    fn serialize<'a>(keys: impl Iterator<Item = &'a LoadedKey>) -> Bytes {
+        let keys = keys.map(|k| k.key.jwk().clone()).collect();
+        serde_json::to_vec(&JwkSet { keys })
+            .map_or_else(|_| Bytes::from_static(br#"{"keys":[]}"#), Bytes::from)
     }
 
     /// Builds the ring from the stored keys.
@@ -74,7 +88,13 @@ impl KeyRing {
                 retires_at: k.retires_at,
             });
         }
-        Ok(KeyRing { keys })
+        let published = Self::serialize(keys.iter());
+        let published_until = keys.iter().filter_map(|k| k.retires_at).min();
+        Ok(KeyRing {
+            keys,
+            published,
+            published_until,
+        })
     }
 
     /// Loads every key not retired at `now`.

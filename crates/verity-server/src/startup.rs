@@ -82,7 +82,7 @@ pub async fn prepare_state(
         .context("loading signing keys (is VERITY_MASTER_KEY the same on every node?)")?;
     let hashing_slots = passwords.concurrency();
     let discovery_json =
-        serde_json::to_string(&routes::discovery::metadata(&public_url, &handles))?;
+        serde_json::to_vec(&routes::discovery::metadata(&public_url, &handles))?.into();
     let metrics = crate::metrics::Metrics::default();
     Ok(Arc::new(Shared {
         issuer: format!("{public_url}/oidc"),

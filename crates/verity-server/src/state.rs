@@ -35,7 +35,7 @@ pub struct Shared {
     pub policies: Vec<Policy>,
     pub pages: Pages,
     /// The discovery document, serialized once.
-    pub discovery_json: String,
+    pub discovery_json: axum::body::Bytes,
     /// Verity's own calls to apps (back-channel logout, client JWKS): never into our network.
     pub outbound: crate::outbound::Outbound,
     /// Bounds concurrent argon2id runs (19 MiB and a core each): a storm of sign-ins queues here
@@ -98,7 +98,7 @@ impl Shared {
     }
 
     /// The published JWKS now.
-    pub fn jwks_json(&self) -> String {
+    pub fn jwks_json(&self) -> axum::body::Bytes {
         self.keyring().jwks_json(self.now())
     }
 

@@ -57,7 +57,7 @@ async fn logout(
     let hinted = match params.get("id_token_hint") {
         None => None,
         Some(hint) => {
-            let jwks: serde_json::Value = serde_json::from_str(&state.jwks_json())
+            let jwks: serde_json::Value = serde_json::from_slice(&state.jwks_json())
                 .map_err(|e| PageError::internal("reading our JWKS", e))?;
             logout::hinted_client(hint, &jwks, &state.issuer)?
         }
