@@ -61,6 +61,10 @@ impl GrantError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Code {
     pub code_hash: String,
+    /// The grant the code starts: every token issued for it and from its refresh tokens carries
+    /// this id (time-ordered, [`crate::secret::new_ordered_id`]), so that a replay of the code
+    /// can revoke them all.
+    pub grant_id: String,
     pub client_id: ClientId,
     pub uuid: String,
     pub redirect_uri: String,
@@ -104,6 +108,7 @@ pub fn issue(
 ) -> Code {
     Code {
         code_hash,
+        grant_id: crate::secret::new_ordered_id(now),
         client_id: request.client_id.clone(),
         uuid: session.uuid.to_owned(),
         redirect_uri: request.redirect_uri.as_str().to_owned(),
@@ -136,7 +141,7 @@ pub struct TokenRequest<'a> {
 }
 
 /// What tokens are issued for, by a code or a refresh token: the grant (a family of tokens
-/// named by its first code's digest), the account and its sign-in, and the scopes.
+/// named by the id its code was issued with), the account and its sign-in, and the scopes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issuance {
     pub grant_id: String,
@@ -200,7 +205,7 @@ pub fn redeem(code: &Code, p: &TokenRequest<'_>) -> Result<Issuance, GrantError>
         return Err(GrantError::DpopKeyMismatch);
     }
     Ok(Issuance {
-        grant_id: code.code_hash.clone(),
+        grant_id: code.grant_id.clone(),
         uuid: code.uuid.clone(),
         scopes: code.scopes.clone(),
         auth_time: code.auth_time,
@@ -353,6 +358,7 @@ mod tests {
     fn code(challenge: Option<&'static str>) -> Code {
         Code {
             code_hash: "h".into(),
+            grant_id: "g".into(),
             client_id: "c".into(),
             uuid: "u".into(),
             redirect_uri: "https://a/cb".into(),
@@ -443,6 +449,12 @@ mod tests {
         };
         let code = issue(&request, session, "h".into(), 7, 60);
         assert_eq!((code.created_at, code.expires_at), (7, 67));
+        // The grant's id is its own, ordered by the second it began, not the code's digest.
+        assert!(code.grant_id.starts_with("00000007"), "{}", code.grant_id);
+        assert_ne!(
+            code.grant_id,
+            issue(&request, session, "h".into(), 7, 60).grant_id
+        );
         assert_eq!(code.scopes, ["openid", "military"]);
         assert_eq!(code.dpop_jkt.as_deref(), Some("k"));
         let by_the_key = TokenRequest {
@@ -453,7 +465,7 @@ mod tests {
         assert_eq!(
             issuance,
             Issuance {
-                grant_id: "h".into(),
+                grant_id: code.grant_id.clone(),
                 uuid: "u".into(),
                 scopes: vec!["openid".into(), "military".into()],
                 auth_time: 5,

@@ -13,7 +13,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use verity_core::authorize::Params;
 use verity_core::pkce;
-use verity_core::secret::{constant_time_eq, hex, is_token_shaped, new_token, token_hash};
+use verity_core::secret::{
+    constant_time_eq, hex, is_token_shaped, new_ordered_id, new_token, token_hash,
+};
 use verity_store::sessions::Session;
 use verity_store::users::User;
 
@@ -71,7 +73,9 @@ pub async fn start_with(
         .store
         .insert_session(&Session {
             id_hash: token_hash(&sid),
-            sid: new_token(),
+            // Public and carried by every token of the session: ordered, not random (the
+            // `tokens_sid` index, BENCHMARKS.md "Growth").
+            sid: new_ordered_id(now),
             uuid: user.uuid.clone(),
             auth_time: now,
             mfa: passkey.is_some(),

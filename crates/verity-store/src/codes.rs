@@ -20,8 +20,8 @@ pub enum TakeCode {
     /// First use: the code is now consumed. With its account's claims data, read in the same
     /// step (`None` once the account is deleted).
     Fresh(Code, Option<UserData>),
-    /// Already used: a replay, now marked. The caller revokes the grant (whose id is the code
-    /// hash).
+    /// Already used: a replay, now marked. The caller revokes the grant (the code's
+    /// `grant_id`).
     Replayed(Code),
     /// No such code.
     Unknown,
@@ -61,7 +61,7 @@ pub enum Issued {
 }
 
 stored!(Stored(Code) => "codes" {
-    code_hash, client_id [text], uuid, redirect_uri, scopes [json], nonce [text],
+    code_hash, grant_id, client_id [text], uuid, redirect_uri, scopes [json], nonce [text],
     code_challenge [text],
     auth_time, mfa, eid, sid, claims [json], dpop_jkt, created_at, expires_at, passkey [text],
 });
@@ -243,7 +243,10 @@ impl Store {
             None => Issued::NoCode,
             Some(None) => Issued::Live,
             Some(Some(_)) => {
-                self.revoke_grant(code_hash, now).await?;
+                // The tokens of one issuance are of one grant, the code's.
+                if let Some(t) = tokens.first() {
+                    self.revoke_grant(&t.grant_id, now).await?;
+                }
                 Issued::Revoked
             }
         })

@@ -143,7 +143,7 @@ async fn authorization_code(
         Err(e) => {
             // Tokens nobody was given: revoke them, so that they are not live while the
             // client's retry is refused as a replay.
-            if let Err(revoking) = state.store.revoke_grant(&hash, now).await {
+            if let Err(revoking) = state.store.revoke_grant(&issuance.grant_id, now).await {
                 tracing::error!(error = %revoking, "revoking the tokens of a grant that was not answered");
             }
             return Err(e);
@@ -217,7 +217,7 @@ async fn replayed(
         AuditEvent::CodeReplayed,
         "authorization code replayed; its tokens are revoked",
     );
-    revoke_replayed(state, req, &code.code_hash, &code.uuid, event, why, now).await?;
+    revoke_replayed(state, req, &code.grant_id, &code.uuid, event, why, now).await?;
     Ok(ApiError::invalid_grant("the code was already used"))
 }
 

@@ -116,6 +116,7 @@ pub async fn app(store: &Store, client_id: &str, org_id: &str, name: &str) -> Ap
 pub fn code(code_hash: &str, client_id: &str, uuid: &str) -> Code {
     Code {
         code_hash: code_hash.into(),
+        grant_id: format!("grant-of-{code_hash}"),
         client_id: client_id.into(),
         uuid: uuid.into(),
         redirect_uri: "https://rp.example/callback".into(),
