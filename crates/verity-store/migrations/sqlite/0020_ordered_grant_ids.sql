@@ -3,5 +3,7 @@
 -- and a random value put each new token on a random page of that index, which in a big table is
 -- a page not written recently (BENCHMARKS.md, "Growth"). Codes issued before keep their digest as
 -- their grant's id, which their tokens already carry.
-ALTER TABLE codes ADD COLUMN grant_id TEXT NOT NULL DEFAULT '';
+-- SQLite cannot drop a column's default once added, and a default id would make one grant of
+-- every code written without one: the column has none (such a code reads as corrupt).
+ALTER TABLE codes ADD COLUMN grant_id TEXT;
 UPDATE codes SET grant_id = code_hash;

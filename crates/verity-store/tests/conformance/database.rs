@@ -316,13 +316,8 @@ async fn wait_for_advisory_waiter(url: &str) {
     panic!("no session waited for the advisory lock");
 }
 
-/// SQLite: a database made before migration 19 keeps its audit rows and releases through it
-/// (their tables are rebuilt without `AUTOINCREMENT`), and later rows are numbered after them.
-#[tokio::test]
-async fn sqlite_upgrade_keeps_audit_rows_and_releases() {
-    use sqlx::Executor;
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/old.db?mode=rwc", dir.path().display());
+/// A SQLite database at `url` migrated up to, not including, migration `version`.
+async fn sqlite_before(url: &str, version: i64) -> sqlx::SqlitePool {
     let mut before = sqlx::migrate::Migrator::new(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"),
     )
@@ -331,12 +326,65 @@ async fn sqlite_upgrade_keeps_audit_rows_and_releases() {
     before.migrations = before
         .migrations
         .iter()
-        .filter(|m| m.version < 19)
+        .filter(|m| m.version < version)
         .cloned()
         .collect::<Vec<_>>()
         .into();
-    let old = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let old = sqlx::SqlitePool::connect(url).await.unwrap();
     before.run(&old).await.unwrap();
+    old
+}
+
+/// SQLite: a code issued before migration 20 keeps its digest as its grant's id (which its
+/// tokens already carry), so a replay after the upgrade still revokes them; a code written
+/// without a grant id (by a binary from before, still running) is refused as corrupt, never
+/// taken as a grant of its own.
+#[tokio::test]
+async fn sqlite_upgrade_gives_earlier_codes_their_digest_as_grant_id() {
+    use sqlx::Executor;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/old.db?mode=rwc", dir.path().display());
+    let old = sqlite_before(&url, 20).await;
+    old.execute(
+        "INSERT INTO codes (code_hash, client_id, uuid, redirect_uri, scopes, auth_time, mfa,
+                            created_at, expires_at)
+           VALUES ('code-old', 'c-1', 'u-1', 'https://rp.example/cb', '[]', 1, 0, 1, 9999999999);",
+    )
+    .await
+    .unwrap();
+    old.close().await;
+
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let taken = store.take_code("code-old", NOW).await.unwrap();
+    let verity_store::grants::TakeCode::Fresh(code, _) = taken else {
+        panic!("the earlier code is taken once: {taken:?}");
+    };
+    assert_eq!(code.grant_id, "code-old");
+
+    let behind = rusqlite::Connection::open(dir.path().join("old.db")).unwrap();
+    behind
+        .execute(
+            "INSERT INTO codes (code_hash, client_id, uuid, redirect_uri, scopes, auth_time, mfa,
+                                created_at, expires_at)
+               VALUES ('code-bare', 'c-1', 'u-1', 'https://rp.example/cb', '[]', 1, 0, 1, 9999999999)",
+            [],
+        )
+        .unwrap();
+    drop(behind);
+    let bare = store.find_unused_code("code-bare").await;
+    assert!(matches!(bare, Err(StoreError::Corrupt(_))), "{bare:?}");
+    store.close().await;
+}
+
+/// SQLite: a database made before migration 19 keeps its audit rows and releases through it
+/// (their tables are rebuilt without `AUTOINCREMENT`), and later rows are numbered after them.
+#[tokio::test]
+async fn sqlite_upgrade_keeps_audit_rows_and_releases() {
+    use sqlx::Executor;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/old.db?mode=rwc", dir.path().display());
+    let old = sqlite_before(&url, 19).await;
     old.execute(
         "INSERT INTO audit_events (id, at, event, uuid, client_id, detail)
            VALUES (41, 100, 'token.issued', 'u-1', 'c-1', '{}');
