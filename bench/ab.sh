@@ -23,11 +23,15 @@
 # for each run of that side instead of an empty one; with POSTGRES, DB_BEFORE and DB_AFTER name a
 # database (such as one seeded by bench/seed-postgres.sql) each run's database is created from
 # (CREATE DATABASE ... TEMPLATE). The same binary on both sides with a seed on one measures growth.
+# What a run wrote, per operation: on SQLite the bytes Verity's process sent to storage (its
+# write-ahead log, its checkpoints into the database file, and its log lines: `write_bytes` of
+# /proc/<pid>/io); on PostgreSQL the WAL the server wrote and its full-page images (pg_stat_wal,
+# server-wide: keep the server otherwise idle).
 # Exits non-zero when any operation failed. Needs curl and jq (and psql with POSTGRES).
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 BEFORE=$(realpath "$1")
@@ -56,13 +60,26 @@ trap cleanup EXIT
 . "$(dirname "$0")/pg-ticks.sh"
 hz=$(getconf CLK_TCK)
 
+written() { # written <pid>: bytes written so far and full-page images (0 on SQLite)
+  if [ -n "${POSTGRES:-}" ]; then
+    psql -qAt -F ' ' "$POSTGRES/postgres" -c 'SELECT wal_bytes, wal_fpi FROM pg_stat_wal'
+  else
+    echo "$(awk '$1 == "write_bytes:" {print $2}' "/proc/$1/io") 0"
+  fi
+}
+
 run() { # run <label> <binary>: one sandbox, every mode
-  local label=$1 bin=$2 data=$work/data-$RANDOM env=() mode args before out after seed template
+  local label=$1 bin=$2 data=$work/data-$RANDOM env=() mode args before out after seed template wrote written_after
   seed=DATA_${label^^} template=DB_${label^^}
   if [ -n "${!seed:-}" ]; then cp -r "${!seed}" "$data"; fi
   if [ -n "${POSTGRES:-}" ]; then
     db="verity_ab_$$_$RANDOM"
     psql -q "$POSTGRES/postgres" -c "CREATE DATABASE $db${!template:+ TEMPLATE ${!template}}"
+    # The copy of a template is hundreds of megabytes of WAL: flushed here, before the run, not
+    # by a checkpoint during it. Every run then starts right after a checkpoint, when the first
+    # change of each page writes a full-page image: a longer WARMUP measures a server later in
+    # its checkpoint cycle.
+    psql -q "$POSTGRES/postgres" -c "CHECKPOINT"
     env=(DATABASE_URL="$POSTGRES/$db" VERITY_MASTER_KEY="$MASTER_KEY")
   fi
   if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null; then
@@ -91,12 +108,18 @@ run() { # run <label> <binary>: one sandbox, every mode
     args+=(--issuer "http://127.0.0.1:$PORT/oidc" --pid "$pid" --workers "$WORKERS" --json)
     "$bin" bench "${args[@]}" --duration "$WARMUP" --warmup 0 >/dev/null
     before=$(pg_ticks)
+    read -ra wrote <<<"$(written "$pid")"
     out=$("$bin" bench "${args[@]}" --duration "$DURATION" --warmup 0)
     after=$(pg_ticks)
-    # PostgreSQL's CPU in microseconds over the measured run, then per operation in ms.
+    read -ra written_after <<<"$(written "$pid")"
+    # PostgreSQL's CPU in microseconds over the measured run, then per operation in ms; bytes and
+    # full-page images written, then per operation in KiB and images.
     echo "$out" | jq -r --arg build "$label" --arg mode "$mode" \
       --argjson pg "$(((after - before) * 1000000 / hz))" \
-      '"\($build) \($mode) \(.per_second | floor) \(.provider_cpu_ms_per_op) \(.latency_ms.p99) \(if .ops > 0 then $pg / 1000 / .ops else 0 end) \(.errors)"' |
+      --argjson bytes "$((written_after[0] - wrote[0]))" \
+      --argjson fpi "$((written_after[1] - wrote[1]))" \
+      '(if .ops > 0 then .ops else 1 end) as $n |
+       "\($build) \($mode) \(.per_second | floor) \(.provider_cpu_ms_per_op) \(.latency_ms.p99) \($pg / 1000 / $n) \(.errors) \($bytes / 1024 / $n) \($fpi / $n)"' |
       tee -a "$work/runs.txt"
   done
   kill "$pid"
@@ -109,7 +132,7 @@ run() { # run <label> <binary>: one sandbox, every mode
   rm -rf "$data"
 }
 
-echo "run: build mode ops/s verity-cpu-ms/op p99-ms postgres-cpu-ms/op errors"
+echo "run: build mode ops/s verity-cpu-ms/op p99-ms postgres-cpu-ms/op errors written-KiB/op fpi/op"
 for _ in $(seq 1 "$PAIRS"); do
   run before "$BEFORE"
   run after "$AFTER"
@@ -118,7 +141,8 @@ done
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 echo
 echo "medians over $PAIRS pairs"
-printf '%-14s %-7s %9s %11s %8s %11s %7s\n' mode build ops/s "cpu ms/op" "p99 ms" "pg ms/op" errors
+printf '%-14s %-7s %9s %11s %8s %11s %7s %10s %7s\n' mode build ops/s "cpu ms/op" "p99 ms" \
+  "pg ms/op" errors "KiB/op" "fpi/op"
 for mode in "${MODES[@]}"; do
   for label in before after; do
     rows=$(awk -v l="$label" -v m="$mode" '$1 == l && $2 == m' "$work/runs.txt")
@@ -127,7 +151,10 @@ for mode in "${MODES[@]}"; do
     p99=$(echo "$rows" | awk '{print $5}' | median)
     pg=$(echo "$rows" | awk '{print $6}' | median)
     errors=$(echo "$rows" | awk '{e += $7} END {print e}')
-    printf '%-14s %-7s %9s %11.3f %8.2f %11.3f %7s\n' "$mode" "$label" "$ops" "$cpu" "$p99" "$pg" "$errors"
+    kib=$(echo "$rows" | awk '{print $8}' | median)
+    fpi=$(echo "$rows" | awk '{print $9}' | median)
+    printf '%-14s %-7s %9s %11.3f %8.2f %11.3f %7s %10.2f %7.2f\n' "$mode" "$label" "$ops" "$cpu" \
+      "$p99" "$pg" "$errors" "$kib" "$fpi"
     eval "${label}_ops=$ops ${label}_cpu=$cpu"
   done
   # shellcheck disable=SC2154 # set by the eval above

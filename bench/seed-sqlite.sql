@@ -36,15 +36,21 @@ JOIN (SELECT 'fname' AS handle, '"Seed"' AS value
       UNION ALL SELECT 'zip', '"94704"') a
 WHERE u.email LIKE 'seed-%@bench.test';
 
--- Tokens spread over the seeded users (both tokens of a grant to one user), issued to the
--- sandbox confidential app.
+-- Tokens spread over the seeded users (both tokens of a grant to one user, of one session),
+-- issued to the sandbox confidential app. Grant ids and session ids are random, as every one was
+-- before Verity made them time-ordered (a database that grew before then; new ids sort apart
+-- from them).
 CREATE TEMP TABLE seed_users(i INTEGER PRIMARY KEY, uuid TEXT NOT NULL);
 INSERT INTO seed_users (uuid) SELECT uuid FROM users WHERE email LIKE 'seed-%@bench.test' ORDER BY rowid;
-INSERT INTO tokens (token_hash, kind, grant_id, client_id, uuid, scopes, auth_time, mfa, created_at,
-                    expires_at)
+CREATE TEMP TABLE seed_grants(i INTEGER PRIMARY KEY, grant_id TEXT NOT NULL, sid TEXT NOT NULL);
+INSERT INTO seed_grants (i, grant_id, sid)
+SELECT n, lower(hex(randomblob(16))), lower(hex(randomblob(16))) FROM seq WHERE n <= (@tokens + 1) / 2;
+INSERT INTO tokens (token_hash, kind, grant_id, sid, client_id, uuid, scopes, auth_time, mfa,
+                    created_at, expires_at)
 SELECT lower(hex(randomblob(32))),
        CASE n % 2 WHEN 0 THEN 'access' ELSE 'refresh' END,
-       printf('%064x', (n + 1) / 2),
+       (SELECT grant_id FROM seed_grants WHERE i = (n + 1) / 2),
+       (SELECT sid FROM seed_grants WHERE i = (n + 1) / 2),
        'sandbox-confidential',
        (SELECT uuid FROM seed_users WHERE i = 1 + ((n + 1) / 2) % @users),
        '["openid","profile","email"]',
