@@ -345,13 +345,15 @@ async fn sqlite_upgrade_gives_earlier_codes_their_digest_as_grant_id() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/old.db?mode=rwc", dir.path().display());
     let old = sqlite_before(&url, 20).await;
-    old.execute(
-        "INSERT INTO codes (code_hash, client_id, uuid, redirect_uri, scopes, auth_time, mfa,
-                            created_at, expires_at)
-           VALUES ('code-old', 'c-1', 'u-1', 'https://rp.example/cb', '[]', 1, 0, 1, 9999999999);",
-    )
-    .await
-    .unwrap();
+    // A code as a binary from before migration 20 writes it: no grant id.
+    let code_row = |hash: &str| {
+        format!(
+            "INSERT INTO codes (code_hash, client_id, uuid, redirect_uri, scopes, auth_time, mfa,
+                                created_at, expires_at)
+               VALUES ('{hash}', 'c-1', 'u-1', 'https://rp.example/cb', '[]', 1, 0, 1, 9999999999)"
+        )
+    };
+    old.execute(code_row("code-old").as_str()).await.unwrap();
     old.close().await;
 
     let store = Store::connect(&url).await.unwrap();
@@ -363,14 +365,7 @@ async fn sqlite_upgrade_gives_earlier_codes_their_digest_as_grant_id() {
     assert_eq!(code.grant_id, "code-old");
 
     let behind = rusqlite::Connection::open(dir.path().join("old.db")).unwrap();
-    behind
-        .execute(
-            "INSERT INTO codes (code_hash, client_id, uuid, redirect_uri, scopes, auth_time, mfa,
-                                created_at, expires_at)
-               VALUES ('code-bare', 'c-1', 'u-1', 'https://rp.example/cb', '[]', 1, 0, 1, 9999999999)",
-            [],
-        )
-        .unwrap();
+    behind.execute(&code_row("code-bare"), []).unwrap();
     drop(behind);
     let bare = store.find_unused_code("code-bare").await;
     assert!(matches!(bare, Err(StoreError::Corrupt(_))), "{bare:?}");
